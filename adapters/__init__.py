@@ -1,0 +1,1 @@
+"""Adapters: each implements application ports over one outside thing."""

@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from application.ports import (
+    ApiUsage,
+    AuthFailure,
+    Company,
+    Credentials,
+    NoteDraft,
+    PsaAuthError,
+    PsaError,
+    PsaForbidden,
+    PsaNotFound,
+    PsaRejected,
+    PsaUnavailable,
+    TicketFacts,
+    Zone,
+)
+from domain.draft import DESCRIPTION_MAX, EXTERNAL_ID_MAX, TITLE_MAX, TicketDraft
+from domain.picklists import Picklists, PicklistValue
+
+LOST_ANSWER = "lost_answer"
+"""A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
+
+
+@dataclass
+class FakeNote:
+    id: int
+    title: str
+    description: str
+    note_type: int | None
+    publish: int | None
+
+
+@dataclass
+class FakeTicket:
+    id: int
+    number: str
+    company_id: int
+    title: str
+    description: str
+    status: int
+    priority: int | None
+    queue_id: int | None
+    external_id: str | None
+    notes: list[FakeNote] = field(default_factory=list)
+    time_entries: int = 0
+
+
+@dataclass(frozen=True)
+class PsaEvent:
+    """One change the PSA applied, in order: ('create', ticket), ('note', ticket), ('status', ticket),
+    ('time_entry', ticket)."""
+
+    kind: str
+    ticket_id: int
+    detail: str = ""
+
+
+def default_picklists() -> Picklists:
+    v = PicklistValue
+    return Picklists(
+        queues=(v(29682833, "Client Portal"), v(29683481, "Monitoring Alert"), v(29683482, "Old queue", False)),
+        issue_types=(v(11, "Backup"), v(12, "Network")),
+        sub_issue_types=(
+            v(111, "Backup failed", True, 11), v(112, "Backup warning", True, 11), v(121, "VPN", True, 12)
+        ),
+        sources=(v(4, "Monitoring Alert"), v(2, "Phone")),
+        priorities=(v(1, "High"), v(2, "Medium"), v(3, "Low"), v(4, "Critical")),
+        statuses=(v(1, "New"), v(5, "Complete"), v(7, "Waiting Customer"), v(8, "In Progress")),
+        note_types=(v(1, "Task Summary"), v(3, "Task Notes")),
+        note_publish=(v(1, "All Autotask Users"), v(2, "Internal Only")),
+        required_ticket_fields=frozenset({"companyID", "title", "status", "priority"}),
+    )
+
+
+@dataclass
+class FakePsa:
+    """The PSA's world: companies, tickets with notes and time entries, picklists, and the faults to play.
+
+    `faults[operation]` is a queue: each call of that operation takes the next fault, if any (a PsaError to raise, or
+    LOST_ANSWER). `accept` names the credentials that work (None: any).
+    """
+
+    companies: dict[int, Company] = field(default_factory=dict)
+    inaccessible: set[int] = field(default_factory=set)
+    tickets: dict[int, FakeTicket] = field(default_factory=dict)
+    picklist_data: Picklists = field(default_factory=default_picklists)
+    accept: tuple[str, str, str] | None = None
+    zone_info: Zone = field(
+        default_factory=lambda: Zone("Fake Zone", "https://fake.psa.invalid/atservicesrest/", "https://fake.psa.invalid/")
+    )
+    usage_limit: int = 10_000
+    events: list[PsaEvent] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    faults: dict[str, deque[PsaError | str]] = field(default_factory=lambda: defaultdict(deque))
+    _next_id: int = 1000
+    _next_note: int = 5000
+
+    # -- seeding and inspection ----------------------------------------------------------------------------------
+    def add_company(self, company_id: int, name: str, *, active: bool = True) -> Company:
+        company = Company(company_id, name, active)
+        self.companies[company_id] = company
+        return company
+
+    def rename_company(self, company_id: int, name: str) -> None:
+        c = self.companies[company_id]
+        self.companies[company_id] = Company(c.id, name, c.is_active)
+
+    def deactivate_company(self, company_id: int) -> None:
+        c = self.companies[company_id]
+        self.companies[company_id] = Company(c.id, c.name, False)
+
+    def fail_next(self, operation: str, *faults: PsaError | str) -> None:
+        self.faults[operation].extend(faults)
+
+    def add_time_entry(self, ticket_id: int) -> None:
+        self.tickets[ticket_id].time_entries += 1
+        self.events.append(PsaEvent("time_entry", ticket_id))
+
+    def set_status(self, ticket_id: int, status: int) -> None:
+        """Someone changes the status in Autotask itself."""
+        self.tickets[ticket_id].status = status
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        """Someone deletes the ticket in Autotask (the API cannot, a person can)."""
+        del self.tickets[ticket_id]
+
+    def tickets_with_external_id(self, external_id: str) -> list[FakeTicket]:
+        return [t for t in self.tickets.values() if t.external_id == external_id]
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+
+class FakeConnector:
+    def __init__(self, psa: FakePsa) -> None:
+        self.psa = psa
+
+    def connect(self, credentials: Credentials) -> FakeGateway:
+        return FakeGateway(self.psa, credentials)
+
+
+class FakeGateway:
+    def __init__(self, psa: FakePsa, credentials: Credentials) -> None:
+        self.psa = psa
+        self.credentials = credentials
+        self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        return self._calls
+
+    def _enter(self, operation: str) -> str | None:
+        """Count the call, check credentials, play the next fault. Answers LOST_ANSWER when the change should be
+        applied and its answer lost."""
+        self._calls += 1
+        self.psa.calls[operation] += 1
+        accept = self.psa.accept
+        if accept is not None:
+            user, secret, tracking = accept
+            c = self.credentials
+            if c.username != user:
+                raise PsaAuthError(AuthFailure.UNKNOWN_USER, "Zone information could not be determined")
+            if c.secret != secret:
+                raise PsaAuthError(AuthFailure.BAD_SECRET, "Unauthorized")
+            if c.tracking_identifier != tracking:
+                raise PsaAuthError(AuthFailure.BAD_TRACKING_IDENTIFIER, "IntegrationCode is invalid.")
+        queue = self.psa.faults.get(operation)
+        if queue:
+            fault = queue.popleft()
+            if isinstance(fault, PsaError):
+                raise fault
+            return fault
+        return None
+
+    @staticmethod
+    def _lost() -> PsaUnavailable:
+        return PsaUnavailable("The request timed out after it was sent.", maybe_applied=True)
+
+    def _facts(self, ticket: FakeTicket) -> TicketFacts:
+        url = f"{self.psa.zone_info.web_url}tickets/{ticket.id}"
+        return TicketFacts(ticket.id, ticket.number, ticket.status, url, ticket.external_id)
+
+    async def zone(self) -> Zone:
+        self._enter("zone")
+        return self.psa.zone_info
+
+    async def get_company(self, company_id: int) -> Company:
+        self._enter("get_company")
+        if company_id in self.psa.inaccessible:
+            raise PsaForbidden("You do not have adequate permissions to view this company.")
+        company = self.psa.companies.get(company_id)
+        if company is None:
+            raise PsaNotFound(f"Company {company_id} was not found.")
+        return company
+
+    async def search_companies(self, text: str, limit: int = 50) -> list[Company]:
+        self._enter("search_companies")
+        found = [c for c in self.psa.companies.values() if text.lower() in c.name.lower()
+                 and c.id not in self.psa.inaccessible]
+        return sorted(found, key=lambda c: c.name.lower())[:limit]
+
+    async def create_ticket(self, draft: TicketDraft) -> int:
+        fault = self._enter("create_ticket")
+        problems = []
+        if draft.company_id not in self.psa.companies:
+            problems.append(f"Company {draft.company_id} does not exist.")
+        if len(draft.title) > TITLE_MAX:
+            problems.append("Title exceeds 255 characters.")
+        if len(draft.description) > DESCRIPTION_MAX:
+            problems.append("Description exceeds 8000 characters.")
+        if len(draft.external_id) > EXTERNAL_ID_MAX:
+            problems.append("ExternalID exceeds 50 characters.")
+        if draft.priority is None:
+            problems.append("Missing Required Field: priority")
+        if draft.status not in {s.id for s in self.psa.picklist_data.statuses}:
+            problems.append(f"Value {draft.status} is not a valid status.")
+        if problems:
+            raise PsaRejected(" ".join(problems))
+        ticket_id = self.psa._new_id()
+        ticket = FakeTicket(
+            id=ticket_id, number=f"T20260115.{ticket_id:04d}", company_id=draft.company_id, title=draft.title,
+            description=draft.description, status=draft.status, priority=draft.priority, queue_id=draft.queue_id,
+            external_id=draft.external_id,
+        )
+        self.psa.tickets[ticket_id] = ticket
+        self.psa.events.append(PsaEvent("create", ticket_id, draft.external_id))
+        if fault == LOST_ANSWER:
+            raise self._lost()
+        return ticket_id
+
+    async def get_ticket(self, ticket_id: int) -> TicketFacts | None:
+        self._enter("get_ticket")
+        ticket = self.psa.tickets.get(ticket_id)
+        return None if ticket is None else self._facts(ticket)
+
+    async def get_tickets(self, ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
+        self._enter("get_tickets")
+        return {i: self._facts(self.psa.tickets[i]) for i in ticket_ids if i in self.psa.tickets}
+
+    async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None:
+        self._enter("find_ticket_by_external_id")
+        found = self.psa.tickets_with_external_id(external_id)
+        return self._facts(found[0]) if found else None
+
+    async def count_time_entries(self, ticket_id: int) -> int:
+        self._enter("count_time_entries")
+        ticket = self.psa.tickets.get(ticket_id)
+        return 0 if ticket is None else ticket.time_entries
+
+    async def add_ticket_note(self, ticket_id: int, note: NoteDraft) -> int:
+        fault = self._enter("add_ticket_note")
+        ticket = self.psa.tickets.get(ticket_id)
+        if ticket is None:
+            raise PsaNotFound(f"Ticket {ticket_id} was not found.")
+        self.psa._next_note += 1
+        ticket.notes.append(FakeNote(self.psa._next_note, note.title, note.description, note.note_type, note.publish))
+        self.psa.events.append(PsaEvent("note", ticket_id, str(note.publish)))
+        if fault == LOST_ANSWER:
+            raise self._lost()
+        return self.psa._next_note
+
+    async def find_ticket_note(self, ticket_id: int, description: str) -> int | None:
+        self._enter("find_ticket_note")
+        ticket = self.psa.tickets.get(ticket_id)
+        notes = [] if ticket is None else [n for n in ticket.notes if n.description == description]
+        return notes[0].id if notes else None
+
+    async def complete_ticket(self, ticket_id: int, status: int) -> TicketFacts:
+        fault = self._enter("complete_ticket")
+        ticket = self.psa.tickets.get(ticket_id)
+        if ticket is None:
+            raise PsaNotFound(f"Ticket {ticket_id} was not found.")
+        ticket.status = status
+        self.psa.events.append(PsaEvent("status", ticket_id, str(status)))
+        if fault == LOST_ANSWER:
+            raise self._lost()
+        return self._facts(ticket)
+
+    async def picklists(self, *, refresh: bool = False) -> Picklists:
+        self._enter("picklists")
+        return self.psa.picklist_data
+
+    async def usage(self) -> ApiUsage:
+        self._enter("usage")
+        return ApiUsage(self.psa.total_calls, self.psa.usage_limit, 60)

@@ -1,0 +1,319 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from application.ports import AuditQuery, RunQuery, User
+from domain.audit import AuditEntry, AuditRecord, chain
+from domain.mapping import CompanyMapping, MappingStatus
+from domain.runs import Customer, Run
+from domain.settings import AutotaskSettings
+from domain.tickets import LinkState, TicketLink
+
+K = TypeVar("K")
+V = TypeVar("V")
+_DELETED: Any = object()
+
+
+@dataclass
+class MemoryStore:
+    """The committed state, shared by every unit of work made from it."""
+
+    customers: dict[str, Customer] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    mappings: dict[str, CompanyMapping] = field(default_factory=dict)
+    links: dict[str, TicketLink] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
+    settings: dict[str, AutotaskSettings] = field(default_factory=dict)
+    commits: int = 0
+    _lock_owners: dict[object, object] = field(default_factory=dict)
+    _released: asyncio.Condition | None = None
+
+    def __post_init__(self) -> None:
+        if not self.settings:
+            self.settings["autotask"] = AutotaskSettings(installation_id=uuid.uuid4().hex)
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    __call__ = unit_of_work
+
+    async def _acquire(self, key: object, owner: object) -> None:
+        if self._released is None:
+            self._released = asyncio.Condition()
+        async with self._released:
+            await self._released.wait_for(lambda: self._lock_owners.get(key, owner) is owner)
+            self._lock_owners[key] = owner
+
+    async def _release_all(self, owner: object) -> None:
+        if self._released is None:
+            return
+        async with self._released:
+            for key in [k for k, o in self._lock_owners.items() if o is owner]:
+                del self._lock_owners[key]
+            self._released.notify_all()
+
+
+class _Table(Generic[K, V]):
+    """A committed dict seen through this unit of work's uncommitted writes."""
+
+    def __init__(self, committed: dict[K, V]) -> None:
+        self.committed = committed
+        self.writes: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        if key in self.writes:
+            value = self.writes[key]
+            return None if value is _DELETED else value
+        return self.committed.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self.writes[key] = value
+
+    def delete(self, key: K) -> None:
+        self.writes[key] = _DELETED
+
+    def values(self) -> Iterator[V]:
+        for key in {**self.committed, **self.writes}:
+            value = self.get(key)
+            if value is not None:
+                yield value
+
+    def apply(self) -> None:
+        for key, value in self.writes.items():
+            if value is _DELETED:
+                self.committed.pop(key, None)
+            else:
+                self.committed[key] = value
+        self.writes.clear()
+
+
+class _Repo:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+
+class MemoryCustomers(_Repo):
+    async def get(self, customer_id: str) -> Customer | None:
+        return self._uow.t_customers.get(customer_id)
+
+    async def save(self, customer: Customer) -> bool:
+        await self._uow.lock(("customer", customer.id))
+        new = self._uow.t_customers.get(customer.id) is None
+        self._uow.t_customers.put(customer.id, customer)
+        return new
+
+    async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]:
+        items = sorted(self._uow.t_customers.values(), key=lambda c: c.id)
+        return [c for c in items if after is None or c.id > after][:limit]
+
+
+class MemoryRuns(_Repo):
+    async def get(self, run_id: str) -> Run | None:
+        return self._uow.t_runs.get(run_id)
+
+    async def save(self, run: Run) -> bool:
+        await self._uow.lock(("run", run.id))
+        new = self._uow.t_runs.get(run.id) is None
+        self._uow.t_runs.put(run.id, run)
+        return new
+
+    async def query(self, query: RunQuery) -> list[Run]:
+        def keep(run: Run) -> bool:
+            if query.statuses and run.status not in query.statuses:
+                return False
+            if query.customer_id is not None and run.customer_id != query.customer_id:
+                return False
+            if query.since is not None and run.run_at < query.since:
+                return False
+            if query.until is not None and run.run_at >= query.until:
+                return False
+            if query.has_ticket is not None and (self._uow.t_links.get(run.id) is not None) != query.has_ticket:
+                return False
+            return query.after is None or (run.run_at, run.id) < query.after
+
+        runs = sorted(filter(keep, self._uow.t_runs.values()), key=lambda r: (r.run_at, r.id), reverse=True)
+        return runs[: query.limit]
+
+
+class MemoryMappings(_Repo):
+    async def get(self, customer_id: str) -> CompanyMapping | None:
+        return self._uow.t_mappings.get(customer_id)
+
+    async def save(self, mapping: CompanyMapping) -> None:
+        await self._uow.lock(("mapping", mapping.customer_id))
+        self._uow.t_mappings.put(mapping.customer_id, mapping)
+
+    async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
+        items = sorted(self._uow.t_mappings.values(), key=lambda m: m.customer_id)
+        return [m for m in items if not statuses or m.status in statuses]
+
+
+class MemoryTicketLinks(_Repo):
+    async def get(self, run_id: str) -> TicketLink | None:
+        return self._uow.t_links.get(run_id)
+
+    async def get_many(self, run_ids: Sequence[str]) -> dict[str, TicketLink]:
+        found = {run_id: self._uow.t_links.get(run_id) for run_id in run_ids}
+        return {k: v for k, v in found.items() if v is not None}
+
+    async def reserve(self, link: TicketLink) -> bool:
+        await self._uow.lock(("link", link.run_id))
+        if self._uow.t_links.get(link.run_id) is not None:
+            return False
+        self._uow.t_links.put(link.run_id, link)
+        return True
+
+    async def retake(self, link: TicketLink, expected_attempt: int) -> bool:
+        await self._uow.lock(("link", link.run_id))
+        current = self._uow.t_links.get(link.run_id)
+        if current is None or current.state is not LinkState.PENDING or current.attempt != expected_attempt:
+            return False
+        self._uow.t_links.put(link.run_id, link)
+        return True
+
+    async def save(self, link: TicketLink) -> None:
+        await self._uow.lock(("link", link.run_id))
+        if self._uow.t_links.get(link.run_id) is None:
+            raise LookupError(f"no ticket link for run {link.run_id}")
+        self._uow.t_links.put(link.run_id, link)
+
+    async def release(self, run_id: str, attempt: int) -> None:
+        await self._uow.lock(("link", run_id))
+        current = self._uow.t_links.get(run_id)
+        if current is not None and current.state is LinkState.PENDING and current.attempt == attempt:
+            self._uow.t_links.delete(run_id)
+
+    async def list_open(self) -> list[TicketLink]:
+        return sorted((x for x in self._uow.t_links.values() if x.state is LinkState.LINKED), key=lambda x: x.run_id)
+
+
+class MemorySettings(_Repo):
+    async def get(self) -> AutotaskSettings:
+        settings = self._uow.t_settings.get("autotask")
+        assert settings is not None
+        return settings
+
+    async def save(self, settings: AutotaskSettings) -> None:
+        await self._uow.lock(("settings",))
+        self._uow.t_settings.put("autotask", settings)
+
+
+class MemoryUsers(_Repo):
+    async def add(self, user: User) -> bool:
+        await self._uow.lock(("username", user.username))
+        if await self.by_username(user.username) is not None:
+            return False
+        self._uow.t_users.put(user.id, user)
+        return True
+
+    async def by_token_hash(self, token_hash: str) -> User | None:
+        return next((u for u in self._uow.t_users.values() if u.token_hash == token_hash), None)
+
+    async def by_username(self, username: str) -> User | None:
+        return next((u for u in self._uow.t_users.values() if u.username == username), None)
+
+    async def list(self) -> list[User]:
+        return sorted(self._uow.t_users.values(), key=lambda u: u.username)
+
+    async def remove(self, user_id: str) -> bool:
+        await self._uow.lock(("user", user_id))
+        if self._uow.t_users.get(user_id) is None:
+            return False
+        self._uow.t_users.delete(user_id)
+        return True
+
+
+class MemoryAudit(_Repo):
+    """Append-only: there is no update or delete. Appending locks the chain's head until the unit of work ends."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        super().__init__(uow)
+        self.pending: list[AuditRecord] = []
+
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        await self._uow.lock(("audit-head",))
+        last = self.pending[-1] if self.pending else (self._uow.store.audit[-1] if self._uow.store.audit else None)
+        record = chain(last, entry)
+        self.pending.append(record)
+        return record
+
+    async def query(self, query: AuditQuery) -> list[AuditRecord]:
+        def keep(r: AuditRecord) -> bool:
+            e = r.entry
+            checks: list[Callable[[], bool]] = [
+                lambda: query.action is None or e.action == query.action,
+                lambda: query.actor is None or e.actor == query.actor,
+                lambda: query.outcome is None or e.outcome == query.outcome,
+                lambda: query.customer_id is None or e.details.get("customer_id") == query.customer_id
+                or (e.target_type == "customer" and e.target_id == query.customer_id),
+                lambda: query.run_id is None or (e.target_type == "run" and e.target_id == query.run_id),
+                lambda: query.since is None or e.at >= query.since,
+                lambda: query.until is None or e.at < query.until,
+                lambda: query.after_seq is None or r.seq > query.after_seq,
+            ]
+            return all(check() for check in checks)
+
+        return [r for r in await self.all() if keep(r)][: query.limit]
+
+    async def all(self) -> list[AuditRecord]:
+        return [*self._uow.store.audit, *self.pending]
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.committed = False
+        self._begin()
+
+    def _begin(self) -> None:
+        s = self.store
+        self.t_customers: _Table[str, Customer] = _Table(s.customers)
+        self.t_runs: _Table[str, Run] = _Table(s.runs)
+        self.t_mappings: _Table[str, CompanyMapping] = _Table(s.mappings)
+        self.t_links: _Table[str, TicketLink] = _Table(s.links)
+        self.t_users: _Table[str, User] = _Table(s.users)
+        self.t_settings: _Table[str, AutotaskSettings] = _Table(s.settings)
+        self.customers = MemoryCustomers(self)
+        self.runs = MemoryRuns(self)
+        self.mappings = MemoryMappings(self)
+        self.tickets = MemoryTicketLinks(self)
+        self.settings = MemorySettings(self)
+        self.users = MemoryUsers(self)
+        self.audit = MemoryAudit(self)
+
+    def _tables(self) -> list[_Table[Any, Any]]:
+        return [self.t_customers, self.t_runs, self.t_mappings, self.t_links, self.t_users, self.t_settings]
+
+    async def lock(self, key: object) -> None:
+        await self.store._acquire(key, self)
+
+    async def __aenter__(self) -> Self:
+        self._begin()
+        self.committed = False
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        for table in self._tables():
+            table.apply()
+        self.store.audit.extend(self.audit.pending)
+        self.audit.pending.clear()
+        self.store.commits += 1
+        self.committed = True
+        await self.store._release_all(self)
+
+    async def rollback(self) -> None:
+        for table in self._tables():
+            table.writes.clear()
+        self.audit.pending.clear()
+        await self.store._release_all(self)

@@ -1,0 +1,59 @@
+"""The Autotask settings (Settings → Extensions & Integrations → Autotask)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.tickets import CLOSING_NOTE
+
+
+class Environment(StrEnum):
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class ApiLogLevel(StrEnum):
+    OFF = "off"
+    ERRORS = "errors"
+    REQUESTS = "requests"
+
+
+STATUS_NEW = 1
+"""Autotask's system status *New*, the default for new tickets."""
+
+
+@dataclass(frozen=True, slots=True)
+class AutotaskSettings:
+    """One row per installation. The password is held only sealed (ciphertext); the domain never sees it in plain."""
+
+    installation_id: str
+    enabled: bool = False
+    environment: Environment = Environment.SANDBOX
+    api_username: str = ""
+    api_password_sealed: str | None = None
+    tracking_identifier: str = ""
+    backupchecks_base_url: str | None = None
+    default_queue_id: int | None = None
+    default_issue_type_id: int | None = None
+    default_sub_issue_type_id: int | None = None
+    default_source_id: int | None = None
+    priority_error_id: int | None = None
+    priority_warning_id: int | None = None
+    new_ticket_status_id: int = STATUS_NEW
+    note_type_id: int | None = None
+    note_publish_id: int | None = None
+    allow_resolve: bool = False
+    api_log_level: ApiLogLevel = ApiLogLevel.ERRORS
+
+    @property
+    def closing_note(self) -> str:
+        return CLOSING_NOTE
+
+    @property
+    def api_password_set(self) -> bool:
+        return self.api_password_sealed is not None
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.api_username and self.api_password_sealed and self.tracking_identifier)

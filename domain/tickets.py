@@ -1,0 +1,156 @@
+"""The link between a run and its one Autotask ticket, and the rule for resolving it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+CLOSING_NOTE = "Ticket resolved via Backupchecks after verification that the backup issue is no longer present."
+CLOSING_NOTE_TITLE = "Resolved via Backupchecks"
+STATUS_COMPLETE = 5
+"""Autotask's system status *Complete*: a ticket with it is closed."""
+
+
+class LinkState(StrEnum):
+    PENDING = "pending"
+    LINKED = "linked"
+    RESOLVED = "resolved"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketStatus:
+    """The last known status of a ticket, as read from the PSA at `read_at`."""
+
+    value: int
+    label: str
+    read_at: datetime
+
+    @property
+    def closed(self) -> bool:
+        return self.value == STATUS_COMPLETE
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLink:
+    """The one ticket of a run.
+
+    `pending` is a reservation: it is written (guarded by a unique run id) before the PSA is asked to create anything.
+    `attempt` counts creation attempts; `ambiguous` says the last attempt's outcome is unknown and must be looked up
+    by `external_id` before anything is created again.
+    """
+
+    run_id: str
+    state: LinkState
+    external_id: str
+    created_by: str
+    created_at: datetime
+    attempt: int = 1
+    ambiguous: bool = False
+    ticket_id: int | None = None
+    ticket_number: str | None = None
+    url: str | None = None
+    status: TicketStatus | None = None
+    time_entries: int = 0
+    closing_note_id: int | None = None
+    closing_note_attempted: bool = False
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+    @classmethod
+    def reserve(cls, run_id: str, external_id: str, actor: str, at: datetime) -> TicketLink:
+        return cls(run_id=run_id, state=LinkState.PENDING, external_id=external_id, created_by=actor, created_at=at)
+
+    def retaken(self, actor: str, at: datetime) -> TicketLink:
+        """A new creation attempt on a reservation whose previous attempt is known to have created nothing."""
+        if self.state is not LinkState.PENDING:
+            raise ValueError("only a pending link can be retaken")
+        return replace(self, attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at)
+
+    def outcome_unknown(self) -> TicketLink:
+        return replace(self, ambiguous=True)
+
+    def linked(self, ticket_id: int, ticket_number: str, url: str | None, status: TicketStatus) -> TicketLink:
+        if self.state is not LinkState.PENDING:
+            raise ValueError("only a pending link can be linked")
+        return replace(
+            self,
+            state=LinkState.LINKED,
+            ambiguous=False,
+            ticket_id=ticket_id,
+            ticket_number=ticket_number,
+            url=url,
+            status=status,
+            time_entries=0,
+        )
+
+    def observed(self, status: TicketStatus, time_entries: int) -> TicketLink:
+        """The ticket's status and time-entry count as just read from the PSA."""
+        return replace(self, status=status, time_entries=time_entries)
+
+    def with_status(self, status: TicketStatus) -> TicketLink:
+        return replace(self, status=status)
+
+    def gone(self) -> TicketLink:
+        """The ticket no longer exists in the PSA."""
+        return replace(self, state=LinkState.DELETED)
+
+    def note_attempted(self) -> TicketLink:
+        return replace(self, closing_note_attempted=True)
+
+    def note_added(self, note_id: int) -> TicketLink:
+        return replace(self, closing_note_id=note_id, closing_note_attempted=True)
+
+    def resolved(self, actor: str, status: TicketStatus) -> TicketLink:
+        return replace(self, state=LinkState.RESOLVED, status=status, resolved_by=actor, resolved_at=status.read_at)
+
+    def stale(self, now: datetime, after_seconds: float) -> bool:
+        """A pending reservation nobody finished (a crash between reserving and recording)."""
+        return self.state is LinkState.PENDING and (now - self.created_at).total_seconds() >= after_seconds
+
+
+class DenyReason(StrEnum):
+    NO_TICKET = "no_ticket"
+    TICKET_DELETED = "ticket_deleted"
+    ALREADY_CLOSED = "already_closed"
+    TIME_ENTRIES_PRESENT = "time_entries_present"
+    RESOLVING_DISABLED = "resolving_disabled"
+    FORBIDDEN = "forbidden"
+
+
+DENY_MESSAGES: dict[DenyReason, str] = {
+    DenyReason.NO_TICKET: "This run has no Autotask ticket.",
+    DenyReason.TICKET_DELETED: "The ticket no longer exists in Autotask.",
+    DenyReason.ALREADY_CLOSED: "The ticket is already closed in Autotask.",
+    DenyReason.TIME_ENTRIES_PRESENT: "The ticket has time entries in Autotask; resolve it there.",
+    DenyReason.RESOLVING_DISABLED: "Resolving tickets from Backupchecks is turned off in the settings.",
+    DenyReason.FORBIDDEN: "Your role may not resolve tickets.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveDecision:
+    allowed: bool
+    reason: DenyReason | None = None
+
+    @property
+    def message(self) -> str | None:
+        return None if self.reason is None else DENY_MESSAGES[self.reason]
+
+
+def decide_resolve(link: TicketLink | None, *, may_resolve: bool, allow_resolve: bool) -> ResolveDecision:
+    """The mandatory resolution policy, on the facts the link holds (the resolve use case refreshes them live first)."""
+    if not may_resolve:
+        return ResolveDecision(False, DenyReason.FORBIDDEN)
+    if not allow_resolve:
+        return ResolveDecision(False, DenyReason.RESOLVING_DISABLED)
+    if link is None or link.state is LinkState.PENDING or link.ticket_id is None:
+        return ResolveDecision(False, DenyReason.NO_TICKET)
+    if link.state is LinkState.DELETED:
+        return ResolveDecision(False, DenyReason.TICKET_DELETED)
+    if link.state is LinkState.RESOLVED or (link.status is not None and link.status.closed):
+        return ResolveDecision(False, DenyReason.ALREADY_CLOSED)
+    if link.time_entries > 0:
+        return ResolveDecision(False, DenyReason.TIME_ENTRIES_PRESENT)
+    return ResolveDecision(True)

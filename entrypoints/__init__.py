@@ -1,0 +1,1 @@
+"""Entrypoints: the composition root, the HTTP API and the command line. Framework types stop here."""
