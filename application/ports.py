@@ -240,14 +240,12 @@ class TicketLinkRepository(Protocol):
         """Insert a pending link unless the run already has one. False when another holds the run (the database's
         unique constraint decides, across processes)."""
         ...
-    async def retake(self, link: TicketLink, expected_attempt: int) -> bool:
-        """Compare-and-set: store `link` only if the stored link is still pending at `expected_attempt`."""
+    async def update(self, link: TicketLink, expected_version: int) -> bool:
+        """Compare-and-set: store `link` only if the stored link's version is still `expected_version` (and lock
+        the row until the unit of work ends). False when someone else changed it first or it is gone."""
         ...
-    async def save(self, link: TicketLink) -> None:
-        """Update an existing link."""
-        ...
-    async def release(self, run_id: str, attempt: int) -> None:
-        """Drop a pending reservation at `attempt` whose creation surely failed."""
+    async def release(self, run_id: str, expected_version: int) -> bool:
+        """Drop a pending reservation (at `expected_version`) whose creation surely failed."""
         ...
     async def list_open(self) -> list[TicketLink]:
         """Links whose ticket may still change in the PSA (state linked)."""

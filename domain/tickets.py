@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 CLOSING_NOTE = "Ticket resolved via Backupchecks after verification that the backup issue is no longer present."
 CLOSING_NOTE_TITLE = "Resolved via Backupchecks"
@@ -38,7 +39,8 @@ class TicketLink:
 
     `pending` is a reservation: it is written (guarded by a unique run id) before the PSA is asked to create anything.
     `attempt` counts creation attempts; `ambiguous` says the last attempt's outcome is unknown and must be looked up
-    by `external_id` before anything is created again.
+    by `external_id` before anything is created again. `version` grows with every change: storage writes a link only
+    over the version it was derived from (compare-and-set), so concurrent callers never overwrite each other.
     """
 
     run_id: str
@@ -55,8 +57,13 @@ class TicketLink:
     time_entries: int = 0
     closing_note_id: int | None = None
     closing_note_attempted: bool = False
+    closing_note_claimed_at: datetime | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
+    version: int = 1
+
+    def _next(self, **changes: Any) -> TicketLink:
+        return replace(self, version=self.version + 1, **changes)
 
     @classmethod
     def reserve(cls, run_id: str, external_id: str, actor: str, at: datetime) -> TicketLink:
@@ -66,16 +73,15 @@ class TicketLink:
         """A new creation attempt on a reservation whose previous attempt is known to have created nothing."""
         if self.state is not LinkState.PENDING:
             raise ValueError("only a pending link can be retaken")
-        return replace(self, attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at)
+        return self._next(attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at)
 
     def outcome_unknown(self) -> TicketLink:
-        return replace(self, ambiguous=True)
+        return self._next(ambiguous=True)
 
     def linked(self, ticket_id: int, ticket_number: str, url: str | None, status: TicketStatus) -> TicketLink:
         if self.state is not LinkState.PENDING:
             raise ValueError("only a pending link can be linked")
-        return replace(
-            self,
+        return self._next(
             state=LinkState.LINKED,
             ambiguous=False,
             ticket_id=ticket_id,
@@ -87,23 +93,32 @@ class TicketLink:
 
     def observed(self, status: TicketStatus, time_entries: int) -> TicketLink:
         """The ticket's status and time-entry count as just read from the PSA."""
-        return replace(self, status=status, time_entries=time_entries)
+        return self._next(status=status, time_entries=time_entries)
 
     def with_status(self, status: TicketStatus) -> TicketLink:
-        return replace(self, status=status)
+        return self._next(status=status)
 
     def gone(self) -> TicketLink:
         """The ticket no longer exists in the PSA."""
-        return replace(self, state=LinkState.DELETED)
+        return self._next(state=LinkState.DELETED)
 
-    def note_attempted(self) -> TicketLink:
-        return replace(self, closing_note_attempted=True)
+    def note_claimed(self, at: datetime) -> TicketLink:
+        """A resolve is about to add the closing note; others keep off until it ends or the claim grows stale."""
+        return self._next(closing_note_attempted=True, closing_note_claimed_at=at)
+
+    def note_unclaimed(self) -> TicketLink:
+        """The attempt failed: the claim ends, but the note may exist, so the next attempt looks for it first."""
+        return self._next(closing_note_claimed_at=None)
 
     def note_added(self, note_id: int) -> TicketLink:
-        return replace(self, closing_note_id=note_id, closing_note_attempted=True)
+        return self._next(closing_note_id=note_id, closing_note_attempted=True, closing_note_claimed_at=None)
+
+    def note_in_flight(self, now: datetime, stale_after_seconds: float) -> bool:
+        at = self.closing_note_claimed_at
+        return at is not None and (now - at).total_seconds() < stale_after_seconds
 
     def resolved(self, actor: str, status: TicketStatus) -> TicketLink:
-        return replace(self, state=LinkState.RESOLVED, status=status, resolved_by=actor, resolved_at=status.read_at)
+        return self._next(state=LinkState.RESOLVED, status=status, resolved_by=actor, resolved_at=status.read_at)
 
     def stale(self, now: datetime, after_seconds: float) -> bool:
         """A pending reservation nobody finished (a crash between reserving and recording)."""

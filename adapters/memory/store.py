@@ -169,25 +169,21 @@ class MemoryTicketLinks(_Repo):
         self._uow.t_links.put(link.run_id, link)
         return True
 
-    async def retake(self, link: TicketLink, expected_attempt: int) -> bool:
+    async def update(self, link: TicketLink, expected_version: int) -> bool:
         await self._uow.lock(("link", link.run_id))
         current = self._uow.t_links.get(link.run_id)
-        if current is None or current.state is not LinkState.PENDING or current.attempt != expected_attempt:
+        if current is None or current.version != expected_version:
             return False
         self._uow.t_links.put(link.run_id, link)
         return True
 
-    async def save(self, link: TicketLink) -> None:
-        await self._uow.lock(("link", link.run_id))
-        if self._uow.t_links.get(link.run_id) is None:
-            raise LookupError(f"no ticket link for run {link.run_id}")
-        self._uow.t_links.put(link.run_id, link)
-
-    async def release(self, run_id: str, attempt: int) -> None:
+    async def release(self, run_id: str, expected_version: int) -> bool:
         await self._uow.lock(("link", run_id))
         current = self._uow.t_links.get(run_id)
-        if current is not None and current.state is LinkState.PENDING and current.attempt == attempt:
-            self._uow.t_links.delete(run_id)
+        if current is None or current.state is not LinkState.PENDING or current.version != expected_version:
+            return False
+        self._uow.t_links.delete(run_id)
+        return True
 
     async def list_open(self) -> list[TicketLink]:
         return sorted((x for x in self._uow.t_links.values() if x.state is LinkState.LINKED), key=lambda x: x.run_id)

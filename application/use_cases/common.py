@@ -1,0 +1,117 @@
+"""What every use case shares: its dependencies, permission checks, audited refusals, and the PSA connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+from application.errors import AutotaskRejected, AutotaskUnavailable, Forbidden, NotConfigured, UseCaseError
+from application.ports import (
+    Clock,
+    Credentials,
+    PsaAuthError,
+    PsaConnector,
+    PsaError,
+    PsaForbidden,
+    PsaGateway,
+    PsaNotFound,
+    PsaUnavailable,
+    SecretBox,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from domain.audit import AuditEntry, JsonScalar, Outcome
+from domain.mapping import CompanyLookup, LookupOutcome
+from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
+from domain.tickets import TicketLink
+
+Target = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """The ports a use case may need; the composition root builds one and hands it to every use case."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    psa: PsaConnector
+    secrets: SecretBox
+
+
+async def audit(uow: UnitOfWork, deps: Deps, actor: Actor, action: str, target: Target, outcome: Outcome,
+                **details: JsonScalar) -> None:
+    """Append an audit record through `uow` (the caller commits it with its change)."""
+    await uow.audit.append(AuditEntry.of(actor, deps.clock.now(), action, target, outcome, **details))
+
+
+async def refuse(deps: Deps, actor: Actor, action: str, target: Target, error: UseCaseError,
+                 outcome: Outcome = Outcome.DENIED, **details: JsonScalar) -> NoReturn:
+    """Record a refused (or failed) attempt in its own transaction, then raise the error."""
+    async with deps.uow() as uow:
+        await audit(uow, deps, actor, action, target, outcome, code=error.code, message=error.message, **details)
+        await uow.commit()
+    raise error
+
+
+async def authorize(deps: Deps, actor: Actor, permission: Permission, action: str, target: Target) -> None:
+    if not actor.may(permission):
+        await refuse(deps, actor, action, target, Forbidden())
+
+
+def psa_error(error: PsaError) -> UseCaseError:
+    """The use-case error for a PSA failure, keeping the PSA's own words."""
+    if isinstance(error, PsaUnavailable):
+        return AutotaskUnavailable(f"Autotask did not answer: {error.message}")
+    if isinstance(error, PsaAuthError):
+        return AutotaskRejected(f"Autotask refused the credentials ({error.failure.value}): {error.message}")
+    if isinstance(error, PsaForbidden):
+        return AutotaskRejected(f"The Autotask API user lacks a permission: {error.message}")
+    return AutotaskRejected(error.message)
+
+
+def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = True) -> PsaGateway:
+    """A gateway for the configured credentials, or NotConfigured."""
+    if require_enabled and not settings.enabled:
+        raise NotConfigured()
+    if not settings.has_credentials or settings.api_password_sealed is None:
+        raise NotConfigured("The Autotask credentials are incomplete (username, password and tracking identifier).")
+    return deps.psa.connect(
+        Credentials(
+            environment=settings.environment,
+            username=settings.api_username,
+            secret=deps.secrets.open(settings.api_password_sealed),
+            tracking_identifier=settings.tracking_identifier,
+            log_level=settings.api_log_level,
+        )
+    )
+
+
+async def connected(deps: Deps, actor: Actor, action: str, target: Target) -> tuple[AutotaskSettings, PsaGateway]:
+    """The settings and a gateway, or an audited `integration_disabled` refusal."""
+    async with deps.uow() as uow:
+        settings = await uow.settings.get()
+    try:
+        return settings, connect(deps, settings)
+    except NotConfigured as error:
+        await refuse(deps, actor, action, target, error)
+
+
+async def look_up_company(gateway: PsaGateway, company_id: int) -> CompanyLookup:
+    """A live look-up of one company: found (active or not), not found, or not accessible."""
+    try:
+        company = await gateway.get_company(company_id)
+    except PsaNotFound:
+        return CompanyLookup(company_id, LookupOutcome.NOT_FOUND)
+    except PsaForbidden:
+        return CompanyLookup(company_id, LookupOutcome.INACCESSIBLE)
+    return CompanyLookup.found(company.id, company.name, is_active=company.is_active)
+
+
+async def replace_link(deps: Deps, new: TicketLink, old: TicketLink) -> bool:
+    """Store `new` over `old` in its own transaction, unless someone changed the link since `old` was read."""
+    async with deps.uow() as uow:
+        stored = await uow.tickets.update(new, old.version)
+        if stored:
+            await uow.commit()
+    return stored

@@ -1,0 +1,166 @@
+"""Create the one Autotask ticket of a run, exactly once (docs/adr/0002-exactly-one-ticket-per-run.md).
+
+1. Reserve: a pending link for the run is committed first; the storage's unique run id lets one caller win.
+2. Create in Autotask with the run's `externalID`, outside any transaction.
+3. Record: linked on success; reservation released when Autotask surely created nothing; kept and marked ambiguous
+   when the outcome is unknown.
+4. Before any new attempt on an ambiguous or stale reservation, look the `externalID` up in Autotask: a ticket found is
+   linked, never created again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from application.errors import Conflict, NotFound, UseCaseError
+from application.ports import PsaError, PsaGateway, PsaUnavailable
+from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link
+from domain.audit import Outcome
+from domain.draft import TicketDraft, build_ticket_draft
+from domain.mapping import MappingStatus
+from domain.roles import Actor, Permission
+from domain.tickets import LinkState, TicketLink, TicketStatus
+
+ACTION = "ticket.create"
+
+
+class Created(StrEnum):
+    CREATED = "created"
+    """This call created the ticket (HTTP 201)."""
+    EXISTING = "existing"
+    """The run already had its ticket (HTTP 200)."""
+    PENDING = "pending"
+    """Another call is creating it, or its outcome is being reconciled (HTTP 202)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTicketResult:
+    link: TicketLink
+    outcome: Created
+
+
+def _settled(link: TicketLink) -> CreateTicketResult:
+    return CreateTicketResult(link, Created.PENDING if link.state is LinkState.PENDING else Created.EXISTING)
+
+
+class CreateTicket:
+    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0) -> None:
+        self.deps = deps
+        self.stale_after_seconds = stale_after_seconds
+
+    async def execute(self, actor: Actor, run_id: str) -> CreateTicketResult:
+        deps, target = self.deps, ("run", run_id)
+        await authorize(deps, actor, Permission.MANAGE_TICKETS, ACTION, target)
+        async with deps.uow() as uow:
+            run = await uow.runs.get(run_id)
+            link = await uow.tickets.get(run_id)
+            settings = await uow.settings.get()
+            customer = await uow.customers.get(run.customer_id) if run else None
+            mapping = await uow.mappings.get(run.customer_id) if run else None
+        if run is None or customer is None:
+            await refuse(deps, actor, ACTION, target, NotFound("run_not_found", f"No run has ID {run_id!r}."))
+        if link is not None and link.state is not LinkState.PENDING:
+            return CreateTicketResult(link, Created.EXISTING)
+        refusal: UseCaseError | None = None
+        if mapping is None or mapping.status is MappingStatus.MISSING:
+            refusal = Conflict("mapping_missing", "Map this customer to an Autotask company first.")
+        elif mapping.status is MappingStatus.INVALID:
+            refusal = Conflict("mapping_invalid", mapping.status_reason or "The customer's mapping is invalid.")
+        elif not run.status.ticketable:
+            refusal = Conflict("run_not_ticketable", "Tickets are created for warning, error and missed runs only.")
+        try:
+            gateway = connect(deps, settings)
+        except UseCaseError as error:
+            refusal = error
+        if refusal is not None:
+            await refuse(deps, actor, ACTION, target, refusal, customer_id=run.customer_id)
+        assert mapping is not None
+        draft = build_ticket_draft(run, customer, mapping, settings)
+        now = deps.clock.now()
+
+        if link is None:
+            reservation = TicketLink.reserve(run_id, draft.external_id, actor.name, now)
+            async with deps.uow() as uow:
+                won = await uow.tickets.reserve(reservation)
+                if won:
+                    await uow.commit()
+                else:
+                    current = await uow.tickets.get(run_id)
+            if not won:
+                return _settled(current or reservation)
+            return await self._create(actor, reservation, draft, gateway)
+
+        if not (link.ambiguous or link.stale(now, self.stale_after_seconds)):
+            return CreateTicketResult(link, Created.PENDING)
+        return await self._reconcile(actor, link, draft, gateway)
+
+    async def _reconcile(self, actor: Actor, link: TicketLink, draft: TicketDraft,
+                         gateway: PsaGateway) -> CreateTicketResult:
+        """An earlier attempt's outcome is unknown: find its ticket by externalID, or create it on a retaken
+        reservation."""
+        deps, target = self.deps, ("run", link.run_id)
+        try:
+            found = await gateway.find_ticket_by_external_id(link.external_id)
+        except PsaError as error:
+            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="reconcile")
+        if found is not None:
+            return await self._record(actor, link, found.ticket_id, gateway, Created.EXISTING, reconciled=True)
+        retaken = link.retaken(actor.name, deps.clock.now())
+        if not await replace_link(deps, retaken, link):
+            return await self._current(link)
+        return await self._create(actor, retaken, draft, gateway)
+
+    async def _current(self, link: TicketLink) -> CreateTicketResult:
+        """Someone else moved the link on first: answer with what it is now."""
+        async with self.deps.uow() as uow:
+            current = await uow.tickets.get(link.run_id)
+        return _settled(current or link)
+
+    async def _create(self, actor: Actor, link: TicketLink, draft: TicketDraft,
+                      gateway: PsaGateway) -> CreateTicketResult:
+        deps, target = self.deps, ("run", link.run_id)
+        try:
+            ticket_id = await gateway.create_ticket(draft)
+        except PsaError as error:
+            maybe_created = isinstance(error, PsaUnavailable) and error.maybe_applied
+            async with deps.uow() as uow:
+                if maybe_created:
+                    await uow.tickets.update(link.outcome_unknown(), link.version)
+                else:
+                    await uow.tickets.release(link.run_id, link.version)
+                failure = psa_error(error)
+                await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code=failure.code,
+                            message=failure.message, attempt=link.attempt, outcome_unknown=maybe_created)
+                await uow.commit()
+            raise failure from error
+        return await self._record(actor, link, ticket_id, gateway, Created.CREATED)
+
+    async def _record(self, actor: Actor, link: TicketLink, ticket_id: int, gateway: PsaGateway,
+                      outcome: Created, *, reconciled: bool = False) -> CreateTicketResult:
+        """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous and the
+        next call reconciles it by externalID."""
+        deps, target = self.deps, ("run", link.run_id)
+        try:
+            facts = await gateway.get_ticket(ticket_id)
+            labels = await gateway.picklists()
+        except PsaError as error:
+            facts, failure = None, psa_error(error)
+        else:
+            failure = psa_error(PsaUnavailable(f"Ticket {ticket_id} could not be read back."))
+        async with deps.uow() as uow:
+            if facts is None:
+                await uow.tickets.update(link.outcome_unknown(), link.version)
+                await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code=failure.code,
+                            message=failure.message, ticket_id=ticket_id)
+                await uow.commit()
+                raise failure
+            status = TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now())
+            linked = link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
+            if not await uow.tickets.update(linked, link.version):
+                await uow.rollback()
+                return await self._current(link)
+            await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=facts.ticket_id,
+                        ticket_number=facts.ticket_number, reconciled=reconciled, attempt=link.attempt)
+            await uow.commit()
+        return CreateTicketResult(linked, outcome)

@@ -1,0 +1,45 @@
+"""Map a customer to an Autotask company, checked live. IDs lead; nothing maps automatically."""
+
+from __future__ import annotations
+
+from application.errors import NotFound, Unprocessable
+from application.ports import PsaError
+from application.use_cases.common import Deps, audit, authorize, connected, look_up_company, psa_error, refuse
+from domain.audit import Outcome
+from domain.mapping import CompanyMapping, LookupOutcome
+from domain.roles import Actor, Permission
+
+_REFUSALS = {
+    LookupOutcome.NOT_FOUND: ("company_not_found", "No Autotask company has ID {id}."),
+    LookupOutcome.INACTIVE: ("company_inactive", "Autotask company {id} is inactive."),
+    LookupOutcome.INACCESSIBLE: ("company_inaccessible", "Autotask company {id} is not accessible to the API user."),
+}
+
+
+class MapCustomer:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor, customer_id: str, company_id: int) -> CompanyMapping:
+        action, target = "mapping.set", ("customer", customer_id)
+        await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)
+        async with self.deps.uow() as uow:
+            customer = await uow.customers.get(customer_id)
+        if customer is None:
+            await refuse(self.deps, actor, action, target, NotFound("customer_not_found", "Unknown customer."))
+        _, gateway = await connected(self.deps, actor, action, target)
+        try:
+            lookup = await look_up_company(gateway, company_id)
+        except PsaError as error:
+            await refuse(self.deps, actor, action, target, psa_error(error), Outcome.FAILED, company_id=company_id)
+        if lookup.outcome is not LookupOutcome.FOUND:
+            code, message = _REFUSALS[lookup.outcome]
+            await refuse(self.deps, actor, action, target, Unprocessable(code, message.format(id=company_id)),
+                         company_id=company_id)
+        mapping = CompanyMapping.from_lookup(customer_id, lookup, self.deps.clock.now())
+        async with self.deps.uow() as uow:
+            await uow.mappings.save(mapping)
+            await audit(uow, self.deps, actor, action, target, Outcome.OK, company_id=company_id,
+                        company_name=mapping.company_name)
+            await uow.commit()
+        return mapping

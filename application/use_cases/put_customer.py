@@ -1,0 +1,26 @@
+"""Backupchecks core creates or renames a customer. Its name is Backupchecks' own."""
+
+from __future__ import annotations
+
+from application.errors import InvalidInput
+from application.use_cases.common import Deps, audit, authorize
+from domain.audit import Outcome
+from domain.roles import Actor, Permission
+from domain.runs import Customer
+
+
+class PutCustomer:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor, customer: Customer) -> bool:
+        """True when the customer is new."""
+        action, target = "customer.put", ("customer", customer.id)
+        await authorize(self.deps, actor, Permission.WRITE_CORE_DATA, action, target)
+        if not customer.name.strip():
+            raise InvalidInput("name", "A customer needs a name.")
+        async with self.deps.uow() as uow:
+            created = await uow.customers.save(customer)
+            await audit(uow, self.deps, actor, action, target, Outcome.OK, created=created, name=customer.name)
+            await uow.commit()
+        return created

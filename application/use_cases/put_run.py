@@ -1,0 +1,31 @@
+"""Backupchecks core reports a run (created or updated with its objects and messages)."""
+
+from __future__ import annotations
+
+from application.errors import Unprocessable
+from application.use_cases.common import Deps, audit, authorize, refuse
+from domain.audit import Outcome
+from domain.roles import Actor, Permission
+from domain.runs import Run
+
+
+class PutRun:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor, run: Run) -> bool:
+        """True when the run is new."""
+        action, target = "run.put", ("run", run.id)
+        await authorize(self.deps, actor, Permission.WRITE_CORE_DATA, action, target)
+        async with self.deps.uow() as uow:
+            customer = await uow.customers.get(run.customer_id)
+        if customer is None:
+            await refuse(self.deps, actor, action, target,
+                         Unprocessable("unknown_customer", f"No customer has ID {run.customer_id!r}."),
+                         customer_id=run.customer_id)
+        async with self.deps.uow() as uow:
+            created = await uow.runs.save(run)
+            await audit(uow, self.deps, actor, action, target, Outcome.OK, created=created,
+                        customer_id=run.customer_id, status=run.status.value)
+            await uow.commit()
+        return created

@@ -1,0 +1,47 @@
+"""Re-check one customer's mapping against Autotask now: renamed and invalid as found."""
+
+from __future__ import annotations
+
+from application.errors import Conflict
+from application.ports import PsaError, PsaGateway
+from application.use_cases.common import Deps, audit, authorize, connected, look_up_company, psa_error, refuse
+from domain.audit import Outcome
+from domain.mapping import CompanyMapping
+from domain.roles import Actor, Permission
+
+
+async def load_mapping(deps: Deps, actor: Actor, action: str, customer_id: str) -> CompanyMapping:
+    """The customer's mapping to a company, or an audited `mapping_missing` refusal."""
+    async with deps.uow() as uow:
+        mapping = await uow.mappings.get(customer_id)
+    if mapping is None or mapping.company_id is None:
+        await refuse(deps, actor, action, ("customer", customer_id),
+                     Conflict("mapping_missing", "The customer is not mapped to an Autotask company."))
+    return mapping
+
+
+async def recheck(deps: Deps, gateway: PsaGateway, mapping: CompanyMapping) -> CompanyMapping:
+    assert mapping.company_id is not None
+    lookup = await look_up_company(gateway, mapping.company_id)
+    return mapping.after_lookup(lookup, deps.clock.now())
+
+
+class RefreshMapping:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor, customer_id: str) -> CompanyMapping:
+        action, target = "mapping.refresh", ("customer", customer_id)
+        await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)
+        mapping = await load_mapping(self.deps, actor, action, customer_id)
+        _, gateway = await connected(self.deps, actor, action, target)
+        try:
+            checked = await recheck(self.deps, gateway, mapping)
+        except PsaError as error:
+            await refuse(self.deps, actor, action, target, psa_error(error), Outcome.FAILED)
+        async with self.deps.uow() as uow:
+            await uow.mappings.save(checked)
+            await audit(uow, self.deps, actor, action, target, Outcome.OK, status=checked.status.value,
+                        company_id=checked.company_id, company_name=checked.company_name)
+            await uow.commit()
+        return checked

@@ -1,0 +1,121 @@
+"""Resolve a run's ticket from Backupchecks: only when Autotask holds no time entries on it (re-checked live), after
+adding the fixed internal closing note exactly once, then setting the status to Complete."""
+
+from __future__ import annotations
+
+from application.errors import Conflict, NotFound, UseCaseError
+from application.ports import NoteDraft, PsaError, PsaGateway
+from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link
+from application.use_cases.get_ticket import observe
+from domain.audit import Outcome
+from domain.picklists import Picklists
+from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
+from domain.tickets import (
+    CLOSING_NOTE,
+    CLOSING_NOTE_TITLE,
+    DENY_MESSAGES,
+    STATUS_COMPLETE,
+    DenyReason,
+    LinkState,
+    TicketLink,
+    TicketStatus,
+    decide_resolve,
+)
+
+ACTION = "ticket.resolve"
+BUSY = Conflict("ticket_busy", "The ticket changed while resolving it; look again and retry.")
+# Reasons that only live facts from Autotask decide: the stored snapshot may be old.
+_LIVE_REASONS = (DenyReason.TIME_ENTRIES_PRESENT, DenyReason.ALREADY_CLOSED)
+
+
+def internal_publish(settings: AutotaskSettings, picklists: Picklists) -> int | None:
+    """The publish value that keeps the closing note internal: the configured one, else the tenant's 'Internal'."""
+    if settings.note_publish_id is not None:
+        return settings.note_publish_id
+    return next((p.id for p in picklists.note_publish if p.is_active and "internal" in p.label.lower()), None)
+
+
+def _denied(reason: DenyReason) -> UseCaseError:
+    if reason is DenyReason.NO_TICKET:
+        return NotFound(reason.value, DENY_MESSAGES[reason])
+    return Conflict(reason.value, DENY_MESSAGES[reason])
+
+
+class ResolveTicket:
+    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0) -> None:
+        self.deps = deps
+        self.stale_after_seconds = stale_after_seconds
+
+    async def execute(self, actor: Actor, run_id: str) -> TicketLink:
+        deps, target = self.deps, ("run", run_id)
+        await authorize(deps, actor, Permission.MANAGE_TICKETS, ACTION, target)
+        async with deps.uow() as uow:
+            link = await uow.tickets.get(run_id)
+            settings = await uow.settings.get()
+        first = decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve)
+        if first.reason is not None and not (first.reason in _LIVE_REASONS and link and link.state is LinkState.LINKED):
+            await refuse(deps, actor, ACTION, target, _denied(first.reason))
+        assert link is not None and link.ticket_id is not None
+        try:
+            gateway = connect(deps, settings)
+        except UseCaseError as error:
+            await refuse(deps, actor, ACTION, target, error)
+        try:
+            observed = await observe(deps, gateway, link)
+            picklists = await gateway.picklists()
+        except PsaError as error:
+            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="check")
+        if not await replace_link(deps, observed, link):
+            await refuse(deps, actor, ACTION, target, BUSY)
+        decision = decide_resolve(observed, may_resolve=True, allow_resolve=settings.allow_resolve)
+        if decision.reason is not None:
+            await refuse(deps, actor, ACTION, target, _denied(decision.reason), time_entries=observed.time_entries)
+        publish = internal_publish(settings, picklists)
+        if publish is None:
+            await refuse(deps, actor, ACTION, target, Conflict(
+                "note_publish_unknown", "No internal publish value is configured for the closing note."))
+        noted = await self._closing_note(actor, observed, gateway,
+                                         NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, settings.note_type_id, publish))
+        assert noted.ticket_id is not None
+        try:
+            facts = await gateway.complete_ticket(noted.ticket_id, STATUS_COMPLETE)
+        except PsaError as error:
+            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
+                         closing_note_id=noted.closing_note_id)
+        status = TicketStatus(facts.status, picklists.status_label(facts.status), deps.clock.now())
+        resolved = noted.resolved(actor.name, status)
+        async with deps.uow() as uow:
+            stored = await uow.tickets.update(resolved, noted.version)
+            await audit(uow, deps, actor, ACTION, target, Outcome.OK if stored else Outcome.FAILED,
+                        ticket_id=resolved.ticket_id, closing_note_id=resolved.closing_note_id)
+            await uow.commit()
+        if not stored:
+            raise BUSY
+        return resolved
+
+    async def _closing_note(self, actor: Actor, link: TicketLink, gateway: PsaGateway, note: NoteDraft) -> TicketLink:
+        """Add the closing note once. The attempt is claimed (compare-and-set) and committed before the call, so a
+        concurrent resolve cannot add a second one; after an attempt whose answer was lost, the note is looked up on
+        the ticket instead of being added again."""
+        deps, target = self.deps, ("run", link.run_id)
+        if link.closing_note_id is not None:
+            return link
+        assert link.ticket_id is not None
+        claimed = link.note_claimed(deps.clock.now())
+        if link.note_in_flight(deps.clock.now(), self.stale_after_seconds) or not await replace_link(
+            deps, claimed, link
+        ):
+            await refuse(deps, actor, ACTION, target, BUSY)
+        try:
+            note_id = await gateway.find_ticket_note(link.ticket_id, note.description) \
+                if link.closing_note_attempted else None
+            if note_id is None:
+                note_id = await gateway.add_ticket_note(link.ticket_id, note)
+        except PsaError as error:
+            await replace_link(deps, claimed.note_unclaimed(), claimed)
+            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="closing_note")
+        noted = claimed.note_added(note_id)
+        if not await replace_link(deps, noted, claimed):
+            await refuse(deps, actor, ACTION, target, BUSY)
+        return noted

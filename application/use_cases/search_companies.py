@@ -1,0 +1,25 @@
+"""Search Autotask companies by name, live (for choosing a mapping)."""
+
+from __future__ import annotations
+
+from application.errors import InvalidInput
+from application.ports import Company, PsaError
+from application.use_cases.common import Deps, authorize, connected, psa_error, refuse
+from domain.audit import Outcome
+from domain.roles import Actor, Permission
+
+
+class SearchCompanies:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor, text: str, limit: int = 50) -> list[Company]:
+        action, target = "company.search", ("companies", text[:64])
+        await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)
+        if not text.strip():
+            raise InvalidInput("search", "Give part of a company name to search for.")
+        _, gateway = await connected(self.deps, actor, action, target)
+        try:
+            return await gateway.search_companies(text.strip(), limit)
+        except PsaError as error:
+            await refuse(self.deps, actor, action, target, psa_error(error), Outcome.FAILED)

@@ -1,0 +1,59 @@
+"""Read and change the Autotask settings (admin). The password is write-only: sealed on the way in, never out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from application.errors import InvalidInput
+from application.use_cases.common import Deps, audit, authorize
+from domain.audit import Outcome
+from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
+
+# Settings an admin may change; the installation id and the sealed password are not among them.
+EDITABLE = frozenset(f.name for f in fields(AutotaskSettings)) - {"installation_id", "api_password_sealed"}
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    values: dict[str, Any]
+    """Fields to set (only those named in EDITABLE), already validated for type and range."""
+    api_password: str | None = None
+    """A new password; None keeps the stored one."""
+
+
+class GetSettings:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor) -> AutotaskSettings:
+        await authorize(self.deps, actor, Permission.ADMINISTER, "settings.get", ("settings", "autotask"))
+        async with self.deps.uow() as uow:
+            return await uow.settings.get()
+
+
+class UpdateSettings:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def execute(self, actor: Actor, change: SettingsChange) -> AutotaskSettings:
+        action, target = "settings.update", ("settings", "autotask")
+        await authorize(self.deps, actor, Permission.ADMINISTER, action, target)
+        unknown = set(change.values) - EDITABLE
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "This setting does not exist or cannot be changed.")
+        if change.api_password is not None and not change.api_password:
+            raise InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one.")
+        async with self.deps.uow() as uow:
+            current = await uow.settings.get()
+            updated = replace(current, **change.values)
+            if change.api_password is not None:
+                updated = replace(updated, api_password_sealed=self.deps.secrets.seal(change.api_password))
+            changed = sorted(k for k in change.values if getattr(current, k) != getattr(updated, k))
+            await uow.settings.save(updated)
+            # Names of what changed, never values: the audit log must not hold a secret.
+            await audit(uow, self.deps, actor, action, target, Outcome.OK, changed=",".join(changed),
+                        api_password_changed=change.api_password is not None)
+            await uow.commit()
+        return updated
