@@ -1,0 +1,213 @@
+"""One Autotask request: concurrency cap, timing, logging with secrets redacted, error translation, and retries.
+
+Everything httpx raises or answers is turned into the PSA port's own errors here; nothing above this module sees httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from application.ports import (
+    AuthFailure,
+    PsaAuthError,
+    PsaError,
+    PsaForbidden,
+    PsaNotFound,
+    PsaRejected,
+    PsaUnavailable,
+)
+from domain.settings import ApiLogLevel
+
+from .wire import ErrorAnswer, convert
+
+MAX_RETRY_AFTER = 60.0
+"""A Retry-After longer than this is cut to it (a request does not wait longer for one answer)."""
+
+_THROTTLE = re.compile(r"thread|threshold|too many requests|rate limit", re.IGNORECASE)
+_PERMISSION = re.compile(r"permission", re.IGNORECASE)
+_UNKNOWN_ZONE = re.compile(r"zone information could not be determined", re.IGNORECASE)
+_BAD_INTEGRATION = re.compile(r"integration ?code is invalid", re.IGNORECASE)
+_USER_PARAM = re.compile(r"(?i)([?&]user=)[^&]*")
+
+
+class Unauthorized(PsaAuthError):
+    """401: the gateway re-discovers the zone once before it believes the secret is wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(AuthFailure.BAD_SECRET, message or "Unauthorized: the API user or secret is wrong.")
+
+
+class MethodRefused(PsaRejected):
+    """405: the tenant does not support this verb on this entity."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: str
+    endpoint: str
+    """A template naming the endpoint, like "GET Tickets/{id}" (metrics, logs, the concurrency cap)."""
+    body: Any = None
+    write: bool = False
+    """It changes something: never retried unless the PSA surely did not receive it."""
+    headers: dict[str, str] | None = None
+
+
+class _Throttled(PsaUnavailable):
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message, throttled=True)
+        self.retry_after = retry_after
+
+
+@dataclass
+class Exchange:
+    """The shared request machinery of one connector."""
+
+    client: Callable[[], httpx.AsyncClient]
+    logger: logging.Logger
+    retries: int
+    backoff_base: float
+    max_in_flight: int
+    on_request: Callable[[str, str], None] | None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _gates: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
+
+    def gate(self, key: tuple[str, str]) -> asyncio.Semaphore:
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = asyncio.Semaphore(self.max_in_flight)
+        return gate
+
+    async def send(self, request: Request, *, tenant: str | None, log_level: ApiLogLevel,
+                   secrets: tuple[str, ...], count: Callable[[], None]) -> Any:
+        """Send with retries; answer the decoded JSON body (None when empty). `tenant` keys the concurrency cap
+        (None: exempt, as zone discovery is)."""
+        attempt = 0
+        while True:
+            try:
+                count()
+                if tenant is None:
+                    return await self._once(request, log_level, secrets)
+                method, _, path = request.endpoint.partition(" ")
+                async with self.gate((tenant, f"{method} {path.split('/')[0]}")):
+                    return await self._once(request, log_level, secrets)
+            except PsaUnavailable as error:
+                if attempt >= self.retries or (request.write and error.maybe_applied):
+                    raise
+                attempt += 1
+                await self.sleep(self._delay(attempt, getattr(error, "retry_after", None)))
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+        return float(self.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+
+    async def _once(self, request: Request, log_level: ApiLogLevel, secrets: tuple[str, ...]) -> Any:
+        started = time.perf_counter()
+        status: int | str
+        try:
+            content = None if request.body is None else msgspec.json.encode(request.body)
+            response = await self.client().request(request.method, request.url, content=content,
+                                                   headers=request.headers)
+            status = response.status_code
+            result = _translate(response, request.write)
+        except httpx.TransportError as error:
+            status = type(error).__name__
+            result = _transport_error(error, request.write)
+        duration_ms = (time.perf_counter() - started) * 1000
+        outcome = _outcome(result)
+        if self.on_request is not None:
+            self.on_request(request.endpoint, outcome)
+        if log_level is ApiLogLevel.REQUESTS or (log_level is ApiLogLevel.ERRORS and outcome != "ok"):
+            detail = f": {result.message}" if isinstance(result, PsaError) else ""
+            url = _USER_PARAM.sub(r"\1***", request.url)
+            line = f"{request.method} {url} -> {status} in {duration_ms:.0f} ms"
+            self.logger.log(logging.INFO if outcome == "ok" else logging.WARNING, "%s", _redact(line + detail, secrets))
+        if isinstance(result, PsaError):
+            raise result
+        return result
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _outcome(result: Any) -> str:
+    if not isinstance(result, PsaError):
+        return "ok"
+    if isinstance(result, PsaUnavailable):
+        return "throttled" if result.throttled else "unavailable"
+    return "error"
+
+
+def _transport_error(error: httpx.TransportError, write: bool) -> PsaUnavailable:
+    """Did the request reach the server? Not when the connection (or a pooled one) never came; maybe otherwise."""
+    unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    kind = "timed out" if isinstance(error, httpx.TimeoutException) else "failed"
+    message = f"The request to Autotask {kind} ({type(error).__name__})."
+    return PsaUnavailable(message, maybe_applied=write and not unsent)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return (when - datetime.now(UTC)).total_seconds()
+
+
+def _message(response: httpx.Response) -> tuple[str, bool]:
+    """Autotask's own words, and whether the answer carried an `errors` list."""
+    try:
+        answer = convert(response.json(), ErrorAnswer)
+    except (ValueError, msgspec.ValidationError, TypeError):
+        return response.text.strip()[:500] or response.reason_phrase, False
+    return answer.text() or response.reason_phrase, bool(answer.errors)
+
+
+def _translate(response: httpx.Response, write: bool) -> Any:
+    """The decoded answer, or the port error it means (returned, not raised, so the caller logs it first)."""
+    status = response.status_code
+    if 200 <= status < 300:
+        try:
+            return response.json() if response.content else None
+        except ValueError:
+            return PsaUnavailable(f"Autotask answered {status} with a body that is not JSON.", maybe_applied=write)
+    message, has_errors = _message(response)
+    if status == 429 or (status >= 500 and has_errors and _THROTTLE.search(message)):
+        return _Throttled(message or "Throttled by Autotask.", _retry_after(response.headers.get("Retry-After")))
+    if has_errors and _UNKNOWN_ZONE.search(message):
+        return PsaAuthError(AuthFailure.UNKNOWN_USER, message)
+    if has_errors and _BAD_INTEGRATION.search(message):
+        return PsaAuthError(AuthFailure.BAD_TRACKING_IDENTIFIER, message)
+    if status == 401:
+        return Unauthorized(message)
+    if status == 403 or (status >= 500 and _PERMISSION.search(message)):
+        return PsaForbidden(message)
+    if status == 404:
+        return PsaNotFound(message)
+    if status == 405:
+        return MethodRefused(message)
+    if status >= 500 and not has_errors:
+        return PsaUnavailable(f"Autotask answered {status}: {message}", maybe_applied=write)
+    return PsaRejected(message)

@@ -1,0 +1,161 @@
+"""Autotask's wire shapes as msgspec structs.
+
+Autotask's key casing varies (camelCase in answers, PascalCase in its Swagger and in some tenants' answers), so every
+answer's keys are folded to lower case before conversion and every struct field is named by its folded key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from application.ports import ApiUsage, Company, TicketFacts, Zone
+from domain.picklists import Picklists, PicklistValue
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+class _Wire(msgspec.Struct, rename=_fold, forbid_unknown_fields=False):
+    pass
+
+
+def fold_keys(value: Any) -> Any:
+    """The same JSON value with every object key in lower case (values untouched)."""
+    if isinstance(value, dict):
+        return {str(k).lower(): fold_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fold_keys(v) for v in value]
+    return value
+
+
+T = TypeVar("T")
+
+
+def convert(value: Any, kind: type[T]) -> T:
+    return msgspec.convert(fold_keys(value), kind, strict=False)
+
+
+class ZoneInformation(_Wire):
+    url: str
+    web_url: str | None = None
+    zone_name: str | None = None
+
+    def to_zone(self) -> Zone:
+        api = self.url if self.url.endswith("/") else self.url + "/"
+        web = self.web_url or ""
+        web = web if not web or web.endswith("/") else web + "/"
+        return Zone(self.zone_name or "", api + "V1.0/", web)
+
+
+class ErrorAnswer(_Wire):
+    errors: list[str] | None = None
+    message: str | None = None
+
+    def text(self) -> str:
+        return "; ".join(str(e) for e in self.errors or []) or (self.message or "")
+
+
+class CompanyWire(_Wire):
+    id: int
+    company_name: str | None = None
+    is_active: bool | None = None
+
+    def to_company(self) -> Company:
+        return Company(self.id, self.company_name or "", self.is_active is not False)
+
+
+class TicketWire(_Wire):
+    id: int
+    ticket_number: str | None = None
+    status: int | None = None
+    external_id: str | None = None
+
+    def to_facts(self, web_url: str) -> TicketFacts:
+        url = f"{web_url}Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID={self.id}"
+        number, link = self.ticket_number or "", url if web_url else None
+        return TicketFacts(self.id, number, self.status or 0, link, self.external_id)
+
+
+class NoteWire(_Wire):
+    id: int
+    description: str | None = None
+
+
+class PageDetails(_Wire):
+    next_page_url: str | None = None
+
+
+class QueryAnswer(_Wire):
+    items: list[dict[str, Any]] | None = None
+    page_details: PageDetails | None = None
+
+
+class CreateAnswer(_Wire):
+    item_id: int
+
+
+class CountAnswer(_Wire):
+    query_count: int
+
+
+class ThresholdInformation(_Wire):
+    external_request_threshold: int | None = None
+    request_threshold_timeframe: int | None = None
+    current_timeframe_request_count: int | None = None
+
+    def to_usage(self) -> ApiUsage:
+        return ApiUsage(self.current_timeframe_request_count or 0, self.external_request_threshold or 0,
+                        self.request_threshold_timeframe or 0)
+
+
+class PicklistValueWire(_Wire):
+    value: str | int
+    label: str | None = None
+    parent_value: str | int | None = None
+    is_active: bool | None = None
+
+
+class FieldWire(_Wire):
+    name: str
+    is_required: bool | None = None
+    is_pick_list: bool | None = None
+    picklist_values: list[PicklistValueWire] | None = None
+
+
+class FieldsAnswer(_Wire):
+    fields: list[FieldWire] | None = None
+
+
+def _int(value: str | int | None) -> int | None:
+    try:
+        return None if value is None or value == "" else int(value)
+    except ValueError:
+        return None
+
+
+def _values(fields: list[FieldWire], name: str) -> tuple[PicklistValue, ...]:
+    field = next((f for f in fields if f.name.lower() == name.lower()), None)
+    out = []
+    for v in (field.picklist_values or []) if field else []:
+        value = _int(v.value)
+        if value is not None:
+            out.append(PicklistValue(value, v.label or str(value), v.is_active is not False, _int(v.parent_value)))
+    return tuple(out)
+
+
+def to_picklists(tickets: FieldsAnswer, notes: FieldsAnswer) -> Picklists:
+    t, n = tickets.fields or [], notes.fields or []
+    return Picklists(
+        queues=_values(t, "queueID"),
+        issue_types=_values(t, "issueType"),
+        sub_issue_types=_values(t, "subIssueType"),
+        sources=_values(t, "source"),
+        priorities=_values(t, "priority"),
+        statuses=_values(t, "status"),
+        note_types=_values(n, "noteType"),
+        note_publish=_values(n, "publish"),
+        required_ticket_fields=frozenset(f.name for f in t if f.is_required),
+    )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+
+from adapters.autotask import AutotaskConnector
+from application.ports import Credentials
+from domain.settings import ApiLogLevel, Environment
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DISCOVERY = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+DISCOVERY2 = "https://webservices2.autotask.net/atservicesrest/v1.0/zoneInformation"
+API = "https://webservices5.autotask.net/ATServicesRest/V1.0/"
+WEB = "https://ww5.autotask.net/"
+ZONE_ANSWER = {"zoneName": "America West 2", "url": "https://webservices5.autotask.net/ATServicesRest/",
+               "webUrl": WEB, "ci": 5}
+SECRET = "s3cret-Do-Not-Log"
+USER = "api-user@example.com"
+CODE = "TRACKING-CODE-01"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def creds(**changes: Any) -> Credentials:
+    values: dict[str, Any] = {"environment": Environment.PRODUCTION, "username": USER, "secret": SECRET,
+                              "tracking_identifier": CODE, "log_level": ApiLogLevel.ERRORS}
+    values.update(changes)
+    return Credentials(**values)
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def zone(router: respx.MockRouter) -> respx.Route:
+    return router.get(DISCOVERY).respond(200, json=ZONE_ANSWER)
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[AutotaskConnector]:
+    sleeps: list[float] = []
+    conn = AutotaskConnector(backoff_base=0.01)
+
+    async def no_wait(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    conn.exchange.sleep = no_wait
+    conn.sleeps = sleeps  # type: ignore[attr-defined]
+    yield conn
+    await conn.aclose()

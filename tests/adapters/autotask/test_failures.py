@@ -1,0 +1,185 @@
+"""Error translation, retries and their limits, the concurrency cap, logging without secrets, and the metrics hook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import pytest
+
+from adapters.autotask import AutotaskConnector
+from application.ports import NoteDraft, PsaForbidden, PsaNotFound, PsaRejected, PsaUnavailable
+from domain.settings import ApiLogLevel
+
+from .conftest import API, CODE, DISCOVERY, SECRET, USER, ZONE_ANSWER, creds
+from .test_operations import DRAFT, ticket
+
+THREAD_LIMIT = {"errors": ["Thread limit exceeded: at most 3 concurrent requests per endpoint are allowed."]}
+THRESHOLD_MSG = {"errors": ["Request threshold of 10000 per 60 minutes exceeded."]}
+
+
+@pytest.mark.parametrize("answer", [
+    httpx.Response(403, json={"errors": ["Forbidden"]}),
+    httpx.Response(500, json={"errors": ["User does not have adequate permissions to query this entity."]}),
+])
+async def test_forbidden(router, zone, connector, answer) -> None:
+    router.get(API + "Companies/100").mock(return_value=answer)
+    with pytest.raises(PsaForbidden) as caught:
+        await connector.connect(creds()).get_company(100)
+    assert caught.value.message == answer.json()["errors"][0]
+
+
+async def test_rejection_keeps_autotask_words_and_is_not_retried(router, zone, connector) -> None:
+    route = router.post(API + "Tickets").respond(500, json={"errors": ["Missing Required Field: priority", "Bad"]})
+    with pytest.raises(PsaRejected) as caught:
+        await connector.connect(creds()).create_ticket(DRAFT)
+    assert caught.value.message == "Missing Required Field: priority; Bad"
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("failure", [
+    httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT), httpx.Response(500, json=THRESHOLD_MSG),
+    httpx.Response(503, text="Service Unavailable"), httpx.ReadTimeout("slow"), httpx.ConnectError("refused"),
+])
+async def test_reads_are_retried_then_succeed(router, zone, connector, failure) -> None:
+    ok = httpx.Response(200, json={"item": ticket(1)})
+    route = router.get(API + "Tickets/1").mock(side_effect=[failure, failure, ok])
+    gateway = connector.connect(creds())
+    assert (await gateway.get_ticket(1)) is not None
+    assert route.call_count == 3 and gateway.calls == 4  # zone discovery + three attempts
+    assert len(connector.sleeps) == 2 and connector.sleeps[0] > 0
+
+
+async def test_retry_after_is_honoured_and_exhausted_throttling_says_so(router, zone, connector) -> None:
+    route = router.get(API + "Tickets/1").respond(429, headers={"Retry-After": "7"})
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).get_ticket(1)
+    assert caught.value.throttled and not caught.value.maybe_applied
+    assert route.call_count == 4 and connector.sleeps == [7.0, 7.0, 7.0]
+
+
+async def test_backoff_grows(router, zone) -> None:
+    conn = AutotaskConnector(backoff_base=1.0, retries=3)
+    sleeps: list[float] = []
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    conn.exchange.sleep = record
+    router.get(API + "Tickets/1").respond(503)
+    with pytest.raises(PsaUnavailable) as caught:
+        await conn.connect(creds()).get_ticket(1)
+    assert not caught.value.throttled
+    assert 0.5 <= sleeps[0] <= 1.5 and 1.0 <= sleeps[1] <= 3.0 and 2.0 <= sleeps[2] <= 6.0
+    await conn.aclose()
+
+
+@pytest.mark.parametrize(("failure", "maybe_applied"), [
+    (httpx.ReadTimeout("sent, no answer"), True),
+    (httpx.Response(504, text="Gateway Timeout"), True),
+    (httpx.Response(500, text=""), True),
+    (httpx.RemoteProtocolError("dropped"), True),
+])
+async def test_a_write_that_may_have_landed_is_never_retried(router, zone, connector, failure, maybe_applied) -> None:
+    route = router.post(API + "Tickets").mock(side_effect=[failure, httpx.Response(200, json={"itemId": 2})])
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).create_ticket(DRAFT)
+    assert caught.value.maybe_applied is maybe_applied
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no connection"),
+                                     httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT)])
+async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zone, connector, failure) -> None:
+    note = router.post(API + "Tickets/1/Notes").mock(side_effect=failure)
+    connector.exchange.retries = 1
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).add_ticket_note(1, NoteDraft("t", "d", 1, 2))
+    assert caught.value.maybe_applied is False
+    assert note.call_count == 2  # resent once: the PSA said it did not take it
+
+
+async def test_patch_timeout_is_maybe_applied(router, zone, connector) -> None:
+    route = router.patch(API + "Tickets").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).complete_ticket(1, 5)
+    assert caught.value.maybe_applied and route.call_count == 1
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Answers every ticket read after yielding to the loop, and records how many requests were in flight at once."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "zoneInformation" in request.url.path:
+            return httpx.Response(200, json=ZONE_ANSWER)
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.in_flight -= 1
+        return httpx.Response(200, json={"item": ticket(int(request.url.path.rsplit("/", 1)[1]))})
+
+
+async def test_at_most_three_requests_in_flight_per_endpoint() -> None:
+    transport = CountingTransport()
+    conn = AutotaskConnector(transport=transport)
+    gateway = conn.connect(creds())
+    await gateway.zone()
+    results = await asyncio.gather(*(gateway.get_ticket(i) for i in range(1, 11)))
+    assert [r.ticket_id for r in results if r] == list(range(1, 11))
+    assert transport.most == 3
+    unlimited = CountingTransport()
+    wide = AutotaskConnector(transport=unlimited, max_in_flight=10)
+    await asyncio.gather(*(wide.connect(creds()).get_ticket(i) for i in range(1, 11)))
+    assert unlimited.most > 3  # the transport would have allowed more: the cap is what held it at 3
+    await conn.aclose()
+    await wide.aclose()
+
+
+async def test_secrets_never_reach_the_log(router, connector, caplog) -> None:
+    router.get(DISCOVERY).respond(200, json=ZONE_ANSWER)
+    router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    router.post(API + "Tickets").respond(500, json={"errors": [f"User {USER} with secret {SECRET} rejected"]})
+    caplog.set_level(logging.DEBUG, logger="backupchecks.autotask")
+    gateway = connector.connect(creds(log_level=ApiLogLevel.REQUESTS))
+    await gateway.get_ticket(1)
+    with pytest.raises(PsaRejected):
+        await gateway.create_ticket(DRAFT)
+    text = caplog.text
+    assert "GET https://webservices5.autotask.net/ATServicesRest/V1.0/Tickets/1 -> 200" in text
+    assert "zoneInformation?user=***" in text and "POST" in text and " ms" in text
+    assert SECRET not in text and USER not in text and CODE not in text and DRAFT.description not in text
+
+
+@pytest.mark.parametrize(("level", "lines"), [(ApiLogLevel.OFF, 0), (ApiLogLevel.ERRORS, 1), (ApiLogLevel.REQUESTS, 3)])
+async def test_log_levels(router, zone, connector, caplog, level, lines) -> None:
+    router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    router.get(API + "Companies/1").respond(403)
+    caplog.set_level(logging.DEBUG, logger="backupchecks.autotask")
+    gateway = connector.connect(creds(log_level=level))
+    await gateway.get_ticket(1)
+    with pytest.raises(PsaForbidden):
+        await gateway.get_company(1)
+    assert len(caplog.records) == lines
+
+
+async def test_on_request_reports_endpoint_and_outcome(router, zone) -> None:
+    seen: list[tuple[str, str]] = []
+    conn = AutotaskConnector(retries=1, backoff_base=0, on_request=lambda e, o: seen.append((e, o)))
+    router.get(API + "Tickets/1").mock(side_effect=[httpx.Response(429), httpx.Response(200, json={"item": ticket(1)})])
+    router.post(API + "Tickets").mock(side_effect=httpx.ConnectError("down"))
+    router.get(API + "Companies/5").respond(404)
+    gateway = conn.connect(creds())
+    await gateway.get_ticket(1)
+    with pytest.raises(PsaUnavailable):
+        await gateway.create_ticket(DRAFT)
+    with pytest.raises(PsaNotFound):
+        await gateway.get_company(5)
+    assert seen == [("GET zoneInformation", "ok"), ("GET Tickets/{id}", "throttled"), ("GET Tickets/{id}", "ok"),
+                    ("POST Tickets", "unavailable"), ("POST Tickets", "unavailable"), ("GET Companies/{id}", "error")]
+    await conn.aclose()

@@ -1,0 +1,214 @@
+"""Every endpoint the gateway uses, with Autotask's envelopes and shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from application.ports import NoteDraft, PsaNotFound
+from domain.draft import TicketDraft
+
+from .conftest import API, WEB, creds, fixture
+
+TICKET_URL = WEB + "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID="
+
+
+def ticket(ticket_id: int, status: int = 1, **more: Any) -> dict[str, Any]:
+    return {"id": ticket_id, "ticketNumber": f"T20260115.{ticket_id:04d}", "status": status,
+            "externalID": f"bc-{ticket_id}", **more}
+
+
+def full_ticket(ticket_id: int) -> dict[str, Any]:
+    """A ticket carrying every field of the real tenant's Tickets fields document."""
+    fields = fixture("tickets-fields-real-tenant.json")["fields"]
+    item: dict[str, Any] = {f["name"]: f"value-of-{f['name']}" for f in fields}
+    item.update(id=ticket_id, status=1, ticketNumber="T20260115.0001", companyLocationID=None, externalID="bc-x")
+    return item
+
+
+def page(items: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
+    return {"items": items, "pageDetails": {"count": len(items), "requestCount": 500, "prevPageUrl": None,
+                                            "nextPageUrl": next_url}}
+
+
+def body(route: respx.Route, n: int = -1) -> Any:
+    return json.loads(route.calls[n].request.content)
+
+
+DRAFT = TicketDraft(company_id=100, title="[Backupchecks] Acme - Nightly - Error", description="Job failed",
+                    status=1, priority=2, queue_id=29683481, issue_type_id=None, sub_issue_type_id=None,
+                    source_id=4, external_id="bc-inst-abc")
+
+
+async def test_get_company_and_not_found(router, zone, connector) -> None:
+    router.get(API + "Companies/100").respond(200, json={"item": {"id": 100, "companyName": "Acme", "isActive": True}})
+    router.get(API + "Companies/101").respond(200, json={"Item": {"Id": 101, "CompanyName": "Old", "IsActive": False}})
+    router.get(API + "Companies/102").respond(404, json={"errors": ["Company 102 not found"]})
+    router.get(API + "Companies/103").respond(200, json={"item": None})
+    gateway = connector.connect(creds())
+    assert (await gateway.get_company(100)).name == "Acme"
+    inactive = await gateway.get_company(101)
+    assert (inactive.id, inactive.name, inactive.is_active) == (101, "Old", False)
+    for missing in (102, 103):
+        with pytest.raises(PsaNotFound):
+            await gateway.get_company(missing)
+
+
+async def test_search_companies_uses_contains_and_sorts_by_name(router, zone, connector) -> None:
+    route = router.post(API + "Companies/query").respond(200, json=page(
+        [{"id": 2, "companyName": "beta Acme", "isActive": True}, {"id": 1, "companyName": "Acme", "isActive": True}]))
+    found = await connector.connect(creds()).search_companies("acme", limit=10)
+    assert [c.id for c in found] == [1, 2]
+    assert body(route) == {"filter": [{"op": "contains", "field": "companyName", "value": "acme"}], "maxRecords": 10}
+
+
+async def test_create_ticket_sends_the_draft_without_none_fields(router, zone, connector) -> None:
+    route = router.post(API + "Tickets").respond(200, json={"itemId": 7001})
+    assert await connector.connect(creds()).create_ticket(DRAFT) == 7001
+    assert body(route) == {"companyID": 100, "title": DRAFT.title, "description": "Job failed", "status": 1,
+                           "priority": 2, "queueID": 29683481, "source": 4, "externalID": "bc-inst-abc"}
+
+
+async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone, connector) -> None:
+    router.get(API + "Tickets/7001").respond(200, json={"item": ticket(7001, 8)})
+    router.get(API + "Tickets/7002").respond(404)
+    gateway = connector.connect(creds())
+    facts = await gateway.get_ticket(7001)
+    assert facts is not None
+    assert (facts.ticket_number, facts.status, facts.external_id) == ("T20260115.7001", 8, "bc-7001")
+    assert facts.url == TICKET_URL + "7001"
+    assert await gateway.get_ticket(7002) is None
+
+
+async def test_find_ticket_by_external_id(router, zone, connector) -> None:
+    route = router.post(API + "Tickets/query").mock(side_effect=[
+        httpx.Response(200, json=page([ticket(7001)])), httpx.Response(200, json=page([]))])
+    gateway = connector.connect(creds())
+    found = await gateway.find_ticket_by_external_id("bc-7001")
+    assert found is not None and found.ticket_id == 7001
+    assert body(route, 0) == {"filter": [{"op": "eq", "field": "externalID", "value": "bc-7001"}]}
+    assert await gateway.find_ticket_by_external_id("bc-none") is None
+
+
+async def test_bulk_read_chunks_by_500_and_follows_next_page_by_post(router, zone, connector) -> None:
+    next_url = API + "Tickets/query/next?paging=abc"
+    first = router.post(API + "Tickets/query").mock(side_effect=[
+        httpx.Response(200, json=page([ticket(i) for i in range(1, 3)], next_url)),
+        httpx.Response(200, json=page([ticket(600)])),
+    ])
+    second = router.post(next_url).respond(200, json=page([ticket(3)]))
+    ids = [*range(1, 501), 600, 601]
+    found = await connector.connect(creds()).get_tickets(ids)
+    assert sorted(found) == [1, 2, 3, 600]
+    assert body(first, 0)["filter"] == [{"op": "in", "field": "id", "value": list(range(1, 501))}]
+    assert body(second) == body(first, 0)  # the next page is the same body POSTed to nextPageUrl
+    assert body(first, 1)["filter"][0]["value"] == [600, 601]
+
+
+async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_and_remembers(router, zone, connector) -> None:
+    query = router.post(API + "Tickets/query").respond(500, json={"errors": ["Operator 'in' is not supported."]})
+    router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    router.get(API + "Tickets/2").respond(404)
+    assert sorted(await connector.connect(creds()).get_tickets([1, 2])) == [1]
+    assert sorted(await connector.connect(creds()).get_tickets([1, 2])) == [1]
+    assert query.call_count == 1  # refused once, then remembered for these credentials
+    await connector.connect(creds(secret="other")).get_tickets([1])
+    assert query.call_count == 2
+
+
+async def test_time_entry_count(router, zone, connector) -> None:
+    route = router.post(API + "TimeEntries/query/count").respond(200, json={"queryCount": 3})
+    assert await connector.connect(creds()).count_time_entries(7001) == 3
+    assert body(route) == {"filter": [{"op": "eq", "field": "ticketID", "value": 7001}]}
+
+
+async def test_note_is_posted_under_the_ticket_and_found_by_exact_text(router, zone, connector) -> None:
+    post = router.post(API + "Tickets/7001/Notes").respond(200, json={"itemId": 9001})
+    router.post(API + "TicketNotes/query").respond(200, json=page([
+        {"id": 9002, "ticketID": 7001, "description": "closing note."},
+        {"id": 9001, "ticketID": 7001, "description": "closing note"}]))
+    gateway = connector.connect(creds())
+    note = NoteDraft("Resolved", "closing note", note_type=1, publish=2)
+    assert await gateway.add_ticket_note(7001, note) == 9001
+    assert body(post) == {"ticketID": 7001, "title": "Resolved", "description": "closing note", "noteType": 1,
+                          "publish": 2}
+    assert await gateway.find_ticket_note(7001, "closing note") == 9001
+    assert await gateway.find_ticket_note(7001, "other") is None
+
+
+async def test_note_on_a_missing_ticket(router, zone, connector) -> None:
+    router.post(API + "Tickets/7009/Notes").respond(404, json={"errors": ["Parent not found"]})
+    with pytest.raises(PsaNotFound, match="Parent not found"):
+        await connector.connect(creds()).add_ticket_note(7009, NoteDraft("t", "d", None, None))
+
+
+async def test_complete_ticket_patches_only_the_status(router, zone, connector) -> None:
+    patch = router.patch(API + "Tickets").respond(200, json={"itemId": 7001})
+    router.get(API + "Tickets/7001").respond(200, json={"item": ticket(7001, 5)})
+    facts = await connector.connect(creds()).complete_ticket(7001, 5)
+    assert facts.status == 5
+    assert body(patch) == {"id": 7001, "status": 5}
+
+
+@pytest.mark.parametrize("refusal", [405, 404])
+async def test_complete_falls_back_to_put_keeping_every_field(router, zone, connector, refusal) -> None:
+    patch = router.patch(API + "Tickets").respond(refusal, json={
+        "Message": "The requested resource does not support http method 'PATCH'."})
+    original = full_ticket(7001)
+    done = dict(original, status=5)
+    router.get(API + "Tickets/7001").mock(side_effect=[httpx.Response(200, json={"item": original}),
+                                                       httpx.Response(200, json={"item": done}),
+                                                       httpx.Response(200, json={"item": original}),
+                                                       httpx.Response(200, json={"item": done})])
+    put = router.put(API + "Tickets").respond(200, json={"itemId": 7001})
+    gateway = connector.connect(creds())
+    assert (await gateway.complete_ticket(7001, 5)).status == 5
+    assert body(put) == done
+    assert len(body(put)) == len(original) >= 75
+    await gateway.complete_ticket(7001, 5)
+    assert patch.call_count == 1 and put.call_count == 2  # the refusal is remembered
+
+
+async def test_complete_a_missing_ticket(router, zone, connector) -> None:
+    router.patch(API + "Tickets").respond(404, json={"errors": ["not found"]})
+    router.get(API + "Tickets/7009").respond(404)
+    put = router.put(API + "Tickets")
+    with pytest.raises(PsaNotFound):
+        await connector.connect(creds()).complete_ticket(7009, 5)
+    assert put.call_count == 0
+
+
+async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector) -> None:
+    tickets = router.get(API + "Tickets/entityInformation/fields").respond(
+        200, json=fixture("tickets-fields-real-tenant.json"))
+    router.get(API + "TicketNotes/entityInformation/fields").respond(
+        200, json=fixture("ticketnotes-fields-pascalcase.json"))
+    gateway = connector.connect(creds())
+    p = await gateway.picklists()
+    assert len(p.queues) == 29 and len(p.issue_types) == 62 and len(p.sub_issue_types) == 290
+    assert len(p.sources) == 14 and len(p.priorities) == 5 and len(p.statuses) == 28
+    assert p.status_label(5) == "Complete"
+    assert next(s for s in p.statuses if s.id == 9).is_active is False
+    server = next(s for s in p.sub_issue_types if s.id == 11)
+    assert (server.label, server.parent_id) == ("Server", 4)
+    assert all(s.parent_id is not None for s in p.sub_issue_types)
+    assert all(q.parent_id is None for q in p.queues)
+    assert p.required_ticket_fields == {"companyID", "id", "priority", "status", "title"}
+    assert [v.id for v in p.note_types] == [1, 3, 13] and p.note_types[2].is_active is False
+    assert any("internal" in v.label.lower() for v in p.note_publish)
+    assert await gateway.picklists() is p
+    await connector.connect(creds()).picklists()
+    assert tickets.call_count == 1  # cached per credentials
+    await gateway.picklists(refresh=True)
+    assert tickets.call_count == 2
+
+
+async def test_usage_in_pascal_case(router, zone, connector) -> None:
+    router.get(API + "ThresholdInformation").respond(200, json={
+        "ExternalRequestThreshold": 10000, "RequestThresholdTimeframe": 60, "CurrentTimeframeRequestCount": 7})
+    usage = await connector.connect(creds()).usage()
+    assert (usage.requests_this_hour, usage.limit, usage.timeframe_minutes) == (7, 10000, 60)

@@ -1,0 +1,129 @@
+"""Zone discovery, the headers, the credential failures, and what the connector caches per credentials."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from adapters.autotask import AutotaskConnector
+from application.ports import AuthFailure, PsaAuthError, PsaUnavailable
+from domain.settings import Environment
+
+from .conftest import API, CODE, DISCOVERY, DISCOVERY2, SECRET, USER, WEB, ZONE_ANSWER, creds
+
+THRESHOLD = {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 42}
+
+
+async def test_discovers_the_zone_and_sends_the_credentials_as_headers(router, zone, connector) -> None:
+    usage = router.get(API + "ThresholdInformation").respond(200, json=THRESHOLD)
+    gateway = connector.connect(creds())
+    assert (await gateway.usage()).requests_this_hour == 42
+    assert zone.calls.last.request.url.params["user"] == USER
+    headers = usage.calls.last.request.headers
+    assert (headers["ApiIntegrationCode"], headers["UserName"], headers["Secret"]) == (CODE, USER, SECRET)
+    assert headers["Content-Type"] == "application/json"
+    assert await gateway.zone() == type(await gateway.zone())("America West 2", API, WEB)
+    assert gateway.calls == 2
+
+
+@pytest.mark.parametrize("url", ["https://webservices5.autotask.net/ATServicesRest",
+                                 "https://webservices5.autotask.net/ATServicesRest/"])
+async def test_zone_url_with_or_without_slash_and_pascal_case_keys(router, connector, url) -> None:
+    answer = {"ZoneName": "Z", "Url": url, "WebUrl": "https://ww5.autotask.net", "CI": 5}
+    router.get(DISCOVERY).respond(200, json=answer)
+    zone = await connector.connect(creds()).zone()
+    assert zone.api_url == API  # used as returned: the casing of ATServicesRest is kept
+    assert zone.web_url == WEB
+
+
+async def test_production_asks_webservices_first_and_falls_back_to_webservices2(router, connector) -> None:
+    first = router.get(DISCOVERY).mock(side_effect=httpx.ConnectError("refused"))
+    second = router.get(DISCOVERY2).respond(200, json=ZONE_ANSWER)
+    connector.exchange.retries = 0
+    assert (await connector.connect(creds()).zone()).api_url == API
+    assert first.call_count == 1 and second.call_count == 1
+
+
+async def test_sandbox_asks_webservices2_first(router, connector) -> None:
+    first = router.get(DISCOVERY2).respond(200, json=ZONE_ANSWER)
+    other = router.get(DISCOVERY).respond(200, json=ZONE_ANSWER)
+    await connector.connect(creds(environment=Environment.SANDBOX)).zone()
+    assert first.call_count == 1 and other.call_count == 0
+
+
+async def test_discovery_hosts_can_be_overridden(router) -> None:
+    sim = router.get("http://127.0.0.1:8001/atservicesrest/v1.0/zoneInformation").respond(200, json=ZONE_ANSWER)
+    conn = AutotaskConnector(zone_discovery_urls=["http://127.0.0.1:8001/atservicesrest/"])
+    await conn.connect(creds()).zone()
+    await conn.aclose()
+    assert sim.call_count == 1
+
+
+async def test_unknown_user_is_reported_after_every_host_said_so(router, connector) -> None:
+    unknown = {"errors": ["Zone information could not be determined"]}
+    router.get(DISCOVERY).respond(500, json=unknown)
+    router.get(DISCOVERY2).respond(500, json=unknown)
+    with pytest.raises(PsaAuthError) as caught:
+        await connector.connect(creds()).zone()
+    assert caught.value.failure is AuthFailure.UNKNOWN_USER
+    assert caught.value.message == "Zone information could not be determined"
+
+
+async def test_discovery_that_never_answers_is_unavailable(router, connector) -> None:
+    router.get(DISCOVERY).mock(side_effect=httpx.ConnectError("refused"))
+    router.get(DISCOVERY2).respond(500, json={"errors": ["Zone information could not be determined"]})
+    with pytest.raises(PsaUnavailable):
+        await connector.connect(creds()).zone()
+
+
+async def test_bad_tracking_identifier(router, zone, connector) -> None:
+    router.get(API + "ThresholdInformation").respond(500, json={"errors": ["IntegrationCode is invalid."]})
+    with pytest.raises(PsaAuthError) as caught:
+        await connector.connect(creds()).usage()
+    assert caught.value.failure is AuthFailure.BAD_TRACKING_IDENTIFIER
+    assert caught.value.message == "IntegrationCode is invalid."
+
+
+async def test_401_rediscovers_once_then_reports_a_bad_secret(router, zone, connector) -> None:
+    usage = router.get(API + "ThresholdInformation").respond(401, json={"Message": "Authorization has been denied."})
+    with pytest.raises(PsaAuthError) as caught:
+        await connector.connect(creds()).usage()
+    assert caught.value.failure is AuthFailure.BAD_SECRET
+    assert zone.call_count == 2 and usage.call_count == 2
+
+
+async def test_401_after_a_zone_move_succeeds_at_the_new_zone(router, connector) -> None:
+    moved = {"zoneName": "Z6", "url": "https://webservices6.autotask.net/ATServicesRest/", "webUrl": WEB}
+    router.get(DISCOVERY).mock(side_effect=[httpx.Response(200, json=ZONE_ANSWER), httpx.Response(200, json=moved)])
+    router.get(API + "ThresholdInformation").respond(401)
+    new = router.get("https://webservices6.autotask.net/ATServicesRest/V1.0/ThresholdInformation").respond(
+        200, json=THRESHOLD)
+    gateway = connector.connect(creds())
+    assert (await gateway.usage()).limit == 10000
+    assert new.call_count == 1
+    assert (await gateway.zone()).name == "Z6"
+
+
+async def test_zone_is_cached_per_credentials_until_its_ttl(router, zone) -> None:
+    router.get(API + "ThresholdInformation").respond(200, json=THRESHOLD)
+    conn = AutotaskConnector()
+    await conn.connect(creds()).usage()
+    await conn.connect(creds()).usage()
+    assert zone.call_count == 1
+    await conn.connect(creds(secret="another")).usage()  # changed credentials never reuse the cache
+    assert zone.call_count == 2
+    conn.forget(creds())
+    await conn.connect(creds()).usage()
+    assert zone.call_count == 3
+    conn.clear()
+    conn.zone_ttl_seconds = 0  # an expired zone is discovered again
+    await conn.connect(creds()).usage()
+    await conn.connect(creds()).usage()
+    assert zone.call_count == 5
+    await conn.aclose()
+
+
+async def test_nothing_is_created_before_use() -> None:
+    conn = AutotaskConnector()
+    assert conn._client is None
+    await conn.aclose()
