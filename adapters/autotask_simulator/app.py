@@ -1,0 +1,246 @@
+"""The Litestar ASGI app that answers like Autotask REST v1.0 for one `Simulator`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Litestar, Request, Response, route
+from litestar.enums import HttpMethod
+
+from .query import QueryError, lower_keys, uses_operator
+from .routing import Endpoint, lenient_json, resolve
+from .simulator import ApiError, Fault, Simulator
+
+PAGE_SIZE = 500
+UDF_ENTITIES = ("Tickets", "Companies")
+THREAD_LIMIT = ("Rejected: the thread limit of {n} concurrent requests per endpoint for this API integration code "
+                "was exceeded. Retry later.")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _errors(status: int, *errors: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return _json({"errors": list(errors)}, status, headers)
+
+
+def _text(status: int, text: str) -> Response[Any]:
+    return Response(content=text, status_code=status, media_type="text/plain")
+
+
+def _not_allowed(method: str) -> Response[Any]:
+    return _json({"Message": f"The requested resource does not support http method '{method}'."}, 405)
+
+
+def _token(data: dict[str, int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+class Exchange:
+    """One request being answered: the simulator, the endpoint, and the parsed body."""
+
+    def __init__(self, sim: Simulator, endpoint: Endpoint, request: Request[Any, Any, Any], body: Any) -> None:
+        self.sim, self.endpoint, self.request, self.body = sim, endpoint, request, body
+        self.base = str(request.base_url).rstrip("/")
+        self.action = endpoint.actions[request.method]
+
+    def run(self) -> Response[Any]:
+        try:
+            return getattr(self, f"do_{self.action}")()  # type: ignore[no-any-return]
+        except ApiError as exc:
+            return _errors(exc.status, *exc.errors)
+        except QueryError as exc:
+            return _errors(500, str(exc))
+
+    def _object(self) -> dict[str, Any]:
+        if not isinstance(self.body, dict):
+            raise ApiError(500, "The request body must be a JSON object.")
+        return self.body
+
+    def _item(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, "userDefinedFields": []} if self.endpoint.entity in UDF_ENTITIES else record
+
+    def do_threshold(self) -> Response[Any]:
+        return _json(self.sim.threshold_information())
+
+    def do_fields(self) -> Response[Any]:
+        return _json(self.sim.schemas[self.endpoint.entity].answer())
+
+    def do_get(self) -> Response[Any]:
+        assert self.endpoint.item_id is not None
+        record = self.sim.get(self.endpoint.entity, self.endpoint.item_id)
+        if record is None:
+            return _errors(404, f"{self.endpoint.entity} with id {self.endpoint.item_id} was not found.")
+        return _json({"item": self._item(record)})
+
+    def do_create(self) -> Response[Any]:
+        return _json({"itemId": self.sim.create_ticket(self._object())})
+
+    def do_update(self) -> Response[Any]:
+        return _json({"itemId": self.sim.update_ticket(self._object(), replace=False)})
+
+    def do_replace(self) -> Response[Any]:
+        return _json({"itemId": self.sim.update_ticket(self._object(), replace=True)})
+
+    def do_note(self) -> Response[Any]:
+        assert self.endpoint.item_id is not None
+        return _json({"itemId": self.sim.create_note(self.endpoint.item_id, self._object())})
+
+    def do_count(self) -> Response[Any]:
+        return _json({"queryCount": len(self.sim.query(self.endpoint.entity, lower_keys(self.body).get("filter")))})
+
+    def do_query(self) -> Response[Any]:
+        entity, query = self.endpoint.entity, lower_keys(self.body)
+        items = self.sim.query(entity, query.get("filter"))
+        size = query.get("maxrecords") or PAGE_SIZE
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= PAGE_SIZE:
+            raise QueryError(f"MaxRecords must be between 1 and {PAGE_SIZE}.")
+        paging = self._paging()
+        if "before" in paging:
+            page = [i for i in items if i["id"] < paging["before"]][-size:]
+        else:
+            page = [i for i in items if i["id"] > paging.get("after", -(2**63))][:size]
+        root = f"{self.base}/ATServicesRest/V1.0/{entity}/query"
+        has_next = bool(page) and items[-1]["id"] > page[-1]["id"]
+        has_prev = bool(page) and items[0]["id"] < page[0]["id"]
+        details = {
+            "count": len(page), "requestCount": size,
+            "prevPageUrl": f"{root}/prev?paging={_token({'before': page[0]['id']})}" if has_prev else None,
+            "nextPageUrl": f"{root}/next?paging={_token({'after': page[-1]['id']})}" if has_next else None,
+        }
+        return _json({"items": [self._select(query.get("includefields"), self._item(i)) for i in page],
+                      "pageDetails": details})
+
+    def _paging(self) -> dict[str, int]:
+        if not self.endpoint.template.endswith(("/next", "/prev")):
+            return {}
+        try:
+            data = json.loads(base64.urlsafe_b64decode(self.request.query_params.get("paging", "")))
+            return {k: int(v) for k, v in data.items() if k in ("after", "before")} or {"after": -1}
+        except (ValueError, TypeError, AttributeError):
+            raise QueryError("The paging parameter is invalid.") from None
+
+    def _select(self, include: Any, record: dict[str, Any]) -> dict[str, Any]:
+        if not include:
+            return record
+        if not isinstance(include, list):
+            raise QueryError("IncludeFields must be a list of field names.")
+        schema = self.sim.schemas[self.endpoint.entity]
+        names = {"id"} | {spec["name"] for f in include if (spec := schema.field(str(f))) is not None}
+        return {k: v for k, v in record.items() if k in names}
+
+
+async def _with_fault(sim: Simulator, fault: Fault | None, method: str,
+                      run: Callable[[], Response[Any]]) -> Response[Any]:
+    if fault is None:
+        return run()
+    kind = fault.kind
+    if kind in ("latency", "timeout"):
+        await asyncio.sleep(fault.seconds)
+        return run()
+    if kind == "lost_answer":
+        run()
+        await asyncio.sleep(fault.seconds)
+        return _text(504, "Gateway Timeout")
+    if kind == "server_error":
+        return _text(503, "Service Unavailable")
+    if kind == "throttle":
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+        return _errors(429, "Too many requests: the request was throttled.", headers=headers)
+    if kind == "thread_limit":
+        return _errors(500, THREAD_LIMIT.format(n=sim.max_concurrent_per_endpoint or 3))
+    if kind == "patch_refused":
+        return _not_allowed(method)
+    return _errors(500, "The 'in' operator is not supported in queries on this entity.")  # in_refused
+
+
+def _zone(sim: Simulator, request: Request[Any, Any, Any]) -> Response[Any]:
+    user = request.query_params.get("user") or ""
+    if user.lower() != sim.username.lower():
+        return _errors(500, "Zone information could not be determined")
+    base = str(request.base_url).rstrip("/")
+    return _json({"zoneName": sim.zone_name, "url": f"{base}/ATServicesRest/", "webUrl": f"{base}/", "ci": sim.ci})
+
+
+def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint) -> Response[Any] | None:
+    """Authentication, the hourly request budget and the per-endpoint thread limit, in that order."""
+    headers = request.headers
+    if (headers.get("username") or "").lower() != sim.username.lower() or not sim.secret_matches(
+            headers.get("secret") or ""):
+        return Response(content=b"", status_code=401)
+    if headers.get("apiintegrationcode") != sim.integration_code:
+        return _errors(500, "IntegrationCode is invalid.")
+    wait = sim.admit()
+    if wait is not None:
+        return _errors(429, f"Request threshold of {sim.request_threshold} requests per "
+                            f"{sim.threshold_timeframe_minutes} minutes exceeded.", headers={"Retry-After": str(wait)})
+    limit = sim.max_concurrent_per_endpoint
+    if limit is not None and sim.in_flight[endpoint.template] >= limit:
+        return _errors(500, THREAD_LIMIT.format(n=limit))
+    return None
+
+
+async def _body(request: Request[Any, Any, Any], action: str) -> Any:
+    if request.method == "GET":
+        search = request.query_params.get("search")
+        if action in ("query", "count") and search is None:
+            raise ApiError(500, "A GET query needs the 'search' parameter.")
+        return lenient_json(search) if search is not None else None
+    raw = (await request.body()).decode("utf-8-sig", errors="replace")
+    return lenient_json(raw) if raw.strip() else {}
+
+
+def _ticket_page(sim: Simulator, request: Request[Any, Any, Any]) -> Response[Any]:
+    """What `webUrl + Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID=N` shows a person."""
+    ticket = sim.get("Tickets", int(request.query_params.get("TicketID") or -1)) if (
+        request.query_params.get("TicketID") or "").isdigit() else None
+    if ticket is None:
+        return Response(content="<h1>Ticket not found</h1>", status_code=404, media_type="text/html")
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(ticket[k]))}</td></tr>"
+                   for k in ("ticketNumber", "title", "status", "priority", "companyID", "description"))
+    return Response(content=f"<h1>Simulated Autotask ticket</h1><table>{rows}</table>", media_type="text/html")
+
+
+def create_app(sim: Simulator) -> Litestar:
+    """An ASGI app answering like Autotask REST v1.0 (zone discovery and API) for `sim`."""
+
+    @route(["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
+                                               HttpMethod.DELETE])
+    async def autotask(request: Request[Any, Any, Any]) -> Response[Any]:
+        method, path = request.method, request.url.path
+        endpoint = resolve(path)
+        if endpoint is None:
+            if path.lower() == "/autotask/autotaskextend/executecommand.aspx" and method == "GET":
+                return _ticket_page(sim, request)
+            sim.counts[f"{method} {path}"] += 1
+            return _errors(404, f"No HTTP resource was found that matches the request URI '{path}'.")
+        sim.counts[f"{method} {endpoint.template}"] += 1
+        if method not in endpoint.actions:
+            return _not_allowed(method)
+        if endpoint.entity == "zoneInformation":
+            fault = sim.take_fault(endpoint.entity, method, False)
+            return await _with_fault(sim, fault, method, lambda: _zone(sim, request))
+        refusal = _refusal(sim, request, endpoint)
+        if refusal is not None:
+            return refusal
+        sim.in_flight[endpoint.template] += 1
+        try:
+            try:
+                body = await _body(request, endpoint.actions[method])
+            except ApiError as exc:
+                return _errors(exc.status, *exc.errors)
+            except ValueError:
+                return _errors(500, "The request body is not valid JSON.")
+            query = lower_keys(body).get("filter") if isinstance(body, dict) else None
+            fault = sim.take_fault(endpoint.entity, method, uses_operator(query, "in"))
+            return await _with_fault(sim, fault, method, Exchange(sim, endpoint, request, body).run)
+        finally:
+            sim.in_flight[endpoint.template] -= 1
+
+    return Litestar(route_handlers=[autotask], debug=False, openapi_config=None)
