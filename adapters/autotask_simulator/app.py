@@ -204,7 +204,8 @@ def _ticket_page(sim: Simulator, request: Request[Any, Any, Any]) -> Response[An
         return Response(content="<h1>Ticket not found</h1>", status_code=404, media_type="text/html")
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(ticket[k]))}</td></tr>"
                    for k in ("ticketNumber", "title", "status", "priority", "companyID", "description"))
-    return Response(content=f"<h1>Simulated Autotask ticket</h1><table>{rows}</table>", media_type="text/html")
+    return Response(content=f"<h1>Simulated Autotask ticket</h1><table>{rows}</table>", status_code=200,
+                    media_type="text/html")
 
 
 def create_app(sim: Simulator) -> Litestar:

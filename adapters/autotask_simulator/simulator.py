@@ -271,7 +271,7 @@ class Simulator:
             note = schema.empty_record()
             changed, errors = schema.apply(note, body, skip=frozenset({"ticketID"}))
             note["ticketID"] = ticket_id
-            errors += schema.missing_required(note) + schema.value_errors(note, changed)
+            errors = errors or schema.missing_required(note) + schema.value_errors(note, changed)
             if errors:
                 raise ApiError(500, *errors)
             note_id = self._next_id("TicketNotes")
@@ -282,8 +282,10 @@ class Simulator:
             return note_id
 
     def _validate_ticket(self, ticket: Record, changed: set[str], errors: list[str], creating: bool) -> None:
+        if errors:  # a value that does not convert fails deserialisation, before any validation
+            raise ApiError(500, *errors)
         schema = self.schemas["Tickets"]
-        errors = errors + schema.missing_required(ticket) + schema.value_errors(ticket, changed)
+        errors = schema.missing_required(ticket) + schema.value_errors(ticket, changed)
         company_id = ticket.get("companyID")
         if "companyID" in changed and company_id is not None:
             company = self.companies.get(company_id)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.autotask_simulator import Simulator, create_app
+
+API = "/ATServicesRest/V1.0"
+HEADERS = {"UserName": "api@example.com", "Secret": "s3cret", "ApiIntegrationCode": "TRACKING01"}
+# the seeded tenant's queue 29683325 is "Helpdesk Queue"; issue type 40 "Backup" has sub-issue types below it
+TICKET = {"companyID": 100, "title": "[Backupchecks] Acme - Nightly - Error", "status": 1, "priority": 2,
+          "queueID": 29683325}
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    return Simulator.seeded()
+
+
+@pytest.fixture
+async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(sim))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as c:
+        yield c
+
+
+async def create_ticket(client: httpx.AsyncClient, **fields: Any) -> int:
+    response = await client.post(f"{API}/Tickets", json={**TICKET, **fields})
+    assert response.status_code == 200, response.text
+    item_id: int = response.json()["itemId"]
+    return item_id
