@@ -197,6 +197,8 @@ class MemorySettings(_Repo):
 
     async def save(self, settings: AutotaskSettings) -> None:
         await self._uow.lock(("settings",))
+        if settings.installation_id != (await self.get()).installation_id:
+            raise ValueError("the installation id belongs to the database and cannot change")
         self._uow.t_settings.put("autotask", settings)
 
 

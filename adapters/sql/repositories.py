@@ -1,0 +1,222 @@
+"""The repositories. They run statements through their unit of work and never commit."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from adapters.sql import rows
+from adapters.sql import tables as t
+from application.ports import AuditQuery, RunQuery, User
+from domain.audit import AuditEntry, AuditRecord, chain
+from domain.mapping import CompanyMapping, MappingStatus
+from domain.runs import Customer, Run
+from domain.settings import AutotaskSettings
+from domain.tickets import LinkState, TicketLink
+
+if TYPE_CHECKING:
+    from adapters.sql.storage import SqlUnitOfWork
+
+AUDIT_LOCK_KEY = 0x62636175646974  # "bcaudit": the PostgreSQL advisory lock that serializes audit appends
+IN_CHUNK = 1000  # ids per IN (…) list, well under every driver's parameter limit
+
+
+class _Repo:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def _rows(self, statement: sa.Select[Any]) -> list[RowMapping]:
+        return list((await self._uow.execute(statement)).mappings())
+
+    async def _row(self, statement: sa.Select[Any]) -> RowMapping | None:
+        return (await self._uow.execute(statement)).mappings().first()
+
+    async def _insert_new(self, table: sa.Table, row: dict[str, Any]) -> bool:
+        """Insert unless a row with the same key (or another unique value) exists; True when inserted. On PostgreSQL
+        a concurrent uncommitted insert of the same key makes this wait for that transaction's end."""
+        statement = self._uow.insert(table).values(row).on_conflict_do_nothing().returning(*table.primary_key)
+        return (await self._uow.execute(statement)).first() is not None
+
+    async def _upsert(self, table: sa.Table, row: dict[str, Any]) -> bool:
+        """Insert or update by primary key; True when it was new."""
+        if await self._insert_new(table, row):
+            return True
+        key = [column == row[column.name] for column in table.primary_key]
+        await self._uow.execute(sa.update(table).where(*key).values(row))
+        return False
+
+
+class SqlCustomers(_Repo):
+    async def get(self, customer_id: str) -> Customer | None:
+        row = await self._row(sa.select(t.customers).where(t.customers.c.id == customer_id))
+        return None if row is None else rows.customer_from(row)
+
+    async def save(self, customer: Customer) -> bool:
+        return await self._upsert(t.customers, rows.flat_row(customer))
+
+    async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]:
+        statement = sa.select(t.customers).order_by(t.customers.c.id).limit(limit)
+        if after is not None:
+            statement = statement.where(t.customers.c.id > after)
+        return [rows.customer_from(row) for row in await self._rows(statement)]
+
+
+class SqlRuns(_Repo):
+    async def get(self, run_id: str) -> Run | None:
+        row = await self._row(sa.select(t.runs).where(t.runs.c.id == run_id))
+        return None if row is None else rows.run_from(row)
+
+    async def save(self, run: Run) -> bool:
+        return await self._upsert(t.runs, rows.run_row(run))
+
+    async def query(self, query: RunQuery) -> list[Run]:
+        c = t.runs.c
+        where: list[sa.ColumnElement[bool]] = []
+        if query.statuses:
+            where.append(c.status.in_(sorted(query.statuses)))
+        if query.customer_id is not None:
+            where.append(c.customer_id == query.customer_id)
+        if query.since is not None:
+            where.append(c.run_at >= query.since)
+        if query.until is not None:
+            where.append(c.run_at < query.until)
+        if query.has_ticket is not None:
+            linked = sa.exists().where(t.ticket_links.c.run_id == c.id)
+            where.append(linked if query.has_ticket else ~linked)
+        if query.after is not None:
+            at, run_id = query.after
+            where.append(sa.or_(c.run_at < at, sa.and_(c.run_at == at, c.id < run_id)))
+        statement = sa.select(t.runs).where(*where).order_by(c.run_at.desc(), c.id.desc()).limit(query.limit)
+        return [rows.run_from(row) for row in await self._rows(statement)]
+
+
+class SqlMappings(_Repo):
+    async def get(self, customer_id: str) -> CompanyMapping | None:
+        row = await self._row(sa.select(t.company_mappings).where(t.company_mappings.c.customer_id == customer_id))
+        return None if row is None else rows.mapping_from(row)
+
+    async def save(self, mapping: CompanyMapping) -> None:
+        await self._upsert(t.company_mappings, rows.flat_row(mapping))
+
+    async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
+        c = t.company_mappings.c
+        statement = sa.select(t.company_mappings).order_by(c.customer_id)
+        if statuses:
+            statement = statement.where(c.status.in_(sorted(statuses)))
+        return [rows.mapping_from(row) for row in await self._rows(statement)]
+
+
+class SqlTicketLinks(_Repo):
+    async def get(self, run_id: str) -> TicketLink | None:
+        row = await self._row(sa.select(t.ticket_links).where(t.ticket_links.c.run_id == run_id))
+        return None if row is None else rows.link_from(row)
+
+    async def get_many(self, run_ids: Sequence[str]) -> dict[str, TicketLink]:
+        ids = sorted(set(run_ids))
+        found: dict[str, TicketLink] = {}
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            for row in await self._rows(sa.select(t.ticket_links).where(t.ticket_links.c.run_id.in_(chunk))):
+                found[row["run_id"]] = rows.link_from(row)
+        return found
+
+    async def reserve(self, link: TicketLink) -> bool:
+        return await self._insert_new(t.ticket_links, rows.link_row(link))
+
+    async def update(self, link: TicketLink, expected_version: int) -> bool:
+        """One UPDATE … WHERE version = expected: on PostgreSQL a concurrent writer waits for the row lock and then
+        re-checks the version, so exactly one of them wins."""
+        c = t.ticket_links.c
+        statement = sa.update(t.ticket_links).where(c.run_id == link.run_id, c.version == expected_version)
+        return (await self._uow.execute(statement.values(rows.link_row(link)))).rowcount == 1
+
+    async def release(self, run_id: str, expected_version: int) -> bool:
+        c = t.ticket_links.c
+        where = [c.run_id == run_id, c.state == LinkState.PENDING, c.version == expected_version]
+        return (await self._uow.execute(sa.delete(t.ticket_links).where(*where))).rowcount == 1
+
+    async def list_open(self) -> list[TicketLink]:
+        c = t.ticket_links.c
+        statement = sa.select(t.ticket_links).where(c.state == LinkState.LINKED).order_by(c.run_id)
+        return [rows.link_from(row) for row in await self._rows(statement)]
+
+
+class SqlSettings(_Repo):
+    """The one settings row; the migration creates it with this database's random installation id."""
+
+    async def get(self) -> AutotaskSettings:
+        row = await self._row(sa.select(t.settings).where(t.settings.c.id == t.SETTINGS_ROW_ID))
+        if row is None:
+            raise LookupError("the settings row is missing: run `backupchecks db upgrade`")
+        return rows.settings_from(row)
+
+    async def save(self, settings: AutotaskSettings) -> None:
+        current = await self.get()
+        if settings.installation_id != current.installation_id:
+            raise ValueError("the installation id belongs to the database and cannot change")
+        statement = sa.update(t.settings).where(t.settings.c.id == t.SETTINGS_ROW_ID)
+        await self._uow.execute(statement.values(rows.flat_row(settings)))
+
+
+class SqlUsers(_Repo):
+    async def add(self, user: User) -> bool:
+        return await self._insert_new(t.users, rows.flat_row(user))
+
+    async def _first(self, where: sa.ColumnElement[bool]) -> User | None:
+        row = await self._row(sa.select(t.users).where(where).order_by(t.users.c.username).limit(1))
+        return None if row is None else rows.user_from(row)
+
+    async def by_token_hash(self, token_hash: str) -> User | None:
+        return await self._first(t.users.c.token_hash == token_hash)
+
+    async def by_username(self, username: str) -> User | None:
+        return await self._first(t.users.c.username == username)
+
+    async def list(self) -> list[User]:
+        return [rows.user_from(row) for row in await self._rows(sa.select(t.users).order_by(t.users.c.username))]
+
+    async def remove(self, user_id: str) -> bool:
+        return (await self._uow.execute(sa.delete(t.users).where(t.users.c.id == user_id))).rowcount == 1
+
+
+class SqlAudit(_Repo):
+    """Append-only: no update or delete here, and database triggers refuse them. Appends are serialized: on
+    PostgreSQL by a transaction-scoped advisory lock taken before reading the chain's head, on SQLite by the write
+    lock every unit of work holds (BEGIN IMMEDIATE). The primary key on seq refuses a fork in any case."""
+
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        if entry.at.tzinfo is None or entry.at.utcoffset() is None:
+            raise ValueError("audit entries need a timezone-aware time")
+        entry = dataclasses.replace(entry, at=entry.at.astimezone(UTC))  # the hash covers the stored (UTC) form
+        if self._uow.dialect == "postgresql":
+            await self._uow.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+        head = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
+        record = chain(None if head is None else rows.audit_from(head), entry)
+        await self._uow.execute(sa.insert(t.audit_records).values(rows.audit_row(record)))
+        return record
+
+    async def query(self, query: AuditQuery) -> list[AuditRecord]:
+        c = t.audit_records.c
+        checks: list[tuple[object, sa.ColumnElement[bool]]] = [
+            (query.action, c.action == query.action),
+            (query.actor, c.actor == query.actor),
+            (query.outcome, c.outcome == query.outcome),
+            (query.customer_id, sa.or_(c.details_customer_id == query.customer_id,
+                                       sa.and_(c.target_type == "customer", c.target_id == query.customer_id))),
+            (query.run_id, sa.and_(c.target_type == "run", c.target_id == query.run_id)),
+            (query.since, c.at >= query.since),
+            (query.until, c.at < query.until),
+            (query.after_seq, c.seq > query.after_seq),
+        ]
+        where = [condition for value, condition in checks if value is not None]
+        statement = sa.select(t.audit_records).where(*where).order_by(c.seq).limit(query.limit)
+        return [rows.audit_from(row) for row in await self._rows(statement)]
+
+    async def all(self) -> list[AuditRecord]:
+        statement = sa.select(t.audit_records).order_by(t.audit_records.c.seq)
+        return [rows.audit_from(row) for row in await self._rows(statement)]

@@ -1,0 +1,120 @@
+"""Row ↔ entity functions. Flat entities map field-for-column (same names); runs, ticket links and audit records
+spell out their nested parts."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from application.ports import User
+from domain.audit import AuditEntry, AuditRecord
+from domain.mapping import CompanyMapping
+from domain.runs import Customer, ObjectStatus, Run, RunObject
+from domain.settings import AutotaskSettings
+from domain.tickets import TicketLink, TicketStatus
+
+T = TypeVar("T")
+Row = Mapping[str, Any]
+
+
+def flat_row(entity: Any) -> dict[str, Any]:
+    """Customer, CompanyMapping, AutotaskSettings, User: one column per field."""
+    return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
+
+
+def flat_entity(cls: type[T], row: Row) -> T:
+    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def customer_from(row: Row) -> Customer:
+    return flat_entity(Customer, row)
+
+
+def mapping_from(row: Row) -> CompanyMapping:
+    return flat_entity(CompanyMapping, row)
+
+
+def settings_from(row: Row) -> AutotaskSettings:
+    return flat_entity(AutotaskSettings, row)
+
+
+def user_from(row: Row) -> User:
+    return flat_entity(User, row)
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    row = flat_row(run)
+    row["objects"] = [
+        {"name": o.name, "status": o.status.value, "type": o.type, "message": o.message} for o in run.objects
+    ]
+    row["messages"] = list(run.messages)
+    return row
+
+
+def run_from(row: Row) -> Run:
+    objects = tuple(
+        RunObject(name=o["name"], status=ObjectStatus(o["status"]), type=o["type"], message=o["message"])
+        for o in row["objects"]
+    )
+    return Run(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        job_name=row["job_name"],
+        backup_software=row["backup_software"],
+        backup_type=row["backup_type"],
+        run_at=row["run_at"],
+        status=row["status"],
+        objects=objects,
+        messages=tuple(row["messages"]),
+    )
+
+
+def link_row(link: TicketLink) -> dict[str, Any]:
+    row = flat_row(link)
+    status = row.pop("status")
+    row["status_value"] = None if status is None else status.value
+    row["status_label"] = None if status is None else status.label
+    row["status_read_at"] = None if status is None else status.read_at
+    return row
+
+
+def link_from(row: Row) -> TicketLink:
+    fields = {f.name: row[f.name] for f in dataclasses.fields(TicketLink) if f.name != "status"}
+    status = None
+    if row["status_value"] is not None:
+        status = TicketStatus(value=row["status_value"], label=row["status_label"], read_at=row["status_read_at"])
+    return TicketLink(status=status, **fields)
+
+
+def audit_row(record: AuditRecord) -> dict[str, Any]:
+    e = record.entry
+    customer = e.details.get("customer_id")
+    return {
+        "seq": record.seq,
+        "at": e.at,
+        "actor": e.actor,
+        "actor_role": e.actor_role,
+        "action": e.action,
+        "target_type": e.target_type,
+        "target_id": e.target_id,
+        "outcome": e.outcome,
+        "details": dict(e.details),
+        "details_customer_id": customer if isinstance(customer, str) else None,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
+
+
+def audit_from(row: Row) -> AuditRecord:
+    entry = AuditEntry(
+        at=row["at"],
+        actor=row["actor"],
+        actor_role=row["actor_role"],
+        action=row["action"],
+        target_type=row["target_type"],
+        target_id=row["target_id"],
+        outcome=row["outcome"],
+        details=row["details"],
+    )
+    return AuditRecord(seq=row["seq"], entry=entry, prev_hash=row["prev_hash"], hash=row["hash"])

@@ -1,0 +1,146 @@
+"""Engines, the unit of work and its factory."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable, Insert, TableClause
+
+from adapters.sql.errors import translated
+from adapters.sql.repositories import (
+    SqlAudit,
+    SqlCustomers,
+    SqlMappings,
+    SqlRuns,
+    SqlSettings,
+    SqlTicketLinks,
+    SqlUsers,
+)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded default: one SQLite file in the data directory."""
+    return f"sqlite+aiosqlite:///{Path(data_dir).resolve() / 'backupchecks.sqlite3'}"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An engine for `url`. SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` transactions: writers queue for
+    the database lock at the start of a unit of work, so a check-then-insert can never race another connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, hide_parameters=True, pool_pre_ping=True)
+    engine = create_async_engine(parsed, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own; the "begin" hook does
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class SqlUnitOfWork:
+    """One transaction on one pooled connection. `async with uow:` begins it; leaving without `commit()` rolls it
+    back. After `commit()` the next statement begins a new transaction (also rolled back unless committed)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self.committed = False
+        self.customers = SqlCustomers(self)
+        self.runs = SqlRuns(self)
+        self.mappings = SqlMappings(self)
+        self.tickets = SqlTicketLinks(self)
+        self.settings = SqlSettings(self)
+        self.users = SqlUsers(self)
+        self.audit = SqlAudit(self)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def insert(self, table: TableClause) -> Insert:
+        """A dialect INSERT (it knows ON CONFLICT)."""
+        builder = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return builder(table)
+
+    async def execute(self, statement: Executable) -> CursorResult[Any]:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use `async with uow:`")
+        with translated():
+            return await self._conn.execute(statement)
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("the unit of work is already open")
+        with translated():
+            conn = await self._engine.connect()
+            try:
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
+        self._conn, self.committed = conn, False
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            with translated():
+                await conn.rollback()
+                await conn.close()
+        except Exception:
+            with suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+            if exc is None:
+                raise
+
+    async def commit(self) -> None:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use `async with uow:`")
+        with translated():
+            await self._conn.commit()
+        self.committed = True
+
+    async def rollback(self) -> None:
+        if self._conn is not None:
+            with translated():
+                await self._conn.rollback()
+
+
+class SqlStorage:
+    """The factory of units of work for one database URL (a `UnitOfWorkFactory`). The engine is made here, not at
+    import time; `await dispose()` closes its pool. The schema is made by `adapters.sql.migrate.upgrade`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    __call__ = unit_of_work
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

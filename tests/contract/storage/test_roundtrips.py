@@ -1,0 +1,205 @@
+"""Every entity comes back exactly as it was saved, on every backend."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, timedelta, timezone
+
+import pytest
+
+from application.ports import UnitOfWorkFactory
+from domain.audit import Outcome, verify_chain
+from domain.mapping import CompanyMapping
+from domain.roles import Role
+from domain.runs import RunStatus
+from domain.settings import ApiLogLevel, Environment
+from tests.contract.storage import samples as s
+from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
+
+
+async def test_customers_round_trip_and_report_new(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-1") is None
+        assert await uow.customers.save(s.customer()) is True
+        assert await uow.customers.save(s.customer("c-empty", "")) is True
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-1") == s.customer()
+        assert await uow.customers.get("c-empty") == s.customer("c-empty", "")
+        assert await uow.customers.save(s.customer(name="Renamed")) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-1") == s.customer(name="Renamed")
+
+
+async def test_runs_round_trip_with_objects_and_messages_replaced(uow_factory: UnitOfWorkFactory) -> None:
+    full, bare = s.run(), s.bare_run()
+    async with uow_factory() as uow:
+        assert await uow.runs.save(full) is True
+        assert await uow.runs.save(bare) is True
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.runs.get(full.id)
+        assert got == full
+        assert got is not None and got.run_at.tzinfo is not None and got.run_at.utcoffset() == timedelta(0)
+        assert await uow.runs.get(bare.id) == bare
+        assert await uow.runs.get("nope") is None
+        fewer = dataclasses.replace(full, status=RunStatus.WARNING, objects=full.objects[1:], messages=("only",))
+        assert await uow.runs.save(fewer) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.runs.get(full.id) == fewer
+
+
+async def test_mappings_round_trip_one_per_customer(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.mappings.save(s.full_mapping())
+        await uow.mappings.save(CompanyMapping.missing("c-2"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.mappings.get("c-1") == s.full_mapping()
+        assert await uow.mappings.get("c-2") == CompanyMapping.missing("c-2")
+        await uow.mappings.save(s.full_mapping().confirmed())
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.mappings.list() == [s.full_mapping().confirmed(), CompanyMapping.missing("c-2")]
+
+
+async def test_ticket_links_round_trip_every_field(uow_factory: UnitOfWorkFactory) -> None:
+    full, pending = s.full_link("r-1"), s.pending_link("r-2")
+    async with uow_factory() as uow:
+        assert await uow.tickets.reserve(full) is True
+        assert await uow.tickets.reserve(pending) is True
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.tickets.get("r-1") == full
+        assert await uow.tickets.get("r-2") == pending
+        assert await uow.tickets.get("r-3") is None
+        assert await uow.tickets.get_many(["r-2", "r-3", "r-1", "r-2"]) == {"r-1": full, "r-2": pending}
+        assert await uow.tickets.get_many([]) == {}
+
+
+async def test_ticket_link_update_is_a_compare_and_set_on_version(uow_factory: UnitOfWorkFactory) -> None:
+    pending = s.pending_link("r-1")
+    async with uow_factory() as uow:
+        await uow.tickets.reserve(pending)
+        await uow.commit()
+    linked = s.linked_link("r-1")
+    observed = linked.observed(s.full_link().status, 2)  # type: ignore[arg-type]
+    async with uow_factory() as uow:
+        assert await uow.tickets.update(linked, expected_version=pending.version) is True
+        assert await uow.tickets.update(observed, expected_version=pending.version) is False  # stale version
+        assert await uow.tickets.update(observed, expected_version=linked.version) is True
+        assert await uow.tickets.update(s.linked_link("r-unknown"), expected_version=1) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.tickets.get("r-1") == observed
+        assert await uow.tickets.get("r-unknown") is None
+        assert await uow.tickets.list_open() == [observed]
+
+
+async def test_release_drops_only_a_pending_link_at_its_version(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        for run_id in ("r-1", "r-2"):
+            await uow.tickets.reserve(s.pending_link(run_id))
+        await uow.tickets.update(s.linked_link("r-2"), expected_version=1)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.tickets.release("r-1", expected_version=2) is False
+        assert await uow.tickets.release("r-2", expected_version=2) is False  # linked: not a reservation any more
+        assert await uow.tickets.release("r-3", expected_version=1) is False
+        assert await uow.tickets.release("r-1", expected_version=1) is True
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.tickets.get_many(["r-1", "r-2"]) == {"r-2": s.linked_link("r-2")}
+        assert await uow.tickets.reserve(s.pending_link("r-1", actor="again")) is True
+
+
+async def test_settings_round_trip_keep_the_installation_id(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        initial = await uow.settings.get()
+    assert len(initial.installation_id) >= 16 and not initial.enabled and initial.api_password_sealed is None
+    every = dataclasses.replace(
+        initial, enabled=True, environment=Environment.PRODUCTION, api_username="api@example.com",
+        api_password_sealed="v1.sealed-ciphertext==", tracking_identifier="TRACK-ÿ", backupchecks_base_url="https://bc",
+        default_queue_id=1, default_issue_type_id=2, default_sub_issue_type_id=3, default_source_id=4,
+        priority_error_id=5, priority_warning_id=6, new_ticket_status_id=7, note_type_id=8, note_publish_id=9,
+        allow_resolve=True, api_log_level=ApiLogLevel.REQUESTS,
+    )
+    async with uow_factory() as uow:
+        await uow.settings.save(every)
+        with pytest.raises(ValueError):
+            await uow.settings.save(dataclasses.replace(every, installation_id="another"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.settings.get() == every
+        await uow.settings.save(initial)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.settings.get() == initial
+
+
+async def test_installation_id_differs_per_database() -> None:
+    ids = set()
+    for name in ("memory", "memory", "sqlite", "sqlite"):
+        async with storage_backend(name) as factory, factory() as uow:
+            ids.add((await uow.settings.get()).installation_id)
+    assert len(ids) == 4
+
+
+async def test_users_round_trip_unique_usernames(uow_factory: UnitOfWorkFactory) -> None:
+    alice = s.user()
+    bob = dataclasses.replace(s.user("u-2", "bøb", Role.REPORTER), password_hash=None)
+    async with uow_factory() as uow:
+        assert await uow.users.add(alice) is True
+        assert await uow.users.add(bob) is True
+        assert await uow.users.add(s.user("u-3", "alice", Role.OPERATOR)) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.add(s.user("u-4", "alice")) is False
+        assert await uow.users.by_username("alice") == alice
+        assert await uow.users.by_username("bøb") == bob
+        assert await uow.users.by_username("carol") is None
+        assert await uow.users.by_token_hash(bob.token_hash) == bob
+        assert await uow.users.by_token_hash("sha256:none") is None
+        assert await uow.users.list() == [alice, bob]
+        assert await uow.users.remove("u-2") is True
+        assert await uow.users.remove("u-2") is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.list() == [alice]
+
+
+async def test_audit_records_round_trip_and_chain(uow_factory: UnitOfWorkFactory) -> None:
+    entries = [
+        s.entry(0, customer_id="c-1", ticket_id=2**40, ratio=0.1, ok=True, nothing=None, text="naïve “quotes”"),
+        s.entry(1, action="settings.update", target=("settings", "autotask"), outcome=Outcome.DENIED),
+        s.entry(2, outcome=Outcome.FAILED, reason="Autotask: Field “Title” is required"),
+    ]
+    async with uow_factory() as uow:
+        appended = [await uow.audit.append(e) for e in entries]
+        await uow.commit()
+    assert [r.seq for r in appended] == [1, 2, 3]
+    async with uow_factory() as uow:
+        stored = await uow.audit.all()
+    assert stored == appended
+    assert [r.entry for r in stored] == entries
+    assert verify_chain(stored).ok and verify_chain(stored).records == 3
+
+
+@pytest.mark.parametrize("name", backend_params(SQL_BACKENDS))
+async def test_sql_datetimes_come_back_as_the_same_instant_in_utc(name: str) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    run = dataclasses.replace(s.run(), run_at=s.T0.astimezone(plus_two))
+    async with storage_backend(name) as factory:
+        async with factory() as uow:
+            await uow.runs.save(run)
+            record = await uow.audit.append(dataclasses.replace(s.entry(), at=s.T0.astimezone(plus_two)))
+            with pytest.raises(ValueError):
+                await uow.runs.save(dataclasses.replace(run, id="naive", run_at=s.T0.replace(tzinfo=None)))
+            await uow.commit()
+        async with factory() as uow:
+            got = await uow.runs.get(run.id)
+            stored = await uow.audit.all()
+    assert got is not None and got.run_at == s.T0 and got.run_at.tzinfo is UTC
+    assert stored == [record] and stored[0].entry.at.tzinfo is UTC and verify_chain(stored).ok
