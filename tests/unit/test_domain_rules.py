@@ -1,0 +1,297 @@
+"""Every rule of product.md that lives in the pure domain."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from domain.audit import AuditEntry, Outcome, chain, verify_chain
+from domain.draft import build_ticket_draft, external_id, ticket_description, ticket_title
+from domain.mapping import CompanyLookup, CompanyMapping, LookupOutcome, MappingStatus
+from domain.picklists import Picklists, PicklistValue, validate_configuration
+from domain.roles import Actor, Permission, Role, permits
+from domain.runs import Customer, RunStatus
+from domain.settings import AutotaskSettings
+from domain.tickets import (
+    CLOSING_NOTE,
+    DenyReason,
+    LinkState,
+    TicketLink,
+    TicketStatus,
+    decide_resolve,
+)
+from tests.support import T0, make_run
+
+# ------------------------------------------------------------------------------------------------------ runs, roles
+
+
+def test_tickets_only_for_warning_error_and_missed_runs() -> None:
+    assert {s for s in RunStatus if s.ticketable} == {RunStatus.WARNING, RunStatus.ERROR, RunStatus.MISSED}
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.ADMIN, set(Permission)),
+        (Role.OPERATOR, {Permission.VIEW_RUNS, Permission.MANAGE_TICKETS, Permission.MANAGE_MAPPINGS}),
+        (Role.REPORTER, {Permission.VIEW_RUNS}),
+    ],
+)
+def test_roles_table(role: Role, allowed: set[Permission]) -> None:
+    assert {p for p in Permission if permits(role, p)} == allowed
+    assert Actor("x", role).may(Permission.VIEW_RUNS)
+
+
+# ------------------------------------------------------------------------------------------------------- mappings
+
+
+def mapped(name: str = "Acme B.V.") -> CompanyMapping:
+    return CompanyMapping.from_lookup("c1", CompanyLookup.found(100, name, is_active=True), T0)
+
+
+def test_mapping_to_a_found_company_is_ok_and_keeps_id_and_name() -> None:
+    m = mapped()
+    assert (m.status, m.company_id, m.company_name, m.last_synced_at, m.psa) == (
+        MappingStatus.OK, 100, "Acme B.V.", T0, "autotask")
+
+
+@pytest.mark.parametrize("outcome", [LookupOutcome.NOT_FOUND, LookupOutcome.INACTIVE, LookupOutcome.INACCESSIBLE])
+def test_cannot_map_to_a_company_that_is_not_usable(outcome: LookupOutcome) -> None:
+    with pytest.raises(ValueError):
+        CompanyMapping.from_lookup("c1", CompanyLookup(100, outcome, "X"), T0)
+
+
+def test_same_name_stays_ok_and_updates_sync_time() -> None:
+    later = T0 + timedelta(hours=1)
+    m = mapped().after_lookup(CompanyLookup.found(100, "Acme B.V.", is_active=True), later)
+    assert (m.status, m.last_synced_at, m.previous_company_name) == (MappingStatus.OK, later, None)
+
+
+def test_new_name_is_renamed_with_previous_name_kept_and_id_unchanged() -> None:
+    m = mapped().after_lookup(CompanyLookup.found(100, "Acme Group", is_active=True), T0)
+    assert (m.status, m.company_id, m.company_name, m.previous_company_name) == (
+        MappingStatus.RENAMED, 100, "Acme Group", "Acme B.V.")
+    assert not m.blocks_tickets
+
+
+def test_renamed_stays_renamed_until_confirmed() -> None:
+    m = mapped().after_lookup(CompanyLookup.found(100, "Acme Group", is_active=True), T0)
+    again = m.after_lookup(CompanyLookup.found(100, "Acme Group", is_active=True), T0)
+    assert again.status is MappingStatus.RENAMED and again.previous_company_name == "Acme B.V."
+    confirmed = again.confirmed()
+    assert (confirmed.status, confirmed.company_name, confirmed.previous_company_name) == (
+        MappingStatus.OK, "Acme Group", None)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "words"),
+    [(LookupOutcome.NOT_FOUND, "no longer exists"), (LookupOutcome.INACTIVE, "inactive"),
+     (LookupOutcome.INACCESSIBLE, "not accessible")],
+)
+def test_gone_company_makes_mapping_invalid_with_reason(outcome: LookupOutcome, words: str) -> None:
+    m = mapped().after_lookup(CompanyLookup(100, outcome), T0)
+    assert m.status is MappingStatus.INVALID and words in (m.status_reason or "")
+    assert m.blocks_tickets and m.company_id == 100 and m.company_name == "Acme B.V."
+
+
+def test_invalid_mapping_recovers_when_the_company_is_back() -> None:
+    m = mapped().after_lookup(CompanyLookup(100, LookupOutcome.INACTIVE), T0)
+    back = m.after_lookup(CompanyLookup.found(100, "Acme B.V.", is_active=True), T0)
+    assert back.status is MappingStatus.OK and back.status_reason is None
+
+
+def test_cleared_mapping_is_missing_and_blocks_tickets() -> None:
+    m = mapped().cleared()
+    assert (m.status, m.company_id, m.company_name) == (MappingStatus.MISSING, None, None)
+    assert m.blocks_tickets
+
+
+def test_invalid_or_missing_mapping_cannot_be_confirmed() -> None:
+    with pytest.raises(ValueError):
+        mapped().cleared().confirmed()
+    with pytest.raises(ValueError):
+        mapped().after_lookup(CompanyLookup(100, LookupOutcome.NOT_FOUND), T0).confirmed()
+
+
+def test_lookup_of_another_company_is_refused() -> None:
+    with pytest.raises(ValueError):
+        mapped().after_lookup(CompanyLookup.found(101, "Other", is_active=True), T0)
+
+
+# ---------------------------------------------------------------------------------------------------- ticket draft
+
+
+def settings(**changes: object) -> AutotaskSettings:
+    base = AutotaskSettings(installation_id="0f1e2d3c4b5a69788796a5b4c3d2e1f0", default_queue_id=5,
+                            default_issue_type_id=11, default_sub_issue_type_id=111, default_source_id=4,
+                            priority_error_id=1, priority_warning_id=2, backupchecks_base_url="https://bc.example/")
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("status", "priority"), [(RunStatus.ERROR, 1), (RunStatus.MISSED, 1), (RunStatus.WARNING, 2)])
+def test_draft_fields(status: RunStatus, priority: int) -> None:
+    run = make_run(status=status)
+    draft = build_ticket_draft(run, Customer("cust-1", "Acme"), mapped(), settings())
+    assert draft.title == f"[Backupchecks] Acme - Nightly VMs - {status.value.capitalize()}"
+    assert (draft.company_id, draft.priority, draft.queue_id, draft.issue_type_id, draft.sub_issue_type_id,
+            draft.source_id, draft.status) == (100, priority, 5, 11, 111, 4, 1)
+    assert draft.external_id == external_id(settings().installation_id, run.id)
+    for part in ("2026-01-15 02:10:00 UTC", "Veeam Backup & Replication", "Backup job", "Nightly VMs",
+                 "- HV01 (VM): error - Snapshot failed", "- USB Disk: success", "Job finished with 1 error.",
+                 "Reference: https://bc.example/runs/run-1"):
+        assert part in draft.description
+
+
+def test_reference_is_the_run_id_without_a_base_url() -> None:
+    text = ticket_description(make_run(), Customer("c", "Acme"), None)
+    assert text.endswith("Reference: Backupchecks run ID run-1")
+
+
+def test_no_draft_for_success_runs_or_blocking_mappings() -> None:
+    with pytest.raises(ValueError):
+        build_ticket_draft(make_run(status=RunStatus.SUCCESS), Customer("c", "A"), mapped(), settings())
+    with pytest.raises(ValueError):
+        build_ticket_draft(make_run(), Customer("c", "A"), mapped().cleared(), settings())
+
+
+def test_external_id_is_stable_short_and_distinct() -> None:
+    a = external_id("inst-a", "run-1")
+    assert a == external_id("inst-a", "run-1") and len(a) <= 50
+    assert a != external_id("inst-a", "run-2") and a != external_id("inst-b", "run-1")
+
+
+def test_long_title_keeps_prefix_and_status() -> None:
+    title = ticket_title("C" * 300, "J" * 300, RunStatus.WARNING)
+    assert len(title) == 255 and title.startswith("[Backupchecks] C") and title.endswith(" - Warning")
+
+
+def test_description_truncation_says_what_was_cut() -> None:
+    from domain.runs import ObjectStatus, RunObject
+    run = replace(make_run(), objects=tuple(RunObject(f"VM{i:04}", ObjectStatus.ERROR, "VM", "x" * 80)
+                                            for i in range(500)))
+    text = ticket_description(run, Customer("c", "Acme"), None)
+    assert len(text) <= 8000
+    shown = sum(1 for line in text.splitlines() if line.startswith("- VM"))
+    assert 0 < shown < 500 and f"… {500 - shown} more objects" in text
+    assert "Affected objects (500):" in text and text.endswith("Reference: Backupchecks run ID run-1")
+
+
+# ------------------------------------------------------------------------------------------------ resolution policy
+
+
+def linked(**changes: object) -> TicketLink:
+    link = TicketLink.reserve("run-1", "bc-x", "oscar", T0).linked(42, "T20260115.0042", "u",
+                                                                  TicketStatus(1, "New", T0))
+    return replace(link, **changes)  # type: ignore[arg-type]
+
+
+def decide(link: TicketLink | None, may: bool = True, allow: bool = True) -> DenyReason | None:
+    return decide_resolve(link, may_resolve=may, allow_resolve=allow).reason
+
+
+def test_policy_allows_an_open_ticket_without_time_entries() -> None:
+    assert decide_resolve(linked(), may_resolve=True, allow_resolve=True).allowed
+
+
+@pytest.mark.parametrize(
+    ("link", "may", "allow", "reason"),
+    [
+        (None, True, True, DenyReason.NO_TICKET),
+        (TicketLink.reserve("r", "e", "o", T0), True, True, DenyReason.NO_TICKET),
+        (linked(state=LinkState.DELETED), True, True, DenyReason.TICKET_DELETED),
+        (linked(status=TicketStatus(5, "Complete", T0)), True, True, DenyReason.ALREADY_CLOSED),
+        (linked(state=LinkState.RESOLVED), True, True, DenyReason.ALREADY_CLOSED),
+        (linked(time_entries=1), True, True, DenyReason.TIME_ENTRIES_PRESENT),
+        (linked(), True, False, DenyReason.RESOLVING_DISABLED),
+        (linked(), False, True, DenyReason.FORBIDDEN),
+    ],
+)
+def test_policy_denials(link: TicketLink | None, may: bool, allow: bool, reason: DenyReason) -> None:
+    decision = decide_resolve(link, may_resolve=may, allow_resolve=allow)
+    assert not decision.allowed and decision.reason is reason and decision.message
+
+
+def test_closing_note_text_is_fixed() -> None:
+    assert CLOSING_NOTE == ("Ticket resolved via Backupchecks after verification that the backup issue is no "
+                            "longer present.")
+    assert settings().closing_note == CLOSING_NOTE
+
+
+def test_link_transitions_bump_the_version() -> None:
+    link = TicketLink.reserve("r", "e", "o", T0)
+    assert link.version == 1
+    assert link.outcome_unknown().version == 2 and link.retaken("o", T0).attempt == 2
+    claimed = linked().note_claimed(T0)
+    assert claimed.note_in_flight(T0 + timedelta(seconds=10), 120)
+    assert not claimed.note_in_flight(T0 + timedelta(seconds=121), 120)
+    assert not claimed.note_unclaimed().note_in_flight(T0, 120) and claimed.note_unclaimed().closing_note_attempted
+
+
+def test_stale_reservation() -> None:
+    link = TicketLink.reserve("r", "e", "o", T0)
+    assert not link.stale(T0 + timedelta(seconds=119), 120) and link.stale(T0 + timedelta(seconds=120), 120)
+
+
+# ------------------------------------------------------------------------------------------------------------ audit
+
+
+def entry(action: str = "ticket.create", **details: object) -> AuditEntry:
+    return AuditEntry.of(Actor("oscar", Role.OPERATOR), T0, action, ("run", "run-1"), Outcome.OK, **details)  # type: ignore[arg-type]
+
+
+def test_audit_chain_detects_edits_and_deletions() -> None:
+    records = []
+    for i in range(4):
+        records.append(chain(records[-1] if records else None, entry(n=i)))
+    assert verify_chain(records).ok and verify_chain(records).records == 4
+    edited = [*records]
+    edited[1] = replace(records[1], entry=replace(records[1].entry, actor="mallory"))
+    assert verify_chain(edited).first_bad_seq == 2
+    assert verify_chain([records[0], records[2], records[3]]).first_bad_seq == 3
+
+
+def test_audit_details_are_immutable() -> None:
+    e = entry(ticket_id=1)
+    with pytest.raises(TypeError):
+        e.details["ticket_id"] = 2  # type: ignore[index]
+
+
+# ------------------------------------------------------------------------------------------------ configuration check
+
+
+def picklists() -> Picklists:
+    v = PicklistValue
+    return Picklists(queues=(v(5, "Monitoring"), v(6, "Old", False)), issue_types=(v(11, "Backup"), v(12, "Net")),
+                     sub_issue_types=(v(111, "Failed", True, 11), v(121, "VPN", True, 12)), sources=(v(4, "Alert"),),
+                     priorities=(v(1, "High"), v(2, "Medium")), statuses=(v(1, "New"), v(5, "Complete")),
+                     note_types=(v(3, "Task Notes"),), note_publish=(v(1, "All Autotask Users"), v(2, "Internal Only")),
+                     required_ticket_fields=frozenset({"companyID", "title", "priority", "status", "queueID"}))
+
+
+def test_valid_configuration_has_no_problems() -> None:
+    assert validate_configuration(settings(note_type_id=3, note_publish_id=2), picklists()) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting", "words"),
+    [
+        ({"default_queue_id": 6}, "default_queue_id", "inactive"),
+        ({"default_queue_id": 99}, "default_queue_id", "does not exist"),
+        ({"default_sub_issue_type_id": 121}, "default_sub_issue_type_id", "does not belong"),
+        ({"note_publish_id": 1}, "note_publish_id", "does not look internal"),
+        ({"priority_error_id": None}, "priority_error_id", "Not set"),
+        ({"default_queue_id": None}, "default_queue_id", "requires the ticket field 'queueID'"),
+    ],
+)
+def test_configuration_problems(changes: dict[str, object], setting: str, words: str) -> None:
+    s = replace(settings(note_type_id=3, note_publish_id=2), **changes)  # type: ignore[arg-type]
+    problems = validate_configuration(s, picklists())
+    assert any(p.setting == setting and words in p.message for p in problems), problems
+
+
+def test_required_field_backupchecks_cannot_fill_is_reported() -> None:
+    lists = replace(picklists(), required_ticket_fields=frozenset({"billingCodeID"}))
+    problems = validate_configuration(settings(note_type_id=3, note_publish_id=2), lists)
+    assert [p.setting for p in problems] == ["billingCodeID"]

@@ -1,0 +1,297 @@
+"""Create, read, resolve and poll tickets through the use cases, on memory storage and the fake PSA."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from adapters.fake_psa.fake import LOST_ANSWER
+from application.errors import AutotaskRejected, AutotaskUnavailable, Conflict, Forbidden, NotConfigured, NotFound
+from application.ports import PsaRejected, PsaUnavailable
+from application.use_cases.create_ticket import Created, CreateTicket
+from application.use_cases.get_ticket import GetTicket
+from application.use_cases.refresh_tickets import RefreshTickets
+from application.use_cases.resolve_ticket import ResolveTicket
+from domain.audit import Outcome
+from domain.draft import external_id
+from domain.mapping import MappingStatus
+from domain.runs import RunStatus
+from domain.tickets import CLOSING_NOTE, LinkState
+from tests.support import OPERATOR, REPORTER, World, make_run
+
+
+@pytest.fixture
+async def world() -> World:
+    w = World()
+    await w.configure()
+    await w.seed()
+    return w
+
+
+async def audit_of(w: World, action: str) -> list[tuple[Outcome, object]]:
+    async with w.uow() as uow:
+        return [(r.entry.outcome, r.entry.details.get("code")) for r in await uow.audit.all() if r.entry.action == action]
+
+
+async def test_create_makes_one_ticket_with_the_draft(world: World) -> None:
+    result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert result.outcome is Created.CREATED
+    link = result.link
+    assert link.state is LinkState.LINKED and link.ticket_number and link.url and link.created_by == "oscar"
+    assert link.status is not None and (link.status.value, link.status.label) == (1, "New")
+    ticket = world.psa.tickets[link.ticket_id or 0]
+    assert ticket.company_id == 100 and ticket.title == "[Backupchecks] Acme - Nightly VMs - Error"
+    assert ticket.priority == 1 and ticket.queue_id == 29683481
+    async with world.uow() as uow:
+        assert ticket.external_id == external_id((await uow.settings.get()).installation_id, "run-1")
+        assert await uow.tickets.get("run-1") == link
+    assert await audit_of(world, "ticket.create") == [(Outcome.OK, None)]
+
+
+async def test_create_again_returns_the_same_ticket_without_calling_autotask(world: World) -> None:
+    first = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    calls = world.psa.calls["create_ticket"]
+    again = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert again.outcome is Created.EXISTING and again.link == first.link
+    assert world.psa.calls["create_ticket"] == calls == 1
+
+
+async def test_concurrent_creates_make_exactly_one_ticket(world: World) -> None:
+    results = await asyncio.gather(*(CreateTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(12)))
+    assert len(world.psa.tickets) == 1
+    assert [r.outcome for r in results].count(Created.CREATED) == 1
+    assert {r.outcome for r in results} <= {Created.CREATED, Created.PENDING, Created.EXISTING}
+
+
+@pytest.mark.parametrize(
+    ("setup", "error", "code"),
+    [
+        ("disabled", NotConfigured, "integration_disabled"),
+        ("unmapped", Conflict, "mapping_missing"),
+        ("invalid", Conflict, "mapping_invalid"),
+        ("success", Conflict, "run_not_ticketable"),
+        ("unknown_run", NotFound, "run_not_found"),
+    ],
+)
+async def test_create_refusals_are_audited_and_create_nothing(setup: str, error: type[Exception], code: str) -> None:
+    w = World()
+    await w.configure(enabled=setup != "disabled")
+    run_id = "run-1"
+    if setup == "unmapped":
+        await w.seed(company_id=None)
+    elif setup == "success":
+        await w.seed(make_run(status=RunStatus.SUCCESS))
+    elif setup != "unknown_run":
+        await w.seed()
+    if setup == "invalid":
+        async with w.uow() as uow:
+            m = await uow.mappings.get("cust-1")
+            assert m is not None
+            await uow.mappings.save(replace(m, status=MappingStatus.INVALID, status_reason="gone"))
+            await uow.commit()
+    with pytest.raises(error) as caught:
+        await CreateTicket(w.deps).execute(OPERATOR, run_id)
+    assert caught.value.code == code  # type: ignore[attr-defined]
+    assert not w.psa.tickets and w.psa.calls["create_ticket"] == 0
+    assert await audit_of(w, "ticket.create") == [(Outcome.DENIED, code)]
+    async with w.uow() as uow:
+        assert await uow.tickets.get(run_id) is None
+
+
+async def test_reporter_may_not_create(world: World) -> None:
+    with pytest.raises(Forbidden):
+        await CreateTicket(world.deps).execute(REPORTER, "run-1")
+    assert not world.psa.tickets and await audit_of(world, "ticket.create") == [(Outcome.DENIED, "forbidden")]
+
+
+async def test_rejected_create_releases_the_reservation(world: World) -> None:
+    world.psa.fail_next("create_ticket", PsaRejected("Missing Required Field: queueID"))
+    with pytest.raises(AutotaskRejected, match="queueID"):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    async with world.uow() as uow:
+        assert await uow.tickets.get("run-1") is None
+    assert await audit_of(world, "ticket.create") == [(Outcome.FAILED, "autotask_rejected")]
+    assert (await CreateTicket(world.deps).execute(OPERATOR, "run-1")).outcome is Created.CREATED
+
+
+async def test_unavailable_before_sending_releases_the_reservation(world: World) -> None:
+    world.psa.fail_next("create_ticket", PsaUnavailable("429 Too Many Requests", throttled=True))
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    async with world.uow() as uow:
+        assert await uow.tickets.get("run-1") is None
+    assert world.psa.calls["find_ticket_by_external_id"] == 0
+
+
+async def test_lost_answer_is_reconciled_by_external_id_never_created_twice(world: World) -> None:
+    world.psa.fail_next("create_ticket", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    async with world.uow() as uow:
+        link = await uow.tickets.get("run-1")
+    assert link is not None and link.state is LinkState.PENDING and link.ambiguous
+    result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert result.outcome is Created.EXISTING and result.link.state is LinkState.LINKED
+    assert len(world.psa.tickets) == 1 and world.psa.calls["create_ticket"] == 1
+    assert result.link.ticket_id == next(iter(world.psa.tickets))
+
+
+async def test_ambiguous_attempt_that_created_nothing_is_retried_once_looked_up(world: World) -> None:
+    world.psa.fail_next("create_ticket", PsaUnavailable("read timeout", maybe_applied=True))
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert result.outcome is Created.CREATED and result.link.attempt == 2
+    assert world.psa.calls["find_ticket_by_external_id"] == 1 and len(world.psa.tickets) == 1
+
+
+async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: World) -> None:
+    world.psa.fail_next("get_ticket", PsaUnavailable("timeout"))
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert result.outcome is Created.EXISTING and len(world.psa.tickets) == 1
+
+
+async def test_in_flight_reservation_answers_pending_until_stale(world: World) -> None:
+    """A crash between reserving and recording leaves a pending link: others wait, then reconcile."""
+    from domain.tickets import TicketLink
+    async with world.uow() as uow:
+        settings = await uow.settings.get()
+        await uow.tickets.reserve(TicketLink.reserve("run-1", external_id(settings.installation_id, "run-1"),
+                                                     "crashed", world.clock.now()))
+        await uow.commit()
+    pending = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert pending.outcome is Created.PENDING and not world.psa.tickets
+    world.clock.advance(121)
+    done = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert done.outcome is Created.CREATED and len(world.psa.tickets) == 1
+
+
+async def created(world: World) -> int:
+    link = (await CreateTicket(world.deps).execute(OPERATOR, "run-1")).link
+    assert link.ticket_id is not None
+    return link.ticket_id
+
+
+async def test_resolve_adds_internal_note_then_completes(world: World) -> None:
+    ticket_id = await created(world)
+    link = await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert link.state is LinkState.RESOLVED and link.resolved_by == "oscar"
+    assert link.status is not None and (link.status.value, link.status.label) == (5, "Complete")
+    ticket = world.psa.tickets[ticket_id]
+    assert [(n.description, n.publish, n.note_type) for n in ticket.notes] == [(CLOSING_NOTE, 2, 3)]
+    kinds = [e.kind for e in world.psa.events if e.ticket_id == ticket_id]
+    assert kinds == ["create", "note", "status"]
+    assert await audit_of(world, "ticket.resolve") == [(Outcome.OK, None)]
+
+
+async def test_resolve_refused_while_time_entries_exist(world: World) -> None:
+    ticket_id = await created(world)
+    world.psa.add_time_entry(ticket_id)
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "time_entries_present"
+    assert world.psa.tickets[ticket_id].status == 1 and not world.psa.tickets[ticket_id].notes
+    view = await GetTicket(world.deps).execute(OPERATOR, "run-1")
+    assert not view.resolve.allowed and view.resolve.reason and view.resolve.reason.value == "time_entries_present"
+
+
+async def test_resolve_checks_time_entries_live_not_from_the_snapshot(world: World) -> None:
+    ticket_id = await created(world)
+    view = await GetTicket(world.deps).execute(OPERATOR, "run-1")
+    assert view.resolve.allowed
+    world.psa.add_time_entry(ticket_id)  # added in Autotask after the page was drawn
+    with pytest.raises(Conflict, match="time entries"):
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [("disabled", "resolving_disabled"), ("closed", "already_closed"), ("deleted", "ticket_deleted")],
+)
+async def test_resolve_refusals(world: World, setup: str, code: str) -> None:
+    ticket_id = await created(world)
+    if setup == "disabled":
+        await world.configure(allow_resolve=False)
+    elif setup == "closed":
+        world.psa.set_status(ticket_id, 5)
+    else:
+        world.psa.delete_ticket(ticket_id)
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == code
+    assert await audit_of(world, "ticket.resolve") == [(Outcome.DENIED, code)]
+    if setup == "deleted":
+        async with world.uow() as uow:
+            link = await uow.tickets.get("run-1")
+        assert link is not None and link.state is LinkState.DELETED
+
+
+async def test_resolve_without_ticket_and_by_reporter(world: World) -> None:
+    with pytest.raises(NotFound) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "no_ticket"
+    await created(world)
+    with pytest.raises(Forbidden):
+        await ResolveTicket(world.deps).execute(REPORTER, "run-1")
+
+
+async def test_retry_after_failed_completion_adds_no_second_note(world: World) -> None:
+    ticket_id = await created(world)
+    world.psa.fail_next("complete_ticket", PsaUnavailable("timeout"))
+    with pytest.raises(AutotaskUnavailable):
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    link = await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert link.state is LinkState.RESOLVED and len(world.psa.tickets[ticket_id].notes) == 1
+
+
+async def test_lost_note_answer_is_found_by_text_not_added_again(world: World) -> None:
+    ticket_id = await created(world)
+    world.psa.fail_next("add_ticket_note", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert len(world.psa.tickets[ticket_id].notes) == 1 and world.psa.tickets[ticket_id].status == 5
+    assert world.psa.calls["find_ticket_note"] == 1
+
+
+async def test_concurrent_resolves_add_one_note(world: World) -> None:
+    ticket_id = await created(world)
+    results = await asyncio.gather(*(ResolveTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(6)),
+                                   return_exceptions=True)
+    assert len(world.psa.tickets[ticket_id].notes) == 1 and world.psa.tickets[ticket_id].status == 5
+    assert any(not isinstance(r, BaseException) for r in results)
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
+
+
+async def test_get_ticket_for_reporter_and_refresh(world: World) -> None:
+    ticket_id = await created(world)
+    view = await GetTicket(world.deps).execute(REPORTER, "run-1")
+    assert view.link.ticket_number and not view.resolve.allowed and view.resolve.reason
+    assert view.resolve.reason.value == "forbidden"
+    world.psa.set_status(ticket_id, 8)
+    fresh = await GetTicket(world.deps).execute(OPERATOR, "run-1", refresh=True)
+    assert fresh.link.status is not None and fresh.link.status.label == "In Progress"
+    with pytest.raises(NotFound):
+        await GetTicket(world.deps).execute(OPERATOR, "nope")
+
+
+async def test_polling_notices_changes_and_deletions(world: World) -> None:
+    await world.seed(make_run("run-2"))
+    await world.seed(make_run("run-3"))
+    ids = [(await CreateTicket(world.deps).execute(OPERATOR, r)).link.ticket_id for r in ("run-1", "run-2", "run-3")]
+    world.psa.set_status(ids[0] or 0, 5)
+    world.psa.delete_ticket(ids[1] or 0)
+    before = world.psa.calls["get_tickets"]
+    summary = await RefreshTickets(world.deps).execute(OPERATOR)
+    assert (summary.checked, summary.changed, summary.deleted) == (3, 1, 1)
+    assert world.psa.calls["get_tickets"] - before == 1 and summary.autotask_calls == 2
+    async with world.uow() as uow:
+        links = await uow.tickets.get_many(["run-1", "run-2", "run-3"])
+    assert links["run-1"].status is not None and links["run-1"].status.closed
+    assert links["run-2"].state is LinkState.DELETED and links["run-3"].state is LinkState.LINKED
+    again = await RefreshTickets(world.deps).execute(OPERATOR, ["run-1", "run-2"])
+    assert (again.checked, again.changed, again.deleted) == (1, 0, 0)
