@@ -29,7 +29,7 @@ from domain.draft import TicketDraft
 from domain.picklists import Picklists
 from domain.settings import Environment
 
-from .http import Exchange, MethodRefused, Request, Unauthorized
+from .http import Exchange, MethodRefused, Request, Unauthorized, redact_httpx_log
 from .wire import (
     CompanyWire,
     CountAnswer,
@@ -93,6 +93,7 @@ class AutotaskConnector:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._tenants: dict[str, _Tenant] = {}
+        redact_httpx_log()
         self.exchange = Exchange(self._http, logger or logging.getLogger(LOGGER_NAME), retries, backoff_base,
                                  max_in_flight, on_request)
 

@@ -140,6 +140,23 @@ class Exchange:
         return result
 
 
+class RedactUserParam(logging.Filter):
+    """httpx logs every request URL at INFO; zone discovery carries the API username in `?user=`. This filter, put on
+    the "httpx" logger by the connector, blanks it there too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_USER_PARAM.sub(r"\1***", str(a)) if isinstance(a, httpx.URL) else a
+                                for a in record.args)
+        return True
+
+
+def redact_httpx_log() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactUserParam) for f in httpx_logger.filters):
+        httpx_logger.addFilter(RedactUserParam())
+
+
 def _redact(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         if secret:

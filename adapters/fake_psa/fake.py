@@ -22,6 +22,8 @@ from application.ports import (
 from domain.draft import DESCRIPTION_MAX, EXTERNAL_ID_MAX, TITLE_MAX, TicketDraft
 from domain.picklists import Picklists, PicklistValue
 
+TICKET_LINK = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID="
+"""Appended to the zone's web URL, as Autotask's own ticket links are."""
 LOST_ANSWER = "lost_answer"
 """A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
 
@@ -187,7 +189,7 @@ class FakeGateway:
         return PsaUnavailable("The request timed out after it was sent.", maybe_applied=True)
 
     def _facts(self, ticket: FakeTicket) -> TicketFacts:
-        url = f"{self.psa.zone_info.web_url}tickets/{ticket.id}"
+        url = f"{self.psa.zone_info.web_url}{TICKET_LINK}{ticket.id}"
         return TicketFacts(ticket.id, ticket.number, ticket.status, url, ticket.external_id)
 
     async def zone(self) -> Zone:

@@ -1,0 +1,162 @@
+"""The PSA port's contract, run against the in-memory fake and against the real adapter over HTTP to the simulator.
+
+Whatever one backend does here, the other must do too: the fake stays honest, the adapter reads Autotask right.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from application.ports import AuthFailure, NoteDraft, PsaAuthError, PsaGateway, PsaNotFound, PsaUnavailable
+from domain.draft import TicketDraft
+from domain.tickets import CLOSING_NOTE, CLOSING_NOTE_TITLE, STATUS_COMPLETE
+
+from .worlds import GOOD, World
+
+
+async def draft_for(gateway: PsaGateway, company_id: int, external_id: str) -> TicketDraft:
+    """A ticket every tenant accepts: values taken from the tenant's own picklists."""
+    picklists = await gateway.picklists()
+    priority = next(p.id for p in picklists.priorities if p.is_active)
+    queue = next(q.id for q in picklists.queues if q.is_active)
+    return TicketDraft(company_id=company_id, title="[Backupchecks] Acme - Nightly - Error",
+                       description="Backup failed\nReference: run-1", status=1, priority=priority, queue_id=queue,
+                       issue_type_id=None, sub_issue_type_id=None, source_id=None, external_id=external_id)
+
+
+async def new_ticket(world: World, external_id: str = "bc-contract-1") -> tuple[PsaGateway, int]:
+    world.add_company(100, "Acme Corporation")
+    gateway = world.gateway()
+    return gateway, await gateway.create_ticket(await draft_for(gateway, 100, external_id))
+
+
+async def test_company_get_rename_deactivate_and_not_found(world: World) -> None:
+    world.add_company(100, "Acme Corporation")
+    gateway = world.gateway()
+    company = await gateway.get_company(100)
+    assert (company.id, company.name, company.is_active) == (100, "Acme Corporation", True)
+    world.rename_company(100, "Acme Corp (renamed)")
+    world.deactivate_company(100)
+    company = await gateway.get_company(100)
+    assert (company.name, company.is_active) == ("Acme Corp (renamed)", False)
+    with pytest.raises(PsaNotFound):
+        await gateway.get_company(99999)
+
+
+async def test_search_companies_by_part_of_the_name(world: World) -> None:
+    for company_id, name in ((100, "Acme Corporation"), (101, "Globex"), (102, "acme labs")):
+        world.add_company(company_id, name)
+    found = await world.gateway().search_companies("ACME")
+    assert sorted(c.id for c in found) == [100, 102]
+    assert len(await world.gateway().search_companies("acme", limit=1)) == 1
+    assert await world.gateway().search_companies("no such company") == []
+
+
+async def test_create_get_and_find_by_external_id(world: World) -> None:
+    gateway, ticket_id = await new_ticket(world, "bc-contract-create")
+    facts = await gateway.get_ticket(ticket_id)
+    assert facts is not None
+    assert facts.ticket_id == ticket_id and facts.status == 1 and facts.external_id == "bc-contract-create"
+    assert facts.ticket_number.startswith("T") and facts.url and facts.url.endswith(f"TicketID={ticket_id}")
+    assert await gateway.find_ticket_by_external_id("bc-contract-create") == facts
+    assert await gateway.find_ticket_by_external_id("bc-nothing") is None
+    assert await gateway.get_ticket(ticket_id + 999) is None
+
+
+async def test_bulk_get_leaves_out_missing_and_deleted_tickets(world: World) -> None:
+    gateway, first = await new_ticket(world, "bc-bulk-1")
+    second = await gateway.create_ticket(await draft_for(gateway, 100, "bc-bulk-2"))
+    third = await gateway.create_ticket(await draft_for(gateway, 100, "bc-bulk-3"))
+    world.delete_ticket(third)
+    world.set_status(second, 8)
+    found = await gateway.get_tickets([first, second, third, 424242])
+    assert sorted(found) == [first, second]
+    assert found[second].status == 8 and found[first].external_id == "bc-bulk-1"
+    assert await gateway.get_tickets([]) == {}
+
+
+async def test_time_entries_are_counted_per_ticket(world: World) -> None:
+    gateway, ticket_id = await new_ticket(world)
+    assert await gateway.count_time_entries(ticket_id) == 0
+    world.add_time_entry(ticket_id)
+    world.add_time_entry(ticket_id)
+    assert await gateway.count_time_entries(ticket_id) == 2
+
+
+async def test_note_added_and_found_by_exact_text(world: World) -> None:
+    gateway, ticket_id = await new_ticket(world)
+    picklists = await gateway.picklists()
+    internal = next(p.id for p in picklists.note_publish if "internal" in p.label.lower())
+    note = NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, picklists.note_types[0].id, internal)
+    assert await gateway.find_ticket_note(ticket_id, CLOSING_NOTE) is None
+    note_id = await gateway.add_ticket_note(ticket_id, note)
+    assert await gateway.find_ticket_note(ticket_id, CLOSING_NOTE) == note_id
+    assert await gateway.find_ticket_note(ticket_id, CLOSING_NOTE[:-1]) is None
+    with pytest.raises(PsaNotFound):
+        await gateway.add_ticket_note(ticket_id + 999, note)
+
+
+async def test_complete_sets_status_5(world: World) -> None:
+    gateway, ticket_id = await new_ticket(world)
+    facts = await gateway.complete_ticket(ticket_id, STATUS_COMPLETE)
+    assert facts.status == STATUS_COMPLETE and facts.ticket_id == ticket_id
+    again = await gateway.get_ticket(ticket_id)
+    assert again is not None and again.status == STATUS_COMPLETE and again.external_id == "bc-contract-1"
+    with pytest.raises(PsaNotFound):
+        await gateway.complete_ticket(ticket_id + 999, STATUS_COMPLETE)
+
+
+async def test_picklists_have_values_and_an_internal_publish_value(world: World) -> None:
+    picklists = await world.gateway().picklists()
+    for values in (picklists.queues, picklists.priorities, picklists.statuses, picklists.note_types,
+                   picklists.note_publish):
+        assert values
+    assert picklists.status_label(STATUS_COMPLETE) == "Complete"
+    assert any("internal" in p.label.lower() for p in picklists.note_publish)
+    assert {"companyID", "title", "status", "priority"} <= picklists.required_ticket_fields
+    assert await world.gateway().picklists(refresh=True) == picklists
+
+
+async def test_usage_and_zone(world: World) -> None:
+    gateway = world.gateway()
+    usage = await gateway.usage()
+    assert usage.limit == 10_000 and usage.timeframe_minutes == 60 and usage.requests_this_hour >= 1
+    zone = await gateway.zone()
+    assert zone.api_url.endswith("/") and zone.web_url.endswith("/")
+    assert gateway.calls >= 2
+
+
+@pytest.mark.parametrize(("change", "failure"), [
+    ({"username": "nobody@example.com"}, AuthFailure.UNKNOWN_USER),
+    ({"secret": "wrong"}, AuthFailure.BAD_SECRET),
+    ({"tracking_identifier": "WRONG"}, AuthFailure.BAD_TRACKING_IDENTIFIER),
+])
+async def test_auth_failures_per_kind(world: World, change: dict[str, str], failure: AuthFailure) -> None:
+    world.add_company(100, "Acme Corporation")
+    with pytest.raises(PsaAuthError) as caught:
+        await world.gateway(dataclasses.replace(GOOD, **change)).get_company(100)
+    assert caught.value.failure is failure and caught.value.message
+
+
+async def test_unavailable_then_healed(world: World) -> None:
+    world.add_company(100, "Acme Corporation")
+    world.break_company_reads()
+    with pytest.raises(PsaUnavailable) as caught:
+        await world.gateway().get_company(100)
+    assert caught.value.maybe_applied is False
+    world.heal()
+    assert (await world.gateway().get_company(100)).id == 100
+
+
+async def test_a_create_whose_answer_was_lost_is_found_by_its_external_id(world: World) -> None:
+    world.add_company(100, "Acme Corporation")
+    gateway = world.gateway()
+    draft = await draft_for(gateway, 100, "bc-lost-answer")
+    world.lose_next_create_answer()
+    with pytest.raises(PsaUnavailable) as caught:
+        await gateway.create_ticket(draft)
+    assert caught.value.maybe_applied is True
+    found = await gateway.find_ticket_by_external_id("bc-lost-answer")
+    assert found is not None and world.tickets_with_external_id("bc-lost-answer") == 1

@@ -1,0 +1,144 @@
+"""The only backend-specific code of the PSA contract: how each backend's world is seeded and made to misbehave.
+
+A world hands out gateways (through the backend's own connector) and changes the PSA behind their back the way a
+person in Autotask would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from adapters.autotask import AutotaskConnector
+from adapters.autotask_simulator import Fault, Simulator, running_simulator
+from adapters.fake_psa import FakeConnector, FakePsa
+from adapters.fake_psa.fake import LOST_ANSWER
+from application.ports import Credentials, PsaGateway, PsaUnavailable
+from domain.settings import ApiLogLevel, Environment
+
+USERNAME, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
+GOOD = Credentials(Environment.SANDBOX, USERNAME, SECRET, TRACKING, ApiLogLevel.ERRORS)
+
+
+class World(Protocol):
+    name: str
+
+    def gateway(self, credentials: Credentials = GOOD) -> PsaGateway: ...
+    def add_company(self, company_id: int, name: str, *, active: bool = True) -> None: ...
+    def rename_company(self, company_id: int, name: str) -> None: ...
+    def deactivate_company(self, company_id: int) -> None: ...
+    def delete_ticket(self, ticket_id: int) -> None: ...
+    def add_time_entry(self, ticket_id: int) -> None: ...
+    def set_status(self, ticket_id: int, status: int) -> None: ...
+    def break_company_reads(self) -> None:
+        """Every company read answers 'unavailable' until `heal()`."""
+    def heal(self) -> None: ...
+    def lose_next_create_answer(self) -> None:
+        """The next ticket creation is applied, and its answer lost."""
+    def tickets_with_external_id(self, external_id: str) -> int: ...
+
+
+class FakeWorld:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.psa = FakePsa(accept=(USERNAME, SECRET, TRACKING))
+        self.connector = FakeConnector(self.psa)
+
+    def gateway(self, credentials: Credentials = GOOD) -> PsaGateway:
+        return self.connector.connect(credentials)
+
+    def add_company(self, company_id: int, name: str, *, active: bool = True) -> None:
+        self.psa.add_company(company_id, name, active=active)
+
+    def rename_company(self, company_id: int, name: str) -> None:
+        self.psa.rename_company(company_id, name)
+
+    def deactivate_company(self, company_id: int) -> None:
+        self.psa.deactivate_company(company_id)
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        self.psa.delete_ticket(ticket_id)
+
+    def add_time_entry(self, ticket_id: int) -> None:
+        self.psa.add_time_entry(ticket_id)
+
+    def set_status(self, ticket_id: int, status: int) -> None:
+        self.psa.set_status(ticket_id, status)
+
+    def break_company_reads(self) -> None:
+        self.psa.fail_next("get_company", *[PsaUnavailable("Service Unavailable")] * 100)
+
+    def heal(self) -> None:
+        self.psa.faults.clear()
+
+    def lose_next_create_answer(self) -> None:
+        self.psa.fail_next("create_ticket", LOST_ANSWER)
+
+    def tickets_with_external_id(self, external_id: str) -> int:
+        return len(self.psa.tickets_with_external_id(external_id))
+
+
+class SimulatorWorld:
+    """The real adapter talking HTTP to the Autotask simulator."""
+
+    name = "simulator"
+
+    def __init__(self, sim: Simulator, connector: AutotaskConnector) -> None:
+        self.sim = sim
+        self.connector = connector
+
+    def gateway(self, credentials: Credentials = GOOD) -> PsaGateway:
+        return self.connector.connect(credentials)
+
+    def add_company(self, company_id: int, name: str, *, active: bool = True) -> None:
+        self.sim.add_company(company_id, name, active=active)
+
+    def rename_company(self, company_id: int, name: str) -> None:
+        self.sim.rename_company(company_id, name)
+
+    def deactivate_company(self, company_id: int) -> None:
+        self.sim.deactivate_company(company_id)
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        self.sim.delete_ticket(ticket_id)
+
+    def add_time_entry(self, ticket_id: int) -> None:
+        self.sim.add_time_entry(ticket_id)
+
+    def set_status(self, ticket_id: int, status: int) -> None:
+        self.sim.set_ticket_status(ticket_id, status)
+
+    def break_company_reads(self) -> None:
+        self.sim.inject(Fault("server_error", entity="Companies", times=None))
+
+    def heal(self) -> None:
+        self.sim.clear_faults()
+
+    def lose_next_create_answer(self) -> None:
+        self.sim.inject(Fault("lost_answer", entity="Tickets", method="POST"))
+
+    def tickets_with_external_id(self, external_id: str) -> int:
+        return sum(1 for t in self.sim.tickets.values() if t.get("externalID") == external_id)
+
+
+async def _no_wait(seconds: float) -> None:
+    """Backoff without waiting: the contract runs fast; the waits are tested in tests/adapters/autotask."""
+
+
+def simulator_connector(zone_base: str, **options: float) -> AutotaskConnector:
+    connector = AutotaskConnector(zone_discovery_urls=[zone_base], **options)  # type: ignore[arg-type]
+    connector.exchange.sleep = _no_wait
+    return connector
+
+
+@asynccontextmanager
+async def simulator_world(sim: Simulator | None = None, **options: float) -> AsyncIterator[SimulatorWorld]:
+    sim = sim if sim is not None else Simulator()
+    with running_simulator(sim) as zone_base:
+        connector = simulator_connector(zone_base, **options)
+        try:
+            yield SimulatorWorld(sim, connector)
+        finally:
+            await connector.aclose()
