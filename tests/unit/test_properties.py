@@ -55,9 +55,9 @@ def test_draft_respects_autotask_limits(run: Run, customer: str, installation: s
     assert lines[-1].startswith("Reference: ")
     # Every object is either listed or counted in the "more objects" line: nothing silently dropped.
     if run.objects:
-        listed = sum(1 for line in lines if line.startswith("- ")) - (
-            sum(1 for line in lines[lines.index("Messages (%d):" % len(run.messages)) + 1:] if line.startswith("- "))
-            if run.messages else 0)
+        start = lines.index(f"Affected objects ({len(run.objects)}):") + 1
+        end = lines.index("", start)
+        listed = sum(1 for line in lines[start:end] if line.startswith("- "))
         more = next((int(line.split()[1]) for line in lines if line.endswith(" more objects")), 0)
         assert listed + more == len(run.objects)
 

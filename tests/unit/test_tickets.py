@@ -32,7 +32,8 @@ async def world() -> World:
 
 async def audit_of(w: World, action: str) -> list[tuple[Outcome, object]]:
     async with w.uow() as uow:
-        return [(r.entry.outcome, r.entry.details.get("code")) for r in await uow.audit.all() if r.entry.action == action]
+        records = await uow.audit.all()
+    return [(r.entry.outcome, r.entry.details.get("code")) for r in records if r.entry.action == action]
 
 
 async def test_create_makes_one_ticket_with_the_draft(world: World) -> None:

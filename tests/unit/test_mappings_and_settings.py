@@ -1,0 +1,188 @@
+"""Mappings, ingest, settings and diagnostics through the use cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.errors import AutotaskUnavailable, Conflict, Forbidden, InvalidInput, NotConfigured, Unprocessable
+from application.ports import AuthFailure, PsaUnavailable, RunQuery
+from application.use_cases.clear_mapping import ClearMapping
+from application.use_cases.confirm_mapping import ConfirmMapping
+from application.use_cases.diagnostics import TestConnection, ValidateConfiguration
+from application.use_cases.list_customers import ListCustomers
+from application.use_cases.map_customer import MapCustomer
+from application.use_cases.put_customer import PutCustomer
+from application.use_cases.put_run import PutRun
+from application.use_cases.refresh_all_mappings import RefreshAllMappings
+from application.use_cases.refresh_mapping import RefreshMapping
+from application.use_cases.search_companies import SearchCompanies
+from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.view_runs import GetRun, ListRuns
+from domain.audit import Outcome
+from domain.mapping import MappingStatus
+from domain.runs import Customer, RunStatus
+from tests.support import ADMIN, OPERATOR, PASSWORD, REPORTER, World, make_run
+
+
+@pytest.fixture
+async def world() -> World:
+    w = World()
+    await w.configure()
+    await w.seed(company_id=None)
+    for cid, name in ((100, "Acme B.V."), (101, "Globex"), (102, "Initech")):
+        w.psa.add_company(cid, name)
+    return w
+
+
+async def test_map_checks_the_company_live_and_stores_id_and_name(world: World) -> None:
+    mapping = await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    assert (mapping.status, mapping.company_id, mapping.company_name) == (MappingStatus.OK, 100, "Acme B.V.")
+    views = await ListCustomers(world.deps).execute(REPORTER)
+    assert views[0].customer.name == "Acme" and views[0].mapping == mapping  # the customer's own name is kept
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [("missing", "company_not_found"), ("inactive", "company_inactive"), ("inaccessible", "company_inaccessible")],
+)
+async def test_map_refuses_unusable_companies(world: World, setup: str, code: str) -> None:
+    company = 999 if setup == "missing" else 101
+    if setup == "inactive":
+        world.psa.deactivate_company(101)
+    if setup == "inaccessible":
+        world.psa.inaccessible.add(101)
+    with pytest.raises(Unprocessable) as caught:
+        await MapCustomer(world.deps).execute(OPERATOR, "cust-1", company)
+    assert caught.value.code == code
+    async with world.uow() as uow:
+        assert await uow.mappings.get("cust-1") is None
+
+
+async def test_refresh_rename_confirm_and_invalid(world: World) -> None:
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    world.psa.rename_company(100, "Acme Group")
+    renamed = await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
+    assert (renamed.status, renamed.company_name, renamed.previous_company_name) == (
+        MappingStatus.RENAMED, "Acme Group", "Acme B.V.")
+    assert (await ConfirmMapping(world.deps).execute(OPERATOR, "cust-1")).status is MappingStatus.OK
+    del world.psa.companies[100]
+    invalid = await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
+    assert invalid.status is MappingStatus.INVALID and invalid.company_id == 100
+    with pytest.raises(Conflict) as caught:
+        await ConfirmMapping(world.deps).execute(OPERATOR, "cust-1")
+    assert caught.value.code == "mapping_invalid"
+
+
+async def test_clear_makes_missing_and_refresh_then_refuses(world: World) -> None:
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    cleared = await ClearMapping(world.deps).execute(OPERATOR, "cust-1")
+    assert cleared.status is MappingStatus.MISSING and cleared.company_id is None
+    with pytest.raises(Conflict) as caught:
+        await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
+    assert caught.value.code == "mapping_missing"
+
+
+async def test_refresh_all_counts_outcomes_and_calls(world: World) -> None:
+    for cid, company in (("c2", 101), ("c3", 102)):
+        await PutCustomer(world.deps).execute(ADMIN, Customer(cid, cid.upper()))
+        await MapCustomer(world.deps).execute(OPERATOR, cid, company)
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    world.psa.rename_company(101, "Globex Corp")
+    world.psa.deactivate_company(102)
+    summary = await RefreshAllMappings(world.deps).execute(OPERATOR)
+    assert (summary.checked, summary.ok, summary.renamed, summary.invalid, summary.autotask_calls) == (3, 1, 1, 1, 3)
+
+
+async def test_refresh_failure_changes_nothing(world: World) -> None:
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    world.psa.fail_next("get_company", PsaUnavailable("timeout"))
+    with pytest.raises(AutotaskUnavailable):
+        await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
+    async with world.uow() as uow:
+        mapping = await uow.mappings.get("cust-1")
+        records = await uow.audit.all()
+    assert mapping is not None and mapping.status is MappingStatus.OK
+    assert (records[-1].entry.action, records[-1].entry.outcome) == ("mapping.refresh", Outcome.FAILED)
+
+
+async def test_reporter_cannot_map_or_search(world: World) -> None:
+    with pytest.raises(Forbidden):
+        await MapCustomer(world.deps).execute(REPORTER, "cust-1", 100)
+    with pytest.raises(Forbidden):
+        await SearchCompanies(world.deps).execute(REPORTER, "acme")
+
+
+async def test_search_companies(world: World) -> None:
+    assert [c.id for c in await SearchCompanies(world.deps).execute(OPERATOR, "glob")] == [101]
+    with pytest.raises(InvalidInput):
+        await SearchCompanies(world.deps).execute(OPERATOR, "  ")
+
+
+async def test_put_run_needs_a_known_customer_and_admin(world: World) -> None:
+    with pytest.raises(Unprocessable) as caught:
+        await PutRun(world.deps).execute(ADMIN, make_run("r9", customer_id="nobody"))
+    assert caught.value.code == "unknown_customer"
+    with pytest.raises(Forbidden):
+        await PutRun(world.deps).execute(OPERATOR, make_run("r9"))
+    assert await PutRun(world.deps).execute(ADMIN, make_run("r9")) is True
+    assert await PutRun(world.deps).execute(ADMIN, make_run("r9", status=RunStatus.WARNING)) is False
+
+
+async def test_run_views_offer_actions_by_role_and_state(world: World) -> None:
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    view = await GetRun(world.deps).execute(OPERATOR, "run-1")
+    assert view.actions == ("create_ticket",) and view.customer_name == "Acme"
+    assert (await GetRun(world.deps).execute(REPORTER, "run-1")).actions == ()
+    runs = await ListRuns(world.deps).execute(REPORTER, RunQuery(statuses=frozenset({RunStatus.ERROR})))
+    assert [v.run.id for v in runs] == ["run-1"]
+
+
+async def test_settings_seal_the_password_and_audit_no_secret(world: World) -> None:
+    updated = await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"default_queue_id": 7},
+                                                                             api_password="n3w-s3cret!"))
+    assert updated.api_password_sealed and "n3w-s3cret!" not in updated.api_password_sealed
+    assert world.secrets.open(updated.api_password_sealed) == "n3w-s3cret!"
+    kept = await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"allow_resolve": False}))
+    assert kept.api_password_sealed == updated.api_password_sealed
+    async with world.uow() as uow:
+        dump = repr(await uow.audit.all())
+    assert "n3w-s3cret!" not in dump and PASSWORD not in dump and "default_queue_id" in dump
+    with pytest.raises(InvalidInput):
+        await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"installation_id": "x"}))
+    with pytest.raises(Forbidden):
+        await GetSettings(world.deps).execute(OPERATOR)
+
+
+@pytest.mark.parametrize(
+    ("accept", "code"),
+    [
+        (("someone@else", PASSWORD, "TRACKING01"), AuthFailure.UNKNOWN_USER.value),
+        (("api@example.com", "other", "TRACKING01"), AuthFailure.BAD_SECRET.value),
+        (("api@example.com", PASSWORD, "OTHER"), AuthFailure.BAD_TRACKING_IDENTIFIER.value),
+    ],
+)
+async def test_connection_test_names_each_failure(world: World, accept: tuple[str, str, str], code: str) -> None:
+    world.psa.accept = accept
+    result = await TestConnection(world.deps).execute(ADMIN)
+    assert not result.ok and result.code == code and result.message
+
+
+async def test_connection_test_ok_and_unreachable(world: World) -> None:
+    ok = await TestConnection(world.deps).execute(ADMIN)
+    assert ok.ok and ok.zone is not None
+    world.psa.fail_next("zone", PsaUnavailable("connection refused"))
+    down = await TestConnection(world.deps).execute(ADMIN)
+    assert (down.ok, down.code) == (False, "unreachable")
+
+
+async def test_connection_test_needs_credentials(world: World) -> None:
+    w = World()
+    with pytest.raises(NotConfigured):
+        await TestConnection(w.deps).execute(ADMIN)
+
+
+async def test_validate_configuration(world: World) -> None:
+    assert (await ValidateConfiguration(world.deps).execute(ADMIN)).ok
+    await world.configure(default_queue_id=29683482, note_publish_id=1)
+    result = await ValidateConfiguration(world.deps).execute(ADMIN)
+    assert not result.ok and {p.setting for p in result.problems} == {"default_queue_id", "note_publish_id"}
