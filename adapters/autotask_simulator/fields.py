@@ -129,8 +129,9 @@ class EntitySchema:
             parent = record.get(parent_field["name"])
             if parent is None or str(parent) != pick["parentValue"]:
                 parent_name = parent_field["name"]
-                return [f"Value '{value}' ({pick['label']}) for field '{name}' is not valid for {parent_name} "
-                        f"'{parent}': it belongs to {parent_name} '{pick['parentValue']}'."]
+                given = f"{parent_name} '{parent}'" if parent is not None else f"an empty {parent_name}"
+                return [f"Value '{value}' ({pick['label']}) for field '{name}' is not valid for {given}: "
+                        f"it belongs to {parent_name} '{pick['parentValue']}'."]
         return []
 
     def missing_required(self, record: Record) -> list[str]:

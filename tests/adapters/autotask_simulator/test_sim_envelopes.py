@@ -96,7 +96,8 @@ async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient, sim
     assert (await client.patch(f"{API}/Tickets", json={"id": 1, "status": 5})).status_code == 404
 
 
-async def test_put_replaces_the_ticket_and_omitted_fields_become_null(client: httpx.AsyncClient, sim: Simulator) -> None:
+async def test_put_replaces_the_ticket_and_omitted_fields_become_null(client: httpx.AsyncClient,
+                                                                      sim: Simulator) -> None:
     ticket_id = await create_ticket(client, description="will vanish", externalID="bc-2")
     number = sim.tickets[ticket_id]["ticketNumber"]
     response = await client.put(f"{API}/Tickets", json={"id": ticket_id, **TICKET, "status": 5})

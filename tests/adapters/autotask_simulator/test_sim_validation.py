@@ -60,7 +60,8 @@ async def test_a_tenant_can_require_more(client: httpx.AsyncClient, sim: Simulat
     ({"issueType": 40, "subIssueType": 11},
      "Value '11' (Server) for field 'subIssueType' is not valid for issueType '40': it belongs to issueType '4'."),
     ({"subIssueType": 273},
-     "Value '273' (Hardware) for field 'subIssueType' is not valid for issueType 'None': it belongs to issueType '40'."),
+     "Value '273' (Hardware) for field 'subIssueType' is not valid for an empty issueType: it belongs to issueType "
+     "'40'."),
     ({"title": "x" * 256}, "Value for field 'title' exceeds the maximum length of 255 characters (256 given)."),
     ({"description": "d" * 8001},
      "Value for field 'description' exceeds the maximum length of 8000 characters (8001 given)."),
