@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -77,9 +78,9 @@ def _condition(schema: EntitySchema, cond: dict[str, Any]) -> Predicate:
         test = {"beginswith": str.startswith, "endswith": str.endswith, "contains": str.__contains__}[op]
         return lambda rec: rec.get(name) is not None and test(str(rec[name]).lower(), text)
     value = _key(spec, raw)
-    compare = {"eq": lambda a: a == value, "noteq": lambda a: a != value, "gt": lambda a: a > value,
-               "gte": lambda a: a >= value, "lt": lambda a: a < value, "lte": lambda a: a <= value}[op]
-    return lambda rec: rec.get(name) is not None and compare(_key(spec, rec[name]))
+    compare: Callable[[Any, Any], bool] = {"eq": operator.eq, "noteq": operator.ne, "gt": operator.gt,
+                                           "gte": operator.ge, "lt": operator.lt, "lte": operator.le}[op]
+    return lambda rec: rec.get(name) is not None and compare(_key(spec, rec[name]), value)
 
 
 def _key(spec: dict[str, Any], value: Any) -> Any:

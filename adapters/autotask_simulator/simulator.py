@@ -41,6 +41,12 @@ class ApiError(Exception):
 class Fault:
     """A misbehaviour to inject; `times=None` keeps it until `clear_faults()`.
 
+    Kinds: "latency" (sleep `seconds`, then answer normally); "timeout" (sleep `seconds`, then do the work and answer:
+    a client with a shorter timeout gives up while the write still lands); "lost_answer" (do the work, sleep `seconds`,
+    answer 504); "server_error" (503 text/plain); "throttle" (429, `Retry-After` when `retry_after` is set);
+    "thread_limit" (500 with a thread-limit message); "patch_refused" (PATCH answers 405); "in_refused" (a query
+    using the `in` operator answers 500). Faults act after authentication; the first matching fault is used.
+
     `entity`/`method` restrict it (entity as in the path: "Tickets", "Companies", "TicketNotes", "zoneInformation"...).
     Zone discovery is only hit by a fault that names `entity="zoneInformation"`.
     """
