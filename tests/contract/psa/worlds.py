@@ -85,9 +85,12 @@ class SimulatorWorld:
 
     name = "simulator"
 
-    def __init__(self, sim: Simulator, connector: AutotaskConnector) -> None:
+    def __init__(self, sim: Simulator, connector: AutotaskConnector, sleeps: list[float]) -> None:
         self.sim = sim
         self.connector = connector
+        self.sleeps = sleeps
+        """The backoff waits the adapter asked for (not waited: the contract runs fast; waits are tested in
+        tests/adapters/autotask)."""
 
     def gateway(self, credentials: Credentials = GOOD) -> PsaGateway:
         return self.connector.connect(credentials)
@@ -123,22 +126,18 @@ class SimulatorWorld:
         return sum(1 for t in self.sim.tickets.values() if t.get("externalID") == external_id)
 
 
-async def _no_wait(seconds: float) -> None:
-    """Backoff without waiting: the contract runs fast; the waits are tested in tests/adapters/autotask."""
-
-
-def simulator_connector(zone_base: str, **options: float) -> AutotaskConnector:
-    connector = AutotaskConnector(zone_discovery_urls=[zone_base], **options)  # type: ignore[arg-type]
-    connector.exchange.sleep = _no_wait
-    return connector
-
-
 @asynccontextmanager
-async def simulator_world(sim: Simulator | None = None, **options: float) -> AsyncIterator[SimulatorWorld]:
+async def simulator_world(sim: Simulator | None = None, *, timeout: float = 30.0) -> AsyncIterator[SimulatorWorld]:
     sim = sim if sim is not None else Simulator()
+    sleeps: list[float] = []
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
     with running_simulator(sim) as zone_base:
-        connector = simulator_connector(zone_base, **options)
+        connector = AutotaskConnector(zone_discovery_urls=[zone_base], timeout=timeout)
+        connector.exchange.sleep = record
         try:
-            yield SimulatorWorld(sim, connector)
+            yield SimulatorWorld(sim, connector, sleeps)
         finally:
             await connector.aclose()

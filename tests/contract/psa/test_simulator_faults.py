@@ -1,0 +1,151 @@
+"""What the adapter does with each fault the simulator can play: the error class, retried or not, and never a second
+ticket for a create whose answer was lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.autotask_simulator import Fault, Simulator
+from application.ports import NoteDraft, PsaGateway, PsaUnavailable
+from domain.draft import TicketDraft
+from domain.tickets import CLOSING_NOTE, STATUS_COMPLETE
+
+from .worlds import SimulatorWorld, simulator_world
+
+NOTE = NoteDraft("Resolved via Backupchecks", CLOSING_NOTE, 1, 2)
+DRAFT = TicketDraft(company_id=100, title="[Backupchecks] Acme - Nightly - Error", description="Backup failed",
+                    status=1, priority=2, queue_id=8, issue_type_id=None, sub_issue_type_id=None, source_id=None,
+                    external_id="bc-fault")
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[SimulatorWorld]:
+    async with simulator_world(Simulator.seeded(), timeout=0.5) as w:
+        yield w
+
+
+def gateway(world: SimulatorWorld) -> PsaGateway:
+    return world.gateway()
+
+
+async def test_latency_is_only_slower(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("latency", entity="Companies", seconds=0.05))
+    assert (await gateway(world).get_company(100)).name == "Acme Corporation"
+    assert world.sim.counts["GET Companies/{id}"] == 1
+
+
+async def test_server_error_read_is_retried(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("server_error", entity="Companies", times=2))
+    assert (await gateway(world).get_company(101)).id == 101
+    assert world.sim.counts["GET Companies/{id}"] == 3 and len(world.sleeps) == 2
+
+
+async def test_server_error_on_create_is_not_retried_and_may_have_applied(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("server_error", entity="Tickets", method="POST"))
+    g = gateway(world)
+    with pytest.raises(PsaUnavailable) as caught:
+        await g.create_ticket(DRAFT)
+    assert caught.value.maybe_applied and not caught.value.throttled
+    assert world.sim.counts["POST Tickets"] == 1
+    assert await g.find_ticket_by_external_id("bc-fault") is None  # what the use case checks before trying again
+
+
+@pytest.mark.parametrize("kind", ["throttle", "thread_limit"])
+async def test_throttling_of_a_create_is_retried_once_surely_refused(world: SimulatorWorld, kind: str) -> None:
+    world.sim.inject(Fault(kind, entity="Tickets", method="POST", retry_after=3 if kind == "throttle" else None))
+    ticket_id = await gateway(world).create_ticket(DRAFT)
+    assert list(world.sim.tickets) == [ticket_id] and world.sim.counts["POST Tickets"] == 2
+    if kind == "throttle":
+        assert world.sleeps == [3.0]  # Retry-After honoured
+
+
+@pytest.mark.parametrize("kind", ["throttle", "thread_limit"])
+async def test_lasting_throttling_gives_up_saying_so(world: SimulatorWorld, kind: str) -> None:
+    world.sim.inject(Fault(kind, entity="Companies", times=None))
+    with pytest.raises(PsaUnavailable) as caught:
+        await gateway(world).get_company(100)
+    assert caught.value.throttled and not caught.value.maybe_applied
+    assert world.sim.counts["GET Companies/{id}"] == 4  # the first try and three retries
+
+
+async def test_timeout_on_a_read_is_retried(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("timeout", entity="Companies", seconds=1.0))
+    assert (await gateway(world).get_company(102)).id == 102
+    assert world.sim.counts["GET Companies/{id}"] == 2
+
+
+async def test_timeout_on_a_create_is_maybe_applied_and_not_retried(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("timeout", entity="Tickets", method="POST", seconds=1.0))
+    with pytest.raises(PsaUnavailable) as caught:
+        await gateway(world).create_ticket(DRAFT)
+    assert caught.value.maybe_applied and world.sim.counts["POST Tickets"] == 1
+
+
+async def test_lost_answer_of_a_create_leaves_exactly_one_ticket(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("lost_answer", entity="Tickets", method="POST"))
+    g = gateway(world)
+    with pytest.raises(PsaUnavailable) as caught:
+        await g.create_ticket(DRAFT)
+    assert caught.value.maybe_applied
+    assert len(world.sim.tickets) == 1 and world.sim.counts["POST Tickets"] == 1
+    found = await g.find_ticket_by_external_id("bc-fault")
+    assert found is not None and found.ticket_id in world.sim.tickets
+
+
+async def test_lost_answer_of_a_note_and_of_a_completion(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ticket_id = await g.create_ticket(DRAFT)
+    world.sim.inject(Fault("lost_answer", entity="Tickets", method="POST"))
+    with pytest.raises(PsaUnavailable) as caught:
+        await g.add_ticket_note(ticket_id, NOTE)
+    assert caught.value.maybe_applied and len(world.sim.notes) == 1
+    assert await g.find_ticket_note(ticket_id, CLOSING_NOTE) == next(iter(world.sim.notes))
+    world.sim.inject(Fault("lost_answer", entity="Tickets", method="PATCH"))
+    with pytest.raises(PsaUnavailable) as caught:
+        await g.complete_ticket(ticket_id, STATUS_COMPLETE)
+    assert caught.value.maybe_applied and world.sim.tickets[ticket_id]["status"] == STATUS_COMPLETE
+    assert world.sim.counts["PATCH Tickets"] == 1
+
+
+async def test_patch_refused_falls_back_to_put_keeping_every_field(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ticket_id = await g.create_ticket(DRAFT)
+    other = await g.create_ticket(DRAFT)
+    before = dict(world.sim.tickets[ticket_id])
+    world.sim.inject(Fault("patch_refused", times=None))
+    assert (await g.complete_ticket(ticket_id, STATUS_COMPLETE)).status == STATUS_COMPLETE
+    after = world.sim.tickets[ticket_id]
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed <= {"status", "completedDate", "lastActivityDate"} and "status" in changed
+    assert after["description"] == "Backup failed" and after["queueID"] == 8 and after["externalID"] == "bc-fault"
+    await g.complete_ticket(other, STATUS_COMPLETE)
+    assert world.sim.counts["PATCH Tickets"] == 1 and world.sim.counts["PUT Tickets"] == 2  # refusal remembered
+
+
+async def test_in_refused_falls_back_to_single_reads(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ids = [await g.create_ticket(DRAFT) for _ in range(3)]
+    world.sim.inject(Fault("in_refused", times=None))
+    assert sorted(await g.get_tickets([*ids, 99999])) == ids
+    assert world.sim.counts["POST Tickets/query"] == 1 and world.sim.counts["GET Tickets/{id}"] == 4
+    assert sorted(await world.gateway().get_tickets(ids)) == ids
+    assert world.sim.counts["POST Tickets/query"] == 1  # remembered for these credentials
+
+
+async def test_bulk_read_with_in_pages_through_more_than_500(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ids = [await g.create_ticket(DRAFT) for _ in range(3)]
+    assert sorted(await g.get_tickets([*ids, *range(1, 600)])) == ids
+    assert world.sim.counts["POST Tickets/query"] >= 2 and world.sim.counts["GET Tickets/{id}"] == 0
+
+
+async def test_ten_concurrent_reads_stay_under_the_thread_limit(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ticket_id = await g.create_ticket(DRAFT)
+    world.sim.inject(Fault("latency", entity="Tickets", method="GET", seconds=0.02, times=None))
+    results = await asyncio.gather(*(g.get_ticket(ticket_id) for _ in range(10)))
+    assert all(r is not None for r in results)
+    assert world.sim.counts["GET Tickets/{id}"] == 10 and world.sleeps == []  # never refused, never retried
