@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import text
@@ -93,7 +93,7 @@ async def empty_database(name: str) -> AsyncIterator[str]:
 async def storage_backend(name: str) -> AsyncIterator[UnitOfWorkFactory]:
     """A fresh, migrated, empty store: a MemoryStore, or a SqlStorage (it has `.url` and `.engine`)."""
     if name == "memory":
-        yield MemoryStore()
+        yield cast(UnitOfWorkFactory, MemoryStore())  # MemoryUnitOfWork's concrete repo attributes vs. the Protocol's
         return
     async with empty_database(name) as url:
         await asyncio.to_thread(upgrade, url)

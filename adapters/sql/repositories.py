@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -202,18 +202,19 @@ class SqlAudit(_Repo):
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]:
         c = t.audit_records.c
-        checks: list[tuple[object, sa.ColumnElement[bool]]] = [
-            (query.action, c.action == query.action),
-            (query.actor, c.actor == query.actor),
-            (query.outcome, c.outcome == query.outcome),
-            (query.customer_id, sa.or_(c.details_customer_id == query.customer_id,
-                                       sa.and_(c.target_type == "customer", c.target_id == query.customer_id))),
-            (query.run_id, sa.and_(c.target_type == "run", c.target_id == query.run_id)),
-            (query.since, c.at >= query.since),
-            (query.until, c.at < query.until),
-            (query.after_seq, c.seq > query.after_seq),
+        q = query
+        conditions: list[tuple[object, Callable[[], sa.ColumnElement[bool]]]] = [
+            (q.action, lambda: c.action == q.action),
+            (q.actor, lambda: c.actor == q.actor),
+            (q.outcome, lambda: c.outcome == q.outcome),
+            (q.customer_id, lambda: sa.or_(c.details_customer_id == q.customer_id,
+                                           sa.and_(c.target_type == "customer", c.target_id == q.customer_id))),
+            (q.run_id, lambda: sa.and_(c.target_type == "run", c.target_id == q.run_id)),
+            (q.since, lambda: c.at >= q.since),
+            (q.until, lambda: c.at < q.until),
+            (q.after_seq, lambda: c.seq > q.after_seq),
         ]
-        where = [condition for value, condition in checks if value is not None]
+        where = [condition() for value, condition in conditions if value is not None]
         statement = sa.select(t.audit_records).where(*where).order_by(c.seq).limit(query.limit)
         return [rows.audit_from(row) for row in await self._rows(statement)]
 

@@ -4,8 +4,9 @@ spell out their nested parts."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any, TypeVar
+
+from sqlalchemy.engine import RowMapping
 
 from application.ports import User
 from domain.audit import AuditEntry, AuditRecord
@@ -15,7 +16,7 @@ from domain.settings import AutotaskSettings
 from domain.tickets import TicketLink, TicketStatus
 
 T = TypeVar("T")
-Row = Mapping[str, Any]
+Row = RowMapping
 
 
 def flat_row(entity: Any) -> dict[str, Any]:

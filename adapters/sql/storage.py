@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from contextvars import ContextVar, Token
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -11,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql import Executable, Insert, TableClause
+from sqlalchemy.sql import Executable, TableClause
 
 from adapters.sql.errors import translated
 from adapters.sql.repositories import (
@@ -23,8 +24,20 @@ from adapters.sql.repositories import (
     SqlTicketLinks,
     SqlUsers,
 )
+from application.ports import (
+    AuditLog,
+    CustomerRepository,
+    MappingRepository,
+    RunRepository,
+    SettingsRepository,
+    TicketLinkRepository,
+    UserRepository,
+)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+_open_sqlite: ContextVar[AsyncEngine | None] = ContextVar("open_sqlite_unit_of_work", default=None)
+"""The SQLite engine on which this task already holds a unit of work: a second one would wait for the first's
+write lock forever, so it is refused at once instead."""
 
 
 def default_database_url(data_dir: Path) -> str:
@@ -62,23 +75,23 @@ class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
+        self._nesting: Token[AsyncEngine | None] | None = None
         self.committed = False
-        self.customers = SqlCustomers(self)
-        self.runs = SqlRuns(self)
-        self.mappings = SqlMappings(self)
-        self.tickets = SqlTicketLinks(self)
-        self.settings = SqlSettings(self)
-        self.users = SqlUsers(self)
-        self.audit = SqlAudit(self)
+        self.customers: CustomerRepository = SqlCustomers(self)
+        self.runs: RunRepository = SqlRuns(self)
+        self.mappings: MappingRepository = SqlMappings(self)
+        self.tickets: TicketLinkRepository = SqlTicketLinks(self)
+        self.settings: SettingsRepository = SqlSettings(self)
+        self.users: UserRepository = SqlUsers(self)
+        self.audit: AuditLog = SqlAudit(self)
 
     @property
     def dialect(self) -> str:
         return self._engine.dialect.name
 
-    def insert(self, table: TableClause) -> Insert:
+    def insert(self, table: TableClause) -> postgresql.Insert | sqlite.Insert:
         """A dialect INSERT (it knows ON CONFLICT)."""
-        builder = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        return builder(table)
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
 
     async def execute(self, statement: Executable) -> CursorResult[Any]:
         if self._conn is None:
@@ -89,6 +102,23 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("the unit of work is already open")
+        if self.dialect == "sqlite":
+            if _open_sqlite.get() is self._engine:
+                raise RuntimeError("a unit of work is already open in this task: on SQLite a second would deadlock")
+            self._nesting = _open_sqlite.set(self._engine)
+        try:
+            await self._open()
+        except BaseException:
+            self._forget_nesting()
+            raise
+        return self
+
+    def _forget_nesting(self) -> None:
+        if self._nesting is not None:
+            _open_sqlite.reset(self._nesting)
+            self._nesting = None
+
+    async def _open(self) -> None:
         with translated():
             conn = await self._engine.connect()
             try:
@@ -97,12 +127,12 @@ class SqlUnitOfWork:
                 await conn.close()
                 raise
         self._conn, self.committed = conn, False
-        return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self._conn = self._conn, None
+        self._forget_nesting()
         if conn is None:
             return
         try:

@@ -1,0 +1,137 @@
+"""Migrations up and down, the schema they make against the tables the code uses, the audit log's guards, and
+errors that never leak SQLAlchemy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.sql import SqlStorage
+from adapters.sql.migrate import downgrade, upgrade
+from adapters.sql.tables import metadata
+from domain.audit import verify_chain
+from tests.contract.storage import samples as s
+from tests.storage_backends import SQL_BACKENDS, backend_params, empty_database, storage_backend
+
+SQL = backend_params(SQL_BACKENDS)
+APP_TABLES = {t.name for t in metadata.sorted_tables}
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names())) - {"alembic_version"}
+    finally:
+        await engine.dispose()
+
+
+async def schema_diff(url: str) -> list[Any]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("name", SQL)
+async def test_empty_to_head_to_base_to_head(name: str) -> None:
+    async with empty_database(name) as url:
+        assert await table_names(url) == set()
+        await asyncio.to_thread(upgrade, url)
+        assert await table_names(url) == APP_TABLES
+        assert await schema_diff(url) == []  # the migration makes exactly the tables the code uses
+        storage = SqlStorage(url)
+        try:
+            async with storage() as uow:
+                first_installation = (await uow.settings.get()).installation_id
+                await uow.customers.save(s.customer())
+                await uow.audit.append(s.entry())
+                await uow.commit()
+        finally:
+            await storage.dispose()
+        await asyncio.to_thread(downgrade, url, "base")
+        assert await table_names(url) == set()
+        await asyncio.to_thread(upgrade, url)
+        await asyncio.to_thread(upgrade, url)  # already at head: nothing to do
+        storage = SqlStorage(url)
+        try:
+            async with storage() as uow:
+                assert await uow.customers.get("c-1") is None
+                assert await uow.audit.all() == []
+                assert (await uow.settings.get()).installation_id != first_installation
+        finally:
+            await storage.dispose()
+
+
+@pytest.mark.parametrize("name", SQL)
+@pytest.mark.parametrize("statement", ["UPDATE audit_records SET actor = 'mallory'", "DELETE FROM audit_records"])
+async def test_the_database_refuses_to_change_audit_records(name: str, statement: str) -> None:
+    async with storage_backend(name) as storage:
+        assert isinstance(storage, SqlStorage)
+        async with storage() as uow:
+            await uow.audit.append(s.entry())
+            await uow.commit()
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            async with storage.engine.begin() as conn:
+                await conn.execute(sa.text(statement))
+        async with storage() as uow:
+            records = await uow.audit.all()
+        assert len(records) == 1 and records[0].entry.actor == "alice" and verify_chain(records).ok
+
+
+@pytest.mark.parametrize("name", backend_params(("postgres",)))
+async def test_postgres_refuses_truncating_the_audit_log(name: str) -> None:
+    async with storage_backend(name) as storage:
+        assert isinstance(storage, SqlStorage)
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            async with storage.engine.begin() as conn:
+                await conn.execute(sa.text("TRUNCATE audit_records"))
+
+
+async def test_unreachable_databases_raise_connection_error() -> None:
+    for url in ("sqlite+aiosqlite:////nonexistent-dir/x/backupchecks.sqlite3",
+                "postgresql+asyncpg://postgres@127.0.0.1:9/backupchecks"):
+        storage = SqlStorage(url)
+        try:
+            with pytest.raises(ConnectionError):
+                async with storage() as uow:
+                    await uow.customers.get("c-1")
+        finally:
+            await storage.dispose()
+        with pytest.raises(ConnectionError):
+            await asyncio.to_thread(upgrade, url)
+
+
+@pytest.mark.parametrize("name", SQL)
+async def test_database_errors_become_builtin_errors(name: str) -> None:
+    async with storage_backend(name) as storage:
+        assert isinstance(storage, SqlStorage)
+        async with storage() as uow:
+            await uow.audit.append(s.entry())
+            await uow.commit()
+        async with storage() as uow:  # a second record claiming seq 1: the primary key refuses the fork
+            with pytest.raises(ValueError, match="constraint"):
+                await uow.execute(sa.insert(sa.table("audit_records", sa.column("seq"))).values(seq=1))
+
+
+async def test_sqlite_refuses_a_nested_unit_of_work_instead_of_deadlocking() -> None:
+    async with storage_backend("sqlite") as storage, storage() as outer:
+        await outer.customers.save(s.customer())
+        with pytest.raises(RuntimeError, match="already open"):
+            async with storage():
+                pass
+        await outer.commit()
+    async with storage_backend("sqlite") as storage:
+        async with storage():
+            pass
+        async with storage():  # one after the other is fine
+            pass

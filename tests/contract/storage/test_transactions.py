@@ -1,0 +1,91 @@
+"""The unit of work: commit keeps, anything else rolls back, audit records included."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from application.ports import UnitOfWork, UnitOfWorkFactory
+from domain.audit import verify_chain
+from tests.contract.storage import samples as s
+
+
+class Boom(Exception):
+    pass
+
+
+async def write_everything(uow: UnitOfWork, n: int = 1) -> None:
+    await uow.customers.save(s.customer(f"c-{n}"))
+    await uow.runs.save(s.run(f"r-{n}"))
+    await uow.mappings.save(s.full_mapping(f"c-{n}"))
+    await uow.tickets.reserve(s.pending_link(f"r-{n}"))
+    await uow.users.add(s.user(f"u-{n}", f"user-{n}"))
+    await uow.settings.save(dataclasses.replace(await uow.settings.get(), api_username=f"api-{n}"))
+    await uow.audit.append(s.entry(n))
+
+
+async def assert_nothing_of(uow_factory: UnitOfWorkFactory, n: int) -> None:
+    async with uow_factory() as uow:
+        assert await uow.customers.get(f"c-{n}") is None
+        assert await uow.runs.get(f"r-{n}") is None
+        assert await uow.mappings.get(f"c-{n}") is None
+        assert await uow.tickets.get(f"r-{n}") is None
+        assert await uow.users.by_username(f"user-{n}") is None
+        assert (await uow.settings.get()).api_username != f"api-{n}"
+        assert all(r.entry != s.entry(n) for r in await uow.audit.all())
+
+
+async def test_a_unit_of_work_that_fails_halfway_leaves_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    with pytest.raises(Boom):
+        async with uow_factory() as uow:
+            await write_everything(uow)
+            raise Boom
+    await assert_nothing_of(uow_factory, 1)
+    async with uow_factory() as uow:
+        assert await uow.audit.all() == []
+
+
+async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await write_everything(uow)
+    await assert_nothing_of(uow_factory, 1)
+
+
+async def test_explicit_rollback_discards_and_the_unit_of_work_goes_on(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await write_everything(uow, 1)
+        await uow.rollback()
+        await write_everything(uow, 2)
+        await uow.commit()
+    await assert_nothing_of(uow_factory, 1)
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-2") == s.customer("c-2")
+        records = await uow.audit.all()
+    assert [r.seq for r in records] == [1] and verify_chain(records).ok
+
+
+async def test_commit_keeps_everything_and_later_writes_need_their_own_commit(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await write_everything(uow, 1)
+        await uow.commit()
+        assert getattr(uow, "committed", True)
+        await write_everything(uow, 2)
+    await assert_nothing_of(uow_factory, 2)
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-1") == s.customer("c-1")
+        assert await uow.runs.get("r-1") == s.run("r-1")
+        assert await uow.mappings.get("c-1") == s.full_mapping("c-1")
+        assert await uow.tickets.get("r-1") == s.pending_link("r-1")
+        assert await uow.users.by_username("user-1") == s.user("u-1", "user-1")
+        assert (await uow.settings.get()).api_username == "api-1"
+        assert [r.entry for r in await uow.audit.all()] == [s.entry(1)]
+
+
+async def test_a_unit_of_work_can_be_used_again(uow_factory: UnitOfWorkFactory) -> None:
+    uow = uow_factory()
+    async with uow:
+        await uow.customers.save(s.customer("c-1"))
+        await uow.commit()
+    async with uow:
+        assert await uow.customers.get("c-1") == s.customer("c-1")
