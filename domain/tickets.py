@@ -78,6 +78,10 @@ class TicketLink:
     def outcome_unknown(self) -> TicketLink:
         return self._next(ambiguous=True)
 
+    def created_unread(self, ticket_id: int) -> TicketLink:
+        """The PSA created the ticket but its facts could not be read yet: still pending, the id remembered."""
+        return self._next(ambiguous=True, ticket_id=ticket_id)
+
     def linked(self, ticket_id: int, ticket_number: str, url: str | None, status: TicketStatus) -> TicketLink:
         if self.state is not LinkState.PENDING:
             raise ValueError("only a pending link can be linked")

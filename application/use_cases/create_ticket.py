@@ -100,6 +100,8 @@ class CreateTicket:
         """An earlier attempt's outcome is unknown: find its ticket by externalID, or create it on a retaken
         reservation."""
         deps, target = self.deps, ("run", link.run_id)
+        if link.ticket_id is not None:  # created, only its read-back failed
+            return await self._record(actor, link, link.ticket_id, gateway, Created.EXISTING, reconciled=True)
         try:
             found = await gateway.find_ticket_by_external_id(link.external_id)
         except PsaError as error:
@@ -138,29 +140,31 @@ class CreateTicket:
 
     async def _record(self, actor: Actor, link: TicketLink, ticket_id: int, gateway: PsaGateway,
                       outcome: Created, *, reconciled: bool = False) -> CreateTicketResult:
-        """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous and the
-        next call reconciles it by externalID."""
+        """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous but keeps
+        the ticket id, so the next call reads that ticket instead of creating one; a ticket Autotask no longer has
+        leaves the link `deleted` (never a second ticket)."""
         deps, target = self.deps, ("run", link.run_id)
         try:
             facts = await gateway.get_ticket(ticket_id)
             labels = await gateway.picklists()
         except PsaError as error:
-            facts, failure = None, psa_error(error)
-        else:
-            failure = psa_error(PsaUnavailable(f"Ticket {ticket_id} could not be read back."))
-        async with deps.uow() as uow:
-            if facts is None:
-                await uow.tickets.update(link.outcome_unknown(), link.version)
+            failure = psa_error(error)
+            async with deps.uow() as uow:
+                await uow.tickets.update(link.created_unread(ticket_id), link.version)
                 await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code=failure.code,
                             message=failure.message, ticket_id=ticket_id)
                 await uow.commit()
-                raise failure
+            raise failure from error
+        if facts is None:
+            recorded = link.created_unread(ticket_id).gone()
+        else:
             status = TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now())
-            linked = link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
-            if not await uow.tickets.update(linked, link.version):
+            recorded = link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
+        async with deps.uow() as uow:
+            if not await uow.tickets.update(recorded, link.version):
                 await uow.rollback()
                 return await self._current(link)
-            await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=facts.ticket_id,
-                        ticket_number=facts.ticket_number, reconciled=reconciled, attempt=link.attempt)
+            await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=ticket_id, state=recorded.state.value,
+                        ticket_number=recorded.ticket_number, reconciled=reconciled, attempt=link.attempt)
             await uow.commit()
-        return CreateTicketResult(linked, outcome)
+        return CreateTicketResult(recorded, outcome)
