@@ -270,9 +270,8 @@ class AutotaskGateway:
         if not items:
             return None
         zone = await self.zone()
-        facts = [self._facts(i, zone) for i in items]
-        exact = [f for f in facts if f.external_id == external_id]
-        return min(exact or facts, key=lambda f: f.ticket_id)
+        exact = [f for f in (self._facts(i, zone) for i in items) if f.external_id == external_id]
+        return min(exact, key=lambda f: f.ticket_id) if exact else None  # Autotask's eq may ignore case; we may not
 
     async def count_time_entries(self, ticket_id: int) -> int:
         answer = await self._call("POST", "TimeEntries/query/count", "TimeEntries/query/count",

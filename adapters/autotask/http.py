@@ -32,8 +32,9 @@ from domain.settings import ApiLogLevel
 
 from .wire import ErrorAnswer, convert
 
-MAX_RETRY_AFTER = 60.0
-"""A Retry-After longer than this is cut to it (a request does not wait longer for one answer)."""
+MAX_RETRY_AFTER = 30.0
+"""A request waits at most this long for one retry; a longer Retry-After (the hourly budget is spent) is reported as
+throttling at once instead of holding the caller for minutes."""
 
 _THROTTLE = re.compile(r"thread|threshold|too many requests|rate limit", re.IGNORECASE)
 _PERMISSION = re.compile(r"permission", re.IGNORECASE)
@@ -104,14 +105,16 @@ class Exchange:
                 async with self.gate((tenant, f"{method} {path.split('/')[0]}")):
                     return await self._once(request, log_level, secrets)
             except PsaUnavailable as error:
-                if attempt >= self.retries or (request.write and error.maybe_applied):
+                retry_after = getattr(error, "retry_after", None)
+                if (attempt >= self.retries or (request.write and error.maybe_applied)
+                        or (retry_after is not None and retry_after > MAX_RETRY_AFTER)):
                     raise
                 attempt += 1
-                await self.sleep(self._delay(attempt, getattr(error, "retry_after", None)))
+                await self.sleep(self._delay(attempt, retry_after))
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+            return max(retry_after, 0.0)
         return float(self.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
 
     async def _once(self, request: Request, log_level: ApiLogLevel, secrets: tuple[str, ...]) -> Any:

@@ -60,6 +60,15 @@ async def test_retry_after_is_honoured_and_exhausted_throttling_says_so(router, 
     assert route.call_count == 4 and connector.sleeps == [7.0, 7.0, 7.0]
 
 
+async def test_a_retry_after_beyond_the_wait_limit_is_reported_at_once(router, zone, connector) -> None:
+    route = router.get(API + "Tickets/1").respond(429, json={"errors": ["Request threshold exceeded."]},
+                                                  headers={"Retry-After": "1800"})
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).get_ticket(1)
+    assert caught.value.throttled and caught.value.message == "Request threshold exceeded."
+    assert route.call_count == 1 and connector.sleeps == []
+
+
 async def test_backoff_grows(router, zone) -> None:
     conn = AutotaskConnector(backoff_base=1.0, retries=3)
     sleeps: list[float] = []

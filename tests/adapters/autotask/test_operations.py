@@ -86,12 +86,14 @@ async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone
 
 async def test_find_ticket_by_external_id(router, zone, connector) -> None:
     route = router.post(API + "Tickets/query").mock(side_effect=[
-        httpx.Response(200, json=page([ticket(7001)])), httpx.Response(200, json=page([]))])
+        httpx.Response(200, json=page([ticket(7002, externalID="BC-7001"), ticket(7001)])),
+        httpx.Response(200, json=page([])), httpx.Response(200, json=page([ticket(7002, externalID="BC-7001")]))])
     gateway = connector.connect(creds())
     found = await gateway.find_ticket_by_external_id("bc-7001")
     assert found is not None and found.ticket_id == 7001
     assert body(route, 0) == {"filter": [{"op": "eq", "field": "externalID", "value": "bc-7001"}]}
     assert await gateway.find_ticket_by_external_id("bc-none") is None
+    assert await gateway.find_ticket_by_external_id("bc-7001") is None  # Autotask matched ignoring case; we do not
 
 
 async def test_bulk_read_chunks_by_500_and_follows_next_page_by_post(router, zone, connector) -> None:
