@@ -1,0 +1,44 @@
+"""Login credentials of Backupchecks users: argon2 password hashes and random API tokens stored as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class Argon2Credentials:
+    """Implements `application.use_cases.users.CredentialHasher`.
+
+    Tokens are 256 random bits, so a fast unsalted SHA-256 is enough to store them (and lets a request find its user by
+    the digest); passwords are chosen by people, so they get argon2id."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._argon2 = hasher or PasswordHasher()
+
+    def new_token(self) -> str:
+        return secrets.token_urlsafe(32)
+
+    def new_password(self) -> str:
+        return secrets.token_urlsafe(18)
+
+    def hash_token(self, token: str) -> str:
+        return token_hash(token)
+
+    def hash_password(self, password: str) -> str:
+        return self._argon2.hash(password)
+
+    def verify_password(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._argon2.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def __repr__(self) -> str:
+        return "Argon2Credentials()"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

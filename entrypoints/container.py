@@ -1,0 +1,152 @@
+"""The composition root: the one place where adapters meet use cases. Nothing is built at import time; providers
+build on first use, and tests override them (`container.storage.override(providers.Object(MemoryStore()))`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dependency_injector import containers, providers
+
+from adapters.autotask import AutotaskConnector
+from adapters.clock import SystemClock
+from adapters.credentials import Argon2Credentials
+from adapters.secret_box import FernetSecretBox
+from adapters.sql import SqlStorage, default_database_url
+from application.ports import PsaConnector, SecretBox, UnitOfWorkFactory
+from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
+from application.use_cases.clear_mapping import ClearMapping
+from application.use_cases.common import Deps
+from application.use_cases.confirm_mapping import ConfirmMapping
+from application.use_cases.create_ticket import CreateTicket
+from application.use_cases.diagnostics import GetPicklists, GetUsage, TestConnection, ValidateConfiguration
+from application.use_cases.get_ticket import GetTicket
+from application.use_cases.list_customers import ListCustomers
+from application.use_cases.map_customer import MapCustomer
+from application.use_cases.put_customer import PutCustomer
+from application.use_cases.put_run import PutRun
+from application.use_cases.refresh_all_mappings import RefreshAllMappings
+from application.use_cases.refresh_mapping import RefreshMapping
+from application.use_cases.refresh_tickets import RefreshTickets
+from application.use_cases.resolve_ticket import ResolveTicket
+from application.use_cases.search_companies import SearchCompanies
+from application.use_cases.settings import GetSettings, UpdateSettings
+from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
+from application.use_cases.view_runs import GetRun, ListRuns
+from entrypoints.metrics import Metrics
+
+ENV_PREFIX = "BACKUPCHECKS_"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Read from the environment (BACKUPCHECKS_*)."""
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    secret_key: str | None = None
+    autotask_zone_url: str | None = None
+    base_url: str | None = None
+    autotask_timeout: float = 30.0
+    ticket_stale_after: float = 120.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            return env.get(ENV_PREFIX + name) or None
+
+        return cls(
+            data_dir=Path(get("DATA_DIR") or "./var"),
+            database_url=get("DATABASE_URL"),
+            secret_key=get("SECRET_KEY"),
+            autotask_zone_url=get("AUTOTASK_ZONE_URL"),
+            base_url=get("BASE_URL"),
+            autotask_timeout=float(get("AUTOTASK_TIMEOUT") or 30.0),
+            ticket_stale_after=float(get("TICKET_STALE_AFTER") or 120.0),
+        )
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or default_database_url(self.data_dir)
+
+    @property
+    def embedded_database(self) -> bool:
+        """The SQLite default under the data directory (migrated automatically at start)."""
+        return self.database_url is None
+
+    def __repr__(self) -> str:
+        return f"Config(data_dir={str(self.data_dir)!r}, database_url={'***' if self.database_url else None})"
+
+
+def make_storage(config: Config) -> UnitOfWorkFactory:
+    return SqlStorage(config.effective_database_url)
+
+
+def make_secret_box(config: Config) -> SecretBox:
+    if config.secret_key:
+        return FernetSecretBox.from_passphrase(config.secret_key)
+    return FernetSecretBox.from_key_file(config.data_dir)
+
+
+def make_connector(config: Config, metrics: Metrics) -> PsaConnector:
+    return AutotaskConnector(
+        zone_discovery_urls=[config.autotask_zone_url] if config.autotask_zone_url else None,
+        timeout=config.autotask_timeout,
+        on_request=metrics.autotask_request,
+        logger=logging.getLogger("backupchecks.autotask"),
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Singleton(Config.from_env)
+    metrics = providers.Singleton(Metrics)
+    clock = providers.Singleton(SystemClock)
+    storage = providers.Singleton(make_storage, config)
+    secret_box = providers.Singleton(make_secret_box, config)
+    psa = providers.Singleton(make_connector, config, metrics)
+    hasher = providers.Singleton(Argon2Credentials)
+    deps = providers.Factory(Deps, uow=storage, clock=clock, psa=psa, secrets=secret_box)
+
+    put_customer = providers.Factory(PutCustomer, deps)
+    list_customers = providers.Factory(ListCustomers, deps)
+    put_run = providers.Factory(PutRun, deps)
+    list_runs = providers.Factory(ListRuns, deps)
+    get_run = providers.Factory(GetRun, deps)
+    search_companies = providers.Factory(SearchCompanies, deps)
+    map_customer = providers.Factory(MapCustomer, deps)
+    clear_mapping = providers.Factory(ClearMapping, deps)
+    refresh_mapping = providers.Factory(RefreshMapping, deps)
+    confirm_mapping = providers.Factory(ConfirmMapping, deps)
+    refresh_all_mappings = providers.Factory(RefreshAllMappings, deps)
+    create_ticket = providers.Factory(CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
+    get_ticket = providers.Factory(GetTicket, deps)
+    resolve_ticket = providers.Factory(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
+    refresh_tickets = providers.Factory(RefreshTickets, deps)
+    get_settings = providers.Factory(GetSettings, deps)
+    update_settings = providers.Factory(UpdateSettings, deps)
+    test_connection = providers.Factory(TestConnection, deps)
+    validate_configuration = providers.Factory(ValidateConfiguration, deps)
+    get_picklists = providers.Factory(GetPicklists, deps)
+    get_usage = providers.Factory(GetUsage, deps)
+    add_user = providers.Factory(AddUser, deps, hasher)
+    list_users = providers.Factory(ListUsers, deps)
+    remove_user = providers.Factory(RemoveUser, deps)
+    authenticate = providers.Factory(Authenticate, deps, hasher)
+    query_audit = providers.Factory(QueryAudit, deps)
+    export_audit = providers.Factory(ExportAudit, deps)
+    verify_audit = providers.Factory(VerifyAudit, deps)
+
+
+async def close(container: Container) -> None:
+    """Release the storage's pool and the PSA connector's HTTP client (building either costs no I/O)."""
+    for provider in (container.storage, container.psa):
+        instance = provider()
+        for name in ("dispose", "aclose"):
+            method = getattr(instance, name, None)
+            if method is not None:
+                await method()

@@ -1,0 +1,175 @@
+"""Settings, users and the audit log (admin)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, ClassVar
+
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.response import Stream
+
+from application.ports import AuditQuery
+from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
+from application.use_cases.diagnostics import GetPicklists, GetUsage, TestConnection, ValidateConfiguration
+from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.users import AddUser, ListUsers, RemoveUser
+from domain.audit import Outcome
+from domain.roles import Actor
+from entrypoints.http.core import Cursor, Limit
+from entrypoints.http.schemas import (
+    AuditPage,
+    AuditRecordOut,
+    ConnectionOut,
+    NewUserOut,
+    PicklistsOut,
+    SettingsIn,
+    SettingsOut,
+    UsageOut,
+    UserIn,
+    UserOut,
+    UserPage,
+    ValidationOut,
+    VerifyOut,
+    connection_out,
+    decode_cursor,
+    encode_cursor,
+    picklists_out,
+    settings_out,
+    utc,
+    validation_out,
+)
+
+Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
+
+
+class SettingsController(Controller):
+    path = "/settings/autotask"
+    tags: ClassVar[list[str]] = ["settings"]
+
+    @get("/", operation_id="getSettings")
+    async def get_settings(
+        self, actor: NamedDependency[Actor], get_settings: NamedDependency[GetSettings]
+    ) -> SettingsOut:
+        return settings_out(await get_settings.execute(actor))
+
+    @put("/", operation_id="updateSettings", status_code=200)
+    async def update_settings(
+        self,
+        actor: NamedDependency[Actor],
+        update_settings: NamedDependency[UpdateSettings],
+        data: JSONBody[SettingsIn],
+    ) -> SettingsOut:
+        password = data.api_password if isinstance(data.api_password, str) else None
+        return settings_out(await update_settings.execute(actor, SettingsChange(data.values(), password)))
+
+    @post("/test-connection", operation_id="testConnection", status_code=200)
+    async def test_connection(
+        self, actor: NamedDependency[Actor], test_connection: NamedDependency[TestConnection]
+    ) -> ConnectionOut:
+        return connection_out(await test_connection.execute(actor))
+
+    @post("/validate", operation_id="validateSettings", status_code=200)
+    async def validate(
+        self, actor: NamedDependency[Actor], validate_configuration: NamedDependency[ValidateConfiguration]
+    ) -> ValidationOut:
+        return validation_out(await validate_configuration.execute(actor))
+
+    @get("/picklists", operation_id="getPicklists")
+    async def picklists(
+        self,
+        actor: NamedDependency[Actor],
+        get_picklists: NamedDependency[GetPicklists],
+        refresh: FromQuery[bool] = False,
+    ) -> PicklistsOut:
+        return picklists_out(await get_picklists.execute(actor, refresh=refresh))
+
+    @get("/usage", operation_id="getUsage")
+    async def usage(self, actor: NamedDependency[Actor], get_usage: NamedDependency[GetUsage]) -> UsageOut:
+        u = await get_usage.execute(actor)
+        return UsageOut(u.requests_this_hour, u.limit, u.timeframe_minutes)
+
+
+class UserController(Controller):
+    path = "/users"
+    tags: ClassVar[list[str]] = ["users"]
+
+    @post("/", operation_id="addUser", status_code=201, description="The token is shown once; only its hash is kept.")
+    async def add_user(
+        self, actor: NamedDependency[Actor], add_user: NamedDependency[AddUser], data: JSONBody[UserIn]
+    ) -> NewUserOut:
+        new = await add_user.execute(actor, data.username, data.role, data.password)
+        return NewUserOut(new.user.id, new.user.username, new.user.role.value, new.token)
+
+    @get("/", operation_id="listUsers")
+    async def list_users(self, actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]) -> UserPage:
+        users = await list_users.execute(actor)
+        return UserPage([UserOut(u.id, u.username, u.role.value, u.created_at) for u in users], None)
+
+    @delete("/{user_id:str}", operation_id="removeUser", status_code=204)
+    async def remove_user(
+        self,
+        actor: NamedDependency[Actor],
+        remove_user: NamedDependency[RemoveUser],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> None:
+        await remove_user.execute(actor, user_id)
+
+
+def provide_audit_query(
+    action: Filter = None,
+    actor_name: Annotated[str | None, QueryParameter(name="actor", min_length=1, max_length=64)] = None,
+    customer_id: Filter = None,
+    run_id: Filter = None,
+    outcome: FromQuery[Outcome | None] = None,
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AuditQuery:
+    """The audit filters shared by the list and the export."""
+    after = decode_cursor(cursor, int)[0] if cursor else None
+    return AuditQuery(action, actor_name, customer_id, run_id, outcome, utc(since), utc(until), limit, after)
+
+
+class AuditController(Controller):
+    path = "/audit"
+    tags: ClassVar[list[str]] = ["audit"]
+    dependencies: ClassVar[dict[str, Provide]] = {"audit_query": Provide(provide_audit_query, sync_to_thread=False)}
+
+    @get("/", operation_id="queryAudit")
+    async def query_audit(
+        self,
+        actor: NamedDependency[Actor],
+        query_audit: NamedDependency[QueryAudit],
+        audit_query: NamedDependency[AuditQuery],
+    ) -> AuditPage:
+        records = await query_audit.execute(actor, replace(audit_query, limit=audit_query.limit + 1))
+        page = records[: audit_query.limit]
+        more = len(records) > audit_query.limit
+        return AuditPage(
+            [AuditRecordOut(**record_fields(r)) for r in page], encode_cursor(page[-1].seq) if more else None
+        )
+
+    @get("/export", operation_id="exportAudit")
+    async def export_audit(
+        self,
+        actor: NamedDependency[Actor],
+        export_audit: NamedDependency[ExportAudit],
+        audit_query: NamedDependency[AuditQuery],
+        format: FromQuery[ExportFormat] = ExportFormat.JSONL,
+    ) -> Stream:
+        lines = await export_audit.execute(actor, audit_query, format)
+        media = "text/csv" if format is ExportFormat.CSV else "application/jsonl"
+        return Stream(
+            lines, media_type=media, headers={"Content-Disposition": f'attachment; filename="audit.{format.value}"'}
+        )
+
+    @get("/verify", operation_id="verifyAudit")
+    async def verify_audit(
+        self, actor: NamedDependency[Actor], verify_audit: NamedDependency[VerifyAudit]
+    ) -> VerifyOut:
+        check = await verify_audit.execute(actor)
+        return VerifyOut(check.ok, check.records, check.first_bad_seq)

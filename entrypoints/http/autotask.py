@@ -1,0 +1,100 @@
+"""Customer ↔ Autotask company mappings and the bulk refreshes (admin, operator)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
+
+from application.use_cases.clear_mapping import ClearMapping
+from application.use_cases.confirm_mapping import ConfirmMapping
+from application.use_cases.map_customer import MapCustomer
+from application.use_cases.refresh_all_mappings import RefreshAllMappings
+from application.use_cases.refresh_mapping import RefreshMapping
+from application.use_cases.refresh_tickets import RefreshTickets
+from application.use_cases.search_companies import SearchCompanies
+from domain.mapping import CompanyMapping
+from domain.roles import Actor
+from entrypoints.http.core import CustomerId
+from entrypoints.http.schemas import (
+    CompanyList,
+    MappingIn,
+    MappingOut,
+    MappingsRefreshedOut,
+    TicketsRefreshedOut,
+    TicketsRefreshIn,
+    company_out,
+    mapping_out,
+)
+
+
+def _out(mapping: CompanyMapping) -> MappingOut:
+    out = mapping_out(mapping)
+    assert out is not None
+    return out
+
+
+class MappingController(Controller):
+    path = "/customers/{customer_id:str}/autotask-mapping"
+    tags: ClassVar[list[str]] = ["mappings"]
+
+    @put("/", operation_id="mapCustomer", status_code=200)
+    async def map_customer(
+        self,
+        actor: NamedDependency[Actor],
+        map_customer: NamedDependency[MapCustomer],
+        customer_id: CustomerId,
+        data: JSONBody[MappingIn],
+    ) -> MappingOut:
+        return _out(await map_customer.execute(actor, customer_id, data.company_id))
+
+    @delete("/", operation_id="clearMapping", status_code=204)
+    async def clear_mapping(
+        self, actor: NamedDependency[Actor], clear_mapping: NamedDependency[ClearMapping], customer_id: CustomerId
+    ) -> None:
+        await clear_mapping.execute(actor, customer_id)
+
+    @post("/refresh", operation_id="refreshMapping", status_code=200)
+    async def refresh_mapping(
+        self, actor: NamedDependency[Actor], refresh_mapping: NamedDependency[RefreshMapping], customer_id: CustomerId
+    ) -> MappingOut:
+        return _out(await refresh_mapping.execute(actor, customer_id))
+
+    @post("/confirm", operation_id="confirmMapping", status_code=200)
+    async def confirm_mapping(
+        self, actor: NamedDependency[Actor], confirm_mapping: NamedDependency[ConfirmMapping], customer_id: CustomerId
+    ) -> MappingOut:
+        return _out(await confirm_mapping.execute(actor, customer_id))
+
+
+class AutotaskController(Controller):
+    path = "/autotask"
+    tags: ClassVar[list[str]] = ["autotask"]
+
+    @get("/companies", operation_id="searchCompanies")
+    async def search_companies(
+        self,
+        actor: NamedDependency[Actor],
+        search_companies: NamedDependency[SearchCompanies],
+        search: Annotated[str, QueryParameter(min_length=1, max_length=100, description="Part of a company name.")],
+    ) -> CompanyList:
+        return CompanyList([company_out(c) for c in await search_companies.execute(actor, search)])
+
+    @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200)
+    async def refresh_all_mappings(
+        self, actor: NamedDependency[Actor], refresh_all_mappings: NamedDependency[RefreshAllMappings]
+    ) -> MappingsRefreshedOut:
+        r = await refresh_all_mappings.execute(actor)
+        return MappingsRefreshedOut(r.checked, r.ok, r.renamed, r.invalid, r.autotask_calls)
+
+    @post("/tickets/refresh", operation_id="refreshTickets", status_code=200)
+    async def refresh_tickets(
+        self,
+        actor: NamedDependency[Actor],
+        refresh_tickets: NamedDependency[RefreshTickets],
+        data: JSONBody[TicketsRefreshIn | None] = None,
+    ) -> TicketsRefreshedOut:
+        r = await refresh_tickets.execute(actor, data.run_ids if data else None)
+        return TicketsRefreshedOut(r.checked, r.changed, r.deleted, r.autotask_calls)

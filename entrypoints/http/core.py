@@ -1,0 +1,177 @@
+"""Customers, runs and their tickets: written by Backupchecks core (admin), read by every role, tickets acted on by
+admins and operators. Roles are checked by the use cases (so a refusal is audited), not here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar
+
+from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+
+from application.errors import InvalidInput
+from application.ports import RunQuery
+from application.use_cases.create_ticket import Created, CreateTicket
+from application.use_cases.get_ticket import GetTicket
+from application.use_cases.list_customers import ListCustomers
+from application.use_cases.put_customer import PutCustomer
+from application.use_cases.put_run import PutRun
+from application.use_cases.resolve_ticket import ResolveTicket
+from application.use_cases.view_runs import GetRun, ListRuns
+from domain.roles import Actor
+from domain.runs import RunStatus
+from entrypoints.http.schemas import (
+    CustomerIn,
+    CustomerPage,
+    RunIn,
+    RunOut,
+    RunPage,
+    Saved,
+    TicketLinkOut,
+    TicketViewOut,
+    customer_in,
+    customer_out,
+    decode_cursor,
+    encode_cursor,
+    link_out,
+    run_out,
+    ticket_view_out,
+    utc,
+)
+from entrypoints.metrics import Metrics
+
+CustomerId = Annotated[str, PathParameter(min_length=1, max_length=64, description="Backupchecks' own customer id.")]
+RunId = Annotated[str, PathParameter(min_length=1, max_length=64, description="Backupchecks' own run id.")]
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (1-500).")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="Opaque: the previous page's next_cursor.")]
+CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
+
+
+def _statuses(text: str | None) -> frozenset[RunStatus]:
+    if not text:
+        return frozenset()
+    try:
+        return frozenset(RunStatus(part.strip()) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise InvalidInput("status", "Comma-separated: success, warning, error, missed.") from error
+
+
+class CustomerController(Controller):
+    path = "/customers"
+    tags: ClassVar[list[str]] = ["customers"]
+
+    @put("/{customer_id:str}", operation_id="putCustomer", status_code=200)
+    async def put_customer(
+        self,
+        actor: NamedDependency[Actor],
+        put_customer: NamedDependency[PutCustomer],
+        customer_id: CustomerId,
+        data: JSONBody[CustomerIn],
+    ) -> Response[Saved]:
+        created = await put_customer.execute(actor, customer_in(customer_id, data))
+        return Response(Saved(customer_id, created), status_code=201 if created else 200)
+
+    @get("/", operation_id="listCustomers")
+    async def list_customers(
+        self,
+        actor: NamedDependency[Actor],
+        list_customers: NamedDependency[ListCustomers],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> CustomerPage:
+        after = decode_cursor(cursor, str)[0] if cursor else None
+        views = await list_customers.execute(actor, limit + 1, after)
+        more = len(views) > limit
+        views = views[:limit]
+        return CustomerPage([customer_out(v) for v in views], encode_cursor(views[-1].customer.id) if more else None)
+
+
+class RunController(Controller):
+    path = "/runs"
+    tags: ClassVar[list[str]] = ["runs"]
+
+    @put("/{run_id:str}", operation_id="putRun", status_code=200)
+    async def put_run(
+        self, actor: NamedDependency[Actor], put_run: NamedDependency[PutRun], run_id: RunId, data: JSONBody[RunIn]
+    ) -> Response[Saved]:
+        created = await put_run.execute(actor, data.to_run(run_id))
+        return Response(Saved(run_id, created), status_code=201 if created else 200)
+
+    @get("/", operation_id="listRuns")
+    async def list_runs(
+        self,
+        actor: NamedDependency[Actor],
+        list_runs: NamedDependency[ListRuns],
+        status: Annotated[str | None, QueryParameter(max_length=64, description="e.g. error,warning")] = None,
+        customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
+        has_ticket: FromQuery[bool | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> RunPage:
+        after = decode_cursor(cursor, str, str) if cursor else None
+        query = RunQuery(
+            _statuses(status),
+            customer_id,
+            has_ticket,
+            utc(since),
+            utc(until),
+            limit + 1,
+            None if after is None else (datetime.fromisoformat(after[0]), after[1]),
+        )
+        views = await list_runs.execute(actor, query)
+        more = len(views) > limit
+        views = views[:limit]
+        last = views[-1].run if views else None
+        return RunPage(
+            [run_out(v) for v in views], encode_cursor(last.run_at.isoformat(), last.id) if more and last else None
+        )
+
+    @get("/{run_id:str}", operation_id="getRun")
+    async def get_run(self, actor: NamedDependency[Actor], get_run: NamedDependency[GetRun], run_id: RunId) -> RunOut:
+        return run_out(await get_run.execute(actor, run_id))
+
+    @post(
+        "/{run_id:str}/autotask-ticket",
+        operation_id="createTicket",
+        status_code=201,
+        description="201 created by this call, 200 the run already had it, 202 pending (being created or reconciled).",
+    )
+    async def create_ticket(
+        self,
+        actor: NamedDependency[Actor],
+        create_ticket: NamedDependency[CreateTicket],
+        metrics: NamedDependency[Metrics],
+        run_id: RunId,
+    ) -> Response[TicketLinkOut]:
+        result = await create_ticket.execute(actor, run_id)
+        if result.outcome is Created.CREATED:
+            metrics.tickets_created.inc()
+        body = link_out(result.link)
+        assert body is not None
+        return Response(body, status_code=CREATED_STATUS[result.outcome])
+
+    @get("/{run_id:str}/autotask-ticket", operation_id="getTicket")
+    async def get_ticket(
+        self,
+        actor: NamedDependency[Actor],
+        get_ticket: NamedDependency[GetTicket],
+        run_id: RunId,
+        refresh: FromQuery[bool] = False,
+    ) -> TicketViewOut:
+        return ticket_view_out(await get_ticket.execute(actor, run_id, refresh=refresh))
+
+    @post("/{run_id:str}/autotask-ticket/resolve", operation_id="resolveTicket", status_code=200)
+    async def resolve_ticket(
+        self,
+        actor: NamedDependency[Actor],
+        resolve_ticket: NamedDependency[ResolveTicket],
+        metrics: NamedDependency[Metrics],
+        run_id: RunId,
+    ) -> TicketLinkOut:
+        link = link_out(await resolve_ticket.execute(actor, run_id))
+        metrics.tickets_resolved.inc()
+        assert link is not None
+        return link

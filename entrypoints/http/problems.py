@@ -1,0 +1,116 @@
+"""Errors to HTTP, in one place: RFC 9457 problem documents (`application/problem+json`)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+
+from application.errors import (
+    AutotaskRejected,
+    AutotaskUnavailable,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotConfigured,
+    NotFound,
+    Unprocessable,
+    UseCaseError,
+)
+
+MEDIA_TYPE = "application/problem+json"
+LOGGER = logging.getLogger("backupchecks.http")
+
+USE_CASE_STATUS: tuple[tuple[type[UseCaseError], int], ...] = (
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (NotConfigured, 409),
+    (Unprocessable, 422),
+    (InvalidInput, 400),
+    (AutotaskRejected, 502),
+    (AutotaskUnavailable, 503),
+)
+HTTP_CODES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:backupchecks:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def use_case_status(error: UseCaseError) -> int:
+    return next((status for cls, status in USE_CASE_STATUS if isinstance(error, cls)), 500)
+
+
+def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Response[dict[str, Any]]:
+    status = use_case_status(error)
+    if status == 500:
+        return on_unexpected(_, error)
+    errors = [{"field": error.field, "message": error.message}] if isinstance(error, InvalidInput) else None
+    return problem(status, error.code, error.message, errors=errors)
+
+
+def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
+    status = error.status_code
+    if status >= 500:
+        return on_unexpected(request, error)
+    if isinstance(error, ValidationException):
+        extra = error.extra if isinstance(error.extra, list) else []
+        errors = [
+            {"field": str(e.get("key") or e.get("source") or "body"), "message": str(e.get("message", ""))}
+            for e in extra
+            if isinstance(e, dict)
+        ]
+        return problem(
+            400,
+            "invalid_input",
+            "The request is not valid.",
+            errors=errors or [{"field": "body", "message": str(error.detail)}],
+        )
+    if isinstance(error, NotAuthorizedException):
+        return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
+    code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
+    errors = [{"field": "body", "message": str(error.detail)}] if status == 400 else None
+    return problem(status, code, str(error.detail), errors=errors, headers=error.headers)
+
+
+def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    """A true bug: logged with its traceback, answered with a generic problem that reveals nothing."""
+    LOGGER.error(
+        "unhandled error on %s %s", request.method, request.scope.get("path_template", request.url.path), exc_info=error
+    )
+    return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    UseCaseError: on_use_case_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

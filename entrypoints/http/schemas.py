@@ -1,0 +1,494 @@
+"""The wire: msgspec structs with limits for what comes in, and the shapes of what goes out (http-api.md)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from application.errors import InvalidInput
+from application.ports import Company, Zone
+from application.use_cases.diagnostics import ConnectionResult, ValidationResult
+from application.use_cases.get_ticket import TicketView
+from application.use_cases.list_customers import CustomerView
+from application.use_cases.view_runs import RunView
+from domain.mapping import CompanyMapping
+from domain.picklists import Picklists, PicklistValue
+from domain.roles import Role
+from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from domain.settings import ApiLogLevel, AutotaskSettings, Environment
+from domain.tickets import TicketLink
+
+Id = Annotated[str, Meta(min_length=1, max_length=64)]
+Text = Annotated[str, Meta(min_length=1, max_length=255)]
+LongText = Annotated[str, Meta(max_length=4000)]
+PicklistId = Annotated[int, Meta(ge=0, le=2_147_483_647)]
+
+# ------------------------------------------------------------------------------------------------------- requests
+
+
+class CustomerIn(Struct):
+    name: Text
+
+
+class RunObjectIn(Struct):
+    name: Text
+    status: ObjectStatus
+    type: Annotated[str, Meta(max_length=100)] | None = None
+    message: LongText | None = None
+
+
+class RunIn(Struct):
+    customer_id: Id
+    job_name: Text
+    backup_software: Text
+    backup_type: Text
+    run_at: Annotated[datetime, Meta(tz=True)]
+    status: RunStatus
+    objects: Annotated[list[RunObjectIn], Meta(max_length=5000)] = []
+    messages: Annotated[list[LongText], Meta(max_length=500)] = []
+
+    def to_run(self, run_id: str) -> Run:
+        objects = tuple(RunObject(o.name, o.status, o.type, o.message) for o in self.objects)
+        return Run(
+            run_id,
+            self.customer_id,
+            self.job_name,
+            self.backup_software,
+            self.backup_type,
+            self.run_at.astimezone(UTC),
+            self.status,
+            objects,
+            tuple(self.messages),
+        )
+
+
+class MappingIn(Struct):
+    company_id: Annotated[int, Meta(ge=1, le=2_147_483_647)]
+
+
+class TicketsRefreshIn(Struct):
+    run_ids: Annotated[list[Id], Meta(max_length=5000)] | None = None
+
+
+class SettingsIn(Struct, forbid_unknown_fields=True):
+    """Every field optional: what is left out keeps its value. `api_password` is write-only."""
+
+    enabled: bool | UnsetType = UNSET
+    environment: Environment | UnsetType = UNSET
+    api_username: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
+    api_password: Annotated[str, Meta(min_length=1, max_length=255)] | UnsetType = UNSET
+    tracking_identifier: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
+    backupchecks_base_url: Annotated[str, Meta(max_length=2048, pattern=r"^https?://\S+$")] | UnsetType | None = UNSET
+    default_queue_id: PicklistId | UnsetType | None = UNSET
+    default_issue_type_id: PicklistId | UnsetType | None = UNSET
+    default_sub_issue_type_id: PicklistId | UnsetType | None = UNSET
+    default_source_id: PicklistId | UnsetType | None = UNSET
+    priority_error_id: PicklistId | UnsetType | None = UNSET
+    priority_warning_id: PicklistId | UnsetType | None = UNSET
+    new_ticket_status_id: PicklistId | UnsetType = UNSET
+    note_type_id: PicklistId | UnsetType | None = UNSET
+    note_publish_id: PicklistId | UnsetType | None = UNSET
+    allow_resolve: bool | UnsetType = UNSET
+    api_log_level: ApiLogLevel | UnsetType = UNSET
+
+    def values(self) -> dict[str, Any]:
+        return {f: v for f in self.__struct_fields__ if f != "api_password" and (v := getattr(self, f)) is not UNSET}
+
+    def __repr__(self) -> str:
+        return f"SettingsIn({sorted(self.values())!r}, api_password={'***' if self.api_password else None})"
+
+
+class UserIn(Struct):
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    role: Role
+    password: Annotated[str, Meta(min_length=12, max_length=256)] | None = None
+
+    def __repr__(self) -> str:
+        return f"UserIn(username={self.username!r}, role={self.role.value!r})"
+
+
+# ------------------------------------------------------------------------------------------------------ responses
+
+
+class MappingOut(Struct):
+    psa: str
+    company_id: int | None
+    company_name: str | None
+    previous_company_name: str | None
+    status: str
+    status_reason: str | None
+    last_synced_at: datetime | None
+
+
+class CustomerOut(Struct):
+    id: str
+    name: str
+    autotask: MappingOut | None
+
+
+class StatusOut(Struct):
+    value: int
+    label: str
+    read_at: datetime
+
+
+class TicketLinkOut(Struct):
+    run_id: str
+    state: str
+    ticket_id: int | None
+    ticket_number: str | None
+    url: str | None
+    created_by: str
+    created_at: datetime
+    status: StatusOut | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    time_entries: int
+
+
+class ResolveOut(Struct):
+    allowed: bool
+    reason: str | None
+    message: str | None
+
+
+class TicketViewOut(TicketLinkOut):
+    resolve: ResolveOut
+
+
+class RunObjectOut(Struct):
+    name: str
+    type: str | None
+    status: str
+    message: str | None
+
+
+class RunOut(Struct):
+    id: str
+    customer_id: str
+    customer_name: str
+    job_name: str
+    backup_software: str
+    backup_type: str
+    run_at: datetime
+    status: str
+    objects: list[RunObjectOut]
+    messages: list[str]
+    ticket: TicketLinkOut | None
+    actions: list[str]
+    resolve_blocked_reason: str | None
+
+
+class Saved(Struct):
+    id: str
+    created: bool
+
+
+class RunPage(Struct):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class CustomerPage(Struct):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class CompanyOut(Struct):
+    id: int
+    name: str
+    is_active: bool
+
+
+class CompanyList(Struct):
+    items: list[CompanyOut]
+
+
+class MappingsRefreshedOut(Struct):
+    checked: int
+    ok: int
+    renamed: int
+    invalid: int
+    autotask_calls: int
+
+
+class TicketsRefreshedOut(Struct):
+    checked: int
+    changed: int
+    deleted: int
+    autotask_calls: int
+
+
+class SettingsOut(Struct):
+    installation_id: str
+    enabled: bool
+    environment: str
+    api_username: str
+    api_password_set: bool
+    tracking_identifier: str
+    backupchecks_base_url: str | None
+    default_queue_id: int | None
+    default_issue_type_id: int | None
+    default_sub_issue_type_id: int | None
+    default_source_id: int | None
+    priority_error_id: int | None
+    priority_warning_id: int | None
+    new_ticket_status_id: int
+    note_type_id: int | None
+    note_publish_id: int | None
+    allow_resolve: bool
+    api_log_level: str
+    closing_note: str
+
+
+class ZoneOut(Struct):
+    name: str
+    api_url: str
+    web_url: str
+
+
+class ConnectionOut(Struct, omit_defaults=True):
+    ok: bool
+    message: str
+    zone: ZoneOut | None = None
+    code: str | None = None
+
+
+class ProblemOut(Struct):
+    setting: str
+    message: str
+
+
+class ValidationOut(Struct):
+    ok: bool
+    problems: list[ProblemOut]
+
+
+class PicklistValueOut(Struct, omit_defaults=True):
+    id: int
+    label: str
+    is_active: bool
+    parent_id: int | None = None
+
+
+class PicklistsOut(Struct):
+    queues: list[PicklistValueOut]
+    issue_types: list[PicklistValueOut]
+    sub_issue_types: list[PicklistValueOut]
+    sources: list[PicklistValueOut]
+    priorities: list[PicklistValueOut]
+    statuses: list[PicklistValueOut]
+    note_types: list[PicklistValueOut]
+    note_publish: list[PicklistValueOut]
+
+
+class UsageOut(Struct):
+    requests_this_hour: int
+    limit: int
+    timeframe_minutes: int
+
+
+class UserOut(Struct):
+    id: str
+    username: str
+    role: str
+    created_at: datetime
+
+
+class NewUserOut(Struct):
+    id: str
+    username: str
+    role: str
+    token: str
+
+
+class UserPage(Struct):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class AuditRecordOut(Struct):
+    seq: int
+    at: str
+    actor: str
+    actor_role: str
+    action: str
+    target_type: str
+    target_id: str
+    outcome: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Struct):
+    items: list[AuditRecordOut]
+    next_cursor: str | None
+
+
+class VerifyOut(Struct):
+    ok: bool
+    records: int
+    first_bad_seq: int | None
+
+
+# ----------------------------------------------------------------------------------------------------- converters
+
+
+def mapping_out(m: CompanyMapping | None) -> MappingOut | None:
+    if m is None:
+        return None
+    return MappingOut(
+        m.psa, m.company_id, m.company_name, m.previous_company_name, m.status.value, m.status_reason, m.last_synced_at
+    )
+
+
+def customer_out(view: CustomerView) -> CustomerOut:
+    return CustomerOut(view.customer.id, view.customer.name, mapping_out(view.mapping))
+
+
+def _link_fields(link: TicketLink) -> dict[str, Any]:
+    status = None if link.status is None else StatusOut(link.status.value, link.status.label, link.status.read_at)
+    return {
+        "run_id": link.run_id,
+        "state": link.state.value,
+        "ticket_id": link.ticket_id,
+        "ticket_number": link.ticket_number,
+        "url": link.url,
+        "created_by": link.created_by,
+        "created_at": link.created_at,
+        "status": status,
+        "resolved_by": link.resolved_by,
+        "resolved_at": link.resolved_at,
+        "time_entries": link.time_entries,
+    }
+
+
+def link_out(link: TicketLink | None) -> TicketLinkOut | None:
+    return None if link is None else TicketLinkOut(**_link_fields(link))
+
+
+def ticket_view_out(view: TicketView) -> TicketViewOut:
+    reason = view.resolve.reason
+    return TicketViewOut(
+        **_link_fields(view.link),
+        resolve=ResolveOut(view.resolve.allowed, None if reason is None else reason.value, view.resolve.message),
+    )
+
+
+def run_out(view: RunView) -> RunOut:
+    run = view.run
+    return RunOut(
+        run.id,
+        run.customer_id,
+        view.customer_name,
+        run.job_name,
+        run.backup_software,
+        run.backup_type,
+        run.run_at,
+        run.status.value,
+        [RunObjectOut(o.name, o.type, o.status.value, o.message) for o in run.objects],
+        list(run.messages),
+        link_out(view.ticket),
+        list(view.actions),
+        None if view.resolve_blocked_reason is None else view.resolve_blocked_reason.value,
+    )
+
+
+def company_out(c: Company) -> CompanyOut:
+    return CompanyOut(c.id, c.name, c.is_active)
+
+
+def settings_out(s: AutotaskSettings) -> SettingsOut:
+    return SettingsOut(
+        s.installation_id,
+        s.enabled,
+        s.environment.value,
+        s.api_username,
+        s.api_password_set,
+        s.tracking_identifier,
+        s.backupchecks_base_url,
+        s.default_queue_id,
+        s.default_issue_type_id,
+        s.default_sub_issue_type_id,
+        s.default_source_id,
+        s.priority_error_id,
+        s.priority_warning_id,
+        s.new_ticket_status_id,
+        s.note_type_id,
+        s.note_publish_id,
+        s.allow_resolve,
+        s.api_log_level.value,
+        s.closing_note,
+    )
+
+
+def zone_out(z: Zone | None) -> ZoneOut | None:
+    return None if z is None else ZoneOut(z.name, z.api_url, z.web_url)
+
+
+def connection_out(r: ConnectionResult) -> ConnectionOut:
+    return ConnectionOut(r.ok, r.message, zone_out(r.zone), r.code)
+
+
+def validation_out(r: ValidationResult) -> ValidationOut:
+    return ValidationOut(r.ok, [ProblemOut(p.setting, p.message) for p in r.problems])
+
+
+def _values(values: tuple[PicklistValue, ...]) -> list[PicklistValueOut]:
+    return [PicklistValueOut(v.id, v.label, v.is_active, v.parent_id) for v in values]
+
+
+def picklists_out(p: Picklists) -> PicklistsOut:
+    return PicklistsOut(
+        _values(p.queues),
+        _values(p.issue_types),
+        _values(p.sub_issue_types),
+        _values(p.sources),
+        _values(p.priorities),
+        _values(p.statuses),
+        _values(p.note_types),
+        _values(p.note_publish),
+    )
+
+
+def customer_in(customer_id: str, data: CustomerIn) -> Customer:
+    return Customer(customer_id, data.name)
+
+
+# -------------------------------------------------------------------------------------------------------- cursors
+
+
+def encode_cursor(*keys: Any) -> str:
+    """An opaque cursor: base64url of the keyset (the last item already seen)."""
+    raw = json.dumps([k.isoformat() if isinstance(k, datetime) else k for k in keys], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
+    """The keyset in `cursor`, each value of the type named; InvalidInput when it is not one of ours."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(types):
+            raise ValueError("wrong shape")
+        values = tuple(datetime.fromisoformat(v) if t is datetime else v for v, t in zip(raw, types, strict=True))
+        if not all(isinstance(v, t) for v, t in zip(values, types, strict=True)):
+            raise ValueError("wrong types")
+        if any(isinstance(v, datetime) and v.tzinfo is None for v in values):
+            raise ValueError("naive time")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, msgspec.DecodeError) as error:
+        raise InvalidInput("cursor", "This cursor is not valid; start again without one.") from error
+    return values
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A query time in UTC (a time without a zone is taken as UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

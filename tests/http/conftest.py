@@ -1,0 +1,96 @@
+"""An app on the in-memory store and the fake PSA (through the container's overrides), three users, a seeded world."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from cryptography.fernet import Fernet
+from dependency_injector import providers
+from litestar.testing import AsyncTestClient
+
+from adapters.credentials import Argon2Credentials, token_hash
+from adapters.fake_psa import FakeConnector, FakePsa
+from adapters.memory import MemoryStore
+from adapters.secret_box import FernetSecretBox
+from application.ports import User
+from domain.roles import Role
+from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from entrypoints.container import Config, Container
+from entrypoints.http.app import create_app
+
+PASSWORD = "s3cret-Autotask-pw"
+CREDENTIALS = ("api@example.com", PASSWORD, "TRACKING01")
+AT = datetime(2026, 1, 15, 2, 10, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    store: MemoryStore
+    psa: FakePsa
+    box: FernetSecretBox
+    container: Container
+    tokens: dict[Role, str]
+
+    def auth(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def configure(self, **changes: object) -> None:
+        settings = replace(
+            self.store.settings["autotask"], enabled=True, api_username=CREDENTIALS[0],
+            api_password_sealed=self.box.seal(CREDENTIALS[1]), tracking_identifier=CREDENTIALS[2],
+            priority_error_id=1, priority_warning_id=2, note_type_id=3, note_publish_id=2, allow_resolve=True,
+            backupchecks_base_url="https://backupchecks.example.com",
+        )
+        self.store.settings["autotask"] = replace(settings, **changes)
+
+    def seed(self) -> None:
+        """Customers c1 (mapped to 100), c2 (unmapped); runs r-err (error), r-warn (warning), r-ok (success)."""
+        self.psa.add_company(100, "Acme BV")
+        self.psa.add_company(101, "Globex")
+        self.psa.add_company(102, "Old Corp", active=False)
+        self.store.customers["c1"] = Customer("c1", "Acme")
+        self.store.customers["c2"] = Customer("c2", "Initech")
+        objects = (RunObject("vm-01", ObjectStatus.ERROR, "VM", "Snapshot failed"),)
+        for run_id, status, minutes in (("r-err", RunStatus.ERROR, 0), ("r-warn", RunStatus.WARNING, 1),
+                                        ("r-ok", RunStatus.SUCCESS, 2)):
+            self.store.runs[run_id] = Run(run_id, "c1", "Nightly", "Veeam Backup & Replication", "Backup job",
+                                          AT.replace(minute=minutes), status, objects, ("Job finished with errors",))
+        self.store.runs["r-c2"] = Run("r-c2", "c2", "Files", "Veeam", "Backup job", AT.replace(minute=3),
+                                      RunStatus.ERROR)
+
+
+def make_world(tmp_path: Path) -> World:
+    store, psa = MemoryStore(), FakePsa(accept=CREDENTIALS)
+    box = FernetSecretBox(Fernet.generate_key())
+    container = Container()
+    container.config.override(providers.Object(Config(data_dir=tmp_path)))
+    container.storage.override(providers.Object(store))
+    container.psa.override(providers.Object(FakeConnector(psa)))
+    container.secret_box.override(providers.Object(box))
+    container.hasher.override(providers.Object(
+        Argon2Credentials(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))))
+    tokens = {}
+    for role in Role:
+        tokens[role] = secrets.token_urlsafe(32)
+        store.users[role.value] = User(role.value, role.value, role, None, token_hash(tokens[role]), AT)
+    return World(store, psa, box, container, tokens)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    w = make_world(tmp_path)
+    w.seed()
+    w.configure()
+    return w
+
+
+@pytest.fixture
+async def client(world: World) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(create_app(world.container)) as c:
+        yield c
