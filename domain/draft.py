@@ -83,60 +83,66 @@ def ticket_description(run: Run, customer: Customer, base_url: str | None) -> st
         f"Job: {_line(run.job_name)}",
         f"Status: {run.status.label}",
     ]
-    objects = [
-        _line(f"- {o.name}" + (f" ({o.type})" if o.type else "") + f": {o.status.value}"
-              + (f" - {o.message}" if o.message else ""))
-        for o in run.objects
+    # Only lines that could fit are formatted (each takes at least 3 characters), so huge runs stay cheap.
+    cap = DESCRIPTION_MAX // 3
+    sections = [
+        _Section("Affected objects", "objects", len(run.objects), [
+            _line(f"- {o.name}" + (f" ({o.type})" if o.type else "") + f": {o.status.value}"
+                  + (f" - {o.message}" if o.message else ""))
+            for o in run.objects[:cap]
+        ]),
+        _Section("Messages", "messages", len(run.messages), [_line(f"- {m}") for m in run.messages[:cap]]),
     ]
-    messages = [_line(f"- {m}") for m in run.messages]
     tail = ["", _line(f"Reference: {run_reference(run.id, base_url)}")]
-    n_objects, n_messages = _fit(head, tail, objects, messages)
+    kept = _fit(len("\n".join(head + tail)), sections)
     lines = list(head)
-    for title, items, kept, noun in (("Affected objects", objects, n_objects, "objects"),
-                                     ("Messages", messages, n_messages, "messages")):
-        if items:
-            lines += ["", f"{title} ({len(items)}):", *items[:kept]]
-            if kept < len(items):
-                lines.append(_more(len(items) - kept, noun))
+    for section, n in zip(sections, kept, strict=True):
+        lines += section.render(n)
     return "\n".join(lines + tail)
 
 
-def _more(count: int, noun: str) -> str:
-    return f"{ELLIPSIS} {count} more {noun}"
+@dataclass(frozen=True, slots=True)
+class _Section:
+    title: str
+    noun: str
+    total: int
+    lines: list[str]
+
+    def render(self, kept: int) -> list[str]:
+        """The section's lines when `kept` of its items are shown (nothing at all for an empty section)."""
+        if not self.total:
+            return []
+        more = [f"{ELLIPSIS} {self.total - kept} more {self.noun}"] if kept < self.total else []
+        return ["", f"{self.title} ({self.total}):", *self.lines[:kept], *more]
+
+    def size(self, kept: int, prefix: list[int]) -> int:
+        """Characters `render(kept)` adds to the text, newlines included, from prefix sums of line lengths."""
+        if not self.total:
+            return 0
+        more = len(f"{ELLIPSIS} {self.total - kept} more {self.noun}") + 1 if kept < self.total else 0
+        return len(f"\n\n{self.title} ({self.total}):") + prefix[kept] + more
 
 
-def _fit(head: list[str], tail: list[str], objects: list[str], messages: list[str]) -> tuple[int, int]:
-    """How many object and message lines fit, shortening the longer list first, one line at a time.
+def _fit(fixed: int, sections: list[_Section]) -> list[int]:
+    """How many lines of each section fit, shortening the longest section first, one line at a time.
 
-    Sizes come from prefix sums, so a run with many thousands of objects costs linear time.
+    Sizes come from prefix sums, so the cost stays linear in the number of lines.
     """
-    def prefix(items: list[str]) -> list[int]:
+    prefixes = []
+    for section in sections:
         sums = [0]
-        for item in items:
-            sums.append(sums[-1] + len(item) + 1)
-        return sums
+        for line in section.lines:
+            sums.append(sums[-1] + len(line) + 1)
+        prefixes.append(sums)
+    kept = [len(section.lines) for section in sections]
 
-    obj_sums, msg_sums = prefix(objects), prefix(messages)
-    fixed = sum(len(x) + 1 for x in head + tail) - 1
-    # A section costs its blank line and title line (with the total count in it), its kept lines, and the "more" line.
-    obj_fixed = len(f"\nAffected objects ({len(objects)}):\n") if objects else 0
-    msg_fixed = len(f"\nMessages ({len(messages)}):\n") if messages else 0
+    def size() -> int:
+        return fixed + sum(sec.size(n, p) for sec, n, p in zip(sections, kept, prefixes, strict=True))
 
-    def size(n_o: int, n_m: int) -> int:
-        total = fixed + obj_fixed + msg_fixed + obj_sums[n_o] + msg_sums[n_m]
-        if n_o < len(objects):
-            total += len(_more(len(objects) - n_o, "objects")) + 1
-        if n_m < len(messages):
-            total += len(_more(len(messages) - n_m, "messages")) + 1
-        return total
-
-    n_o, n_m = len(objects), len(messages)
-    while size(n_o, n_m) > DESCRIPTION_MAX and (n_o or n_m):
-        if n_m and (n_m >= n_o or not n_o):
-            n_m -= 1
-        else:
-            n_o -= 1
-    return n_o, n_m
+    while size() > DESCRIPTION_MAX and any(kept):
+        longest = max(range(len(kept)), key=lambda i: (kept[i], -i))
+        kept[longest] -= 1
+    return kept
 
 
 def build_ticket_draft(
