@@ -143,4 +143,5 @@ def create_app(container: Container) -> Litestar:
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         debug=False,
+        logging_config=None,  # the process (the command line) configures logging, not the app
     )

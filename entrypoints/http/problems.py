@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +23,7 @@ from application.errors import (
 )
 
 MEDIA_TYPE = "application/problem+json"
+FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 LOGGER = logging.getLogger("backupchecks.http")
 
 USE_CASE_STATUS: tuple[tuple[type[UseCaseError], int], ...] = (
@@ -83,11 +85,7 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
         return on_unexpected(request, error)
     if isinstance(error, ValidationException):
         extra = error.extra if isinstance(error.extra, list) else []
-        errors = [
-            {"field": str(e.get("key") or e.get("source") or "body"), "message": str(e.get("message", ""))}
-            for e in extra
-            if isinstance(e, dict)
-        ]
+        errors = [{"field": _field(e), "message": str(e.get("message", ""))} for e in extra if isinstance(e, dict)]
         return problem(
             400,
             "invalid_input",
@@ -99,6 +97,15 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
     errors = [{"field": "body", "message": str(error.detail)}] if status == 400 else None
     return problem(status, code, str(error.detail), errors=errors, headers=error.headers)
+
+
+def _field(error: dict[str, Any]) -> str:
+    """The field a validation error names (msgspec names a missing or unknown field only in its message)."""
+    key = str(error.get("key") or "")
+    if key in ("", "data"):
+        named = FIELD_IN_MESSAGE.search(str(error.get("message", "")))
+        return named.group(1) if named else "body"
+    return key
 
 
 def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -94,3 +95,21 @@ def world(tmp_path: Path) -> World:
 async def client(world: World) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     async with AsyncTestClient(create_app(world.container)) as c:
         yield c
+
+
+async def call(client: AsyncTestClient, world: World, role: Role | None, method: str, path: str,  # type: ignore[type-arg]
+               body: object = None) -> Any:
+    headers = world.auth(role) if role else {}
+    kwargs: dict[str, Any] = {"headers": headers}
+    if body is not None:
+        kwargs["json"] = body
+    return await client.request(method, path, **kwargs)
+
+
+async def map_and_ticket(client: AsyncTestClient, world: World) -> dict[str, Any]:  # type: ignore[type-arg]
+    """c1 mapped to company 100 and a ticket for run r-err, both made over HTTP by the operator."""
+    r = await call(client, world, Role.OPERATOR, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
+    assert r.status_code == 200, r.text
+    r = await call(client, world, Role.OPERATOR, "POST", "/api/v1/runs/r-err/autotask-ticket")
+    assert r.status_code == 201, r.text
+    return dict(r.json())
