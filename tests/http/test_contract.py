@@ -380,9 +380,8 @@ async def test_unknown_route_and_method_are_problems(client: Client, world: Worl
 async def test_a_bug_is_a_generic_500_and_logged(world: World, caplog: pytest.LogCaptureFixture) -> None:
     from dependency_injector import providers
 
-    from entrypoints.http.app import create_app
-
     from application.use_cases.view_runs import ListRuns
+    from entrypoints.http.app import create_app
 
     class Broken(ListRuns):
         async def execute(self, *args: Any, **kwargs: Any) -> Any:
