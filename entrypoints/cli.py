@@ -1,17 +1,210 @@
-"""The `backupchecks` command line."""
+"""The `backupchecks` command line. Actions run as the system actor `cli` (admin), so the audit log records them."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import logging
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO
+
+from application.errors import UseCaseError
+from application.ports import AuditQuery
+from application.use_cases.audit_log import ExportFormat
+from domain.roles import Actor, Role
+from entrypoints.container import Config, Container, close
+
+SYSTEM = Actor("cli", Role.ADMIN)
+Action = Callable[[Container, argparse.Namespace, TextIO], Awaitable[int]]
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Plain lines on stderr: the request log is already JSON, one object per line."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Autotask call is the connector's job
+
+
+def prepare_database(config: Config) -> None:
+    """The embedded SQLite default is migrated automatically; an external database is migrated with `db upgrade`."""
+    if config.embedded_database:
+        from adapters.sql.migrate import upgrade
+
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(config.effective_database_url)
+
+
+def run_action(action: Action, args: argparse.Namespace, out: TextIO = sys.stdout,
+               container: Container | None = None) -> int:
+    container = container or Container()
+    prepare_database(container.config())
+
+    async def go() -> int:
+        try:
+            return await action(container, args, out)
+        except UseCaseError as error:
+            print(f"error: {error.code}: {error.message}", file=sys.stderr)
+            return 1
+        finally:
+            await close(container)
+
+    return asyncio.run(go())
+
+
+# ------------------------------------------------------------------------------------------------------- actions
+
+
+async def users_add(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    new = await container.add_user().execute(SYSTEM, args.name, Role(args.role))
+    if args.json:
+        print(json.dumps({"username": new.user.username, "role": new.user.role.value, "token": new.token,
+                          "password": new.password}), file=out)
+    else:
+        print(f"user:     {new.user.username} ({new.user.role.value})\ntoken:    {new.token}\n"
+              f"password: {new.password}\nKeep both now: they are not shown again.", file=out)
+    return 0
+
+
+async def users_list(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    for user in await container.list_users().execute(SYSTEM):
+        print(f"{user.username}\t{user.role.value}\t{user.created_at.isoformat()}\t{user.id}", file=out)
+    return 0
+
+
+async def users_remove(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    users = await container.list_users().execute(SYSTEM)
+    user = next((u for u in users if u.username == args.name), None)
+    if user is None:
+        print(f"error: user_not_found: no user is named {args.name!r}", file=sys.stderr)
+        return 1
+    await container.remove_user().execute(SYSTEM, user.id)
+    print(f"removed {user.username}", file=out)
+    return 0
+
+
+async def mappings_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    result = await container.refresh_all_mappings().execute(SYSTEM)
+    print(json.dumps({"checked": result.checked, "ok": result.ok, "renamed": result.renamed,
+                      "invalid": result.invalid, "autotask_calls": result.autotask_calls}), file=out)
+    return 0
+
+
+async def tickets_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    result = await container.refresh_tickets().execute(SYSTEM)
+    print(json.dumps({"checked": result.checked, "changed": result.changed, "deleted": result.deleted,
+                      "autotask_calls": result.autotask_calls}), file=out)
+    return 0
+
+
+async def audit_verify(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    check = await container.verify_audit().execute(SYSTEM)
+    print(json.dumps({"ok": check.ok, "records": check.records, "first_bad_seq": check.first_bad_seq}), file=out)
+    return 0 if check.ok else 2
+
+
+async def audit_export(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    lines = await container.export_audit().execute(SYSTEM, AuditQuery(), ExportFormat(args.format))
+    async for line in lines:
+        out.write(line)
+    return 0
+
+
+# -------------------------------------------------------------------------------------------- process commands
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    configure_logging()
+    prepare_database(Config.from_env())
+    uvicorn.run("entrypoints.http.app:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, access_log=False)
+    return 0
+
+
+def db(args: argparse.Namespace) -> int:
+    from adapters.sql.migrate import downgrade, upgrade
+
+    config = Config.from_env()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.direction == "upgrade":
+        upgrade(config.effective_database_url, args.revision or "head")
+    else:
+        downgrade(config.effective_database_url, args.revision or "-1")
+    print(f"database {args.direction}d to {args.revision or ('head' if args.direction == 'upgrade' else '-1')}")
+    return 0
+
+
+def simulator(args: argparse.Namespace) -> int:
+    from adapters.autotask_simulator import serve as serve_simulator
+
+    configure_logging()
+    print(f"Autotask simulator: http://{args.host}:{args.port}/atservicesrest (api@example.com / TRACKING01)")
+    serve_simulator(args.host, args.port)
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from entrypoints.demo import run_demo
+
+    configure_logging()
+    return run_demo(args.host, args.port, Config.from_env().data_dir)
+
+
+# --------------------------------------------------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog="backupchecks", description="Backupchecks Autotask integration.")
+    parser = argparse.ArgumentParser(prog="backupchecks", description="Backupchecks Autotask integration.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int],
+                parent: Any = commands) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def action(name: str, help_text: str, handler: Action, parent: Any) -> argparse.ArgumentParser:
+        return command(name, help_text, lambda args: run_action(handler, args), parent)
+
+    p = command("serve", "run the HTTP API (configured by BACKUPCHECKS_* variables)", serve)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+
+    p = command("db", "database migrations", db)
+    p.add_argument("direction", choices=["upgrade", "downgrade"])
+    p.add_argument("revision", nargs="?", help="upgrade: default head; downgrade: default -1 (base drops all)")
+
+    users = commands.add_parser("users", help="API users").add_subparsers(dest="users_command", required=True)
+    p = action("add", "add a user; prints its token and a generated password", users_add, users)
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--json", action="store_true", help='print {"username", "role", "token", "password"}')
+    action("list", "list users", users_list, users)
+    action("remove", "remove a user", users_remove, users).add_argument("name")
+
+    mappings = commands.add_parser("mappings", help="company mappings").add_subparsers(dest="sub", required=True)
+    action("refresh", "re-check every mapping against Autotask", mappings_refresh, mappings)
+    tickets = commands.add_parser("tickets", help="ticket links").add_subparsers(dest="sub", required=True)
+    action("refresh", "poll the status of every open ticket", tickets_refresh, tickets)
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True)
+    action("verify", "check the hash chain (exit 2 when broken)", audit_verify, audit)
+    p = action("export", "write the whole log to stdout", audit_export, audit)
+    p.add_argument("--format", choices=[f.value for f in ExportFormat], default=ExportFormat.JSONL.value)
+
+    p = command("simulator", "run the Autotask simulator alone", simulator)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p = command("demo", "SQLite, the simulator as Autotask, demo data and printed logins", demo)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    parser.parse_args(argv if argv is not None else sys.argv[1:])
-    parser.print_help()
-    return 0
+    args = build_parser().parse_args(argv if argv is not None else sys.argv[1:])
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)

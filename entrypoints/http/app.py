@@ -145,3 +145,11 @@ def create_app(container: Container) -> Litestar:
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )
+
+
+def app_from_env() -> Litestar:
+    """The production app (`backupchecks serve`; uvicorn calls this in each worker)."""
+    from entrypoints.cli import configure_logging
+
+    configure_logging()
+    return create_app(Container())
