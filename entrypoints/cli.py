@@ -36,14 +36,15 @@ def prepare_database(config: Config) -> None:
         upgrade(config.effective_database_url)
 
 
-def run_action(action: Action, args: argparse.Namespace, out: TextIO = sys.stdout,
+def run_action(action: Action, args: argparse.Namespace, out: TextIO | None = None,
                container: Container | None = None) -> int:
     container = container or Container()
+    stream = out or sys.stdout
     prepare_database(container.config())
 
     async def go() -> int:
         try:
-            return await action(container, args, out)
+            return await action(container, args, stream)
         except UseCaseError as error:
             print(f"error: {error.code}: {error.message}", file=sys.stderr)
             return 1

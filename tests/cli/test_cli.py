@@ -1,0 +1,105 @@
+"""The command line on a temporary SQLite database (the embedded default, migrated automatically)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from entrypoints.cli import main
+from entrypoints.container import Container
+from entrypoints.http.app import create_app
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("DATABASE_URL", "SECRET_KEY", "AUTOTASK_ZONE_URL"):
+        monkeypatch.delenv(f"BACKUPCHECKS_{name}", raising=False)
+    monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_users_add_json_gives_a_token_that_works_over_http(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "users", "add", "alice", "--role", "admin", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert set(shown) == {"username", "role", "token", "password"}
+    assert (shown["username"], shown["role"]) == ("alice", "admin") and len(shown["password"]) >= 12
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        stored = " ".join(str(v) for row in db.execute("SELECT * FROM users") for v in row)
+    assert shown["token"] not in stored and shown["password"] not in stored and "$argon2" in stored
+    with TestClient(create_app(Container())) as client:
+        ok = client.get("/api/v1/users", headers={"Authorization": f"Bearer {shown['token']}"})
+        assert ok.status_code == 200 and [u["username"] for u in ok.json()["items"]] == ["alice"]
+        assert client.get("/ready").status_code == 200
+
+
+def test_users_list_remove_and_refusals(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    run(capsys, "users", "add", "bob", "--role", "reporter")
+    _, out = run(capsys, "users", "list")
+    assert [line.split("\t")[:2] for line in out.splitlines()] == [["alice", "admin"], ["bob", "reporter"]]
+    assert run(capsys, "users", "remove", "bob") == (0, "removed bob\n")
+    assert run(capsys, "users", "remove", "bob")[0] == 1
+    assert run(capsys, "users", "remove", "alice")[0] == 1  # the last admin stays
+    assert run(capsys, "users", "add", "alice", "--role", "operator")[0] == 1  # taken
+    assert run(capsys, "mappings", "refresh")[0] == 1  # integration_disabled, audited
+
+
+def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    run(capsys, "users", "add", "bob", "--role", "reporter")
+    code, out = run(capsys, "audit", "verify")
+    assert code == 0 and json.loads(out) == {"ok": True, "records": 2, "first_bad_seq": None}
+    code, out = run(capsys, "audit", "export", "--format", "csv")
+    lines = out.splitlines()
+    assert lines[0].startswith("seq,at,actor") and len(lines) == 4  # header, two users, this export
+    assert all(",cli,admin," in line for line in lines[1:])
+    code, out = run(capsys, "audit", "export")
+    assert [json.loads(line)["action"] for line in out.splitlines()] == [
+        "user.add", "user.add", "audit.export", "audit.export"]
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f'DROP TRIGGER "{name}"')  # an attacker with file access gets past the guards
+        db.execute("UPDATE audit_records SET actor = 'mallory' WHERE seq = 2")
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and json.loads(out) == {"ok": False, "records": 2, "first_bad_seq": 2}
+
+
+def test_db_upgrade_and_downgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ops.sqlite3"
+    monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BACKUPCHECKS_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+
+    def tables() -> set[str]:
+        with sqlite3.connect(path) as db:
+            return {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert {"users", "audit_records", "ticket_links"} <= tables()
+    assert run(capsys, "db", "downgrade", "base")[0] == 0
+    assert tables() <= {"alembic_version"}
+    assert run(capsys, "db", "upgrade", "head")[0] == 0
+    assert "users" in tables()
+
+
+def test_parser_knows_every_contract_command() -> None:
+    from entrypoints.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "2"], ["db", "upgrade"],
+                 ["db", "downgrade", "0001"], ["users", "add", "x", "--role", "reporter", "--json"], ["users", "list"],
+                 ["users", "remove", "x"], ["mappings", "refresh"], ["tickets", "refresh"], ["audit", "verify"],
+                 ["audit", "export", "--format", "csv"], ["simulator", "--port", "8001"], ["demo", "--port", "8000"]):
+        assert callable(parser.parse_args(argv).handler)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["users", "add", "x", "--role", "boss"])
