@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
@@ -38,7 +38,7 @@ def _out(mapping: CompanyMapping) -> MappingOut:
 
 class MappingController(Controller):
     path = "/customers/{customer_id:str}/autotask-mapping"
-    tags: ClassVar[list[str]] = ["mappings"]
+    tags = ("mappings",)
 
     @put("/", operation_id="mapCustomer", status_code=200)
     async def map_customer(
@@ -71,7 +71,7 @@ class MappingController(Controller):
 
 class AutotaskController(Controller):
     path = "/autotask"
-    tags: ClassVar[list[str]] = ["autotask"]
+    tags = ("autotask",)
 
     @get("/companies", operation_id="searchCompanies")
     async def search_companies(

@@ -4,7 +4,7 @@ admins and operators. Roles are checked by the use cases (so a refusal is audite
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
@@ -59,7 +59,7 @@ def _statuses(text: str | None) -> frozenset[RunStatus]:
 
 class CustomerController(Controller):
     path = "/customers"
-    tags: ClassVar[list[str]] = ["customers"]
+    tags = ("customers",)
 
     @put("/{customer_id:str}", operation_id="putCustomer", status_code=200)
     async def put_customer(
@@ -89,7 +89,7 @@ class CustomerController(Controller):
 
 class RunController(Controller):
     path = "/runs"
-    tags: ClassVar[list[str]] = ["runs"]
+    tags = ("runs",)
 
     @put("/{run_id:str}", operation_id="putRun", status_code=200)
     async def put_run(

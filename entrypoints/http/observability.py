@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.metrics import Metrics
@@ -23,9 +24,10 @@ def request_log(metrics: Metrics) -> Any:
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
+            method = str(scope.get("method", ""))
             incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
             status = 500
@@ -43,7 +45,7 @@ def request_log(metrics: Metrics) -> Any:
             finally:
                 duration = time.perf_counter() - started
                 route = scope.get("path_template") or "unmatched"
-                metrics.request_latency.labels(method=scope["method"], route=route, status=str(status)).observe(
+                metrics.request_latency.labels(method=method, route=route, status=str(status)).observe(
                     duration
                 )
                 state = scope.get("state") or {}
@@ -52,7 +54,7 @@ def request_log(metrics: Metrics) -> Any:
                         {
                             "event": "request",
                             "request_id": request_id,
-                            "method": scope["method"],
+                            "method": method,
                             "route": route,
                             "status": status,
                             "user": state.get("user"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from application.errors import (
     AutotaskRejected,
@@ -95,8 +96,8 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     if isinstance(error, NotAuthorizedException):
         return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
     code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
-    errors = [{"field": "body", "message": str(error.detail)}] if status == 400 else None
-    return problem(status, code, str(error.detail), errors=errors, headers=error.headers)
+    detail = [{"field": "body", "message": str(error.detail)}] if status == 400 else None
+    return problem(status, code, str(error.detail), errors=detail, headers=error.headers)
 
 
 def _field(error: dict[str, Any]) -> str:
@@ -116,7 +117,7 @@ def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response
     return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     UseCaseError: on_use_case_error,
     HTTPException: on_http_error,
     Exception: on_unexpected,
