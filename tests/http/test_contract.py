@@ -417,3 +417,16 @@ async def test_metrics_and_request_log(client: Client, world: World, caplog: pyt
 
 def test_at_is_utc() -> None:
     assert AT.utcoffset() is not None
+
+
+async def test_a_password_sealed_with_another_key_is_409_integration_disabled(client: Client, world: World) -> None:
+    from cryptography.fernet import Fernet
+
+    from adapters.secret_box import FernetSecretBox
+
+    await call(client, world, OP, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
+    world.configure(api_password_sealed=FernetSecretBox(Fernet.generate_key()).seal("old"))
+    body = problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket"), 409,
+                   "integration_disabled")
+    assert "enter the password again" in body["detail"]
+    assert world.psa.tickets == {}
