@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from application.ports import AuditQuery, RunQuery, User
+from application.ports import (
+    AuditLog,
+    AuditQuery,
+    CustomerRepository,
+    MappingRepository,
+    RunQuery,
+    RunRepository,
+    SettingsRepository,
+    TicketLinkRepository,
+    User,
+    UserRepository,
+)
 from domain.audit import AuditEntry, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
@@ -277,13 +288,14 @@ class MemoryUnitOfWork:
         self.t_links: _Table[str, TicketLink] = _Table(s.links)
         self.t_users: _Table[str, User] = _Table(s.users)
         self.t_settings: _Table[str, AutotaskSettings] = _Table(s.settings)
-        self.customers = MemoryCustomers(self)
-        self.runs = MemoryRuns(self)
-        self.mappings = MemoryMappings(self)
-        self.tickets = MemoryTicketLinks(self)
-        self.settings = MemorySettings(self)
-        self.users = MemoryUsers(self)
-        self.audit = MemoryAudit(self)
+        self.customers: CustomerRepository = MemoryCustomers(self)
+        self.runs: RunRepository = MemoryRuns(self)
+        self.mappings: MappingRepository = MemoryMappings(self)
+        self.tickets: TicketLinkRepository = MemoryTicketLinks(self)
+        self.settings: SettingsRepository = MemorySettings(self)
+        self.users: UserRepository = MemoryUsers(self)
+        self._audit = MemoryAudit(self)
+        self.audit: AuditLog = self._audit
 
     def _tables(self) -> list[_Table[Any, Any]]:
         return [self.t_customers, self.t_runs, self.t_mappings, self.t_links, self.t_users, self.t_settings]
@@ -304,8 +316,8 @@ class MemoryUnitOfWork:
     async def commit(self) -> None:
         for table in self._tables():
             table.apply()
-        self.store.audit.extend(self.audit.pending)
-        self.audit.pending.clear()
+        self.store.audit.extend(self._audit.pending)
+        self._audit.pending.clear()
         self.store.commits += 1
         self.committed = True
         await self.store._release_all(self)
@@ -313,5 +325,5 @@ class MemoryUnitOfWork:
     async def rollback(self) -> None:
         for table in self._tables():
             table.writes.clear()
-        self.audit.pending.clear()
+        self._audit.pending.clear()
         await self.store._release_all(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -106,6 +107,22 @@ async def look_up_company(gateway: PsaGateway, company_id: int) -> CompanyLookup
     except PsaForbidden:
         return CompanyLookup(company_id, LookupOutcome.INACCESSIBLE)
     return CompanyLookup.found(company.id, company.name, is_active=company.is_active)
+
+
+async def amend_link(deps: Deps, link: TicketLink, change: Callable[[TicketLink], TicketLink | None],
+                     attempts: int = 5) -> TicketLink | None:
+    """Apply `change` to the stored link by compare-and-set; when someone else wrote first, re-read and apply it to
+    what is stored now. None when `change` no longer applies (it answers None) or the link is gone."""
+    current: TicketLink | None = link
+    for _ in range(attempts):
+        if current is None or (new := change(current)) is None:
+            return None
+        async with deps.uow() as uow:
+            if await uow.tickets.update(new, current.version):
+                await uow.commit()
+                return new
+            current = await uow.tickets.get(link.run_id)
+    return None
 
 
 async def replace_link(deps: Deps, new: TicketLink, old: TicketLink) -> bool:

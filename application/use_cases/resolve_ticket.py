@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from application.errors import Conflict, NotFound, UseCaseError
 from application.ports import NoteDraft, PsaError, PsaGateway
-from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link
+from application.use_cases.common import (
+    Deps,
+    amend_link,
+    audit,
+    authorize,
+    connect,
+    psa_error,
+    refuse,
+    replace_link,
+)
 from application.use_cases.get_ticket import observe
 from domain.audit import Outcome
 from domain.picklists import Picklists
@@ -57,6 +66,8 @@ class ResolveTicket:
         if first.reason is not None and not (first.reason in _LIVE_REASONS and link and link.state is LinkState.LINKED):
             await refuse(deps, actor, ACTION, target, _denied(first.reason))
         assert link is not None and link.ticket_id is not None
+        if link.note_in_flight(deps.clock.now(), self.stale_after_seconds):
+            await refuse(deps, actor, ACTION, target, BUSY)
         try:
             gateway = connect(deps, settings)
         except UseCaseError as error:
@@ -84,13 +95,14 @@ class ResolveTicket:
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
                          closing_note_id=noted.closing_note_id)
         status = TicketStatus(facts.status, picklists.status_label(facts.status), deps.clock.now())
-        resolved = noted.resolved(actor.name, status)
+        resolved = await amend_link(
+            deps, noted, lambda current: current.resolved(actor.name, status)
+            if current.state is LinkState.LINKED and current.closing_note_id == noted.closing_note_id else None)
         async with deps.uow() as uow:
-            stored = await uow.tickets.update(resolved, noted.version)
-            await audit(uow, deps, actor, ACTION, target, Outcome.OK if stored else Outcome.FAILED,
-                        ticket_id=resolved.ticket_id, closing_note_id=resolved.closing_note_id)
+            await audit(uow, deps, actor, ACTION, target, Outcome.OK if resolved else Outcome.FAILED,
+                        ticket_id=noted.ticket_id, closing_note_id=noted.closing_note_id)
             await uow.commit()
-        if not stored:
+        if resolved is None:
             raise BUSY
         return resolved
 
@@ -115,7 +127,9 @@ class ResolveTicket:
         except PsaError as error:
             await replace_link(deps, claimed.note_unclaimed(), claimed)
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="closing_note")
-        noted = claimed.note_added(note_id)
-        if not await replace_link(deps, noted, claimed):
+        noted = await amend_link(
+            deps, claimed, lambda current: current.note_added(note_id)
+            if current.closing_note_claimed_at == claimed.closing_note_claimed_at else None)
+        if noted is None:
             await refuse(deps, actor, ACTION, target, BUSY)
         return noted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -19,15 +20,18 @@ from domain.draft import external_id
 from domain.mapping import MappingStatus
 from domain.runs import RunStatus
 from domain.tickets import CLOSING_NOTE, LinkState
+from tests.storage_backends import backend_params, storage_backend
 from tests.support import OPERATOR, REPORTER, World, make_run
 
 
-@pytest.fixture
-async def world() -> World:
-    w = World()
-    await w.configure()
-    await w.seed()
-    return w
+@pytest.fixture(params=backend_params())
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
+    """The use cases on every storage backend: memory, SQLite, PostgreSQL (when configured)."""
+    async with storage_backend(request.param) as storage:
+        w = World(uow=storage)
+        await w.configure()
+        await w.seed()
+        yield w
 
 
 async def audit_of(w: World, action: str) -> list[tuple[Outcome, object]]:
