@@ -103,3 +103,11 @@ def test_parser_knows_every_contract_command() -> None:
         assert callable(parser.parse_args(argv).handler)
     with pytest.raises(SystemExit):
         parser.parse_args(["users", "add", "x", "--role", "boss"])
+
+
+def test_ready_is_503_when_the_sql_database_cannot_be_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BACKUPCHECKS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    with TestClient(create_app(Container())) as client:
+        assert client.get("/ready").status_code == 503
+        assert client.get("/health").json() == {"status": "ok"}

@@ -48,3 +48,7 @@ def test_demo_seeds_every_state_the_demo_promises(tmp_path: Path) -> None:
     text = banner("http://demo.test", zone_url, logins)
     assert all(x.token in text for x in logins) and "http://demo.test/api/v1" in text
     assert len(sim.tickets) == 1
+    samples = {(s.labels["endpoint"], s.labels["outcome"]): s.value
+               for metric in container.metrics().autotask_requests.collect() for s in metric.samples
+               if s.name.endswith("_total")}
+    assert samples[("POST Tickets", "ok")] == 1  # the real connector reports each call through on_request
