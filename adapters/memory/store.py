@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -25,6 +26,7 @@ from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, TicketLink
 
+_open_in_task: ContextVar[MemoryStore | None] = ContextVar("memory_uow_open", default=None)
 K = TypeVar("K")
 V = TypeVar("V")
 _DELETED: Any = object()
@@ -278,6 +280,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self.committed = False
+        self._nesting: Token[MemoryStore | None] | None = None
         self._begin()
 
     def _begin(self) -> None:
@@ -304,6 +307,11 @@ class MemoryUnitOfWork:
         await self.store._acquire(key, self)
 
     async def __aenter__(self) -> Self:
+        # As on SQLite (one writer at a time), a second unit of work inside an open one is refused: it would deadlock
+        # there, so the fast tests catch it here.
+        if _open_in_task.get() is self.store:
+            raise RuntimeError("a unit of work is already open in this task")
+        self._nesting = _open_in_task.set(self.store)
         self._begin()
         self.committed = False
         return self
@@ -312,6 +320,9 @@ class MemoryUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.rollback()
+        if self._nesting is not None:
+            _open_in_task.reset(self._nesting)
+            self._nesting = None
 
     async def commit(self) -> None:
         for table in self._tables():

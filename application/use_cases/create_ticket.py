@@ -161,10 +161,12 @@ class CreateTicket:
             status = TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now())
             recorded = link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
         async with deps.uow() as uow:
-            if not await uow.tickets.update(recorded, link.version):
-                await uow.rollback()
-                return await self._current(link)
-            await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=ticket_id, state=recorded.state.value,
-                        ticket_number=recorded.ticket_number, reconciled=reconciled, attempt=link.attempt)
-            await uow.commit()
+            stored = await uow.tickets.update(recorded, link.version)
+            if stored:
+                await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=ticket_id,
+                            state=recorded.state.value, ticket_number=recorded.ticket_number, reconciled=reconciled,
+                            attempt=link.attempt)
+                await uow.commit()
+        if not stored:  # someone else recorded this run's ticket first
+            return await self._current(link)
         return CreateTicketResult(recorded, outcome)
