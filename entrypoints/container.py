@@ -123,7 +123,8 @@ class Container(containers.DeclarativeContainer):
     refresh_mapping = providers.Factory(RefreshMapping, deps)
     confirm_mapping = providers.Factory(ConfirmMapping, deps)
     refresh_all_mappings = providers.Factory(RefreshAllMappings, deps)
-    create_ticket = providers.Factory(CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
+    create_ticket = providers.Factory(CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after,
+                                      base_url=config.provided.base_url)
     get_ticket = providers.Factory(GetTicket, deps)
     resolve_ticket = providers.Factory(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
     refresh_tickets = providers.Factory(RefreshTickets, deps)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from application.errors import Conflict, NotFound, UseCaseError
@@ -45,9 +45,11 @@ def _settled(link: TicketLink) -> CreateTicketResult:
 
 
 class CreateTicket:
-    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0) -> None:
+    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0, base_url: str | None = None) -> None:
         self.deps = deps
         self.stale_after_seconds = stale_after_seconds
+        self.base_url = base_url
+        """This service's public URL (BACKUPCHECKS_BASE_URL): the run reference when the settings name none."""
 
     async def execute(self, actor: Actor, run_id: str) -> CreateTicketResult:
         deps, target = self.deps, ("run", run_id)
@@ -76,7 +78,8 @@ class CreateTicket:
         if refusal is not None:
             await refuse(deps, actor, ACTION, target, refusal, customer_id=run.customer_id)
         assert mapping is not None
-        draft = build_ticket_draft(run, customer, mapping, settings)
+        base_url = settings.backupchecks_base_url or self.base_url
+        draft = build_ticket_draft(run, customer, mapping, replace(settings, backupchecks_base_url=base_url))
         now = deps.clock.now()
 
         if link is None:

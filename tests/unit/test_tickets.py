@@ -55,6 +55,14 @@ async def test_create_makes_one_ticket_with_the_draft(world: World) -> None:
     assert await audit_of(world, "ticket.create") == [(Outcome.OK, None)]
 
 
+async def test_reference_falls_back_to_the_service_url() -> None:
+    w = World()
+    await w.configure(backupchecks_base_url=None)
+    await w.seed()
+    link = (await CreateTicket(w.deps, base_url="https://bc.example.net").execute(OPERATOR, "run-1")).link
+    assert w.psa.tickets[link.ticket_id or 0].description.endswith("Reference: https://bc.example.net/runs/run-1")
+
+
 async def test_create_again_returns_the_same_ticket_without_calling_autotask(world: World) -> None:
     first = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     calls = world.psa.calls["create_ticket"]
