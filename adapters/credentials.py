@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Argon2Credentials:
-    """Implements `application.use_cases.users.CredentialHasher`.
+    """Implements `application.ports.CredentialHasher`.
 
     Tokens are 256 random bits, so a fast unsalted SHA-256 is enough to store them (and lets a request find its user by
     the digest); passwords are chosen by people, so they get argon2id."""

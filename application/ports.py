@@ -309,6 +309,15 @@ class Clock(Protocol):
         ...
 
 
+class CredentialHasher(Protocol):
+    """Makes and hashes secrets (an adapter: argon2 for passwords, SHA-256 for random tokens)."""
+
+    def new_token(self) -> str: ...
+    def new_password(self) -> str: ...
+    def hash_token(self, token: str) -> str: ...
+    def hash_password(self, password: str) -> str: ...
+
+
 class SecretBox(Protocol):
     """Seals secrets for storage (authenticated encryption) and opens them again."""
 
@@ -323,6 +332,7 @@ __all__ = [
     "AuthFailure",
     "Clock",
     "Company",
+    "CredentialHasher",
     "Credentials",
     "CustomerRepository",
     "MappingRepository",

@@ -7,25 +7,15 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
 
 from application.errors import Conflict, InvalidInput, NotFound
-from application.ports import User
+from application.ports import CredentialHasher, User
 from application.use_cases.common import Deps, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission, Role
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
-
-
-class CredentialHasher(Protocol):
-    """Makes and hashes secrets (an adapter: argon2 for passwords, SHA-256 for random tokens)."""
-
-    def new_token(self) -> str: ...
-    def new_password(self) -> str: ...
-    def hash_token(self, token: str) -> str: ...
-    def hash_password(self, password: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
