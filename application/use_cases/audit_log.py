@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from application.ports import AuditQuery
-from application.use_cases.common import Deps, audit, authorize
+from application.use_cases.common import UseCase, audit, authorize
 from domain.audit import AuditRecord, ChainCheck, Outcome, verify_chain
 from domain.roles import Actor, Permission
 
@@ -43,21 +43,15 @@ def record_fields(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-class QueryAudit:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class QueryAudit(UseCase):
     async def execute(self, actor: Actor, query: AuditQuery) -> list[AuditRecord]:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.query", ("audit", "*"))
         async with self.deps.uow() as uow:
             return await uow.audit.query(query)
 
 
-class ExportAudit:
+class ExportAudit(UseCase):
     """Every record matching the filters (the query's limit is the page size, not a cap), as text lines."""
-
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
 
     async def execute(self, actor: Actor, query: AuditQuery, fmt: ExportFormat) -> AsyncIterator[str]:
         action, target = "audit.export", ("audit", "*")
@@ -94,10 +88,7 @@ def _csv_line(cells: Any) -> str:
     return buffer.getvalue()
 
 
-class VerifyAudit:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class VerifyAudit(UseCase):
     async def execute(self, actor: Actor) -> ChainCheck:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.verify", ("audit", "*"))
         async with self.deps.uow() as uow:

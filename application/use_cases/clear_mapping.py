@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from application.errors import NotFound
-from application.use_cases.common import Deps, audit, authorize, refuse
+from application.use_cases.common import UseCase, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 
 
-class ClearMapping:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ClearMapping(UseCase):
     async def execute(self, actor: Actor, customer_id: str) -> CompanyMapping:
         action, target = "mapping.clear", ("customer", customer_id)
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)

@@ -132,3 +132,10 @@ async def replace_link(deps: Deps, new: TicketLink, old: TicketLink) -> bool:
         if stored:
             await uow.commit()
     return stored
+
+
+class UseCase:
+    """The base of the use cases that need nothing but the ports."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from application.errors import Conflict
-from application.use_cases.common import Deps, audit, authorize, refuse
+from application.use_cases.common import UseCase, audit, authorize, refuse
 from application.use_cases.refresh_mapping import load_mapping
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
 
 
-class ConfirmMapping:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ConfirmMapping(UseCase):
     async def execute(self, actor: Actor, customer_id: str) -> CompanyMapping:
         action, target = "mapping.confirm", ("customer", customer_id)
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)

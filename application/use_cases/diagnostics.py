@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.errors import NotConfigured
 from application.ports import ApiUsage, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
-from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse
+from application.use_cases.common import Deps, UseCase, audit, authorize, connect, psa_error, refuse
 from domain.audit import Outcome
 from domain.picklists import Picklists, Problem, validate_configuration
 from domain.roles import Actor, Permission
@@ -38,13 +38,10 @@ async def _admin_gateway(deps: Deps, actor: Actor, action: str) -> tuple[Autotas
         await refuse(deps, actor, action, target, error)
 
 
-class TestConnection:
+class TestConnection(UseCase):
     """Zone discovery and one authenticated call, with a clear message per failure."""
 
     __test__ = False  # not a pytest class
-
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
 
     async def execute(self, actor: Actor) -> ConnectionResult:
         action = "settings.test_connection"
@@ -67,10 +64,7 @@ class TestConnection:
         return result
 
 
-class ValidateConfiguration:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ValidateConfiguration(UseCase):
     async def execute(self, actor: Actor) -> ValidationResult:
         action = "settings.validate"
         settings, gateway = await _admin_gateway(self.deps, actor, action)
@@ -85,10 +79,7 @@ class ValidateConfiguration:
         return ValidationResult(not problems, problems)
 
 
-class GetPicklists:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class GetPicklists(UseCase):
     async def execute(self, actor: Actor, *, refresh: bool = False) -> Picklists:
         action = "settings.picklists"
         _, gateway = await _admin_gateway(self.deps, actor, action)
@@ -98,10 +89,7 @@ class GetPicklists:
             await refuse(self.deps, actor, action, ("settings", "autotask"), psa_error(error), Outcome.FAILED)
 
 
-class GetUsage:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class GetUsage(UseCase):
     async def execute(self, actor: Actor) -> ApiUsage:
         action = "settings.usage"
         _, gateway = await _admin_gateway(self.deps, actor, action)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.errors import NotFound
 from application.ports import PsaError, PsaGateway
-from application.use_cases.common import Deps, authorize, connect, psa_error, replace_link
+from application.use_cases.common import Deps, UseCase, authorize, connect, psa_error, replace_link
 from domain.roles import Actor, Permission
 from domain.tickets import LinkState, ResolveDecision, TicketLink, TicketStatus, decide_resolve
 
@@ -28,10 +28,7 @@ async def observe(deps: Deps, gateway: PsaGateway, link: TicketLink) -> TicketLi
     return link.observed(TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now()), entries)
 
 
-class GetTicket:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class GetTicket(UseCase):
     async def execute(self, actor: Actor, run_id: str, *, refresh: bool = False) -> TicketView:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "ticket.get", ("run", run_id))
         async with self.deps.uow() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.use_cases.common import Deps, authorize
+from application.use_cases.common import UseCase, authorize
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 from domain.runs import Customer
@@ -16,10 +16,7 @@ class CustomerView:
     mapping: CompanyMapping | None
 
 
-class ListCustomers:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ListCustomers(UseCase):
     async def execute(self, actor: Actor, limit: int = 50, after: str | None = None) -> list[CustomerView]:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "customer.list", ("customers", "*"))
         async with self.deps.uow() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import NotFound, Unprocessable
 from application.ports import PsaError
-from application.use_cases.common import Deps, audit, authorize, connected, look_up_company, psa_error, refuse
+from application.use_cases.common import UseCase, audit, authorize, connected, look_up_company, psa_error, refuse
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping, LookupOutcome
 from domain.roles import Actor, Permission
@@ -16,10 +16,7 @@ _REFUSALS = {
 }
 
 
-class MapCustomer:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class MapCustomer(UseCase):
     async def execute(self, actor: Actor, customer_id: str, company_id: int) -> CompanyMapping:
         action, target = "mapping.set", ("customer", customer_id)
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from application.errors import InvalidInput
-from application.use_cases.common import Deps, audit, authorize
+from application.use_cases.common import UseCase, audit, authorize
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.runs import Customer
 
 
-class PutCustomer:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class PutCustomer(UseCase):
     async def execute(self, actor: Actor, customer: Customer) -> bool:
         """True when the customer is new."""
         action, target = "customer.put", ("customer", customer.id)

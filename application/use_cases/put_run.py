@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from application.errors import Unprocessable
-from application.use_cases.common import Deps, audit, authorize, refuse
+from application.use_cases.common import UseCase, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.runs import Run
 
 
-class PutRun:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class PutRun(UseCase):
     async def execute(self, actor: Actor, run: Run) -> bool:
         """True when the run is new."""
         action, target = "run.put", ("run", run.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.ports import PsaError
-from application.use_cases.common import Deps, audit, authorize, connected, psa_error, refuse
+from application.use_cases.common import UseCase, audit, authorize, connected, psa_error, refuse
 from application.use_cases.refresh_mapping import recheck
 from domain.audit import Outcome
 from domain.mapping import MappingStatus
@@ -21,10 +21,7 @@ class MappingsRefreshed:
     autotask_calls: int
 
 
-class RefreshAllMappings:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class RefreshAllMappings(UseCase):
     async def execute(self, actor: Actor) -> MappingsRefreshed:
         action, target = "mapping.refresh_all", ("mappings", "*")
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)

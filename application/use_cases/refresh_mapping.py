@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import Conflict
 from application.ports import PsaError, PsaGateway
-from application.use_cases.common import Deps, audit, authorize, connected, look_up_company, psa_error, refuse
+from application.use_cases.common import Deps, UseCase, audit, authorize, connected, look_up_company, psa_error, refuse
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
@@ -26,10 +26,7 @@ async def recheck(deps: Deps, gateway: PsaGateway, mapping: CompanyMapping) -> C
     return mapping.after_lookup(lookup, deps.clock.now())
 
 
-class RefreshMapping:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class RefreshMapping(UseCase):
     async def execute(self, actor: Actor, customer_id: str) -> CompanyMapping:
         action, target = "mapping.refresh", ("customer", customer_id)
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)

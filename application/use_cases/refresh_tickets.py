@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from application.ports import PsaError
-from application.use_cases.common import Deps, audit, authorize, connected, psa_error, refuse
+from application.use_cases.common import UseCase, audit, authorize, connected, psa_error, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.tickets import LinkState, TicketLink, TicketStatus
@@ -20,10 +20,7 @@ class TicketsRefreshed:
     autotask_calls: int
 
 
-class RefreshTickets:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class RefreshTickets(UseCase):
     async def execute(self, actor: Actor, run_ids: Sequence[str] | None = None) -> TicketsRefreshed:
         deps, action, target = self.deps, "ticket.refresh", ("tickets", "*")
         await authorize(deps, actor, Permission.MANAGE_TICKETS, action, target)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from application.errors import InvalidInput
 from application.ports import Company, PsaError
-from application.use_cases.common import Deps, authorize, connected, psa_error, refuse
+from application.use_cases.common import UseCase, authorize, connected, psa_error, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 
 
-class SearchCompanies:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class SearchCompanies(UseCase):
     async def execute(self, actor: Actor, text: str, limit: int = 50) -> list[Company]:
         action, target = "company.search", ("companies", text[:64])
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)

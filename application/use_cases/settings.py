@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from application.errors import InvalidInput
-from application.use_cases.common import Deps, audit, authorize
+from application.use_cases.common import UseCase, audit, authorize
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
@@ -23,20 +23,14 @@ class SettingsChange:
     """A new password; None keeps the stored one."""
 
 
-class GetSettings:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class GetSettings(UseCase):
     async def execute(self, actor: Actor) -> AutotaskSettings:
         await authorize(self.deps, actor, Permission.ADMINISTER, "settings.get", ("settings", "autotask"))
         async with self.deps.uow() as uow:
             return await uow.settings.get()
 
 
-class UpdateSettings:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class UpdateSettings(UseCase):
     async def execute(self, actor: Actor, change: SettingsChange) -> AutotaskSettings:
         action, target = "settings.update", ("settings", "autotask")
         await authorize(self.deps, actor, Permission.ADMINISTER, action, target)

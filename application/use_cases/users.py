@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from application.errors import Conflict, InvalidInput, NotFound
 from application.ports import CredentialHasher, User
-from application.use_cases.common import Deps, audit, authorize, refuse
+from application.use_cases.common import Deps, UseCase, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission, Role
 
@@ -57,20 +57,14 @@ class AddUser:
         return NewUser(user, token, password, generated)
 
 
-class ListUsers:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ListUsers(UseCase):
     async def execute(self, actor: Actor) -> list[User]:
         await authorize(self.deps, actor, Permission.ADMINISTER, "user.list", ("users", "*"))
         async with self.deps.uow() as uow:
             return await uow.users.list()
 
 
-class RemoveUser:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class RemoveUser(UseCase):
     async def execute(self, actor: Actor, user_id: str) -> User:
         """Remove by id (the HTTP API) — the command line passes the id of the named user."""
         action, target = "user.remove", ("user", user_id[:64])

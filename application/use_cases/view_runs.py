@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.errors import NotFound
 from application.ports import RunQuery, UnitOfWork
-from application.use_cases.common import Deps, authorize
+from application.use_cases.common import UseCase, authorize
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 from domain.runs import Customer, Run
@@ -59,20 +59,14 @@ async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView
     return views
 
 
-class ListRuns:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ListRuns(UseCase):
     async def execute(self, actor: Actor, query: RunQuery) -> list[RunView]:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "run.list", ("runs", "*"))
         async with self.deps.uow() as uow:
             return await _views(uow, actor, await uow.runs.query(query))
 
 
-class GetRun:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class GetRun(UseCase):
     async def execute(self, actor: Actor, run_id: str) -> RunView:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "run.get", ("run", run_id))
         async with self.deps.uow() as uow:
