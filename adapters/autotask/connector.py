@@ -123,6 +123,14 @@ class AutotaskConnector:
             self._client = None
 
 
+def _same_origin(url: str, base: str) -> bool:
+    def origin(u: str) -> tuple[str, str]:
+        scheme, _, rest = u.partition("://")
+        return scheme.lower(), rest.split("/", 1)[0].lower()
+
+    return "://" in url and origin(url) == origin(base)
+
+
 def _eq(field: str, value: Any) -> dict[str, Any]:
     return {"op": "eq", "field": field, "value": value}
 
@@ -133,6 +141,8 @@ class AutotaskGateway:
         self._credentials = credentials
         self._tenant = tenant
         self._calls = 0
+        self._gate_key = hashlib.sha256(credentials.tracking_identifier.encode()).hexdigest()[:16]
+        """The concurrency cap is per tracking identifier; its digest names it (the identifier is a credential)."""
 
     @property
     def calls(self) -> int:
@@ -182,7 +192,7 @@ class AutotaskGateway:
             url = path if absolute else zone.api_url + path
             try:
                 return await self._exchange(Request(method, url, f"{method} {endpoint}", body, write, self._headers()),
-                                            tenant=self._credentials.tracking_identifier)
+                                            tenant=self._gate_key)
             except Unauthorized as error:
                 if rediscovered:
                     raise PsaAuthError(AuthFailure.BAD_SECRET, error.message) from None
@@ -195,8 +205,10 @@ class AutotaskGateway:
             answer = await self._call("GET", f"{entity}/{item_id}", f"{entity}/{{id}}")
         except PsaNotFound:
             return None
-        item = next((v for k, v in (answer or {}).items() if k.lower() == "item"), None)
-        return item if isinstance(item, dict) else None
+        found = [v for k, v in answer.items() if k.lower() == "item"] if isinstance(answer, dict) else []
+        if not found or not isinstance(found[0], dict | None):  # `"item": null` is a 404; no `item` is no answer
+            raise PsaUnavailable(f"Autotask answered GET {entity}/{item_id} without an item.")
+        return found[0]
 
     async def _query(self, entity: str, filters: list[dict[str, Any]], limit: int | None = None) -> list[Any]:
         """Every item matching the filter (all pages: the same body POSTed to `nextPageUrl`)."""
@@ -211,12 +223,14 @@ class AutotaskGateway:
             next_url = page.page_details.next_page_url if page.page_details else None
             if not next_url or next_url in seen or (limit is not None and len(items) >= limit):
                 return items if limit is None else items[:limit]
+            if not _same_origin(next_url, (await self.zone()).api_url):  # the credentials go only to the zone
+                raise PsaUnavailable(f"Autotask answered a next page off its own host: {next_url[:200]!r}.")
             seen.add(next_url)
             path, absolute = next_url, True
 
     async def _create(self, path: str, endpoint: str, body: dict[str, Any]) -> int:
         answer = await self._call("POST", path, endpoint, {k: v for k, v in body.items() if v is not None}, write=True)
-        return convert(answer, CreateAnswer).item_id
+        return convert(answer, CreateAnswer, maybe_applied=True).item_id
 
     def _facts(self, ticket: Any, zone: Zone) -> TicketFacts:
         return convert(ticket, TicketWire).to_facts(zone.web_url)

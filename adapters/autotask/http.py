@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import random
 import re
 import time
@@ -63,7 +64,7 @@ class Request:
     body: Any = None
     write: bool = False
     """It changes something: never retried unless the PSA surely did not receive it."""
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = field(default=None, repr=False)
 
 
 class _Throttled(PsaUnavailable):
@@ -83,7 +84,8 @@ class Exchange:
     max_in_flight: int
     on_request: Callable[[str, str], None] | None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _gates: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
+    _gates: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict, repr=False)
+    """Keyed by tracking identifier: kept out of repr."""
 
     def gate(self, key: tuple[str, str]) -> asyncio.Semaphore:
         gate = self._gates.get(key)
@@ -126,7 +128,7 @@ class Exchange:
                                                    headers=request.headers)
             status = response.status_code
             result = _translate(response, request.write)
-        except httpx.TransportError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             status = type(error).__name__
             result = _transport_error(error, request.write)
         duration_ms = (time.perf_counter() - started) * 1000
@@ -139,6 +141,8 @@ class Exchange:
             line = f"{request.method} {url} -> {status} in {duration_ms:.0f} ms"
             self.logger.log(logging.INFO if outcome == "ok" else logging.WARNING, "%s", _redact(line + detail, secrets))
         if isinstance(result, PsaError):
+            result.message = _redact(result.message, secrets)  # Autotask or a proxy may echo what it was sent
+            result.args = (result.message,)
             raise result
         return result
 
@@ -175,34 +179,40 @@ def _outcome(result: Any) -> str:
     return "error"
 
 
-def _transport_error(error: httpx.TransportError, write: bool) -> PsaUnavailable:
-    """Did the request reach the server? Not when the connection (or a pooled one) never came; maybe otherwise."""
-    unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+def _transport_error(error: httpx.HTTPError | httpx.InvalidURL, write: bool) -> PsaUnavailable:
+    """Did the request reach the server? Not when the connection (or a pooled one) never came or the URL was unusable;
+    maybe otherwise (a lost answer, or one that could not be decoded)."""
+    unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.InvalidURL
+                        | httpx.UnsupportedProtocol)
     kind = "timed out" if isinstance(error, httpx.TimeoutException) else "failed"
     message = f"The request to Autotask {kind} ({type(error).__name__})."
     return PsaUnavailable(message, maybe_applied=write and not unsent)
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait, from delay-seconds or an HTTP date (a date without a zone is UTC); None when unusable."""
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return None
-        return (when - datetime.now(UTC)).total_seconds()
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return seconds if math.isfinite(seconds) else None
 
 
-def _message(response: httpx.Response) -> tuple[str, bool]:
-    """Autotask's own words, and whether the answer carried an `errors` list."""
+def _message(response: httpx.Response) -> tuple[str, bool, bool]:
+    """Autotask's own words; whether they came as an `errors` list; whether as JSON at all (an `errors` list or a
+    `Message`), rather than a proxy's page."""
     try:
         answer = convert(response.json(), ErrorAnswer)
-    except (ValueError, msgspec.ValidationError, TypeError):
-        return response.text.strip()[:500] or response.reason_phrase, False
-    return answer.text() or response.reason_phrase, bool(answer.errors)
+    except (ValueError, PsaUnavailable):
+        return response.text.strip()[:500] or response.reason_phrase, False, False
+    return answer.text() or response.reason_phrase, bool(answer.errors), bool(answer.text())
 
 
 def _translate(response: httpx.Response, write: bool) -> Any:
@@ -213,8 +223,8 @@ def _translate(response: httpx.Response, write: bool) -> Any:
             return response.json() if response.content else None
         except ValueError:
             return PsaUnavailable(f"Autotask answered {status} with a body that is not JSON.", maybe_applied=write)
-    message, has_errors = _message(response)
-    if status == 429 or (status >= 500 and has_errors and _THROTTLE.search(message)):
+    message, has_errors, worded = _message(response)
+    if status == 429 or (status >= 500 and worded and _THROTTLE.search(message)):
         return _Throttled(message or "Throttled by Autotask.", _retry_after(response.headers.get("Retry-After")))
     if has_errors and _UNKNOWN_ZONE.search(message):
         return PsaAuthError(AuthFailure.UNKNOWN_USER, message)

@@ -6,11 +6,11 @@ answer's keys are folded to lower case before conversion and every struct field 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from application.ports import ApiUsage, Company, TicketFacts, Zone
+from application.ports import ApiUsage, Company, PsaUnavailable, TicketFacts, Zone
 from domain.picklists import Picklists, PicklistValue
 
 
@@ -32,10 +32,18 @@ def fold_keys(value: Any) -> Any:
 
 
 T = TypeVar("T")
+Long = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""Autotask's ids and counts are 64-bit at most; anything larger is a broken answer, not a number to pass on."""
 
 
-def convert(value: Any, kind: type[T]) -> T:
-    return msgspec.convert(fold_keys(value), kind, strict=False)
+def convert(value: Any, kind: type[T], *, maybe_applied: bool = False) -> T:
+    """The answer as `kind`, or PsaUnavailable naming what was wrong with its shape (`maybe_applied` for the answer
+    to a write that reached Autotask: it may have taken effect although its answer is unreadable)."""
+    try:
+        return msgspec.convert(fold_keys(value), kind, strict=False)
+    except msgspec.ValidationError as error:
+        raise PsaUnavailable(f"Autotask answered in an unexpected shape ({kind.__name__}: {error}).",
+                             maybe_applied=maybe_applied) from None
 
 
 class ZoneInformation(_Wire):
@@ -44,6 +52,8 @@ class ZoneInformation(_Wire):
     zone_name: str | None = None
 
     def to_zone(self) -> Zone:
+        if not self.url.lower().startswith(("https://", "http://")):
+            raise PsaUnavailable(f"Zone discovery answered an API url that is not http(s): {self.url[:100]!r}.")
         api = self.url if self.url.endswith("/") else self.url + "/"
         web = self.web_url or ""
         web = web if not web or web.endswith("/") else web + "/"
@@ -59,7 +69,7 @@ class ErrorAnswer(_Wire):
 
 
 class CompanyWire(_Wire):
-    id: int
+    id: Long
     company_name: str | None = None
     is_active: bool | None = None
 
@@ -68,9 +78,9 @@ class CompanyWire(_Wire):
 
 
 class TicketWire(_Wire):
-    id: int
+    id: Long
     ticket_number: str | None = None
-    status: int | None = None
+    status: Long | None = None
     external_id: str | None = None
 
     def to_facts(self, web_url: str) -> TicketFacts:
@@ -80,7 +90,7 @@ class TicketWire(_Wire):
 
 
 class NoteWire(_Wire):
-    id: int
+    id: Long
     description: str | None = None
 
 
@@ -94,17 +104,17 @@ class QueryAnswer(_Wire):
 
 
 class CreateAnswer(_Wire):
-    item_id: int
+    item_id: Long
 
 
 class CountAnswer(_Wire):
-    query_count: int
+    query_count: Long
 
 
 class ThresholdInformation(_Wire):
-    external_request_threshold: int | None = None
-    request_threshold_timeframe: int | None = None
-    current_timeframe_request_count: int | None = None
+    external_request_threshold: Long | None = None
+    request_threshold_timeframe: Long | None = None
+    current_timeframe_request_count: Long | None = None
 
     def to_usage(self) -> ApiUsage:
         return ApiUsage(self.current_timeframe_request_count or 0, self.external_request_threshold or 0,
