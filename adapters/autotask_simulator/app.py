@@ -157,6 +157,11 @@ async def _with_fault(sim: Simulator, fault: Fault | None, method: str,
         return _errors(500, THREAD_LIMIT.format(n=sim.max_concurrent_per_endpoint or 3))
     if kind == "patch_refused":
         return _not_allowed(method)
+    if kind == "forbidden":
+        return _errors(500, "User does not have adequate permissions to perform this action on this entity.")
+    if kind == "null_item":
+        answer = run()
+        return _json({"item": None}) if answer.status_code == 404 else answer
     return _errors(500, "The 'in' operator is not supported in queries on this entity.")  # in_refused
 
 

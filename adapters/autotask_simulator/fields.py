@@ -33,7 +33,9 @@ def simple_document(*fields: tuple[str, str, bool, bool]) -> dict[str, Any]:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """As Autotask's .NET serialiser writes it: milliseconds without trailing zeros, none at all on a whole second."""
+    fraction = f"{value.microsecond // 1000:03d}".rstrip("0")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 def parse_time(value: Any) -> datetime:

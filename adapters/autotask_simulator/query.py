@@ -13,6 +13,7 @@ COMPARE = ("eq", "noteq", "gt", "gte", "lt", "lte")
 TEXT = ("beginswith", "endswith", "contains")
 LISTS = ("in", "notin")
 EXISTS = ("exist", "notexist")
+MAX_IN_VALUES = 500
 
 Predicate = Callable[[Record], bool]
 
@@ -70,6 +71,8 @@ def _condition(schema: EntitySchema, cond: dict[str, Any]) -> Predicate:
     if op in LISTS:
         if not isinstance(raw, list):
             raise QueryError(f"The '{op}' operator needs a list value for field '{name}'.")
+        if len(raw) > MAX_IN_VALUES:
+            raise QueryError(f"The '{op}' operator takes at most {MAX_IN_VALUES} values ({len(raw)} given).")
         values = [_key(spec, v) for v in raw]
         inside = op == "in"
         return lambda rec: rec.get(name) is not None and (_key(spec, rec[name]) in values) == inside

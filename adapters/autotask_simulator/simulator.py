@@ -15,7 +15,7 @@ from .fields import EntitySchema, Record, format_time, load_document, simple_doc
 from .query import compile_filter
 
 FAULT_KINDS = frozenset({"latency", "server_error", "throttle", "thread_limit", "timeout", "lost_answer",
-                         "patch_refused", "in_refused"})
+                         "patch_refused", "in_refused", "forbidden", "null_item"})
 COMPLETE = 5
 SEED_COMPANIES = ((100, "Acme Corporation", True), (101, "Globex Benelux B.V.", True), (102, "Initech Ltd", True),
                   (103, "Umbrella Health Care", True), (104, "Stark Logistics (closed)", False),
@@ -45,7 +45,9 @@ class Fault:
     a client with a shorter timeout gives up while the write still lands); "lost_answer" (do the work, sleep `seconds`,
     answer 504); "server_error" (503 text/plain); "throttle" (429, `Retry-After` when `retry_after` is set);
     "thread_limit" (500 with a thread-limit message); "patch_refused" (PATCH answers 405); "in_refused" (a query
-    using the `in` operator answers 500). Faults act after authentication; the first matching fault is used.
+    using the `in` operator answers 500); "forbidden" (500 saying the user lacks adequate permissions, as tenants
+    answer more often than 403); "null_item" (a GET of a missing id answers `200 {"item": null}`, not 404).
+    Faults act after authentication; the first matching fault is used.
 
     `entity`/`method` restrict it (entity as in the path: "Tickets", "Companies", "TicketNotes", "zoneInformation"...).
     Zone discovery is only hit by a fault that names `entity="zoneInformation"`.
@@ -71,6 +73,8 @@ class Fault:
             return False
         if self.kind == "patch_refused":
             return method == "PATCH"
+        if self.kind == "null_item":
+            return method == "GET"
         return uses_in if self.kind == "in_refused" else True
 
 

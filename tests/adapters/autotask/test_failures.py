@@ -194,3 +194,26 @@ async def test_on_request_reports_endpoint_and_outcome(router, zone) -> None:
     assert seen == [("GET zoneInformation", "ok"), ("GET Tickets/{id}", "throttled"), ("GET Tickets/{id}", "ok"),
                     ("POST Tickets", "unavailable"), ("POST Tickets", "unavailable"), ("GET Companies/{id}", "error")]
     await conn.aclose()
+
+
+@pytest.mark.parametrize("answer", [
+    httpx.Response(500, json={"Message": "Thread limit of 3 concurrent requests exceeded."}),
+    httpx.Response(500, json={"errors": ["Request threshold exceeded; retry later."]}),
+    httpx.Response(429, text="slow down"),
+])
+async def test_throttling_worded_as_errors_or_message_is_throttled_and_a_create_retried(router, zone, connector,
+                                                                                       answer) -> None:
+    route = router.post(API + "Tickets").mock(side_effect=[answer, httpx.Response(200, json={"itemId": 9})])
+    assert await connector.connect(creds()).create_ticket(DRAFT) == 9
+    assert route.call_count == 2 and len(connector.sleeps) == 1
+
+
+@pytest.mark.parametrize("answer", [httpx.Response(500, json={"Message": "An error has occurred."}),
+                                    httpx.Response(500, html="<h1>Runtime Error</h1> thread pool"),
+                                    httpx.Response(502, json={"Message": "Bad gateway"})])
+async def test_an_unexplained_500_on_a_create_may_have_applied_and_is_not_retried(router, zone, connector,
+                                                                                 answer) -> None:
+    route = router.post(API + "Tickets").mock(return_value=answer)
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).create_ticket(DRAFT)
+    assert caught.value.maybe_applied and not caught.value.throttled and route.call_count == 1

@@ -4,16 +4,20 @@ ticket for a create whose answer was lost."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from urllib.parse import quote
 
 import pytest
 
 from adapters.autotask_simulator import Fault, Simulator
-from application.ports import NoteDraft, PsaGateway, PsaUnavailable
+from application.ports import NoteDraft, PsaAuthError, PsaForbidden, PsaGateway, PsaNotFound, PsaUnavailable
 from domain.draft import TicketDraft
+from domain.settings import ApiLogLevel
 from domain.tickets import CLOSING_NOTE, STATUS_COMPLETE
 
-from .worlds import SimulatorWorld, simulator_world
+from .worlds import GOOD, SECRET, TRACKING, USERNAME, SimulatorWorld, simulator_world
 
 NOTE = NoteDraft("Resolved via Backupchecks", CLOSING_NOTE, 1, 2)
 DRAFT = TicketDraft(company_id=100, title="[Backupchecks] Acme - Nightly - Error", description="Backup failed",
@@ -149,3 +153,43 @@ async def test_ten_concurrent_reads_stay_under_the_thread_limit(world: Simulator
     results = await asyncio.gather(*(g.get_ticket(ticket_id) for _ in range(10)))
     assert all(r is not None for r in results)
     assert world.sim.counts["GET Tickets/{id}"] == 10 and world.sleeps == []  # never refused, never retried
+
+
+async def test_permission_refusal_as_a_500_is_forbidden_and_not_retried(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("forbidden", entity="Companies"))
+    with pytest.raises(PsaForbidden) as caught:
+        await gateway(world).get_company(100)
+    assert "adequate permissions" in caught.value.message and world.sim.counts["GET Companies/{id}"] == 1
+
+
+async def test_a_null_item_is_a_missing_one(world: SimulatorWorld) -> None:
+    world.sim.inject(Fault("null_item", times=None))
+    g = gateway(world)
+    assert await g.get_ticket(424242) is None
+    with pytest.raises(PsaNotFound):
+        await g.get_company(424242)
+    with pytest.raises(PsaNotFound):
+        await g.complete_ticket(424242, STATUS_COMPLETE)
+
+
+async def test_bulk_read_sends_in_lists_of_at_most_500_values(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ids = [await g.create_ticket(DRAFT) for _ in range(2)]
+    assert sorted(await g.get_tickets([*range(1, 1101), *ids])) == ids  # the simulator refuses 501 values or more
+    assert world.sim.counts["POST Tickets/query"] == 3 and world.sim.counts["GET Tickets/{id}"] == 0
+
+
+async def test_no_log_line_at_any_level_carries_a_credential(world: SimulatorWorld,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger: ours, httpx's, httpcore's (real HTTP here), uvicorn's
+    g = world.connector.connect(replace(GOOD, log_level=ApiLogLevel.REQUESTS))
+    ticket_id = await g.create_ticket(DRAFT)
+    await g.add_ticket_note(ticket_id, NOTE)
+    world.sim.inject(Fault("patch_refused"))
+    await g.complete_ticket(ticket_id, STATUS_COMPLETE)
+    with pytest.raises(PsaAuthError):
+        await world.connector.connect(replace(GOOD, secret="wrong-" + SECRET, log_level=ApiLogLevel.REQUESTS)).usage()
+    text = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    assert "PUT " in text and "zoneInformation?user=***" in text  # the log did see the requests
+    for value in (SECRET, USERNAME, TRACKING, quote(USERNAME), CLOSING_NOTE, DRAFT.description):
+        assert value not in text, value
