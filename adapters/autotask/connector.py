@@ -243,6 +243,8 @@ class AutotaskGateway:
         return convert(item, CompanyWire).to_company()
 
     async def search_companies(self, text: str, limit: int = 50) -> list[Company]:
+        if limit < 1:  # nothing asked: Autotask would refuse maxRecords outside 1..500 anyway
+            return []
         items = await self._query("Companies", [{"op": "contains", "field": "companyName", "value": text}], limit)
         companies = [convert(i, CompanyWire).to_company() for i in items]
         return sorted(companies, key=lambda c: c.name.lower())[:limit]

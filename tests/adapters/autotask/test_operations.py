@@ -214,3 +214,12 @@ async def test_usage_in_pascal_case(router, zone, connector) -> None:
         "ExternalRequestThreshold": 10000, "RequestThresholdTimeframe": 60, "CurrentTimeframeRequestCount": 7})
     usage = await connector.connect(creds()).usage()
     assert (usage.requests_this_hour, usage.limit, usage.timeframe_minutes) == (7, 10000, 60)
+
+
+@pytest.mark.parametrize(("limit", "max_records"), [(0, None), (-3, None), (1, 1), (50, 50), (800, 500)])
+async def test_search_limits_map_to_max_records_within_autotask_range(router, zone, connector, limit,
+                                                                      max_records) -> None:
+    route = router.post(API + "Companies/query").respond(200, json=page([{"id": 1, "companyName": "A"}]))
+    found = await connector.connect(creds()).search_companies("a", limit)
+    assert len(found) == min(max(limit, 0), 1)
+    assert (body(route)["maxRecords"] if route.called else None) == max_records  # Autotask takes 1..500
