@@ -36,19 +36,27 @@ POSTGRES_URL_ENV = "BACKUPCHECKS_TEST_POSTGRES_URL"
 POSTGRES_REQUIRED_ENV = "BACKUPCHECKS_TEST_POSTGRES_REQUIRED"
 ALL_BACKENDS = ("memory", "sqlite", "postgres")
 SQL_BACKENDS = ("sqlite", "postgres")
+PSYCOPG = "postgres-psycopg"
+"""The PostgreSQL server of BACKUPCHECKS_TEST_POSTGRES_URL reached through psycopg 3 instead of the URL's driver."""
+CONTRACT_BACKENDS = (*ALL_BACKENDS, PSYCOPG)
+CONTRACT_SQL_BACKENDS = (*SQL_BACKENDS, PSYCOPG)
 POSTGRES_HOWTO = (
     f"PostgreSQL tests are off: set {POSTGRES_URL_ENV}=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres "
     f"(a server where this user may CREATE DATABASE) to run them, and {POSTGRES_REQUIRED_ENV}=1 to fail when it is down"
 )
 
 
-def postgres_url() -> str | None:
-    return os.environ.get(POSTGRES_URL_ENV) or None
+def postgres_url(name: str = "postgres") -> str | None:
+    """The server URL for backend `name` ("postgres": as configured; PSYCOPG: the same with the psycopg driver)."""
+    url = os.environ.get(POSTGRES_URL_ENV) or None
+    if url is None or name != PSYCOPG:
+        return url
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 def backend_names(names: tuple[str, ...] = ALL_BACKENDS) -> list[str]:
     """The backends that can run here (PostgreSQL only when its URL is set)."""
-    return [name for name in names if name != "postgres" or postgres_url()]
+    return [name for name in names if not name.startswith("postgres") or postgres_url()]
 
 
 def backend_params(names: tuple[str, ...] = ALL_BACKENDS) -> list[Any]:
@@ -65,9 +73,9 @@ async def empty_database(name: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="backupchecks-test-") as directory:
             yield default_database_url(Path(directory))
         return
-    if name != "postgres":
+    if name not in ("postgres", PSYCOPG):
         raise ValueError(f"no database for backend {name!r}")
-    server = postgres_url()
+    server = postgres_url(name)
     if server is None:
         pytest.skip(POSTGRES_HOWTO)
     admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from contextvars import ContextVar, Token
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -35,6 +36,12 @@ from application.ports import (
 )
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+"""How long a unit of work waits for SQLite's write lock before it gives up (ConnectionError)."""
+SQLITE_LOCK_POLL_SECONDS = 0.05
+"""SQLite waits for a lock inside the driver's thread, where a cancellation cannot reach it: each BEGIN IMMEDIATE
+waits at most this long there, and the unit of work retries from the event loop until the busy timeout is spent."""
+CLEANUP_TIMEOUT_SECONDS = 10.0
+"""A rollback that takes longer (a hung server) throws its connection away instead."""
 _open_sqlite: ContextVar[AsyncEngine | None] = ContextVar("open_sqlite_unit_of_work", default=None)
 """The SQLite engine on which this task already holds a unit of work: a second one would wait for the first's
 write lock forever, so it is refused at once instead."""
@@ -51,14 +58,14 @@ def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, hide_parameters=True, pool_pre_ping=True)
-    engine = create_async_engine(parsed, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    engine = create_async_engine(parsed, hide_parameters=True, connect_args={"timeout": SQLITE_LOCK_POLL_SECONDS})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own; the "begin" hook does
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_LOCK_POLL_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -119,13 +126,19 @@ class SqlUnitOfWork:
             self._nesting = None
 
     async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SQLITE_BUSY_TIMEOUT_SECONDS
         with translated():
-            conn = await self._engine.connect()
-            try:
-                await conn.begin()
-            except BaseException:
-                await conn.close()
-                raise
+            while True:
+                conn = await self._engine.connect()
+                try:
+                    await conn.begin()
+                    break
+                except BaseException as error:
+                    await _finish(conn)
+                    if not (_sqlite_busy(error) and loop.time() < deadline):
+                        raise
+                await asyncio.sleep(SQLITE_LOCK_POLL_SECONDS)
         self._conn, self.committed = conn, False
 
     async def __aexit__(
@@ -137,12 +150,8 @@ class SqlUnitOfWork:
             return
         try:
             with translated():
-                await conn.rollback()
-                await conn.close()
+                await _finish(conn)
         except Exception:
-            with suppress(Exception):
-                await conn.invalidate()
-                await conn.close()
             if exc is None:
                 raise
 
@@ -157,6 +166,40 @@ class SqlUnitOfWork:
         if self._conn is not None:
             with translated():
                 await self._conn.rollback()
+
+
+def _sqlite_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked": another connection holds the write lock."""
+    orig = getattr(error, "orig", None) if isinstance(error, exc.OperationalError) else None
+    return getattr(orig, "sqlite_errorname", None) == "SQLITE_BUSY" or "database is locked" in str(orig or "")
+
+
+async def _finish(conn: AsyncConnection) -> None:
+    """Roll back and hand the connection back to the pool, to the end even when the task is cancelled meanwhile
+    (the cancellation is raised afterwards): a cancelled unit of work never leaves a connection in a transaction or
+    out of the pool. A rollback that fails or hangs throws the connection away instead."""
+    cleanup = asyncio.ensure_future(_rollback_and_close(conn))
+    cancelled: asyncio.CancelledError | None = None
+    while not cleanup.done():
+        try:
+            await asyncio.shield(cleanup)
+        except asyncio.CancelledError as error:
+            cancelled = error
+    if cancelled is not None:
+        raise cancelled
+    cleanup.result()
+
+
+async def _rollback_and_close(conn: AsyncConnection) -> None:
+    try:
+        async with asyncio.timeout(CLEANUP_TIMEOUT_SECONDS):
+            await conn.rollback()
+            await conn.close()
+    except BaseException:
+        with suppress(Exception):
+            await conn.invalidate()
+            await conn.close()
+        raise
 
 
 class SqlStorage:

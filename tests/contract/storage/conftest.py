@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from application.ports import UnitOfWorkFactory
-from tests.storage_backends import backend_params, storage_backend
+from tests.storage_backends import CONTRACT_BACKENDS, backend_params, storage_backend
 
 
-@pytest.fixture(params=backend_params())
+@pytest.fixture(params=backend_params(CONTRACT_BACKENDS))
 async def uow_factory(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory]:
     async with storage_backend(request.param) as factory:
         yield factory

@@ -17,9 +17,9 @@ from adapters.sql.migrate import downgrade, upgrade
 from adapters.sql.tables import metadata
 from domain.audit import verify_chain
 from tests.contract.storage import samples as s
-from tests.storage_backends import SQL_BACKENDS, backend_params, empty_database, storage_backend
+from tests.storage_backends import CONTRACT_SQL_BACKENDS, PSYCOPG, backend_params, empty_database, storage_backend
 
-SQL = backend_params(SQL_BACKENDS)
+SQL = backend_params(CONTRACT_SQL_BACKENDS)
 APP_TABLES = {t.name for t in metadata.sorted_tables}
 
 
@@ -88,7 +88,7 @@ async def test_the_database_refuses_to_change_audit_records(name: str, statement
         assert len(records) == 1 and records[0].entry.actor == "alice" and verify_chain(records).ok
 
 
-@pytest.mark.parametrize("name", backend_params(("postgres",)))
+@pytest.mark.parametrize("name", backend_params(("postgres", PSYCOPG)))
 async def test_postgres_refuses_truncating_the_audit_log(name: str) -> None:
     async with storage_backend(name) as storage:
         assert isinstance(storage, SqlStorage)

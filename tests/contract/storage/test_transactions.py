@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -89,3 +90,70 @@ async def test_a_unit_of_work_can_be_used_again(uow_factory: UnitOfWorkFactory) 
         await uow.commit()
     async with uow:
         assert await uow.customers.get("c-1") == s.customer("c-1")
+
+
+async def open_connections(uow_factory: UnitOfWorkFactory) -> int:
+    """Connections the store has handed out and not taken back (0 for the memory store, which has none)."""
+    engine = getattr(uow_factory, "engine", None)
+    return 0 if engine is None else engine.pool.checkedout()
+
+
+async def test_a_cancelled_unit_of_work_rolls_back_and_gives_its_connection_back(uow_factory: UnitOfWorkFactory) -> None:
+    holding, done = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with uow_factory() as uow:
+            await uow.tickets.reserve(s.pending_link("r-1", actor="holder"))
+            holding.set()
+            await done.wait()
+            await uow.commit()
+
+    async def waiter() -> None:  # SQLite: waits for the write lock; PostgreSQL: for the holder's uncommitted key
+        async with uow_factory() as uow:
+            await uow.customers.save(s.customer("c-9"))
+            await uow.tickets.reserve(s.pending_link("r-1", actor="waiter"))
+            await uow.commit()
+
+    holding_task = asyncio.create_task(holder())
+    await holding.wait()
+    waiting = asyncio.create_task(waiter())
+    for _ in range(20):  # let the waiter reach its wait (no timing is asserted: any point of cancellation must be safe)
+        await asyncio.sleep(0.005)
+    waiting.cancel()
+    # The holder keeps its lock until the waiter is gone: the cancellation must reach a waiter blocked on a lock
+    # (not only when SQLite's 30 s busy timeout ends). 10 s is a hang guard, not a measurement.
+    await asyncio.wait([waiting], timeout=10)
+    assert waiting.cancelled(), "a unit of work waiting for a lock did not stop when cancelled"
+    done.set()
+    await holding_task
+    assert await open_connections(uow_factory) == 0
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-9") is None
+        assert await uow.tickets.get("r-1") == s.pending_link("r-1", actor="holder")
+        await uow.customers.save(s.customer("c-10"))
+        await uow.commit()
+    assert await open_connections(uow_factory) == 0
+
+
+@pytest.mark.parametrize("cancels", [1, 2, 3])
+async def test_cancelling_again_while_rolling_back_still_gives_the_connection_back(
+    uow_factory: UnitOfWorkFactory, cancels: int
+) -> None:
+    started = asyncio.Event()
+
+    async def work() -> None:
+        async with uow_factory() as uow:
+            await uow.customers.save(s.customer("c-1"))
+            started.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(work())
+    await started.wait()
+    for _ in range(cancels):  # the later cancels land in __aexit__'s rollback and close
+        task.cancel()
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await open_connections(uow_factory) == 0
+    async with uow_factory() as uow:
+        assert await uow.customers.get("c-1") is None
