@@ -1,39 +1,100 @@
-"""Turns SQLAlchemy and driver errors into Python built-ins, so nothing of SQLAlchemy leaves the adapter."""
+"""Turns SQLAlchemy and driver errors into Python built-ins, so nothing of SQLAlchemy leaves the adapter, and keeps
+statement parameters (sealed secrets, token hashes) out of error texts and logs."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import exc
+
+REFUSED_VALUE_CLASSES = ("22", "54")  # SQLSTATE classes: data exception, program limit exceeded (index row size)
+CONNECTION_CLASSES = ("08", "53", "57P")  # connection exception, insufficient resources, server shutting down
+MIN_REDACTED_LENGTH = 4
 
 
 @contextmanager
 def translated() -> Iterator[None]:
-    """IntegrityError → ValueError; lost or refused connections → ConnectionError; a value the column type refused
-    → that ValueError/TypeError itself; anything else from SQLAlchemy → RuntimeError. Parameters are never quoted
-    (engines are made with hide_parameters=True)."""
+    """What the database refused → ValueError (constraint violations, values a column cannot hold, index rows too
+    large); lost or refused connections → ConnectionError; a value our column types refused before sending → that
+    ValueError/TypeError itself; anything else → RuntimeError. asyncpg, psycopg and sqlite3 raise different classes
+    for the same failure (psycopg calls an oversized index row an OperationalError), so PostgreSQL errors are sorted by
+    their SQLSTATE. Texts keep the driver's first line with every statement parameter's value masked; the original
+    error is suppressed, so a logged traceback shows neither it nor its parameters."""
     try:
         yield
-    except exc.IntegrityError as error:
-        raise ValueError(f"storage constraint violated: {_reason(error)}") from None
-    except (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError) as error:
-        raise ConnectionError(f"storage unavailable: {_reason(error)}") from None
-    except exc.DBAPIError as error:
-        if error.connection_invalidated:
-            raise ConnectionError(f"storage connection lost: {_reason(error)}") from None
-        raise RuntimeError(f"storage error: {_reason(error)}") from None
     except exc.StatementError as error:
-        if isinstance(error.orig, ValueError | TypeError):
-            raise error.orig from None
-        raise RuntimeError(f"storage error: {_reason(error)}") from None
+        if isinstance(error.orig, ValueError | TypeError) and not isinstance(error, exc.DBAPIError):
+            raise error.orig from None  # our own column types' refusals (a naive datetime, an unknown enum value)
+        raise _builtin(error) from None
     except exc.SQLAlchemyError as error:
-        raise RuntimeError(f"storage error: {_reason(error)}") from None
+        raise RuntimeError(f"storage error: {_first_line(error)}") from None
     except OSError as error:  # a driver's raw socket error on connect
         raise ConnectionError(f"storage unavailable: {error}") from None
 
 
-def _reason(error: exc.SQLAlchemyError) -> str:
-    orig = getattr(error, "orig", None)
-    text = str(orig if orig is not None else error).strip().splitlines()
-    return f"{type(orig or error).__name__}: {text[0] if text else ''}"
+def _builtin(error: exc.StatementError) -> Exception:
+    orig = error.orig
+    state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    reason = _reason(error)
+    if isinstance(error, exc.IntegrityError) or state.startswith("23"):
+        return ValueError(f"storage constraint violated: {reason}")
+    if state.startswith(REFUSED_VALUE_CLASSES) or isinstance(error, exc.DataError) or _client_side_value_error(orig):
+        return ValueError(f"storage refused a value: {reason}")
+    if state.startswith(CONNECTION_CLASSES) or getattr(error, "connection_invalidated", False):
+        return ConnectionError(f"storage unavailable: {reason}")
+    if not state and isinstance(error, exc.OperationalError | exc.InterfaceError):  # SQLite, or no server answer
+        return ConnectionError(f"storage unavailable: {reason}")
+    return RuntimeError(f"storage error: {reason}")
+
+
+def _client_side_value_error(orig: BaseException | None) -> bool:
+    """asyncpg refuses a parameter it cannot encode with a ValueError that SQLAlchemy wraps as a plain Error."""
+    return orig is not None and isinstance(orig.__cause__, ValueError | TypeError)
+
+
+def _reason(error: exc.StatementError) -> str:
+    orig = error.orig
+    text = _first_line(orig if orig is not None else error)
+    for value in _values(error.params):
+        text = text.replace(value, "***")
+    return f"{type(orig or error).__name__}: {text}"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _values(params: Any) -> Iterator[str]:
+    """Every text-like parameter value long enough to mean something, longest first (so no partial masks)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str | bytes) and len(value) >= MIN_REDACTED_LENGTH:
+            text = value if isinstance(value, str) else value.decode(errors="replace")
+            found.update({text, repr(text)[1:-1]})
+
+    walk(params)
+    yield from sorted(found, key=len, reverse=True)
+
+
+class _NoOperationArguments(logging.Filter):
+    """aiosqlite logs every operation with its arguments at DEBUG, statement parameters included: drop those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def quiet_driver_logs() -> None:
+    logger = logging.getLogger("aiosqlite")
+    if not any(isinstance(f, _NoOperationArguments) for f in logger.filters):
+        logger.addFilter(_NoOperationArguments())

@@ -15,7 +15,7 @@ from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable, TableClause
 
-from adapters.sql.errors import translated
+from adapters.sql.errors import quiet_driver_logs, translated
 from adapters.sql.repositories import (
     SqlAudit,
     SqlCustomers,
@@ -58,6 +58,7 @@ def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, hide_parameters=True, pool_pre_ping=True)
+    quiet_driver_logs()
     engine = create_async_engine(parsed, hide_parameters=True, connect_args={"timeout": SQLITE_LOCK_POLL_SECONDS})
 
     @event.listens_for(engine.sync_engine, "connect")

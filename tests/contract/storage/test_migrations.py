@@ -4,6 +4,8 @@ errors that never leak SQLAlchemy."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import traceback
 from typing import Any
 
 import pytest
@@ -99,7 +101,8 @@ async def test_postgres_refuses_truncating_the_audit_log(name: str) -> None:
 
 async def test_unreachable_databases_raise_connection_error() -> None:
     for url in ("sqlite+aiosqlite:////nonexistent-dir/x/backupchecks.sqlite3",
-                "postgresql+asyncpg://postgres@127.0.0.1:9/backupchecks"):
+                "postgresql+asyncpg://postgres@127.0.0.1:9/backupchecks",
+                "postgresql+psycopg://postgres@127.0.0.1:9/backupchecks"):
         storage = SqlStorage(url)
         try:
             with pytest.raises(ConnectionError):
@@ -135,3 +138,39 @@ async def test_sqlite_refuses_a_nested_unit_of_work_instead_of_deadlocking() -> 
             pass
         async with storage():  # one after the other is fine
             pass
+
+
+SECRET = "sealed:v1:SECRET-d41d8cd98f00b204"
+MAPPING_WITH_TEXT_IN_A_NUMBER = sa.insert(
+    sa.table("company_mappings", *(sa.column(c) for c in ("customer_id", "status", "psa", "company_id")))
+).values(customer_id="c-1", status="ok", psa="autotask", company_id=SECRET)
+DUPLICATE_USER = sa.insert(
+    sa.table("users", *(sa.column(c) for c in ("id", "username", "role", "token_hash", "created_at")))
+).values(id="u-1", username="alice", role="admin", token_hash=SECRET, created_at=s.at(0))
+
+
+def assert_clean(error: BaseException) -> None:
+    """A built-in error whose text, and whatever a log would print of it, carries no parameter value."""
+    assert type(error).__module__ == "builtins", type(error)
+    printed = "".join(traceback.format_exception(error))
+    assert SECRET not in printed and "sqlalchemy" not in printed.split("Traceback")[-1].splitlines()[-1].lower()
+
+
+@pytest.mark.parametrize("name", SQL)
+async def test_errors_and_logs_never_carry_parameter_values(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with storage_backend(name) as storage:
+        assert isinstance(storage, SqlStorage)
+        async with storage() as uow:
+            await uow.users.add(s.user("u-1", "alice"))
+            await uow.commit()
+        async with storage() as uow:
+            with pytest.raises(ValueError, match="constraint") as duplicate:
+                await uow.execute(DUPLICATE_USER)
+        assert_clean(duplicate.value)
+        if name != "sqlite":  # SQLite stores text in a number column as it is
+            async with storage() as uow:
+                with pytest.raises(ValueError, match="refused") as refused:
+                    await uow.execute(MAPPING_WITH_TEXT_IN_A_NUMBER)
+            assert_clean(refused.value)
+    assert SECRET not in caplog.text

@@ -7,12 +7,13 @@ from datetime import UTC, timedelta, timezone
 
 import pytest
 
-from application.ports import UnitOfWorkFactory
+from application.ports import RunQuery, UnitOfWorkFactory
 from domain.audit import Outcome, verify_chain
 from domain.mapping import CompanyMapping
 from domain.roles import Role
 from domain.runs import RunStatus
 from domain.settings import ApiLogLevel, Environment
+from domain.tickets import TicketLink
 from tests.contract.storage import samples as s
 from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
 
@@ -203,3 +204,38 @@ async def test_sql_datetimes_come_back_as_the_same_instant_in_utc(name: str) -> 
             stored = await uow.audit.all()
     assert got is not None and got.run_at == s.T0 and got.run_at.tzinfo is UTC
     assert stored == [record] and stored[0].entry.at.tzinfo is UTC and verify_chain(stored).ok
+
+
+async def test_long_and_unicode_ids_round_trip_and_page(uow_factory: UnitOfWorkFactory) -> None:
+    ids = ["é" * 300, "東京-" * 200, "🗄️‍🔥" * 100, "a\u0301", "\u00e1", "Z" * 2000]  # up to 2,000 bytes each
+    async with uow_factory() as uow:
+        for n, rid in enumerate(ids):
+            await uow.runs.save(s.run(rid, minutes=n % 2))
+            await uow.tickets.reserve(TicketLink.reserve(rid, f"bc-{n}", "op", s.at(1)))  # external ids are short
+        await uow.commit()
+    async with uow_factory() as uow:
+        for rid in ids:
+            assert (await uow.runs.get(rid)) == s.run(rid, minutes=ids.index(rid) % 2)
+        assert set(await uow.tickets.get_many(ids)) == set(ids)
+        newest = sorted(ids, key=lambda rid: (ids.index(rid) % 2, rid), reverse=True)
+        assert [r.id for r in await uow.runs.query(RunQuery(has_ticket=True))] == newest
+
+
+INCOMPRESSIBLE = "".join(chr(0x4E00 + i * 7919 % 20000) for i in range(3000))  # 9,000 bytes PostgreSQL cannot squeeze
+
+
+@pytest.mark.parametrize("bad_id", [INCOMPRESSIBLE, "nul\x00inside"], ids=["9000-bytes", "nul"])
+async def test_an_id_the_database_cannot_index_or_hold_is_a_value_error(uow_factory: UnitOfWorkFactory,
+                                                                        bad_id: str) -> None:
+    """PostgreSQL refuses index entries over ~2,700 bytes and NUL characters in text: that is a refused value
+    (ValueError), never a lost connection or an unnamed failure. Memory and SQLite hold both."""
+    try:
+        async with uow_factory() as uow:
+            await uow.customers.save(s.customer(bad_id))
+            await uow.commit()
+    except ValueError as error:
+        assert "storage" in str(error)
+        assert bad_id not in str(error)
+    else:
+        async with uow_factory() as uow:
+            assert await uow.customers.get(bad_id) == s.customer(bad_id)

@@ -98,7 +98,7 @@ async def open_connections(uow_factory: UnitOfWorkFactory) -> int:
     return 0 if engine is None else engine.pool.checkedout()
 
 
-async def test_a_cancelled_unit_of_work_rolls_back_and_gives_its_connection_back(uow_factory: UnitOfWorkFactory) -> None:
+async def test_a_cancelled_unit_of_work_rolls_back_and_returns_its_connection(uow_factory: UnitOfWorkFactory) -> None:
     holding, done = asyncio.Event(), asyncio.Event()
 
     async def holder() -> None:
