@@ -35,7 +35,7 @@ from entrypoints.http.schemas import (
     VerifyOut,
     connection_out,
     decode_cursor,
-    encode_cursor,
+    paginate,
     picklists_out,
     settings_out,
     utc,
@@ -104,9 +104,18 @@ class UserController(Controller):
         return NewUserOut(new.user.id, new.user.username, new.user.role.value, new.token)
 
     @get("/", operation_id="listUsers")
-    async def list_users(self, actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]) -> UserPage:
-        users = await list_users.execute(actor)
-        return UserPage([UserOut(u.id, u.username, u.role.value, u.created_at) for u in users], None)
+    async def list_users(
+        self,
+        actor: NamedDependency[Actor],
+        list_users: NamedDependency[ListUsers],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> UserPage:
+        after = decode_cursor(cursor, str)[0] if cursor else None
+        users = sorted((u for u in await list_users.execute(actor) if after is None or u.username > after),
+                       key=lambda u: u.username)
+        page, next_cursor = paginate(users, limit, lambda u: (u.username,))
+        return UserPage([UserOut(u.id, u.username, u.role.value, u.created_at) for u in page], next_cursor)
 
     @delete("/{user_id:str}", operation_id="removeUser", status_code=204)
     async def remove_user(
@@ -131,7 +140,8 @@ def provide_audit_query(
 ) -> AuditQuery:
     """The audit filters shared by the list and the export."""
     after = decode_cursor(cursor, int)[0] if cursor else None
-    return AuditQuery(action, actor_name, customer_id, run_id, outcome, utc(since), utc(until), limit, after)
+    return AuditQuery(action, actor_name, customer_id, run_id, outcome, utc(since, "since"), utc(until, "until"), limit,
+                      after)
 
 
 class AuditController(Controller):
@@ -147,11 +157,8 @@ class AuditController(Controller):
         audit_query: NamedDependency[AuditQuery],
     ) -> AuditPage:
         records = await query_audit.execute(actor, replace(audit_query, limit=audit_query.limit + 1))
-        page = records[: audit_query.limit]
-        more = len(records) > audit_query.limit
-        return AuditPage(
-            [AuditRecordOut(**record_fields(r)) for r in page], encode_cursor(page[-1].seq) if more else None
-        )
+        page, next_cursor = paginate(records, audit_query.limit, lambda r: (r.seq,))
+        return AuditPage([AuditRecordOut(**record_fields(r)) for r in page], next_cursor)
 
     @get("/export", operation_id="exportAudit")
     async def export_audit(

@@ -21,7 +21,7 @@ from entrypoints.http.admin import AuditController, SettingsController, UserCont
 from entrypoints.http.autotask import AutotaskController, MappingController
 from entrypoints.http.core import CustomerController, RunController
 from entrypoints.http.observability import request_log
-from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 
 T = TypeVar("T")
@@ -97,13 +97,13 @@ def create_app(container: Container) -> Litestar:
         return {"status": "ok"}
 
     @get("/ready", operation_id="ready", tags=["operations"])
-    async def ready() -> Response[dict[str, str]]:
+    async def ready() -> Response[dict[str, Any]]:
         try:
             async with container.storage()() as uow:
                 await uow.settings.get()
         except Exception as error:  # any failure means "not ready"; the reason goes to the log only
             LOGGER.warning("readiness check failed: %s", type(error).__name__)
-            return Response({"status": "unavailable"}, status_code=503)
+            return problem(503, "database_unavailable", "The database does not answer.")
         return Response({"status": "ok"})
 
     @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE)
@@ -142,6 +142,7 @@ def create_app(container: Container) -> Litestar:
             path="/schema",
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
+        request_class=ApiRequest,
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )

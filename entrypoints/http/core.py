@@ -33,8 +33,8 @@ from entrypoints.http.schemas import (
     customer_in,
     customer_out,
     decode_cursor,
-    encode_cursor,
     link_out,
+    paginate,
     run_out,
     ticket_view_out,
     utc,
@@ -81,10 +81,9 @@ class CustomerController(Controller):
         cursor: Cursor = None,
     ) -> CustomerPage:
         after = decode_cursor(cursor, str)[0] if cursor else None
-        views = await list_customers.execute(actor, limit + 1, after)
-        more = len(views) > limit
-        views = views[:limit]
-        return CustomerPage([customer_out(v) for v in views], encode_cursor(views[-1].customer.id) if more else None)
+        views, next_cursor = paginate(await list_customers.execute(actor, limit + 1, after), limit,
+                                      lambda v: (v.customer.id,))
+        return CustomerPage([customer_out(v) for v in views], next_cursor)
 
 
 class RunController(Controller):
@@ -111,23 +110,17 @@ class RunController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> RunPage:
-        after = decode_cursor(cursor, str, str) if cursor else None
         query = RunQuery(
             _statuses(status),
             customer_id,
             has_ticket,
-            utc(since),
-            utc(until),
+            utc(since, "since"),
+            utc(until, "until"),
             limit + 1,
-            None if after is None else (datetime.fromisoformat(after[0]), after[1]),
+            decode_cursor(cursor, datetime, str) if cursor else None,
         )
-        views = await list_runs.execute(actor, query)
-        more = len(views) > limit
-        views = views[:limit]
-        last = views[-1].run if views else None
-        return RunPage(
-            [run_out(v) for v in views], encode_cursor(last.run_at.isoformat(), last.id) if more and last else None
-        )
+        views, next_cursor = paginate(await list_runs.execute(actor, query), limit, lambda v: (v.run.run_at, v.run.id))
+        return RunPage([run_out(v) for v in views], next_cursor)
 
     @get("/{run_id:str}", operation_id="getRun")
     async def get_run(self, actor: NamedDependency[Actor], get_run: NamedDependency[GetRun], run_id: RunId) -> RunOut:

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from adapters.secret_box import SecretBoxError
@@ -47,6 +47,21 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "too_many_requests",
 }
+
+
+class ApiRequest(Request[Any, Any, Any]):
+    """JSON bodies only: a body sent as another media type is 415 and bytes that are not UTF-8 are 400, not 500.
+    A body without a Content-Type is read as JSON (some clients leave it out)."""
+
+    async def json(self) -> Any:
+        media_type = self.content_type[0]
+        if media_type and media_type != "application/json" and not media_type.endswith("+json") and \
+                (await self.body()).strip():
+            raise HTTPException(status_code=415, detail="Send the body as application/json.")
+        try:
+            return await super().json()
+        except UnicodeDecodeError as error:
+            raise ClientException("The body is not valid UTF-8.") from error
 
 
 def problem(

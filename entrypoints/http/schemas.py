@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from application.errors import InvalidInput
@@ -28,6 +28,7 @@ Id = Annotated[str, Meta(min_length=1, max_length=64)]
 Text = Annotated[str, Meta(min_length=1, max_length=255)]
 LongText = Annotated[str, Meta(max_length=4000)]
 PicklistId = Annotated[int, Meta(ge=0, le=2_147_483_647)]
+T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------------------- requests
 
@@ -61,7 +62,7 @@ class RunIn(Struct):
             self.job_name,
             self.backup_software,
             self.backup_type,
-            self.run_at.astimezone(UTC),
+            as_utc(self.run_at, "run_at"),
             self.status,
             objects,
             tuple(self.messages),
@@ -477,18 +478,37 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(types):
             raise ValueError("wrong shape")
-        values = tuple(datetime.fromisoformat(v) if t is datetime else v for v, t in zip(raw, types, strict=True))
-        if not all(isinstance(v, t) for v, t in zip(values, types, strict=True)):
-            raise ValueError("wrong types")
-        if any(isinstance(v, datetime) and v.tzinfo is None for v in values):
-            raise ValueError("naive time")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, msgspec.DecodeError) as error:
+        return tuple(_cursor_value(v, t) for v, t in zip(raw, types, strict=True))
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as error:
         raise InvalidInput("cursor", "This cursor is not valid; start again without one.") from error
-    return values
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """A query time in UTC (a time without a zone is taken as UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _cursor_value(value: Any, kind: type) -> Any:
+    if kind is datetime:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment.astimezone(UTC)
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+        raise ValueError("wrong type")
+    if isinstance(value, int) and not 0 <= value < 2**63:  # a storage key, never beyond a signed 64-bit integer
+        raise ValueError("out of range")
+    return value
+
+
+def paginate(items: Sequence[T], limit: int, key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:
+    """The first `limit` of `items` (fetched as limit + 1) and the cursor after the last one when more follow."""
+    page = list(items[:limit])
+    return page, encode_cursor(*key(page[-1])) if len(items) > limit else None
+
+
+def as_utc(value: datetime, field: str) -> datetime:
+    """A time in UTC (a time without a zone is taken as UTC); 400 when its offset takes it out of range."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidInput(field, "This time is out of range.") from error
+
+
+def utc(value: datetime | None, field: str) -> datetime | None:
+    return None if value is None else as_utc(value, field)

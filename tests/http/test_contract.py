@@ -41,7 +41,7 @@ async def test_ready_is_503_when_the_database_does_not_answer(world: World) -> N
 
     world.container.storage.override(providers.Object(broken))
     async with AsyncTestClient(create_app(world.container)) as c:
-        assert (await c.get("/ready")).status_code == 503
+        problem(await c.get("/ready"), 503, "database_unavailable")
         assert (await c.get("/health")).status_code == 200
 
 
