@@ -88,9 +88,8 @@ class SqlRuns(_Repo):
         if query.has_ticket is not None:
             linked = sa.exists().where(t.ticket_links.c.run_id == c.id)
             where.append(linked if query.has_ticket else ~linked)
-        if query.after is not None:
-            at, run_id = query.after
-            where.append(sa.or_(c.run_at < at, sa.and_(c.run_at == at, c.id < run_id)))
+        if query.after is not None:  # a row-value comparison: an index condition on (run_at, id), not a filter
+            where.append(sa.tuple_(c.run_at, c.id) < sa.tuple_(*query.after, types=[c.run_at.type, c.id.type]))
         statement = sa.select(t.runs).where(*where).order_by(c.run_at.desc(), c.id.desc()).limit(query.limit)
         return [rows.run_from(row) for row in await self._rows(statement)]
 
