@@ -14,6 +14,8 @@ from tests.http.conftest import PASSWORD, World, call
 
 A, OP = Role.ADMIN, Role.OPERATOR
 NEW_PASSWORD = "n3w-Autotask-Secret-value"
+REFUSED_PASSWORD = "refused-Secret-in-a-bad-request"
+FAILED_TOKEN = "guessed-token-that-matches-no-user"
 
 CONTRACT = {
     "/health": {"get"}, "/ready": {"get"},
@@ -74,13 +76,20 @@ async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world:
     world.psa.accept = ("api@example.com", "something-else", "TRACKING01")
     await go(A, "POST", "/api/v1/settings/autotask/test-connection")  # a failure path, with its message
     await go(A, "PUT", "/api/v1/settings/autotask", {"api_password": ""})
+    await go(A, "PUT", "/api/v1/settings/autotask", {"api_password": REFUSED_PASSWORD, "environment": "staging"})
+    await go(A, "POST", "/api/v1/users", {"username": "mallory", "role": "boss", "password": REFUSED_PASSWORD})
+    for header in (f"Bearer {FAILED_TOKEN}", f"Basic {FAILED_TOKEN}", f"Bearer {FAILED_TOKEN} extra"):  # failed logins
+        failed = await client.get("/api/v1/runs", headers={"Authorization": header})
+        assert failed.status_code == 401
+        bodies.append(failed.text + json.dumps(dict(failed.headers)))
     await go(A, "GET", "/api/v1/audit")
     await go(A, "GET", "/api/v1/audit/export?format=jsonl")
     await go(A, "GET", "/metrics")
 
     audit = json.dumps([{"entry": repr(r.entry), "details": dict(r.entry.details)} for r in world.store.audit])
     logs = caplog.text + "".join(repr(r.args) for r in caplog.records)
-    secrets = [PASSWORD, NEW_PASSWORD, "a-long-user-password", new_token, *world.tokens.values()]
+    secrets = [PASSWORD, NEW_PASSWORD, REFUSED_PASSWORD, FAILED_TOKEN, "a-long-user-password", new_token,
+               *world.tokens.values()]
     for secret in secrets:
         for where, text in (("bodies", "".join(bodies)), ("logs", logs), ("audit", audit)):
             assert secret not in text, f"a secret leaked into the {where}"
