@@ -24,8 +24,10 @@ def flat_row(entity: Any) -> dict[str, Any]:
     return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
 
 
-def flat_entity(cls: type[T], row: Row) -> T:
-    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+def flat_entity(cls: type[T], row: Row, **nested: Any) -> T:
+    """One field per column of the same name, except the `nested` fields given."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: nested[name] if name in nested else row[name] for name in names})
 
 
 def customer_from(row: Row) -> Customer:
@@ -58,17 +60,7 @@ def run_from(row: Row) -> Run:
         RunObject(name=o["name"], status=ObjectStatus(o["status"]), type=o["type"], message=o["message"])
         for o in row["objects"]
     )
-    return Run(
-        id=row["id"],
-        customer_id=row["customer_id"],
-        job_name=row["job_name"],
-        backup_software=row["backup_software"],
-        backup_type=row["backup_type"],
-        run_at=row["run_at"],
-        status=row["status"],
-        objects=objects,
-        messages=tuple(row["messages"]),
-    )
+    return flat_entity(Run, row, objects=objects, messages=tuple(row["messages"]))
 
 
 def link_row(link: TicketLink) -> dict[str, Any]:
@@ -81,11 +73,10 @@ def link_row(link: TicketLink) -> dict[str, Any]:
 
 
 def link_from(row: Row) -> TicketLink:
-    fields = {f.name: row[f.name] for f in dataclasses.fields(TicketLink) if f.name != "status"}
     status = None
     if row["status_value"] is not None:
         status = TicketStatus(value=row["status_value"], label=row["status_label"], read_at=row["status_read_at"])
-    return TicketLink(status=status, **fields)
+    return flat_entity(TicketLink, row, status=status)
 
 
 def audit_row(record: AuditRecord) -> dict[str, Any]:
@@ -108,14 +99,4 @@ def audit_row(record: AuditRecord) -> dict[str, Any]:
 
 
 def audit_from(row: Row) -> AuditRecord:
-    entry = AuditEntry(
-        at=row["at"],
-        actor=row["actor"],
-        actor_role=row["actor_role"],
-        action=row["action"],
-        target_type=row["target_type"],
-        target_id=row["target_id"],
-        outcome=row["outcome"],
-        details=row["details"],
-    )
-    return AuditRecord(seq=row["seq"], entry=entry, prev_hash=row["prev_hash"], hash=row["hash"])
+    return AuditRecord(seq=row["seq"], entry=flat_entity(AuditEntry, row), prev_hash=row["prev_hash"], hash=row["hash"])
