@@ -77,6 +77,9 @@ class TicketsRefreshIn(Struct):
     run_ids: Annotated[list[Id], Meta(max_length=5000)] | None = None
 
 
+_NOT_SETTABLE = frozenset({"api_password", "installation_id", "api_password_set", "closing_note"})
+
+
 class SettingsIn(Struct, forbid_unknown_fields=True):
     """Every field optional: what is left out keeps its value. `api_password` is write-only."""
 
@@ -97,9 +100,14 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
     note_publish_id: PicklistId | UnsetType | None = UNSET
     allow_resolve: bool | UnsetType = UNSET
     api_log_level: ApiLogLevel | UnsetType = UNSET
+    # Read-only fields of the GET answer, accepted and ignored so a client may PUT back what it read.
+    installation_id: Annotated[str, Meta(max_length=64)] | UnsetType = UNSET
+    api_password_set: bool | UnsetType = UNSET
+    closing_note: Annotated[str, Meta(max_length=1000)] | UnsetType = UNSET
 
     def values(self) -> dict[str, Any]:
-        return {f: v for f in self.__struct_fields__ if f != "api_password" and (v := getattr(self, f)) is not UNSET}
+        return {f: v for f in self.__struct_fields__
+                if f not in _NOT_SETTABLE and (v := getattr(self, f)) is not UNSET}
 
     def __repr__(self) -> str:
         return f"SettingsIn({sorted(self.values())!r}, api_password={'***' if self.api_password else None})"

@@ -276,6 +276,9 @@ async def test_settings_password_is_write_only(client: Client, world: World) -> 
     assert world.box.open(world.store.settings["autotask"].api_password_sealed) == "another-secret-pw"
     cleared = (await call(client, world, A, "PUT", url, {"default_queue_id": None})).json()
     assert cleared["default_queue_id"] is None
+    echoed = (await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False}))
+    assert echoed.status_code == 200, echoed.text  # what GET answers can be PUT back; read-only fields are ignored
+    assert echoed.json()["installation_id"] == cleared["installation_id"] and echoed.json()["allow_resolve"] is False
     for bad, field in (({"environment": "staging"}, "environment"), ({"nope": 1}, "nope"),
                        ({"api_password": ""}, "api_password"), ({"backupchecks_base_url": "ftp://x"},
                                                                  "backupchecks_base_url")):
