@@ -19,7 +19,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict domain application
+	$(BIN)/mypy --strict domain application adapters entrypoints
 	$(BIN)/lint-imports
 
 test: lint
