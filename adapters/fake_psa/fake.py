@@ -26,6 +26,9 @@ TICKET_LINK = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail
 """Appended to the zone's web URL, as Autotask's own ticket links are."""
 LOST_ANSWER = "lost_answer"
 """A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
+LANDS_LATER = "lands_later"
+"""A fault for `create_ticket`: the caller times out, and the ticket appears in the PSA only two calls later (a
+create still being processed when the caller gave up)."""
 
 
 @dataclass
@@ -50,6 +53,12 @@ class FakeTicket:
     external_id: str | None
     notes: list[FakeNote] = field(default_factory=list)
     time_entries: int = 0
+
+
+@dataclass
+class Landing:
+    calls_left: int
+    ticket: FakeTicket
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,7 @@ class FakePsa:
     faults: dict[str, deque[PsaError | str]] = field(default_factory=lambda: defaultdict(deque))
     _next_id: int = 1000
     _next_note: int = 5000
+    _landing: list[Landing] = field(default_factory=list)
 
     # -- seeding and inspection ----------------------------------------------------------------------------------
     def add_company(self, company_id: int, name: str, *, active: bool = True) -> Company:
@@ -115,6 +125,13 @@ class FakePsa:
     def deactivate_company(self, company_id: int) -> None:
         c = self.companies[company_id]
         self.companies[company_id] = Company(c.id, c.name, False)
+
+    def settle(self) -> None:
+        """Every create still in progress lands now (Autotask finishes what it accepted)."""
+        for landing in self._landing:
+            self.tickets[landing.ticket.id] = landing.ticket
+            self.events.append(PsaEvent("create", landing.ticket.id, landing.ticket.external_id or ""))
+        self._landing.clear()
 
     def fail_next(self, operation: str, *faults: PsaError | str) -> None:
         self.faults[operation].extend(faults)
@@ -161,11 +178,19 @@ class FakeGateway:
     def calls(self) -> int:
         return self._calls
 
+    def _land(self) -> None:
+        """Tickets whose creation was still in progress appear after their countdown of calls."""
+        for landing in self.psa._landing:
+            landing.calls_left -= 1
+        if any(landing.calls_left == 0 for landing in self.psa._landing):
+            self.psa.settle()
+
     def _enter(self, operation: str) -> str | None:
         """Count the call, check credentials, play the next fault. Answers LOST_ANSWER when the change should be
         applied and its answer lost."""
         self._calls += 1
         self.psa.calls[operation] += 1
+        self._land()
         accept = self.psa.accept
         if accept is not None:
             user, secret, tracking = accept
@@ -234,6 +259,9 @@ class FakeGateway:
             description=draft.description, status=draft.status, priority=draft.priority, queue_id=draft.queue_id,
             external_id=draft.external_id,
         )
+        if fault == LANDS_LATER:
+            self.psa._landing.append(Landing(2, ticket))
+            raise self._lost()
         self.psa.tickets[ticket_id] = ticket
         self.psa.events.append(PsaEvent("create", ticket_id, draft.external_id))
         if fault == LOST_ANSWER:

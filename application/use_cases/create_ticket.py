@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from application.errors import Conflict, NotFound, UseCaseError
-from application.ports import PsaError, PsaGateway, PsaUnavailable
+from application.ports import PsaError, PsaGateway, PsaUnavailable, TicketFacts
 from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link
 from domain.audit import Outcome
 from domain.draft import TicketDraft, build_ticket_draft
@@ -94,14 +95,16 @@ class CreateTicket:
                 return _settled(current or reservation)
             return await self._create(actor, reservation, draft, gateway)
 
-        if not (link.ambiguous or link.stale(now, self.stale_after_seconds)):
+        stale = link.stale(now, self.stale_after_seconds)
+        if not (link.ambiguous or stale):
             return CreateTicketResult(link, Created.PENDING)
-        return await self._reconcile(actor, link, draft, gateway)
+        return await self._reconcile(actor, link, draft, gateway, may_retry=stale)
 
-    async def _reconcile(self, actor: Actor, link: TicketLink, draft: TicketDraft,
-                         gateway: PsaGateway) -> CreateTicketResult:
-        """An earlier attempt's outcome is unknown: find its ticket by externalID, or create it on a retaken
-        reservation."""
+    async def _reconcile(self, actor: Actor, link: TicketLink, draft: TicketDraft, gateway: PsaGateway, *,
+                         may_retry: bool) -> CreateTicketResult:
+        """An earlier attempt's outcome is unknown: find its ticket (by the id Autotask gave, else by externalID).
+        Only once the attempt is stale — a create that timed out may still land in Autotask meanwhile — is the
+        reservation retaken and the ticket created again."""
         deps, target = self.deps, ("run", link.run_id)
         if link.ticket_id is not None:  # created, only its read-back failed
             return await self._record(actor, link, link.ticket_id, gateway, Created.EXISTING, reconciled=True)
@@ -110,7 +113,10 @@ class CreateTicket:
         except PsaError as error:
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="reconcile")
         if found is not None:
-            return await self._record(actor, link, found.ticket_id, gateway, Created.EXISTING, reconciled=True)
+            return await self._record(actor, link, found.ticket_id, gateway, Created.EXISTING, reconciled=True,
+                                      known=found)
+        if not may_retry:
+            return CreateTicketResult(link, Created.PENDING)
         retaken = link.retaken(actor.name, deps.clock.now())
         if not await replace_link(deps, retaken, link):
             return await self._current(link)
@@ -126,7 +132,7 @@ class CreateTicket:
                       gateway: PsaGateway) -> CreateTicketResult:
         deps, target = self.deps, ("run", link.run_id)
         try:
-            ticket_id = await gateway.create_ticket(draft)
+            ticket_id = await self._send(gateway, draft)
         except PsaError as error:
             maybe_created = isinstance(error, PsaUnavailable) and error.maybe_applied
             async with deps.uow() as uow:
@@ -141,14 +147,25 @@ class CreateTicket:
             raise failure from error
         return await self._record(actor, link, ticket_id, gateway, Created.CREATED)
 
+    async def _send(self, gateway: PsaGateway, draft: TicketDraft) -> int:
+        """Create, within half the stale timeout: no other caller may retake the reservation while this attempt
+        can still land in Autotask. Running out of time counts as an outcome unknown."""
+        limit = self.stale_after_seconds / 2
+        try:
+            async with asyncio.timeout(limit):
+                return await gateway.create_ticket(draft)
+        except TimeoutError as error:
+            raise PsaUnavailable(f"no answer within {limit:g} seconds", maybe_applied=True) from error
+
     async def _record(self, actor: Actor, link: TicketLink, ticket_id: int, gateway: PsaGateway,
-                      outcome: Created, *, reconciled: bool = False) -> CreateTicketResult:
+                      outcome: Created, *, reconciled: bool = False,
+                      known: TicketFacts | None = None) -> CreateTicketResult:
         """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous but keeps
         the ticket id, so the next call reads that ticket instead of creating one; a ticket Autotask no longer has
         leaves the link `deleted` (never a second ticket)."""
         deps, target = self.deps, ("run", link.run_id)
         try:
-            facts = await gateway.get_ticket(ticket_id)
+            facts = known or await gateway.get_ticket(ticket_id)
             labels = await gateway.picklists()
         except PsaError as error:
             failure = psa_error(error)
@@ -170,6 +187,10 @@ class CreateTicket:
                             state=recorded.state.value, ticket_number=recorded.ticket_number, reconciled=reconciled,
                             attempt=link.attempt)
                 await uow.commit()
-        if not stored:  # someone else recorded this run's ticket first
+        if not stored:  # someone else moved the link on meanwhile: say so, the ticket may need a person's look
+            async with deps.uow() as uow:
+                await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code="link_changed",
+                            ticket_id=ticket_id, attempt=link.attempt)
+                await uow.commit()
             return await self._current(link)
         return CreateTicketResult(recorded, outcome)

@@ -8,15 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.fake_psa.fake import LOST_ANSWER
+from adapters.fake_psa import FakeConnector, FakeGateway
+from adapters.fake_psa.fake import LANDS_LATER, LOST_ANSWER
 from application.errors import AutotaskRejected, AutotaskUnavailable, Conflict, Forbidden, NotConfigured, NotFound
-from application.ports import PsaRejected, PsaUnavailable
+from application.ports import Credentials, PsaRejected, PsaUnavailable
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.resolve_ticket import ResolveTicket
 from domain.audit import Outcome
-from domain.draft import external_id
+from domain.draft import TicketDraft, external_id
 from domain.mapping import MappingStatus
 from domain.runs import RunStatus
 from domain.tickets import CLOSING_NOTE, LinkState
@@ -155,9 +156,44 @@ async def test_ambiguous_attempt_that_created_nothing_is_retried_once_looked_up(
     world.psa.fail_next("create_ticket", PsaUnavailable("read timeout", maybe_applied=True))
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    waiting = await CreateTicket(world.deps).execute(OPERATOR, "run-1")  # it may still land: no new attempt yet
+    assert waiting.outcome is Created.PENDING and world.psa.calls["create_ticket"] == 1
+    world.clock.advance(121)
     result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     assert result.outcome is Created.CREATED and result.link.attempt == 2
-    assert world.psa.calls["find_ticket_by_external_id"] == 1 and len(world.psa.tickets) == 1
+    assert world.psa.calls["find_ticket_by_external_id"] == 2 and len(world.psa.tickets) == 1
+
+
+async def test_a_create_still_landing_is_found_not_repeated(world: World) -> None:
+    world.psa.fail_next("create_ticket", LANDS_LATER)
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert not world.psa.tickets
+    first = await CreateTicket(world.deps).execute(OPERATOR, "run-1")  # lookup: not there yet → wait
+    assert first.outcome is Created.PENDING and not world.psa.tickets
+    second = await CreateTicket(world.deps).execute(OPERATOR, "run-1")  # it has landed: found and linked
+    assert second.outcome is Created.EXISTING and second.link.state is LinkState.LINKED
+    assert len(world.psa.tickets) == 1 and world.psa.calls["create_ticket"] == 1
+
+
+async def test_a_create_that_hangs_counts_as_outcome_unknown(world: World) -> None:
+    class Hanging(FakeConnector):
+        def connect(self, credentials: Credentials) -> FakeGateway:
+            gateway = super().connect(credentials)
+
+            async def never(draft: TicketDraft) -> int:
+                await asyncio.Event().wait()
+                return 0
+
+            gateway.create_ticket = never  # type: ignore[method-assign]
+            return gateway
+
+    deps = replace(world.deps, psa=Hanging(world.psa))
+    with pytest.raises(AutotaskUnavailable, match=r"no answer within 0\.05 seconds"):
+        await CreateTicket(deps, stale_after_seconds=0.1).execute(OPERATOR, "run-1")
+    async with world.uow() as uow:
+        link = await uow.tickets.get("run-1")
+    assert link is not None and link.state is LinkState.PENDING and link.ambiguous
 
 
 async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: World) -> None:
