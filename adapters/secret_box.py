@@ -9,10 +9,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from application.ports import SecretUnreadable
+
 KEY_FILE = "secret.key"
 
 
-class SecretBoxError(Exception):
+class SecretBoxError(SecretUnreadable):
     """A sealed value could not be opened (wrong key, or tampered with)."""
 
 

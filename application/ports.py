@@ -318,8 +318,12 @@ class CredentialHasher(Protocol):
     def hash_password(self, password: str) -> str: ...
 
 
+class SecretUnreadable(Exception):
+    """A sealed secret cannot be opened: the key changed (BACKUPCHECKS_SECRET_KEY, the key file) or it was altered."""
+
+
 class SecretBox(Protocol):
-    """Seals secrets for storage (authenticated encryption) and opens them again."""
+    """Seals secrets for storage (authenticated encryption) and opens them again (or raises SecretUnreadable)."""
 
     def seal(self, plaintext: str) -> str: ...
     def open(self, sealed: str) -> str: ...
@@ -348,6 +352,7 @@ __all__ = [
     "RunQuery",
     "RunRepository",
     "SecretBox",
+    "SecretUnreadable",
     "SettingsRepository",
     "TicketFacts",
     "TicketLinkRepository",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.settings import AutotaskSettings
+from domain.tickets import STATUS_COMPLETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,20 @@ class Picklists:
 
     def status_label(self, value: int) -> str:
         return next((v.label for v in self.statuses if v.id == value), str(value))
+
+
+def is_internal_publish(value: PicklistValue) -> bool:
+    """Whether a note publish value keeps notes inside the MSP ('Internal Only', 'Internal Project Team', 'Intern')."""
+    return value.is_active and "intern" in value.label.lower()
+
+
+def internal_publish(configured: int | None, picklists: Picklists) -> int | None:
+    """The publish value for the closing note: the configured one only if it is active and internal; with none
+    configured, the tenant's internal value; None when no internal value can be found."""
+    if configured is not None:
+        chosen = next((p for p in picklists.note_publish if p.id == configured), None)
+        return configured if chosen is not None and is_internal_publish(chosen) else None
+    return next((p.id for p in picklists.note_publish if is_internal_publish(p)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +94,12 @@ def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> 
         if getattr(settings, setting) is None:
             problems.append(Problem(setting, "Not set; Autotask needs it."))
     if settings.note_publish_id is not None:
-        label = next((p.label for p in picklists.note_publish if p.id == settings.note_publish_id), "")
-        if label and "internal" not in label.lower():
-            problems.append(Problem("note_publish_id",
-                                    f"'{label}' does not look internal; the closing note must not reach the customer."))
+        chosen = next((p for p in picklists.note_publish if p.id == settings.note_publish_id), None)
+        if chosen is not None and not is_internal_publish(chosen):
+            problems.append(Problem("note_publish_id", f"'{chosen.label}' does not look internal; the closing note "
+                                                       "must not reach the customer."))
+    if settings.new_ticket_status_id == STATUS_COMPLETE:
+        problems.append(Problem("new_ticket_status_id", "New tickets would be created closed (Complete)."))
     for name in sorted(picklists.required_ticket_fields):
         key = name.lower()
         if key in _ALWAYS_SENT:

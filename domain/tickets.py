@@ -96,8 +96,10 @@ class TicketLink:
         )
 
     def observed(self, status: TicketStatus, time_entries: int) -> TicketLink:
-        """The ticket's status and time-entry count as just read from the PSA."""
-        return self._next(status=status, time_entries=time_entries)
+        """The ticket's status and time-entry count as just read from the PSA (a link marked deleted whose ticket
+        the PSA shows again is linked again: Autotask is authoritative)."""
+        state = LinkState.LINKED if self.state is LinkState.DELETED else self.state
+        return self._next(status=status, time_entries=time_entries, state=state)
 
     def with_status(self, status: TicketStatus) -> TicketLink:
         return self._next(status=status)

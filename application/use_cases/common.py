@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -18,6 +18,7 @@ from application.ports import (
     PsaNotFound,
     PsaUnavailable,
     SecretBox,
+    SecretUnreadable,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -77,11 +78,16 @@ def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = T
         raise NotConfigured()
     if not settings.has_credentials or settings.api_password_sealed is None:
         raise NotConfigured("The Autotask credentials are incomplete (username, password and tracking identifier).")
+    try:
+        secret = deps.secrets.open(settings.api_password_sealed)
+    except SecretUnreadable as error:
+        raise NotConfigured("The stored Autotask password cannot be read with this installation's key (the secret "
+                            "key or key file changed): enter the password again in the settings.") from error
     return deps.psa.connect(
         Credentials(
             environment=settings.environment,
             username=settings.api_username,
-            secret=deps.secrets.open(settings.api_password_sealed),
+            secret=secret,
             tracking_identifier=settings.tracking_identifier,
             log_level=settings.api_log_level,
         )
@@ -110,15 +116,19 @@ async def look_up_company(gateway: PsaGateway, company_id: int) -> CompanyLookup
 
 
 async def amend_link(deps: Deps, link: TicketLink, change: Callable[[TicketLink], TicketLink | None],
+                     on_stored: Callable[[UnitOfWork], Awaitable[None]] | None = None,
                      attempts: int = 5) -> TicketLink | None:
     """Apply `change` to the stored link by compare-and-set; when someone else wrote first, re-read and apply it to
-    what is stored now. None when `change` no longer applies (it answers None) or the link is gone."""
+    what is stored now. `on_stored` writes in the same transaction (the audit record of the change). None when
+    `change` no longer applies (it answers None) or the link is gone."""
     current: TicketLink | None = link
     for _ in range(attempts):
         if current is None or (new := change(current)) is None:
             return None
         async with deps.uow() as uow:
             if await uow.tickets.update(new, current.version):
+                if on_stored is not None:
+                    await on_stored(uow)
                 await uow.commit()
                 return new
             current = await uow.tickets.get(link.run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import Conflict
 from application.use_cases.common import UseCase, audit, authorize, refuse
-from application.use_cases.refresh_mapping import load_mapping
+from application.use_cases.refresh_mapping import CHANGED, load_mapping, store_checked
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
@@ -20,8 +20,11 @@ class ConfirmMapping(UseCase):
                          Conflict("mapping_invalid", mapping.status_reason or "The mapping is invalid."))
         confirmed = mapping.confirmed()
         async with self.deps.uow() as uow:
-            await uow.mappings.save(confirmed)
-            await audit(uow, self.deps, actor, action, target, Outcome.OK, company_id=confirmed.company_id,
-                        company_name=confirmed.company_name)
-            await uow.commit()
+            stored = await store_checked(uow, mapping, confirmed)
+            if stored:
+                await audit(uow, self.deps, actor, action, target, Outcome.OK, company_id=confirmed.company_id,
+                            company_name=confirmed.company_name)
+                await uow.commit()
+        if not stored:
+            await refuse(self.deps, actor, action, target, CHANGED)
         return confirmed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import NotConfigured
-from application.ports import ApiUsage, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
+from application.ports import ApiUsage, AuthFailure, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
 from application.use_cases.common import Deps, UseCase, audit, authorize, connect, psa_error, refuse
 from domain.audit import Outcome
 from domain.picklists import Picklists, Problem, validate_configuration
@@ -28,14 +28,33 @@ class ValidationResult:
 
 
 async def _admin_gateway(deps: Deps, actor: Actor, action: str) -> tuple[AutotaskSettings, PsaGateway]:
-    target = ("settings", "autotask")
-    await authorize(deps, actor, Permission.ADMINISTER, action, target)
-    async with deps.uow() as uow:
-        settings = await uow.settings.get()
+    settings = await _admin_settings(deps, actor, action)
     try:
         return settings, connect(deps, settings, require_enabled=False)
     except NotConfigured as error:
-        await refuse(deps, actor, action, target, error)
+        await refuse(deps, actor, action, TARGET, error)
+
+
+async def _admin_settings(deps: Deps, actor: Actor, action: str) -> AutotaskSettings:
+    await authorize(deps, actor, Permission.ADMINISTER, action, TARGET)
+    async with deps.uow() as uow:
+        return await uow.settings.get()
+
+
+TARGET = ("settings", "autotask")
+AUTH_SETTING = {
+    AuthFailure.UNKNOWN_USER: ("api_username", "Autotask knows no API user by this username (zone discovery found "
+                                               "no zone for it)."),
+    AuthFailure.BAD_SECRET: ("api_password", "Autotask refused the API password (secret)."),
+    AuthFailure.BAD_TRACKING_IDENTIFIER: ("tracking_identifier", "Autotask refused the tracking identifier "
+                                                                 "(API integration code)."),
+}
+
+
+def _missing_credentials(settings: AutotaskSettings) -> list[Problem]:
+    given = {"api_username": settings.api_username, "api_password": settings.api_password_set,
+             "tracking_identifier": settings.tracking_identifier}
+    return [Problem(name, "Required to reach Autotask.") for name, value in given.items() if not value]
 
 
 class TestConnection(UseCase):
@@ -45,38 +64,55 @@ class TestConnection(UseCase):
 
     async def execute(self, actor: Actor) -> ConnectionResult:
         action = "settings.test_connection"
-        _, gateway = await _admin_gateway(self.deps, actor, action)
-        try:
-            zone = await gateway.zone()
-            usage = await gateway.usage()
-            result = ConnectionResult(True, f"Connected to {zone.name}; {usage.requests_this_hour} of "
-                                            f"{usage.limit} API requests used this hour.", zone)
-        except PsaAuthError as error:
-            result = ConnectionResult(False, error.message, None, error.failure.value)
-        except PsaUnavailable as error:
-            result = ConnectionResult(False, f"Autotask could not be reached: {error.message}", None, "unreachable")
-        except PsaError as error:
-            result = ConnectionResult(False, psa_error(error).message, None, "rejected")
+        settings = await _admin_settings(self.deps, actor, action)
+        result = await self._try(settings)
         async with self.deps.uow() as uow:
-            await audit(uow, self.deps, actor, action, ("settings", "autotask"),
-                        Outcome.OK if result.ok else Outcome.FAILED, code=result.code)
+            await audit(uow, self.deps, actor, action, TARGET, Outcome.OK if result.ok else Outcome.FAILED,
+                        code=result.code)
             await uow.commit()
         return result
 
+    async def _try(self, settings: AutotaskSettings) -> ConnectionResult:
+        try:
+            gateway = connect(self.deps, settings, require_enabled=False)
+            zone = await gateway.zone()
+            usage = await gateway.usage()
+        except NotConfigured as error:
+            return ConnectionResult(False, error.message, None, "not_configured")
+        except PsaAuthError as error:
+            message = f"{AUTH_SETTING[error.failure][1]} Autotask said: {error.message}"
+            return ConnectionResult(False, message, None, error.failure.value)
+        except PsaUnavailable as error:
+            return ConnectionResult(False, f"Autotask could not be reached: {error.message}", None, "unreachable")
+        except PsaError as error:
+            return ConnectionResult(False, psa_error(error).message, None, "rejected")
+        return ConnectionResult(True, f"Connected to {zone.name}; {usage.requests_this_hour} of {usage.limit} API "
+                                      f"requests used this hour.", zone)
+
 
 class ValidateConfiguration(UseCase):
+    """Every configured value checked against the tenant's live picklists; missing or refused credentials are
+    problems too (only an unreachable Autotask is an error)."""
+
     async def execute(self, actor: Actor) -> ValidationResult:
         action = "settings.validate"
-        settings, gateway = await _admin_gateway(self.deps, actor, action)
-        try:
-            picklists = await gateway.picklists(refresh=True)
-        except PsaError as error:
-            await refuse(self.deps, actor, action, ("settings", "autotask"), psa_error(error), Outcome.FAILED)
-        problems = tuple(validate_configuration(settings, picklists))
+        settings = await _admin_settings(self.deps, actor, action)
+        problems = _missing_credentials(settings)
+        if not problems:
+            try:
+                picklists = await connect(self.deps, settings, require_enabled=False).picklists(refresh=True)
+                problems = validate_configuration(settings, picklists)
+            except NotConfigured as error:
+                problems = [Problem("api_password", error.message)]
+            except PsaAuthError as error:
+                setting, message = AUTH_SETTING[error.failure]
+                problems = [Problem(setting, f"{message} Autotask said: {error.message}")]
+            except PsaError as error:
+                await refuse(self.deps, actor, action, TARGET, psa_error(error), Outcome.FAILED)
         async with self.deps.uow() as uow:
-            await audit(uow, self.deps, actor, action, ("settings", "autotask"), Outcome.OK, problems=len(problems))
+            await audit(uow, self.deps, actor, action, TARGET, Outcome.OK, problems=len(problems))
             await uow.commit()
-        return ValidationResult(not problems, problems)
+        return ValidationResult(not problems, tuple(problems))
 
 
 class GetPicklists(UseCase):
@@ -86,7 +122,7 @@ class GetPicklists(UseCase):
         try:
             return await gateway.picklists(refresh=refresh)
         except PsaError as error:
-            await refuse(self.deps, actor, action, ("settings", "autotask"), psa_error(error), Outcome.FAILED)
+            await refuse(self.deps, actor, action, TARGET, psa_error(error), Outcome.FAILED)
 
 
 class GetUsage(UseCase):
@@ -96,4 +132,4 @@ class GetUsage(UseCase):
         try:
             return await gateway.usage()
         except PsaError as error:
-            await refuse(self.deps, actor, action, ("settings", "autotask"), psa_error(error), Outcome.FAILED)
+            await refuse(self.deps, actor, action, TARGET, psa_error(error), Outcome.FAILED)

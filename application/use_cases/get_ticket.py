@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import NotFound
-from application.ports import PsaError, PsaGateway
-from application.use_cases.common import Deps, UseCase, authorize, connect, psa_error, replace_link
+from application.errors import NotFound, UseCaseError
+from application.ports import PsaError, PsaGateway, UnitOfWork
+from application.use_cases.common import Deps, UseCase, amend_link, audit, authorize, connect, psa_error, refuse
+from domain.audit import Outcome
 from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, ResolveDecision, TicketLink, TicketStatus, decide_resolve
 
 
@@ -30,18 +32,35 @@ async def observe(deps: Deps, gateway: PsaGateway, link: TicketLink) -> TicketLi
 
 class GetTicket(UseCase):
     async def execute(self, actor: Actor, run_id: str, *, refresh: bool = False) -> TicketView:
-        await authorize(self.deps, actor, Permission.VIEW_RUNS, "ticket.get", ("run", run_id))
-        async with self.deps.uow() as uow:
+        """`refresh` re-reads status and time entries from Autotask (spending API calls and changing the stored
+        snapshot, so it takes the ticket permission and is audited); a link once marked deleted comes back if
+        Autotask shows the ticket again."""
+        deps, target = self.deps, ("run", run_id)
+        await authorize(deps, actor, Permission.MANAGE_TICKETS if refresh else Permission.VIEW_RUNS,
+                        "ticket.refresh" if refresh else "ticket.get", target)
+        async with deps.uow() as uow:
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
         if link is None:
             raise NotFound("no_ticket", "This run has no Autotask ticket.")
-        if refresh and link.state in (LinkState.LINKED, LinkState.RESOLVED):
-            try:
-                observed = await observe(self.deps, connect(self.deps, settings), link)
-            except PsaError as error:
-                raise psa_error(error) from error
-            if await replace_link(self.deps, observed, link):
-                link = observed
+        if refresh and link.state is not LinkState.PENDING and link.ticket_id is not None:
+            link = await self._refresh(actor, link, settings)
         may = actor.may(Permission.MANAGE_TICKETS)
         return TicketView(link, decide_resolve(link, may_resolve=may, allow_resolve=settings.allow_resolve))
+
+    async def _refresh(self, actor: Actor, link: TicketLink, settings: AutotaskSettings) -> TicketLink:
+        deps, action, target = self.deps, "ticket.refresh", ("run", link.run_id)
+        try:
+            observed = await observe(deps, connect(deps, settings), link)
+        except UseCaseError as error:
+            await refuse(deps, actor, action, target, error)
+        except PsaError as error:
+            await refuse(deps, actor, action, target, psa_error(error), Outcome.FAILED)
+
+        async def log(uow: UnitOfWork) -> None:
+            await audit(uow, deps, actor, action, target, Outcome.OK, state=observed.state.value,
+                        status=observed.status.value if observed.status else None,
+                        time_entries=observed.time_entries)
+
+        return await amend_link(deps, link, lambda current: observed if current.version == link.version else None,
+                                log, attempts=1) or link

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.errors import Unprocessable
+from application.errors import Conflict, Unprocessable
 from application.use_cases.common import UseCase, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
@@ -16,6 +16,13 @@ class PutRun(UseCase):
         await authorize(self.deps, actor, Permission.WRITE_CORE_DATA, action, target)
         async with self.deps.uow() as uow:
             customer = await uow.customers.get(run.customer_id)
+            stored = await uow.runs.get(run.id)
+            link = await uow.tickets.get(run.id)
+        if stored is not None and link is not None and stored.customer_id != run.customer_id:
+            await refuse(self.deps, actor, action, target,
+                         Conflict("run_has_ticket", "This run has an Autotask ticket for its customer's company; "
+                                                    "it cannot move to another customer."),
+                         customer_id=run.customer_id)
         if customer is None:
             await refuse(self.deps, actor, action, target,
                          Unprocessable("unknown_customer", f"No customer has ID {run.customer_id!r}."),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from application.errors import Conflict
-from application.ports import PsaError, PsaGateway
+from application.errors import Conflict, NotFound
+from application.ports import PsaError, PsaGateway, UnitOfWork
 from application.use_cases.common import Deps, UseCase, audit, authorize, connected, look_up_company, psa_error, refuse
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping
@@ -13,11 +13,27 @@ from domain.roles import Actor, Permission
 async def load_mapping(deps: Deps, actor: Actor, action: str, customer_id: str) -> CompanyMapping:
     """The customer's mapping to a company, or an audited `mapping_missing` refusal."""
     async with deps.uow() as uow:
+        customer = await uow.customers.get(customer_id)
         mapping = await uow.mappings.get(customer_id)
+    if customer is None:
+        await refuse(deps, actor, action, ("customer", customer_id),
+                     NotFound("customer_not_found", "Unknown customer."))
     if mapping is None or mapping.company_id is None:
         await refuse(deps, actor, action, ("customer", customer_id),
                      Conflict("mapping_missing", "The customer is not mapped to an Autotask company."))
     return mapping
+
+
+CHANGED = Conflict("mapping_changed", "The mapping was changed while it was being checked; look at it again.")
+
+
+async def store_checked(uow: UnitOfWork, before: CompanyMapping, after: CompanyMapping) -> bool:
+    """Save `after` unless the stored mapping is no longer `before`: an operator's newer, explicit change wins over
+    what a check computed from an older one."""
+    if await uow.mappings.get(before.customer_id) != before:
+        return False
+    await uow.mappings.save(after)
+    return True
 
 
 async def recheck(deps: Deps, gateway: PsaGateway, mapping: CompanyMapping) -> CompanyMapping:
@@ -37,8 +53,11 @@ class RefreshMapping(UseCase):
         except PsaError as error:
             await refuse(self.deps, actor, action, target, psa_error(error), Outcome.FAILED)
         async with self.deps.uow() as uow:
-            await uow.mappings.save(checked)
-            await audit(uow, self.deps, actor, action, target, Outcome.OK, status=checked.status.value,
-                        company_id=checked.company_id, company_name=checked.company_name)
-            await uow.commit()
+            stored = await store_checked(uow, mapping, checked)
+            if stored:
+                await audit(uow, self.deps, actor, action, target, Outcome.OK, status=checked.status.value,
+                            company_id=checked.company_id, company_name=checked.company_name)
+                await uow.commit()
+        if not stored:
+            await refuse(self.deps, actor, action, target, CHANGED)
         return checked

@@ -33,6 +33,10 @@ class RefreshTickets(UseCase):
         ids = [x.ticket_id for x in links if x.ticket_id is not None]
         try:
             found = await gateway.get_tickets(ids) if ids else {}
+            for missing in (i for i in ids if i not in found):  # confirm one by one before calling it deleted
+                facts = await gateway.get_ticket(missing)
+                if facts is not None:
+                    found[missing] = facts
             labels = await gateway.picklists() if found else None
         except PsaError as error:
             await refuse(deps, actor, action, target, psa_error(error), Outcome.FAILED)

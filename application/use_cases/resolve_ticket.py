@@ -4,7 +4,7 @@ adding the fixed internal closing note exactly once, then setting the status to 
 from __future__ import annotations
 
 from application.errors import Conflict, NotFound, UseCaseError
-from application.ports import NoteDraft, PsaError, PsaGateway
+from application.ports import NoteDraft, PsaError, PsaGateway, UnitOfWork
 from application.use_cases.common import (
     Deps,
     amend_link,
@@ -17,9 +17,8 @@ from application.use_cases.common import (
 )
 from application.use_cases.get_ticket import observe
 from domain.audit import Outcome
-from domain.picklists import Picklists
+from domain.picklists import internal_publish
 from domain.roles import Actor, Permission
-from domain.settings import AutotaskSettings
 from domain.tickets import (
     CLOSING_NOTE,
     CLOSING_NOTE_TITLE,
@@ -36,13 +35,6 @@ ACTION = "ticket.resolve"
 BUSY = Conflict("ticket_busy", "The ticket changed while resolving it; look again and retry.")
 # Reasons that only live facts from Autotask decide: the stored snapshot may be old.
 _LIVE_REASONS = (DenyReason.TIME_ENTRIES_PRESENT, DenyReason.ALREADY_CLOSED)
-
-
-def internal_publish(settings: AutotaskSettings, picklists: Picklists) -> int | None:
-    """The publish value that keeps the closing note internal: the configured one, else the tenant's 'Internal'."""
-    if settings.note_publish_id is not None:
-        return settings.note_publish_id
-    return next((p.id for p in picklists.note_publish if p.is_active and "internal" in p.label.lower()), None)
 
 
 def _denied(reason: DenyReason) -> UseCaseError:
@@ -80,30 +72,48 @@ class ResolveTicket:
         if not await replace_link(deps, observed, link):
             await refuse(deps, actor, ACTION, target, BUSY)
         decision = decide_resolve(observed, may_resolve=True, allow_resolve=settings.allow_resolve)
+        if decision.reason is DenyReason.ALREADY_CLOSED and observed.closing_note_id is not None:
+            # Our note is on the ticket and it is closed: an earlier resolve completed it but its answer was lost.
+            assert observed.status is not None
+            return await self._record(actor, observed, observed.status, completed_earlier=True)
         if decision.reason is not None:
             await refuse(deps, actor, ACTION, target, _denied(decision.reason), time_entries=observed.time_entries)
-        publish = internal_publish(settings, picklists)
+        publish = internal_publish(settings.note_publish_id, picklists)
         if publish is None:
             await refuse(deps, actor, ACTION, target, Conflict(
-                "note_publish_unknown", "No internal publish value is configured for the closing note."))
+                "note_publish_not_internal", "The closing note must be internal, and the configured publish value is "
+                                             "not an active internal one in Autotask: choose one in the settings."))
         noted = await self._closing_note(actor, observed, gateway,
                                          NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, settings.note_type_id, publish))
-        assert noted.ticket_id is not None
+        assert noted.ticket_id is not None and noted.status is not None
         try:
-            facts = await gateway.complete_ticket(noted.ticket_id, STATUS_COMPLETE)
+            # Time may have been logged while the note was added: count once more right before closing.
+            entries = await gateway.count_time_entries(noted.ticket_id)
+            facts = None if entries else await gateway.complete_ticket(noted.ticket_id, STATUS_COMPLETE)
         except PsaError as error:
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
                          closing_note_id=noted.closing_note_id)
+        if facts is None:
+            status = noted.status
+            await amend_link(deps, noted, lambda current: current.observed(status, entries))
+            await refuse(deps, actor, ACTION, target, _denied(DenyReason.TIME_ENTRIES_PRESENT), time_entries=entries,
+                         closing_note_id=noted.closing_note_id)
         status = TicketStatus(facts.status, picklists.status_label(facts.status), deps.clock.now())
-        resolved = await amend_link(
-            deps, noted, lambda current: current.resolved(actor.name, status)
-            if current.state is LinkState.LINKED and current.closing_note_id == noted.closing_note_id else None)
-        async with deps.uow() as uow:
-            await audit(uow, deps, actor, ACTION, target, Outcome.OK if resolved else Outcome.FAILED,
-                        ticket_id=noted.ticket_id, closing_note_id=noted.closing_note_id)
-            await uow.commit()
+        return await self._record(actor, noted, status)
+
+    async def _record(self, actor: Actor, link: TicketLink, status: TicketStatus, **details: bool) -> TicketLink:
+        """Record the resolution and its audit record in one transaction."""
+        deps, target = self.deps, ("run", link.run_id)
+
+        async def log(uow: UnitOfWork) -> None:
+            await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=link.ticket_id,
+                        closing_note_id=link.closing_note_id, **details)
+
+        resolved = await amend_link(deps, link, lambda current: current.resolved(actor.name, status)
+                                    if current.state is LinkState.LINKED
+                                    and current.closing_note_id == link.closing_note_id else None, log)
         if resolved is None:
-            raise BUSY
+            await refuse(deps, actor, ACTION, target, BUSY, Outcome.FAILED, ticket_id=link.ticket_id)
         return resolved
 
     async def _closing_note(self, actor: Actor, link: TicketLink, gateway: PsaGateway, note: NoteDraft) -> TicketLink:

@@ -14,7 +14,8 @@ class SearchCompanies(UseCase):
         action, target = "company.search", ("companies", text[:64])
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)
         if not text.strip():
-            raise InvalidInput("search", "Give part of a company name to search for.")
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput("search", "Give part of a company name to search for."))
         _, gateway = await connected(self.deps, actor, action, target)
         try:
             return await gateway.search_companies(text.strip(), limit)

@@ -6,10 +6,11 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from application.errors import InvalidInput
-from application.use_cases.common import UseCase, audit, authorize
+from application.use_cases.common import UseCase, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
+from domain.tickets import STATUS_COMPLETE
 
 # Settings an admin may change; the installation id and the sealed password are not among them.
 EDITABLE = frozenset(f.name for f in fields(AutotaskSettings)) - {"installation_id", "api_password_sealed"}
@@ -36,9 +37,14 @@ class UpdateSettings(UseCase):
         await authorize(self.deps, actor, Permission.ADMINISTER, action, target)
         unknown = set(change.values) - EDITABLE
         if unknown:
-            raise InvalidInput(sorted(unknown)[0], "This setting does not exist or cannot be changed.")
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput(sorted(unknown)[0], "This setting does not exist or cannot be changed."))
         if change.api_password is not None and not change.api_password:
-            raise InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one.")
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one."))
+        if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete)."))
         async with self.deps.uow() as uow:
             current = await uow.settings.get()
             updated = replace(current, **change.values)

@@ -39,9 +39,11 @@ class AddUser:
         action, target = "user.add", ("user", username[:64])
         await authorize(self.deps, actor, Permission.ADMINISTER, action, target)
         if not USERNAME.match(username):
-            raise InvalidInput("username", "1-64 characters: letters, digits, '.', '_', '@', '-'.")
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput("username", "1-64 characters: letters, digits, '.', '_', '@', '-'."))
         if password is not None and not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-            raise InvalidInput("password", f"A password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput("password", f"A password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters."))
         generated = password is None
         password = password or self.hasher.new_password()
         token = self.hasher.new_token()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from application.errors import NotFound
 from application.ports import RunQuery, UnitOfWork
 from application.use_cases.common import UseCase, authorize
-from domain.mapping import CompanyMapping
+from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -21,25 +21,42 @@ class RunView:
     ticket: TicketLink | None
     actions: tuple[str, ...]
     resolve_blocked_reason: DenyReason | None
+    create_blocked_reason: str | None = None
+    """Why no ticket can be created for this ticketless run (`forbidden`, `integration_disabled`, `mapping_missing`,
+    `mapping_invalid`, `run_not_ticketable`), so the page can say so before anyone clicks."""
 
 
-def run_actions(actor: Actor, run: Run, mapping: CompanyMapping | None, link: TicketLink | None,
-                settings: AutotaskSettings) -> tuple[tuple[str, ...], DenyReason | None]:
-    """What the caller may do with this run now, and why resolving is not offered (when there is a ticket)."""
+def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> str | None:
+    if not actor.may(Permission.MANAGE_TICKETS):
+        return "forbidden"
+    if not settings.enabled:
+        return "integration_disabled"
+    if mapping is None or mapping.status is MappingStatus.MISSING:
+        return "mapping_missing"
+    if mapping.status is MappingStatus.INVALID:
+        return "mapping_invalid"
+    if not run.status.ticketable:
+        return "run_not_ticketable"
+    return None
+
+
+def run_view(actor: Actor, run: Run, customer_name: str, mapping: CompanyMapping | None, link: TicketLink | None,
+             settings: AutotaskSettings) -> RunView:
+    """The run with what the caller may do now, and why creating or resolving is not offered."""
     actions: list[str] = []
-    may_manage = actor.may(Permission.MANAGE_TICKETS)
-    if (link is None and may_manage and settings.enabled and run.status.ticketable
-            and mapping is not None and not mapping.blocks_tickets):
+    create_reason = create_blocked(actor, run, mapping, settings) if link is None else None
+    if link is None and create_reason is None:
         actions.append("create_ticket")
     if link is not None and link.url and link.state in (LinkState.LINKED, LinkState.RESOLVED):
         actions.append("open_ticket")
-    reason = None
+    resolve_reason = None
     if link is not None and link.state is not LinkState.PENDING:
-        decision = decide_resolve(link, may_resolve=may_manage, allow_resolve=settings.allow_resolve)
+        decision = decide_resolve(link, may_resolve=actor.may(Permission.MANAGE_TICKETS),
+                                  allow_resolve=settings.allow_resolve)
         if decision.allowed:
             actions.append("resolve_ticket")
-        reason = decision.reason
-    return tuple(actions), reason
+        resolve_reason = decision.reason
+    return RunView(run, customer_name, link, tuple(actions), resolve_reason, create_reason)
 
 
 async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView]:
@@ -53,9 +70,8 @@ async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView
     views = []
     for run in runs:
         customer = customers[run.customer_id]
-        link = links.get(run.id)
-        actions, reason = run_actions(actor, run, mappings[run.customer_id], link, settings)
-        views.append(RunView(run, customer.name if customer else run.customer_id, link, actions, reason))
+        views.append(run_view(actor, run, customer.name if customer else run.customer_id, mappings[run.customer_id],
+                              links.get(run.id), settings))
     return views
 
 

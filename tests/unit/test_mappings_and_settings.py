@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
-from application.errors import AutotaskUnavailable, Conflict, Forbidden, InvalidInput, NotConfigured, Unprocessable
-from application.ports import AuthFailure, PsaUnavailable, RunQuery
+import pytest
+from cryptography.fernet import Fernet
+
+from adapters.fake_psa import FakeConnector, FakeGateway
+from adapters.secret_box import FernetSecretBox
+from application.errors import (
+    AutotaskUnavailable,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotConfigured,
+    NotFound,
+    Unprocessable,
+)
+from application.ports import AuthFailure, Company, Credentials, PsaUnavailable, RunQuery
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.diagnostics import TestConnection, ValidateConfiguration
@@ -175,10 +188,106 @@ async def test_connection_test_ok_and_unreachable(world: World) -> None:
     assert (down.ok, down.code) == (False, "unreachable")
 
 
-async def test_connection_test_needs_credentials(world: World) -> None:
+async def test_connection_test_and_validation_name_missing_credentials() -> None:
     w = World()
-    with pytest.raises(NotConfigured):
-        await TestConnection(w.deps).execute(ADMIN)
+    result = await TestConnection(w.deps).execute(ADMIN)
+    assert (result.ok, result.code) == (False, "not_configured") and "incomplete" in result.message
+    validation = await ValidateConfiguration(w.deps).execute(ADMIN)
+    assert not validation.ok
+    assert {p.setting for p in validation.problems} == {"api_username", "api_password", "tracking_identifier"}
+
+
+async def test_validation_reports_refused_credentials_as_problems(world: World) -> None:
+    world.psa.accept = ("api@example.com", "another", "TRACKING01")
+    validation = await ValidateConfiguration(world.deps).execute(ADMIN)
+    assert [(p.setting, "password" in p.message) for p in validation.problems] == [("api_password", True)]
+
+
+async def test_unreadable_password_is_an_audited_not_configured() -> None:
+    w = World()
+    await w.configure()
+    await w.seed()
+    w.secrets = FernetSecretBox(Fernet.generate_key())  # the key changed since the password was sealed
+    with pytest.raises(NotConfigured, match="enter the password again"):
+        await RefreshMapping(w.deps).execute(OPERATOR, "cust-1")
+    async with w.uow() as uow:
+        last = (await uow.audit.all())[-1].entry
+    assert (last.action, last.outcome, last.details["code"]) == ("mapping.refresh", Outcome.DENIED,
+                                                                 "integration_disabled")
+
+
+async def test_invalid_input_is_audited(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        await PutCustomer(world.deps).execute(ADMIN, Customer("c9", "   "))
+    with pytest.raises(InvalidInput):
+        await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"new_ticket_status_id": 5}))
+    async with world.uow() as uow:
+        records = [(r.entry.action, r.entry.outcome) for r in await uow.audit.all()]
+    assert records[-2:] == [("customer.put", Outcome.DENIED), ("settings.update", Outcome.DENIED)]
+
+
+async def test_a_mapping_changed_during_a_check_is_not_overwritten(world: World) -> None:
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+
+    class ClearingDuringLookup(FakeConnector):
+        def connect(self, credentials: Credentials) -> FakeGateway:
+            gateway = super().connect(credentials)
+            lookup = gateway.get_company
+
+            async def racing(company_id: int) -> Company:
+                await ClearMapping(world.deps).execute(OPERATOR, "cust-1")  # an operator acts meanwhile
+                return await lookup(company_id)
+
+            gateway.get_company = racing  # type: ignore[method-assign]
+            return gateway
+
+    world.psa.rename_company(100, "Acme Group")
+    racing_deps = replace(world.deps, psa=ClearingDuringLookup(world.psa))
+    with pytest.raises(Conflict) as caught:
+        await RefreshMapping(racing_deps).execute(OPERATOR, "cust-1")
+    assert caught.value.code == "mapping_changed"
+    async with world.uow() as uow:
+        mapping = await uow.mappings.get("cust-1")
+    assert mapping is not None and mapping.status is MappingStatus.MISSING
+
+
+async def test_refresh_all_keeps_what_it_checked_before_autotask_failed(world: World) -> None:
+    for cid, company in (("c2", 101), ("c3", 102)):
+        await PutCustomer(world.deps).execute(ADMIN, Customer(cid, cid.upper()))
+        await MapCustomer(world.deps).execute(OPERATOR, cid, company)
+    world.psa.rename_company(101, "Globex Corp")
+    world.psa.fail_next("get_company", None, PsaUnavailable("timeout"))  # type: ignore[arg-type]
+    with pytest.raises(AutotaskUnavailable):
+        await RefreshAllMappings(world.deps).execute(OPERATOR)
+    async with world.uow() as uow:
+        renamed = await uow.mappings.get("c2")
+    assert renamed is not None and renamed.status is MappingStatus.RENAMED
+
+
+async def test_refresh_of_an_unknown_customer_is_not_found(world: World) -> None:
+    with pytest.raises(NotFound) as caught:
+        await RefreshMapping(world.deps).execute(OPERATOR, "nobody")
+    assert caught.value.code == "customer_not_found"
+
+
+async def test_a_run_with_a_ticket_cannot_move_to_another_customer(world: World) -> None:
+    from application.use_cases.create_ticket import CreateTicket
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    await PutCustomer(world.deps).execute(ADMIN, Customer("c2", "Other"))
+    with pytest.raises(Conflict) as caught:
+        await PutRun(world.deps).execute(ADMIN, make_run("run-1", customer_id="c2"))
+    assert caught.value.code == "run_has_ticket"
+    assert await PutRun(world.deps).execute(ADMIN, make_run("run-1", status=RunStatus.SUCCESS)) is False
+
+
+async def test_run_views_say_why_creating_is_blocked(world: World) -> None:
+    assert (await GetRun(world.deps).execute(OPERATOR, "run-1")).create_blocked_reason == "mapping_missing"
+    assert (await GetRun(world.deps).execute(REPORTER, "run-1")).create_blocked_reason == "forbidden"
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    assert (await GetRun(world.deps).execute(OPERATOR, "run-1")).create_blocked_reason is None
+    await world.configure(enabled=False)
+    assert (await GetRun(world.deps).execute(OPERATOR, "run-1")).create_blocked_reason == "integration_disabled"
 
 
 async def test_validate_configuration(world: World) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from adapters.fake_psa import FakeConnector, FakeGateway
 from adapters.fake_psa.fake import LANDS_LATER, LOST_ANSWER
 from application.errors import AutotaskRejected, AutotaskUnavailable, Conflict, Forbidden, NotConfigured, NotFound
-from application.ports import Credentials, PsaRejected, PsaUnavailable
+from application.ports import Credentials, NoteDraft, PsaRejected, PsaUnavailable, TicketFacts
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.refresh_tickets import RefreshTickets
@@ -337,10 +337,85 @@ async def test_polling_notices_changes_and_deletions(world: World) -> None:
     before = world.psa.calls["get_tickets"]
     summary = await RefreshTickets(world.deps).execute(OPERATOR)
     assert (summary.checked, summary.changed, summary.deleted) == (3, 1, 1)
-    assert world.psa.calls["get_tickets"] - before == 1 and summary.autotask_calls == 2
+    # one bulk read, one read confirming the deletion, the (cached) status labels
+    assert world.psa.calls["get_tickets"] - before == 1 and summary.autotask_calls == 3
     async with world.uow() as uow:
         links = await uow.tickets.get_many(["run-1", "run-2", "run-3"])
     assert links["run-1"].status is not None and links["run-1"].status.closed
     assert links["run-2"].state is LinkState.DELETED and links["run-3"].state is LinkState.LINKED
     again = await RefreshTickets(world.deps).execute(OPERATOR, ["run-1", "run-2"])
     assert (again.checked, again.changed, again.deleted) == (1, 0, 0)
+
+
+async def test_closing_note_must_be_internal(world: World) -> None:
+    ticket_id = await created(world)
+    await world.configure(note_publish_id=1)  # "All Autotask Users"
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "note_publish_not_internal"
+    assert not world.psa.tickets[ticket_id].notes and world.psa.tickets[ticket_id].status == 1
+    await world.configure(note_publish_id=None)  # none configured: the tenant's internal value is used
+    await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert [n.publish for n in world.psa.tickets[ticket_id].notes] == [2]
+
+
+async def test_time_logged_while_the_note_is_added_stops_the_completion(world: World) -> None:
+    ticket_id = await created(world)
+
+    class TimeDuringNote(FakeConnector):
+        def connect(self, credentials: Credentials) -> FakeGateway:
+            gateway = super().connect(credentials)
+            add = gateway.add_ticket_note
+
+            async def note_then_time(ticket: int, note: NoteDraft) -> int:
+                note_id = await add(ticket, note)
+                world.psa.add_time_entry(ticket)  # a technician logs time at that moment
+                return note_id
+
+            gateway.add_ticket_note = note_then_time  # type: ignore[method-assign]
+            return gateway
+
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(replace(world.deps, psa=TimeDuringNote(world.psa))).execute(OPERATOR, "run-1")
+    assert caught.value.code == "time_entries_present"
+    assert world.psa.tickets[ticket_id].status == 1 and world.psa.calls["complete_ticket"] == 0
+
+
+async def test_lost_completion_answer_is_finished_on_retry(world: World) -> None:
+    ticket_id = await created(world)
+    world.psa.fail_next("complete_ticket", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    link = await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert link.state is LinkState.RESOLVED and link.resolved_by == "oscar"
+    assert world.psa.calls["complete_ticket"] == 1 and len(world.psa.tickets[ticket_id].notes) == 1
+    assert [o for o, _ in await audit_of(world, "ticket.resolve")] == [Outcome.FAILED, Outcome.OK]
+
+
+async def test_refreshing_a_ticket_takes_the_ticket_permission_and_can_revive_a_deleted_link(world: World) -> None:
+    ticket_id = await created(world)
+    with pytest.raises(Forbidden):
+        await GetTicket(world.deps).execute(REPORTER, "run-1", refresh=True)
+    hidden = world.psa.tickets.pop(ticket_id)  # e.g. the API user briefly lost access to it
+    assert (await GetTicket(world.deps).execute(OPERATOR, "run-1", refresh=True)).link.state is LinkState.DELETED
+    world.psa.tickets[ticket_id] = hidden
+    view = await GetTicket(world.deps).execute(OPERATOR, "run-1", refresh=True)
+    assert view.link.state is LinkState.LINKED and view.resolve.allowed
+    assert [o for o, _ in await audit_of(world, "ticket.refresh")] == [Outcome.DENIED, Outcome.OK, Outcome.OK]
+
+
+async def test_polling_confirms_a_ticket_missing_from_the_bulk_answer(world: World) -> None:
+    await created(world)
+
+    class BulkHidesIt(FakeConnector):
+        def connect(self, credentials: Credentials) -> FakeGateway:
+            gateway = super().connect(credentials)
+
+            async def nothing(ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
+                return {}
+
+            gateway.get_tickets = nothing  # type: ignore[method-assign]
+            return gateway
+
+    summary = await RefreshTickets(replace(world.deps, psa=BulkHidesIt(world.psa))).execute(OPERATOR)
+    assert (summary.checked, summary.deleted) == (1, 0)
