@@ -295,3 +295,24 @@ def test_required_field_backupchecks_cannot_fill_is_reported() -> None:
     lists = replace(picklists(), required_ticket_fields=frozenset({"billingCodeID"}))
     problems = validate_configuration(settings(note_type_id=3, note_publish_id=2), lists)
     assert [p.setting for p in problems] == ["billingCodeID"]
+
+
+def test_internal_publish_values() -> None:
+    from domain.picklists import internal_publish, is_internal_publish
+    lists = picklists()
+    assert is_internal_publish(PicklistValue(2, "Internal Only")) and is_internal_publish(PicklistValue(3, "Intern"))
+    assert not is_internal_publish(PicklistValue(1, "All Autotask Users"))
+    assert not is_internal_publish(PicklistValue(2, "Internal Only", is_active=False))
+    assert (internal_publish(2, lists), internal_publish(1, lists), internal_publish(None, lists)) == (2, None, 2)
+    assert internal_publish(99, lists) is None
+
+
+def test_new_tickets_may_not_start_closed() -> None:
+    problems = validate_configuration(settings(note_type_id=3, note_publish_id=2, new_ticket_status_id=5), picklists())
+    assert [p.setting for p in problems] == ["new_ticket_status_id"]
+
+
+def test_a_deleted_link_seen_again_is_linked_again() -> None:
+    gone = linked().gone()
+    back = gone.observed(TicketStatus(8, "In Progress", T0), 0)
+    assert gone.state is LinkState.DELETED and back.state is LinkState.LINKED and back.version == gone.version + 1
