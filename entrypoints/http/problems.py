@@ -8,8 +8,16 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+    ValidationException,
+)
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
+from msgspec import UNSET, Struct, UnsetType
 
 from adapters.secret_box import SecretBoxError
 from application.errors import (
@@ -26,6 +34,7 @@ from application.errors import (
 
 MEDIA_TYPE = "application/problem+json"
 FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 LOGGER = logging.getLogger("backupchecks.http")
 
 USE_CASE_STATUS: tuple[tuple[type[UseCaseError], int], ...] = (
@@ -49,6 +58,50 @@ HTTP_CODES = {
 }
 
 
+class FieldError(Struct):
+    field: str
+    message: str
+
+
+class Problem(Struct, omit_defaults=True):
+    """An error answer (RFC 9457), as the OpenAPI document describes it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | UnsetType = UNSET
+
+
+ERROR_MEANINGS = {
+    400: "invalid_input: a value is missing, malformed or out of range (see `errors`)",
+    401: "unauthorized: no bearer token, or one that matches no user",
+    403: "forbidden: your role may not do this",
+    404: "not found",
+    409: "the state does not allow it",
+    413: "payload_too_large",
+    415: "unsupported_media_type: send JSON",
+    422: "the request names something that cannot be used",
+    502: "autotask_rejected: Autotask answered with an error (its text in `detail`)",
+    503: "autotask_unavailable: Autotask did not answer (timeout, network, throttled)",
+}
+
+
+def api_responses(*errors: int | tuple[int, str], success: dict[int, tuple[Any, str]] | None = None,
+                  ) -> dict[int, ResponseSpec]:
+    """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given (a `(status, codes)` pair
+    names the route's problem codes) as problem documents, and other success statuses as `{status: (type, text)}`."""
+    specs = {status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
+             for status, (kind, text) in (success or {}).items()}
+    for error in (401, *errors):
+        status, codes = error if isinstance(error, tuple) else (error, "")
+        meaning = ERROR_MEANINGS[status] + (f": {codes}" if codes else "")
+        specs[status] = ResponseSpec(data_container=Problem, description=meaning, media_type=MEDIA_TYPE,
+                                     generate_examples=False)
+    return specs
+
+
 class ApiRequest(Request[Any, Any, Any]):
     """JSON bodies only: a body sent as another media type is 415 and bytes that are not UTF-8 are 400, not 500.
     A body without a Content-Type is read as JSON (some clients leave it out)."""
@@ -62,6 +115,8 @@ class ApiRequest(Request[Any, Any, Any]):
             return await super().json()
         except UnicodeDecodeError as error:
             raise ClientException("The body is not valid UTF-8.") from error
+        except SerializationException as error:  # the decoder's own text names bytes and internals: not for clients
+            raise ClientException("The body is not valid JSON.") from error
 
 
 def problem(
@@ -112,14 +167,7 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     if status >= 500:
         return on_unexpected(request, error)
     if isinstance(error, ValidationException):
-        extra = error.extra if isinstance(error.extra, list) else []
-        errors = [{"field": _field(e), "message": str(e.get("message", ""))} for e in extra if isinstance(e, dict)]
-        return problem(
-            400,
-            "invalid_input",
-            "The request is not valid.",
-            errors=errors or [{"field": "body", "message": str(error.detail)}],
-        )
+        return problem(400, "invalid_input", "The request is not valid.", errors=_validation_errors(error))
     if isinstance(error, NotAuthorizedException):
         return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
     code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
@@ -127,11 +175,32 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     return problem(status, code, str(error.detail), errors=detail, headers=error.headers)
 
 
-def _field(error: dict[str, Any]) -> str:
+def _validation_errors(error: ValidationException) -> list[dict[str, str]]:
+    """One `{"field", "message"}` per problem, in words meant for the client (never an exception's own text)."""
+    extra = error.extra if isinstance(error.extra, list) else []
+    errors = [_field_error(e) for e in extra if isinstance(e, dict)]
+    if errors:
+        return errors
+    missing = MISSING_PARAMETER.match(str(error.detail))  # a required path/query parameter left out
+    if missing:
+        kind, name = missing.groups()
+        return [{"field": name, "message": f"The {kind} parameter {name} is required."}]
+    return [{"field": "body", "message": "The request is not valid."}]
+
+
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    key, message = str(error.get("key") or ""), str(error.get("message", ""))
+    if key and message == f"'{key}'":  # a KeyError's text: the value is absent (a body never sent is `data`)
+        if key == "data":
+            return {"field": "body", "message": "A JSON object is required."}
+        return {"field": key, "message": "This value is required."}
+    return {"field": _field(key, message), "message": message}
+
+
+def _field(key: str, message: str) -> str:
     """The field a validation error names (msgspec names a missing or unknown field only in its message)."""
-    key = str(error.get("key") or "")
     if key in ("", "data"):
-        named = FIELD_IN_MESSAGE.search(str(error.get("message", "")))
+        named = FIELD_IN_MESSAGE.search(message)
         return named.group(1) if named else "body"
     return key
 

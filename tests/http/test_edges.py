@@ -98,3 +98,30 @@ async def test_users_are_paginated(client: Client, world: World) -> None:
         url = f"/api/v1/users?limit=2&cursor={page['next_cursor']}" if page["next_cursor"] else ""
     assert seen == ["admin", "operator", "reporter"]
     problem(await call(client, world, A, "GET", "/api/v1/users?limit=0"), 400, "invalid_input")
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/api/v1/autotask/companies", "search"),  # a required query parameter left out
+    ("/api/v1/autotask/companies?search=", "search"),
+    ("/api/v1/runs?limit=many", "limit"),
+    ("/api/v1/runs?has_ticket=maybe", "has_ticket"),
+    ("/api/v1/audit?outcome=won", "outcome"),
+])
+async def test_a_bad_query_parameter_is_the_field_named(client: Client, world: World, path: str, field: str) -> None:
+    body = problem(await call(client, world, A, "GET", path), 400, "invalid_input")
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert "/api/v1" not in body["errors"][0]["message"]  # not Litestar's "… for path /api/v1/…"
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/api/v1/settings/autotask"), ("PUT", "/api/v1/customers/c9"),
+                                              ("PUT", "/api/v1/customers/c1/autotask-mapping")])
+@pytest.mark.parametrize(("content", "message"), [(b"", "A JSON object is required."),
+                                                  (b"{bad", "The body is not valid JSON."),
+                                                  (b'{"name": "x",}', "The body is not valid JSON.")])
+async def test_an_empty_or_malformed_body_gets_a_plain_message(client: Client, world: World, method: str, path: str,
+                                                               content: bytes, message: str) -> None:
+    headers = {**world.auth(A), "Content-Type": "application/json"}
+    r = await client.request(method, path, content=content, headers=headers)
+    body = problem(r, 400, "invalid_input")
+    assert body["errors"] == [{"field": "body", "message": message}]
+    assert "'data'" not in r.text and "byte" not in r.text and "malformed" not in r.text
