@@ -19,6 +19,7 @@ from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from domain.audit import Outcome
 from domain.roles import Actor
 from entrypoints.http.core import Cursor, Limit
+from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     AuditPage,
     AuditRecordOut,
@@ -49,13 +50,13 @@ class SettingsController(Controller):
     path = "/settings/autotask"
     tags = ("settings",)
 
-    @get("/", operation_id="getSettings")
+    @get("/", operation_id="getSettings", responses=api_responses(403))
     async def get_settings(
         self, actor: NamedDependency[Actor], get_settings: NamedDependency[GetSettings]
     ) -> SettingsOut:
         return settings_out(await get_settings.execute(actor))
 
-    @put("/", operation_id="updateSettings", status_code=200)
+    @put("/", operation_id="updateSettings", status_code=200, responses=api_responses(400, 403))
     async def update_settings(
         self,
         actor: NamedDependency[Actor],
@@ -65,19 +66,20 @@ class SettingsController(Controller):
         password = data.api_password if isinstance(data.api_password, str) else None
         return settings_out(await update_settings.execute(actor, SettingsChange(data.values(), password)))
 
-    @post("/test-connection", operation_id="testConnection", status_code=200)
+    @post("/test-connection", operation_id="testConnection", status_code=200, responses=api_responses(403))
     async def test_connection(
         self, actor: NamedDependency[Actor], test_connection: NamedDependency[TestConnection]
     ) -> ConnectionOut:
         return connection_out(await test_connection.execute(actor))
 
-    @post("/validate", operation_id="validateSettings", status_code=200)
+    @post("/validate", operation_id="validateSettings", status_code=200, responses=api_responses(403))
     async def validate(
         self, actor: NamedDependency[Actor], validate_configuration: NamedDependency[ValidateConfiguration]
     ) -> ValidationOut:
         return validation_out(await validate_configuration.execute(actor))
 
-    @get("/picklists", operation_id="getPicklists")
+    @get("/picklists", operation_id="getPicklists",
+         responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
     async def picklists(
         self,
         actor: NamedDependency[Actor],
@@ -86,7 +88,7 @@ class SettingsController(Controller):
     ) -> PicklistsOut:
         return picklists_out(await get_picklists.execute(actor, refresh=refresh))
 
-    @get("/usage", operation_id="getUsage")
+    @get("/usage", operation_id="getUsage", responses=api_responses(403, (409, "integration_disabled"), 502, 503))
     async def usage(self, actor: NamedDependency[Actor], get_usage: NamedDependency[GetUsage]) -> UsageOut:
         u = await get_usage.execute(actor)
         return UsageOut(u.requests_this_hour, u.limit, u.timeframe_minutes)
@@ -96,14 +98,15 @@ class UserController(Controller):
     path = "/users"
     tags = ("users",)
 
-    @post("/", operation_id="addUser", status_code=201, description="The token is shown once; only its hash is kept.")
+    @post("/", operation_id="addUser", status_code=201, description="The token is shown once; only its hash is kept.",
+          responses=api_responses(400, 403, (409, "username_taken")))
     async def add_user(
         self, actor: NamedDependency[Actor], add_user: NamedDependency[AddUser], data: JSONBody[UserIn]
     ) -> NewUserOut:
         new = await add_user.execute(actor, data.username, data.role, data.password)
         return NewUserOut(new.user.id, new.user.username, new.user.role.value, new.token)
 
-    @get("/", operation_id="listUsers")
+    @get("/", operation_id="listUsers", responses=api_responses(400, 403))
     async def list_users(
         self,
         actor: NamedDependency[Actor],
@@ -117,7 +120,8 @@ class UserController(Controller):
         page, next_cursor = paginate(users, limit, lambda u: (u.username,))
         return UserPage([UserOut(u.id, u.username, u.role.value, u.created_at) for u in page], next_cursor)
 
-    @delete("/{user_id:str}", operation_id="removeUser", status_code=204)
+    @delete("/{user_id:str}", operation_id="removeUser", status_code=204,
+            responses=api_responses(400, 403, (404, "user_not_found"), (409, "last_admin")))
     async def remove_user(
         self,
         actor: NamedDependency[Actor],
@@ -149,7 +153,7 @@ class AuditController(Controller):
     tags = ("audit",)
     dependencies = {"audit_query": Provide(provide_audit_query, sync_to_thread=False)}  # noqa: RUF012  (Litestar reads it per class)
 
-    @get("/", operation_id="queryAudit")
+    @get("/", operation_id="queryAudit", responses=api_responses(400, 403))
     async def query_audit(
         self,
         actor: NamedDependency[Actor],
@@ -160,7 +164,7 @@ class AuditController(Controller):
         page, next_cursor = paginate(records, audit_query.limit, lambda r: (r.seq,))
         return AuditPage([AuditRecordOut(**record_fields(r)) for r in page], next_cursor)
 
-    @get("/export", operation_id="exportAudit")
+    @get("/export", operation_id="exportAudit", responses=api_responses(400, 403))
     async def export_audit(
         self,
         actor: NamedDependency[Actor],
@@ -174,7 +178,7 @@ class AuditController(Controller):
             lines, media_type=media, headers={"Content-Disposition": f'attachment; filename="audit.{format.value}"'}
         )
 
-    @get("/verify", operation_id="verifyAudit")
+    @get("/verify", operation_id="verifyAudit", responses=api_responses(403))
     async def verify_audit(
         self, actor: NamedDependency[Actor], verify_audit: NamedDependency[VerifyAudit]
     ) -> VerifyOut:

@@ -21,7 +21,7 @@ from entrypoints.http.admin import AuditController, SettingsController, UserCont
 from entrypoints.http.autotask import AutotaskController, MappingController
 from entrypoints.http.core import CustomerController, RunController
 from entrypoints.http.observability import request_log
-from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem
+from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 
 T = TypeVar("T")
@@ -96,7 +96,8 @@ def create_app(container: Container) -> Litestar:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", operation_id="ready", tags=["operations"])
+    @get("/ready", operation_id="ready", tags=["operations"],
+         responses={503: problem_response("database_unavailable: the database does not answer")})
     async def ready() -> Response[dict[str, Any]]:
         try:
             async with container.storage()() as uow:

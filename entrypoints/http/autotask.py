@@ -18,6 +18,7 @@ from application.use_cases.search_companies import SearchCompanies
 from domain.mapping import CompanyMapping
 from domain.roles import Actor
 from entrypoints.http.core import CustomerId
+from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     CompanyList,
     MappingIn,
@@ -40,7 +41,9 @@ class MappingController(Controller):
     path = "/customers/{customer_id:str}/autotask-mapping"
     tags = ("mappings",)
 
-    @put("/", operation_id="mapCustomer", status_code=200)
+    @put("/", operation_id="mapCustomer", status_code=200, responses=api_responses(
+        400, 403, (404, "customer_not_found"), (409, "integration_disabled"),
+        (422, "company_not_found, company_inactive, company_inaccessible"), 502, 503))
     async def map_customer(
         self,
         actor: NamedDependency[Actor],
@@ -50,19 +53,23 @@ class MappingController(Controller):
     ) -> MappingOut:
         return _out(await map_customer.execute(actor, customer_id, data.company_id))
 
-    @delete("/", operation_id="clearMapping", status_code=204)
+    @delete("/", operation_id="clearMapping", status_code=204,
+            responses=api_responses(400, 403, (404, "customer_not_found")))
     async def clear_mapping(
         self, actor: NamedDependency[Actor], clear_mapping: NamedDependency[ClearMapping], customer_id: CustomerId
     ) -> None:
         await clear_mapping.execute(actor, customer_id)
 
-    @post("/refresh", operation_id="refreshMapping", status_code=200)
+    @post("/refresh", operation_id="refreshMapping", status_code=200, responses=api_responses(
+        400, 403, (404, "customer_not_found"), (409, "integration_disabled, mapping_missing, mapping_changed"),
+        502, 503))
     async def refresh_mapping(
         self, actor: NamedDependency[Actor], refresh_mapping: NamedDependency[RefreshMapping], customer_id: CustomerId
     ) -> MappingOut:
         return _out(await refresh_mapping.execute(actor, customer_id))
 
-    @post("/confirm", operation_id="confirmMapping", status_code=200)
+    @post("/confirm", operation_id="confirmMapping", status_code=200, responses=api_responses(
+        400, 403, (404, "customer_not_found"), (409, "mapping_missing, mapping_invalid")))
     async def confirm_mapping(
         self, actor: NamedDependency[Actor], confirm_mapping: NamedDependency[ConfirmMapping], customer_id: CustomerId
     ) -> MappingOut:
@@ -73,7 +80,8 @@ class AutotaskController(Controller):
     path = "/autotask"
     tags = ("autotask",)
 
-    @get("/companies", operation_id="searchCompanies")
+    @get("/companies", operation_id="searchCompanies",
+         responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
     async def search_companies(
         self,
         actor: NamedDependency[Actor],
@@ -82,14 +90,16 @@ class AutotaskController(Controller):
     ) -> CompanyList:
         return CompanyList([company_out(c) for c in await search_companies.execute(actor, search)])
 
-    @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200)
+    @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200,
+          responses=api_responses(403, (409, "integration_disabled"), 502, 503))
     async def refresh_all_mappings(
         self, actor: NamedDependency[Actor], refresh_all_mappings: NamedDependency[RefreshAllMappings]
     ) -> MappingsRefreshedOut:
         r = await refresh_all_mappings.execute(actor)
         return MappingsRefreshedOut(r.checked, r.ok, r.renamed, r.invalid, r.autotask_calls)
 
-    @post("/tickets/refresh", operation_id="refreshTickets", status_code=200)
+    @post("/tickets/refresh", operation_id="refreshTickets", status_code=200,
+          responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
     async def refresh_tickets(
         self,
         actor: NamedDependency[Actor],

@@ -21,6 +21,7 @@ from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.view_runs import GetRun, ListRuns
 from domain.roles import Actor
 from domain.runs import RunStatus
+from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     CustomerIn,
     CustomerPage,
@@ -45,6 +46,8 @@ CustomerId = Annotated[str, PathParameter(min_length=1, max_length=64, descripti
 RunId = Annotated[str, PathParameter(min_length=1, max_length=64, description="Backupchecks' own run id.")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (1-500).")]
 Cursor = Annotated[str | None, QueryParameter(max_length=512, description="Opaque: the previous page's next_cursor.")]
+RESOLVE_CONFLICTS = ("resolving_disabled, already_closed, time_entries_present, ticket_deleted, ticket_busy, "
+                     "integration_disabled")
 CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
 
 
@@ -61,7 +64,8 @@ class CustomerController(Controller):
     path = "/customers"
     tags = ("customers",)
 
-    @put("/{customer_id:str}", operation_id="putCustomer", status_code=200)
+    @put("/{customer_id:str}", operation_id="putCustomer", status_code=201,
+         responses=api_responses(400, 403, success={200: (Saved, "The customer existed and was updated.")}))
     async def put_customer(
         self,
         actor: NamedDependency[Actor],
@@ -72,7 +76,7 @@ class CustomerController(Controller):
         created = await put_customer.execute(actor, customer_in(customer_id, data))
         return Response(Saved(customer_id, created), status_code=201 if created else 200)
 
-    @get("/", operation_id="listCustomers")
+    @get("/", operation_id="listCustomers", responses=api_responses(400))
     async def list_customers(
         self,
         actor: NamedDependency[Actor],
@@ -90,14 +94,16 @@ class RunController(Controller):
     path = "/runs"
     tags = ("runs",)
 
-    @put("/{run_id:str}", operation_id="putRun", status_code=200)
+    @put("/{run_id:str}", operation_id="putRun", status_code=201, responses=api_responses(
+        400, 403, (409, "run_has_ticket"), (422, "unknown_customer"),
+        success={200: (Saved, "The run existed and was updated.")}))
     async def put_run(
         self, actor: NamedDependency[Actor], put_run: NamedDependency[PutRun], run_id: RunId, data: JSONBody[RunIn]
     ) -> Response[Saved]:
         created = await put_run.execute(actor, data.to_run(run_id))
         return Response(Saved(run_id, created), status_code=201 if created else 200)
 
-    @get("/", operation_id="listRuns")
+    @get("/", operation_id="listRuns", responses=api_responses(400))
     async def list_runs(
         self,
         actor: NamedDependency[Actor],
@@ -122,7 +128,7 @@ class RunController(Controller):
         views, next_cursor = paginate(await list_runs.execute(actor, query), limit, lambda v: (v.run.run_at, v.run.id))
         return RunPage([run_out(v) for v in views], next_cursor)
 
-    @get("/{run_id:str}", operation_id="getRun")
+    @get("/{run_id:str}", operation_id="getRun", responses=api_responses(400, (404, "run_not_found")))
     async def get_run(self, actor: NamedDependency[Actor], get_run: NamedDependency[GetRun], run_id: RunId) -> RunOut:
         return run_out(await get_run.execute(actor, run_id))
 
@@ -131,6 +137,12 @@ class RunController(Controller):
         operation_id="createTicket",
         status_code=201,
         description="201 created by this call, 200 the run already had it, 202 pending (being created or reconciled).",
+        responses=api_responses(
+            400, 403, (404, "run_not_found"),
+            (409, "integration_disabled, mapping_missing, mapping_invalid, run_not_ticketable"), 502, 503,
+            success={200: (TicketLinkOut, "The run already had its ticket (never a second one)."),
+                     202: (TicketLinkOut, "state pending: being created by another call, or being reconciled.")},
+        ),
     )
     async def create_ticket(
         self,
@@ -146,7 +158,8 @@ class RunController(Controller):
         assert body is not None
         return Response(body, status_code=CREATED_STATUS[result.outcome])
 
-    @get("/{run_id:str}/autotask-ticket", operation_id="getTicket")
+    @get("/{run_id:str}/autotask-ticket", operation_id="getTicket",
+         responses=api_responses(400, (404, "run_not_found, no_ticket"), (409, "integration_disabled"), 502, 503))
     async def get_ticket(
         self,
         actor: NamedDependency[Actor],
@@ -156,7 +169,8 @@ class RunController(Controller):
     ) -> TicketViewOut:
         return ticket_view_out(await get_ticket.execute(actor, run_id, refresh=refresh))
 
-    @post("/{run_id:str}/autotask-ticket/resolve", operation_id="resolveTicket", status_code=200)
+    @post("/{run_id:str}/autotask-ticket/resolve", operation_id="resolveTicket", status_code=200,
+          responses=api_responses(400, 403, (404, "run_not_found, no_ticket"), (409, RESOLVE_CONFLICTS), 502, 503))
     async def resolve_ticket(
         self,
         actor: NamedDependency[Actor],

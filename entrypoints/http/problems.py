@@ -80,8 +80,6 @@ ERROR_MEANINGS = {
     403: "forbidden: your role may not do this",
     404: "not found",
     409: "the state does not allow it",
-    413: "payload_too_large",
-    415: "unsupported_media_type: send JSON",
     422: "the request names something that cannot be used",
     502: "autotask_rejected: Autotask answered with an error (its text in `detail`)",
     503: "autotask_unavailable: Autotask did not answer (timeout, network, throttled)",
@@ -96,10 +94,14 @@ def api_responses(*errors: int | tuple[int, str], success: dict[int, tuple[Any, 
              for status, (kind, text) in (success or {}).items()}
     for error in (401, *errors):
         status, codes = error if isinstance(error, tuple) else (error, "")
-        meaning = ERROR_MEANINGS[status] + (f": {codes}" if codes else "")
-        specs[status] = ResponseSpec(data_container=Problem, description=meaning, media_type=MEDIA_TYPE,
-                                     generate_examples=False)
+        specs[status] = problem_response(ERROR_MEANINGS[status] + (f": {codes}" if codes else ""))
     return specs
+
+
+def problem_response(description: str) -> ResponseSpec:
+    """An error answer in the OpenAPI document: a problem document."""
+    return ResponseSpec(data_container=Problem, description=description, media_type=MEDIA_TYPE,
+                        generate_examples=False)
 
 
 class ApiRequest(Request[Any, Any, Any]):

@@ -49,6 +49,28 @@ async def test_openapi_lists_every_contract_path_with_an_operation_id(client: As
     assert any("api_password_set" in s.get("properties", {}) for s in settings_in.values())
 
 
+async def test_openapi_declares_every_status_a_route_answers(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    doc = (await client.get("/schema/openapi.json")).json()
+    ticket = "/api/v1/runs/{run_id}/autotask-ticket"
+    create, resolve = doc["paths"][ticket]["post"]["responses"], doc["paths"][f"{ticket}/resolve"]["post"]["responses"]
+    assert {"201", "200", "202", "401", "403", "404", "409", "502", "503"} <= set(create)
+    assert {"200", "401", "403", "404", "409", "502", "503"} <= set(resolve)
+    assert "run_not_ticketable" in create["409"]["description"] and "autotask_rejected" in create["502"]["description"]
+    assert "time_entries_present" in resolve["409"]["description"]
+    link = {"$ref": "#/components/schemas/TicketLinkOut"}
+    assert all(create[s]["content"]["application/json"]["schema"] == link for s in ("201", "200", "202"))
+    problem_keys = {"type", "title", "status", "detail", "code"}
+    assert problem_keys <= set(doc["components"]["schemas"]["Problem"]["properties"])
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method} {path}"
+            assert not path.startswith("/api/v1") or "401" in operation["responses"], where
+            for status, answer in operation["responses"].items():  # every error answer is a problem document
+                if int(status) >= 400:
+                    assert answer["content"] == {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"}}}, f"{where} {status}"
+
+
 async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world: World,  # type: ignore[type-arg]
                                                  caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
