@@ -186,7 +186,7 @@ test_ticket_lifecycle_in_memory = TicketLifecycle.TestCase
 @pytest.mark.parametrize("backend", backend_params(("sqlite", "postgres")))
 def test_ticket_lifecycle_on_sql_storage(backend: str) -> None:
     machine = type(f"TicketLifecycle_{backend}", (TicketLifecycle,), {"backend": backend})
-    settings_ = settings(max_examples=12, stateful_step_count=20, deadline=None,
+    settings_ = settings(max_examples=20, stateful_step_count=20, deadline=None,
                          suppress_health_check=list(HealthCheck))
     from hypothesis.stateful import run_state_machine_as_test
     run_state_machine_as_test(machine, settings=settings_)
