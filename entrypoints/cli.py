@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
@@ -17,6 +18,7 @@ from domain.roles import Actor, Role
 from entrypoints.container import Config, Container, close
 
 SYSTEM = Actor("cli", Role.ADMIN)
+REACHES_BASE = re.compile(r"^base$|-\d+$")  # `base`, or relative (-1, 0001-1): from the first migration that is base
 Action = Callable[[Container, argparse.Namespace, TextIO], Awaitable[int]]
 
 
@@ -128,22 +130,24 @@ def serve(args: argparse.Namespace) -> int:
 def db(args: argparse.Namespace) -> int:
     from adapters.sql.migrate import downgrade, upgrade
 
+    if args.direction == "downgrade" and REACHES_BASE.search(args.revision) and not args.yes:
+        print(f"error: downgrading to {args.revision} can reach base, which drops every table, the audit log included, "
+              "and everything in them. Add --yes to do it anyway.", file=sys.stderr)
+        return 2
     config = Config.from_env()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    if args.direction == "upgrade":
-        upgrade(config.effective_database_url, args.revision or "head")
-    else:
-        downgrade(config.effective_database_url, args.revision or "-1")
-    print(f"database {args.direction}d to {args.revision or ('head' if args.direction == 'upgrade' else '-1')}")
+    (upgrade if args.direction == "upgrade" else downgrade)(config.effective_database_url, args.revision)
+    print(f"database {args.direction}d to {args.revision}")
     return 0
 
 
 def simulator(args: argparse.Namespace) -> int:
     from adapters.autotask_simulator import serve as serve_simulator
+    from entrypoints.demo import demo_simulator, simulator_banner
 
     configure_logging()
-    print(f"Autotask simulator: http://{args.host}:{args.port}/atservicesrest (api@example.com / TRACKING01)")
-    serve_simulator(args.host, args.port)
+    print(simulator_banner(f"http://{args.host}:{args.port}/atservicesrest"), flush=True)
+    serve_simulator(args.host, args.port, demo_simulator())
     return 0
 
 
@@ -175,9 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
 
-    p = command("db", "database migrations", db)
-    p.add_argument("direction", choices=["upgrade", "downgrade"])
-    p.add_argument("revision", nargs="?", help="upgrade: default head; downgrade: default -1 (base drops all)")
+    migrations = commands.add_parser("db", help="database migrations").add_subparsers(dest="direction", required=True)
+    command("upgrade", "migrate up to REVISION", db, migrations).add_argument("revision", nargs="?", default="head")
+    p = command("downgrade", "migrate down to REVISION (required; base drops every table)", db, migrations)
+    p.add_argument("revision", help="a revision id, a relative step such as -1, or base (drops every table)")
+    p.add_argument("--yes", action="store_true", help="confirm a downgrade that can reach base")
 
     users = commands.add_parser("users", help="API users").add_subparsers(dest="users_command", required=True)
     p = action("add", "add a user; prints its token and a generated password", users_add, users)

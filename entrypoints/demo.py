@@ -4,6 +4,8 @@ zone, settings filled in, customers in every mapping state, runs, one ticket wit
 from __future__ import annotations
 
 import asyncio
+import socket
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,14 +124,30 @@ def fresh_database(data_dir: Path) -> str:
     return url
 
 
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (say another demo holds it), or None when a server can bind it."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing port is free
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None
+
+
 def run_demo(host: str, port: int, data_dir: Path) -> int:
     import uvicorn
 
     from entrypoints.http.app import create_app
 
+    reason = cannot_listen(host, port)  # before the database is replaced and logins are printed that would not work
+    if reason is not None:
+        print(f"error: the demo cannot listen on {host}:{port} ({reason}); is another demo running there? Stop it or "
+              "choose another --port. Nothing was changed.", file=sys.stderr)
+        return 2
     url = fresh_database(data_dir)
     base_url = f"http://{host}:{port}"
-    sim = Simulator.seeded()
+    sim = demo_simulator()
     with running_simulator(sim) as zone_url:
         container = Container()
         container.config.override(providers.Object(Config(data_dir=data_dir, database_url=url,
@@ -148,7 +166,19 @@ def banner(base_url: str, zone_url: str, logins: list[Login]) -> str:
     return (
         f"\nBackupchecks Autotask demo\n  API      {base_url}/api/v1   (OpenAPI: {base_url}/schema)\n"
         f"  Autotask {zone_url} (simulator)\n\nLogins (Authorization: Bearer <token>):\n{rows}\n\n"
-        f"Try:\n  curl -H 'Authorization: Bearer {operator.token}' '{base_url}/api/v1/runs?status=error,warning'\n"
+        f"Try:\n  curl -H 'Authorization: Bearer {operator.token}' "
+        f"'{base_url}/api/v1/runs?status=error,warning,missed'\n"
         f"  curl -X POST -H 'Authorization: Bearer {operator.token}' "
         f"{base_url}/api/v1/runs/run-acme-2/autotask-ticket\n"
     )
+
+
+def demo_simulator() -> Simulator:
+    """The seeded simulator, accepting the credentials the demo and the simulator banner name."""
+    return Simulator.seeded(username=SIM_USER, secret=SIM_SECRET, integration_code=SIM_TRACKING)
+
+
+def simulator_banner(api_url: str) -> str:
+    """`backupchecks simulator`: where it listens and the credentials it accepts (a local test tenant, not Autotask)."""
+    return (f"Autotask simulator: {api_url}\n  username {SIM_USER}   secret {SIM_SECRET}   "
+            f"tracking identifier {SIM_TRACKING}")

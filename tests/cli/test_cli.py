@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -86,7 +87,15 @@ def test_db_upgrade_and_downgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     assert run(capsys, "db", "upgrade")[0] == 0
     assert {"users", "audit_records", "ticket_links"} <= tables()
-    assert run(capsys, "db", "downgrade", "base")[0] == 0
+    with pytest.raises(SystemExit) as refused:  # no default revision: `-1` from the first migration is base
+        main(["db", "downgrade"])
+    assert refused.value.code == 2 and "revision" in capsys.readouterr().err
+    for target in ("base", "-1"):
+        assert main(["db", "downgrade", target]) == 2
+        err = capsys.readouterr().err
+        assert "every table" in err and "audit log" in err and "--yes" in err
+    assert {"users", "audit_records", "ticket_links"} <= tables()  # nothing was dropped
+    assert run(capsys, "db", "downgrade", "base", "--yes")[0] == 0
     assert tables() <= {"alembic_version"}
     assert run(capsys, "db", "upgrade", "head")[0] == 0
     assert "users" in tables()
@@ -111,3 +120,20 @@ def test_ready_is_503_when_the_sql_database_cannot_be_opened(tmp_path: Path, mon
     with TestClient(create_app(Container())) as client:
         assert client.get("/ready").status_code == 503
         assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_simulator_banner_names_the_credentials_the_simulator_accepts(monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import adapters.autotask_simulator
+    from adapters.autotask_simulator import Simulator
+
+    served: list[tuple[str, int, Simulator | None]] = []
+    monkeypatch.setattr(adapters.autotask_simulator, "serve", lambda host, port, sim=None: served.append(
+        (host, port, sim)))
+    code, out = run(capsys, "simulator", "--port", "8123")
+    shown = dict(re.findall(r"(username|secret|identifier) (\S+)", out))
+    assert code == 0 and "http://127.0.0.1:8123/atservicesrest" in out
+    [(_, port, sim)] = served
+    assert port == 8123 and sim is not None
+    assert (sim.username, sim.integration_code) == (shown["username"], shown["identifier"])
+    assert sim.secret_matches(shown["secret"])
