@@ -433,3 +433,11 @@ async def test_a_password_sealed_with_another_key_is_409_integration_disabled(cl
                    "integration_disabled")
     assert "enter the password again" in body["detail"]
     assert world.psa.tickets == {}
+
+
+async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, world: World) -> None:
+    await map_and_ticket(client, world)  # r-err: 201
+    statuses = [(await call(client, world, OP, "POST", f"/api/v1/runs/{run_id}/autotask-ticket")).status_code
+                for run_id in ("r-err", "r-warn", "r-warn", "r-ok")]
+    assert statuses == [200, 201, 200, 409]
+    assert "backupchecks_tickets_created_total 2.0" in (await client.get("/metrics")).text
