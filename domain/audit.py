@@ -94,9 +94,14 @@ def chain(previous: AuditRecord | None, entry: AuditEntry) -> AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
+    """The outcome of a walk over the log. `last_seq` and `last_hash` name the chain's end: kept elsewhere, they
+    reveal records cut off the end, which the chain alone cannot."""
+
     ok: bool
     records: int
     first_bad_seq: int | None
+    last_seq: int | None = None
+    last_hash: str | None = None
 
 
 def verify_chain(records: Iterable[AuditRecord]) -> ChainCheck:
@@ -112,4 +117,4 @@ def verify_chain(records: Iterable[AuditRecord]) -> ChainCheck:
         ):
             return ChainCheck(False, count, record.seq)
         expected_seq, prev_hash = record.seq + 1, record.hash
-    return ChainCheck(True, count, None)
+    return ChainCheck(True, count, None, expected_seq - 1 if count else None, prev_hash if count else None)

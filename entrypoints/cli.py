@@ -103,7 +103,8 @@ async def tickets_refresh(container: Container, args: argparse.Namespace, out: T
 
 async def audit_verify(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     check = await container.verify_audit().execute(SYSTEM)
-    print(json.dumps({"ok": check.ok, "records": check.records, "first_bad_seq": check.first_bad_seq}), file=out)
+    print(json.dumps({"ok": check.ok, "records": check.records, "first_bad_seq": check.first_bad_seq,
+                      "last_seq": check.last_seq, "last_hash": check.last_hash}), file=out)
     return 0 if check.ok else 2
 
 

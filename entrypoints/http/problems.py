@@ -19,7 +19,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from msgspec import UNSET, Struct, UnsetType
 
-from adapters.secret_box import SecretBoxError
 from application.errors import (
     AutotaskRejected,
     AutotaskUnavailable,
@@ -153,17 +152,6 @@ def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Respons
     return problem(status, error.code, error.message, errors=errors)
 
 
-def on_unreadable_secret(_: Request[Any, Any, Any], error: SecretBoxError) -> Response[dict[str, Any]]:
-    """The stored Autotask password was sealed with another key: unusable until an admin enters it again."""
-    LOGGER.warning("the stored Autotask password cannot be opened with the configured key")
-    return problem(
-        409,
-        "integration_disabled",
-        "The stored Autotask password cannot be opened with this "
-        "installation's key (BACKUPCHECKS_SECRET_KEY or the key file changed); enter the password again.",
-    )
-
-
 def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
     status = error.status_code
     if status >= 500:
@@ -217,7 +205,6 @@ def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     UseCaseError: on_use_case_error,
-    SecretBoxError: on_unreadable_secret,
     HTTPException: on_http_error,
     Exception: on_unexpected,
 }

@@ -192,6 +192,7 @@ class RunOut(Struct):
     ticket: TicketLinkOut | None
     actions: list[str]
     resolve_blocked_reason: str | None
+    create_blocked_reason: str | None
 
 
 class Saved(Struct):
@@ -345,6 +346,8 @@ class VerifyOut(Struct):
     ok: bool
     records: int
     first_bad_seq: int | None
+    last_seq: int | None
+    last_hash: str | None
 
 
 # ----------------------------------------------------------------------------------------------------- converters
@@ -407,6 +410,7 @@ def run_out(view: RunView) -> RunOut:
         link_out(view.ticket),
         list(view.actions),
         None if view.resolve_blocked_reason is None else view.resolve_blocked_reason.value,
+        view.create_blocked_reason,
     )
 
 

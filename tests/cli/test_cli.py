@@ -59,7 +59,9 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
     run(capsys, "users", "add", "alice", "--role", "admin")
     run(capsys, "users", "add", "bob", "--role", "reporter")
     code, out = run(capsys, "audit", "verify")
-    assert code == 0 and json.loads(out) == {"ok": True, "records": 2, "first_bad_seq": None}
+    verified = json.loads(out)
+    assert code == 0 and {k: verified[k] for k in ("ok", "records", "first_bad_seq", "last_seq")} == {
+        "ok": True, "records": 2, "first_bad_seq": None, "last_seq": 2}
     code, out = run(capsys, "audit", "export", "--format", "csv")
     lines = out.splitlines()
     assert lines[0].startswith("seq,at,actor") and len(lines) == 4  # header, two users, this export
@@ -72,7 +74,8 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
             db.execute(f'DROP TRIGGER "{name}"')  # an attacker with file access gets past the guards
         db.execute("UPDATE audit_records SET actor = 'mallory' WHERE seq = 2")
     code, out = run(capsys, "audit", "verify")
-    assert code == 2 and json.loads(out) == {"ok": False, "records": 2, "first_bad_seq": 2}
+    assert code == 2 and json.loads(out) == {"ok": False, "records": 2, "first_bad_seq": 2, "last_seq": None,
+                                             "last_hash": None}
 
 
 def test_db_upgrade_and_downgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from litestar.testing import AsyncTestClient
 
 from adapters.fake_psa.fake import LOST_ANSWER
+from adapters.secret_box import FernetSecretBox
 from application.ports import PsaRejected, PsaUnavailable
 from domain.roles import Role
 from domain.tickets import TicketLink
@@ -360,8 +363,9 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: World)
     records = [json.loads(line) for line in jsonl.text.strip().splitlines()]
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]  # each export is recorded, this one too
     assert records[-1]["action"] == "audit.export" and records[-1]["details"] == {"format": "jsonl"}
-    assert (await call(client, world, A, "GET", "/api/v1/audit/verify")).json() == {
-        "ok": True, "records": 5, "first_bad_seq": None}
+    verified = (await call(client, world, A, "GET", "/api/v1/audit/verify")).json()
+    assert verified == {"ok": True, "records": 5, "first_bad_seq": None, "last_seq": 5,
+                        "last_hash": world.store.audit[-1].hash}
     problem(await call(client, world, A, "GET", "/api/v1/audit/export?format=xml"), 400, "invalid_input")
 
 
@@ -372,7 +376,7 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: World)
     record = world.store.audit[0]
     world.store.audit[0] = replace(record, entry=replace(record.entry, actor="someone-else"))
     assert (await call(client, world, A, "GET", "/api/v1/audit/verify")).json() == {
-        "ok": False, "records": 1, "first_bad_seq": 1}
+        "ok": False, "records": 1, "first_bad_seq": 1, "last_seq": None, "last_hash": None}
 
 
 async def test_unknown_route_and_method_are_problems(client: Client, world: World) -> None:
@@ -441,3 +445,22 @@ async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, 
                 for run_id in ("r-err", "r-warn", "r-warn", "r-ok")]
     assert statuses == [200, 201, 200, 409]
     assert "backupchecks_tickets_created_total 2.0" in (await client.get("/metrics")).text
+
+
+async def test_a_password_sealed_with_another_key_asks_to_enter_it_again(client: Client, world: World) -> None:
+    world.store.settings["autotask"] = replace(world.store.settings["autotask"],
+                                               api_password_sealed=FernetSecretBox(Fernet.generate_key()).seal("x"))
+    result = (await call(client, world, A, "POST", "/api/v1/settings/autotask/test-connection")).json()
+    assert (result["ok"], result["code"]) == (False, "not_configured")
+    assert "enter the password again" in result["message"]
+    body = problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket"), 409,
+                   "integration_disabled")
+    assert "enter the password again" in body["detail"]
+
+
+async def test_runs_say_why_no_ticket_can_be_created(client: Client, world: World) -> None:
+    unmapped = (await call(client, world, OP, "GET", "/api/v1/runs/r-c2")).json()
+    assert (unmapped["actions"], unmapped["create_blocked_reason"]) == ([], "mapping_missing")
+    await call(client, world, R, "POST", "/api/v1/runs/r-c2/autotask-ticket")  # refused, and so audited
+    verify = (await call(client, world, A, "GET", "/api/v1/audit/verify")).json()
+    assert verify["ok"] and verify["last_seq"] == verify["records"] == 1 and len(verify["last_hash"]) == 64
