@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.fernet import Fernet
 
-from adapters.fake_psa import FakeConnector, FakePsa
+from adapters.fake_psa import FakeConnector, FakeGateway, FakePsa
 from adapters.memory import MemoryStore
 from adapters.secret_box import FernetSecretBox
-from application.ports import UnitOfWorkFactory
+from application.ports import Credentials, UnitOfWorkFactory
 from application.use_cases.common import Deps
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
@@ -51,6 +53,21 @@ def make_run(run_id: str = "run-1", customer_id: str = "cust-1", status: RunStat
     )
 
 
+class PatchedConnector(FakeConnector):
+    """The fake PSA with some gateway operations wrapped, to script what happens *during* a call: each wrapper is
+    given the original operation and answers its replacement."""
+
+    def __init__(self, psa: FakePsa, **wrappers: Callable[[Any], Any]) -> None:
+        super().__init__(psa)
+        self.wrappers = wrappers
+
+    def connect(self, credentials: Credentials) -> FakeGateway:
+        gateway = super().connect(credentials)
+        for name, wrap in self.wrappers.items():
+            setattr(gateway, name, wrap(getattr(gateway, name)))
+        return gateway
+
+
 @dataclass
 class World:
     uow: UnitOfWorkFactory = field(default_factory=MemoryStore)
@@ -61,6 +78,10 @@ class World:
     @property
     def deps(self) -> Deps:
         return Deps(self.uow, self.clock, FakeConnector(self.psa), self.secrets)
+
+    def deps_with(self, **wrappers: Callable[[Any], Any]) -> Deps:
+        """The ports, with the PSA's operations wrapped (see PatchedConnector)."""
+        return replace(self.deps, psa=PatchedConnector(self.psa, **wrappers))
 
     async def configure(self, **changes: object) -> None:
         """Enable the integration with working credentials and valid defaults (the fake's picklists)."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 
-from adapters.fake_psa import FakeConnector, FakeGateway
 from adapters.secret_box import FernetSecretBox
 from application.errors import (
     AutotaskUnavailable,
@@ -18,7 +17,7 @@ from application.errors import (
     NotFound,
     Unprocessable,
 )
-from application.ports import AuthFailure, Company, Credentials, PsaUnavailable, RunQuery
+from application.ports import AuthFailure, Company, PsaUnavailable, RunQuery
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.diagnostics import TestConnection, ValidateConfiguration
@@ -229,20 +228,15 @@ async def test_invalid_input_is_audited(world: World) -> None:
 async def test_a_mapping_changed_during_a_check_is_not_overwritten(world: World) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
 
-    class ClearingDuringLookup(FakeConnector):
-        def connect(self, credentials: Credentials) -> FakeGateway:
-            gateway = super().connect(credentials)
-            lookup = gateway.get_company
+    def clearing_during(lookup: Any) -> Any:
+        async def racing(company_id: int) -> Company:
+            await ClearMapping(world.deps).execute(OPERATOR, "cust-1")  # an operator acts meanwhile
+            return await lookup(company_id)
 
-            async def racing(company_id: int) -> Company:
-                await ClearMapping(world.deps).execute(OPERATOR, "cust-1")  # an operator acts meanwhile
-                return await lookup(company_id)
-
-            gateway.get_company = racing  # type: ignore[method-assign]
-            return gateway
+        return racing
 
     world.psa.rename_company(100, "Acme Group")
-    racing_deps = replace(world.deps, psa=ClearingDuringLookup(world.psa))
+    racing_deps = world.deps_with(get_company=clearing_during)
     with pytest.raises(Conflict) as caught:
         await RefreshMapping(racing_deps).execute(OPERATOR, "cust-1")
     assert caught.value.code == "mapping_changed"

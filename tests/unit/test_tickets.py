@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from adapters.fake_psa import FakeConnector, FakeGateway
 from adapters.fake_psa.fake import LANDS_LATER, LOST_ANSWER
 from application.errors import AutotaskRejected, AutotaskUnavailable, Conflict, Forbidden, NotConfigured, NotFound
-from application.ports import Credentials, NoteDraft, PsaRejected, PsaUnavailable, TicketFacts
+from application.ports import NoteDraft, PsaRejected, PsaUnavailable, TicketFacts
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.refresh_tickets import RefreshTickets
@@ -177,18 +177,11 @@ async def test_a_create_still_landing_is_found_not_repeated(world: World) -> Non
 
 
 async def test_a_create_that_hangs_counts_as_outcome_unknown(world: World) -> None:
-    class Hanging(FakeConnector):
-        def connect(self, credentials: Credentials) -> FakeGateway:
-            gateway = super().connect(credentials)
+    async def never(draft: TicketDraft) -> int:
+        await asyncio.Event().wait()
+        return 0
 
-            async def never(draft: TicketDraft) -> int:
-                await asyncio.Event().wait()
-                return 0
-
-            gateway.create_ticket = never  # type: ignore[method-assign]
-            return gateway
-
-    deps = replace(world.deps, psa=Hanging(world.psa))
+    deps = world.deps_with(create_ticket=lambda _: never)
     with pytest.raises(AutotaskUnavailable, match=r"no answer within 0\.05 seconds"):
         await CreateTicket(deps, stale_after_seconds=0.1).execute(OPERATOR, "run-1")
     async with world.uow() as uow:
@@ -362,21 +355,16 @@ async def test_closing_note_must_be_internal(world: World) -> None:
 async def test_time_logged_while_the_note_is_added_stops_the_completion(world: World) -> None:
     ticket_id = await created(world)
 
-    class TimeDuringNote(FakeConnector):
-        def connect(self, credentials: Credentials) -> FakeGateway:
-            gateway = super().connect(credentials)
-            add = gateway.add_ticket_note
+    def time_during(add: Any) -> Any:
+        async def note_then_time(ticket: int, note: NoteDraft) -> int:
+            note_id: int = await add(ticket, note)
+            world.psa.add_time_entry(ticket)  # a technician logs time at that moment
+            return note_id
 
-            async def note_then_time(ticket: int, note: NoteDraft) -> int:
-                note_id = await add(ticket, note)
-                world.psa.add_time_entry(ticket)  # a technician logs time at that moment
-                return note_id
-
-            gateway.add_ticket_note = note_then_time  # type: ignore[method-assign]
-            return gateway
+        return note_then_time
 
     with pytest.raises(Conflict) as caught:
-        await ResolveTicket(replace(world.deps, psa=TimeDuringNote(world.psa))).execute(OPERATOR, "run-1")
+        await ResolveTicket(world.deps_with(add_ticket_note=time_during)).execute(OPERATOR, "run-1")
     assert caught.value.code == "time_entries_present"
     assert world.psa.tickets[ticket_id].status == 1 and world.psa.calls["complete_ticket"] == 0
 
@@ -407,15 +395,8 @@ async def test_refreshing_a_ticket_takes_the_ticket_permission_and_can_revive_a_
 async def test_polling_confirms_a_ticket_missing_from_the_bulk_answer(world: World) -> None:
     await created(world)
 
-    class BulkHidesIt(FakeConnector):
-        def connect(self, credentials: Credentials) -> FakeGateway:
-            gateway = super().connect(credentials)
+    async def nothing(ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
+        return {}
 
-            async def nothing(ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
-                return {}
-
-            gateway.get_tickets = nothing  # type: ignore[method-assign]
-            return gateway
-
-    summary = await RefreshTickets(replace(world.deps, psa=BulkHidesIt(world.psa))).execute(OPERATOR)
+    summary = await RefreshTickets(world.deps_with(get_tickets=lambda _: nothing)).execute(OPERATOR)
     assert (summary.checked, summary.deleted) == (1, 0)
