@@ -57,14 +57,19 @@ class CompanyMapping:
     status_reason: str | None = None
     last_synced_at: datetime | None = None
     psa: str = PSA_TYPE
+    version: int = 1
+    """Grows with every change: a re-check is stored only over the version it was computed from (compare-and-set),
+    so it never overwrites an operator's newer, explicit change."""
 
     @classmethod
     def missing(cls, customer_id: str) -> CompanyMapping:
         return cls(customer_id=customer_id, status=MappingStatus.MISSING)
 
     @classmethod
-    def from_lookup(cls, customer_id: str, lookup: CompanyLookup, at: datetime) -> CompanyMapping:
-        """Map a customer to a company just found live. Only a found, active company can be mapped."""
+    def from_lookup(cls, customer_id: str, lookup: CompanyLookup, at: datetime,
+                    replacing: CompanyMapping | None = None) -> CompanyMapping:
+        """Map a customer to a company just found live (over the mapping it `replacing`, if any). Only a found,
+        active company can be mapped."""
         if lookup.outcome is not LookupOutcome.FOUND or lookup.name is None:
             raise ValueError(f"cannot map to a company that is {lookup.outcome.value}")
         return cls(
@@ -73,6 +78,7 @@ class CompanyMapping:
             company_id=lookup.company_id,
             company_name=lookup.name,
             last_synced_at=at,
+            version=1 if replacing is None else replacing.version + 1,
         )
 
     @property
@@ -85,7 +91,7 @@ class CompanyMapping:
             raise ValueError("the look-up is not of this mapping's company")
         if lookup.outcome is not LookupOutcome.FOUND or lookup.name is None:
             return replace(self, status=MappingStatus.INVALID, status_reason=INVALID_REASONS[lookup.outcome],
-                           last_synced_at=at)
+                           last_synced_at=at, version=self.version + 1)
         if lookup.name == self.company_name:
             keep_renamed = self.status is MappingStatus.RENAMED
             return replace(
@@ -94,6 +100,7 @@ class CompanyMapping:
                 status_reason=None,
                 previous_company_name=self.previous_company_name if keep_renamed else None,
                 last_synced_at=at,
+                version=self.version + 1,
             )
         return replace(
             self,
@@ -102,13 +109,14 @@ class CompanyMapping:
             previous_company_name=self.company_name,
             company_name=lookup.name,
             last_synced_at=at,
+            version=self.version + 1,
         )
 
     def confirmed(self) -> CompanyMapping:
         """An operator accepts a renamed company: back to ok, the previous name dropped."""
         if self.status is not MappingStatus.RENAMED and self.status is not MappingStatus.OK:
             raise ValueError(f"a {self.status.value} mapping cannot be confirmed")
-        return replace(self, status=MappingStatus.OK, previous_company_name=None)
+        return replace(self, status=MappingStatus.OK, previous_company_name=None, version=self.version + 1)
 
     def cleared(self) -> CompanyMapping:
-        return CompanyMapping.missing(self.customer_id)
+        return replace(CompanyMapping.missing(self.customer_id), version=self.version + 1)

@@ -162,6 +162,14 @@ class MemoryMappings(_Repo):
         await self._uow.lock(("mapping", mapping.customer_id))
         self._uow.t_mappings.put(mapping.customer_id, mapping)
 
+    async def update(self, mapping: CompanyMapping, expected_version: int) -> bool:
+        await self._uow.lock(("mapping", mapping.customer_id))
+        current = self._uow.t_mappings.get(mapping.customer_id)
+        if current is None or current.version != expected_version:
+            return False
+        self._uow.t_mappings.put(mapping.customer_id, mapping)
+        return True
+
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
         items = sorted(self._uow.t_mappings.values(), key=lambda m: m.customer_id)
         return [m for m in items if not statuses or m.status in statuses]

@@ -102,6 +102,13 @@ class SqlMappings(_Repo):
     async def save(self, mapping: CompanyMapping) -> None:
         await self._upsert(t.company_mappings, rows.flat_row(mapping))
 
+    async def update(self, mapping: CompanyMapping, expected_version: int) -> bool:
+        """One UPDATE … WHERE version = expected, like ticket links: exactly one concurrent writer wins."""
+        c = t.company_mappings.c
+        statement = sa.update(t.company_mappings).where(c.customer_id == mapping.customer_id,
+                                                         c.version == expected_version)
+        return (await self._uow.execute(statement.values(rows.flat_row(mapping)))).rowcount == 1
+
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
         c = t.company_mappings.c
         statement = sa.select(t.company_mappings).order_by(c.customer_id)

@@ -104,6 +104,7 @@ company_mappings = sa.Table(
     sa.Column("status_reason", sa.Text),
     sa.Column("last_synced_at", UtcDateTime),
     sa.Column("psa", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_company_mappings_status", "status"),
 )
 

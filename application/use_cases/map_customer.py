@@ -33,8 +33,9 @@ class MapCustomer(UseCase):
             code, message = _REFUSALS[lookup.outcome]
             await refuse(self.deps, actor, action, target, Unprocessable(code, message.format(id=company_id)),
                          company_id=company_id)
-        mapping = CompanyMapping.from_lookup(customer_id, lookup, self.deps.clock.now())
         async with self.deps.uow() as uow:
+            mapping = CompanyMapping.from_lookup(customer_id, lookup, self.deps.clock.now(),
+                                                 replacing=await uow.mappings.get(customer_id))
             await uow.mappings.save(mapping)
             await audit(uow, self.deps, actor, action, target, Outcome.OK, company_id=company_id,
                         company_name=mapping.company_name)

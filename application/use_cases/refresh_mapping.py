@@ -28,12 +28,9 @@ CHANGED = Conflict("mapping_changed", "The mapping was changed while it was bein
 
 
 async def store_checked(uow: UnitOfWork, before: CompanyMapping, after: CompanyMapping) -> bool:
-    """Save `after` unless the stored mapping is no longer `before`: an operator's newer, explicit change wins over
-    what a check computed from an older one."""
-    if await uow.mappings.get(before.customer_id) != before:
-        return False
-    await uow.mappings.save(after)
-    return True
+    """Store `after` only over `before` (compare-and-set on the version): an operator's newer, explicit change wins
+    over what a check computed from an older one."""
+    return await uow.mappings.update(after, before.version)
 
 
 async def recheck(deps: Deps, gateway: PsaGateway, mapping: CompanyMapping) -> CompanyMapping:

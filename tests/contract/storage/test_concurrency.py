@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from application.ports import UnitOfWorkFactory
 from domain.audit import verify_chain
@@ -64,6 +65,27 @@ async def test_concurrent_compare_and_set_has_one_winner(uow_factory: UnitOfWork
         stored = await uow.tickets.get("r-1")
     assert stored is not None and stored.version == pending.version + 1 and stored.attempt == 2
     assert stored.created_by == f"racer-{results.index(True)}"
+
+
+async def test_concurrent_mapping_updates_have_one_winner(uow_factory: UnitOfWorkFactory) -> None:
+    mapping = s.full_mapping()
+    async with uow_factory() as uow:
+        await uow.mappings.save(mapping)
+        await uow.commit()
+
+    async def recheck(i: int) -> bool:
+        async with uow_factory() as uow:
+            changed = replace(mapping.confirmed(), company_name=f"name-{i}")
+            won = await uow.mappings.update(changed, expected_version=mapping.version)
+            await asyncio.sleep(0.01)
+            await uow.commit()
+            return won
+
+    results = await asyncio.gather(*(recheck(i) for i in range(RACERS)))
+    assert results.count(True) == 1
+    async with uow_factory() as uow:
+        stored = await uow.mappings.get(mapping.customer_id)
+    assert stored is not None and stored.company_name == f"name-{results.index(True)}"
 
 
 async def test_concurrent_audit_appends_keep_one_valid_chain(uow_factory: UnitOfWorkFactory) -> None:

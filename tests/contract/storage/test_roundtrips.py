@@ -66,6 +66,21 @@ async def test_mappings_round_trip_one_per_customer(uow_factory: UnitOfWorkFacto
         assert await uow.mappings.list() == [s.full_mapping().confirmed(), CompanyMapping.missing("c-2")]
 
 
+async def test_mapping_update_is_a_compare_and_set_on_version(uow_factory: UnitOfWorkFactory) -> None:
+    mapping = s.full_mapping()
+    async with uow_factory() as uow:
+        await uow.mappings.save(mapping)
+        await uow.commit()
+    confirmed, cleared = mapping.confirmed(), mapping.cleared()
+    async with uow_factory() as uow:
+        assert await uow.mappings.update(confirmed, expected_version=mapping.version) is True
+        assert await uow.mappings.update(cleared, expected_version=mapping.version) is False  # stale version
+        assert await uow.mappings.update(CompanyMapping.missing("c-unknown"), expected_version=1) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.mappings.get(mapping.customer_id) == confirmed
+
+
 async def test_ticket_links_round_trip_every_field(uow_factory: UnitOfWorkFactory) -> None:
     full, pending = s.full_link("r-1"), s.pending_link("r-2")
     async with uow_factory() as uow:

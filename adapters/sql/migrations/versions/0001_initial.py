@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("status_reason", sa.Text),
         sa.Column("last_synced_at", UtcDateTime),
         sa.Column("psa", sa.String(32), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
     )
     op.create_index("ix_company_mappings_status", "company_mappings", ["status"])
 
