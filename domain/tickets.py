@@ -58,6 +58,8 @@ class TicketLink:
     closing_note_id: int | None = None
     closing_note_attempted: bool = False
     closing_note_claimed_at: datetime | None = None
+    completion_sent: bool = False
+    """Backupchecks asked the PSA to complete the ticket (after its note); a closed ticket is then its own doing."""
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     version: int = 1
@@ -95,11 +97,17 @@ class TicketLink:
             time_entries=0,
         )
 
-    def observed(self, status: TicketStatus, time_entries: int) -> TicketLink:
-        """The ticket's status and time-entry count as just read from the PSA (a link marked deleted whose ticket
-        the PSA shows again is linked again: Autotask is authoritative)."""
+    def observed(self, status: TicketStatus, time_entries: int, ticket_number: str | None = None,
+                 url: str | None = None) -> TicketLink:
+        """The ticket's status and time-entry count (and number and URL, when read) as just read from the PSA; a link
+        marked deleted whose ticket the PSA shows again is linked again: Autotask is authoritative."""
         state = LinkState.LINKED if self.state is LinkState.DELETED else self.state
-        return self._next(status=status, time_entries=time_entries, state=state)
+        return self._next(status=status, time_entries=time_entries, state=state,
+                          ticket_number=ticket_number or self.ticket_number, url=url or self.url)
+
+    def completion_sending(self, sent: bool = True) -> TicketLink:
+        """Mark (or, after a completion that surely failed, unmark) that the PSA was asked to complete the ticket."""
+        return self._next(completion_sent=sent)
 
     def with_status(self, status: TicketStatus) -> TicketLink:
         return self._next(status=status)

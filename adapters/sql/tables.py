@@ -128,6 +128,7 @@ ticket_links = sa.Table(
     sa.Column("closing_note_id", sa.BigInteger),
     sa.Column("closing_note_attempted", sa.Boolean, nullable=False),
     sa.Column("closing_note_claimed_at", UtcDateTime),
+    sa.Column("completion_sent", sa.Boolean, nullable=False),
     sa.Column("resolved_by", sa.Text),
     sa.Column("resolved_at", UtcDateTime),
     sa.Column("version", sa.Integer, nullable=False),  # compare-and-set guard of `update`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from application.errors import NotFound
 from application.use_cases.common import UseCase, audit, authorize, refuse
+from application.use_cases.refresh_mapping import CHANGED, store_checked
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
@@ -20,8 +21,11 @@ class ClearMapping(UseCase):
         async with self.deps.uow() as uow:
             previous = await uow.mappings.get(customer_id)
             cleared = previous.cleared() if previous else CompanyMapping.missing(customer_id)
-            await uow.mappings.save(cleared)
-            await audit(uow, self.deps, actor, action, target, Outcome.OK,
-                        previous_company_id=previous.company_id if previous else None)
-            await uow.commit()
+            stored = await store_checked(uow, previous, cleared)
+            if stored:
+                await audit(uow, self.deps, actor, action, target, Outcome.OK,
+                            previous_company_id=previous.company_id if previous else None)
+                await uow.commit()
+        if not stored:
+            await refuse(self.deps, actor, action, target, CHANGED)
         return cleared

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from application.errors import AutotaskRejected, AutotaskUnavailable, Forbidden, NotConfigured, UseCaseError
 from application.ports import (
@@ -29,6 +30,7 @@ from domain.settings import AutotaskSettings
 from domain.tickets import TicketLink
 
 Target = tuple[str, str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,16 @@ async def amend_link(deps: Deps, link: TicketLink, change: Callable[[TicketLink]
                 return new
             current = await uow.tickets.get(link.run_id)
     return None
+
+
+async def within(seconds: float, call: Awaitable[T]) -> T:
+    """A PSA call that must end within `seconds` (a stale claim or reservation must never be retaken while its call can
+    still land in the PSA). Running out of time counts as an outcome unknown."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError as error:
+        raise PsaUnavailable(f"no answer within {seconds:g} seconds", maybe_applied=True) from error
 
 
 async def replace_link(deps: Deps, new: TicketLink, old: TicketLink) -> bool:

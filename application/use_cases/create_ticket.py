@@ -10,13 +10,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from application.errors import Conflict, NotFound, UseCaseError
 from application.ports import PsaError, PsaGateway, PsaUnavailable, TicketFacts
-from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link
+from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link, within
 from domain.audit import Outcome
 from domain.draft import TicketDraft, build_ticket_draft
 from domain.mapping import MappingStatus
@@ -75,13 +74,19 @@ class CreateTicket:
         try:
             gateway = connect(deps, settings)
         except UseCaseError as error:
-            refusal = error
+            await refuse(deps, actor, ACTION, target, error, customer_id=run.customer_id)
+        now = deps.clock.now()
+        stale = link is not None and link.stale(now, self.stale_after_seconds)
+        if link is not None and (link.ambiguous or stale):
+            # An earlier attempt's ticket may exist: link it whatever has changed since (it must not be orphaned).
+            found = await self._find(actor, link, gateway)
+            if found is not None:
+                return found
         if refusal is not None:
             await refuse(deps, actor, ACTION, target, refusal, customer_id=run.customer_id)
         assert mapping is not None
         base_url = settings.backupchecks_base_url or self.base_url
         draft = build_ticket_draft(run, customer, mapping, replace(settings, backupchecks_base_url=base_url))
-        now = deps.clock.now()
 
         if link is None:
             reservation = TicketLink.reserve(run_id, draft.external_id, actor.name, now)
@@ -94,17 +99,16 @@ class CreateTicket:
             if not won:
                 return _settled(current or reservation)
             return await self._create(actor, reservation, draft, gateway)
-
-        stale = link.stale(now, self.stale_after_seconds)
-        if not (link.ambiguous or stale):
+        if not stale:  # in flight, or a create that timed out and may still land in Autotask: wait
             return CreateTicketResult(link, Created.PENDING)
-        return await self._reconcile(actor, link, draft, gateway, may_retry=stale)
+        retaken = link.retaken(actor.name, now)
+        if not await replace_link(deps, retaken, link):
+            return await self._current(link)
+        return await self._create(actor, retaken, draft, gateway)
 
-    async def _reconcile(self, actor: Actor, link: TicketLink, draft: TicketDraft, gateway: PsaGateway, *,
-                         may_retry: bool) -> CreateTicketResult:
-        """An earlier attempt's outcome is unknown: find its ticket (by the id Autotask gave, else by externalID).
-        Only once the attempt is stale — a create that timed out may still land in Autotask meanwhile — is the
-        reservation retaken and the ticket created again."""
+    async def _find(self, actor: Actor, link: TicketLink, gateway: PsaGateway) -> CreateTicketResult | None:
+        """Look for the ticket of an earlier attempt whose outcome is unknown: by the id Autotask gave, else by
+        externalID. None when Autotask has none (yet)."""
         deps, target = self.deps, ("run", link.run_id)
         if link.ticket_id is not None:  # created, only its read-back failed
             return await self._record(actor, link, link.ticket_id, gateway, Created.EXISTING, reconciled=True)
@@ -112,15 +116,10 @@ class CreateTicket:
             found = await gateway.find_ticket_by_external_id(link.external_id)
         except PsaError as error:
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="reconcile")
-        if found is not None:
-            return await self._record(actor, link, found.ticket_id, gateway, Created.EXISTING, reconciled=True,
-                                      known=found)
-        if not may_retry:
-            return CreateTicketResult(link, Created.PENDING)
-        retaken = link.retaken(actor.name, deps.clock.now())
-        if not await replace_link(deps, retaken, link):
-            return await self._current(link)
-        return await self._create(actor, retaken, draft, gateway)
+        if found is None:
+            return None
+        return await self._record(actor, link, found.ticket_id, gateway, Created.EXISTING, reconciled=True,
+                                  known=found)
 
     async def _current(self, link: TicketLink) -> CreateTicketResult:
         """Someone else moved the link on first: answer with what it is now."""
@@ -149,13 +148,8 @@ class CreateTicket:
 
     async def _send(self, gateway: PsaGateway, draft: TicketDraft) -> int:
         """Create, within half the stale timeout: no other caller may retake the reservation while this attempt
-        can still land in Autotask. Running out of time counts as an outcome unknown."""
-        limit = self.stale_after_seconds / 2
-        try:
-            async with asyncio.timeout(limit):
-                return await gateway.create_ticket(draft)
-        except TimeoutError as error:
-            raise PsaUnavailable(f"no answer within {limit:g} seconds", maybe_applied=True) from error
+        can still land in Autotask."""
+        return await within(self.stale_after_seconds / 2, gateway.create_ticket(draft))
 
     async def _record(self, actor: Actor, link: TicketLink, ticket_id: int, gateway: PsaGateway,
                       outcome: Created, *, reconciled: bool = False,

@@ -27,7 +27,8 @@ async def observe(deps: Deps, gateway: PsaGateway, link: TicketLink) -> TicketLi
         return link.gone()
     entries = await gateway.count_time_entries(link.ticket_id)
     labels = await gateway.picklists()
-    return link.observed(TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now()), entries)
+    return link.observed(TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now()), entries,
+                         facts.ticket_number, facts.url)
 
 
 class GetTicket(UseCase):
@@ -57,10 +58,17 @@ class GetTicket(UseCase):
         except PsaError as error:
             await refuse(deps, actor, action, target, psa_error(error), Outcome.FAILED)
 
-        async def log(uow: UnitOfWork) -> None:
+        async def log(uow: UnitOfWork, stored: bool = True) -> None:
             await audit(uow, deps, actor, action, target, Outcome.OK, state=observed.state.value,
                         status=observed.status.value if observed.status else None,
-                        time_entries=observed.time_entries)
+                        time_entries=observed.time_entries, stored=stored)
 
-        return await amend_link(deps, link, lambda current: observed if current.version == link.version else None,
-                                log, attempts=1) or link
+        refreshed = await amend_link(deps, link, lambda current: observed if current.version == link.version else None,
+                                     log, attempts=1)
+        if refreshed is not None:
+            return refreshed
+        async with deps.uow() as uow:  # someone changed the link meanwhile: answer what is stored now
+            current = await uow.tickets.get(link.run_id)
+            await log(uow, stored=False)
+            await uow.commit()
+        return current or link

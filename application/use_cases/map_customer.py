@@ -5,6 +5,7 @@ from __future__ import annotations
 from application.errors import NotFound, Unprocessable
 from application.ports import PsaError
 from application.use_cases.common import UseCase, audit, authorize, connected, look_up_company, psa_error, refuse
+from application.use_cases.refresh_mapping import CHANGED, store_checked
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping, LookupOutcome
 from domain.roles import Actor, Permission
@@ -34,10 +35,13 @@ class MapCustomer(UseCase):
             await refuse(self.deps, actor, action, target, Unprocessable(code, message.format(id=company_id)),
                          company_id=company_id)
         async with self.deps.uow() as uow:
-            mapping = CompanyMapping.from_lookup(customer_id, lookup, self.deps.clock.now(),
-                                                 replacing=await uow.mappings.get(customer_id))
-            await uow.mappings.save(mapping)
-            await audit(uow, self.deps, actor, action, target, Outcome.OK, company_id=company_id,
-                        company_name=mapping.company_name)
-            await uow.commit()
+            previous = await uow.mappings.get(customer_id)
+            mapping = CompanyMapping.from_lookup(customer_id, lookup, self.deps.clock.now(), replacing=previous)
+            stored = await store_checked(uow, previous, mapping)
+            if stored:
+                await audit(uow, self.deps, actor, action, target, Outcome.OK, company_id=company_id,
+                            company_name=mapping.company_name)
+                await uow.commit()
+        if not stored:
+            await refuse(self.deps, actor, action, target, CHANGED)
         return mapping

@@ -27,9 +27,12 @@ async def load_mapping(deps: Deps, actor: Actor, action: str, customer_id: str) 
 CHANGED = Conflict("mapping_changed", "The mapping was changed while it was being checked; look at it again.")
 
 
-async def store_checked(uow: UnitOfWork, before: CompanyMapping, after: CompanyMapping) -> bool:
-    """Store `after` only over `before` (compare-and-set on the version): an operator's newer, explicit change wins
-    over what a check computed from an older one."""
+async def store_checked(uow: UnitOfWork, before: CompanyMapping | None, after: CompanyMapping) -> bool:
+    """Store `after` only over `before` (compare-and-set on the version; `before` None: the customer had no mapping),
+    so no write is computed from a mapping someone else has changed meanwhile."""
+    if before is None:
+        await uow.mappings.save(after)
+        return True
     return await uow.mappings.update(after, before.version)
 
 

@@ -4,7 +4,7 @@ adding the fixed internal closing note exactly once, then setting the status to 
 from __future__ import annotations
 
 from application.errors import Conflict, NotFound, UseCaseError
-from application.ports import NoteDraft, PsaError, PsaGateway, UnitOfWork
+from application.ports import NoteDraft, PsaError, PsaGateway, PsaUnavailable, UnitOfWork
 from application.use_cases.common import (
     Deps,
     amend_link,
@@ -14,11 +14,13 @@ from application.use_cases.common import (
     psa_error,
     refuse,
     replace_link,
+    within,
 )
 from application.use_cases.get_ticket import observe
 from domain.audit import Outcome
-from domain.picklists import internal_publish
+from domain.picklists import Picklists, internal_publish
 from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
 from domain.tickets import (
     CLOSING_NOTE,
     CLOSING_NOTE_TITLE,
@@ -72,34 +74,41 @@ class ResolveTicket:
         if not await replace_link(deps, observed, link):
             await refuse(deps, actor, ACTION, target, BUSY)
         decision = decide_resolve(observed, may_resolve=True, allow_resolve=settings.allow_resolve)
-        if decision.reason is DenyReason.ALREADY_CLOSED and observed.closing_note_id is not None:
-            # Our note is on the ticket and it is closed: an earlier resolve completed it but its answer was lost.
+        if (decision.reason is DenyReason.ALREADY_CLOSED and observed.completion_sent
+                and observed.time_entries == 0 and observed.state is LinkState.LINKED):
+            # Backupchecks sent the completion and the ticket is closed: that answer was lost. Finish the record.
             assert observed.status is not None
             return await self._record(actor, observed, observed.status, completed_earlier=True)
         if decision.reason is not None:
             await refuse(deps, actor, ACTION, target, _denied(decision.reason), time_entries=observed.time_entries)
-        publish = internal_publish(settings.note_publish_id, picklists)
-        if publish is None:
-            await refuse(deps, actor, ACTION, target, Conflict(
-                "note_publish_not_internal", "The closing note must be internal, and the configured publish value is "
-                                             "not an active internal one in Autotask: choose one in the settings."))
-        noted = await self._closing_note(actor, observed, gateway,
-                                         NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, settings.note_type_id, publish))
+        noted = await self._closing_note(actor, observed, gateway, settings, picklists)
         assert noted.ticket_id is not None and noted.status is not None
         try:
             # Time may have been logged while the note was added: count once more right before closing.
             entries = await gateway.count_time_entries(noted.ticket_id)
-            facts = None if entries else await gateway.complete_ticket(noted.ticket_id, STATUS_COMPLETE)
         except PsaError as error:
-            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
-                         closing_note_id=noted.closing_note_id)
-        if facts is None:
+            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete")
+        if entries:
             status = noted.status
-            await amend_link(deps, noted, lambda current: current.observed(status, entries))
+            await amend_link(deps, noted, lambda current: current.observed(status, entries)
+                             if current.state is LinkState.LINKED else None)
             await refuse(deps, actor, ACTION, target, _denied(DenyReason.TIME_ENTRIES_PRESENT), time_entries=entries,
                          closing_note_id=noted.closing_note_id)
+        sending = await amend_link(deps, noted, lambda current: current.completion_sending()
+                                   if current.state is LinkState.LINKED
+                                   and current.closing_note_id == noted.closing_note_id else None)
+        if sending is None:
+            await refuse(deps, actor, ACTION, target, BUSY)
+        try:
+            facts = await within(self.stale_after_seconds / 2, gateway.complete_ticket(noted.ticket_id,
+                                                                                       STATUS_COMPLETE))
+        except PsaError as error:
+            if not (isinstance(error, PsaUnavailable) and error.maybe_applied):  # surely not completed
+                await amend_link(deps, sending, lambda current: current.completion_sending(False))
+            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
+                         closing_note_id=noted.closing_note_id)
         status = TicketStatus(facts.status, picklists.status_label(facts.status), deps.clock.now())
-        return await self._record(actor, noted, status)
+        return await self._record(actor, sending, status)
 
     async def _record(self, actor: Actor, link: TicketLink, status: TicketStatus, **details: bool) -> TicketLink:
         """Record the resolution and its audit record in one transaction."""
@@ -116,30 +125,43 @@ class ResolveTicket:
             await refuse(deps, actor, ACTION, target, BUSY, Outcome.FAILED, ticket_id=link.ticket_id)
         return resolved
 
-    async def _closing_note(self, actor: Actor, link: TicketLink, gateway: PsaGateway, note: NoteDraft) -> TicketLink:
-        """Add the closing note once. The attempt is claimed (compare-and-set) and committed before the call, so a
-        concurrent resolve cannot add a second one; after an attempt whose answer was lost, the note is looked up on
-        the ticket instead of being added again."""
+    async def _closing_note(self, actor: Actor, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
+                            picklists: Picklists) -> TicketLink:
+        """Add the closing note once, internal. The attempt is claimed (compare-and-set) and committed before the
+        call, and the call has a deadline shorter than a claim's life, so no concurrent resolve can add a second one;
+        after an attempt whose answer was lost, the note is looked up on the ticket instead of being added again."""
         deps, target = self.deps, ("run", link.run_id)
         if link.closing_note_id is not None:
             return link
         assert link.ticket_id is not None
+        publish = internal_publish(settings.note_publish_id, picklists)
+        if publish is None:
+            await refuse(deps, actor, ACTION, target, Conflict(
+                "note_publish_not_internal", "The closing note must be internal, and the configured publish value is "
+                                             "not an active internal one in Autotask: choose one in the settings."))
+        note = NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, settings.note_type_id, publish)
         claimed = link.note_claimed(deps.clock.now())
         if link.note_in_flight(deps.clock.now(), self.stale_after_seconds) or not await replace_link(
             deps, claimed, link
         ):
             await refuse(deps, actor, ACTION, target, BUSY)
+
+        def ours(current: TicketLink) -> bool:
+            return current.closing_note_claimed_at == claimed.closing_note_claimed_at
+
         try:
-            note_id = await gateway.find_ticket_note(link.ticket_id, note.description) \
-                if link.closing_note_attempted else None
-            if note_id is None:
-                note_id = await gateway.add_ticket_note(link.ticket_id, note)
+            note_id = await within(self.stale_after_seconds / 2, self._find_or_add(gateway, link, note))
         except PsaError as error:
-            await replace_link(deps, claimed.note_unclaimed(), claimed)
+            await amend_link(deps, claimed, lambda current: current.note_unclaimed() if ours(current) else None)
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="closing_note")
-        noted = await amend_link(
-            deps, claimed, lambda current: current.note_added(note_id)
-            if current.closing_note_claimed_at == claimed.closing_note_claimed_at else None)
+        noted = await amend_link(deps, claimed, lambda current: current.note_added(note_id) if ours(current) else None)
         if noted is None:
             await refuse(deps, actor, ACTION, target, BUSY)
         return noted
+
+    @staticmethod
+    async def _find_or_add(gateway: PsaGateway, link: TicketLink, note: NoteDraft) -> int:
+        assert link.ticket_id is not None
+        found = await gateway.find_ticket_note(link.ticket_id, note.description) \
+            if link.closing_note_attempted else None
+        return found if found is not None else await gateway.add_ticket_note(link.ticket_id, note)

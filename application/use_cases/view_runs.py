@@ -29,7 +29,7 @@ class RunView:
 def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> str | None:
     if not actor.may(Permission.MANAGE_TICKETS):
         return "forbidden"
-    if not settings.enabled:
+    if not settings.enabled or not settings.has_credentials:
         return "integration_disabled"
     if mapping is None or mapping.status is MappingStatus.MISSING:
         return "mapping_missing"

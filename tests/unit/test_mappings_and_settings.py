@@ -289,3 +289,10 @@ async def test_validate_configuration(world: World) -> None:
     await world.configure(default_queue_id=29683482, note_publish_id=1)
     result = await ValidateConfiguration(world.deps).execute(ADMIN)
     assert not result.ok and {p.setting for p in result.problems} == {"default_queue_id", "note_publish_id"}
+
+
+async def test_runs_without_credentials_offer_no_create(world: World) -> None:
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    await world.configure(tracking_identifier="")
+    view = await GetRun(world.deps).execute(OPERATOR, "run-1")
+    assert (view.actions, view.create_blocked_reason) == ((), "integration_disabled")

@@ -400,3 +400,71 @@ async def test_polling_confirms_a_ticket_missing_from_the_bulk_answer(world: Wor
 
     summary = await RefreshTickets(world.deps_with(get_tickets=lambda _: nothing)).execute(OPERATOR)
     assert (summary.checked, summary.deleted) == (1, 0)
+
+
+async def test_a_note_call_that_hangs_ends_by_its_deadline_and_is_looked_up_next_time(world: World) -> None:
+    ticket_id = await created(world)
+
+    async def never(ticket: int, note: NoteDraft) -> int:
+        await asyncio.Event().wait()
+        return 0
+
+    with pytest.raises(AutotaskUnavailable, match="no answer within"):
+        await ResolveTicket(world.deps_with(add_ticket_note=lambda _: never), stale_after_seconds=0.1).execute(
+            OPERATOR, "run-1")
+    async with world.uow() as uow:
+        link = await uow.tickets.get("run-1")
+    assert link is not None and link.closing_note_attempted and link.closing_note_claimed_at is None
+    await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert world.psa.calls["find_ticket_note"] == 1 and len(world.psa.tickets[ticket_id].notes) == 1
+
+
+async def test_a_ticket_closed_by_a_person_is_not_recorded_as_resolved_by_backupchecks(world: World) -> None:
+    ticket_id = await created(world)
+
+    def time_during(add: Any) -> Any:
+        async def note_then_time(ticket: int, note: NoteDraft) -> int:
+            note_id: int = await add(ticket, note)
+            world.psa.add_time_entry(ticket)
+            return note_id
+
+        return note_then_time
+
+    with pytest.raises(Conflict, match="time entries"):
+        await ResolveTicket(world.deps_with(add_ticket_note=time_during)).execute(OPERATOR, "run-1")
+    world.psa.set_status(ticket_id, 5)  # a technician closes it in Autotask
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "already_closed"
+    async with world.uow() as uow:
+        link = await uow.tickets.get("run-1")
+    assert link is not None and link.state is LinkState.LINKED and link.resolved_by is None
+
+
+async def test_an_earlier_attempts_ticket_is_linked_even_if_the_run_changed_since(world: World) -> None:
+    world.psa.fail_next("create_ticket", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    async with world.uow() as uow:
+        await uow.runs.save(make_run(status=RunStatus.SUCCESS))  # core re-reports the run as a success
+        await uow.commit()
+    result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert result.outcome is Created.EXISTING and result.link.state is LinkState.LINKED
+    assert len(world.psa.tickets) == 1
+
+
+async def test_a_revived_link_gets_its_number_and_url(world: World) -> None:
+    def gone_once(read: Any) -> Any:
+        calls = []
+
+        async def first_none(ticket_id: int) -> TicketFacts | None:
+            calls.append(ticket_id)
+            return None if len(calls) == 1 else await read(ticket_id)
+
+        return first_none
+
+    deps = world.deps_with(get_ticket=gone_once)
+    link = (await CreateTicket(deps).execute(OPERATOR, "run-1")).link
+    assert link.state is LinkState.DELETED and link.ticket_number is None
+    view = await GetTicket(world.deps).execute(OPERATOR, "run-1", refresh=True)
+    assert view.link.state is LinkState.LINKED and view.link.ticket_number and view.link.url

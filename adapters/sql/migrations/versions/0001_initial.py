@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("closing_note_id", sa.BigInteger),
         sa.Column("closing_note_attempted", sa.Boolean, nullable=False),
         sa.Column("closing_note_claimed_at", UtcDateTime),
+        sa.Column("completion_sent", sa.Boolean, nullable=False),
         sa.Column("resolved_by", sa.Text),
         sa.Column("resolved_at", UtcDateTime),
         sa.Column("version", sa.Integer, nullable=False),
