@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import NotFound
 from application.use_cases.common import UseCase, audit, authorize, refuse
-from application.use_cases.refresh_mapping import CHANGED, store_checked
+from application.use_cases.refresh_mapping import changed, store_checked
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
@@ -27,5 +27,5 @@ class ClearMapping(UseCase):
                             previous_company_id=previous.company_id if previous else None)
                 await uow.commit()
         if not stored:
-            await refuse(self.deps, actor, action, target, CHANGED)
+            await refuse(self.deps, actor, action, target, changed())
         return cleared

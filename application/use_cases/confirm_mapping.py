@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.errors import Conflict
 from application.use_cases.common import UseCase, audit, authorize, refuse
-from application.use_cases.refresh_mapping import CHANGED, load_mapping, store_checked
+from application.use_cases.refresh_mapping import changed, load_mapping, store_checked
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
@@ -26,5 +26,5 @@ class ConfirmMapping(UseCase):
                             company_name=confirmed.company_name)
                 await uow.commit()
         if not stored:
-            await refuse(self.deps, actor, action, target, CHANGED)
+            await refuse(self.deps, actor, action, target, changed())
         return confirmed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from application.errors import NotFound, Unprocessable
 from application.ports import PsaError
 from application.use_cases.common import UseCase, audit, authorize, connected, look_up_company, psa_error, refuse
-from application.use_cases.refresh_mapping import CHANGED, store_checked
+from application.use_cases.refresh_mapping import changed, store_checked
 from domain.audit import Outcome
 from domain.mapping import CompanyMapping, LookupOutcome
 from domain.roles import Actor, Permission
@@ -43,5 +43,5 @@ class MapCustomer(UseCase):
                             company_name=mapping.company_name)
                 await uow.commit()
         if not stored:
-            await refuse(self.deps, actor, action, target, CHANGED)
+            await refuse(self.deps, actor, action, target, changed())
         return mapping

@@ -24,7 +24,8 @@ async def load_mapping(deps: Deps, actor: Actor, action: str, customer_id: str) 
     return mapping
 
 
-CHANGED = Conflict("mapping_changed", "The mapping was changed while it was being checked; look at it again.")
+def changed() -> Conflict:
+    return Conflict("mapping_changed", "The mapping was changed while it was being checked; look at it again.")
 
 
 async def store_checked(uow: UnitOfWork, before: CompanyMapping | None, after: CompanyMapping) -> bool:
@@ -59,5 +60,5 @@ class RefreshMapping(UseCase):
                             company_id=checked.company_id, company_name=checked.company_name)
                 await uow.commit()
         if not stored:
-            await refuse(self.deps, actor, action, target, CHANGED)
+            await refuse(self.deps, actor, action, target, changed())
         return checked

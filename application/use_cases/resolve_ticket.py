@@ -34,7 +34,8 @@ from domain.tickets import (
 )
 
 ACTION = "ticket.resolve"
-BUSY = Conflict("ticket_busy", "The ticket changed while resolving it; look again and retry.")
+def busy() -> Conflict:
+    return Conflict("ticket_busy", "The ticket changed while resolving it; look again and retry.")
 # Reasons that only live facts from Autotask decide: the stored snapshot may be old.
 _LIVE_REASONS = (DenyReason.TIME_ENTRIES_PRESENT, DenyReason.ALREADY_CLOSED)
 
@@ -61,7 +62,7 @@ class ResolveTicket:
             await refuse(deps, actor, ACTION, target, _denied(first.reason))
         assert link is not None and link.ticket_id is not None
         if link.note_in_flight(deps.clock.now(), self.stale_after_seconds):
-            await refuse(deps, actor, ACTION, target, BUSY)
+            await refuse(deps, actor, ACTION, target, busy())
         try:
             gateway = connect(deps, settings)
         except UseCaseError as error:
@@ -72,7 +73,7 @@ class ResolveTicket:
         except PsaError as error:
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="check")
         if not await replace_link(deps, observed, link):
-            await refuse(deps, actor, ACTION, target, BUSY)
+            await refuse(deps, actor, ACTION, target, busy())
         decision = decide_resolve(observed, may_resolve=True, allow_resolve=settings.allow_resolve)
         if (decision.reason is DenyReason.ALREADY_CLOSED and observed.completion_sent
                 and observed.time_entries == 0 and observed.state is LinkState.LINKED):
@@ -98,7 +99,7 @@ class ResolveTicket:
                                    if current.state is LinkState.LINKED
                                    and current.closing_note_id == noted.closing_note_id else None)
         if sending is None:
-            await refuse(deps, actor, ACTION, target, BUSY)
+            await refuse(deps, actor, ACTION, target, busy())
         try:
             facts = await within(self.stale_after_seconds / 2, gateway.complete_ticket(noted.ticket_id,
                                                                                        STATUS_COMPLETE))
@@ -122,7 +123,7 @@ class ResolveTicket:
                                     if current.state is LinkState.LINKED
                                     and current.closing_note_id == link.closing_note_id else None, log)
         if resolved is None:
-            await refuse(deps, actor, ACTION, target, BUSY, Outcome.FAILED, ticket_id=link.ticket_id)
+            await refuse(deps, actor, ACTION, target, busy(), Outcome.FAILED, ticket_id=link.ticket_id)
         return resolved
 
     async def _closing_note(self, actor: Actor, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
@@ -144,7 +145,7 @@ class ResolveTicket:
         if link.note_in_flight(deps.clock.now(), self.stale_after_seconds) or not await replace_link(
             deps, claimed, link
         ):
-            await refuse(deps, actor, ACTION, target, BUSY)
+            await refuse(deps, actor, ACTION, target, busy())
 
         def ours(current: TicketLink) -> bool:
             return current.closing_note_claimed_at == claimed.closing_note_claimed_at
@@ -156,7 +157,7 @@ class ResolveTicket:
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="closing_note")
         noted = await amend_link(deps, claimed, lambda current: current.note_added(note_id) if ours(current) else None)
         if noted is None:
-            await refuse(deps, actor, ACTION, target, BUSY)
+            await refuse(deps, actor, ACTION, target, busy())
         return noted
 
     @staticmethod
