@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from application.ports import (
     AuditLog,
@@ -27,6 +27,12 @@ from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, TicketLink
 
 _open_in_task: ContextVar[MemoryStore | None] = ContextVar("memory_uow_open", default=None)
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+VersionedT = TypeVar("VersionedT", bound=Versioned)
 K = TypeVar("K")
 V = TypeVar("V")
 _DELETED: Any = object()
@@ -90,6 +96,14 @@ class _Table(Generic[K, V]):
 
     def delete(self, key: K) -> None:
         self.writes[key] = _DELETED
+
+    def swap(self: _Table[K, VersionedT], key: K, value: VersionedT, expected_version: int) -> bool:
+        """Compare-and-set on the stored value's `version` (the caller holds the row's lock)."""
+        current = self.get(key)
+        if current is None or current.version != expected_version:
+            return False
+        self.put(key, value)
+        return True
 
     def values(self) -> Iterator[V]:
         for key in {**self.committed, **self.writes}:
@@ -164,11 +178,7 @@ class MemoryMappings(_Repo):
 
     async def update(self, mapping: CompanyMapping, expected_version: int) -> bool:
         await self._uow.lock(("mapping", mapping.customer_id))
-        current = self._uow.t_mappings.get(mapping.customer_id)
-        if current is None or current.version != expected_version:
-            return False
-        self._uow.t_mappings.put(mapping.customer_id, mapping)
-        return True
+        return self._uow.t_mappings.swap(mapping.customer_id, mapping, expected_version)
 
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
         items = sorted(self._uow.t_mappings.values(), key=lambda m: m.customer_id)
@@ -192,11 +202,7 @@ class MemoryTicketLinks(_Repo):
 
     async def update(self, link: TicketLink, expected_version: int) -> bool:
         await self._uow.lock(("link", link.run_id))
-        current = self._uow.t_links.get(link.run_id)
-        if current is None or current.version != expected_version:
-            return False
-        self._uow.t_links.put(link.run_id, link)
-        return True
+        return self._uow.t_links.swap(link.run_id, link, expected_version)
 
     async def release(self, run_id: str, expected_version: int) -> bool:
         await self._uow.lock(("link", run_id))

@@ -149,11 +149,7 @@ async def within(seconds: float, call: Awaitable[T]) -> T:
 
 async def replace_link(deps: Deps, new: TicketLink, old: TicketLink) -> bool:
     """Store `new` over `old` in its own transaction, unless someone changed the link since `old` was read."""
-    async with deps.uow() as uow:
-        stored = await uow.tickets.update(new, old.version)
-        if stored:
-            await uow.commit()
-    return stored
+    return await amend_link(deps, old, lambda _: new, attempts=1) is not None
 
 
 class UseCase:
