@@ -16,6 +16,7 @@ from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
 from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
+from application.denials import DenialFolder
 from application.ports import PsaConnector, SecretBox, UnitOfWorkFactory
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
@@ -31,6 +32,7 @@ from application.use_cases.put_run import PutRun
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_mapping import RefreshMapping
 from application.use_cases.refresh_tickets import RefreshTickets
+from application.use_cases.rejected_request import RecordRejectedRequest
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.search_companies import SearchCompanies
 from application.use_cases.settings import GetSettings, UpdateSettings
@@ -52,6 +54,8 @@ class Config:
     base_url: str | None = None
     autotask_timeout: float = 30.0
     ticket_stale_after: float = 120.0
+    metrics_token: str | None = None
+    """A bearer token that may read /metrics (besides an admin's API token)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -68,6 +72,7 @@ class Config:
             base_url=get("BASE_URL"),
             autotask_timeout=float(get("AUTOTASK_TIMEOUT") or 30.0),
             ticket_stale_after=float(get("TICKET_STALE_AFTER") or 120.0),
+            metrics_token=get("METRICS_TOKEN"),
         )
 
     @property
@@ -80,7 +85,8 @@ class Config:
         return self.database_url is None
 
     def __repr__(self) -> str:
-        return f"Config(data_dir={str(self.data_dir)!r}, database_url={'***' if self.database_url else None})"
+        return (f"Config(data_dir={str(self.data_dir)!r}, database_url={'***' if self.database_url else None}, "
+                f"metrics_token={'***' if self.metrics_token else None})")
 
 
 def make_storage(config: Config) -> UnitOfWorkFactory:
@@ -110,7 +116,8 @@ class Container(containers.DeclarativeContainer):
     secret_box = providers.Singleton(make_secret_box, config)
     psa = providers.Singleton(make_connector, config, metrics)
     hasher = providers.Singleton(Argon2Credentials)
-    deps = providers.Factory(Deps, uow=storage, clock=clock, psa=psa, secrets=secret_box)
+    denials = providers.Singleton(DenialFolder)
+    deps = providers.Factory(Deps, uow=storage, clock=clock, psa=psa, secrets=secret_box, denials=denials)
 
     put_customer = providers.Factory(PutCustomer, deps)
     list_customers = providers.Factory(ListCustomers, deps)
@@ -141,6 +148,7 @@ class Container(containers.DeclarativeContainer):
     query_audit = providers.Factory(QueryAudit, deps)
     export_audit = providers.Factory(ExportAudit, deps)
     verify_audit = providers.Factory(VerifyAudit, deps)
+    record_rejected_request = providers.Factory(RecordRejectedRequest, deps)
 
 
 async def close(container: Container) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
+from application.denials import DenialFolder, with_folded
 from application.errors import AutotaskRejected, AutotaskUnavailable, Forbidden, NotConfigured, UseCaseError
 from application.ports import (
     Clock,
@@ -41,21 +43,63 @@ class Deps:
     clock: Clock
     psa: PsaConnector
     secrets: SecretBox
+    denials: DenialFolder | None = None
+    """Folds repeated refusals of one actor and action (None: every refusal is written)."""
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(value: JsonScalar) -> JsonScalar:
+    """Text with its control characters spelled out (`\\x00`): an audit record can always be stored, on every backend,
+    whatever a caller sent."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value) if isinstance(value, str) else value
+
+
+def entry(deps: Deps, actor: Actor, action: str, target: Target, outcome: Outcome,
+          **details: JsonScalar) -> AuditEntry:
+    return AuditEntry.of(actor, deps.clock.now(), action, (target[0], str(printable(target[1]))), outcome,
+                         **{name: printable(value) for name, value in details.items()})
 
 
 async def audit(uow: UnitOfWork, deps: Deps, actor: Actor, action: str, target: Target, outcome: Outcome,
                 **details: JsonScalar) -> None:
     """Append an audit record through `uow` (the caller commits it with its change)."""
-    await uow.audit.append(AuditEntry.of(actor, deps.clock.now(), action, target, outcome, **details))
+    await uow.audit.append(entry(deps, actor, action, target, outcome, **details))
+
+
+async def record_refusal(deps: Deps, actor: Actor, action: str, target: Target, error: UseCaseError,
+                         outcome: Outcome = Outcome.DENIED, **details: JsonScalar) -> None:
+    """Record a refused (or failed) attempt in its own transaction; repeated denials are folded (ADR 0008)."""
+    record = entry(deps, actor, action, target, outcome, code=error.code, message=error.message, **details)
+    records = [record]
+    if outcome is Outcome.DENIED and deps.denials is not None:
+        admitted = deps.denials.admit(record)
+        if admitted is None:
+            return
+        folded, evicted = admitted
+        records = [*evicted, with_folded(record, folded)]
+    async with deps.uow() as uow:
+        for each in records:
+            await uow.audit.append(each)
+        await uow.commit()
 
 
 async def refuse(deps: Deps, actor: Actor, action: str, target: Target, error: UseCaseError,
                  outcome: Outcome = Outcome.DENIED, **details: JsonScalar) -> NoReturn:
     """Record a refused (or failed) attempt in its own transaction, then raise the error."""
-    async with deps.uow() as uow:
-        await audit(uow, deps, actor, action, target, outcome, code=error.code, message=error.message, **details)
-        await uow.commit()
+    await record_refusal(deps, actor, action, target, error, outcome, **details)
     raise error
+
+
+async def flush_denials(deps: Deps) -> None:
+    """Write the folded denials not written yet, each with its count (the app calls it at shutdown)."""
+    pending = deps.denials.flush() if deps.denials is not None else []
+    if pending:
+        async with deps.uow() as uow:
+            for each in pending:
+                await uow.audit.append(each)
+            await uow.commit()
 
 
 async def authorize(deps: Deps, actor: Actor, permission: Permission, action: str, target: Target) -> None:

@@ -21,6 +21,7 @@ from domain.roles import Actor
 from entrypoints.http.core import Cursor, Limit
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
+    SINGLE_LINE,
     AuditPage,
     AuditRecordOut,
     ConnectionOut,
@@ -43,7 +44,7 @@ from entrypoints.http.schemas import (
     validation_out,
 )
 
-Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
+Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 
 
 class SettingsController(Controller):
@@ -126,14 +127,15 @@ class UserController(Controller):
         self,
         actor: NamedDependency[Actor],
         remove_user: NamedDependency[RemoveUser],
-        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)],
     ) -> None:
         await remove_user.execute(actor, user_id)
 
 
 def provide_audit_query(
     action: Filter = None,
-    actor_name: Annotated[str | None, QueryParameter(name="actor", min_length=1, max_length=64)] = None,
+    actor_name: Annotated[str | None, QueryParameter(name="actor", min_length=1, max_length=64,
+                                                     pattern=SINGLE_LINE)] = None,
     customer_id: Filter = None,
     run_id: Filter = None,
     outcome: FromQuery[Outcome | None] = None,

@@ -3,6 +3,7 @@ providers per request, so `container.<provider>.override(...)` takes effect at o
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,18 +11,22 @@ from typing import Any, TypeVar
 from dependency_injector import providers
 from litestar import Litestar, Request, Response, Router, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Scope
 
+from application.use_cases.common import flush_denials
 from application.use_cases.users import Authenticate
-from domain.roles import Actor
+from domain.roles import Actor, Permission
 from entrypoints.container import Container, close
 from entrypoints.http.admin import AuditController, SettingsController, UserController
 from entrypoints.http.autotask import AutotaskController, MappingController
 from entrypoints.http.core import CustomerController, RunController
+from entrypoints.http.docs import docs_assets, docs_page
+from entrypoints.http.hardening import MAX_BODY_BYTES, AuthThrottle, security_headers
 from entrypoints.http.observability import request_log
-from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response
+from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response, refused_fields
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 
 T = TypeVar("T")
@@ -73,24 +78,46 @@ def typed_provider(provider: providers.Provider[T]) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
-async def provide_actor(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Actor:
-    """The bearer token's user, or 401. Unknown tokens are not audited (there is no actor to record)."""
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > TOKEN_MAX:
-        raise NotAuthorizedException()
-    actor = await authenticate.execute(token)
-    if actor is None:
-        raise NotAuthorizedException()
-    request.state.user = actor.name
-    return actor
+    return token if scheme.lower() == "bearer" and token and len(token) <= TOKEN_MAX else None
 
 
-def create_app(container: Container) -> Litestar:
+def client_of(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def create_app(container: Container, throttle: AuthThrottle | None = None) -> Litestar:
+    """`throttle`: how failed authentication is slowed (ADR 0008); tests pass one that does not sleep."""
     metrics_provider: Callable[[], Metrics] = container.metrics
+    throttle = throttle or AuthThrottle()
 
     def provide_metrics() -> Metrics:
         return metrics_provider()
+
+    async def authenticated(request: Request[Any, Any, Any], authenticate: Authenticate) -> Actor:
+        """The bearer token's user, or 401 after the client's failure delay. Unknown tokens are not audited (there is
+        no actor to record); they are slowed instead."""
+        token = bearer_token(request)
+        actor = None if token is None else await authenticate.execute(token)
+        if actor is None:
+            await throttle.failed(client_of(request))
+            raise NotAuthorizedException()
+        throttle.succeeded(client_of(request))
+        request.state.user = actor.name
+        request.state.actor = actor
+        return actor
+
+    async def provide_actor(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Actor:
+        return await authenticated(request, authenticate)
+
+    async def audit_rejected(error: Exception, scope: Scope) -> None:
+        """A request whose values failed the API's own checks after authentication is audited (and folded)."""
+        actor = (scope.get("state") or {}).get("actor")
+        if isinstance(error, ValidationException) and isinstance(actor, Actor):
+            operation = f"{scope.get('method', '')} {scope.get('path_template', scope.get('path', ''))}"
+            await container.record_rejected_request().execute(actor, operation, refused_fields(error))
 
     @get("/health", operation_id="health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -107,11 +134,20 @@ def create_app(container: Container) -> Litestar:
             return problem(503, "database_unavailable", "The database does not answer.")
         return Response({"status": "ok"})
 
-    @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE)
-    async def metrics() -> Response[bytes]:
+    @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE,
+         security=[{"bearer": []}], responses={401: problem_response(
+             "unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token as the bearer token")},
+         description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.")
+    async def metrics(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Response[Any]:
+        token, expected = bearer_token(request), container.config().metrics_token
+        if token is None or expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            actor = await authenticated(request, authenticate)
+            if not actor.may(Permission.ADMINISTER):
+                return problem(403, "forbidden", "Only an admin (or the metrics token) may read the metrics.")
         return Response(metrics_provider().exposition(), media_type=CONTENT_TYPE)
 
     async def on_shutdown() -> None:
+        await flush_denials(container.deps())
         await close(container)
 
     api = Router(
@@ -129,21 +165,24 @@ def create_app(container: Container) -> Litestar:
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[health, ready, metrics, api],
+        route_handlers=[health, ready, metrics, api, docs_assets()],
         dependencies={
             **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
             "metrics": Provide(provide_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_log(metrics_provider())],
+        after_exception=[audit_rejected],
+        middleware=[security_headers, request_log(metrics_provider())],
         on_shutdown=[on_shutdown],
         openapi_config=OpenAPIConfig(
             title="Backupchecks Autotask integration",
             version="1.0.0",
             path="/schema",
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            render_plugins=[docs_page()],
         ),
         request_class=ApiRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )

@@ -20,6 +20,7 @@ from domain.roles import Actor
 from entrypoints.http.core import CustomerId
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
+    SINGLE_LINE,
     CompanyList,
     MappingIn,
     MappingOut,
@@ -86,7 +87,8 @@ class AutotaskController(Controller):
         self,
         actor: NamedDependency[Actor],
         search_companies: NamedDependency[SearchCompanies],
-        search: Annotated[str, QueryParameter(min_length=1, max_length=100, description="Part of a company name.")],
+        search: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=SINGLE_LINE,
+                                               description="Part of a company name.")],
     ) -> CompanyList:
         return CompanyList([company_out(c) for c in await search_companies.execute(actor, search)])
 

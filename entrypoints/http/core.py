@@ -23,6 +23,9 @@ from domain.roles import Actor
 from domain.runs import RunStatus
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
+    CURSOR,
+    CURSOR_FORMAT,
+    SINGLE_LINE,
     CustomerIn,
     CustomerPage,
     RunIn,
@@ -42,12 +45,17 @@ from entrypoints.http.schemas import (
 )
 from entrypoints.metrics import Metrics
 
-CustomerId = Annotated[str, PathParameter(min_length=1, max_length=64, description="Backupchecks' own customer id.")]
-RunId = Annotated[str, PathParameter(min_length=1, max_length=64, description="Backupchecks' own run id.")]
+CustomerId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE,
+                                          description="Backupchecks' own customer id.")]
+RunId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE,
+                                     description="Backupchecks' own run id.")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (1-500).")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="Opaque: the previous page's next_cursor.")]
+Cursor = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=512, pattern=CURSOR, schema_extra={"format": CURSOR_FORMAT},
+    description="Opaque: the previous page's `next_cursor`, as it was given; any other value is 400 invalid_input.")]
 RESOLVE_CONFLICTS = ("resolving_disabled, already_closed, time_entries_present, ticket_deleted, ticket_busy, "
                      "integration_disabled")
+STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
 CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
 
 
@@ -108,8 +116,9 @@ class RunController(Controller):
         self,
         actor: NamedDependency[Actor],
         list_runs: NamedDependency[ListRuns],
-        status: Annotated[str | None, QueryParameter(max_length=64, description="e.g. error,warning")] = None,
-        customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
+        status: Annotated[str | None, QueryParameter(
+            max_length=64, pattern=STATUSES, description="Comma-separated: success, warning, error, missed.")] = None,
+        customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)] = None,
         has_ticket: FromQuery[bool | None] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,

@@ -30,8 +30,10 @@ from application.errors import (
     Unprocessable,
     UseCaseError,
 )
+from entrypoints.http.hardening import MAX_JSON_DEPTH, too_deep
 
 MEDIA_TYPE = "application/problem+json"
+TOO_DEEP = f"The body nests arrays and objects more than {MAX_JSON_DEPTH} deep."
 FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 LOGGER = logging.getLogger("backupchecks.http")
@@ -113,11 +115,16 @@ class ApiRequest(Request[Any, Any, Any]):
                 (await self.body()).strip():
             raise HTTPException(status_code=415, detail="Send the body as application/json.")
         try:
-            return await super().json()
+            value = await super().json()
         except UnicodeDecodeError as error:
             raise ClientException("The body is not valid UTF-8.") from error
         except SerializationException as error:  # the decoder's own text names bytes and internals: not for clients
             raise ClientException("The body is not valid JSON.") from error
+        except RecursionError as error:  # nested beyond what the decoder can follow
+            raise ClientException(TOO_DEEP) from error
+        if too_deep(value):
+            raise ClientException(TOO_DEEP)
+        return value
 
 
 def problem(
@@ -176,6 +183,11 @@ def _validation_errors(error: ValidationException) -> list[dict[str, str]]:
         kind, name = missing.groups()
         return [{"field": name, "message": f"The {kind} parameter {name} is required."}]
     return [{"field": "body", "message": "The request is not valid."}]
+
+
+def refused_fields(error: ValidationException) -> list[str]:
+    """The names of the values a validation error refused (for the audit record: names, never values)."""
+    return [e["field"] for e in _validation_errors(error)]
 
 
 def _field_error(error: dict[str, Any]) -> dict[str, str]:

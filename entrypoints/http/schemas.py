@@ -24,27 +24,37 @@ from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import ApiLogLevel, AutotaskSettings, Environment
 from domain.tickets import TicketLink
 
-Id = Annotated[str, Meta(min_length=1, max_length=64)]
-Text = Annotated[str, Meta(min_length=1, max_length=255)]
-LongText = Annotated[str, Meta(max_length=4000)]
+SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""No control character (C0, DEL, C1): ids, names and every other one-line value (NUL cannot be stored everywhere)."""
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+"""Multi-line text (messages) keeps tab, line feed and carriage return."""
+USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+BASE_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
+CURSOR = r"^[A-Za-z0-9_-]+$"
+CURSOR_FORMAT = "backupchecks-cursor"
+"""A page's `next_cursor` (base64url, no padding); a value of this shape that is not one of ours is 400."""
+
+Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=SINGLE_LINE)]
+Text = Annotated[str, Meta(min_length=1, max_length=255, pattern=SINGLE_LINE)]
+LongText = Annotated[str, Meta(max_length=4000, pattern=MULTI_LINE)]
 PicklistId = Annotated[int, Meta(ge=0, le=2_147_483_647)]
 T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------------------- requests
 
 
-class CustomerIn(Struct):
+class CustomerIn(Struct, forbid_unknown_fields=True):
     name: Text
 
 
-class RunObjectIn(Struct):
+class RunObjectIn(Struct, forbid_unknown_fields=True):
     name: Text
     status: ObjectStatus
-    type: Annotated[str, Meta(max_length=100)] | None = None
+    type: Annotated[str, Meta(max_length=100, pattern=SINGLE_LINE)] | None = None
     message: LongText | None = None
 
 
-class RunIn(Struct):
+class RunIn(Struct, forbid_unknown_fields=True):
     customer_id: Id
     job_name: Text
     backup_software: Text
@@ -69,11 +79,11 @@ class RunIn(Struct):
         )
 
 
-class MappingIn(Struct):
+class MappingIn(Struct, forbid_unknown_fields=True):
     company_id: Annotated[int, Meta(ge=1, le=2_147_483_647)]
 
 
-class TicketsRefreshIn(Struct):
+class TicketsRefreshIn(Struct, forbid_unknown_fields=True):
     run_ids: Annotated[list[Id], Meta(max_length=5000)] | None = None
 
 
@@ -85,10 +95,10 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
 
     enabled: bool | UnsetType = UNSET
     environment: Environment | UnsetType = UNSET
-    api_username: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
-    api_password: Annotated[str, Meta(min_length=1, max_length=255)] | UnsetType = UNSET
-    tracking_identifier: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
-    backupchecks_base_url: Annotated[str, Meta(max_length=2048, pattern=r"^https?://\S+$")] | UnsetType | None = UNSET
+    api_username: Annotated[str, Meta(max_length=255, pattern=SINGLE_LINE)] | UnsetType = UNSET
+    api_password: Annotated[str, Meta(min_length=1, max_length=255, pattern=SINGLE_LINE)] | UnsetType = UNSET
+    tracking_identifier: Annotated[str, Meta(max_length=255, pattern=SINGLE_LINE)] | UnsetType = UNSET
+    backupchecks_base_url: Annotated[str, Meta(max_length=2048, pattern=BASE_URL)] | UnsetType | None = UNSET
     default_queue_id: PicklistId | UnsetType | None = UNSET
     default_issue_type_id: PicklistId | UnsetType | None = UNSET
     default_sub_issue_type_id: PicklistId | UnsetType | None = UNSET
@@ -101,9 +111,9 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
     allow_resolve: bool | UnsetType = UNSET
     api_log_level: ApiLogLevel | UnsetType = UNSET
     # Read-only fields of the GET answer, accepted and ignored so a client may PUT back what it read.
-    installation_id: Annotated[str, Meta(max_length=64)] | UnsetType = UNSET
+    installation_id: Annotated[str, Meta(max_length=64, pattern=SINGLE_LINE)] | UnsetType = UNSET
     api_password_set: bool | UnsetType = UNSET
-    closing_note: Annotated[str, Meta(max_length=1000)] | UnsetType = UNSET
+    closing_note: Annotated[str, Meta(max_length=1000, pattern=MULTI_LINE)] | UnsetType = UNSET
 
     def values(self) -> dict[str, Any]:
         return {f: v for f in self.__struct_fields__
@@ -113,10 +123,10 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
         return f"SettingsIn({sorted(self.values())!r}, api_password={'***' if self.api_password else None})"
 
 
-class UserIn(Struct):
-    username: Annotated[str, Meta(min_length=1, max_length=64)]
+class UserIn(Struct, forbid_unknown_fields=True):
+    username: Annotated[str, Meta(min_length=1, max_length=64, pattern=USERNAME)]
     role: Role
-    password: Annotated[str, Meta(min_length=12, max_length=256)] | None = None
+    password: Annotated[str, Meta(min_length=12, max_length=256, pattern=SINGLE_LINE)] | None = None
 
     def __repr__(self) -> str:
         return f"UserIn(username={self.username!r}, role={self.role.value!r})"

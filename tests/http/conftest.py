@@ -24,10 +24,13 @@ from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
+from entrypoints.http.hardening import AuthThrottle
 
 PASSWORD = "s3cret-Autotask-pw"
 CREDENTIALS = ("api@example.com", PASSWORD, "TRACKING01")
 AT = datetime(2026, 1, 15, 2, 10, tzinfo=UTC)
+NO_DELAY = AuthThrottle(cap=0.0)
+"""Failed authentication still goes through the throttle, held for 0 seconds (tests send many wrong tokens)."""
 
 
 @dataclass
@@ -93,7 +96,7 @@ def world(tmp_path: Path) -> World:
 
 @pytest.fixture
 async def client(world: World) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    async with AsyncTestClient(create_app(world.container)) as c:
+    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
         yield c
 
 

@@ -409,7 +409,7 @@ async def test_metrics_and_request_log(client: Client, world: World, caplog: pyt
     caplog.set_level(logging.INFO, logger="backupchecks.http")
     await map_and_ticket(client, world)
     await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=world.auth(A))).text
     assert "backupchecks_tickets_created_total 1.0" in text
     assert "backupchecks_tickets_resolved_total 1.0" in text
     assert 'backupchecks_http_request_duration_seconds_count{method="POST",route="/api/v1/runs/{run_id}/' \
@@ -444,7 +444,7 @@ async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, 
     statuses = [(await call(client, world, OP, "POST", f"/api/v1/runs/{run_id}/autotask-ticket")).status_code
                 for run_id in ("r-err", "r-warn", "r-warn", "r-ok")]
     assert statuses == [200, 201, 200, 409]
-    assert "backupchecks_tickets_created_total 2.0" in (await client.get("/metrics")).text
+    assert "backupchecks_tickets_created_total 2.0" in (await client.get("/metrics", headers=world.auth(A))).text
 
 
 async def test_a_password_sealed_with_another_key_asks_to_enter_it_again(client: Client, world: World) -> None:
