@@ -46,7 +46,7 @@ def record_fields(record: AuditRecord) -> dict[str, Any]:
 class QueryAudit(UseCase):
     async def execute(self, actor: Actor, query: AuditQuery) -> list[AuditRecord]:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.query", ("audit", "*"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             return await uow.audit.query(query)
 
 
@@ -65,7 +65,7 @@ class ExportAudit(UseCase):
         if fmt is ExportFormat.CSV:
             yield _csv_line(COLUMNS)
         while True:
-            async with self.deps.uow() as uow:
+            async with self.deps.uow(read_only=True) as uow:
                 page = await uow.audit.query(query)
             for record in page:
                 row = record_fields(record)
@@ -91,5 +91,5 @@ def _csv_line(cells: Any) -> str:
 class VerifyAudit(UseCase):
     async def execute(self, actor: Actor) -> ChainCheck:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.verify", ("audit", "*"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             return verify_chain(await uow.audit.all())
