@@ -133,6 +133,11 @@ class PsaGateway(Protocol):
 
     async def search_companies(self, text: str, limit: int = 50) -> list[Company]: ...
 
+    async def get_companies(self, company_ids: Sequence[int]) -> dict[int, Company]:
+        """Bulk read (one `in` query per batch); an id missing from the answer may not exist or may be hidden from
+        this user: `get_company` tells which."""
+        ...
+
     async def create_ticket(self, draft: TicketDraft) -> int:
         """Create and answer the new ticket's id. Raises PsaRejected (nothing created) or PsaUnavailable
         (`maybe_applied` says whether it may have been created)."""
@@ -213,6 +218,9 @@ class User:
 
 class CustomerRepository(Protocol):
     async def get(self, customer_id: str) -> Customer | None: ...
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        """Bulk read in one query (per 1,000 ids); ids missing from the answer do not exist."""
+        ...
     async def save(self, customer: Customer) -> bool:
         """Insert or update; True when it was new."""
         ...
@@ -229,6 +237,9 @@ class RunRepository(Protocol):
 
 class MappingRepository(Protocol):
     async def get(self, customer_id: str) -> CompanyMapping | None: ...
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CompanyMapping]:
+        """Bulk read in one query (per 1,000 ids); customers missing from the answer have no mapping."""
+        ...
     async def save(self, mapping: CompanyMapping) -> None:
         """Insert or replace (an operator's explicit mapping or clearing)."""
         ...
@@ -302,7 +313,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. `read_only=True`: it only reads, so it takes no write lock (on SQLite a deferred
+        transaction that runs beside a writer) and its `commit()` raises RuntimeError."""
+        ...
 
 
 # ----------------------------------------------------------------------------------------------------------- others

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +19,7 @@ from application.ports import (
     Credentials,
     NoteDraft,
     PsaAuthError,
+    PsaForbidden,
     PsaNotFound,
     PsaRejected,
     PsaUnavailable,
@@ -50,7 +51,7 @@ SANDBOX_DISCOVERY = tuple(reversed(PRODUCTION_DISCOVERY))
 """Both hosts answer for every zone; a sandbox is asked at webservices2 first (where Autotask's pre-release and sandbox
 databases have lived), production at webservices first. Each falls back to the other."""
 PAGE_SIZE = 500
-IN_CHUNK = 500
+IN_CHUNK = 400
 LOGGER_NAME = "backupchecks.autotask"
 
 
@@ -228,6 +229,23 @@ class AutotaskGateway:
             seen.add(next_url)
             path, absolute = next_url, True
 
+    async def _by_ids(self, entity: str, ids: Sequence[int],
+                      one: Callable[[int], Awaitable[dict[str, Any] | None]]) -> list[Any]:
+        """The raw items whose id is in `ids`: one `in` query per IN_CHUNK ids; on a tenant that refuses `in`,
+        `one` read per id (None: not in the answer)."""
+        unique = list(dict.fromkeys(ids))
+        items: list[Any] = []
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start:start + IN_CHUNK]
+            if not self._tenant.in_refused:
+                try:
+                    items += await self._query(entity, [{"op": "in", "field": "id", "value": chunk}])
+                    continue
+                except PsaRejected:
+                    self._tenant.in_refused = True  # this tenant refuses `in`: read one by one from now on
+            items += [item for item_id in chunk if (item := await one(item_id)) is not None]
+        return items
+
     async def _create(self, path: str, endpoint: str, body: dict[str, Any]) -> int:
         answer = await self._call("POST", path, endpoint, {k: v for k, v in body.items() if v is not None}, write=True)
         return convert(answer, CreateAnswer, maybe_applied=True).item_id
@@ -241,6 +259,16 @@ class AutotaskGateway:
         if item is None:
             raise PsaNotFound(f"Company {company_id} was not found in Autotask.")
         return convert(item, CompanyWire).to_company()
+
+    async def get_companies(self, company_ids: Sequence[int]) -> dict[int, Company]:
+        async def visible(company_id: int) -> dict[str, Any] | None:
+            try:  # as in an `in` query's answer, a company hidden from this user is simply missing
+                return await self._item("Companies", company_id)
+            except PsaForbidden:
+                return None
+
+        items = await self._by_ids("Companies", company_ids, visible)
+        return {c.id: c for c in (convert(i, CompanyWire).to_company() for i in items)}
 
     async def search_companies(self, text: str, limit: int = 50) -> list[Company]:
         if limit < 1:  # nothing asked: Autotask would refuse maxRecords outside 1..500 anyway
@@ -262,24 +290,11 @@ class AutotaskGateway:
         return None if item is None else self._facts(item, await self.zone())
 
     async def get_tickets(self, ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
-        ids = list(dict.fromkeys(ticket_ids))
-        found: dict[int, TicketFacts] = {}
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start:start + IN_CHUNK]
-            if not self._tenant.in_refused:
-                try:
-                    items = await self._query("Tickets", [{"op": "in", "field": "id", "value": chunk}])
-                except PsaRejected:
-                    self._tenant.in_refused = True  # this tenant refuses `in`: read one by one from now on
-                else:
-                    zone = await self.zone()
-                    found.update((f.ticket_id, f) for f in (self._facts(i, zone) for i in items))
-                    continue
-            for ticket_id in chunk:
-                facts = await self.get_ticket(ticket_id)
-                if facts is not None:
-                    found[ticket_id] = facts
-        return found
+        items = await self._by_ids("Tickets", ticket_ids, lambda ticket_id: self._item("Tickets", ticket_id))
+        if not items:
+            return {}
+        zone = await self.zone()
+        return {f.ticket_id: f for f in (self._facts(i, zone) for i in items)}
 
     async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None:
         items = await self._query("Tickets", [_eq("externalID", external_id)])

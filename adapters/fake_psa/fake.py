@@ -24,6 +24,8 @@ from domain.picklists import Picklists, PicklistValue
 
 TICKET_LINK = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID="
 """Appended to the zone's web URL, as Autotask's own ticket links are."""
+IN_BATCH = 400
+"""Ids per bulk read, as the Autotask adapter's `in` queries carry."""
 LOST_ANSWER = "lost_answer"
 """A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
 LANDS_LATER = "lands_later"
@@ -230,6 +232,16 @@ class FakeGateway:
             raise PsaNotFound(f"Company {company_id} was not found.")
         return company
 
+    def _enter_batches(self, operation: str, ids: Sequence[int]) -> None:
+        """A bulk read costs one call per IN_BATCH ids, as an `in` query does on Autotask."""
+        for _ in range(0, len(set(ids)), IN_BATCH):
+            self._enter(operation)
+
+    async def get_companies(self, company_ids: Sequence[int]) -> dict[int, Company]:
+        self._enter_batches("get_companies", company_ids)
+        visible = (self.psa.companies.get(i) for i in company_ids if i not in self.psa.inaccessible)
+        return {c.id: c for c in visible if c is not None}
+
     async def search_companies(self, text: str, limit: int = 50) -> list[Company]:
         self._enter("search_companies")
         found = [c for c in self.psa.companies.values() if text.lower() in c.name.lower()
@@ -274,7 +286,7 @@ class FakeGateway:
         return None if ticket is None else self._facts(ticket)
 
     async def get_tickets(self, ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
-        self._enter("get_tickets")
+        self._enter_batches("get_tickets", ticket_ids)
         return {i: self._facts(self.psa.tickets[i]) for i in ticket_ids if i in self.psa.tickets}
 
     async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None:

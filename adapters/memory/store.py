@@ -57,8 +57,8 @@ class MemoryStore:
         if not self.settings:
             self.settings["autotask"] = AutotaskSettings(installation_id=uuid.uuid4().hex)
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self, read_only=read_only)
 
     __call__ = unit_of_work
 
@@ -94,6 +94,10 @@ class _Table(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         self.writes[key] = value
 
+    def get_many(self, keys: Sequence[K]) -> dict[K, V]:
+        found = {key: self.get(key) for key in keys}
+        return {k: v for k, v in found.items() if v is not None}
+
     def delete(self, key: K) -> None:
         self.writes[key] = _DELETED
 
@@ -128,6 +132,9 @@ class _Repo:
 class MemoryCustomers(_Repo):
     async def get(self, customer_id: str) -> Customer | None:
         return self._uow.t_customers.get(customer_id)
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        return self._uow.t_customers.get_many(customer_ids)
 
     async def save(self, customer: Customer) -> bool:
         await self._uow.lock(("customer", customer.id))
@@ -172,6 +179,9 @@ class MemoryMappings(_Repo):
     async def get(self, customer_id: str) -> CompanyMapping | None:
         return self._uow.t_mappings.get(customer_id)
 
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CompanyMapping]:
+        return self._uow.t_mappings.get_many(customer_ids)
+
     async def save(self, mapping: CompanyMapping) -> None:
         await self._uow.lock(("mapping", mapping.customer_id))
         self._uow.t_mappings.put(mapping.customer_id, mapping)
@@ -190,8 +200,7 @@ class MemoryTicketLinks(_Repo):
         return self._uow.t_links.get(run_id)
 
     async def get_many(self, run_ids: Sequence[str]) -> dict[str, TicketLink]:
-        found = {run_id: self._uow.t_links.get(run_id) for run_id in run_ids}
-        return {k: v for k, v in found.items() if v is not None}
+        return self._uow.t_links.get_many(run_ids)
 
     async def reserve(self, link: TicketLink) -> bool:
         await self._uow.lock(("link", link.run_id))
@@ -291,8 +300,9 @@ class MemoryAudit(_Repo):
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
         self.store = store
+        self.read_only = read_only
         self.committed = False
         self._nesting: Token[MemoryStore | None] | None = None
         self._begin()
@@ -339,6 +349,8 @@ class MemoryUnitOfWork:
             self._nesting = None
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         for table in self._tables():
             table.apply()
         self.store.audit.extend(self._audit.pending)

@@ -36,6 +36,14 @@ class _Repo:
     async def _row(self, statement: sa.Select[Any]) -> RowMapping | None:
         return (await self._uow.execute(statement)).mappings().first()
 
+    async def _by_keys(self, key: sa.Column[str], keys: Sequence[str]) -> list[RowMapping]:
+        """The rows of `key`'s table whose `key` is one of `keys`: one query per IN_CHUNK distinct keys."""
+        ids = sorted(set(keys))
+        found: list[RowMapping] = []
+        for start in range(0, len(ids), IN_CHUNK):
+            found += await self._rows(sa.select(key.table).where(key.in_(ids[start : start + IN_CHUNK])))
+        return found
+
     async def _insert_new(self, table: sa.Table, row: dict[str, Any]) -> bool:
         """Insert unless a row with the same key (or another unique value) exists; True when inserted. On PostgreSQL
         a concurrent uncommitted insert of the same key makes this wait for that transaction's end."""
@@ -55,6 +63,9 @@ class SqlCustomers(_Repo):
     async def get(self, customer_id: str) -> Customer | None:
         row = await self._row(sa.select(t.customers).where(t.customers.c.id == customer_id))
         return None if row is None else rows.customer_from(row)
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        return {row["id"]: rows.customer_from(row) for row in await self._by_keys(t.customers.c.id, customer_ids)}
 
     async def save(self, customer: Customer) -> bool:
         return await self._upsert(t.customers, rows.flat_row(customer))
@@ -99,6 +110,10 @@ class SqlMappings(_Repo):
         row = await self._row(sa.select(t.company_mappings).where(t.company_mappings.c.customer_id == customer_id))
         return None if row is None else rows.mapping_from(row)
 
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CompanyMapping]:
+        found = await self._by_keys(t.company_mappings.c.customer_id, customer_ids)
+        return {row["customer_id"]: rows.mapping_from(row) for row in found}
+
     async def save(self, mapping: CompanyMapping) -> None:
         await self._upsert(t.company_mappings, rows.flat_row(mapping))
 
@@ -123,13 +138,7 @@ class SqlTicketLinks(_Repo):
         return None if row is None else rows.link_from(row)
 
     async def get_many(self, run_ids: Sequence[str]) -> dict[str, TicketLink]:
-        ids = sorted(set(run_ids))
-        found: dict[str, TicketLink] = {}
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            for row in await self._rows(sa.select(t.ticket_links).where(t.ticket_links.c.run_id.in_(chunk))):
-                found[row["run_id"]] = rows.link_from(row)
-        return found
+        return {row["run_id"]: rows.link_from(row) for row in await self._by_keys(t.ticket_links.c.run_id, run_ids)}
 
     async def reserve(self, link: TicketLink) -> bool:
         return await self._insert_new(t.ticket_links, rows.link_row(link))

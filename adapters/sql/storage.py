@@ -42,6 +42,8 @@ SQLITE_LOCK_POLL_SECONDS = 0.05
 waits at most this long there, and the unit of work retries from the event loop until the busy timeout is spent."""
 CLEANUP_TIMEOUT_SECONDS = 10.0
 """A rollback that takes longer (a hung server) throws its connection away instead."""
+READ_ONLY = "backupchecks_read_only"
+"""The connection execution option that marks a read-only unit of work."""
 _open_sqlite: ContextVar[AsyncEngine | None] = ContextVar("open_sqlite_unit_of_work", default=None)
 """The SQLite engine on which this task already holds a unit of work: a second one would wait for the first's
 write lock forever, so it is refused at once instead."""
@@ -54,7 +56,9 @@ def default_database_url(data_dir: Path) -> str:
 
 def make_engine(url: str) -> AsyncEngine:
     """An engine for `url`. SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` transactions: writers queue for
-    the database lock at the start of a unit of work, so a check-then-insert can never race another connection."""
+    the database lock at the start of a unit of work, so a check-then-insert can never race another connection.
+    Read-only units of work (the READ_ONLY execution option) begin a deferred transaction instead: with WAL they read
+    a snapshot beside the writer and never queue for its lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, hide_parameters=True, pool_pre_ping=True)
@@ -71,7 +75,7 @@ def make_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -80,8 +84,9 @@ class SqlUnitOfWork:
     """One transaction on one pooled connection. `async with uow:` begins it; leaving without `commit()` rolls it
     back. After `commit()` the next statement begins a new transaction (also rolled back unless committed)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self.read_only = read_only
         self._conn: AsyncConnection | None = None
         self._nesting: Token[AsyncEngine | None] | None = None
         self.committed = False
@@ -133,6 +138,8 @@ class SqlUnitOfWork:
             while True:
                 conn = await self._engine.connect()
                 try:
+                    if self.read_only:
+                        await conn.execution_options(**{READ_ONLY: True})
                     await conn.begin()
                     break
                 except BaseException as error:
@@ -159,6 +166,8 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._conn is None:
             raise RuntimeError("the unit of work is not open: use `async with uow:`")
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         with translated():
             await self._conn.commit()
         self.committed = True
@@ -211,8 +220,8 @@ class SqlStorage:
         self.url = url
         self.engine = make_engine(url)
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only)
 
     __call__ = unit_of_work
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
 from application.ports import AuditQuery
-from application.use_cases.common import UseCase, audit, authorize
+from application.use_cases.common import Deps, UseCase, audit, authorize
 from domain.audit import AuditRecord, ChainCheck, Outcome, verify_chain
 from domain.roles import Actor, Permission
 
@@ -46,7 +48,7 @@ def record_fields(record: AuditRecord) -> dict[str, Any]:
 class QueryAudit(UseCase):
     async def execute(self, actor: Actor, query: AuditQuery) -> list[AuditRecord]:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.query", ("audit", "*"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             return await uow.audit.query(query)
 
 
@@ -64,18 +66,36 @@ class ExportAudit(UseCase):
     async def _lines(self, query: AuditQuery, fmt: ExportFormat) -> AsyncIterator[str]:
         if fmt is ExportFormat.CSV:
             yield _csv_line(COLUMNS)
-        while True:
-            async with self.deps.uow() as uow:
-                page = await uow.audit.query(query)
-            for record in page:
-                row = record_fields(record)
-                if fmt is ExportFormat.CSV:
-                    yield _csv_line([_csv_cell(row[c]) for c in COLUMNS])
-                else:
-                    yield json.dumps(row, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
-            if len(page) < query.limit:
-                return
-            query = replace(query, after_seq=page[-1].seq)
+        async for record in records(self.deps, query):
+            row = record_fields(record)
+            if fmt is ExportFormat.CSV:
+                yield _csv_line([_csv_cell(row[c]) for c in COLUMNS])
+            else:
+                yield json.dumps(row, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+
+
+async def records(deps: Deps, query: AuditQuery) -> AsyncGenerator[AuditRecord, None]:
+    """Every record matching `query`, in seq order, read in keyset batches of `query.limit`, each in a read-only unit
+    of work of its own that is closed before the batch is handed on: memory stays flat however long the log, and a
+    slow consumer holds no transaction open. The log is append-only, so the batches join into one consistent walk."""
+    while True:
+        async with deps.uow(read_only=True) as uow:
+            page = await uow.audit.query(query)
+        for record in page:
+            yield record
+        if len(page) < query.limit:
+            return
+        query = replace(query, after_seq=page[-1].seq)
+
+
+def _blocking(source: AsyncGenerator[AuditRecord, None], loop: asyncio.AbstractEventLoop,
+              stop: threading.Event) -> Iterator[AuditRecord]:
+    """`source` as a plain iterator for a worker thread: each item is fetched on the event loop."""
+    while not stop.is_set():
+        try:
+            yield asyncio.run_coroutine_threadsafe(source.__anext__(), loop).result()
+        except StopAsyncIteration:
+            return
 
 
 def _csv_cell(value: Any) -> Any:
@@ -91,5 +111,10 @@ def _csv_line(cells: Any) -> str:
 class VerifyAudit(UseCase):
     async def execute(self, actor: Actor) -> ChainCheck:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.verify", ("audit", "*"))
-        async with self.deps.uow() as uow:
-            return verify_chain(await uow.audit.all())
+        # The hashing runs in a worker thread (the event loop keeps serving), fed batch by batch. The batches hold no
+        # unit of work open between records, so a walk cut short (a broken link, a cancelled request) leaves nothing.
+        source, stop = records(self.deps, AuditQuery(limit=EXPORT_PAGE)), threading.Event()
+        try:
+            return await asyncio.to_thread(verify_chain, _blocking(source, asyncio.get_running_loop(), stop))
+        finally:
+            stop.set()

@@ -142,7 +142,7 @@ def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = T
 
 async def connected(deps: Deps, actor: Actor, action: str, target: Target) -> tuple[AutotaskSettings, PsaGateway]:
     """The settings and a gateway, or an audited `integration_disabled` refusal."""
-    async with deps.uow() as uow:
+    async with deps.uow(read_only=True) as uow:
         settings = await uow.settings.get()
     try:
         return settings, connect(deps, settings)

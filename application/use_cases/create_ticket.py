@@ -54,7 +54,7 @@ class CreateTicket:
     async def execute(self, actor: Actor, run_id: str) -> CreateTicketResult:
         deps, target = self.deps, ("run", run_id)
         await authorize(deps, actor, Permission.MANAGE_TICKETS, ACTION, target)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             run = await uow.runs.get(run_id)
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
@@ -123,7 +123,7 @@ class CreateTicket:
 
     async def _current(self, link: TicketLink) -> CreateTicketResult:
         """Someone else moved the link on first: answer with what it is now."""
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             current = await uow.tickets.get(link.run_id)
         return _settled(current or link)
 

@@ -37,7 +37,7 @@ async def _admin_gateway(deps: Deps, actor: Actor, action: str) -> tuple[Autotas
 
 async def _admin_settings(deps: Deps, actor: Actor, action: str) -> AutotaskSettings:
     await authorize(deps, actor, Permission.ADMINISTER, action, TARGET)
-    async with deps.uow() as uow:
+    async with deps.uow(read_only=True) as uow:
         return await uow.settings.get()
 
 

@@ -39,7 +39,7 @@ class GetTicket(UseCase):
         deps, target = self.deps, ("run", run_id)
         await authorize(deps, actor, Permission.MANAGE_TICKETS if refresh else Permission.VIEW_RUNS,
                         "ticket.refresh" if refresh else "ticket.get", target)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
         if link is None:

@@ -19,6 +19,7 @@ class CustomerView:
 class ListCustomers(UseCase):
     async def execute(self, actor: Actor, limit: int = 50, after: str | None = None) -> list[CustomerView]:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "customer.list", ("customers", "*"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             customers = await uow.customers.list(limit, after)
-            return [CustomerView(c, await uow.mappings.get(c.id)) for c in customers]
+            mappings = await uow.mappings.get_many([c.id for c in customers])
+        return [CustomerView(c, mappings.get(c.id)) for c in customers]

@@ -21,7 +21,7 @@ class MapCustomer(UseCase):
     async def execute(self, actor: Actor, customer_id: str, company_id: int) -> CompanyMapping:
         action, target = "mapping.set", ("customer", customer_id)
         await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             customer = await uow.customers.get(customer_id)
         if customer is None:
             await refuse(self.deps, actor, action, target, NotFound("customer_not_found", "Unknown customer."))

@@ -12,7 +12,7 @@ from domain.roles import Actor, Permission
 
 async def load_mapping(deps: Deps, actor: Actor, action: str, customer_id: str) -> CompanyMapping:
     """The customer's mapping to a company, or an audited `mapping_missing` refusal."""
-    async with deps.uow() as uow:
+    async with deps.uow(read_only=True) as uow:
         customer = await uow.customers.get(customer_id)
         mapping = await uow.mappings.get(customer_id)
     if customer is None:

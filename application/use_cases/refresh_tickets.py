@@ -25,7 +25,7 @@ class RefreshTickets(UseCase):
         deps, action, target = self.deps, "ticket.refresh", ("tickets", "*")
         await authorize(deps, actor, Permission.MANAGE_TICKETS, action, target)
         _, gateway = await connected(deps, actor, action, target)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             if run_ids is None:
                 links = await uow.tickets.list_open()
             else:

@@ -54,7 +54,7 @@ class ResolveTicket:
     async def execute(self, actor: Actor, run_id: str) -> TicketLink:
         deps, target = self.deps, ("run", run_id)
         await authorize(deps, actor, Permission.MANAGE_TICKETS, ACTION, target)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
         first = decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve)

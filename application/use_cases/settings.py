@@ -27,7 +27,7 @@ class SettingsChange:
 class GetSettings(UseCase):
     async def execute(self, actor: Actor) -> AutotaskSettings:
         await authorize(self.deps, actor, Permission.ADMINISTER, "settings.get", ("settings", "autotask"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             return await uow.settings.get()
 
 

@@ -62,7 +62,7 @@ class AddUser:
 class ListUsers(UseCase):
     async def execute(self, actor: Actor) -> list[User]:
         await authorize(self.deps, actor, Permission.ADMINISTER, "user.list", ("users", "*"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             return await uow.users.list()
 
 
@@ -99,6 +99,6 @@ class Authenticate:
     async def execute(self, token: str) -> Actor | None:
         if not token:
             return None
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_token_hash(self.hasher.hash_token(token))
         return None if user is None else Actor(user.username, user.role)

@@ -9,7 +9,7 @@ from application.ports import RunQuery, UnitOfWork
 from application.use_cases.common import UseCase, authorize
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
-from domain.runs import Customer, Run
+from domain.runs import Run
 from domain.settings import AutotaskSettings
 from domain.tickets import DenyReason, LinkState, TicketLink, decide_resolve
 
@@ -60,17 +60,17 @@ def run_view(actor: Actor, run: Run, customer_name: str, mapping: CompanyMapping
 
 
 async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView]:
+    """A constant number of statements whatever the number of runs: settings, then links, customers and mappings
+    in one query each."""
     settings = await uow.settings.get()
     links = await uow.tickets.get_many([r.id for r in runs])
-    customers: dict[str, Customer | None] = {}
-    mappings: dict[str, CompanyMapping | None] = {}
-    for customer_id in {r.customer_id for r in runs}:
-        customers[customer_id] = await uow.customers.get(customer_id)
-        mappings[customer_id] = await uow.mappings.get(customer_id)
+    customer_ids = sorted({r.customer_id for r in runs})
+    customers = await uow.customers.get_many(customer_ids)
+    mappings = await uow.mappings.get_many(customer_ids)
     views = []
     for run in runs:
-        customer = customers[run.customer_id]
-        views.append(run_view(actor, run, customer.name if customer else run.customer_id, mappings[run.customer_id],
+        customer = customers.get(run.customer_id)
+        views.append(run_view(actor, run, customer.name if customer else run.customer_id, mappings.get(run.customer_id),
                               links.get(run.id), settings))
     return views
 
@@ -78,14 +78,14 @@ async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView
 class ListRuns(UseCase):
     async def execute(self, actor: Actor, query: RunQuery) -> list[RunView]:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "run.list", ("runs", "*"))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             return await _views(uow, actor, await uow.runs.query(query))
 
 
 class GetRun(UseCase):
     async def execute(self, actor: Actor, run_id: str) -> RunView:
         await authorize(self.deps, actor, Permission.VIEW_RUNS, "run.get", ("run", run_id))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             run = await uow.runs.get(run_id)
             if run is None:
                 raise NotFound("run_not_found", f"No run has ID {run_id!r}.")

@@ -101,8 +101,10 @@ async def test_refresh_all_counts_outcomes_and_calls(world: World) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     world.psa.rename_company(101, "Globex Corp")
     world.psa.deactivate_company(102)
+    reads_before = world.psa.calls["get_company"]
     summary = await RefreshAllMappings(world.deps).execute(OPERATOR)
-    assert (summary.checked, summary.ok, summary.renamed, summary.invalid, summary.autotask_calls) == (3, 1, 1, 1, 3)
+    assert (summary.checked, summary.ok, summary.renamed, summary.invalid) == (3, 1, 1, 1)
+    assert summary.autotask_calls == 1 and world.psa.calls["get_company"] == reads_before  # nothing to confirm
 
 
 async def test_refresh_failure_changes_nothing(world: World) -> None:
@@ -250,12 +252,18 @@ async def test_refresh_all_keeps_what_it_checked_before_autotask_failed(world: W
         await PutCustomer(world.deps).execute(ADMIN, Customer(cid, cid.upper()))
         await MapCustomer(world.deps).execute(OPERATOR, cid, company)
     world.psa.rename_company(101, "Globex Corp")
-    world.psa.fail_next("get_company", None, PsaUnavailable("timeout"))  # type: ignore[arg-type]
+    del world.psa.companies[102]  # missing from the bulk answer: its confirmation fails
+    world.psa.fail_next("get_company", PsaUnavailable("timeout"))
     with pytest.raises(AutotaskUnavailable):
         await RefreshAllMappings(world.deps).execute(OPERATOR)
     async with world.uow() as uow:
         renamed = await uow.mappings.get("c2")
+        unchecked = await uow.mappings.get("c3")
+        record = (await uow.audit.all())[-1]
     assert renamed is not None and renamed.status is MappingStatus.RENAMED
+    assert unchecked is not None and unchecked.status is MappingStatus.OK
+    assert (record.entry.outcome, record.entry.details["checked"], record.entry.details["not_checked"]) == (
+        Outcome.FAILED, 1, 1)
 
 
 async def test_refresh_of_an_unknown_customer_is_not_found(world: World) -> None:

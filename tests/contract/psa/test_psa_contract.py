@@ -160,3 +160,13 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_external_id(world:
     assert caught.value.maybe_applied is True
     found = await gateway.find_ticket_by_external_id("bc-lost-answer")
     assert found is not None and world.tickets_with_external_id("bc-lost-answer") == 1
+
+
+async def test_companies_are_read_in_bulk_and_a_missing_company_is_left_out(world: World) -> None:
+    for company_id, name, active in ((100, "Acme Corporation", True), (101, "Globex", False)):
+        world.add_company(company_id, name, active=active)
+    gateway = world.gateway()
+    found = await gateway.get_companies([101, 100, 99999, 100])
+    assert {c.id: (c.name, c.is_active) for c in found.values()} == {100: ("Acme Corporation", True),
+                                                                    101: ("Globex", False)}
+    assert sorted(found) == [100, 101] and await gateway.get_companies([]) == {}

@@ -193,3 +193,13 @@ async def test_no_log_line_at_any_level_carries_a_credential(world: SimulatorWor
     assert "PUT " in text and "zoneInformation?user=***" in text  # the log did see the requests
     for value in (SECRET, USERNAME, TRACKING, quote(USERNAME), CLOSING_NOTE, DRAFT.description):
         assert value not in text, value
+
+
+async def test_companies_in_refused_falls_back_to_single_reads_and_leaves_a_hidden_company_out(
+        world: SimulatorWorld) -> None:
+    for company_id in (100, 101, 102):
+        world.sim.add_company(company_id, f"Company {company_id}")
+    world.sim.inject(Fault("in_refused", times=None))
+    world.sim.inject(Fault("forbidden", entity="Companies", method="GET", times=1))
+    assert sorted(await gateway(world).get_companies([100, 101, 102, 99999])) == [101, 102]
+    assert world.sim.counts["POST Companies/query"] == 1 and world.sim.counts["GET Companies/{id}"] == 4

@@ -1,0 +1,96 @@
+"""A page costs a constant number of SQL statements, whatever its size: its runs' customers, mappings and ticket
+links are read in one query each (counted on the engine, on SQLite and on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from adapters.sql import SqlStorage
+from application.ports import RunQuery
+from application.use_cases.list_customers import ListCustomers
+from application.use_cases.view_runs import GetRun, ListRuns, RunView
+from domain.mapping import CompanyLookup, CompanyMapping
+from domain.runs import Customer, RunStatus
+from domain.tickets import TicketLink, TicketStatus
+from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
+from tests.support import OPERATOR, T0, World, make_run
+
+PAGE_SIZES = (1, 50, 500)
+RUNS_PAGE_STATEMENTS = 6
+"""BEGIN (SQLite), settings, the runs, their links, their customers, their customers' mappings."""
+CUSTOMERS_PAGE_STATEMENTS = 3
+"""BEGIN (SQLite), the customers, their mappings."""
+
+
+@pytest.fixture(params=backend_params(SQL_BACKENDS))
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
+    """500 customers, each mapped, each with two runs (an error with a linked ticket, and a success)."""
+    async with storage_backend(request.param) as storage:
+        world = World(uow=storage)
+        await world.configure()
+        async with world.uow() as uow:
+            for n in range(max(PAGE_SIZES)):
+                customer_id = f"cust-{n:04}"
+                await uow.customers.save(Customer(customer_id, f"Customer {n}"))
+                lookup = CompanyLookup.found(1000 + n, f"Company {n}", is_active=True)
+                await uow.mappings.save(CompanyMapping.from_lookup(customer_id, lookup, T0))
+                for suffix, status in (("e", RunStatus.ERROR), ("s", RunStatus.SUCCESS)):
+                    run = replace(make_run(f"run-{n:04}-{suffix}", customer_id, status), run_at=T0 - timedelta(hours=n))
+                    await uow.runs.save(run)
+                link = TicketLink.reserve(f"run-{n:04}-e", f"bc:x:{n}", "oscar", T0)
+                await uow.tickets.reserve(link.linked(5000 + n, f"T{n}", None, TicketStatus(1, "New", T0)))
+            await uow.commit()
+        yield world
+
+
+async def statements(storage: Any, page: Callable[[int], Awaitable[list[Any]]], sizes: tuple[int, ...]) -> list[int]:
+    """The SQL statements `page(size)` sends, for each size; each page must hold `size` items."""
+    assert isinstance(storage, SqlStorage)
+    counts: list[int] = []
+    for size in sizes:
+        sent: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any, sent: list[str] = sent) -> None:
+            sent.append(statement)
+
+        event.listen(storage.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            assert len(await page(size)) == size
+        finally:
+            event.remove(storage.engine.sync_engine, "before_cursor_execute", count)
+        counts.append(len(sent))
+    return counts
+
+
+@pytest.mark.parametrize("query", [RunQuery(), RunQuery(statuses=frozenset({RunStatus.ERROR})),
+                                   RunQuery(has_ticket=True)], ids=["all", "errors", "with-ticket"])
+async def test_a_runs_page_costs_the_same_statements_at_every_size(world: World, query: RunQuery) -> None:
+    counts = await statements(
+        world.uow, lambda size: ListRuns(world.deps).execute(OPERATOR, replace(query, limit=size)), PAGE_SIZES)
+    assert counts == [counts[0]] * len(PAGE_SIZES) and counts[0] <= RUNS_PAGE_STATEMENTS
+
+
+async def test_a_run_detail_costs_no_more_than_a_page(world: World) -> None:
+    async def detail(_size: int) -> list[RunView]:
+        return [await GetRun(world.deps).execute(OPERATOR, "run-0007-e")]
+
+    assert await statements(world.uow, detail, (1,)) <= [RUNS_PAGE_STATEMENTS]
+
+
+async def test_each_view_of_a_full_page_has_its_own_customer_and_ticket(world: World) -> None:
+    views = await ListRuns(world.deps).execute(OPERATOR, RunQuery(limit=500))
+    for view in views:
+        n = int(view.run.id.split("-")[1])
+        assert view.customer_name == f"Customer {n}" and view.create_blocked_reason in (None, "run_not_ticketable")
+        assert (view.ticket.ticket_id if view.ticket else None) == (5000 + n if view.run.id.endswith("e") else None)
+
+
+async def test_a_customers_page_costs_the_same_statements_at_every_size(world: World) -> None:
+    counts = await statements(world.uow, lambda size: ListCustomers(world.deps).execute(OPERATOR, size), PAGE_SIZES)
+    assert counts == [counts[0]] * len(PAGE_SIZES) and counts[0] <= CUSTOMERS_PAGE_STATEMENTS
