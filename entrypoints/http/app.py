@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from dependency_injector import providers
 from litestar import Litestar, Request, Response, Router, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
@@ -23,6 +24,8 @@ from entrypoints.http.core import CustomerController, RunController
 from entrypoints.http.observability import request_log
 from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response
 from entrypoints.metrics import CONTENT_TYPE, Metrics
+from entrypoints.web.app import web_router
+from entrypoints.web.plumbing import template_config
 
 T = TypeVar("T")
 TOKEN_MAX = 256
@@ -58,6 +61,7 @@ USE_CASES = (
     "query_audit",
     "export_audit",
     "verify_audit",
+    "sessions",
 )
 
 
@@ -129,7 +133,7 @@ def create_app(container: Container) -> Litestar:
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[health, ready, metrics, api],
+        route_handlers=[health, ready, metrics, api, web_router()],
         dependencies={
             **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
             "metrics": Provide(provide_metrics, sync_to_thread=False),
@@ -144,6 +148,8 @@ def create_app(container: Container) -> Litestar:
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         request_class=ApiRequest,
+        template_config=template_config(),
+        state=State({"cookie_secure": container.config().cookie_secure}),
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )
