@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -14,10 +15,12 @@ from dependency_injector import containers, providers
 from adapters.autotask import AutotaskConnector
 from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
+from adapters.memory.sessions import MemorySessionStore
 from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
+from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
-from application.ports import PsaConnector, SecretBox, UnitOfWorkFactory
+from application.ports import PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.common import Deps
@@ -38,6 +41,7 @@ from application.use_cases.search_companies import SearchCompanies
 from application.use_cases.settings import GetSettings, UpdateSettings
 from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
 from application.use_cases.view_runs import GetRun, ListRuns
+from application.use_cases.web_sessions import SessionPolicy, Sessions
 from entrypoints.metrics import Metrics
 
 ENV_PREFIX = "BACKUPCHECKS_"
@@ -56,6 +60,10 @@ class Config:
     ticket_stale_after: float = 120.0
     metrics_token: str | None = None
     """A bearer token that may read /metrics (besides an admin's API token)."""
+    cookie_secure: bool = False
+    """Mark the web session cookie Secure (set BACKUPCHECKS_COOKIE_SECURE=true when a TLS proxy serves the pages)."""
+    session_idle_minutes: float = 30.0
+    session_max_hours: float = 12.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -73,6 +81,9 @@ class Config:
             autotask_timeout=float(get("AUTOTASK_TIMEOUT") or 30.0),
             ticket_stale_after=float(get("TICKET_STALE_AFTER") or 120.0),
             metrics_token=get("METRICS_TOKEN"),
+            cookie_secure=(get("COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
+            session_idle_minutes=float(get("SESSION_IDLE_MINUTES") or 30.0),
+            session_max_hours=float(get("SESSION_MAX_HOURS") or 12.0),
         )
 
     @property
@@ -97,6 +108,16 @@ def make_secret_box(config: Config) -> SecretBox:
     if config.secret_key:
         return FernetSecretBox.from_passphrase(config.secret_key)
     return FernetSecretBox.from_key_file(config.data_dir)
+
+
+def make_session_store(storage: UnitOfWorkFactory) -> SessionStore:
+    """Sessions beside the data: in the SQL database, or in memory when the storage is (tests)."""
+    return SqlSessionStore(storage) if isinstance(storage, SqlStorage) else MemorySessionStore()
+
+
+def session_policy(config: Config) -> SessionPolicy:
+    return SessionPolicy(idle=timedelta(minutes=config.session_idle_minutes),
+                         absolute=timedelta(hours=config.session_max_hours))
 
 
 def make_connector(config: Config, metrics: Metrics) -> PsaConnector:
@@ -149,6 +170,8 @@ class Container(containers.DeclarativeContainer):
     export_audit = providers.Factory(ExportAudit, deps)
     verify_audit = providers.Factory(VerifyAudit, deps)
     record_rejected_request = providers.Factory(RecordRejectedRequest, deps)
+    session_store = providers.Singleton(make_session_store, storage)
+    sessions = providers.Factory(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))
 
 
 async def close(container: Container) -> None:

@@ -114,6 +114,17 @@ async def seed_demo(container: Container, sim: Simulator, base_url: str) -> list
     return logins
 
 
+def seeded_container(config: Config, sim: Simulator) -> tuple[Container, list[Login]]:
+    """A container on `config` holding the demo data (seeded in its own event loop), ready for a server's loop."""
+    container = Container()
+    container.config.override(providers.Object(config))
+    assert config.base_url is not None
+    logins = asyncio.run(seed_demo(container, sim, config.base_url))
+    for provider in (container.storage, container.psa):
+        provider.reset()  # the seeding's event loop is gone; the server builds its own pool and client
+    return container, logins
+
+
 def fresh_database(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / "demo.sqlite3").resolve()
@@ -149,12 +160,8 @@ def run_demo(host: str, port: int, data_dir: Path) -> int:
     base_url = f"http://{host}:{port}"
     sim = demo_simulator()
     with running_simulator(sim) as zone_url:
-        container = Container()
-        container.config.override(providers.Object(Config(data_dir=data_dir, database_url=url,
-                                                          autotask_zone_url=zone_url, base_url=base_url)))
-        logins = asyncio.run(seed_demo(container, sim, base_url))
-        for provider in (container.storage, container.psa):
-            provider.reset()  # the seeding's event loop is gone; the server builds its own pool and client
+        container, logins = seeded_container(Config(data_dir=data_dir, database_url=url, autotask_zone_url=zone_url,
+                                                    base_url=base_url), sim)
         print(banner(base_url, zone_url, logins), flush=True)
         uvicorn.run(create_app(container), host=host, port=port, access_log=False, log_config=None)
     return 0
@@ -164,8 +171,10 @@ def banner(base_url: str, zone_url: str, logins: list[Login]) -> str:
     rows = "\n".join(f"  {x.username:<9} token {x.token}   password {x.password}" for x in logins)
     operator = next(x for x in logins if x.role is Role.OPERATOR)
     return (
-        f"\nBackupchecks Autotask demo\n  API      {base_url}/api/v1   (OpenAPI: {base_url}/schema)\n"
-        f"  Autotask {zone_url} (simulator)\n\nLogins (Authorization: Bearer <token>):\n{rows}\n\n"
+        f"\nBackupchecks Autotask demo\n  Web      {base_url}/   (sign in with a username and password below)\n"
+        f"  API      {base_url}/api/v1   (OpenAPI: {base_url}/schema)\n"
+        f"  Autotask {zone_url} (simulator)\n\nLogins (web: username + password; API: Authorization: Bearer <token>):"
+        f"\n{rows}\n\n"
         f"Try:\n  curl -H 'Authorization: Bearer {operator.token}' "
         f"'{base_url}/api/v1/runs?status=error,warning,missed'\n"
         f"  curl -X POST -H 'Authorization: Bearer {operator.token}' "

@@ -195,3 +195,22 @@ audit_records = sa.Table(
     sa.Index("ix_audit_records_target", "target_type", "target_id"),
     sa.Index("ix_audit_records_details_customer_id", "details_customer_id"),
 )
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(128), primary_key=True),
+    sa.Column("user_id", key_text(), nullable=False),
+    sa.Column("username", key_text(), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("username", key_text(), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("last_at", UtcDateTime, nullable=False),
+    sa.Column("locked_until", UtcDateTime),
+)

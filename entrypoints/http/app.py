@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from dependency_injector import providers
 from litestar import Litestar, Request, Response, Router, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -28,6 +29,8 @@ from entrypoints.http.hardening import MAX_BODY_BYTES, AuthThrottle, security_he
 from entrypoints.http.observability import request_log
 from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response, refused_fields
 from entrypoints.metrics import CONTENT_TYPE, Metrics
+from entrypoints.web.app import web_router
+from entrypoints.web.plumbing import template_config
 
 T = TypeVar("T")
 TOKEN_MAX = 256
@@ -63,6 +66,7 @@ USE_CASES = (
     "query_audit",
     "export_audit",
     "verify_audit",
+    "sessions",
 )
 
 
@@ -165,7 +169,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[health, ready, metrics, api, docs_assets()],
+        route_handlers=[health, ready, metrics, api, docs_assets(), web_router()],
         dependencies={
             **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
             "metrics": Provide(provide_metrics, sync_to_thread=False),
@@ -183,6 +187,8 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         ),
         request_class=ApiRequest,
         request_max_body_size=MAX_BODY_BYTES,
+        template_config=template_config(),
+        state=State({"cookie_secure": container.config().cookie_secure}),
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )

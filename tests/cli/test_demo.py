@@ -49,7 +49,8 @@ def test_demo_seeds_every_state_the_demo_promises(tmp_path: Path) -> None:
     assert audit.ok
     assert [x.role for x in logins] == list(Role)
     text = banner("http://demo.test", zone_url, logins)
-    assert all(x.token in text for x in logins) and "http://demo.test/api/v1" in text
+    assert all(x.token in text and x.password in text for x in logins) and "http://demo.test/api/v1" in text
+    assert "Web      http://demo.test/ " in text  # the sign-in page
     assert "/api/v1/runs?status=error,warning,missed'" in text  # missed runs need attention too
     assert len(sim.tickets) == 1
     samples = {(s.labels["endpoint"], s.labels["outcome"]): s.value

@@ -1,0 +1,240 @@
+"""Admin pages: Settings → Extensions & Integrations → Autotask, the audit log, users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from litestar.response import Redirect, Stream, Template
+
+from application.errors import UseCaseError
+from application.ports import ApiUsage, AuditQuery
+from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
+from application.use_cases.diagnostics import GetPicklists, GetUsage, TestConnection, ValidateConfiguration
+from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.users import AddUser, ListUsers, RemoveUser
+from domain.audit import ChainCheck, Outcome
+from domain.picklists import Picklists
+from domain.roles import Actor, Role
+from domain.settings import ApiLogLevel, Environment
+from entrypoints.http.schemas import SettingsIn
+from entrypoints.web import words
+from entrypoints.web.plumbing import day_bound, done, field, page
+
+AUDIT_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SettingField:
+    """One input of the Autotask settings form. `kind`: check, text, choice (fixed `choices`), or picklist (the
+    tenant's live `picklist`; a number input when the picklists cannot be read)."""
+
+    name: str
+    label: str
+    kind: str
+    picklist: str = ""
+    choices: tuple[str, ...] = ()
+
+
+SETTING_FIELDS = (
+    SettingField("enabled", "Integration enabled", "check"),
+    SettingField("environment", "Environment", "choice", choices=tuple(Environment)),
+    SettingField("api_username", "API username", "text"),
+    SettingField("tracking_identifier", "Tracking identifier (API integration code)", "text"),
+    SettingField("backupchecks_base_url", "Backupchecks address (for links in tickets)", "text"),
+    SettingField("default_queue_id", "Queue", "picklist", "queues"),
+    SettingField("default_issue_type_id", "Issue type", "picklist", "issue_types"),
+    SettingField("default_sub_issue_type_id", "Sub-issue type", "picklist", "sub_issue_types"),
+    SettingField("default_source_id", "Source", "picklist", "sources"),
+    SettingField("priority_error_id", "Priority for errors and missed runs", "picklist", "priorities"),
+    SettingField("priority_warning_id", "Priority for warnings", "picklist", "priorities"),
+    SettingField("new_ticket_status_id", "Status of new tickets", "picklist", "statuses"),
+    SettingField("note_type_id", "Closing note type", "picklist", "note_types"),
+    SettingField("note_publish_id", "Closing note publish (visibility)", "picklist", "note_publish"),
+    SettingField("allow_resolve", "Allow resolving tickets from Backupchecks", "check"),
+    SettingField("api_log_level", "API log level", "choice", choices=tuple(ApiLogLevel)),
+)
+"""Adding a setting to the page is one line here."""
+
+
+def _form_values(form: FormMultiDict) -> dict[str, Any]:
+    """The settings form as the API's SettingsIn fields (an empty number means none)."""
+    values: dict[str, Any] = {}
+    for f in SETTING_FIELDS:
+        text = field(form, f.name)
+        if f.kind == "check":
+            values[f.name] = text == "on"
+        elif f.kind == "picklist":
+            if text or f.name != "new_ticket_status_id":
+                values[f.name] = text or None
+        elif f.name == "backupchecks_base_url":
+            values[f.name] = text or None
+        else:
+            values[f.name] = text
+    return values
+
+
+class SettingsPages(Controller):
+    path = "/settings/autotask"
+
+    @get("/")
+    async def settings(
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        get_settings: NamedDependency[GetSettings],
+        get_picklists: NamedDependency[GetPicklists],
+        get_usage: NamedDependency[GetUsage],
+    ) -> Template:
+        settings = await get_settings.execute(web_actor)
+        picklists: Picklists | None = None
+        usage: ApiUsage | None = None
+        notice = None
+        if settings.enabled and settings.has_credentials:
+            try:
+                picklists = await get_picklists.execute(web_actor, refresh=request.query_params.get("refresh") == "1")
+                usage = await get_usage.execute(web_actor)
+            except UseCaseError as error:
+                notice = words.failed(error, "reading the picklists and API usage")
+        return page(request, "settings.html", web_actor, settings=settings, fields=SETTING_FIELDS,
+                    picklists=picklists, usage=usage, notice=notice)
+
+    @post("/")
+    async def save(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        update_settings: NamedDependency[UpdateSettings],
+    ) -> Redirect:
+        password = field(form, "api_password") or None
+        try:
+            data = msgspec.convert(_form_values(form), SettingsIn, strict=False)  # form text to numbers
+            await update_settings.execute(web_actor, SettingsChange(data.values(), password))
+        except msgspec.ValidationError as error:
+            return done(self.path, "error", f"Not saved: {error}")
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "saving the settings"))
+        return done(self.path, "ok", "The settings were saved." + (" The new password is stored." if password else ""))
+
+    @post("/test-connection")
+    async def test(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        test_connection: NamedDependency[TestConnection],
+    ) -> Redirect:
+        result = await test_connection.execute(web_actor)
+        return done(self.path, "ok" if result.ok else "error", f"Test connection: {result.message}")
+
+    @post("/validate")
+    async def validate(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        validate_configuration: NamedDependency[ValidateConfiguration],
+    ) -> Redirect:
+        try:
+            result = await validate_configuration.execute(web_actor)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "validating the settings"))
+        if result.ok:
+            return done(self.path, "ok", "Validate: every setting fits the tenant's live picklists.")
+        problems = "; ".join(f"{p.setting}: {p.message}" for p in result.problems)
+        return done(self.path, "error", f"Validate found {len(result.problems)} problem(s): {problems}")
+
+
+def _audit_query(request: Request[Any, Any, Any], limit: int) -> AuditQuery:
+    q = request.query_params
+
+    def text(name: str) -> str | None:
+        return (q.get(name) or "").strip()[:64] or None
+
+    outcome = q.get("outcome") or ""
+    after = q.get("after") or ""
+    return AuditQuery(text("action"), text("actor"), text("customer_id"), text("run_id"),
+                      Outcome(outcome) if outcome in Outcome.__members__.values() else None,
+                      day_bound(q.get("since"), end=False), day_bound(q.get("until"), end=True), limit,
+                      int(after) if after.isdigit() else None)
+
+
+class AuditPages(Controller):
+    path = "/audit"
+
+    @get("/")
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        query_audit: NamedDependency[QueryAudit],
+        verify_audit: NamedDependency[VerifyAudit],
+    ) -> Template:
+        records = await query_audit.execute(web_actor, _audit_query(request, AUDIT_PAGE + 1))
+        check: ChainCheck | None = None
+        if request.query_params.get("verify") == "1":
+            check = await verify_audit.execute(web_actor)
+        filters = [(k, v) for k, v in request.query_params.multi_items() if k not in ("after", "verify") and v]
+        next_query = [*filters, ("after", records[AUDIT_PAGE - 1].seq)] if len(records) > AUDIT_PAGE else None
+        return page(request, "audit.html", web_actor, records=[record_fields(r) for r in records[:AUDIT_PAGE]],
+                    check=check, filters=dict(filters), filter_query=filters, next_query=next_query,
+                    outcomes=[o.value for o in Outcome])
+
+    @get("/export")
+    async def export(
+        self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor],
+        export_audit: NamedDependency[ExportAudit],
+    ) -> Stream:
+        fmt = ExportFormat.CSV if request.query_params.get("format") == "csv" else ExportFormat.JSONL
+        lines = await export_audit.execute(web_actor, _audit_query(request, AUDIT_PAGE), fmt)
+        return Stream(lines, media_type="text/csv" if fmt is ExportFormat.CSV else "application/jsonl",
+                      headers={"Content-Disposition": f'attachment; filename="audit.{fmt.value}"'})
+
+
+class UserPages(Controller):
+    path = "/users"
+
+    @get("/")
+    async def users(
+        self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]
+    ) -> Template:
+        return page(request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role),
+                    new=None)
+
+    @post("/")
+    async def add(
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        add_user: NamedDependency[AddUser],
+        list_users: NamedDependency[ListUsers],
+    ) -> Template | Redirect:
+        role = field(form, "role")
+        if role not in Role.__members__.values():
+            return done(self.path, "error", "Choose a role.")
+        try:
+            new = await add_user.execute(web_actor, field(form, "username"), Role(role),
+                                         field(form, "password") or None)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "adding the user"))
+        # Not a redirect: the token (and a generated password) are shown once, in this answer only (never cached).
+        return page(request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role),
+                    new=new)
+
+    @post("/{user_id:str}/remove")
+    async def remove(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        remove_user: NamedDependency[RemoveUser],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> Redirect:
+        try:
+            user = await remove_user.execute(web_actor, user_id)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "removing the user"))
+        return done(self.path, "ok", f"User {user.username} was removed; their token and sessions no longer work.")

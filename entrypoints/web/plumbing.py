@@ -1,0 +1,148 @@
+"""Sessions, CSRF, outcome messages carried across a redirect, security headers: what every page shares."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import Cookie, FormMultiDict
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template import TemplateConfig
+
+from application.use_cases.web_sessions import Sessions, csrf_token
+from domain.roles import Actor, Permission
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "bc_session"
+PRE_SESSION_COOKIE = "bc_pre"
+"""Before sign-in, the sign-in form's CSRF token is derived from this random cookie instead of a session."""
+FLASH_COOKIE = "bc_flash"
+FLASH_MAX = 1500
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class SignInRequired(HTTPException):
+    status_code = 303
+
+
+class CsrfRejected(HTTPException):
+    status_code = 403
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def session_cookie(value: str, *, secure: bool, max_age: int | None = None) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=secure,
+                  max_age=max_age)
+
+
+async def provide_web_actor(request: Request[Any, Any, Any], sessions: NamedDependency[Sessions]) -> Actor:
+    """The signed-in user of this browser, or a redirect to the sign-in page."""
+    actor = await sessions.resume(request.cookies.get(SESSION_COOKIE, ""))
+    if actor is None:
+        raise SignInRequired()
+    request.state.user = actor.name
+    return actor
+
+
+async def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The posted form, once its CSRF token matches this browser's session (or pre-session) cookie."""
+    form = await request.form()
+    secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_SESSION_COOKIE) or ""
+    sent = form.get("_csrf")
+    if not secret or not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(secret)):
+        raise CsrfRejected()
+    return form
+
+
+def day_bound(text: str | None, *, end: bool) -> datetime | None:
+    """The start (or the end) of a UTC day given as YYYY-MM-DD; None when empty or not a date."""
+    try:
+        day = date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    if day is None:
+        return None
+    start = datetime.combine(day, time(), UTC)
+    return start + timedelta(days=1) if end else start
+
+
+def field(form: FormMultiDict, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def flash_cookie(kind: str, text: str) -> Cookie:
+    raw = json.dumps({"kind": kind, "text": text[:FLASH_MAX]}).encode()
+    return Cookie(key=FLASH_COOKIE, value=base64.urlsafe_b64encode(raw).decode(), path="/", httponly=True,
+                  samesite="lax", max_age=60)
+
+
+def read_flash(request: Request[Any, Any, Any]) -> dict[str, str] | None:
+    value = request.cookies.get(FLASH_COOKIE)
+    if not value:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value.encode()))
+        return {"kind": str(data["kind"]), "text": str(data["text"])}
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+
+
+def done(path: str, kind: str, text: str) -> Redirect:
+    """POST-redirect-GET: back to `path`, saying what happened (`kind` ok, info or error)."""
+    return Redirect(path, status_code=303, cookies=[flash_cookie(kind, text)])
+
+
+def page(request: Request[Any, Any, Any], name: str, actor: Actor | None, *, status_code: int = 200,
+         background: BackgroundTask | None = None, **context: Any) -> Template:
+    """A page, with the signed-in user, the CSRF token for its forms and the outcome of the last action."""
+    flash = read_flash(request)
+    secret = request.cookies.get(SESSION_COOKIE, "")
+    cookies: list[Cookie] = []
+    if flash is not None:
+        cookies.append(Cookie(key=FLASH_COOKIE, value="", path="/", max_age=0))
+    if actor is None:  # not signed in: the sign-in form's token comes from a pre-session cookie
+        secret = request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(32)
+        cookies.append(Cookie(key=PRE_SESSION_COOKIE, value=secret, path="/", httponly=True, samesite="lax",
+                              secure=request.app.state.cookie_secure))
+    return Template(
+        template_name=name,
+        context={"actor": actor, "csrf": csrf_token(secret) if secret else "", "flash": flash, "path": request.url.path,
+                 "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                 "is_admin": actor is not None and actor.may(Permission.ADMINISTER), **context},
+        status_code=status_code,
+        cookies=cookies,
+        background=background,
+    )
+
+
+def secure_headers(response: Response[Any]) -> Response[Any]:
+    """Every web answer: a strict CSP (no inline script), no framing, no sniffing, no cross-site Referer, no caching
+    of pages that may show data."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,231 @@
+"""Browser journeys through the web pages (operator, reporter, mappings, settings, audit, users, security)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from domain.roles import Role
+from tests.web.conftest import SCREENSHOTS, Site, sign_in
+
+
+def test_operator_journey(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.OPERATOR)
+    runs = page.locator("li.run")
+    assert {runs.nth(i).get_attribute("data-run") for i in range(runs.count())} >= {"run-acme-1", "run-acme-2",
+                                                                                   "run-initech-1"}
+    assert page.locator("[data-run=run-acme-3]").count() == 0  # successful runs are not shown by default
+
+    # Filter: only warnings of Acme.
+    page.get_by_label("missed").uncheck()
+    page.get_by_label("error").uncheck()
+    page.get_by_label("Customer").select_option(label="Acme Corporation")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url(re.compile(r"/runs\?f=1"))
+    assert [runs.nth(i).get_attribute("data-run") for i in range(runs.count())] == ["run-acme-2"]
+
+    # Create, with a double click: one ticket only.
+    page.on("dialog", lambda dialog: dialog.accept())
+    before = len(site.sim.tickets)
+    row = page.locator("[data-run=run-acme-2]")
+    row.get_by_role("button", name="Create Autotask ticket").dblclick()
+    page.wait_for_load_state()
+    flash = page.get_by_role("status")
+    assert re.search(r"Autotask ticket T\S+ was created", flash.inner_text())
+    assert len(site.sim.tickets) == before + 1
+    assert "customer=cust-acme" in page.url  # back on the filtered page
+    opened = row.get_by_role("link", name=re.compile(r"^Open ticket T"))
+    assert opened.get_attribute("target") == "_blank"
+    assert "ExecuteCommand" in (opened.get_attribute("href") or "")  # the Autotask ticket's own address
+
+    # A ticket with a time entry cannot be resolved: a disabled control and the reason in words.
+    page.goto(site.url + "/runs")
+    acme1 = page.locator("[data-run=run-acme-1]")
+    assert acme1.get_by_role("button", name="Resolve").is_disabled()
+    assert "time entries present" in acme1.inner_text()
+
+    # Resolve the new ticket.
+    page.goto(site.url + "/runs?f=1&status=warning")
+    row.get_by_role("button", name="Resolve").click()
+    page.wait_for_load_state()
+    assert "was resolved in Autotask" in page.get_by_role("status").inner_text()
+
+
+def test_reporter_sees_the_ticket_number_and_link_only(page: Any, site: Site) -> None:
+    hostile = "<img src=x onerror=alert(1)><b>Evil & Co</b>"
+    assert site.api("PUT", "/customers/cust-evil", json={"name": hostile}).status_code in (200, 201)
+    run = {"customer_id": "cust-evil", "job_name": "<script>alert(2)</script>", "backup_software": "Veeam",
+           "backup_type": "Backup job", "run_at": "2026-01-01T00:00:00Z", "status": "error"}
+    assert site.api("PUT", "/runs/run-evil", json=run).status_code in (200, 201)
+    sign_in(page, site, Role.REPORTER)
+    acme1 = page.locator("[data-run=run-acme-1]")
+    assert acme1.get_by_role("link", name=re.compile(r"^Open ticket T")).count() == 1
+    assert acme1.get_by_role("button").count() == 0  # no resolve, not even disabled
+    assert page.get_by_role("button", name="Create Autotask ticket").count() == 0
+    assert page.get_by_role("link", name="Settings").count() == 0
+    evil = page.locator("[data-run=run-evil]")
+    assert hostile in evil.inner_text() and "<script>alert(2)</script>" in evil.inner_text()  # shown as text
+    assert evil.locator("img, b, script").count() == 0
+    page.goto(site.url + "/runs/run-acme-1")  # a ticket's "Reference" link
+    assert page.locator("li.run").count() == 1
+    assert page.get_by_role("link", name=re.compile("^Open ticket")).count() == 1
+    page.goto(site.url + "/settings/autotask")
+    assert "Your role may not do this." in page.content()
+
+
+def test_mapping_flow(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.OPERATOR)
+    site.sim.rename_company(100, "Acme Corporation International")
+    page.get_by_role("link", name="Customers").click()
+    acme, globex, initech = (page.locator(f"#customer-cust-{x}") for x in ("acme", "globex", "initech"))
+    # Opening the page re-checked the mappings: the rename in Autotask shows without a click.
+    assert "Acme Corporation International" in acme.inner_text() and "renamed" in acme.inner_text()
+    assert "was “Acme Corporation”" in acme.inner_text()
+    assert "invalid" in initech.inner_text()
+    assert "Globex Benelux Holding B.V." in globex.inner_text()
+    acme.get_by_role("button", name="Confirm rename").click()
+    page.wait_for_load_state()
+    assert "confirmed" in page.get_by_role("status").inner_text()
+    assert "ok" in page.locator("#customer-cust-acme .badge").inner_text()
+
+    # An unmapped customer: search Autotask by name and choose the company by its ID.
+    page.locator("#customer-cust-umbrella").get_by_role("link", name="Choose company").click()
+    page.get_by_label("Search Autotask companies by name").fill("Umbrella")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Map to Umbrella Health Care (ID 103)").click()
+    page.wait_for_load_state()
+    assert "Mapped to Autotask company Umbrella Health Care (ID 103)" in page.get_by_role("status").inner_text()
+
+    # An invalid choice (an inactive company) is refused in words.
+    page.goto(site.url + "/customers/cust-initech")
+    page.get_by_label("Autotask company ID").fill("104")
+    page.get_by_role("button", name="Map", exact=True).click()
+    page.wait_for_load_state()
+    assert "Not done (mapping the customer)" in page.get_by_role("alert").inner_text()
+
+
+def test_settings_picklists_test_connection_and_validate(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.ADMIN)
+    page.get_by_role("link", name="Settings").click()
+    queue = page.get_by_label("Queue", exact=True)
+    assert queue.locator("option").count() > 2  # read live from Autotask
+    assert queue.input_value() != ""
+    assert page.get_by_label(re.compile(r"^API password \(set")).input_value() == ""  # write-only
+    assert page.get_by_label("Closing note (fixed)").get_attribute("readonly") is not None
+    assert re.search(r"API usage: \d+ of \d+ requests", page.content())
+    page.get_by_role("button", name="Test connection").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").inner_text().startswith("Test connection: Connected")
+    page.get_by_role("button", name="Validate").click()
+    page.wait_for_load_state()
+    assert "every setting fits" in page.get_by_role("status").inner_text()
+    page.get_by_label("Allow resolving tickets from Backupchecks").uncheck()
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_load_state()
+    assert "The settings were saved." in page.get_by_role("status").inner_text()
+    assert not page.get_by_label("Allow resolving tickets from Backupchecks").is_checked()
+    page.get_by_label("Allow resolving tickets from Backupchecks").check()
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_load_state()
+
+
+def test_audit_filter_verify_and_export(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.ADMIN)
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("Action").fill("ticket.create")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url(re.compile(r"action=ticket.create"))
+    actions = page.locator("td[data-label=Action]")
+    assert actions.count() >= 1
+    assert {actions.nth(i).inner_text() for i in range(actions.count())} == {"ticket.create"}
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("seq,") and len(lines) == actions.count() + 1
+    page.get_by_role("link", name="Verify the chain").click()
+    assert re.search(r"The chain is intact: \d+ records, last sequence \d+, hash [0-9a-f]{64}",
+                     page.locator("#verify").inner_text())
+
+
+def test_users_add_shows_the_secrets_once_and_remove(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.ADMIN)
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("Username").fill("night-shift")
+    page.get_by_label("Role").select_option("operator")
+    page.get_by_role("button", name="Add user").click()
+    token = page.locator("#new-token").inner_text()
+    assert len(token) >= 40 and page.locator("#new-password").count() == 1
+    assert site.api("GET", "/runs", token=token).status_code == 200
+    page.goto(site.url + "/users")
+    assert page.locator("#new-token").count() == 0  # shown once
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove night-shift").click()
+    page.wait_for_load_state()
+    assert "User night-shift was removed" in page.get_by_role("status").inner_text()
+
+
+def test_failed_sign_in_is_refused_audited_and_locks(page: Any, site: Site) -> None:
+    page.goto(site.url + "/")
+    page.get_by_label("Username").fill("operator")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "Wrong username or password."
+    assert page.url.endswith("/sign-in")
+    for _ in range(5):  # a made-up name: five failures lock it
+        page.get_by_label("Username").fill("mallory")
+        page.get_by_label("Password").fill("guess")
+        page.get_by_role("button", name="Sign in").click()
+    assert "locked" in page.get_by_role("alert").inner_text()
+    records = site.api("GET", "/audit", params={"action": "session.sign_in", "outcome": "denied"}).json()["items"]
+    assert {r["target_id"] for r in records} >= {"operator", "mallory"}
+    assert all("password" not in str(r["details"]) for r in records)
+
+
+def test_a_form_without_its_csrf_token_does_nothing(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.OPERATOR)
+    page.goto(site.url + "/runs?f=1&status=error&customer=cust-globex")
+    before = len(site.sim.tickets)
+    page.evaluate("document.querySelectorAll('input[name=_csrf]').forEach(e => e.remove())")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Create Autotask ticket").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="This form has expired").count() == 1
+    assert len(site.sim.tickets) == before
+
+
+def test_layout_at_390_px(browser: Any, site: Site) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, site, Role.ADMIN)
+    for path in ("/runs", "/customers", "/settings/autotask", "/audit", "/users"):
+        page.goto(site.url + path)
+        too_wide = page.evaluate("[...document.querySelectorAll('body *')].filter(e => "
+                                 "e.getBoundingClientRect().right > 390).map(e => e.tagName + ' ' + e.textContent"
+                                 ".trim().slice(0, 40))")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, (path, too_wide)
+    page.goto(site.url + "/runs")
+    page.screenshot(path=str(SCREENSHOTS / "test_layout_at_390_px.png"), full_page=True)
+    context.close()
+
+
+def test_run_checks_rereads_ticket_status_in_one_bulk_call_after_answering(page: Any, site: Site) -> None:
+    def refreshes() -> list[dict[str, Any]]:
+        query = {"action": "ticket.refresh", "actor": "operator", "limit": 500}
+        return list(site.api("GET", "/audit", params=query).json()["items"])
+
+    sign_in(page, site, Role.OPERATOR)  # the first view of Run Checks refreshes too; wait for it to settle
+    deadline = time.monotonic() + 15
+    while not refreshes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    seen, before = len(refreshes()), Counter(site.sim.counts)
+    page.reload()
+    assert "re-read from Autotask in the background" in page.content()
+    while len(refreshes()) == seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    calls = Counter(site.sim.counts)
+    calls.subtract(before)
+    assert +calls == Counter({"POST Tickets/query": 1})  # one bulk read of every linked ticket shown
+    assert refreshes()[-1]["details"]["autotask_calls"] == 1
