@@ -96,17 +96,17 @@ async def test_find_ticket_by_external_id(router, zone, connector) -> None:
     assert await gateway.find_ticket_by_external_id("bc-7001") is None  # Autotask matched ignoring case; we do not
 
 
-async def test_bulk_read_chunks_by_500_and_follows_next_page_by_post(router, zone, connector) -> None:
+async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zone, connector) -> None:
     next_url = API + "Tickets/query/next?paging=abc"
     first = router.post(API + "Tickets/query").mock(side_effect=[
         httpx.Response(200, json=page([ticket(i) for i in range(1, 3)], next_url)),
         httpx.Response(200, json=page([ticket(600)])),
     ])
     second = router.post(next_url).respond(200, json=page([ticket(3)]))
-    ids = [*range(1, 501), 600, 601]
+    ids = [*range(1, 401), 600, 601]
     found = await connector.connect(creds()).get_tickets(ids)
     assert sorted(found) == [1, 2, 3, 600]
-    assert body(first, 0)["filter"] == [{"op": "in", "field": "id", "value": list(range(1, 501))}]
+    assert body(first, 0)["filter"] == [{"op": "in", "field": "id", "value": list(range(1, 401))}]
     assert body(second) == body(first, 0)  # the next page is the same body POSTed to nextPageUrl
     assert body(first, 1)["filter"][0]["value"] == [600, 601]
 
