@@ -101,8 +101,9 @@ class SettingsPages(Controller):
                 usage = await get_usage.execute(web_actor)
             except UseCaseError as error:
                 notice = words.failed(error, "reading the picklists and API usage")
+        parents = {v.id: v.label for v in picklists.issue_types} if picklists else {}
         return page(request, "settings.html", web_actor, settings=settings, fields=SETTING_FIELDS,
-                    picklists=picklists, usage=usage, notice=notice)
+                    picklists=picklists, parents=parents, usage=usage, notice=notice)
 
     @post("/")
     async def save(

@@ -72,7 +72,7 @@ async def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:
     form = await request.form()
     secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_SESSION_COOKIE) or ""
     sent = form.get("_csrf")
-    if not secret or not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(secret)):
+    if not secret or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), csrf_token(secret).encode()):
         raise CsrfRejected()
     return form
 

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from adapters.autotask_simulator.simulator import Fault
 from domain.roles import Role
 from tests.web.conftest import SCREENSHOTS, Site, sign_in
 
@@ -31,11 +32,12 @@ def test_operator_journey(page: Any, site: Site) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
     before = len(site.sim.tickets)
     row = page.locator("[data-run=run-acme-2]")
+    page.evaluate("window.samePage = true")
     row.get_by_role("button", name="Create Autotask ticket").dblclick()
-    page.wait_for_load_state()
     flash = page.get_by_role("status")
     assert re.search(r"Autotask ticket T\S+ was created", flash.inner_text())
     assert len(site.sim.tickets) == before + 1
+    assert page.evaluate("window.samePage") is True  # the script replaced the run's row, not the page
     assert "customer=cust-acme" in page.url  # back on the filtered page
     opened = row.get_by_role("link", name=re.compile(r"^Open ticket T"))
     assert opened.get_attribute("target") == "_blank"
@@ -171,7 +173,7 @@ def test_failed_sign_in_is_refused_audited_and_locks(page: Any, site: Site) -> N
     page.goto(site.url + "/")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.keyboard.press("Enter")  # the keyboard is enough
     assert page.get_by_role("alert").inner_text() == "Wrong username or password."
     assert page.url.endswith("/sign-in")
     for _ in range(5):  # a made-up name: five failures lock it
@@ -191,8 +193,7 @@ def test_a_form_without_its_csrf_token_does_nothing(page: Any, site: Site) -> No
     page.evaluate("document.querySelectorAll('input[name=_csrf]').forEach(e => e.remove())")
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Create Autotask ticket").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("heading", name="This form has expired").count() == 1
+    page.get_by_role("heading", name="This form has expired").wait_for()
     assert len(site.sim.tickets) == before
 
 
@@ -206,6 +207,11 @@ def test_layout_at_390_px(browser: Any, site: Site) -> None:
                                  "e.getBoundingClientRect().right > 390).map(e => e.tagName + ' ' + e.textContent"
                                  ".trim().slice(0, 40))")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, (path, too_wide)
+        unlabelled = page.evaluate("[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+                                   ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)")
+        unnamed = page.evaluate("[...document.querySelectorAll('button, a')].filter(e => "
+                                "!(e.textContent.trim() || e.getAttribute('aria-label'))).length")
+        assert (unlabelled, unnamed) == ([], 0), path  # every input labelled, every button and link named
     page.goto(site.url + "/runs")
     page.screenshot(path=str(SCREENSHOTS / "test_layout_at_390_px.png"), full_page=True)
     context.close()
@@ -229,3 +235,36 @@ def test_run_checks_rereads_ticket_status_in_one_bulk_call_after_answering(page:
     calls.subtract(before)
     assert +calls == Counter({"POST Tickets/query": 1})  # one bulk read of every linked ticket shown
     assert refreshes()[-1]["details"]["autotask_calls"] == 1
+
+
+def test_every_create_outcome_is_said_in_words(page: Any, site: Site) -> None:
+    sign_in(page, site, Role.OPERATOR)
+    page.on("dialog", lambda dialog: dialog.accept())
+    globex = "/runs?f=1&status=error&customer=cust-globex"
+
+    def create(tab: Any = page) -> str:
+        tab.get_by_role("button", name="Create Autotask ticket").click()
+        tab.wait_for_load_state()
+        return str(tab.locator(".flash").inner_text())
+
+    site.sim.set_field_required("Tickets", "contactID")  # this tenant demands a contact: Autotask refuses
+    try:
+        page.goto(site.url + globex)
+        said = create()
+        assert said.startswith("Autotask rejected creating the ticket:") and "contactID" in said
+    finally:
+        site.sim.set_field_required("Tickets", "contactID", False)
+    site.sim.inject(Fault("thread_limit", "Tickets", "POST", times=None))
+    try:
+        page.goto(site.url + globex)
+        assert create().startswith("Autotask is unavailable (creating the ticket)")
+    finally:
+        site.sim.clear_faults()
+
+    stale = page.context.new_page()  # a second tab still offering Create
+    stale.on("dialog", lambda dialog: dialog.accept())
+    stale.goto(site.url + globex)
+    page.goto(site.url + globex)
+    assert re.match(r"Autotask ticket T\S+ was created\.", create())
+    assert re.match(r"This run already had ticket T\S+; no second ticket was made\.", create(stale))
+    stale.close()

@@ -117,8 +117,9 @@ async def test_cookies_and_csrf_over_http(tmp_path: Path, secure: bool) -> None:
         csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', page.text)
         assert csrf is not None and "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert page.headers["x-content-type-options"] == "nosniff" and page.headers["referrer-policy"]
-        refused = await client.post("/sign-in", data={"username": "operator", "password": PASSWORD})
-        assert refused.status_code == 403  # no CSRF token: nothing done
+        for token in ({}, {"_csrf": "0" * 64}, {"_csrf": "é"}):  # none, a wrong one, not even ASCII
+            refused = await client.post("/sign-in", data={**token, "username": "operator", "password": PASSWORD})
+            assert refused.status_code == 403 and "nothing was done" in refused.text
         answer = await client.post("/sign-in", data={"_csrf": csrf[1], "username": "operator", "password": PASSWORD},
                                    follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/runs"
