@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -74,6 +75,26 @@ class Company:
 
 
 @dataclass(frozen=True, slots=True)
+class CompanyPage:
+    """One page of a company search, in the PSA's own order (by id: Autotask ignores sorting)."""
+
+    companies: list[Company]
+    after_id: int | None
+    """Ask for the next page with this; None when no more matches exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What the API user can query, per area the integration relies on: how many records it sees, or None when the
+    PSA refused (a missing right)."""
+
+    tickets: int | None
+    time_entries: int | None
+    notes: int | None
+    companies: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class TicketFacts:
     """A ticket as the PSA holds it now."""
 
@@ -131,7 +152,9 @@ class PsaGateway(Protocol):
         """Raises PsaNotFound or PsaForbidden."""
         ...
 
-    async def search_companies(self, text: str, limit: int = 50) -> list[Company]: ...
+    async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
+        """Companies whose name contains `text`, at most `limit` (1-500), with ids above `after_id`."""
+        ...
 
     async def get_companies(self, company_ids: Sequence[int]) -> dict[int, Company]:
         """Bulk read (one `in` query per batch); an id missing from the answer may not exist or may be hidden from
@@ -163,19 +186,35 @@ class PsaGateway(Protocol):
         """The id of a note on the ticket with exactly this text, if any."""
         ...
 
-    async def complete_ticket(self, ticket_id: int, status: int) -> TicketFacts:
-        """Set the ticket's status (and nothing else) and answer the ticket as it now is."""
+    async def complete_ticket(self, ticket_id: int, status: int) -> None:
+        """Set the ticket's status (and nothing else), in one request. Raises PsaNotFound when it does not exist."""
         ...
 
     async def picklists(self, *, refresh: bool = False) -> Picklists: ...
 
     async def usage(self) -> ApiUsage: ...
 
+    async def access(self) -> Access:
+        """Count what the API user can see of tickets, time entries, notes and companies (one request each)."""
+        ...
+
 
 class PsaConnector(Protocol):
-    """Hands out a gateway for a set of credentials (cached zone and picklists stay with the credentials)."""
+    """Hands out a gateway for a set of credentials (cached zone and picklists stay with the credentials).
 
-    def connect(self, credentials: Credentials) -> PsaGateway: ...
+    Once the PSA refuses a set of credentials, their gateways refuse every call without asking the PSA again (real
+    tenants lock API users after repeated failed logins), until the credentials change or `fresh=True` (an admin's
+    Test connection) tries them once more."""
+
+    def connect(self, credentials: Credentials, *, fresh: bool = False) -> PsaGateway: ...
+
+
+class InFlightBudget(Protocol):
+    """The PSA's cap on concurrent requests, shared by every worker and process using one tracking identifier.
+    `slot(key)` waits (polling, up to `timeout` seconds) until fewer than the cap's requests hold `key`, and holds one
+    slot for the body of the `async with`; it raises TimeoutError when none frees in time."""
+
+    def slot(self, key: str, timeout: float) -> AbstractAsyncContextManager[None]: ...
 
 
 # ----------------------------------------------------------------------------------------------------- repositories
@@ -387,15 +426,18 @@ class SessionStore(Protocol):
 
 
 __all__ = [
+    "Access",
     "ApiUsage",
     "AuditLog",
     "AuditQuery",
     "AuthFailure",
     "Clock",
     "Company",
+    "CompanyPage",
     "CredentialHasher",
     "Credentials",
     "CustomerRepository",
+    "InFlightBudget",
     "MappingRepository",
     "NoteDraft",
     "PsaAuthError",

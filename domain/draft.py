@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from domain.mapping import CompanyMapping
 from domain.runs import Customer, Run, RunStatus
@@ -29,6 +30,8 @@ class TicketDraft:
     sub_issue_type_id: int | None
     source_id: int | None
     external_id: str
+    due_at: datetime
+    """When the ticket is due (UTC): Autotask needs `dueDateTime` unless the ticket category supplies one."""
 
 
 def external_id(installation_id: str, run_id: str) -> str:
@@ -145,8 +148,17 @@ def _fit(fixed: int, sections: list[_Section]) -> list[int]:
     return kept
 
 
+def missing_ticket_settings(settings: AutotaskSettings, status: RunStatus) -> list[str]:
+    """The settings a ticket for a run of `status` still lacks before Autotask can accept it: a queue (real tenants
+    refuse a ticket with no queue and no resource, although the fields document does not flag `queueID` required)
+    and the priority for the status."""
+    missing = [] if settings.default_queue_id is not None else ["default_queue_id"]
+    priority = "priority_warning_id" if status is RunStatus.WARNING else "priority_error_id"
+    return missing + ([priority] if getattr(settings, priority) is None else [])
+
+
 def build_ticket_draft(
-    run: Run, customer: Customer, mapping: CompanyMapping, settings: AutotaskSettings
+    run: Run, customer: Customer, mapping: CompanyMapping, settings: AutotaskSettings, now: datetime
 ) -> TicketDraft:
     if mapping.blocks_tickets or mapping.company_id is None:
         raise ValueError("the customer's mapping does not allow tickets")
@@ -164,4 +176,5 @@ def build_ticket_draft(
         sub_issue_type_id=settings.default_sub_issue_type_id,
         source_id=settings.default_source_id,
         external_id=external_id(settings.installation_id, run.id),
+        due_at=now + timedelta(hours=settings.ticket_due_hours),
     )

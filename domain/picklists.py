@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.settings import AutotaskSettings
-from domain.tickets import STATUS_COMPLETE
+from domain.tickets import STATUS_COMPLETE, DenyReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +14,8 @@ class PicklistValue:
     label: str
     is_active: bool = True
     parent_id: int | None = None
+    is_default: bool = False
+    """The tenant's default (`isDefaultValue`): Autotask's choice when the field is left out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +34,50 @@ class Picklists:
         return next((v.label for v in self.statuses if v.id == value), str(value))
 
 
+INTERNAL_PUBLISH_LABELS = ("internal only", "internal project team", "intern", "nur intern", "alleen intern",
+                           "interne uniquement", "interno", "solo interno", "sólo interno")
+"""Labels of publish values that keep a note inside the MSP, best first (Autotask's own, then localised ones).
+Anything else is refused: "Internal & Co-Managed" reaches the customer's own IT staff, "All Autotask Users" its
+portal."""
+
+
 def is_internal_publish(value: PicklistValue) -> bool:
-    """Whether a note publish value keeps notes inside the MSP ('Internal Only', 'Internal Project Team', 'Intern')."""
-    return value.is_active and "intern" in value.label.lower()
+    """Whether a note publish value is active and exactly one of the internal labels."""
+    return value.is_active and " ".join(value.label.casefold().split()) in INTERNAL_PUBLISH_LABELS
 
 
 def internal_publish(configured: int | None, picklists: Picklists) -> int | None:
     """The publish value for the closing note: the configured one only if it is active and internal; with none
-    configured, the tenant's internal value; None when no internal value can be found."""
+    configured, the tenant's best internal value; None when no internal value can be found."""
     if configured is not None:
         chosen = next((p for p in picklists.note_publish if p.id == configured), None)
         return configured if chosen is not None and is_internal_publish(chosen) else None
-    return next((p.id for p in picklists.note_publish if is_internal_publish(p)), None)
+    internal = [p for p in picklists.note_publish if is_internal_publish(p)]
+    rank = {label: i for i, label in enumerate(INTERNAL_PUBLISH_LABELS)}
+    best = min(internal, key=lambda p: rank[" ".join(p.label.casefold().split())], default=None)
+    return None if best is None else best.id
+
+
+def closing_note_type(configured: int | None, picklists: Picklists) -> int | None:
+    """The note type for the closing note: the configured one if it is active; with none configured, the tenant's
+    active default (`isDefaultValue`); None when neither exists."""
+    if configured is not None:
+        return configured if any(t.id == configured and t.is_active for t in picklists.note_types) else None
+    return next((t.id for t in picklists.note_types if t.is_default and t.is_active), None)
+
+
+def closing_note_refusal(settings: AutotaskSettings, picklists: Picklists) -> DenyReason | None:
+    """Why the closing note cannot be added with these settings in this tenant (checked before any click)."""
+    if closing_note_type(settings.note_type_id, picklists) is None:
+        return DenyReason.NOTE_TYPE_MISSING
+    if internal_publish(settings.note_publish_id, picklists) is None:
+        return DenyReason.NOTE_PUBLISH_NOT_INTERNAL
+    return None
+
+
+def _labels(picklists: Picklists) -> str:
+    internal = [f"'{p.label}'" for p in picklists.note_publish if is_internal_publish(p)]
+    return ", ".join(internal) or "none of this tenant's values"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +124,23 @@ def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> 
     check("new_ticket_status_id", settings.new_ticket_status_id, picklists.statuses, "Status")
     check("note_type_id", settings.note_type_id, picklists.note_types, "Note type")
     check("note_publish_id", settings.note_publish_id, picklists.note_publish, "Publish value")
-    for setting in ("priority_error_id", "priority_warning_id", "note_type_id", "note_publish_id"):
+    for setting in ("priority_error_id", "priority_warning_id"):
         if getattr(settings, setting) is None:
             problems.append(Problem(setting, "Not set; Autotask needs it."))
+    if settings.default_queue_id is None:
+        problems.append(Problem("default_queue_id", "Not set; Autotask refuses tickets without a queue (or an assigned "
+                                                    "resource and role): choose a default queue."))
+    if settings.note_type_id is None and closing_note_type(None, picklists) is None:
+        problems.append(Problem("note_type_id", "Not set, and Autotask has no active default note type: choose one."))
     if settings.note_publish_id is not None:
         chosen = next((p for p in picklists.note_publish if p.id == settings.note_publish_id), None)
         if chosen is not None and not is_internal_publish(chosen):
-            problems.append(Problem("note_publish_id", f"'{chosen.label}' does not look internal; the closing note "
-                                                       "must not reach the customer."))
+            problems.append(Problem("note_publish_id", f"'{chosen.label}' is not internal (only "
+                                                       f"{_labels(picklists)} are); the closing note must not reach "
+                                                       "the customer or its co-managing IT staff."))
+    elif internal_publish(None, picklists) is None:
+        problems.append(Problem("note_publish_id", "Not set, and Autotask has no active internal publish value (such "
+                                                   "as 'Internal Only'): the closing note could not be added."))
     if settings.new_ticket_status_id == STATUS_COMPLETE:
         problems.append(Problem("new_ticket_status_id", "New tickets would be created closed (Complete)."))
     for name in sorted(picklists.required_ticket_fields):

@@ -21,6 +21,10 @@ class ApiLogLevel(StrEnum):
 
 STATUS_NEW = 1
 """Autotask's system status *New*, the default for new tickets."""
+DUE_HOURS_DEFAULT = 24
+DUE_HOURS_MIN = 1
+DUE_HOURS_MAX = 8760
+"""A ticket is due between 1 hour and a year after the run is reviewed (its ticket created)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,9 @@ class AutotaskSettings:
     note_publish_id: int | None = None
     allow_resolve: bool = False
     api_log_level: ApiLogLevel = ApiLogLevel.ERRORS
+    ticket_due_hours: int = DUE_HOURS_DEFAULT
+    """Every ticket is sent with `dueDateTime` this many hours after it is created: tenants whose ticket category gives
+    no due date refuse tickets without one."""
 
     @property
     def closing_note(self) -> str:

@@ -146,6 +146,8 @@ class DenyReason(StrEnum):
     TIME_ENTRIES_PRESENT = "time_entries_present"
     RESOLVING_DISABLED = "resolving_disabled"
     FORBIDDEN = "forbidden"
+    NOTE_TYPE_MISSING = "note_type_missing"
+    NOTE_PUBLISH_NOT_INTERNAL = "note_publish_not_internal"
 
 
 DENY_MESSAGES: dict[DenyReason, str] = {
@@ -155,6 +157,11 @@ DENY_MESSAGES: dict[DenyReason, str] = {
     DenyReason.TIME_ENTRIES_PRESENT: "The ticket has time entries in Autotask; resolve it there.",
     DenyReason.RESOLVING_DISABLED: "Resolving tickets from Backupchecks is turned off in the settings.",
     DenyReason.FORBIDDEN: "Your role may not resolve tickets.",
+    DenyReason.NOTE_TYPE_MISSING: "No usable note type for the closing note: the configured one is not active in "
+                                  "Autotask, or none is set and Autotask has no default. Choose one in the settings.",
+    DenyReason.NOTE_PUBLISH_NOT_INTERNAL: "The closing note must be internal, and the configured publish value is not "
+                                          "an active internal one in Autotask (co-managed values are not internal): "
+                                          "choose one in the settings.",
 }
 
 

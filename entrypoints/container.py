@@ -13,14 +13,16 @@ from pathlib import Path
 from dependency_injector import containers, providers
 
 from adapters.autotask import AutotaskConnector
+from adapters.autotask.budget import LocalBudget
 from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
 from adapters.memory.sessions import MemorySessionStore
 from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
+from adapters.sql.budget import AdvisoryLockBudget
 from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
-from application.ports import PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
+from application.ports import InFlightBudget, PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.common import Deps
@@ -120,10 +122,19 @@ def session_policy(config: Config) -> SessionPolicy:
                          absolute=timedelta(hours=config.session_max_hours))
 
 
-def make_connector(config: Config, metrics: Metrics) -> PsaConnector:
+def make_budget(storage: UnitOfWorkFactory) -> InFlightBudget:
+    """Autotask's in-flight cap counts every process with the same tracking identifier: on PostgreSQL (several
+    instances) the processes share it through the database; otherwise one process holds it in memory."""
+    if isinstance(storage, SqlStorage) and storage.engine.dialect.name == "postgresql":
+        return AdvisoryLockBudget(storage.engine)
+    return LocalBudget()
+
+
+def make_connector(config: Config, metrics: Metrics, storage: UnitOfWorkFactory) -> PsaConnector:
     return AutotaskConnector(
         zone_discovery_urls=[config.autotask_zone_url] if config.autotask_zone_url else None,
         timeout=config.autotask_timeout,
+        budget=make_budget(storage),
         on_request=metrics.autotask_request,
         logger=logging.getLogger("backupchecks.autotask"),
     )
@@ -135,7 +146,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     storage = providers.Singleton(make_storage, config)
     secret_box = providers.Singleton(make_secret_box, config)
-    psa = providers.Singleton(make_connector, config, metrics)
+    psa = providers.Singleton(make_connector, config, metrics, storage)
     hasher = providers.Singleton(Argon2Credentials)
     denials = providers.Singleton(DenialFolder)
     deps = providers.Factory(Deps, uow=storage, clock=clock, psa=psa, secrets=secret_box, denials=denials)

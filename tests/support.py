@@ -61,8 +61,8 @@ class PatchedConnector(FakeConnector):
         super().__init__(psa)
         self.wrappers = wrappers
 
-    def connect(self, credentials: Credentials) -> FakeGateway:
-        gateway = super().connect(credentials)
+    def connect(self, credentials: Credentials, *, fresh: bool = False) -> FakeGateway:
+        gateway = super().connect(credentials, fresh=fresh)
         for name, wrap in self.wrappers.items():
             setattr(gateway, name, wrap(getattr(gateway, name)))
         return gateway

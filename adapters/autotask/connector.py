@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from application.ports import (
+    Access,
     ApiUsage,
     AuthFailure,
     Company,
+    CompanyPage,
     Credentials,
+    InFlightBudget,
     NoteDraft,
     PsaAuthError,
+    PsaError,
     PsaForbidden,
     PsaNotFound,
     PsaRejected,
@@ -30,7 +36,8 @@ from domain.draft import TicketDraft
 from domain.picklists import Picklists
 from domain.settings import Environment
 
-from .http import Exchange, MethodRefused, Request, Unauthorized, redact_httpx_log
+from .budget import LocalBudget
+from .http import Exchange, Request, Unauthorized, redact_httpx_log
 from .wire import (
     CompanyWire,
     CountAnswer,
@@ -52,7 +59,12 @@ SANDBOX_DISCOVERY = tuple(reversed(PRODUCTION_DISCOVERY))
 databases have lived), production at webservices first. Each falls back to the other."""
 PAGE_SIZE = 500
 IN_CHUNK = 400
+"""Autotask fails a query with more than about 500 conditions (each `in` value counts one)."""
+IN_RETRY_SECONDS = 15 * 60
+"""After a tenant refused the `in` operator, tickets are read one by one for this long, then `in` is tried again."""
 LOGGER_NAME = "backupchecks.autotask"
+_IN_REFUSED = re.compile(r"""(?i)['"]in['"]|\bin operator\b""")
+"""A refusal that names the `in` operator (and not any other rejection of the query)."""
 
 
 @dataclass
@@ -62,8 +74,10 @@ class _Tenant:
     zone: Zone | None = None
     zone_expires: float = 0.0
     picklists: Picklists | None = None
-    in_refused: bool = False
-    patch_refused: bool = False
+    in_refused_until: float = 0.0
+    refused: PsaAuthError | None = None
+    """Autotask refused these credentials: no call is made with them again (repeated failed logins lock the API
+    user) until they change or an admin's Test connection asks afresh."""
 
 
 def _key(credentials: Credentials) -> str:
@@ -81,6 +95,8 @@ class AutotaskConnector:
         zone_discovery_urls: Sequence[str] | None = None,
         timeout: float = 30.0,
         max_in_flight: int = 3,
+        budget: InFlightBudget | None = None,
+        deadline: float = 30.0,
         retries: int = 3,
         backoff_base: float = 0.5,
         zone_ttl_seconds: float = 4 * 3600,
@@ -96,7 +112,7 @@ class AutotaskConnector:
         self._tenants: dict[str, _Tenant] = {}
         redact_httpx_log()
         self.exchange = Exchange(self._http, logger or logging.getLogger(LOGGER_NAME), retries, backoff_base,
-                                 max_in_flight, on_request)
+                                 budget or LocalBudget(max_in_flight), deadline, on_request)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -108,8 +124,10 @@ class AutotaskConnector:
             return self.zone_discovery_urls
         return SANDBOX_DISCOVERY if environment is Environment.SANDBOX else PRODUCTION_DISCOVERY
 
-    def connect(self, credentials: Credentials) -> AutotaskGateway:
+    def connect(self, credentials: Credentials, *, fresh: bool = False) -> AutotaskGateway:
         tenant = self._tenants.setdefault(_key(credentials), _Tenant())
+        if fresh:
+            tenant.refused = None
         return AutotaskGateway(self, credentials, tenant)
 
     def forget(self, credentials: Credentials) -> None:
@@ -143,7 +161,7 @@ class AutotaskGateway:
         self._tenant = tenant
         self._calls = 0
         self._gate_key = hashlib.sha256(credentials.tracking_identifier.encode()).hexdigest()[:16]
-        """The concurrency cap is per tracking identifier; its digest names it (the identifier is a credential)."""
+        """The in-flight budget is per tracking identifier; its digest names it (the identifier is a credential)."""
 
     @property
     def calls(self) -> int:
@@ -160,24 +178,47 @@ class AutotaskGateway:
             count=self._count)
 
     async def zone(self) -> Zone:
+        return (await self._zone())[0]
+
+    async def _zone(self) -> tuple[Zone, bool]:
+        """The zone, and whether it was discovered just now (rather than cached)."""
         tenant = self._tenant
+        self._check_refused()
         if tenant.zone is None or time.monotonic() >= tenant.zone_expires:
-            tenant.zone = await self._discover()
+            try:
+                tenant.zone = await self._discover()
+            except PsaAuthError as error:
+                tenant.refused = error
+                raise
             tenant.zone_expires = time.monotonic() + self._connector.zone_ttl_seconds
-        return tenant.zone
+            return tenant.zone, True
+        return tenant.zone, False
+
+    def _check_refused(self) -> None:
+        refused = self._tenant.refused
+        if refused is not None:
+            raise PsaAuthError(refused.failure, f"{refused.message} (Autotask refused these credentials; Backupchecks "
+                                                "stops using them, so the API user is not locked, until they change "
+                                                "in the settings or an admin runs Test connection.)")
 
     async def _discover(self) -> Zone:
-        """Ask each discovery host in turn; the user is unknown only when every host that answered says so."""
-        failures: list[Exception] = []
+        """Ask each discovery host in turn (any failure, a 404 included, moves on to the next); the user is unknown
+        only when every host that answered says so."""
+        failures: list[PsaError] = []
         for base in self._connector.discovery_urls(self._credentials.environment):
             url = f"{base.rstrip('/')}/v1.0/zoneInformation?user={quote(self._credentials.username)}"
             try:
                 answer = await self._exchange(Request("GET", url, "GET zoneInformation"), tenant=None)
                 return convert(answer, ZoneInformation).to_zone()
-            except (PsaAuthError, PsaUnavailable) as error:
+            except PsaError as error:
                 failures.append(error)
+        auth = [f for f in failures if isinstance(f, PsaAuthError)]
+        if auth and len(auth) == len([f for f in failures if not isinstance(f, PsaNotFound)]):
+            raise auth[0]
         unavailable = [f for f in failures if isinstance(f, PsaUnavailable)]
-        raise unavailable[0] if unavailable else failures[0]
+        if unavailable:
+            raise unavailable[0]
+        raise PsaUnavailable("Zone discovery failed at every host: " + "; ".join(f.message[:200] for f in failures))
 
     def _headers(self) -> dict[str, str]:
         c = self._credentials
@@ -186,19 +227,23 @@ class AutotaskGateway:
 
     async def _call(self, method: str, path: str, endpoint: str, body: Any = None, *, write: bool = False,
                     absolute: bool = False) -> Any:
-        """One API call; a 401 re-discovers the zone once (the tenant may have moved) before it is believed."""
-        rediscovered = False
+        """One API call; a 401 with a cached zone re-discovers it once (the tenant may have moved) before it is
+        believed. Refused credentials are remembered: no further call is made with them."""
         while True:
-            zone = await self.zone()
+            zone, fresh = await self._zone()
             url = path if absolute else zone.api_url + path
             try:
                 return await self._exchange(Request(method, url, f"{method} {endpoint}", body, write, self._headers()),
                                             tenant=self._gate_key)
             except Unauthorized as error:
-                if rediscovered:
-                    raise PsaAuthError(AuthFailure.BAD_SECRET, error.message) from None
-                rediscovered = True
-                self._tenant.zone = None
+                if not fresh:
+                    self._tenant.zone = None
+                    continue
+                self._tenant.refused = PsaAuthError(AuthFailure.BAD_SECRET, error.message)
+                raise self._tenant.refused from None
+            except PsaAuthError as error:
+                self._tenant.refused = error
+                raise
 
     async def _item(self, entity: str, item_id: int) -> dict[str, Any] | None:
         """The raw item (keys as Autotask sent them), or None when it does not exist."""
@@ -211,19 +256,17 @@ class AutotaskGateway:
             raise PsaUnavailable(f"Autotask answered GET {entity}/{item_id} without an item.")
         return found[0]
 
-    async def _query(self, entity: str, filters: list[dict[str, Any]], limit: int | None = None) -> list[Any]:
+    async def _query(self, entity: str, filters: list[dict[str, Any]]) -> list[Any]:
         """Every item matching the filter (all pages: the same body POSTed to `nextPageUrl`)."""
         body: dict[str, Any] = {"filter": filters}
-        if limit is not None:
-            body["maxRecords"] = min(limit, PAGE_SIZE)
         items: list[Any] = []
         path, absolute, seen = f"{entity}/query", False, set()
         while True:
             page = convert(await self._call("POST", path, f"{entity}/query", body, absolute=absolute), QueryAnswer)
             items += page.items or []
             next_url = page.page_details.next_page_url if page.page_details else None
-            if not next_url or next_url in seen or (limit is not None and len(items) >= limit):
-                return items if limit is None else items[:limit]
+            if not next_url or next_url in seen:
+                return items
             if not _same_origin(next_url, (await self.zone()).api_url):  # the credentials go only to the zone
                 raise PsaUnavailable(f"Autotask answered a next page off its own host: {next_url[:200]!r}.")
             seen.add(next_url)
@@ -231,18 +274,24 @@ class AutotaskGateway:
 
     async def _by_ids(self, entity: str, ids: Sequence[int],
                       one: Callable[[int], Awaitable[dict[str, Any] | None]]) -> list[Any]:
-        """The raw items whose id is in `ids`: one `in` query per IN_CHUNK ids; on a tenant that refuses `in`,
-        `one` read per id (None: not in the answer)."""
+        """The raw items whose id is in `ids`: one `in` query per IN_CHUNK ids, its answer checked against the chunk (an
+        operator Autotask ignored answers unfiltered). On a tenant whose answer names the `in` operator, `one` read per
+        id (None: not in the answer) for IN_RETRY_SECONDS, then `in` is tried again."""
         unique = list(dict.fromkeys(ids))
         items: list[Any] = []
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start:start + IN_CHUNK]
-            if not self._tenant.in_refused:
+            if time.monotonic() >= self._tenant.in_refused_until:
                 try:
-                    items += await self._query(entity, [{"op": "in", "field": "id", "value": chunk}])
+                    answer = await self._query(entity, [{"op": "in", "field": "id", "value": chunk}])
+                except PsaRejected as error:
+                    if not _IN_REFUSED.search(error.message):
+                        raise
+                    self._tenant.in_refused_until = time.monotonic() + IN_RETRY_SECONDS
+                else:
+                    wanted = set(chunk)
+                    items += [i for i in answer if isinstance(i, dict) and i.get("id") in wanted]
                     continue
-                except PsaRejected:
-                    self._tenant.in_refused = True  # this tenant refuses `in`: read one by one from now on
             items += [item for item_id in chunk if (item := await one(item_id)) is not None]
         return items
 
@@ -270,19 +319,29 @@ class AutotaskGateway:
         items = await self._by_ids("Companies", company_ids, visible)
         return {c.id: c for c in (convert(i, CompanyWire).to_company() for i in items)}
 
-    async def search_companies(self, text: str, limit: int = 50) -> list[Company]:
-        if limit < 1:  # nothing asked: Autotask would refuse maxRecords outside 1..500 anyway
-            return []
-        items = await self._query("Companies", [{"op": "contains", "field": "companyName", "value": text}], limit)
-        companies = [convert(i, CompanyWire).to_company() for i in items]
-        return sorted(companies, key=lambda c: c.name.lower())[:limit]
+    async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
+        """One page of Autotask's answer (it pages by id and ignores sorting): `maxRecords` = `limit`, ids above
+        `after_id`; more exist when Autotask names a next page. Items that do not match the filter are dropped (an
+        operator Autotask ignored would answer unfiltered)."""
+        limit = max(1, min(limit, PAGE_SIZE))
+        filters: list[dict[str, Any]] = [{"op": "contains", "field": "companyName", "value": text}]
+        if after_id is not None:
+            filters.append({"op": "gt", "field": "id", "value": after_id})
+        body = {"filter": filters, "maxRecords": limit}
+        page = convert(await self._call("POST", "Companies/query", "Companies/query", body), QueryAnswer)
+        companies = [convert(i, CompanyWire).to_company() for i in page.items or []]
+        shown = [c for c in companies if text.casefold() in c.name.casefold()
+                 and (after_id is None or c.id > after_id)][:limit]
+        more = bool(page.page_details and page.page_details.next_page_url) and bool(companies)
+        return CompanyPage(shown, max(c.id for c in companies) if more else None)
 
     # -- tickets -------------------------------------------------------------------------------------------------------
     async def create_ticket(self, draft: TicketDraft) -> int:
         fields = {"companyID": draft.company_id, "title": draft.title, "description": draft.description,
                   "status": draft.status, "priority": draft.priority, "queueID": draft.queue_id,
                   "issueType": draft.issue_type_id, "subIssueType": draft.sub_issue_type_id,
-                  "source": draft.source_id, "externalID": draft.external_id}
+                  "source": draft.source_id, "externalID": draft.external_id,
+                  "dueDateTime": draft.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         return await self._create("Tickets", "Tickets", fields)
 
     async def get_ticket(self, ticket_id: int) -> TicketFacts | None:
@@ -309,28 +368,13 @@ class AutotaskGateway:
                                   {"filter": [_eq("ticketID", ticket_id)]})
         return convert(answer, CountAnswer).query_count
 
-    async def complete_ticket(self, ticket_id: int, status: int) -> TicketFacts:
-        if not self._tenant.patch_refused:
-            try:
-                await self._call("PATCH", "Tickets", "Tickets", {"id": ticket_id, "status": status}, write=True)
-            except (PsaNotFound, MethodRefused):
-                self._tenant.patch_refused = True  # confirmed below: a missing ticket raises PsaNotFound there
-            else:
-                return await self._ticket_or_missing(ticket_id)
-        item = await self._item("Tickets", ticket_id)
-        if item is None:
-            self._tenant.patch_refused = False
-            raise PsaNotFound(f"Ticket {ticket_id} was not found in Autotask.")
-        whole = {k: v for k, v in item.items() if k.lower() != "status"}
-        whole["status"] = status
-        await self._call("PUT", "Tickets", "Tickets", whole, write=True)
-        return await self._ticket_or_missing(ticket_id)
-
-    async def _ticket_or_missing(self, ticket_id: int) -> TicketFacts:
-        facts = await self.get_ticket(ticket_id)
-        if facts is None:
-            raise PsaNotFound(f"Ticket {ticket_id} was not found in Autotask.")
-        return facts
+    async def complete_ticket(self, ticket_id: int, status: int) -> None:
+        """PATCH only the status (docs/adr/0007: no PUT fallback; a PUT of the ticket as read back fails on real
+        tenants). One request; Autotask's answer names the ticket it changed."""
+        answer = await self._call("PATCH", "Tickets", "Tickets", {"id": ticket_id, "status": status}, write=True)
+        if convert(answer, CreateAnswer, maybe_applied=True).item_id != ticket_id:
+            raise PsaUnavailable(f"Autotask answered the PATCH of ticket {ticket_id} naming another item.",
+                                 maybe_applied=True)
 
     # -- notes ---------------------------------------------------------------------------------------------------------
     async def add_ticket_note(self, ticket_id: int, note: NoteDraft) -> int:
@@ -342,7 +386,8 @@ class AutotaskGateway:
         """Asked by ticket only and matched here: descriptions are long text that tenants may not filter on, and a
         server-side match could ignore case or spacing where we need the exact text."""
         items = await self._query("TicketNotes", [_eq("ticketID", ticket_id)])
-        notes = sorted(n.id for n in (convert(i, NoteWire) for i in items) if n.description == description)
+        notes = sorted(n.id for n in (convert(i, NoteWire) for i in items)
+                       if n.description == description and n.ticket_id == ticket_id)
         return notes[0] if notes else None
 
     # -- tenant facts --------------------------------------------------------------------------------------------------
@@ -357,6 +402,18 @@ class AutotaskGateway:
     async def usage(self) -> ApiUsage:
         answer = await self._call("GET", "ThresholdInformation", "ThresholdInformation")
         return convert(answer, ThresholdInformation).to_usage()
+
+    async def access(self) -> Access:
+        async def count(entity: str) -> int | None:
+            try:
+                answer = await self._call("POST", f"{entity}/query/count", f"{entity}/query/count",
+                                          {"filter": [{"op": "gt", "field": "id", "value": 0}]})
+            except PsaForbidden:
+                return None
+            return convert(answer, CountAnswer).query_count
+
+        return Access(await count("Tickets"), await count("TimeEntries"), await count("TicketNotes"),
+                      await count("Companies"))
 
 
 __all__ = ["PRODUCTION_DISCOVERY", "SANDBOX_DISCOVERY", "AutotaskConnector", "AutotaskGateway"]

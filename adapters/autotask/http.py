@@ -22,6 +22,7 @@ import msgspec
 
 from application.ports import (
     AuthFailure,
+    InFlightBudget,
     PsaAuthError,
     PsaError,
     PsaForbidden,
@@ -36,6 +37,10 @@ from .wire import ErrorAnswer, convert
 MAX_RETRY_AFTER = 30.0
 """A request waits at most this long for one retry; a longer Retry-After (the hourly budget is spent) is reported as
 throttling at once instead of holding the caller for minutes."""
+
+MAX_BACKOFF = 4.0
+MAX_THROTTLE_RETRIES = 30
+"""Thread-limit refusals are retried until the deadline, and at most this often."""
 
 _THROTTLE = re.compile(r"thread|threshold|too many requests|rate limit", re.IGNORECASE)
 _PERMISSION = re.compile(r"permission", re.IGNORECASE)
@@ -60,7 +65,7 @@ class Request:
     method: str
     url: str
     endpoint: str
-    """A template naming the endpoint, like "GET Tickets/{id}" (metrics, logs, the concurrency cap)."""
+    """A template naming the endpoint, like "GET Tickets/{id}" (metrics, logs; its entity keys the in-flight budget)."""
     body: Any = None
     write: bool = False
     """It changes something: never retried unless the PSA surely did not receive it."""
@@ -81,43 +86,51 @@ class Exchange:
     logger: logging.Logger
     retries: int
     backoff_base: float
-    max_in_flight: int
+    budget: InFlightBudget
+    """Autotask's 3 requests in flight per tracking identifier and entity, whatever the method (all processes)."""
+    deadline: float
+    """Seconds a request may spend waiting for a slot and retrying thread-limit refusals."""
     on_request: Callable[[str, str], None] | None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _gates: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict, repr=False)
-    """Keyed by tracking identifier: kept out of repr."""
-
-    def gate(self, key: tuple[str, str]) -> asyncio.Semaphore:
-        gate = self._gates.get(key)
-        if gate is None:
-            gate = self._gates[key] = asyncio.Semaphore(self.max_in_flight)
-        return gate
+    now: Callable[[], float] = time.monotonic
 
     async def send(self, request: Request, *, tenant: str | None, log_level: ApiLogLevel,
                    secrets: tuple[str, ...], count: Callable[[], None]) -> Any:
-        """Send with retries; answer the decoded JSON body (None when empty). `tenant` keys the concurrency cap
-        (None: exempt, as zone discovery is)."""
+        """Send with retries; answer the decoded JSON body (None when empty). `tenant` (a digest of the tracking
+        identifier) keys the in-flight budget with the entity, the endpoint's first segment (None: exempt, as zone
+        discovery is). A throttling refusal was not processed: it is retried, writes included, until the deadline."""
+        ends = self.now() + self.deadline
         attempt = 0
         while True:
             try:
-                count()
                 if tenant is None:
+                    count()
                     return await self._once(request, log_level, secrets)
-                method, _, path = request.endpoint.partition(" ")
-                async with self.gate((tenant, f"{method} {path.split('/')[0]}")):
-                    return await self._once(request, log_level, secrets)
+                entity = request.endpoint.partition(" ")[2].split("/")[0]
+                try:
+                    async with self.budget.slot(f"{tenant}:{entity}", max(ends - self.now(), 0.0)):
+                        count()
+                        return await self._once(request, log_level, secrets)
+                except TimeoutError:
+                    raise PsaUnavailable(f"Autotask's {entity} requests stayed busy (3 in flight at most) for "
+                                         f"{self.deadline:g} seconds.", throttled=True) from None
             except PsaUnavailable as error:
                 retry_after = getattr(error, "retry_after", None)
-                if (attempt >= self.retries or (request.write and error.maybe_applied)
-                        or (retry_after is not None and retry_after > MAX_RETRY_AFTER)):
-                    raise
                 attempt += 1
-                await self.sleep(self._delay(attempt, retry_after))
+                delay = self._delay(attempt, retry_after)
+                if error.throttled and retry_after is None:
+                    give_up = attempt > MAX_THROTTLE_RETRIES or self.now() + delay > ends
+                else:
+                    give_up = (attempt > self.retries or (request.write and error.maybe_applied)
+                               or (retry_after is not None and retry_after > MAX_RETRY_AFTER))
+                if give_up:
+                    raise
+                await self.sleep(delay)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return max(retry_after, 0.0)
-        return float(self.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
+        return float(min(self.backoff_base * (2 ** (attempt - 1)), MAX_BACKOFF) * random.uniform(0.5, 1.5))
 
     async def _once(self, request: Request, log_level: ApiLogLevel, secrets: tuple[str, ...]) -> Any:
         started = time.perf_counter()

@@ -91,6 +91,7 @@ class TicketWire(_Wire):
 
 class NoteWire(_Wire):
     id: Long
+    ticket_id: Long | None = None
     description: str | None = None
 
 
@@ -126,6 +127,7 @@ class PicklistValueWire(_Wire):
     label: str | None = None
     parent_value: str | int | None = None
     is_active: bool | None = None
+    is_default_value: bool | None = None
 
 
 class FieldWire(_Wire):
@@ -152,7 +154,8 @@ def _values(fields: list[FieldWire], name: str) -> tuple[PicklistValue, ...]:
     for v in (field.picklist_values or []) if field else []:
         value = _int(v.value)
         if value is not None:
-            out.append(PicklistValue(value, v.label or str(value), v.is_active is not False, _int(v.parent_value)))
+            out.append(PicklistValue(value, v.label or str(value), v.is_active is not False, _int(v.parent_value),
+                                     v.is_default_value is True))
     return tuple(out)
 
 

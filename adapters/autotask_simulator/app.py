@@ -18,8 +18,8 @@ from .simulator import ApiError, Fault, Simulator
 
 PAGE_SIZE = 500
 UDF_ENTITIES = ("Tickets", "Companies")
-THREAD_LIMIT = ("Rejected: the thread limit of {n} concurrent requests per endpoint for this API integration code "
-                "was exceeded. Retry later.")
+THREAD_LIMIT = ("Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
+                "object endpoint for this API integration code was exceeded. Retry later.")
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -75,6 +75,8 @@ class Exchange:
     def do_get(self) -> Response[Any]:
         assert self.endpoint.item_id is not None
         record = self.sim.get(self.endpoint.entity, self.endpoint.item_id)
+        if record is None and self.sim.null_items:
+            return _json({"item": None})
         if record is None:
             return _errors(404, f"{self.endpoint.entity} with id {self.endpoint.item_id} was not found.")
         return _json({"item": self._item(record)})
@@ -185,8 +187,10 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     if wait is not None:
         return _errors(429, f"Request threshold of {sim.request_threshold} requests per "
                             f"{sim.threshold_timeframe_minutes} minutes exceeded.", headers={"Retry-After": str(wait)})
-    limit = sim.max_concurrent_per_endpoint
-    if limit is not None and sim.in_flight[endpoint.template] >= limit:
+    limit, entity = sim.max_concurrent_per_endpoint, endpoint.entity
+    sim.peak_in_flight[entity] = max(sim.peak_in_flight[entity], sim.in_flight[entity] + 1)
+    if limit is not None and sim.in_flight[entity] >= limit:
+        sim.thread_refusals[entity] += 1
         return _errors(500, THREAD_LIMIT.format(n=limit))
     return None
 
@@ -235,7 +239,7 @@ def create_app(sim: Simulator) -> Litestar:
         refusal = _refusal(sim, request, endpoint)
         if refusal is not None:
             return refusal
-        sim.in_flight[endpoint.template] += 1
+        sim.in_flight[endpoint.entity] += 1
         try:
             try:
                 body = await _body(request, endpoint.actions[method])
@@ -247,6 +251,6 @@ def create_app(sim: Simulator) -> Litestar:
             fault = sim.take_fault(endpoint.entity, method, uses_operator(query, "in"))
             return await _with_fault(sim, fault, method, Exchange(sim, endpoint, request, body).run)
         finally:
-            sim.in_flight[endpoint.template] -= 1
+            sim.in_flight[endpoint.entity] -= 1
 
     return Litestar(route_handlers=[autotask], debug=False, openapi_config=None)

@@ -57,7 +57,7 @@ def _condition(schema: EntitySchema, cond: dict[str, Any]) -> Predicate:
     if op in GROUPS:
         return _group(schema, op, cond.get("items"))
     if op not in COMPARE + TEXT + LISTS + EXISTS:
-        raise QueryError(f"Invalid filter operator '{cond.get('op')}'.")
+        return lambda rec: True  # Autotask silently ignores an unknown operator: the query comes back unfiltered
     if cond.get("udf"):
         raise QueryError(f"Unable to find user-defined field '{cond.get('field')}' in the {schema.entity} entity.")
     spec = schema.field(str(cond.get("field", "")))

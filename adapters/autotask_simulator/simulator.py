@@ -89,7 +89,8 @@ class Simulator:
                  *, tickets_fields: dict[str, Any] | None = None, ticket_notes_fields: dict[str, Any] | None = None,
                  request_threshold: int = 10_000, max_concurrent_per_endpoint: int | None = 3,
                  clock: Callable[[], datetime] | None = None, zone_name: str = "Simulator Zone",
-                 ci: int = 30595) -> None:
+                 ci: int = 30595, require_due_date: bool = True, require_queue: bool = True,
+                 null_items: bool = False) -> None:
         self.username = username
         self._secret_digest = _digest(secret)
         self.integration_code = integration_code
@@ -97,6 +98,18 @@ class Simulator:
         self.request_threshold = request_threshold
         self.threshold_timeframe_minutes = 60
         self.max_concurrent_per_endpoint = max_concurrent_per_endpoint
+        """Autotask's thread limit: requests in flight per tracking identifier and entity (the first path segment:
+        `Tickets/{id}/Notes` draws on `Tickets`), whatever the method."""
+        self.require_due_date = require_due_date
+        """No ticket category supplies a due date: a create without `dueDateTime` is refused (as seen in 2026)."""
+        self.require_queue = require_queue
+        """A ticket needs a queue, or both an assigned resource and its role (enforced although the fields document
+        does not flag `queueID` required)."""
+        self.null_items = null_items
+        """A missing (or unseen) item answers `200 {"item": null}` instead of 404."""
+        self.hidden: dict[str, str] = {}
+        """Entities the API user's security level cannot see: "forbidden" (queries refused for lack of permission)
+        or "zero" (queries answer nothing, as Autotask does for time entries)."""
         self._clock = clock or (lambda: datetime.now(UTC))
         self.schemas = {
             "Companies": EntitySchema("Companies", COMPANIES_FIELDS),
@@ -116,6 +129,10 @@ class Simulator:
         self._numbers: Counter[str] = Counter()
         self._budget: deque[datetime] = deque()
         self.in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()
+        """Per entity: the most requests ever in flight at once (admitted or refused)."""
+        self.thread_refusals: Counter[str] = Counter()
+        """Per entity: requests refused for the thread limit."""
         self.add_company(0, "Simulator MSP (own company)")
 
     def __repr__(self) -> str:  # never show the secret
@@ -230,6 +247,10 @@ class Simulator:
 
     def query(self, entity: str, conditions: Any) -> list[Record]:
         predicate = compile_filter(self.schemas[entity], conditions)
+        if self.hidden.get(entity) == "forbidden":
+            raise ApiError(500, "User does not have adequate permissions to query this entity.")
+        if self.hidden.get(entity) == "zero":
+            return []
         with self._lock:
             store = self.store(entity)
             return [dict(store[i]) for i in sorted(store) if predicate(store[i])]
@@ -244,6 +265,7 @@ class Simulator:
                     ticket[spec["name"]] = int(default["value"])
             changed, errors = schema.apply(ticket, body, skip=frozenset({"ticketNumber"}))
             self._validate_ticket(ticket, changed | {"companyID"}, errors, creating=True)
+            self._tenant_rules(ticket)
             ticket_id = self._next_id("Tickets")
             now = self.now()
             day = now.strftime("%Y%m%d")
@@ -306,6 +328,15 @@ class Simulator:
                               "tickets cannot be created for it.")
         if errors:
             raise ApiError(500, *errors)
+
+    def _tenant_rules(self, ticket: Record) -> None:
+        """Rules live tenants enforce on a new ticket that the fields document does not flag as required."""
+        if self.require_queue and ticket.get("queueID") is None and (
+                ticket.get("assignedResourceID") is None or ticket.get("assignedResourceRoleID") is None):
+            raise ApiError(500, "assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a "
+                                "queueID or both an assignedResourceID and assignedResourceRoleID.")
+        if self.require_due_date and ticket.get("dueDateTime") is None:
+            raise ApiError(500, "dueDateTime is required.; on record number [0].")
 
     def _touch_ticket(self, ticket: Record, previous_status: int | None) -> None:
         stamp = format_time(self.now())

@@ -3,11 +3,14 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.ports import (
+    Access,
     ApiUsage,
     AuthFailure,
     Company,
+    CompanyPage,
     Credentials,
     NoteDraft,
     PsaAuthError,
@@ -28,6 +31,8 @@ IN_BATCH = 400
 """Ids per bulk read, as the Autotask adapter's `in` queries carry."""
 LOST_ANSWER = "lost_answer"
 """A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
+QUEUE_RULE = ("assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a queueID or both "
+              "an assignedResourceID and assignedResourceRoleID.")
 LANDS_LATER = "lands_later"
 """A fault for `create_ticket`: the caller times out, and the ticket appears in the PSA only two calls later (a
 create still being processed when the caller gave up)."""
@@ -53,6 +58,7 @@ class FakeTicket:
     priority: int | None
     queue_id: int | None
     external_id: str | None
+    due_at: datetime | None = None
     notes: list[FakeNote] = field(default_factory=list)
     time_entries: int = 0
 
@@ -84,8 +90,8 @@ def default_picklists() -> Picklists:
         sources=(v(4, "Monitoring Alert"), v(2, "Phone")),
         priorities=(v(1, "High"), v(2, "Medium"), v(3, "Low"), v(4, "Critical")),
         statuses=(v(1, "New"), v(5, "Complete"), v(7, "Waiting Customer"), v(8, "In Progress")),
-        note_types=(v(1, "Task Summary"), v(3, "Task Notes")),
-        note_publish=(v(1, "All Autotask Users"), v(2, "Internal Only")),
+        note_types=(v(1, "Task Summary", is_default=True), v(3, "Task Notes")),
+        note_publish=(v(1, "All Autotask Users"), v(2, "Internal Only"), v(4, "Internal & Co-Managed")),
         required_ticket_fields=frozenset({"companyID", "title", "status", "priority"}),
     )
 
@@ -107,6 +113,9 @@ class FakePsa:
         default_factory=lambda: Zone("Fake Zone", "https://fake.psa.invalid/atservicesrest/", "https://fake.psa.invalid/")
     )
     usage_limit: int = 10_000
+    hidden_areas: dict[str, str] = field(default_factory=dict)
+    """Areas the API user's security level cannot query: "forbidden" (refused) or "zero" (answers 0 records, as
+    Autotask does for time entries)."""
     events: list[PsaEvent] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     faults: dict[str, deque[PsaError | str]] = field(default_factory=lambda: defaultdict(deque))
@@ -165,15 +174,21 @@ class FakePsa:
 class FakeConnector:
     def __init__(self, psa: FakePsa) -> None:
         self.psa = psa
+        self.refused: dict[Credentials, PsaAuthError] = {}
+        """Credentials the PSA refused: their gateways call it no more until `connect(..., fresh=True)`."""
 
-    def connect(self, credentials: Credentials) -> FakeGateway:
-        return FakeGateway(self.psa, credentials)
+    def connect(self, credentials: Credentials, *, fresh: bool = False) -> FakeGateway:
+        if fresh:
+            self.refused.pop(credentials, None)
+        return FakeGateway(self.psa, credentials, self.refused)
 
 
 class FakeGateway:
-    def __init__(self, psa: FakePsa, credentials: Credentials) -> None:
+    def __init__(self, psa: FakePsa, credentials: Credentials,
+                 refused: dict[Credentials, PsaAuthError] | None = None) -> None:
         self.psa = psa
         self.credentials = credentials
+        self.refused = {} if refused is None else refused
         self._calls = 0
 
     @property
@@ -189,7 +204,10 @@ class FakeGateway:
 
     def _enter(self, operation: str) -> str | None:
         """Count the call, check credentials, play the next fault. Answers LOST_ANSWER when the change should be
-        applied and its answer lost."""
+        applied and its answer lost. Credentials refused once are refused again without reaching the PSA."""
+        refused = self.refused.get(self.credentials)
+        if refused is not None:
+            raise PsaAuthError(refused.failure, f"{refused.message} (refused earlier; not sent again)")
         self._calls += 1
         self.psa.calls[operation] += 1
         self._land()
@@ -197,12 +215,16 @@ class FakeGateway:
         if accept is not None:
             user, secret, tracking = accept
             c = self.credentials
+            failure = None
             if c.username != user:
-                raise PsaAuthError(AuthFailure.UNKNOWN_USER, "Zone information could not be determined")
-            if c.secret != secret:
-                raise PsaAuthError(AuthFailure.BAD_SECRET, "Unauthorized")
-            if c.tracking_identifier != tracking:
-                raise PsaAuthError(AuthFailure.BAD_TRACKING_IDENTIFIER, "IntegrationCode is invalid.")
+                failure = PsaAuthError(AuthFailure.UNKNOWN_USER, "Zone information could not be determined")
+            elif c.secret != secret:
+                failure = PsaAuthError(AuthFailure.BAD_SECRET, "Unauthorized")
+            elif c.tracking_identifier != tracking:
+                failure = PsaAuthError(AuthFailure.BAD_TRACKING_IDENTIFIER, "IntegrationCode is invalid.")
+            if failure is not None:
+                self.refused[c] = failure
+                raise failure
         queue = self.psa.faults.get(operation)
         if queue:
             fault = queue.popleft()
@@ -242,11 +264,13 @@ class FakeGateway:
         visible = (self.psa.companies.get(i) for i in company_ids if i not in self.psa.inaccessible)
         return {c.id: c for c in visible if c is not None}
 
-    async def search_companies(self, text: str, limit: int = 50) -> list[Company]:
+    async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
         self._enter("search_companies")
-        found = [c for c in self.psa.companies.values() if text.lower() in c.name.lower()
-                 and c.id not in self.psa.inaccessible]
-        return sorted(found, key=lambda c: c.name.lower())[:limit]
+        found = sorted((c for c in self.psa.companies.values() if text.lower() in c.name.lower()
+                        and c.id not in self.psa.inaccessible and (after_id is None or c.id > after_id)),
+                       key=lambda c: c.id)
+        page = found[:max(1, min(limit, 500))]
+        return CompanyPage(page, page[-1].id if len(found) > len(page) else None)
 
     async def create_ticket(self, draft: TicketDraft) -> int:
         fault = self._enter("create_ticket")
@@ -261,6 +285,10 @@ class FakeGateway:
             problems.append("ExternalID exceeds 50 characters.")
         if draft.priority is None:
             problems.append("Missing Required Field: priority")
+        if draft.queue_id is None:
+            problems.append(QUEUE_RULE)
+        if draft.due_at.tzinfo is None:
+            problems.append("dueDateTime is required.; on record number [0].")
         if draft.status not in {s.id for s in self.psa.picklist_data.statuses}:
             problems.append(f"Value {draft.status} is not a valid status.")
         if problems:
@@ -269,7 +297,7 @@ class FakeGateway:
         ticket = FakeTicket(
             id=ticket_id, number=f"T20260115.{ticket_id:04d}", company_id=draft.company_id, title=draft.title,
             description=draft.description, status=draft.status, priority=draft.priority, queue_id=draft.queue_id,
-            external_id=draft.external_id,
+            external_id=draft.external_id, due_at=draft.due_at,
         )
         if fault == LANDS_LATER:
             self.psa._landing.append(Landing(2, ticket))
@@ -304,6 +332,13 @@ class FakeGateway:
         ticket = self.psa.tickets.get(ticket_id)
         if ticket is None:
             raise PsaNotFound(f"Ticket {ticket_id} was not found.")
+        lists = self.psa.picklist_data
+        if note.note_type not in {t.id for t in lists.note_types if t.is_active}:
+            raise PsaRejected("noteType is required." if note.note_type is None else
+                              f"Value {note.note_type} is not a valid noteType.")
+        if note.publish not in {p.id for p in lists.note_publish if p.is_active}:
+            raise PsaRejected("publish is required." if note.publish is None else
+                              f"Value {note.publish} is not a valid publish value.")
         self.psa._next_note += 1
         ticket.notes.append(FakeNote(self.psa._next_note, note.title, note.description, note.note_type, note.publish))
         self.psa.events.append(PsaEvent("note", ticket_id, str(note.publish)))
@@ -317,7 +352,7 @@ class FakeGateway:
         notes = [] if ticket is None else [n for n in ticket.notes if n.description == description]
         return notes[0].id if notes else None
 
-    async def complete_ticket(self, ticket_id: int, status: int) -> TicketFacts:
+    async def complete_ticket(self, ticket_id: int, status: int) -> None:
         fault = self._enter("complete_ticket")
         ticket = self.psa.tickets.get(ticket_id)
         if ticket is None:
@@ -326,7 +361,6 @@ class FakeGateway:
         self.psa.events.append(PsaEvent("status", ticket_id, str(status)))
         if fault == LOST_ANSWER:
             raise self._lost()
-        return self._facts(ticket)
 
     async def picklists(self, *, refresh: bool = False) -> Picklists:
         self._enter("picklists")
@@ -335,3 +369,12 @@ class FakeGateway:
     async def usage(self) -> ApiUsage:
         self._enter("usage")
         return ApiUsage(self.psa.total_calls, self.psa.usage_limit, 60)
+
+    async def access(self) -> Access:
+        self._enter("access")
+        hidden = self.psa.hidden_areas
+        tickets = self.psa.tickets.values()
+        areas = {"tickets": len(tickets), "time_entries": sum(t.time_entries for t in tickets),
+                 "notes": sum(len(t.notes) for t in tickets), "companies": len(self.psa.companies)}
+        return Access(**{area: (0 if hidden.get(area) == "zero" else None if area in hidden else n)
+                         for area, n in areas.items()})

@@ -158,6 +158,7 @@ settings = sa.Table(
     sa.Column("note_publish_id", sa.BigInteger),
     sa.Column("allow_resolve", sa.Boolean, nullable=False),
     sa.Column("api_log_level", EnumText(ApiLogLevel), nullable=False),
+    sa.Column("ticket_due_hours", sa.Integer, nullable=False, server_default="24"),
     sa.CheckConstraint("id = 1", name="ck_autotask_settings_single_row"),
 )
 SETTINGS_ROW_ID = 1

@@ -118,8 +118,9 @@ def psa_error(error: PsaError) -> UseCaseError:
     return AutotaskRejected(error.message)
 
 
-def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = True) -> PsaGateway:
-    """A gateway for the configured credentials, or NotConfigured."""
+def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = True, fresh: bool = False) -> PsaGateway:
+    """A gateway for the configured credentials, or NotConfigured. `fresh` tries credentials Autotask refused before
+    once more (an admin's Test connection)."""
     if require_enabled and not settings.enabled:
         raise NotConfigured()
     if not settings.has_credentials or settings.api_password_sealed is None:
@@ -136,7 +137,8 @@ def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = T
             secret=secret,
             tracking_identifier=settings.tracking_identifier,
             log_level=settings.api_log_level,
-        )
+        ),
+        fresh=fresh,
     )
 
 

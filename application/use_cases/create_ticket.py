@@ -17,7 +17,7 @@ from application.errors import Conflict, NotFound, UseCaseError
 from application.ports import PsaError, PsaGateway, PsaUnavailable, TicketFacts
 from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link, within
 from domain.audit import Outcome
-from domain.draft import TicketDraft, build_ticket_draft
+from domain.draft import TicketDraft, build_ticket_draft, missing_ticket_settings
 from domain.mapping import MappingStatus
 from domain.roles import Actor, Permission
 from domain.tickets import LinkState, TicketLink, TicketStatus
@@ -71,6 +71,9 @@ class CreateTicket:
             refusal = Conflict("mapping_invalid", mapping.status_reason or "The customer's mapping is invalid.")
         elif not run.status.ticketable:
             refusal = Conflict("run_not_ticketable", "Tickets are created for warning, error and missed runs only.")
+        elif missing := missing_ticket_settings(settings, run.status):
+            refusal = Conflict("ticket_settings_incomplete", "Autotask would refuse the ticket: set "
+                                                            f"{', '.join(missing)} in the Autotask settings first.")
         try:
             gateway = connect(deps, settings)
         except UseCaseError as error:
@@ -86,7 +89,7 @@ class CreateTicket:
             await refuse(deps, actor, ACTION, target, refusal, customer_id=run.customer_id)
         assert mapping is not None
         base_url = settings.backupchecks_base_url or self.base_url
-        draft = build_ticket_draft(run, customer, mapping, replace(settings, backupchecks_base_url=base_url))
+        draft = build_ticket_draft(run, customer, mapping, replace(settings, backupchecks_base_url=base_url), now)
 
         if link is None:
             reservation = TicketLink.reserve(run_id, draft.external_id, actor.name, now)

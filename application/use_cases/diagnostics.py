@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import NotConfigured
-from application.ports import ApiUsage, AuthFailure, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
+from application.ports import Access, ApiUsage, AuthFailure, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
 from application.use_cases.common import Deps, UseCase, audit, authorize, connect, psa_error, refuse
 from domain.audit import Outcome
 from domain.picklists import Picklists, Problem, validate_configuration
@@ -19,6 +19,8 @@ class ConnectionResult:
     message: str
     zone: Zone | None = None
     code: str | None = None
+    missing_rights: tuple[str, ...] = ()
+    """Areas the API user cannot query (`tickets`, `time_entries`, `notes`, `companies`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,36 @@ def _missing_credentials(settings: AutotaskSettings) -> list[Problem]:
     return [Problem(name, "Required to reach Autotask.") for name, value in given.items() if not value]
 
 
+RIGHTS = {
+    "tickets": "Tickets (Service Desk: view and edit)",
+    "time_entries": "Time entries (view all time entries on tickets)",
+    "notes": "Ticket notes (view and add)",
+    "companies": "Companies (CRM: view)",
+}
+
+
+def _rights(zone: Zone, usage: ApiUsage, access: Access) -> ConnectionResult:
+    """What the API user can query: a missing right fails the test; a tenant with tickets but no time entries in
+    sight is a warning (Autotask answers 0, not an error, to a security level that cannot see them)."""
+    seen = {"tickets": access.tickets, "time_entries": access.time_entries, "notes": access.notes,
+            "companies": access.companies}
+    missing = tuple(area for area, count in seen.items() if count is None)
+    if missing:
+        return ConnectionResult(False, f"Connected to {zone.name}, but the API user cannot query "
+                                       f"{'; '.join(RIGHTS[a] for a in missing)}: give its security level these "
+                                       "rights (README, Autotask API user).", zone, "missing_rights", missing)
+    message = f"Connected to {zone.name}; {usage.requests_this_hour} of {usage.limit} API requests used this hour."
+    if access.tickets and not access.time_entries:
+        return ConnectionResult(True, message + f" Warning: the API user sees {access.tickets} tickets but no time "
+                                                "entries. If its security level cannot see time entries (or Lines of "
+                                                "Business hide them), tickets with time entries could be resolved: "
+                                                "check its rights.", zone, "time_entries_unseen")
+    return ConnectionResult(True, message, zone)
+
+
 class TestConnection(UseCase):
-    """Zone discovery and one authenticated call, with a clear message per failure."""
+    """Zone discovery, the API usage and a count of each area the integration relies on, with a clear message per
+    failure. Credentials Autotask refused before are tried once more (only here)."""
 
     __test__ = False  # not a pytest class
 
@@ -74,9 +104,10 @@ class TestConnection(UseCase):
 
     async def _try(self, settings: AutotaskSettings) -> ConnectionResult:
         try:
-            gateway = connect(self.deps, settings, require_enabled=False)
+            gateway = connect(self.deps, settings, require_enabled=False, fresh=True)
             zone = await gateway.zone()
             usage = await gateway.usage()
+            access = await gateway.access()
         except NotConfigured as error:
             return ConnectionResult(False, error.message, None, "not_configured")
         except PsaAuthError as error:
@@ -86,8 +117,7 @@ class TestConnection(UseCase):
             return ConnectionResult(False, f"Autotask could not be reached: {error.message}", None, "unreachable")
         except PsaError as error:
             return ConnectionResult(False, psa_error(error).message, None, "rejected")
-        return ConnectionResult(True, f"Connected to {zone.name}; {usage.requests_this_hour} of {usage.limit} API "
-                                      f"requests used this hour.", zone)
+        return _rights(zone, usage, access)
 
 
 class ValidateConfiguration(UseCase):

@@ -8,6 +8,7 @@ from application.errors import NotFound, UseCaseError
 from application.ports import PsaError, PsaGateway, UnitOfWork
 from application.use_cases.common import Deps, UseCase, amend_link, audit, authorize, connect, psa_error, refuse
 from domain.audit import Outcome
+from domain.picklists import closing_note_refusal
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, ResolveDecision, TicketLink, TicketStatus, decide_resolve
@@ -47,7 +48,20 @@ class GetTicket(UseCase):
         if refresh and link.state is not LinkState.PENDING and link.ticket_id is not None:
             link = await self._refresh(actor, link, settings)
         may = actor.may(Permission.MANAGE_TICKETS)
-        return TicketView(link, decide_resolve(link, may_resolve=may, allow_resolve=settings.allow_resolve))
+        decision = decide_resolve(link, may_resolve=may, allow_resolve=settings.allow_resolve)
+        if decision.allowed and link.closing_note_id is None:
+            decision = await self._note_check(settings, decision)
+        return TicketView(link, decision)
+
+    async def _note_check(self, settings: AutotaskSettings, decision: ResolveDecision) -> ResolveDecision:
+        """Whether the closing note can be added (a usable note type, an internal publish value), from the tenant's
+        picklists (cached by the connector). Unknowable now (Autotask unreachable): the resolve click checks again."""
+        try:
+            picklists = await connect(self.deps, settings).picklists()
+        except (UseCaseError, PsaError):
+            return decision
+        reason = closing_note_refusal(settings, picklists)
+        return decision if reason is None else ResolveDecision(False, reason)
 
     async def _refresh(self, actor: Actor, link: TicketLink, settings: AutotaskSettings) -> TicketLink:
         deps, action, target = self.deps, "ticket.refresh", ("run", link.run_id)

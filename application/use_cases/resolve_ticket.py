@@ -18,7 +18,7 @@ from application.use_cases.common import (
 )
 from application.use_cases.get_ticket import observe
 from domain.audit import Outcome
-from domain.picklists import Picklists, internal_publish
+from domain.picklists import Picklists, closing_note_refusal, closing_note_type, internal_publish
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
 from domain.tickets import (
@@ -28,6 +28,7 @@ from domain.tickets import (
     STATUS_COMPLETE,
     DenyReason,
     LinkState,
+    ResolveDecision,
     TicketLink,
     TicketStatus,
     decide_resolve,
@@ -75,6 +76,9 @@ class ResolveTicket:
         if not await replace_link(deps, observed, link):
             await refuse(deps, actor, ACTION, target, busy())
         decision = decide_resolve(observed, may_resolve=True, allow_resolve=settings.allow_resolve)
+        note_refusal = closing_note_refusal(settings, picklists) if observed.closing_note_id is None else None
+        if decision.reason is None and note_refusal is not None:
+            decision = ResolveDecision(False, note_refusal)
         if (decision.reason is DenyReason.ALREADY_CLOSED and observed.completion_sent
                 and observed.time_entries == 0 and observed.state is LinkState.LINKED):
             # Backupchecks sent the completion and the ticket is closed: that answer was lost. Finish the record.
@@ -101,14 +105,14 @@ class ResolveTicket:
         if sending is None:
             await refuse(deps, actor, ACTION, target, busy())
         try:
-            facts = await within(self.stale_after_seconds / 2, gateway.complete_ticket(noted.ticket_id,
-                                                                                       STATUS_COMPLETE))
+            await within(self.stale_after_seconds / 2, gateway.complete_ticket(noted.ticket_id, STATUS_COMPLETE))
         except PsaError as error:
             if not (isinstance(error, PsaUnavailable) and error.maybe_applied):  # surely not completed
                 await amend_link(deps, sending, lambda current: current.completion_sending(False))
             await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
                          closing_note_id=noted.closing_note_id)
-        status = TicketStatus(facts.status, picklists.status_label(facts.status), deps.clock.now())
+        # No read after the PATCH: Autotask answered that it set exactly this status (resolve costs 5 requests).
+        status = TicketStatus(STATUS_COMPLETE, picklists.status_label(STATUS_COMPLETE), deps.clock.now())
         return await self._record(actor, sending, status)
 
     async def _record(self, actor: Actor, link: TicketLink, status: TicketStatus, **details: bool) -> TicketLink:
@@ -135,12 +139,8 @@ class ResolveTicket:
         if link.closing_note_id is not None:
             return link
         assert link.ticket_id is not None
-        publish = internal_publish(settings.note_publish_id, picklists)
-        if publish is None:
-            await refuse(deps, actor, ACTION, target, Conflict(
-                "note_publish_not_internal", "The closing note must be internal, and the configured publish value is "
-                                             "not an active internal one in Autotask: choose one in the settings."))
-        note = NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, settings.note_type_id, publish)
+        note = NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, closing_note_type(settings.note_type_id, picklists),
+                         internal_publish(settings.note_publish_id, picklists))
         claimed = link.note_claimed(deps.clock.now())
         if link.note_in_flight(deps.clock.now(), self.stale_after_seconds) or not await replace_link(
             deps, claimed, link

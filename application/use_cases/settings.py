@@ -9,7 +9,7 @@ from application.errors import InvalidInput
 from application.use_cases.common import UseCase, audit, authorize, refuse
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
-from domain.settings import AutotaskSettings
+from domain.settings import DUE_HOURS_DEFAULT, DUE_HOURS_MAX, DUE_HOURS_MIN, AutotaskSettings
 from domain.tickets import STATUS_COMPLETE
 
 # Settings an admin may change; the installation id and the sealed password are not among them.
@@ -42,6 +42,11 @@ class UpdateSettings(UseCase):
         if change.api_password is not None and not change.api_password:
             await refuse(self.deps, actor, action, target,
                          InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one."))
+        due = change.values.get("ticket_due_hours", DUE_HOURS_DEFAULT)
+        if isinstance(due, bool) or not isinstance(due, int) or not DUE_HOURS_MIN <= due <= DUE_HOURS_MAX:
+            await refuse(self.deps, actor, action, target,
+                         InvalidInput("ticket_due_hours", f"Tickets fall due {DUE_HOURS_MIN} to {DUE_HOURS_MAX} hours "
+                                                          "(a year) after the run is reviewed."))
         if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
             await refuse(self.deps, actor, action, target,
                          InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete)."))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from application.errors import NotFound
 from application.ports import RunQuery, UnitOfWork
 from application.use_cases.common import UseCase, authorize
+from domain.draft import missing_ticket_settings
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
 from domain.runs import Run
@@ -23,7 +24,8 @@ class RunView:
     resolve_blocked_reason: DenyReason | None
     create_blocked_reason: str | None = None
     """Why no ticket can be created for this ticketless run (`forbidden`, `integration_disabled`, `mapping_missing`,
-    `mapping_invalid`, `run_not_ticketable`), so the page can say so before anyone clicks."""
+    `mapping_invalid`, `run_not_ticketable`, `ticket_settings_incomplete`), so the page can say so before anyone
+    clicks."""
 
 
 def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> str | None:
@@ -37,6 +39,8 @@ def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, setti
         return "mapping_invalid"
     if not run.status.ticketable:
         return "run_not_ticketable"
+    if missing_ticket_settings(settings, run.status):
+        return "ticket_settings_incomplete"
     return None
 
 

@@ -17,7 +17,7 @@ from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.search_companies import SearchCompanies
 from domain.mapping import CompanyMapping
 from domain.roles import Actor
-from entrypoints.http.core import CustomerId
+from entrypoints.http.core import Cursor, CustomerId, Limit
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
@@ -28,6 +28,8 @@ from entrypoints.http.schemas import (
     TicketsRefreshedOut,
     TicketsRefreshIn,
     company_out,
+    decode_cursor,
+    encode_cursor,
     mapping_out,
 )
 
@@ -89,8 +91,13 @@ class AutotaskController(Controller):
         search_companies: NamedDependency[SearchCompanies],
         search: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=SINGLE_LINE,
                                                description="Part of a company name.")],
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> CompanyList:
-        return CompanyList([company_out(c) for c in await search_companies.execute(actor, search)])
+        after_id = decode_cursor(cursor, int)[0] if cursor else None
+        page = await search_companies.execute(actor, search, limit, after_id)
+        next_cursor = None if page.after_id is None else encode_cursor(page.after_id)
+        return CompanyList([company_out(c) for c in page.companies], next_cursor, next_cursor is not None)
 
     @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200,
           responses=api_responses(403, (409, "integration_disabled"), 502, 503))

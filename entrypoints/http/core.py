@@ -54,7 +54,7 @@ Cursor = Annotated[str | None, QueryParameter(
     min_length=1, max_length=512, pattern=CURSOR, schema_extra={"format": CURSOR_FORMAT},
     description="Opaque: the previous page's `next_cursor`, as it was given; any other value is 400 invalid_input.")]
 RESOLVE_CONFLICTS = ("resolving_disabled, already_closed, time_entries_present, ticket_deleted, ticket_busy, "
-                     "integration_disabled")
+                     "integration_disabled, note_type_missing, note_publish_not_internal")
 STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
 CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
 
@@ -148,7 +148,8 @@ class RunController(Controller):
         description="201 created by this call, 200 the run already had it, 202 pending (being created or reconciled).",
         responses=api_responses(
             400, 403, (404, "run_not_found"),
-            (409, "integration_disabled, mapping_missing, mapping_invalid, run_not_ticketable"), 502, 503,
+            (409, "integration_disabled, mapping_missing, mapping_invalid, run_not_ticketable, "
+                  "ticket_settings_incomplete"), 502, 503,
             success={200: (TicketLinkOut, "The run already had its ticket (never a second one)."),
                      202: (TicketLinkOut, "state pending: being created by another call, or being reconciled.")},
         ),

@@ -21,7 +21,7 @@ from domain.mapping import CompanyMapping
 from domain.picklists import Picklists, PicklistValue
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
-from domain.settings import ApiLogLevel, AutotaskSettings, Environment
+from domain.settings import DUE_HOURS_MAX, DUE_HOURS_MIN, ApiLogLevel, AutotaskSettings, Environment
 from domain.tickets import TicketLink
 
 SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -110,6 +110,8 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
     note_publish_id: PicklistId | UnsetType | None = UNSET
     allow_resolve: bool | UnsetType = UNSET
     api_log_level: ApiLogLevel | UnsetType = UNSET
+    ticket_due_hours: Annotated[int, Meta(ge=DUE_HOURS_MIN, le=DUE_HOURS_MAX)] | UnsetType = UNSET
+    """Tickets fall due this many hours after the run is reviewed (1 hour to a year)."""
     # Read-only fields of the GET answer, accepted and ignored so a client may PUT back what it read.
     installation_id: Annotated[str, Meta(max_length=64, pattern=SINGLE_LINE)] | UnsetType = UNSET
     api_password_set: bool | UnsetType = UNSET
@@ -227,7 +229,11 @@ class CompanyOut(Struct):
 
 
 class CompanyList(Struct):
+    """One page of matches in Autotask's order (by id); `more` says more matches exist (type more to narrow)."""
+
     items: list[CompanyOut]
+    next_cursor: str | None = None
+    more: bool = False
 
 
 class MappingsRefreshedOut(Struct):
@@ -265,6 +271,7 @@ class SettingsOut(Struct):
     allow_resolve: bool
     api_log_level: str
     closing_note: str
+    ticket_due_hours: int
 
 
 class ZoneOut(Struct):
@@ -278,6 +285,7 @@ class ConnectionOut(Struct, omit_defaults=True):
     message: str
     zone: ZoneOut | None = None
     code: str | None = None
+    missing_rights: list[str] | None = None
 
 
 class ProblemOut(Struct):
@@ -449,6 +457,7 @@ def settings_out(s: AutotaskSettings) -> SettingsOut:
         s.allow_resolve,
         s.api_log_level.value,
         s.closing_note,
+        s.ticket_due_hours,
     )
 
 
@@ -457,7 +466,7 @@ def zone_out(z: Zone | None) -> ZoneOut | None:
 
 
 def connection_out(r: ConnectionResult) -> ConnectionOut:
-    return ConnectionOut(r.ok, r.message, zone_out(r.zone), r.code)
+    return ConnectionOut(r.ok, r.message, zone_out(r.zone), r.code, list(r.missing_rights) or None)
 
 
 def validation_out(r: ValidationResult) -> ValidationOut:

@@ -11,6 +11,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from application.errors import UseCaseError
+from application.ports import Company
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.list_customers import CustomerView, ListCustomers
@@ -69,14 +70,16 @@ class CustomerPages(Controller):
     ) -> Template:
         view = next((v for v in await _views(web_actor, list_customers) if v.customer.id == customer_id), None)
         search = (request.query_params.get("search") or "").strip()[:100]
-        companies, notice = [], None
+        companies: list[Company] = []
+        more, notice = False, None
         if view is not None and search:
             try:
-                companies = await search_companies.execute(web_actor, search)
+                found = await search_companies.execute(web_actor, search)
+                companies, more = found.companies, found.after_id is not None
             except UseCaseError as error:
                 notice = words.failed(error, "searching Autotask companies")
         return page(request, "customer.html", web_actor, status_code=200 if view else 404, view=view,
-                    customer_id=customer_id, search=search, companies=companies, notice=notice,
+                    customer_id=customer_id, search=search, companies=companies, more=more, notice=notice,
                     may_map=web_actor.may(Permission.MANAGE_MAPPINGS))
 
     @post("/refresh-all")

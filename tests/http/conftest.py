@@ -48,7 +48,8 @@ class World:
         settings = replace(
             self.store.settings["autotask"], enabled=True, api_username=CREDENTIALS[0],
             api_password_sealed=self.box.seal(CREDENTIALS[1]), tracking_identifier=CREDENTIALS[2],
-            priority_error_id=1, priority_warning_id=2, note_type_id=3, note_publish_id=2, allow_resolve=True,
+            default_queue_id=29683481, priority_error_id=1, priority_warning_id=2, note_type_id=3, note_publish_id=2,
+            allow_resolve=True,
             backupchecks_base_url="https://backupchecks.example.com",
         )
         self.store.settings["autotask"] = replace(settings, **changes)

@@ -146,7 +146,17 @@ async def test_company_search_and_mapping_errors(client: Client, world: World) -
     world.psa.inaccessible.add(103)
     r = await call(client, world, OP, "GET", "/api/v1/autotask/companies?search=o")
     assert r.json() == {"items": [{"id": 101, "name": "Globex", "is_active": True},
-                                  {"id": 102, "name": "Old Corp", "is_active": False}]}
+                                  {"id": 102, "name": "Old Corp", "is_active": False}],
+                        "next_cursor": None, "more": False}
+    first = (await call(client, world, OP, "GET", "/api/v1/autotask/companies?search=o&limit=1")).json()
+    assert [c["id"] for c in first["items"]] == [101] and first["more"] is True
+    after = first["next_cursor"]
+    r = await call(client, world, OP, "GET", f"/api/v1/autotask/companies?search=o&limit=1&cursor={after}")
+    assert r.json() == {"items": [{"id": 102, "name": "Old Corp", "is_active": False}], "next_cursor": None,
+                        "more": False}
+    for bad in ("limit=0", "limit=501", "cursor=not-ours"):
+        problem(await call(client, world, OP, "GET", f"/api/v1/autotask/companies?search=o&{bad}"), 400,
+                "invalid_input")
     problem(await call(client, world, OP, "GET", "/api/v1/autotask/companies"), 400, "invalid_input")
     put = "/api/v1/customers/c2/autotask-mapping"
     problem(await call(client, world, OP, "PUT", put, {"company_id": 999}), 422, "company_not_found")

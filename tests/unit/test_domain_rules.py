@@ -133,7 +133,7 @@ def settings(**changes: object) -> AutotaskSettings:
 @pytest.mark.parametrize(("status", "priority"), [(RunStatus.ERROR, 1), (RunStatus.MISSED, 1), (RunStatus.WARNING, 2)])
 def test_draft_fields(status: RunStatus, priority: int) -> None:
     run = make_run(status=status)
-    draft = build_ticket_draft(run, Customer("cust-1", "Acme"), mapped(), settings())
+    draft = build_ticket_draft(run, Customer("cust-1", "Acme"), mapped(), settings(), T0)
     assert draft.title == f"[Backupchecks] Acme - Nightly VMs - {status.value.capitalize()}"
     assert (draft.company_id, draft.priority, draft.queue_id, draft.issue_type_id, draft.sub_issue_type_id,
             draft.source_id, draft.status) == (100, priority, 5, 11, 111, 4, 1)
@@ -151,9 +151,9 @@ def test_reference_is_the_run_id_without_a_base_url() -> None:
 
 def test_no_draft_for_success_runs_or_blocking_mappings() -> None:
     with pytest.raises(ValueError):
-        build_ticket_draft(make_run(status=RunStatus.SUCCESS), Customer("c", "A"), mapped(), settings())
+        build_ticket_draft(make_run(status=RunStatus.SUCCESS), Customer("c", "A"), mapped(), settings(), T0)
     with pytest.raises(ValueError):
-        build_ticket_draft(make_run(), Customer("c", "A"), mapped().cleared(), settings())
+        build_ticket_draft(make_run(), Customer("c", "A"), mapped().cleared(), settings(), T0)
 
 
 def test_external_id_is_stable_short_and_distinct() -> None:
@@ -280,7 +280,7 @@ def test_valid_configuration_has_no_problems() -> None:
         ({"default_queue_id": 6}, "default_queue_id", "inactive"),
         ({"default_queue_id": 99}, "default_queue_id", "does not exist"),
         ({"default_sub_issue_type_id": 121}, "default_sub_issue_type_id", "does not belong"),
-        ({"note_publish_id": 1}, "note_publish_id", "does not look internal"),
+        ({"note_publish_id": 1}, "note_publish_id", "is not internal"),
         ({"priority_error_id": None}, "priority_error_id", "Not set"),
         ({"default_queue_id": None}, "default_queue_id", "requires the ticket field 'queueID'"),
     ],
@@ -305,6 +305,59 @@ def test_internal_publish_values() -> None:
     assert not is_internal_publish(PicklistValue(2, "Internal Only", is_active=False))
     assert (internal_publish(2, lists), internal_publish(1, lists), internal_publish(None, lists)) == (2, None, 2)
     assert internal_publish(99, lists) is None
+
+
+def test_co_managed_publish_values_are_not_internal_and_exact_internal_labels_are_preferred() -> None:
+    from domain.picklists import internal_publish, is_internal_publish
+    v = PicklistValue
+    real = replace(picklists(), note_publish=(v(1, "All Autotask Users"), v(4, "Internal & Co-Managed"),
+                                              v(2, "Internal Project Team")))
+    assert not is_internal_publish(v(4, "Internal & Co-Managed"))
+    assert not is_internal_publish(v(5, "Internal and co-managed users"))
+    assert internal_publish(None, real) == 2 and internal_publish(4, real) is None
+    both = replace(real, note_publish=(*real.note_publish, v(7, "Internal Only")))
+    assert internal_publish(None, both) == 7  # "Internal Only" ranks before "Internal Project Team"
+    problems = validate_configuration(settings(note_type_id=3, note_publish_id=4), real)
+    assert [(p.setting, "co-managing" in p.message) for p in problems] == [("note_publish_id", True)]
+    only_co_managed = replace(real, note_publish=(v(1, "All Autotask Users"), v(4, "Internal & Co-Managed")))
+    problems = validate_configuration(settings(note_type_id=3, note_publish_id=None), only_co_managed)
+    assert [p.setting for p in problems] == ["note_publish_id"]
+
+
+def test_the_closing_note_type_falls_back_to_the_tenant_default() -> None:
+    from domain.picklists import closing_note_refusal, closing_note_type
+    v = PicklistValue
+    lists = replace(picklists(), note_types=(v(1, "Task Summary", is_default=True), v(3, "Task Notes"),
+                                             v(9, "Old", False)))
+    assert (closing_note_type(None, lists), closing_note_type(3, lists), closing_note_type(9, lists)) == (1, 3, None)
+    no_default = replace(lists, note_types=(v(3, "Task Notes"),))
+    assert closing_note_type(None, no_default) is None
+    assert closing_note_refusal(settings(note_type_id=None, note_publish_id=2), lists) is None
+    assert closing_note_refusal(settings(note_type_id=None, note_publish_id=2), no_default) is \
+        DenyReason.NOTE_TYPE_MISSING
+    assert closing_note_refusal(settings(note_type_id=3, note_publish_id=1), lists) is \
+        DenyReason.NOTE_PUBLISH_NOT_INTERNAL
+    problems = validate_configuration(settings(note_type_id=None, note_publish_id=2), no_default)
+    assert [p.setting for p in problems] == ["note_type_id"]
+    assert validate_configuration(settings(note_type_id=None, note_publish_id=2), lists) == []
+
+
+def test_a_missing_queue_is_reported_although_the_fields_document_does_not_require_it() -> None:
+    lists = replace(picklists(), required_ticket_fields=frozenset({"companyID", "title", "priority", "status"}))
+    problems = validate_configuration(settings(note_type_id=3, note_publish_id=2, default_queue_id=None), lists)
+    assert [p.setting for p in problems] == ["default_queue_id"] and "queue" in problems[0].message
+
+
+def test_missing_ticket_settings_and_the_due_date() -> None:
+    from domain.draft import missing_ticket_settings
+    assert missing_ticket_settings(settings(), RunStatus.ERROR) == []
+    assert missing_ticket_settings(settings(default_queue_id=None, priority_warning_id=None), RunStatus.WARNING) == [
+        "default_queue_id", "priority_warning_id"]
+    assert missing_ticket_settings(settings(priority_warning_id=None), RunStatus.MISSED) == []
+    draft = build_ticket_draft(make_run(), Customer("c", "A"), mapped(), settings(ticket_due_hours=48), T0)
+    assert draft.due_at == T0 + timedelta(hours=48)
+    assert build_ticket_draft(make_run(), Customer("c", "A"), mapped(), settings(), T0).due_at == T0 + timedelta(
+        hours=24)
 
 
 def test_new_tickets_may_not_start_closed() -> None:

@@ -127,9 +127,13 @@ async def test_reporter_cannot_map_or_search(world: World) -> None:
 
 
 async def test_search_companies(world: World) -> None:
-    assert [c.id for c in await SearchCompanies(world.deps).execute(OPERATOR, "glob")] == [101]
+    page = await SearchCompanies(world.deps).execute(OPERATOR, "glob")
+    assert [c.id for c in page.companies] == [101] and page.after_id is None
     with pytest.raises(InvalidInput):
         await SearchCompanies(world.deps).execute(OPERATOR, "  ")
+    for limit in (0, 501):
+        with pytest.raises(InvalidInput):
+            await SearchCompanies(world.deps).execute(OPERATOR, "glob", limit)
 
 
 async def test_put_run_needs_a_known_customer_and_admin(world: World) -> None:

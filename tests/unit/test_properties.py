@@ -46,7 +46,7 @@ MAPPING = CompanyMapping.from_lookup("c1", CompanyLookup.found(100, "Acme", is_a
 @given(run=runs, customer=names, installation=st.text(min_size=1, max_size=64), base=st.none() | st.text(max_size=300))
 def test_draft_respects_autotask_limits(run: Run, customer: str, installation: str, base: str | None) -> None:
     s = AutotaskSettings(installation_id=installation, backupchecks_base_url=base)
-    draft = build_ticket_draft(run, Customer("c1", customer), MAPPING, s)
+    draft = build_ticket_draft(run, Customer("c1", customer), MAPPING, s, datetime(2026, 1, 15, tzinfo=UTC))
     assert len(draft.title) <= TITLE_MAX
     assert draft.title.startswith(TITLE_PREFIX) and draft.title.endswith(" - " + run.status.label)
     assert len(draft.description) <= DESCRIPTION_MAX

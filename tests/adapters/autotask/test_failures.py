@@ -99,8 +99,7 @@ async def test_a_write_that_may_have_landed_is_never_retried(router, zone, conne
     assert route.call_count == 1
 
 
-@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no connection"),
-                                     httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT)])
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no connection")])
 async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zone, connector, failure) -> None:
     note = router.post(API + "Tickets/1/Notes").mock(side_effect=failure)
     connector.exchange.retries = 1
@@ -108,6 +107,30 @@ async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zo
         await connector.connect(creds()).add_ticket_note(1, NoteDraft("t", "d", 1, 2))
     assert caught.value.maybe_applied is False
     assert note.call_count == 2  # resent once: the PSA said it did not take it
+
+
+@pytest.mark.parametrize("refusal", [httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT)])
+async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(router, zone, connector,
+                                                                                refusal) -> None:
+    """A thread-limit refusal was not processed: a create is sent again (beyond `retries`) with growing waits,
+    until the request's deadline would pass; then it fails as throttled, surely not created."""
+    clock = [0.0]
+
+    async def wait(seconds: float) -> None:
+        connector.sleeps.append(seconds)
+        clock[0] += seconds
+
+    connector.exchange.sleep, connector.exchange.now, connector.exchange.deadline = wait, lambda: clock[0], 20.0
+    create = router.post(API + "Tickets").mock(side_effect=[refusal] * 3 + [httpx.Response(200, json={"itemId": 9})])
+    assert await connector.connect(creds()).create_ticket(DRAFT) == 9
+    assert create.call_count == 4 and len(connector.sleeps) == 3
+    create.mock(side_effect=refusal)
+    connector.sleeps.clear()
+    with pytest.raises(PsaUnavailable) as caught:
+        await connector.connect(creds()).create_ticket(DRAFT)
+    assert caught.value.throttled and not caught.value.maybe_applied
+    assert 0 < sum(connector.sleeps) <= 20.0 and max(connector.sleeps) <= 4.0 * 1.5
+    assert create.call_count == 4 + len(connector.sleeps) + 1
 
 
 async def test_patch_timeout_is_maybe_applied(router, zone, connector) -> None:

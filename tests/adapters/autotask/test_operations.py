@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from application.ports import NoteDraft, PsaNotFound
+from application.ports import NoteDraft, PsaNotFound, PsaRejected
 from domain.draft import TicketDraft
 
 from .conftest import API, WEB, creds, fixture
@@ -20,14 +21,6 @@ TICKET_URL = WEB + "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketD
 def ticket(ticket_id: int, status: int = 1, **more: Any) -> dict[str, Any]:
     return {"id": ticket_id, "ticketNumber": f"T20260115.{ticket_id:04d}", "status": status,
             "externalID": f"bc-{ticket_id}", **more}
-
-
-def full_ticket(ticket_id: int) -> dict[str, Any]:
-    """A ticket carrying every field of the real tenant's Tickets fields document."""
-    fields = fixture("tickets-fields-real-tenant.json")["fields"]
-    item: dict[str, Any] = {f["name"]: f"value-of-{f['name']}" for f in fields}
-    item.update(id=ticket_id, status=1, ticketNumber="T20260115.0001", companyLocationID=None, externalID="bc-x")
-    return item
 
 
 def page(items: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
@@ -41,7 +34,7 @@ def body(route: respx.Route, n: int = -1) -> Any:
 
 DRAFT = TicketDraft(company_id=100, title="[Backupchecks] Acme - Nightly - Error", description="Job failed",
                     status=1, priority=2, queue_id=29683481, issue_type_id=None, sub_issue_type_id=None,
-                    source_id=4, external_id="bc-inst-abc")
+                    source_id=4, external_id="bc-inst-abc", due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC))
 
 
 async def test_get_company_and_not_found(router, zone, connector) -> None:
@@ -58,19 +51,37 @@ async def test_get_company_and_not_found(router, zone, connector) -> None:
             await gateway.get_company(missing)
 
 
-async def test_search_companies_uses_contains_and_sorts_by_name(router, zone, connector) -> None:
-    route = router.post(API + "Companies/query").respond(200, json=page(
-        [{"id": 2, "companyName": "beta Acme", "isActive": True}, {"id": 1, "companyName": "Acme", "isActive": True}]))
-    found = await connector.connect(creds()).search_companies("acme", limit=10)
-    assert [c.id for c in found] == [1, 2]
-    assert body(route) == {"filter": [{"op": "contains", "field": "companyName", "value": "acme"}], "maxRecords": 10}
+async def test_search_companies_pages_by_id_and_says_when_more_exist(router, zone, connector) -> None:
+    next_url = API + "Companies/query/next?paging=x"
+    route = router.post(API + "Companies/query").mock(side_effect=[
+        httpx.Response(200, json=page([{"id": 1, "companyName": "Acme", "isActive": True},
+                                       {"id": 2, "companyName": "beta Acme", "isActive": True}], next_url)),
+        httpx.Response(200, json=page([{"id": 3, "companyName": "Acme 3", "isActive": True}])),
+    ])
+    gateway = connector.connect(creds())
+    first = await gateway.search_companies("acme", limit=2)
+    assert [c.id for c in first.companies] == [1, 2] and first.after_id == 2
+    assert body(route, 0) == {"filter": [{"op": "contains", "field": "companyName", "value": "acme"}],
+                              "maxRecords": 2}
+    second = await gateway.search_companies("acme", limit=2, after_id=first.after_id)
+    assert [c.id for c in second.companies] == [3] and second.after_id is None
+    assert body(route, 1)["filter"][1] == {"op": "gt", "field": "id", "value": 2}
+
+
+async def test_search_drops_what_autotask_did_not_filter(router, zone, connector) -> None:
+    """An operator Autotask ignores answers unfiltered: only real matches are shown."""
+    router.post(API + "Companies/query").respond(200, json=page(
+        [{"id": 1, "companyName": "Acme"}, {"id": 2, "companyName": "Globex"}]))
+    found = await connector.connect(creds()).search_companies("acme")
+    assert [c.id for c in found.companies] == [1]
 
 
 async def test_create_ticket_sends_the_draft_without_none_fields(router, zone, connector) -> None:
     route = router.post(API + "Tickets").respond(200, json={"itemId": 7001})
     assert await connector.connect(creds()).create_ticket(DRAFT) == 7001
     assert body(route) == {"companyID": 100, "title": DRAFT.title, "description": "Job failed", "status": 1,
-                           "priority": 2, "queueID": 29683481, "source": 4, "externalID": "bc-inst-abc"}
+                           "priority": 2, "queueID": 29683481, "source": 4, "externalID": "bc-inst-abc",
+                           "dueDateTime": "2026-01-16T02:10:00Z"}
 
 
 async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone, connector) -> None:
@@ -100,7 +111,7 @@ async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zon
     next_url = API + "Tickets/query/next?paging=abc"
     first = router.post(API + "Tickets/query").mock(side_effect=[
         httpx.Response(200, json=page([ticket(i) for i in range(1, 3)], next_url)),
-        httpx.Response(200, json=page([ticket(600)])),
+        httpx.Response(200, json=page([ticket(600), ticket(9999)])),  # 9999 was not asked for: dropped
     ])
     second = router.post(next_url).respond(200, json=page([ticket(3)]))
     ids = [*range(1, 401), 600, 601]
@@ -111,7 +122,8 @@ async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zon
     assert body(first, 1)["filter"][0]["value"] == [600, 601]
 
 
-async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_and_remembers(router, zone, connector) -> None:
+async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_then_tries_in_again(router, zone,
+                                                                                           connector) -> None:
     query = router.post(API + "Tickets/query").respond(500, json={"errors": ["Operator 'in' is not supported."]})
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     router.get(API + "Tickets/2").respond(404)
@@ -120,6 +132,18 @@ async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_and_remem
     assert query.call_count == 1  # refused once, then remembered for these credentials
     await connector.connect(creds(secret="other")).get_tickets([1])
     assert query.call_count == 2
+    connector.connect(creds())._tenant.in_refused_until = 0.0  # the retry period is over
+    query.respond(200, json=page([ticket(1)]))
+    assert sorted(await connector.connect(creds()).get_tickets([1, 2])) == [1]
+    assert query.call_count == 3
+
+
+async def test_a_bulk_read_refusal_that_does_not_name_the_operator_is_no_fallback(router, zone, connector) -> None:
+    router.post(API + "Tickets/query").respond(500, json={"errors": ["Unable to find field 'id'."]})
+    single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    with pytest.raises(PsaRejected):
+        await connector.connect(creds()).get_tickets([1])
+    assert single.call_count == 0
 
 
 async def test_time_entry_count(router, zone, connector) -> None:
@@ -148,36 +172,29 @@ async def test_note_on_a_missing_ticket(router, zone, connector) -> None:
         await connector.connect(creds()).add_ticket_note(7009, NoteDraft("t", "d", None, None))
 
 
-async def test_complete_ticket_patches_only_the_status(router, zone, connector) -> None:
+async def test_complete_ticket_patches_only_the_status_in_one_request(router, zone, connector) -> None:
     patch = router.patch(API + "Tickets").respond(200, json={"itemId": 7001})
-    router.get(API + "Tickets/7001").respond(200, json={"item": ticket(7001, 5)})
-    facts = await connector.connect(creds()).complete_ticket(7001, 5)
-    assert facts.status == 5
-    assert body(patch) == {"id": 7001, "status": 5}
-
-
-@pytest.mark.parametrize("refusal", [405, 404])
-async def test_complete_falls_back_to_put_keeping_every_field(router, zone, connector, refusal) -> None:
-    patch = router.patch(API + "Tickets").respond(refusal, json={
-        "Message": "The requested resource does not support http method 'PATCH'."})
-    original = full_ticket(7001)
-    done = dict(original, status=5)
-    router.get(API + "Tickets/7001").mock(side_effect=[httpx.Response(200, json={"item": original}),
-                                                       httpx.Response(200, json={"item": done}),
-                                                       httpx.Response(200, json={"item": original}),
-                                                       httpx.Response(200, json={"item": done})])
-    put = router.put(API + "Tickets").respond(200, json={"itemId": 7001})
+    read = router.get(API + "Tickets/7001").respond(200, json={"item": ticket(7001, 5)})
     gateway = connector.connect(creds())
-    assert (await gateway.complete_ticket(7001, 5)).status == 5
-    assert body(put) == done
-    assert len(body(put)) == len(original) >= 75
-    await gateway.complete_ticket(7001, 5)
-    assert patch.call_count == 1 and put.call_count == 2  # the refusal is remembered
+    await gateway.zone()
+    calls = gateway.calls
+    assert await gateway.complete_ticket(7001, 5) is None
+    assert body(patch) == {"id": 7001, "status": 5}
+    assert gateway.calls - calls == 1 and read.call_count == 0  # no read after the PATCH
+
+
+async def test_a_refused_patch_is_reported_and_never_replaced_by_a_put(router, zone, connector) -> None:
+    """ADR 0007: no PUT fallback (a PUT of the ticket as read back fails on real tenants)."""
+    router.patch(API + "Tickets").respond(405, json={
+        "Message": "The requested resource does not support http method 'PATCH'."})
+    put = router.put(API + "Tickets").respond(200, json={"itemId": 7001})
+    with pytest.raises(PsaRejected, match="PATCH"):
+        await connector.connect(creds()).complete_ticket(7001, 5)
+    assert put.call_count == 0
 
 
 async def test_complete_a_missing_ticket(router, zone, connector) -> None:
     router.patch(API + "Tickets").respond(404, json={"errors": ["not found"]})
-    router.get(API + "Tickets/7009").respond(404)
     put = router.put(API + "Tickets")
     with pytest.raises(PsaNotFound):
         await connector.connect(creds()).complete_ticket(7009, 5)
@@ -216,10 +233,10 @@ async def test_usage_in_pascal_case(router, zone, connector) -> None:
     assert (usage.requests_this_hour, usage.limit, usage.timeframe_minutes) == (7, 10000, 60)
 
 
-@pytest.mark.parametrize(("limit", "max_records"), [(0, None), (-3, None), (1, 1), (50, 50), (800, 500)])
+@pytest.mark.parametrize(("limit", "max_records"), [(0, 1), (-3, 1), (1, 1), (50, 50), (800, 500)])
 async def test_search_limits_map_to_max_records_within_autotask_range(router, zone, connector, limit,
                                                                       max_records) -> None:
     route = router.post(API + "Companies/query").respond(200, json=page([{"id": 1, "companyName": "A"}]))
     found = await connector.connect(creds()).search_companies("a", limit)
-    assert len(found) == min(max(limit, 0), 1)
-    assert (body(route)["maxRecords"] if route.called else None) == max_records  # Autotask takes 1..500
+    assert len(found.companies) == 1
+    assert body(route)["maxRecords"] == max_records  # Autotask takes 1..500

@@ -44,6 +44,27 @@ async def test_production_asks_webservices_first_and_falls_back_to_webservices2(
     assert first.call_count == 1 and second.call_count == 1
 
 
+@pytest.mark.parametrize("failure", [httpx.Response(404, html="<h1>Not Found</h1>"),
+                                     httpx.Response(404, json={"errors": ["No zone"]}),
+                                     httpx.Response(400, json={"errors": ["Bad request"]})])
+async def test_any_failure_at_the_first_discovery_host_tries_the_other(router, connector, failure) -> None:
+    first = router.get(DISCOVERY).mock(return_value=failure)
+    second = router.get(DISCOVERY2).respond(200, json=ZONE_ANSWER)
+    assert (await connector.connect(creds()).zone()).api_url == API
+    assert first.call_count == 1 and second.call_count == 1
+
+
+async def test_404_at_every_discovery_host_is_unavailable_not_an_unknown_user(router, connector) -> None:
+    router.get(DISCOVERY).respond(404)
+    router.get(DISCOVERY2).respond(404)
+    with pytest.raises(PsaUnavailable, match="every host"):
+        await connector.connect(creds()).zone()
+    router.get(DISCOVERY2).respond(500, json={"errors": ["Zone information could not be determined"]})
+    with pytest.raises(PsaAuthError) as caught:
+        await connector.connect(creds(username="other@example.com")).zone()
+    assert caught.value.failure is AuthFailure.UNKNOWN_USER  # a 404 elsewhere does not hide what a host said
+
+
 async def test_sandbox_asks_webservices2_first(router, connector) -> None:
     first = router.get(DISCOVERY2).respond(200, json=ZONE_ANSWER)
     other = router.get(DISCOVERY).respond(200, json=ZONE_ANSWER)
@@ -84,23 +105,57 @@ async def test_bad_tracking_identifier(router, zone, connector) -> None:
     assert caught.value.message == "IntegrationCode is invalid."
 
 
-async def test_401_rediscovers_once_then_reports_a_bad_secret(router, zone, connector) -> None:
+async def test_a_refused_secret_costs_one_login_and_is_not_used_again_until_tried_afresh(router, zone,
+                                                                                        connector) -> None:
+    """A zone just discovered is not discovered again on a 401: one failed login, not two. Then no call is made with
+    these credentials (real tenants lock API users after repeated failures) until they change or `fresh=True`."""
     usage = router.get(API + "ThresholdInformation").respond(401, json={"Message": "Authorization has been denied."})
     with pytest.raises(PsaAuthError) as caught:
         await connector.connect(creds()).usage()
     assert caught.value.failure is AuthFailure.BAD_SECRET
-    assert zone.call_count == 2 and usage.call_count == 2
+    assert zone.call_count == 1 and usage.call_count == 1
+    for call in (lambda g: g.usage(), lambda g: g.get_ticket(1), lambda g: g.zone()):
+        with pytest.raises(PsaAuthError, match="Test connection") as again:
+            await call(connector.connect(creds()))
+        assert again.value.failure is AuthFailure.BAD_SECRET
+    assert zone.call_count == 1 and usage.call_count == 1  # nothing sent
+    usage.respond(200, json=THRESHOLD)
+    assert (await connector.connect(creds(secret="changed")).usage()).limit == 10000  # changed settings: allowed
+    assert (await connector.connect(creds(), fresh=True).usage()).limit == 10000  # Test connection tries again
+    assert (await connector.connect(creds()).usage()).limit == 10000
+
+
+@pytest.mark.parametrize(("answer", "failure"), [
+    (httpx.Response(500, json={"errors": ["IntegrationCode is invalid."]}), AuthFailure.BAD_TRACKING_IDENTIFIER),
+    (httpx.Response(500, json={"errors": ["Zone information could not be determined"]}), AuthFailure.UNKNOWN_USER),
+])
+async def test_other_refused_credentials_are_remembered_too(router, connector, answer, failure) -> None:
+    discovery = router.get(DISCOVERY)
+    if failure is AuthFailure.UNKNOWN_USER:
+        discovery.mock(return_value=answer)
+        router.get(DISCOVERY2).mock(return_value=answer)
+        sent = discovery
+    else:
+        discovery.respond(200, json=ZONE_ANSWER)
+        sent = router.get(API + "ThresholdInformation").mock(return_value=answer)
+    for _ in range(3):
+        with pytest.raises(PsaAuthError) as caught:
+            await connector.connect(creds()).usage()
+        assert caught.value.failure is failure
+    assert sent.call_count == 1
 
 
 async def test_401_after_a_zone_move_succeeds_at_the_new_zone(router, connector) -> None:
     moved = {"zoneName": "Z6", "url": "https://webservices6.autotask.net/ATServicesRest/", "webUrl": WEB}
     router.get(DISCOVERY).mock(side_effect=[httpx.Response(200, json=ZONE_ANSWER), httpx.Response(200, json=moved)])
-    router.get(API + "ThresholdInformation").respond(401)
+    old = router.get(API + "ThresholdInformation").mock(side_effect=[httpx.Response(200, json=THRESHOLD),
+                                                                     httpx.Response(401)])
     new = router.get("https://webservices6.autotask.net/ATServicesRest/V1.0/ThresholdInformation").respond(
         200, json=THRESHOLD)
     gateway = connector.connect(creds())
-    assert (await gateway.usage()).limit == 10000
-    assert new.call_count == 1
+    assert (await gateway.usage()).limit == 10000  # the zone is cached now
+    assert (await gateway.usage()).limit == 10000  # the tenant moved: 401 at the old zone, found at the new one
+    assert old.call_count == 2 and new.call_count == 1
     assert (await gateway.zone()).name == "Z6"
 
 

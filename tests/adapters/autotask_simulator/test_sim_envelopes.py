@@ -78,7 +78,8 @@ async def test_create_then_read_a_ticket(client: httpx.AsyncClient, sim: Simulat
 
 
 async def test_pascal_case_keys_are_accepted_and_answers_are_camel_case(client: httpx.AsyncClient) -> None:
-    body = {"CompanyID": 101, "Title": "Pascal", "Status": 1, "Priority": 3, "QueueID": 29683325, "EXTERNALID": "k"}
+    body = {"CompanyID": 101, "Title": "Pascal", "Status": 1, "Priority": 3, "QueueID": 29683325, "EXTERNALID": "k",
+            "DueDateTime": "2026-01-16T02:10:00Z"}
     ticket_id = (await client.post(f"{API}/Tickets", json=body)).json()["itemId"]
     item = (await client.get(f"{API}/Tickets/{ticket_id}")).json()["item"]
     assert (item["companyID"], item["title"], item["priority"], item["externalID"]) == (101, "Pascal", 3, "k")
@@ -140,8 +141,8 @@ async def test_fields_documents(client: httpx.AsyncClient) -> None:
         v for v in status["picklistValues"] if v["value"] == "5").items()
     notes = (await client.get(f"{API}/ticketnotes/entityinformation/fields")).json()["fields"]
     publish = next(f for f in notes if f["name"] == "publish")
-    assert [(v["value"], v["label"]) for v in publish["picklistValues"]] == [("1", "All Autotask Users"),
-                                                                              ("2", "Internal Only")]
+    assert [(v["value"], v["label"]) for v in publish["picklistValues"]] == [
+        ("1", "All Autotask Users"), ("2", "Internal Project Team"), ("4", "Internal & Co-Managed")]
 
 
 async def test_time_entries_count_by_ticket(client: httpx.AsyncClient, sim: Simulator) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.autotask_simulator import Simulator
 
-from .conftest import API
+from .conftest import API, create_ticket
 
 
 async def ids(client: httpx.AsyncClient, entity: str, *conditions: dict[str, Any]) -> list[int]:
@@ -42,10 +42,8 @@ async def test_company_filters(client: httpx.AsyncClient, condition: dict[str, A
 
 
 async def test_top_level_conditions_are_and_ed_and_not_exist_finds_nulls(client: httpx.AsyncClient) -> None:
-    first = (await client.post(f"{API}/Tickets", json={"companyID": 100, "title": "a", "status": 1, "priority": 2,
-                                                       "externalID": "bc-1"})).json()["itemId"]
-    second = (await client.post(f"{API}/Tickets", json={"companyID": 101, "title": "b", "status": 1,
-                                                        "priority": 2})).json()["itemId"]
+    first = await create_ticket(client, companyID=100, title="a", externalID="bc-1")
+    second = await create_ticket(client, companyID=101, title="b")
     assert await ids(client, "Tickets", {"op": "notExist", "field": "externalID"}) == [second]
     assert await ids(client, "Tickets", {"op": "eq", "field": "ExternalID", "value": "BC-1"},
                      {"op": "noteq", "field": "status", "value": 5}) == [first]
@@ -57,7 +55,6 @@ async def test_top_level_conditions_are_and_ed_and_not_exist_finds_nulls(client:
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"filter": [{"op": "eq", "field": "nope", "value": 1}]}, "Unable to find field 'nope' in the Companies entity."),
-    ({"filter": [{"op": "like", "field": "id", "value": 1}]}, "Invalid filter operator 'like'."),
     ({"filter": []}, "A query needs a filter with at least one condition."),
     ({}, "A query needs a filter with at least one condition."),
     ({"filter": [{"op": "in", "field": "id", "value": 1}]}, "The 'in' operator needs a list value for field 'id'."),
@@ -124,8 +121,7 @@ async def test_a_get_on_next_page_url_is_405(client: httpx.AsyncClient) -> None:
 
 
 async def test_ticket_notes_query_at_the_root(client: httpx.AsyncClient, sim: Simulator) -> None:
-    ticket = (await client.post(f"{API}/Tickets", json={"companyID": 100, "title": "a", "status": 1,
-                                                        "priority": 2})).json()["itemId"]
+    ticket = await create_ticket(client, title="a")
     note = {"description": "n", "noteType": 1, "publish": 2}
     note_id = (await client.post(f"{API}/Tickets/{ticket}/Notes", json=note)).json()["itemId"]
     assert await ids(client, "TicketNotes", {"op": "eq", "field": "ticketID", "value": ticket},

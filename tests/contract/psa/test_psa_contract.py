@@ -6,10 +6,11 @@ Whatever one backend does here, the other must do too: the fake stays honest, th
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 
-from application.ports import AuthFailure, NoteDraft, PsaAuthError, PsaGateway, PsaNotFound, PsaUnavailable
+from application.ports import AuthFailure, NoteDraft, PsaAuthError, PsaGateway, PsaNotFound, PsaRejected, PsaUnavailable
 from domain.draft import TicketDraft
 from domain.tickets import CLOSING_NOTE, CLOSING_NOTE_TITLE, STATUS_COMPLETE
 
@@ -23,7 +24,8 @@ async def draft_for(gateway: PsaGateway, company_id: int, external_id: str) -> T
     queue = next(q.id for q in picklists.queues if q.is_active)
     return TicketDraft(company_id=company_id, title="[Backupchecks] Acme - Nightly - Error",
                        description="Backup failed\nReference: run-1", status=1, priority=priority, queue_id=queue,
-                       issue_type_id=None, sub_issue_type_id=None, source_id=None, external_id=external_id)
+                       issue_type_id=None, sub_issue_type_id=None, source_id=None, external_id=external_id,
+                       due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC))
 
 
 async def new_ticket(world: World, external_id: str = "bc-contract-1") -> tuple[PsaGateway, int]:
@@ -49,9 +51,27 @@ async def test_search_companies_by_part_of_the_name(world: World) -> None:
     for company_id, name in ((100, "Acme Corporation"), (101, "Globex"), (102, "acme labs")):
         world.add_company(company_id, name)
     found = await world.gateway().search_companies("ACME")
-    assert sorted(c.id for c in found) == [100, 102]
-    assert len(await world.gateway().search_companies("acme", limit=1)) == 1
-    assert await world.gateway().search_companies("no such company") == []
+    assert sorted(c.id for c in found.companies) == [100, 102] and found.after_id is None
+    first = await world.gateway().search_companies("acme", limit=1)
+    assert [c.id for c in first.companies] == [100] and first.after_id == 100
+    rest = await world.gateway().search_companies("acme", limit=1, after_id=first.after_id)
+    assert [c.id for c in rest.companies] == [102] and rest.after_id is None
+    assert (await world.gateway().search_companies("no such company")).companies == []
+
+
+async def test_company_search_pages_through_1200_matches(world: World) -> None:
+    for n in range(1, 1201):
+        world.add_company(1000 + n, f"Match {n}")
+    world.add_company(5000, "Other")
+    gateway, seen, pages, after = world.gateway(), [], 0, None
+    while True:
+        page = await gateway.search_companies("match", limit=500, after_id=after)
+        seen += [c.id for c in page.companies]
+        pages += 1
+        if page.after_id is None:
+            break
+        after = page.after_id
+    assert sorted(seen) == list(range(1001, 2201)) and len(seen) == len(set(seen)) and pages == 3
 
 
 async def test_create_get_and_find_by_external_id(world: World) -> None:
@@ -100,8 +120,9 @@ async def test_note_added_and_found_by_exact_text(world: World) -> None:
 
 async def test_complete_sets_status_5(world: World) -> None:
     gateway, ticket_id = await new_ticket(world)
-    facts = await gateway.complete_ticket(ticket_id, STATUS_COMPLETE)
-    assert facts.status == STATUS_COMPLETE and facts.ticket_id == ticket_id
+    calls = gateway.calls
+    assert await gateway.complete_ticket(ticket_id, STATUS_COMPLETE) is None
+    assert gateway.calls == calls + 1  # one request: no read after the PATCH
     again = await gateway.get_ticket(ticket_id)
     assert again is not None and again.status == STATUS_COMPLETE and again.external_id == "bc-contract-1"
     with pytest.raises(PsaNotFound):
@@ -170,3 +191,65 @@ async def test_companies_are_read_in_bulk_and_a_missing_company_is_left_out(worl
     assert {c.id: (c.name, c.is_active) for c in found.values()} == {100: ("Acme Corporation", True),
                                                                     101: ("Globex", False)}
     assert sorted(found) == [100, 101] and await gateway.get_companies([]) == {}
+
+
+# ------------------------------------------------------------------ rules real tenants enforce (README, issue 8)
+
+
+async def test_a_ticket_needs_a_queue_and_gets_its_due_date(world: World) -> None:
+    world.add_company(100, "Acme Corporation")
+    gateway = world.gateway()
+    draft = await draft_for(gateway, 100, "bc-rules-queue")
+    with pytest.raises(PsaRejected, match="queueID cannot all be empty"):
+        await gateway.create_ticket(dataclasses.replace(draft, queue_id=None))
+    assert world.tickets_with_external_id("bc-rules-queue") == 0
+    ticket_id = await gateway.create_ticket(draft)
+    assert world.due_at(ticket_id) == draft.due_at
+
+
+async def test_a_note_needs_a_note_type_and_a_publish_value(world: World) -> None:
+    gateway, ticket_id = await new_ticket(world, "bc-rules-note")
+    picklists = await gateway.picklists()
+    default = next(t.id for t in picklists.note_types if t.is_default)
+    with pytest.raises(PsaRejected, match="noteType"):
+        await gateway.add_ticket_note(ticket_id, NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, None, 2))
+    assert await gateway.add_ticket_note(ticket_id, NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, default, 2)) > 0
+
+
+async def test_publish_values_are_the_real_ones_and_co_managed_is_not_internal(world: World) -> None:
+    from domain.picklists import internal_publish, is_internal_publish
+    picklists = await world.gateway().picklists()
+    ids = {p.id: p for p in picklists.note_publish}
+    assert {1, 2, 4} <= set(ids)
+    assert not is_internal_publish(ids[1]) and is_internal_publish(ids[2]) and not is_internal_publish(ids[4])
+    assert internal_publish(None, picklists) == 2 and internal_publish(4, picklists) is None
+
+
+async def test_refused_credentials_are_not_sent_again_until_tried_afresh(world: World) -> None:
+    wrong = dataclasses.replace(GOOD, secret="wrong")
+    with pytest.raises(PsaAuthError):
+        await world.gateway(wrong).get_company(100)
+    sent = world.requests()
+    for _ in range(3):
+        with pytest.raises(PsaAuthError) as caught:
+            await world.gateway(wrong).get_company(100)
+        assert caught.value.failure is AuthFailure.BAD_SECRET
+    assert world.requests() == sent  # the API user is not locked by repeated failures
+    with pytest.raises(PsaAuthError):
+        await world.connector.connect(wrong, fresh=True).get_company(100)  # an admin's Test connection tries again
+    assert world.requests() > sent
+    world.add_company(100, "Acme Corporation")
+    assert (await world.gateway().get_company(100)).id == 100  # other credentials are unaffected
+
+
+async def test_access_counts_what_the_api_user_can_see(world: World) -> None:
+    gateway, ticket_id = await new_ticket(world, "bc-rules-access")
+    world.add_time_entry(ticket_id)
+    access = await gateway.access()
+    assert (access.tickets, access.time_entries, access.companies) == (1, 1, 1) and access.notes is not None
+    world.hide("time_entries", "zero")
+    assert (await gateway.access()).time_entries == 0
+    world.hide("time_entries", "forbidden")
+    world.hide("notes", "forbidden")
+    access = await gateway.access()
+    assert (access.tickets, access.time_entries, access.notes, access.companies) == (1, None, None, 1)

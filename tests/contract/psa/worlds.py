@@ -6,15 +6,17 @@ person in Autotask would.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Protocol
 
 from adapters.autotask import AutotaskConnector
 from adapters.autotask_simulator import Fault, Simulator, running_simulator
 from adapters.fake_psa import FakeConnector, FakePsa
 from adapters.fake_psa.fake import LOST_ANSWER
-from application.ports import Credentials, PsaGateway, PsaUnavailable
+from application.ports import Credentials, PsaConnector, PsaGateway, PsaUnavailable
 from domain.settings import ApiLogLevel, Environment
 
 USERNAME, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
@@ -23,6 +25,7 @@ GOOD = Credentials(Environment.SANDBOX, USERNAME, SECRET, TRACKING, ApiLogLevel.
 
 class World(Protocol):
     name: str
+    connector: PsaConnector
 
     def gateway(self, credentials: Credentials = GOOD) -> PsaGateway: ...
     def add_company(self, company_id: int, name: str, *, active: bool = True) -> None: ...
@@ -37,6 +40,11 @@ class World(Protocol):
     def lose_next_create_answer(self) -> None:
         """The next ticket creation is applied, and its answer lost."""
     def tickets_with_external_id(self, external_id: str) -> int: ...
+    def due_at(self, ticket_id: int) -> datetime | None: ...
+    def requests(self) -> int:
+        """Requests that reached the PSA so far."""
+    def hide(self, area: str, how: str) -> None:
+        """The API user's security level cannot see `area` ("time_entries", ...): "forbidden" or "zero"."""
 
 
 class FakeWorld:
@@ -78,6 +86,15 @@ class FakeWorld:
 
     def tickets_with_external_id(self, external_id: str) -> int:
         return len(self.psa.tickets_with_external_id(external_id))
+
+    def due_at(self, ticket_id: int) -> datetime | None:
+        return self.psa.tickets[ticket_id].due_at
+
+    def requests(self) -> int:
+        return self.psa.total_calls
+
+    def hide(self, area: str, how: str) -> None:
+        self.psa.hidden_areas[area] = how
 
 
 class SimulatorWorld:
@@ -125,6 +142,18 @@ class SimulatorWorld:
     def tickets_with_external_id(self, external_id: str) -> int:
         return sum(1 for t in self.sim.tickets.values() if t.get("externalID") == external_id)
 
+    def due_at(self, ticket_id: int) -> datetime | None:
+        due = self.sim.tickets[ticket_id].get("dueDateTime")
+        return None if due is None else datetime.fromisoformat(due.replace("Z", "+00:00"))
+
+    def requests(self) -> int:
+        return sum(self.sim.counts.values())
+
+    def hide(self, area: str, how: str) -> None:
+        entity = {"tickets": "Tickets", "time_entries": "TimeEntries", "notes": "TicketNotes",
+                  "companies": "Companies"}[area]
+        self.sim.hidden[entity] = how
+
 
 @asynccontextmanager
 async def simulator_world(sim: Simulator | None = None, *, timeout: float = 30.0) -> AsyncIterator[SimulatorWorld]:
@@ -137,6 +166,7 @@ async def simulator_world(sim: Simulator | None = None, *, timeout: float = 30.0
     with running_simulator(sim) as zone_base:
         connector = AutotaskConnector(zone_discovery_urls=[zone_base], timeout=timeout)
         connector.exchange.sleep = record
+        connector.exchange.now = lambda: time.monotonic() + sum(sleeps)  # time passes in the waits not waited
         try:
             yield SimulatorWorld(sim, connector, sleeps)
         finally:
