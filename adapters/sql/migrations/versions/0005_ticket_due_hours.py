@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_ticket_due_hours"
-down_revision = "0001"
+down_revision = "0003_web_sessions"
 branch_labels = None
 depends_on = None
 
