@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
 from adapters.autotask import AutotaskConnector
 from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
@@ -36,6 +37,7 @@ from application.use_cases.search_companies import SearchCompanies
 from application.use_cases.settings import GetSettings, UpdateSettings
 from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
 from application.use_cases.view_runs import GetRun, ListRuns
+from domain.audit import AuditKey
 from entrypoints.metrics import Metrics
 
 ENV_PREFIX = "BACKUPCHECKS_"
@@ -48,6 +50,7 @@ class Config:
     data_dir: Path = Path("./var")
     database_url: str | None = None
     secret_key: str | None = None
+    audit_key: str | None = None
     autotask_zone_url: str | None = None
     base_url: str | None = None
     autotask_timeout: float = 30.0
@@ -64,6 +67,7 @@ class Config:
             data_dir=Path(get("DATA_DIR") or "./var"),
             database_url=get("DATABASE_URL"),
             secret_key=get("SECRET_KEY"),
+            audit_key=get("AUDIT_KEY"),
             autotask_zone_url=get("AUTOTASK_ZONE_URL"),
             base_url=get("BASE_URL"),
             autotask_timeout=float(get("AUTOTASK_TIMEOUT") or 30.0),
@@ -83,8 +87,14 @@ class Config:
         return f"Config(data_dir={str(self.data_dir)!r}, database_url={'***' if self.database_url else None})"
 
 
-def make_storage(config: Config) -> UnitOfWorkFactory:
-    return SqlStorage(config.effective_database_url)
+def make_storage(config: Config, audit_key: AuditKey) -> UnitOfWorkFactory:
+    return SqlStorage(config.effective_database_url, audit_key)
+
+
+def make_audit_key(config: Config) -> AuditKey:
+    if config.audit_key:
+        return audit_key_from_passphrase(config.audit_key)
+    return audit_key_from_file(config.data_dir)
 
 
 def make_secret_box(config: Config) -> SecretBox:
@@ -106,7 +116,8 @@ class Container(containers.DeclarativeContainer):
     config = providers.Singleton(Config.from_env)
     metrics = providers.Singleton(Metrics)
     clock = providers.Singleton(SystemClock)
-    storage = providers.Singleton(make_storage, config)
+    audit_key = providers.Singleton(make_audit_key, config)
+    storage = providers.Singleton(make_storage, config, audit_key)
     secret_box = providers.Singleton(make_secret_box, config)
     psa = providers.Singleton(make_connector, config, metrics)
     hasher = providers.Singleton(Argon2Credentials)
@@ -127,7 +138,7 @@ class Container(containers.DeclarativeContainer):
                                       base_url=config.provided.base_url)
     get_ticket = providers.Factory(GetTicket, deps)
     resolve_ticket = providers.Factory(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
-    refresh_tickets = providers.Factory(RefreshTickets, deps)
+    refresh_tickets = providers.Factory(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
     get_settings = providers.Factory(GetSettings, deps)
     update_settings = providers.Factory(UpdateSettings, deps)
     test_connection = providers.Factory(TestConnection, deps)

@@ -92,4 +92,4 @@ class VerifyAudit(UseCase):
     async def execute(self, actor: Actor) -> ChainCheck:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.verify", ("audit", "*"))
         async with self.deps.uow() as uow:
-            return verify_chain(await uow.audit.all())
+            return verify_chain(await uow.audit.all(), uow.audit.key)
