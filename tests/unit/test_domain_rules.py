@@ -66,7 +66,7 @@ def test_mapping_to_a_found_company_is_ok_and_keeps_id_and_name() -> None:
         MappingStatus.OK, 100, "Acme B.V.", T0, "autotask")
 
 
-@pytest.mark.parametrize("outcome", [LookupOutcome.NOT_FOUND, LookupOutcome.INACTIVE, LookupOutcome.INACCESSIBLE])
+@pytest.mark.parametrize("outcome", [LookupOutcome.NOT_FOUND, LookupOutcome.INACTIVE])
 def test_cannot_map_to_a_company_that_is_not_usable(outcome: LookupOutcome) -> None:
     with pytest.raises(ValueError):
         CompanyMapping.from_lookup("c1", CompanyLookup(100, outcome, "X"), T0)
@@ -96,8 +96,7 @@ def test_renamed_stays_renamed_until_confirmed() -> None:
 
 @pytest.mark.parametrize(
     ("outcome", "words"),
-    [(LookupOutcome.NOT_FOUND, "no longer exists"), (LookupOutcome.INACTIVE, "inactive"),
-     (LookupOutcome.INACCESSIBLE, "not accessible")],
+    [(LookupOutcome.NOT_FOUND, "no longer exists"), (LookupOutcome.INACTIVE, "inactive")],
 )
 def test_gone_company_makes_mapping_invalid_with_reason(outcome: LookupOutcome, words: str) -> None:
     m = mapped().after_lookup(CompanyLookup(100, outcome), T0)
