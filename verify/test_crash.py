@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 import httpx
@@ -65,17 +67,14 @@ def crash_during(stack: Stack, moment: Moment, method: str, path: str) -> None:
 
 
 def _swallow(method: str, url: str, headers: dict[str, str]) -> None:
-    try:
+    with suppress(httpx.TransportError):  # the server dies under it: that is the point
         httpx.request(method, url, headers=headers, timeout=15)
-    except httpx.TransportError:
-        pass  # the server died under it: that is the point
 
 
 def heal(stack: Stack) -> dict[str, int]:
     time.sleep(STALE_AFTER)  # a crashed attempt is settled once no deadline can still let it land
     code, out = stack.cli("tickets", "refresh")
     assert code == 0, out
-    import json
     summary: dict[str, int] = json.loads(out)
     return summary
 
