@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test verify lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# Process-level proofs on loopback (PostgreSQL, the simulator, `serve` processes): docs/reliability.md.
+verify: $(STAMP)
+	$(BIN)/pytest verify
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

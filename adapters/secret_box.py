@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from adapters.files import read_or_create_key
 from application.ports import SecretUnreadable
 
 KEY_FILE = "secret.key"
@@ -30,17 +30,8 @@ class FernetSecretBox:
 
     @classmethod
     def from_key_file(cls, data_dir: Path) -> FernetSecretBox:
-        """A box keyed by `<data_dir>/secret.key`, created with mode 0600 when absent."""
-        path = data_dir / KEY_FILE
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return cls(path.read_bytes().strip())
-        with os.fdopen(fd, "wb") as handle:
-            key = Fernet.generate_key()
-            handle.write(key)
-        return cls(key)
+        """A box keyed by `<data_dir>/secret.key`, created with mode 0600 (in a 0700 folder) when absent."""
+        return cls(read_or_create_key(data_dir / KEY_FILE, Fernet.generate_key()))
 
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

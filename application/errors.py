@@ -44,6 +44,14 @@ class AutotaskRejected(UseCaseError):
         super().__init__("autotask_rejected", message)
 
 
+class AutotaskPermissionDenied(AutotaskRejected):
+    """502: Autotask refused the API user a permission ("not adequate permissions"): the integration's problem, fixed
+    in the API user's security level; nothing stored about the data asked for changes."""
+
+    def __init__(self, message: str) -> None:
+        UseCaseError.__init__(self, "autotask_permission_denied", message)
+
+
 class AutotaskUnavailable(UseCaseError):
     """503: Autotask did not answer (timeout, network, throttling)."""
 

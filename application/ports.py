@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.audit import AuditEntry, AuditRecord, Outcome
+from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome
 from domain.draft import TicketDraft
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.picklists import Picklists
@@ -305,6 +305,9 @@ class TicketLinkRepository(Protocol):
     async def list_open(self) -> list[TicketLink]:
         """Links whose ticket may still change in the PSA (state linked)."""
         ...
+    async def list_pending(self) -> list[TicketLink]:
+        """Reservations (state pending): their ticket may exist in the PSA after a crash or a lost answer."""
+        ...
 
 
 class SettingsRepository(Protocol):
@@ -323,6 +326,9 @@ class UserRepository(Protocol):
 
 
 class AuditLog(Protocol):
+    key: AuditKey
+    """The installation's audit key: it signs every appended record and checks the chain."""
+
     async def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain the entry after the last record. Records are never updated or deleted."""
         ...

@@ -24,19 +24,20 @@ class LookupOutcome(StrEnum):
     FOUND = "found"
     NOT_FOUND = "not_found"
     INACTIVE = "inactive"
-    INACCESSIBLE = "inaccessible"
 
 
 INVALID_REASONS: dict[LookupOutcome, str] = {
     LookupOutcome.NOT_FOUND: "The Autotask company no longer exists.",
     LookupOutcome.INACTIVE: "The Autotask company is inactive.",
-    LookupOutcome.INACCESSIBLE: "The Autotask company is not accessible to the API user.",
 }
+"""Only what Autotask says about the company itself invalidates a mapping. A permission answer ("not adequate
+permissions") is about the API user's rights, not the company: it is the integration's problem, reported as such, and
+leaves every mapping as it is."""
 
 
 @dataclass(frozen=True, slots=True)
 class CompanyLookup:
-    """What a live look-up of one company found."""
+    """What a live look-up of one company found (a permission refusal is not a finding: it is raised)."""
 
     company_id: int
     outcome: LookupOutcome

@@ -63,6 +63,8 @@ class TicketLink:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     version: int = 1
+    reconcile_claimed_at: datetime | None = None
+    """One caller is looking up an earlier attempt's ticket (since then); the others answer what is stored."""
 
     def _next(self, **changes: Any) -> TicketLink:
         return replace(self, version=self.version + 1, **changes)
@@ -75,7 +77,19 @@ class TicketLink:
         """A new creation attempt on a reservation whose previous attempt is known to have created nothing."""
         if self.state is not LinkState.PENDING:
             raise ValueError("only a pending link can be retaken")
-        return self._next(attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at)
+        return self._next(attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at,
+                          reconcile_claimed_at=None)
+
+    def reconcile_claimed(self, at: datetime) -> TicketLink:
+        """A caller takes the look-up of an earlier attempt's ticket; others keep off until it ends or grows stale."""
+        return self._next(reconcile_claimed_at=at)
+
+    def reconcile_unclaimed(self) -> TicketLink:
+        return self._next(reconcile_claimed_at=None)
+
+    def reconcile_in_flight(self, now: datetime, stale_after_seconds: float) -> bool:
+        at = self.reconcile_claimed_at
+        return at is not None and (now - at).total_seconds() < stale_after_seconds
 
     def outcome_unknown(self) -> TicketLink:
         return self._next(ambiguous=True)
@@ -95,6 +109,7 @@ class TicketLink:
             url=url,
             status=status,
             time_entries=0,
+            reconcile_claimed_at=None,
         )
 
     def observed(self, status: TicketStatus, time_entries: int, ticket_number: str | None = None,

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from adapters.files import private_dir
 from application.errors import UseCaseError
 from application.ports import AuditQuery
 from application.use_cases.audit_log import ExportFormat
@@ -34,7 +35,7 @@ def prepare_database(config: Config) -> None:
     if config.embedded_database:
         from adapters.sql.migrate import upgrade
 
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)
         upgrade(config.effective_database_url)
 
 
@@ -97,14 +98,16 @@ async def mappings_refresh(container: Container, args: argparse.Namespace, out: 
 async def tickets_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     result = await container.refresh_tickets().execute(SYSTEM)
     print(json.dumps({"checked": result.checked, "changed": result.changed, "deleted": result.deleted,
-                      "autotask_calls": result.autotask_calls}), file=out)
+                      "autotask_calls": result.autotask_calls, "settled": result.settled,
+                      "released": result.released}), file=out)
     return 0
 
 
 async def audit_verify(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     check = await container.verify_audit().execute(SYSTEM)
     print(json.dumps({"ok": check.ok, "records": check.records, "first_bad_seq": check.first_bad_seq,
-                      "last_seq": check.last_seq, "last_hash": check.last_hash}), file=out)
+                      "last_seq": check.last_seq, "last_hash": check.last_hash, "key_id": check.key_id,
+                      "unkeyed_records": check.unkeyed_records}), file=out)
     return 0 if check.ok else 2
 
 
@@ -136,7 +139,7 @@ def db(args: argparse.Namespace) -> int:
               "and everything in them. Add --yes to do it anyway.", file=sys.stderr)
         return 2
     config = Config.from_env()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     (upgrade if args.direction == "upgrade" else downgrade)(config.effective_database_url, args.revision)
     print(f"database {args.direction}d to {args.revision}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
 from adapters.autotask import AutotaskConnector
 from adapters.autotask.budget import LocalBudget
 from adapters.clock import SystemClock
@@ -44,6 +45,7 @@ from application.use_cases.settings import GetSettings, UpdateSettings
 from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
 from application.use_cases.view_runs import GetRun, ListRuns
 from application.use_cases.web_sessions import SessionPolicy, Sessions
+from domain.audit import AuditKey
 from entrypoints.metrics import Metrics
 
 ENV_PREFIX = "BACKUPCHECKS_"
@@ -56,6 +58,7 @@ class Config:
     data_dir: Path = Path("./var")
     database_url: str | None = None
     secret_key: str | None = None
+    audit_key: str | None = None
     autotask_zone_url: str | None = None
     base_url: str | None = None
     autotask_timeout: float = 30.0
@@ -78,6 +81,7 @@ class Config:
             data_dir=Path(get("DATA_DIR") or "./var"),
             database_url=get("DATABASE_URL"),
             secret_key=get("SECRET_KEY"),
+            audit_key=get("AUDIT_KEY"),
             autotask_zone_url=get("AUTOTASK_ZONE_URL"),
             base_url=get("BASE_URL"),
             autotask_timeout=float(get("AUTOTASK_TIMEOUT") or 30.0),
@@ -102,8 +106,14 @@ class Config:
                 f"metrics_token={'***' if self.metrics_token else None})")
 
 
-def make_storage(config: Config) -> UnitOfWorkFactory:
-    return SqlStorage(config.effective_database_url)
+def make_storage(config: Config, audit_key: AuditKey) -> UnitOfWorkFactory:
+    return SqlStorage(config.effective_database_url, audit_key)
+
+
+def make_audit_key(config: Config) -> AuditKey:
+    if config.audit_key:
+        return audit_key_from_passphrase(config.audit_key)
+    return audit_key_from_file(config.data_dir)
 
 
 def make_secret_box(config: Config) -> SecretBox:
@@ -144,7 +154,8 @@ class Container(containers.DeclarativeContainer):
     config = providers.Singleton(Config.from_env)
     metrics = providers.Singleton(Metrics)
     clock = providers.Singleton(SystemClock)
-    storage = providers.Singleton(make_storage, config)
+    audit_key = providers.Singleton(make_audit_key, config)
+    storage = providers.Singleton(make_storage, config, audit_key)
     secret_box = providers.Singleton(make_secret_box, config)
     psa = providers.Singleton(make_connector, config, metrics, storage)
     hasher = providers.Singleton(Argon2Credentials)
@@ -166,7 +177,7 @@ class Container(containers.DeclarativeContainer):
                                       base_url=config.provided.base_url)
     get_ticket = providers.Factory(GetTicket, deps)
     resolve_ticket = providers.Factory(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
-    refresh_tickets = providers.Factory(RefreshTickets, deps)
+    refresh_tickets = providers.Factory(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
     get_settings = providers.Factory(GetSettings, deps)
     update_settings = providers.Factory(UpdateSettings, deps)
     test_connection = providers.Factory(TestConnection, deps)

@@ -13,6 +13,7 @@ from pathlib import Path
 from dependency_injector import providers
 
 from adapters.autotask_simulator import Simulator, running_simulator
+from adapters.files import private_dir
 from adapters.sql.migrate import upgrade
 from application.use_cases.settings import SettingsChange
 from domain.picklists import Picklists, PicklistValue
@@ -126,7 +127,7 @@ def seeded_container(config: Config, sim: Simulator) -> tuple[Container, list[Lo
 
 
 def fresh_database(data_dir: Path) -> str:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = (data_dir / "demo.sqlite3").resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

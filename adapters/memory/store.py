@@ -20,7 +20,7 @@ from application.ports import (
     User,
     UserRepository,
 )
-from domain.audit import AuditEntry, AuditRecord, chain
+from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -49,6 +49,7 @@ class MemoryStore:
     users: dict[str, User] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     settings: dict[str, AutotaskSettings] = field(default_factory=dict)
+    audit_key: AuditKey = field(default_factory=AuditKey.generate)
     commits: int = 0
     _lock_owners: dict[object, object] = field(default_factory=dict)
     _released: asyncio.Condition | None = None
@@ -222,7 +223,13 @@ class MemoryTicketLinks(_Repo):
         return True
 
     async def list_open(self) -> list[TicketLink]:
-        return sorted((x for x in self._uow.t_links.values() if x.state is LinkState.LINKED), key=lambda x: x.run_id)
+        return self._in_state(LinkState.LINKED)
+
+    async def list_pending(self) -> list[TicketLink]:
+        return self._in_state(LinkState.PENDING)
+
+    def _in_state(self, state: LinkState) -> list[TicketLink]:
+        return sorted((x for x in self._uow.t_links.values() if x.state is state), key=lambda x: x.run_id)
 
 
 class MemorySettings(_Repo):
@@ -268,12 +275,13 @@ class MemoryAudit(_Repo):
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow)
+        self.key = uow.store.audit_key
         self.pending: list[AuditRecord] = []
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         await self._uow.lock(("audit-head",))
         last = self.pending[-1] if self.pending else (self._uow.store.audit[-1] if self._uow.store.audit else None)
-        record = chain(last, entry)
+        record = chain(last, entry, self.key)
         self.pending.append(record)
         return record
 

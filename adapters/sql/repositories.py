@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from adapters.sql import rows
 from adapters.sql import tables as t
 from application.ports import AuditQuery, RunQuery, User
-from domain.audit import AuditEntry, AuditRecord, chain
+from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -160,6 +160,11 @@ class SqlTicketLinks(_Repo):
         statement = sa.select(t.ticket_links).where(c.state == LinkState.LINKED).order_by(c.run_id)
         return [rows.link_from(row) for row in await self._rows(statement)]
 
+    async def list_pending(self) -> list[TicketLink]:
+        c = t.ticket_links.c
+        statement = sa.select(t.ticket_links).where(c.state == LinkState.PENDING).order_by(c.run_id)
+        return [rows.link_from(row) for row in await self._rows(statement)]
+
 
 class SqlSettings(_Repo):
     """The one settings row; the migration creates it with this database's random installation id."""
@@ -204,6 +209,10 @@ class SqlAudit(_Repo):
     PostgreSQL by a transaction-scoped advisory lock taken before reading the chain's head, on SQLite by the write
     lock every unit of work holds (BEGIN IMMEDIATE). The primary key on seq refuses a fork in any case."""
 
+    def __init__(self, uow: SqlUnitOfWork, key: AuditKey) -> None:
+        super().__init__(uow)
+        self.key = key
+
     async def append(self, entry: AuditEntry) -> AuditRecord:
         if entry.at.tzinfo is None or entry.at.utcoffset() is None:
             raise ValueError("audit entries need a timezone-aware time")
@@ -211,7 +220,7 @@ class SqlAudit(_Repo):
         if self._uow.dialect == "postgresql":
             await self._uow.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
         head = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
-        record = chain(None if head is None else rows.audit_from(head), entry)
+        record = chain(None if head is None else rows.audit_from(head), entry, self.key)
         await self._uow.execute(sa.insert(t.audit_records).values(rows.audit_row(record)))
         return record
 

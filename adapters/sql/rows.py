@@ -81,7 +81,6 @@ def link_from(row: Row) -> TicketLink:
 
 def audit_row(record: AuditRecord) -> dict[str, Any]:
     e = record.entry
-    customer = e.details.get("customer_id")
     return {
         "seq": record.seq,
         "at": e.at,
@@ -92,11 +91,13 @@ def audit_row(record: AuditRecord) -> dict[str, Any]:
         "target_id": e.target_id,
         "outcome": e.outcome,
         "details": dict(e.details),
-        "details_customer_id": customer if isinstance(customer, str) else None,
+        "details_customer_id": record.customer_id,
         "prev_hash": record.prev_hash,
         "hash": record.hash,
+        "key_id": record.key_id,
     }
 
 
 def audit_from(row: Row) -> AuditRecord:
-    return AuditRecord(seq=row["seq"], entry=flat_entity(AuditEntry, row), prev_hash=row["prev_hash"], hash=row["hash"])
+    return AuditRecord(seq=row["seq"], entry=flat_entity(AuditEntry, row), prev_hash=row["prev_hash"], hash=row["hash"],
+                       key_id=row["key_id"], customer_id=row["details_customer_id"])

@@ -15,6 +15,7 @@ from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable, TableClause
 
+from adapters.files import private_file
 from adapters.sql.errors import quiet_driver_logs, translated
 from adapters.sql.repositories import (
     SqlAudit,
@@ -34,6 +35,7 @@ from application.ports import (
     TicketLinkRepository,
     UserRepository,
 )
+from domain.audit import AuditKey
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 """How long a unit of work waits for SQLite's write lock before it gives up (ConnectionError)."""
@@ -63,6 +65,8 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, hide_parameters=True, pool_pre_ping=True)
     quiet_driver_logs()
+    if parsed.database and parsed.database != ":memory:" and Path(parsed.database).parent.is_dir():
+        private_file(Path(parsed.database))  # SQLite gives the -wal and -shm files the database file's mode
     engine = create_async_engine(parsed, hide_parameters=True, connect_args={"timeout": SQLITE_LOCK_POLL_SECONDS})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -84,7 +88,7 @@ class SqlUnitOfWork:
     """One transaction on one pooled connection. `async with uow:` begins it; leaving without `commit()` rolls it
     back. After `commit()` the next statement begins a new transaction (also rolled back unless committed)."""
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, audit_key: AuditKey, *, read_only: bool = False) -> None:
         self._engine = engine
         self.read_only = read_only
         self._conn: AsyncConnection | None = None
@@ -96,7 +100,7 @@ class SqlUnitOfWork:
         self.tickets: TicketLinkRepository = SqlTicketLinks(self)
         self.settings: SettingsRepository = SqlSettings(self)
         self.users: UserRepository = SqlUsers(self)
-        self.audit: AuditLog = SqlAudit(self)
+        self.audit: AuditLog = SqlAudit(self, audit_key)
 
     @property
     def dialect(self) -> str:
@@ -214,14 +218,16 @@ async def _rollback_and_close(conn: AsyncConnection) -> None:
 
 class SqlStorage:
     """The factory of units of work for one database URL (a `UnitOfWorkFactory`). The engine is made here, not at
-    import time; `await dispose()` closes its pool. The schema is made by `adapters.sql.migrate.upgrade`."""
+    import time; `await dispose()` closes its pool. The schema is made by `adapters.sql.migrate.upgrade`. `audit_key`
+    signs the audit chain (a fresh random key when none is given: a chain only this instance can check)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, audit_key: AuditKey | None = None) -> None:
         self.url = url
+        self.audit_key = audit_key or AuditKey.generate()
         self.engine = make_engine(url)
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, read_only=read_only)
+        return SqlUnitOfWork(self.engine, self.audit_key, read_only=read_only)
 
     __call__ = unit_of_work
 

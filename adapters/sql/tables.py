@@ -132,6 +132,7 @@ ticket_links = sa.Table(
     sa.Column("resolved_by", sa.Text),
     sa.Column("resolved_at", UtcDateTime),
     sa.Column("version", sa.Integer, nullable=False),  # compare-and-set guard of `update`
+    sa.Column("reconcile_claimed_at", UtcDateTime),
     sa.Index("ix_ticket_links_state", "state"),
     sa.Index("ix_ticket_links_external_id", "external_id"),
 )
@@ -190,6 +191,7 @@ audit_records = sa.Table(
     sa.Column("details_customer_id", sa.Text),  # details["customer_id"] when it is a string, for the customer filter
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(16)),  # the audit key that signed `hash`; NULL before the chain had one (ADR 0009)
     sa.Index("ix_audit_records_at", "at"),
     sa.Index("ix_audit_records_action", "action"),
     sa.Index("ix_audit_records_actor", "actor"),

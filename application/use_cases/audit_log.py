@@ -111,10 +111,12 @@ def _csv_line(cells: Any) -> str:
 class VerifyAudit(UseCase):
     async def execute(self, actor: Actor) -> ChainCheck:
         await authorize(self.deps, actor, Permission.ADMINISTER, "audit.verify", ("audit", "*"))
+        async with self.deps.uow(read_only=True) as uow:
+            key = uow.audit.key
         # The hashing runs in a worker thread (the event loop keeps serving), fed batch by batch. The batches hold no
         # unit of work open between records, so a walk cut short (a broken link, a cancelled request) leaves nothing.
         source, stop = records(self.deps, AuditQuery(limit=EXPORT_PAGE)), threading.Event()
         try:
-            return await asyncio.to_thread(verify_chain, _blocking(source, asyncio.get_running_loop(), stop))
+            return await asyncio.to_thread(verify_chain, _blocking(source, asyncio.get_running_loop(), stop), key)
         finally:
             stop.set()

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
 from application.denials import DenialFolder, with_folded
-from application.errors import AutotaskRejected, AutotaskUnavailable, Forbidden, NotConfigured, UseCaseError
+from application.errors import (
+    AutotaskPermissionDenied,
+    AutotaskRejected,
+    AutotaskUnavailable,
+    Forbidden,
+    NotConfigured,
+    UseCaseError,
+)
 from application.ports import (
     Clock,
     Credentials,
@@ -114,7 +121,8 @@ def psa_error(error: PsaError) -> UseCaseError:
     if isinstance(error, PsaAuthError):
         return AutotaskRejected(f"Autotask refused the credentials ({error.failure.value}): {error.message}")
     if isinstance(error, PsaForbidden):
-        return AutotaskRejected(f"The Autotask API user lacks a permission: {error.message}")
+        return AutotaskPermissionDenied(f"The Autotask API user lacks a permission (its security level, not the data "
+                                        f"asked for, decides): {error.message}")
     return AutotaskRejected(error.message)
 
 
@@ -153,13 +161,12 @@ async def connected(deps: Deps, actor: Actor, action: str, target: Target) -> tu
 
 
 async def look_up_company(gateway: PsaGateway, company_id: int) -> CompanyLookup:
-    """A live look-up of one company: found (active or not), not found, or not accessible."""
+    """A live look-up of one company: found (active or not) or not found. A permission refusal (PsaForbidden) is
+    raised: it is about the API user's rights, not the company."""
     try:
         company = await gateway.get_company(company_id)
     except PsaNotFound:
         return CompanyLookup(company_id, LookupOutcome.NOT_FOUND)
-    except PsaForbidden:
-        return CompanyLookup(company_id, LookupOutcome.INACCESSIBLE)
     return CompanyLookup.found(company.id, company.name, is_active=company.is_active)
 
 

@@ -5,7 +5,7 @@
 3. Record: linked on success; reservation released when Autotask surely created nothing; kept and marked ambiguous
    when the outcome is unknown.
 4. Before any new attempt on an ambiguous or stale reservation, look the `externalID` up in Autotask: a ticket found is
-   linked, never created again.
+   linked, never created again. One caller at a time does that look-up (`reconcile`); the others answer what is stored.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from application.errors import Conflict, NotFound, UseCaseError
-from application.ports import PsaError, PsaGateway, PsaUnavailable, TicketFacts
+from application.ports import PsaError, PsaGateway, PsaUnavailable
 from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link, within
+from application.use_cases.reconcile import Found, reconcile, recorded, stored
 from domain.audit import Outcome
 from domain.draft import TicketDraft, build_ticket_draft, missing_ticket_settings
 from domain.mapping import MappingStatus
 from domain.roles import Actor, Permission
-from domain.tickets import LinkState, TicketLink, TicketStatus
+from domain.tickets import LinkState, TicketLink
 
 ACTION = "ticket.create"
 
@@ -82,9 +83,12 @@ class CreateTicket:
         stale = link is not None and link.stale(now, self.stale_after_seconds)
         if link is not None and (link.ambiguous or stale):
             # An earlier attempt's ticket may exist: link it whatever has changed since (it must not be orphaned).
-            found = await self._find(actor, link, gateway)
-            if found is not None:
-                return found
+            found = await reconcile(deps, actor, ACTION, link, gateway, self.stale_after_seconds)
+            if found.found is Found.TICKET and found.link is not None:
+                return CreateTicketResult(found.link, Created.EXISTING)
+            if found.found is Found.BUSY or found.link is None:  # another caller's: answer what is stored
+                return _settled(found.link or link)
+            link = found.link
         if refusal is not None:
             await refuse(deps, actor, ACTION, target, refusal, customer_id=run.customer_id)
         assert mapping is not None
@@ -109,26 +113,9 @@ class CreateTicket:
             return await self._current(link)
         return await self._create(actor, retaken, draft, gateway)
 
-    async def _find(self, actor: Actor, link: TicketLink, gateway: PsaGateway) -> CreateTicketResult | None:
-        """Look for the ticket of an earlier attempt whose outcome is unknown: by the id Autotask gave, else by
-        externalID. None when Autotask has none (yet)."""
-        deps, target = self.deps, ("run", link.run_id)
-        if link.ticket_id is not None:  # created, only its read-back failed
-            return await self._record(actor, link, link.ticket_id, gateway, Created.EXISTING, reconciled=True)
-        try:
-            found = await gateway.find_ticket_by_external_id(link.external_id)
-        except PsaError as error:
-            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="reconcile")
-        if found is None:
-            return None
-        return await self._record(actor, link, found.ticket_id, gateway, Created.EXISTING, reconciled=True,
-                                  known=found)
-
     async def _current(self, link: TicketLink) -> CreateTicketResult:
         """Someone else moved the link on first: answer with what it is now."""
-        async with self.deps.uow(read_only=True) as uow:
-            current = await uow.tickets.get(link.run_id)
-        return _settled(current or link)
+        return _settled(await stored(self.deps, link) or link)
 
     async def _create(self, actor: Actor, link: TicketLink, draft: TicketDraft,
                       gateway: PsaGateway) -> CreateTicketResult:
@@ -147,22 +134,21 @@ class CreateTicket:
                             message=failure.message, attempt=link.attempt, outcome_unknown=maybe_created)
                 await uow.commit()
             raise failure from error
-        return await self._record(actor, link, ticket_id, gateway, Created.CREATED)
+        return await self._record(actor, link, ticket_id, gateway)
 
     async def _send(self, gateway: PsaGateway, draft: TicketDraft) -> int:
         """Create, within half the stale timeout: no other caller may retake the reservation while this attempt
         can still land in Autotask."""
         return await within(self.stale_after_seconds / 2, gateway.create_ticket(draft))
 
-    async def _record(self, actor: Actor, link: TicketLink, ticket_id: int, gateway: PsaGateway,
-                      outcome: Created, *, reconciled: bool = False,
-                      known: TicketFacts | None = None) -> CreateTicketResult:
+    async def _record(self, actor: Actor, link: TicketLink, ticket_id: int,
+                      gateway: PsaGateway) -> CreateTicketResult:
         """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous but keeps
         the ticket id, so the next call reads that ticket instead of creating one; a ticket Autotask no longer has
         leaves the link `deleted` (never a second ticket)."""
         deps, target = self.deps, ("run", link.run_id)
         try:
-            facts = known or await gateway.get_ticket(ticket_id)
+            facts = await gateway.get_ticket(ticket_id)
             labels = await gateway.picklists()
         except PsaError as error:
             failure = psa_error(error)
@@ -172,22 +158,20 @@ class CreateTicket:
                             message=failure.message, ticket_id=ticket_id)
                 await uow.commit()
             raise failure from error
-        if facts is None:
-            recorded = link.created_unread(ticket_id).gone()
-        else:
-            status = TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now())
-            recorded = link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
+        new = recorded(link, ticket_id, facts, labels, deps)
         async with deps.uow() as uow:
-            stored = await uow.tickets.update(recorded, link.version)
-            if stored:
-                await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=ticket_id,
-                            state=recorded.state.value, ticket_number=recorded.ticket_number, reconciled=reconciled,
-                            attempt=link.attempt)
+            done = await uow.tickets.update(new, link.version)
+            if done:
+                await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=ticket_id, state=new.state.value,
+                            ticket_number=new.ticket_number, reconciled=False, attempt=link.attempt)
                 await uow.commit()
-        if not stored:  # someone else moved the link on meanwhile: say so, the ticket may need a person's look
+        if done:
+            return CreateTicketResult(new, Created.CREATED)
+        current = await stored(deps, link)
+        if current is None or current.ticket_id != ticket_id:
+            # Someone else moved the link on to something else meanwhile: the ticket may need a person's look.
             async with deps.uow() as uow:
                 await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code="link_changed",
                             ticket_id=ticket_id, attempt=link.attempt)
                 await uow.commit()
-            return await self._current(link)
-        return CreateTicketResult(recorded, outcome)
+        return _settled(current or link)

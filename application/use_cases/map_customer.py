@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.errors import NotFound, Unprocessable
-from application.ports import PsaError
+from application.ports import PsaError, PsaForbidden
 from application.use_cases.common import UseCase, audit, authorize, connected, look_up_company, psa_error, refuse
 from application.use_cases.refresh_mapping import changed, store_checked
 from domain.audit import Outcome
@@ -13,7 +13,6 @@ from domain.roles import Actor, Permission
 _REFUSALS = {
     LookupOutcome.NOT_FOUND: ("company_not_found", "No Autotask company has ID {id}."),
     LookupOutcome.INACTIVE: ("company_inactive", "Autotask company {id} is inactive."),
-    LookupOutcome.INACCESSIBLE: ("company_inaccessible", "Autotask company {id} is not accessible to the API user."),
 }
 
 
@@ -28,6 +27,10 @@ class MapCustomer(UseCase):
         _, gateway = await connected(self.deps, actor, action, target)
         try:
             lookup = await look_up_company(gateway, company_id)
+        except PsaForbidden as error:  # nothing is mapped; the API user's rights, not the company, are the problem
+            await refuse(self.deps, actor, action, target, Unprocessable(
+                "company_inaccessible", f"Autotask company {company_id} is not accessible to the API user: "
+                                        f"check its security level ({error.message})."), company_id=company_id)
         except PsaError as error:
             await refuse(self.deps, actor, action, target, psa_error(error), Outcome.FAILED, company_id=company_id)
         if lookup.outcome is not LookupOutcome.FOUND:

@@ -1,16 +1,22 @@
-"""Poll the status of linked tickets in bulk: snapshots refreshed, tickets completed or deleted in Autotask noticed."""
+"""Poll the status of linked tickets in bulk: snapshots refreshed, tickets completed or deleted in Autotask noticed.
+Pending links are settled too, so a scheduled refresh heals a crash with no operator: one whose earlier attempt may
+have created a ticket (ambiguous, or stale) is looked up by the ticket id kept, else by `externalID`, and linked; a
+stale reservation Autotask has no ticket for is released (no attempt can land any more: each runs under a deadline of
+half the stale timeout), so the run offers its create again."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from application.ports import PsaError
-from application.use_cases.common import UseCase, audit, authorize, connected, psa_error, refuse
+from application.ports import PsaError, PsaGateway
+from application.use_cases.common import Deps, audit, authorize, connected, psa_error, refuse
+from application.use_cases.reconcile import Found, reconcile
 from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.tickets import LinkState, TicketLink, TicketStatus
 
+ACTION = "ticket.refresh"
 
 @dataclass(frozen=True, slots=True)
 class TicketsRefreshed:
@@ -18,18 +24,29 @@ class TicketsRefreshed:
     changed: int
     deleted: int
     autotask_calls: int
+    settled: int = 0
+    """Pending links linked to the ticket an earlier attempt created (or marked deleted when it is gone since)."""
+    released: int = 0
+    """Stale reservations Autotask has no ticket for, dropped."""
 
 
-class RefreshTickets(UseCase):
+class RefreshTickets:
+    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0) -> None:
+        self.deps = deps
+        self.stale_after_seconds = stale_after_seconds
+
     async def execute(self, actor: Actor, run_ids: Sequence[str] | None = None) -> TicketsRefreshed:
-        deps, action, target = self.deps, "ticket.refresh", ("tickets", "*")
+        deps, action, target = self.deps, ACTION, ("tickets", "*")
         await authorize(deps, actor, Permission.MANAGE_TICKETS, action, target)
         _, gateway = await connected(deps, actor, action, target)
         async with deps.uow(read_only=True) as uow:
             if run_ids is None:
-                links = await uow.tickets.list_open()
+                links, pending = await uow.tickets.list_open(), await uow.tickets.list_pending()
             else:
-                links = [x for x in (await uow.tickets.get_many(run_ids)).values() if x.state is LinkState.LINKED]
+                chosen = (await uow.tickets.get_many(run_ids)).values()
+                links = [x for x in chosen if x.state is LinkState.LINKED]
+                pending = [x for x in chosen if x.state is LinkState.PENDING]
+        settled, released = await self._settle(actor, pending, gateway)
         ids = [x.ticket_id for x in links if x.ticket_id is not None]
         try:
             found = await gateway.get_tickets(ids) if ids else {}
@@ -57,8 +74,33 @@ class RefreshTickets(UseCase):
                 if await uow.tickets.update(new, old.version):
                     deleted += new.state is LinkState.DELETED
                     changed += new.state is not LinkState.DELETED
-            summary = TicketsRefreshed(len(links), changed, deleted, gateway.calls)
+            summary = TicketsRefreshed(len(links) + len(pending), changed, deleted, gateway.calls, settled, released)
             await audit(uow, deps, actor, action, target, Outcome.OK, checked=summary.checked,
-                        changed=changed, deleted=deleted, autotask_calls=summary.autotask_calls)
+                        changed=changed, deleted=deleted, autotask_calls=summary.autotask_calls, settled=settled,
+                        released=released)
             await uow.commit()
         return summary
+
+    async def _settle(self, actor: Actor, pending: Sequence[TicketLink], gateway: PsaGateway) -> tuple[int, int]:
+        """Settle the pending links an earlier attempt may have left behind; one in flight (a create running now,
+        or another caller's reconciliation) is left alone."""
+        settled = released = 0
+        now = self.deps.clock.now()
+        for link in pending:
+            stale = link.stale(now, self.stale_after_seconds)
+            if not (link.ambiguous or stale):
+                continue
+            found = await reconcile(self.deps, actor, ACTION, link, gateway, self.stale_after_seconds)
+            settled += found.found is Found.TICKET
+            if found.found is Found.NOTHING and found.link is not None and stale:
+                released += await self._release(actor, found.link)
+        return settled, released
+
+    async def _release(self, actor: Actor, link: TicketLink) -> bool:
+        async with self.deps.uow() as uow:
+            done = await uow.tickets.release(link.run_id, link.version)
+            if done:
+                await audit(uow, self.deps, actor, ACTION, ("run", link.run_id), Outcome.OK, released=True,
+                            attempt=link.attempt, reason="no ticket in Autotask for a stale reservation")
+                await uow.commit()
+        return done

@@ -185,4 +185,5 @@ class AuditController(Controller):
         self, actor: NamedDependency[Actor], verify_audit: NamedDependency[VerifyAudit]
     ) -> VerifyOut:
         check = await verify_audit.execute(actor)
-        return VerifyOut(check.ok, check.records, check.first_bad_seq, check.last_seq, check.last_hash)
+        return VerifyOut(check.ok, check.records, check.first_bad_seq, check.last_seq, check.last_hash, check.key_id,
+                         check.unkeyed_records)

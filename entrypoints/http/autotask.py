@@ -116,4 +116,4 @@ class AutotaskController(Controller):
         data: JSONBody[TicketsRefreshIn | None] = None,
     ) -> TicketsRefreshedOut:
         r = await refresh_tickets.execute(actor, data.run_ids if data else None)
-        return TicketsRefreshedOut(r.checked, r.changed, r.deleted, r.autotask_calls)
+        return TicketsRefreshedOut(r.checked, r.changed, r.deleted, r.autotask_calls, r.settled, r.released)

@@ -82,7 +82,8 @@ ERROR_MEANINGS = {
     404: "not found",
     409: "the state does not allow it",
     422: "the request names something that cannot be used",
-    502: "autotask_rejected: Autotask answered with an error (its text in `detail`)",
+    502: "autotask_rejected: Autotask answered with an error (its text in `detail`); autotask_permission_denied: the "
+         "Autotask API user lacks a permission",
     503: "autotask_unavailable: Autotask did not answer (timeout, network, throttled)",
 }
 

@@ -249,6 +249,10 @@ class TicketsRefreshedOut(Struct):
     changed: int
     deleted: int
     autotask_calls: int
+    settled: int
+    """Pending links (left by a crash or a lost answer) linked to the ticket an earlier attempt created."""
+    released: int
+    """Stale reservations Autotask has no ticket for, dropped so the run offers its create again."""
 
 
 class SettingsOut(Struct):
@@ -366,6 +370,10 @@ class VerifyOut(Struct):
     first_bad_seq: int | None
     last_seq: int | None
     last_hash: str | None
+    key_id: str
+    """The fingerprint of the audit key that checked the chain (never the key)."""
+    unkeyed_records: int
+    """Records written before the chain had a key, checked by their plain hash (they lead the chain)."""
 
 
 # ----------------------------------------------------------------------------------------------------- converters

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
+from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
 from entrypoints.cli import main
 from entrypoints.container import Container
 from entrypoints.http.app import create_app
@@ -17,10 +19,10 @@ from entrypoints.http.app import create_app
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("DATABASE_URL", "SECRET_KEY", "AUTOTASK_ZONE_URL"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "AUDIT_KEY", "AUTOTASK_ZONE_URL"):
         monkeypatch.delenv(f"BACKUPCHECKS_{name}", raising=False)
-    monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path))
-    return tmp_path
+    monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -60,8 +62,10 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
     run(capsys, "users", "add", "bob", "--role", "reporter")
     code, out = run(capsys, "audit", "verify")
     verified = json.loads(out)
-    assert code == 0 and {k: verified[k] for k in ("ok", "records", "first_bad_seq", "last_seq")} == {
-        "ok": True, "records": 2, "first_bad_seq": None, "last_seq": 2}
+    key_id = audit_key_from_file(data_dir).key_id
+    assert code == 0 and {k: verified[k] for k in ("ok", "records", "first_bad_seq", "last_seq", "key_id")} == {
+        "ok": True, "records": 2, "first_bad_seq": None, "last_seq": 2, "key_id": key_id}
+    assert (data_dir / "audit.key").read_text().strip() not in out
     code, out = run(capsys, "audit", "export", "--format", "csv")
     lines = out.splitlines()
     assert lines[0].startswith("seq,at,actor") and len(lines) == 4  # header, two users, this export
@@ -75,7 +79,36 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
         db.execute("UPDATE audit_records SET actor = 'mallory' WHERE seq = 2")
     code, out = run(capsys, "audit", "verify")
     assert code == 2 and json.loads(out) == {"ok": False, "records": 2, "first_bad_seq": 2, "last_seq": None,
-                                             "last_hash": None}
+                                             "last_hash": None, "key_id": key_id, "unkeyed_records": 0}
+
+
+def test_the_customer_filter_column_is_inside_the_keyed_chain(data_dir: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    assert run(capsys, "audit", "verify")[0] == 0
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        db.execute("DROP TRIGGER audit_records_no_update")
+        db.execute("UPDATE audit_records SET details_customer_id = 'c-other' WHERE seq = 1")
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and json.loads(out)["first_bad_seq"] == 1
+
+
+def test_another_audit_key_cannot_check_the_chain(data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    monkeypatch.setenv("BACKUPCHECKS_AUDIT_KEY", "another key, given in the environment")
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and json.loads(out)["first_bad_seq"] == 1
+    assert json.loads(out)["key_id"] == audit_key_from_passphrase("another key, given in the environment").key_id
+
+
+def test_the_data_folder_database_and_key_files_are_private(data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    files = sorted(p.name for p in data_dir.iterdir())
+    assert {"backupchecks.sqlite3", "audit.key"} <= set(files)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()} == dict.fromkeys(files, 0o600)
 
 
 def test_db_upgrade_and_downgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

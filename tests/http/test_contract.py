@@ -375,7 +375,8 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: World)
     assert records[-1]["action"] == "audit.export" and records[-1]["details"] == {"format": "jsonl"}
     verified = (await call(client, world, A, "GET", "/api/v1/audit/verify")).json()
     assert verified == {"ok": True, "records": 5, "first_bad_seq": None, "last_seq": 5,
-                        "last_hash": world.store.audit[-1].hash}
+                        "last_hash": world.store.audit[-1].hash, "key_id": world.store.audit_key.key_id,
+                        "unkeyed_records": 0}
     problem(await call(client, world, A, "GET", "/api/v1/audit/export?format=xml"), 400, "invalid_input")
 
 
@@ -386,7 +387,8 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: World)
     record = world.store.audit[0]
     world.store.audit[0] = replace(record, entry=replace(record.entry, actor="someone-else"))
     assert (await call(client, world, A, "GET", "/api/v1/audit/verify")).json() == {
-        "ok": False, "records": 1, "first_bad_seq": 1, "last_seq": None, "last_hash": None}
+        "ok": False, "records": 1, "first_bad_seq": 1, "last_seq": None, "last_hash": None,
+        "key_id": world.store.audit_key.key_id, "unkeyed_records": 0}
 
 
 async def test_unknown_route_and_method_are_problems(client: Client, world: World) -> None:

@@ -7,7 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from domain.audit import AuditEntry, Outcome, chain, verify_chain
+from domain.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditKey,
+    AuditRecord,
+    Outcome,
+    chain,
+    unkeyed_hash,
+    verify_chain,
+)
 from domain.draft import build_ticket_draft, external_id, ticket_description, ticket_title
 from domain.mapping import CompanyLookup, CompanyMapping, LookupOutcome, MappingStatus
 from domain.picklists import Picklists, PicklistValue, validate_configuration
@@ -57,7 +66,7 @@ def test_mapping_to_a_found_company_is_ok_and_keeps_id_and_name() -> None:
         MappingStatus.OK, 100, "Acme B.V.", T0, "autotask")
 
 
-@pytest.mark.parametrize("outcome", [LookupOutcome.NOT_FOUND, LookupOutcome.INACTIVE, LookupOutcome.INACCESSIBLE])
+@pytest.mark.parametrize("outcome", [LookupOutcome.NOT_FOUND, LookupOutcome.INACTIVE])
 def test_cannot_map_to_a_company_that_is_not_usable(outcome: LookupOutcome) -> None:
     with pytest.raises(ValueError):
         CompanyMapping.from_lookup("c1", CompanyLookup(100, outcome, "X"), T0)
@@ -87,8 +96,7 @@ def test_renamed_stays_renamed_until_confirmed() -> None:
 
 @pytest.mark.parametrize(
     ("outcome", "words"),
-    [(LookupOutcome.NOT_FOUND, "no longer exists"), (LookupOutcome.INACTIVE, "inactive"),
-     (LookupOutcome.INACCESSIBLE, "not accessible")],
+    [(LookupOutcome.NOT_FOUND, "no longer exists"), (LookupOutcome.INACTIVE, "inactive")],
 )
 def test_gone_company_makes_mapping_invalid_with_reason(outcome: LookupOutcome, words: str) -> None:
     m = mapped().after_lookup(CompanyLookup(100, outcome), T0)
@@ -241,15 +249,60 @@ def entry(action: str = "ticket.create", **details: object) -> AuditEntry:
     return AuditEntry.of(Actor("oscar", Role.OPERATOR), T0, action, ("run", "run-1"), Outcome.OK, **details)  # type: ignore[arg-type]
 
 
+KEY = AuditKey(b"k" * 32)
+
+
+def keyed_chain(count: int, key: AuditKey = KEY) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    for i in range(count):
+        records.append(chain(records[-1] if records else None, entry(n=i, customer_id=f"c-{i}"), key))
+    return records
+
+
 def test_audit_chain_detects_edits_and_deletions() -> None:
-    records = []
-    for i in range(4):
-        records.append(chain(records[-1] if records else None, entry(n=i)))
-    assert verify_chain(records).ok and verify_chain(records).records == 4
+    records = keyed_chain(4)
+    check = verify_chain(records, KEY)
+    assert check.ok and check.records == 4 and check.key_id == KEY.key_id and check.unkeyed_records == 0
     edited = [*records]
     edited[1] = replace(records[1], entry=replace(records[1].entry, actor="mallory"))
-    assert verify_chain(edited).first_bad_seq == 2
-    assert verify_chain([records[0], records[2], records[3]]).first_bad_seq == 3
+    assert verify_chain(edited, KEY).first_bad_seq == 2
+    assert verify_chain([records[0], records[2], records[3]], KEY).first_bad_seq == 3
+
+
+def test_audit_chain_cannot_be_recomputed_without_the_key() -> None:
+    """Someone who can write the database edits a record and recomputes every hash after it: with a key of their
+    own, or with the plain SHA-256 of the chain before it had a key. Both fail; so does an edit of the filter column."""
+    records = keyed_chain(3)
+    forged: list[AuditRecord] = [records[0]]
+    for record in records[1:]:
+        content = replace(record.entry, actor="mallory") if record.seq == 2 else record.entry
+        forged.append(chain(forged[-1], content, AuditKey(b"m" * 32)))
+    assert verify_chain(forged, KEY).first_bad_seq == 2
+    plain = [records[0], replace(records[1], key_id=None, hash=unkeyed_hash(2, records[1].entry, records[0].hash))]
+    assert verify_chain(plain, KEY).first_bad_seq == 2
+    moved = replace(records[1], customer_id="c-other")
+    assert verify_chain([records[0], moved, records[2]], KEY).first_bad_seq == 2
+    assert "k" * 8 not in repr(KEY) and KEY.key_id in str(verify_chain(records, KEY))
+
+
+def unkeyed(*entries: AuditEntry) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    for seq, content in enumerate(entries, start=1):
+        prev = records[-1].hash if records else GENESIS_HASH
+        records.append(AuditRecord(seq, content, prev, unkeyed_hash(seq, content, prev)))
+    return records
+
+
+def test_records_from_before_the_key_lead_the_chain_and_stay_checkable() -> None:
+    legacy = unkeyed(entry(n=0), entry(n=1))
+    records = [*legacy, chain(legacy[-1], entry(n=2), KEY)]
+    check = verify_chain(records, KEY)
+    assert check.ok and check.unkeyed_records == 2 and check.records == 3
+    rewritten = unkeyed(entry(n=9), entry(n=1))  # edited and recomputed: the first keyed record covers the last hash
+    assert verify_chain([*rewritten, records[2]], KEY).first_bad_seq == 3
+    late = AuditRecord(4, entry(n=3), records[-1].hash, unkeyed_hash(4, entry(n=3), records[-1].hash))
+    assert verify_chain([*records, late], KEY).first_bad_seq == 4  # no unkeyed record after a keyed one
+    assert verify_chain(keyed_chain(2, AuditKey(b"x" * 32)), KEY).first_bad_seq == 1  # another key: cannot check
 
 
 def test_audit_details_are_immutable() -> None:

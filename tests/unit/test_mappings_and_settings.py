@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 
 from adapters.secret_box import FernetSecretBox
 from application.errors import (
+    AutotaskPermissionDenied,
     AutotaskUnavailable,
     Conflict,
     Forbidden,
@@ -105,6 +106,25 @@ async def test_refresh_all_counts_outcomes_and_calls(world: World) -> None:
     summary = await RefreshAllMappings(world.deps).execute(OPERATOR)
     assert (summary.checked, summary.ok, summary.renamed, summary.invalid) == (3, 1, 1, 1)
     assert summary.autotask_calls == 1 and world.psa.calls["get_company"] == reads_before  # nothing to confirm
+
+
+async def test_a_permission_answer_is_the_integrations_problem_not_the_mappings(world: World) -> None:
+    """Autotask's "not adequate permissions" is about the API user's rights: the refresh fails with its own code and
+    an audit record, and the mapping (and its tickets) stay as they were."""
+    await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
+    async with world.uow() as uow:
+        before = await uow.mappings.get("cust-1")
+    world.psa.inaccessible.add(100)
+    with pytest.raises(AutotaskPermissionDenied) as caught:
+        await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
+    assert caught.value.code == "autotask_permission_denied" and "adequate permissions" in caught.value.message
+    with pytest.raises(AutotaskPermissionDenied):
+        await RefreshAllMappings(world.deps).execute(OPERATOR)
+    async with world.uow() as uow:
+        assert await uow.mappings.get("cust-1") == before
+        records = [r.entry for r in await uow.audit.all() if r.entry.action.startswith("mapping.refresh")]
+    assert [(e.outcome, e.details.get("code", e.details.get("invalid"))) for e in records] == [
+        (Outcome.FAILED, "autotask_permission_denied"), (Outcome.FAILED, 0)]
 
 
 async def test_refresh_failure_changes_nothing(world: World) -> None:

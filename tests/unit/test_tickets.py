@@ -468,3 +468,79 @@ async def test_a_revived_link_gets_its_number_and_url(world: World) -> None:
     assert link.state is LinkState.DELETED and link.ticket_number is None
     view = await GetTicket(world.deps).execute(OPERATOR, "run-1", refresh=True)
     assert view.link.state is LinkState.LINKED and view.link.ticket_number and view.link.url
+
+
+async def test_one_caller_reconciles_while_fifty_ask_at_once(world: World) -> None:
+    """After an attempt whose answer was lost, 50 concurrent creates spend the Autotask look-ups of one
+    reconciliation, and none of them writes an audit record that calls for a person."""
+    world.psa.fail_next("create_ticket", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+
+    def slow(find: Any) -> Any:
+        async def finding(external: str) -> TicketFacts | None:
+            await asyncio.sleep(0.05)  # the others arrive while the look-up runs
+            return await find(external)  # type: ignore[no-any-return]
+        return finding
+
+    deps = world.deps_with(find_ticket_by_external_id=slow)
+    before = dict(world.psa.calls)
+    results = await asyncio.gather(*(CreateTicket(deps).execute(OPERATOR, "run-1") for _ in range(50)))
+    spent = {name: world.psa.calls[name] - before.get(name, 0) for name in world.psa.calls}
+    # the calls of one reconciliation: the look-up by externalID and the status labels
+    assert {name: count for name, count in spent.items() if count} == {"find_ticket_by_external_id": 1, "picklists": 1}
+    assert {r.outcome for r in results} <= {Created.EXISTING, Created.PENDING}
+    assert sum(r.outcome is Created.EXISTING and r.link.state is LinkState.LINKED for r in results) >= 1
+    assert len(world.psa.tickets) == 1 and world.psa.calls["create_ticket"] == 1
+    assert await audit_of(world, "ticket.create") == [(Outcome.FAILED, "autotask_unavailable"), (Outcome.OK, None)]
+    again = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert again.outcome is Created.EXISTING and again.link.reconcile_claimed_at is None
+
+
+async def test_a_reconciliation_cut_short_is_taken_over_once_its_claim_is_stale(world: World) -> None:
+    world.psa.fail_next("create_ticket", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    async with world.uow() as uow:  # a process took the claim, then died
+        link = await uow.tickets.get("run-1")
+        assert link is not None
+        await uow.tickets.update(link.reconcile_claimed(world.clock.now()), link.version)
+        await uow.commit()
+    waiting = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert waiting.outcome is Created.PENDING and world.psa.calls["find_ticket_by_external_id"] == 0
+    world.clock.advance(121)
+    done = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert done.outcome is Created.EXISTING and done.link.state is LinkState.LINKED and len(world.psa.tickets) == 1
+
+
+async def test_ticket_refresh_settles_what_a_crash_left_pending(world: World) -> None:
+    """A lost answer (ticket in Autotask), a failed read-back (ticket id kept), a crash before the call (stale, nothing
+    in Autotask) and a create in flight: the refresh links the first two, releases the third, leaves the fourth."""
+    from domain.tickets import TicketLink
+    for run_id in ("run-2", "run-3", "run-4"):
+        await world.seed(make_run(run_id))
+    world.psa.fail_next("create_ticket", LOST_ANSWER)
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    world.psa.fail_next("get_ticket", PsaUnavailable("timeout"))
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(world.deps).execute(OPERATOR, "run-2")
+    async with world.uow() as uow:
+        settings = await uow.settings.get()
+        await uow.tickets.reserve(TicketLink.reserve("run-3", external_id(settings.installation_id, "run-3"),
+                                                     "crashed", world.clock.now()))
+        await uow.commit()
+    world.clock.advance(121)
+    async with world.uow() as uow:
+        await uow.tickets.reserve(TicketLink.reserve("run-4", external_id(settings.installation_id, "run-4"),
+                                                     "in-flight", world.clock.now()))
+        await uow.commit()
+    summary = await RefreshTickets(world.deps).execute(OPERATOR)
+    assert (summary.checked, summary.settled, summary.released) == (4, 2, 1)
+    async with world.uow() as uow:
+        links = await uow.tickets.get_many(["run-1", "run-2", "run-3", "run-4"])
+    assert links["run-1"].state is links["run-2"].state is LinkState.LINKED and "run-3" not in links
+    assert links["run-4"].state is LinkState.PENDING and len(world.psa.tickets) == 2
+    assert world.psa.calls["create_ticket"] == 2
+    done = await CreateTicket(world.deps).execute(OPERATOR, "run-3")
+    assert done.outcome is Created.CREATED and len(world.psa.tickets) == 3

@@ -87,7 +87,7 @@ async def test_the_database_refuses_to_change_audit_records(name: str, statement
                 await conn.execute(sa.text(statement))
         async with storage() as uow:
             records = await uow.audit.all()
-        assert len(records) == 1 and records[0].entry.actor == "alice" and verify_chain(records).ok
+        assert len(records) == 1 and records[0].entry.actor == "alice" and verify_chain(records, storage.audit_key).ok
 
 
 @pytest.mark.parametrize("name", backend_params(("postgres", PSYCOPG)))

@@ -63,7 +63,7 @@ async def test_explicit_rollback_discards_and_the_unit_of_work_goes_on(uow_facto
     async with uow_factory() as uow:
         assert await uow.customers.get("c-2") == s.customer("c-2")
         records = await uow.audit.all()
-    assert [r.seq for r in records] == [1] and verify_chain(records).ok
+    assert [r.seq for r in records] == [1] and verify_chain(records, uow.audit.key).ok
 
 
 async def test_commit_keeps_everything_and_later_writes_need_their_own_commit(uow_factory: UnitOfWorkFactory) -> None:

@@ -13,7 +13,7 @@ from alembic import op
 from adapters.sql.tables import UtcDateTime, key_text
 
 revision = "0003_web_sessions"
-down_revision = "0001"
+down_revision = "0002_audit_key"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,94 @@
+"""Settle a pending link whose earlier attempt may have created a ticket: look it up in Autotask by the ticket id kept,
+else by `externalID`, and link what is found. At most one caller reconciles a link at a time (a claim on the link,
+taken by compare-and-set and committed before any Autotask call); the others answer what is stored and write nothing.
+Both the create (before a new attempt) and the ticket refresh (healing a crash with no operator) use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from application.ports import PsaError, PsaGateway, TicketFacts, UnitOfWork
+from application.use_cases.common import Deps, Target, amend_link, audit, psa_error, refuse, replace_link, within
+from domain.audit import Outcome
+from domain.picklists import Picklists
+from domain.roles import Actor
+from domain.tickets import TicketLink, TicketStatus
+
+
+class Found(StrEnum):
+    BUSY = "busy"
+    """Another caller reconciles the link, or changed it first: `link` is what is stored now."""
+    TICKET = "ticket"
+    """Autotask holds (or held) the earlier attempt's ticket: `link` is linked to it (or deleted)."""
+    NOTHING = "nothing"
+    """Autotask has no ticket for the link (yet): `link` is the stored link, claim released (None when gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    found: Found
+    link: TicketLink | None
+
+
+def recorded(link: TicketLink, ticket_id: int, facts: TicketFacts | None, labels: Picklists,
+             deps: Deps) -> TicketLink:
+    """`link` linked to the ticket Autotask holds, or marked deleted when Autotask no longer has it."""
+    if facts is None:
+        return link.created_unread(ticket_id).gone()
+    status = TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now())
+    return link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
+
+
+async def _look_up(gateway: PsaGateway, link: TicketLink) -> tuple[int, TicketFacts | None, Picklists] | None:
+    if link.ticket_id is not None:  # created, only its read-back failed
+        ticket_id, facts = link.ticket_id, await gateway.get_ticket(link.ticket_id)
+    elif (facts := await gateway.find_ticket_by_external_id(link.external_id)) is not None:
+        ticket_id = facts.ticket_id
+    else:
+        return None
+    return ticket_id, facts, await gateway.picklists()
+
+
+async def stored(deps: Deps, link: TicketLink) -> TicketLink | None:
+    async with deps.uow(read_only=True) as uow:
+        return await uow.tickets.get(link.run_id)
+
+
+async def reconcile(deps: Deps, actor: Actor, action: str, link: TicketLink, gateway: PsaGateway,
+                    stale_after_seconds: float) -> Reconciled:
+    """Look the earlier attempt's ticket up, holding the link's reconciliation claim. A failed look-up releases the
+    claim and is refused (audited as failed, stage `reconcile`)."""
+    target: Target = ("run", link.run_id)
+    now = deps.clock.now()
+    if link.reconcile_in_flight(now, stale_after_seconds):
+        return Reconciled(Found.BUSY, link)
+    claimed = link.reconcile_claimed(now)
+    if not await replace_link(deps, claimed, link):
+        return Reconciled(Found.BUSY, await stored(deps, link))
+
+    def ours(current: TicketLink) -> bool:
+        return current.reconcile_claimed_at == claimed.reconcile_claimed_at
+
+    async def unclaim() -> TicketLink | None:
+        return await amend_link(deps, claimed, lambda current: current.reconcile_unclaimed() if ours(current) else None)
+
+    try:  # within half the claim's life: nobody retakes the claim while this look-up runs
+        answer = await within(stale_after_seconds / 2, _look_up(gateway, claimed))
+    except PsaError as error:
+        await unclaim()
+        await refuse(deps, actor, action, target, psa_error(error), Outcome.FAILED, stage="reconcile")
+    if answer is None:
+        return Reconciled(Found.NOTHING, await unclaim())
+    ticket_id, facts, labels = answer
+    new = recorded(claimed, ticket_id, facts, labels, deps)
+
+    async def log(uow: UnitOfWork) -> None:
+        await audit(uow, deps, actor, action, target, Outcome.OK, ticket_id=ticket_id, state=new.state.value,
+                    ticket_number=new.ticket_number, reconciled=True, attempt=claimed.attempt)
+
+    settled = await amend_link(deps, claimed, lambda current: recorded(current, ticket_id, facts, labels, deps)
+                               if ours(current) else None, log)
+    if settled is None:
+        return Reconciled(Found.BUSY, await stored(deps, link))
+    return Reconciled(Found.TICKET, settled)
