@@ -292,9 +292,14 @@ async def test_settings_password_is_write_only(client: Client, world: World) -> 
     echoed = (await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False}))
     assert echoed.status_code == 200, echoed.text  # what GET answers can be PUT back; read-only fields are ignored
     assert echoed.json()["installation_id"] == cleared["installation_id"] and echoed.json()["allow_resolve"] is False
+    assert got["ticket_due_hours"] == 24
+    assert (await call(client, world, A, "PUT", url, {"ticket_due_hours": 72})).json()["ticket_due_hours"] == 72
+    assert world.store.settings["autotask"].ticket_due_hours == 72
     for bad, field in (({"environment": "staging"}, "environment"), ({"nope": 1}, "nope"),
                        ({"api_password": ""}, "api_password"), ({"backupchecks_base_url": "ftp://x"},
-                                                                 "backupchecks_base_url")):
+                                                                 "backupchecks_base_url"),
+                       ({"ticket_due_hours": 0}, "ticket_due_hours"), ({"ticket_due_hours": 8761}, "ticket_due_hours"),
+                       ({"ticket_due_hours": 1.5}, "ticket_due_hours")):
         body = problem(await call(client, world, A, "PUT", url, bad), 400, "invalid_input")
         assert any(field in e["field"] or field in e["message"] for e in body["errors"]), body
 
@@ -307,6 +312,10 @@ async def test_settings_diagnostics(client: Client, world: World) -> None:
     bad = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
     assert bad["ok"] is False and bad["code"] == "bad_secret" and "zone" not in bad
     world.configure()
+    world.psa.hidden_areas["time_entries"] = "forbidden"
+    rights = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
+    assert (rights["ok"], rights["code"], rights["missing_rights"]) == (False, "missing_rights", ["time_entries"])
+    world.psa.hidden_areas.clear()
     assert (await call(client, world, A, "POST", f"{base}/validate")).json() == {"ok": True, "problems": []}
     world.configure(default_queue_id=29683482)
     checked = (await call(client, world, A, "POST", f"{base}/validate")).json()
