@@ -87,7 +87,12 @@ def _key(credentials: Credentials) -> str:
 
 
 class AutotaskConnector:
-    """Hands out gateways; holds the HTTP client, the concurrency caps and, per credentials, zone and picklists."""
+    """Hands out gateways; holds the HTTP client, the in-flight budget and, per credentials, zone, picklists and
+    whether Autotask refused them (docs/adr/0007-autotask-as-real-tenants-are.md).
+
+    `budget` is shared by every process using the tracking identifier (the container passes the PostgreSQL one when
+    instances share a database; by default one process's `LocalBudget(max_in_flight)`). `deadline` bounds a request's
+    wait for a slot and its thread-limit retries; `timeout` bounds each HTTP exchange."""
 
     def __init__(
         self,

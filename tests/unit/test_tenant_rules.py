@@ -20,6 +20,7 @@ from domain.picklists import PicklistValue
 from domain.runs import RunStatus
 from domain.tickets import CLOSING_NOTE, DenyReason, LinkState
 from tests.support import ADMIN, OPERATOR, T0, World, make_run
+from tests.unit.test_tickets import created
 
 
 @pytest.fixture
@@ -28,12 +29,6 @@ async def world() -> AsyncIterator[World]:
     await w.configure()
     await w.seed()
     yield w
-
-
-async def created(world: World) -> int:
-    link = (await CreateTicket(world.deps).execute(OPERATOR, "run-1")).link
-    assert link.ticket_id is not None
-    return link.ticket_id
 
 
 # ------------------------------------------------------------------------------------------------------- due date
