@@ -239,10 +239,15 @@ async def test_get_ticket_and_refresh(client: Client, world: World) -> None:
     (lambda w, t: w.psa.add_time_entry(t), 409, "time_entries_present"),
     (lambda w, t: w.psa.set_status(t, 5), 409, "already_closed"),
     (lambda w, t: w.psa.delete_ticket(t), 409, "ticket_deleted"),
+    (lambda w, t: w.configure(note_publish_id=4), 409, "note_publish_not_internal"),  # "Internal & Co-Managed"
+    (lambda w, t: w.configure(note_type_id=77), 409, "note_type_missing"),
 ])
 async def test_resolve_refusals(client: Client, world: World, arrange: Any, status: int, code: str) -> None:
     link = await map_and_ticket(client, world)
     arrange(world, link["ticket_id"])
+    if code.startswith("note_"):  # known before the click: the ticket view says so
+        view = (await call(client, world, OP, "GET", "/api/v1/runs/r-err/autotask-ticket")).json()
+        assert (view["resolve"]["allowed"], view["resolve"]["reason"]) == (False, code) and view["resolve"]["message"]
     problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"), status, code)
     assert world.psa.tickets.get(link["ticket_id"]) is None or world.psa.tickets[link["ticket_id"]].notes == []
 
