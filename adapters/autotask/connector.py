@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from urllib.parse import quote
@@ -74,6 +75,8 @@ class _Tenant:
     zone: Zone | None = None
     zone_expires: float = 0.0
     picklists: Picklists | None = None
+    picklists_read: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One read of the field documents at a time: concurrent first callers share it."""
     in_refused_until: float = 0.0
     refused: PsaAuthError | None = None
     """Autotask refused these credentials: no call is made with them again (repeated failed logins lock the API
@@ -381,12 +384,18 @@ class AutotaskGateway:
 
     # -- tenant facts --------------------------------------------------------------------------------------------------
     async def picklists(self, *, refresh: bool = False) -> Picklists:
-        if self._tenant.picklists is None or refresh:
-            tickets = await self._call("GET", "Tickets/entityInformation/fields", "Tickets/entityInformation/fields")
-            notes = await self._call("GET", "TicketNotes/entityInformation/fields",
-                                     "TicketNotes/entityInformation/fields")
-            self._tenant.picklists = to_picklists(convert(tickets, FieldsAnswer), convert(notes, FieldsAnswer))
-        return self._tenant.picklists
+        tenant = self._tenant
+        if tenant.picklists is not None and not refresh:
+            return tenant.picklists
+        known = tenant.picklists
+        async with tenant.picklists_read:
+            if tenant.picklists is None or (refresh and tenant.picklists is known):  # else read meanwhile: reuse it
+                tickets = await self._call("GET", "Tickets/entityInformation/fields",
+                                           "Tickets/entityInformation/fields")
+                notes = await self._call("GET", "TicketNotes/entityInformation/fields",
+                                         "TicketNotes/entityInformation/fields")
+                tenant.picklists = to_picklists(convert(tickets, FieldsAnswer), convert(notes, FieldsAnswer))
+            return tenant.picklists
 
     async def usage(self) -> ApiUsage:
         answer = await self._call("GET", "ThresholdInformation", "ThresholdInformation")
