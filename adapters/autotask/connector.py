@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from urllib.parse import quote
@@ -74,6 +75,8 @@ class _Tenant:
     zone: Zone | None = None
     zone_expires: float = 0.0
     picklists: Picklists | None = None
+    picklists_read: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One read of the field documents at a time: concurrent first callers share it."""
     in_refused_until: float = 0.0
     refused: PsaAuthError | None = None
     """Autotask refused these credentials: no call is made with them again (repeated failed logins lock the API
@@ -87,7 +90,12 @@ def _key(credentials: Credentials) -> str:
 
 
 class AutotaskConnector:
-    """Hands out gateways; holds the HTTP client, the concurrency caps and, per credentials, zone and picklists."""
+    """Hands out gateways; holds the HTTP client, the in-flight budget and, per credentials, zone, picklists and
+    whether Autotask refused them (docs/adr/0007-autotask-as-real-tenants-are.md).
+
+    `budget` is shared by every process using the tracking identifier (the container passes the PostgreSQL one when
+    instances share a database; by default one process's `LocalBudget(max_in_flight)`). `deadline` bounds a request's
+    wait for a slot and its thread-limit retries; `timeout` bounds each HTTP exchange."""
 
     def __init__(
         self,
@@ -392,12 +400,18 @@ class AutotaskGateway:
 
     # -- tenant facts --------------------------------------------------------------------------------------------------
     async def picklists(self, *, refresh: bool = False) -> Picklists:
-        if self._tenant.picklists is None or refresh:
-            tickets = await self._call("GET", "Tickets/entityInformation/fields", "Tickets/entityInformation/fields")
-            notes = await self._call("GET", "TicketNotes/entityInformation/fields",
-                                     "TicketNotes/entityInformation/fields")
-            self._tenant.picklists = to_picklists(convert(tickets, FieldsAnswer), convert(notes, FieldsAnswer))
-        return self._tenant.picklists
+        tenant = self._tenant
+        if tenant.picklists is not None and not refresh:
+            return tenant.picklists
+        known = tenant.picklists
+        async with tenant.picklists_read:
+            if tenant.picklists is None or (refresh and tenant.picklists is known):  # else read meanwhile: reuse it
+                tickets = await self._call("GET", "Tickets/entityInformation/fields",
+                                           "Tickets/entityInformation/fields")
+                notes = await self._call("GET", "TicketNotes/entityInformation/fields",
+                                         "TicketNotes/entityInformation/fields")
+                tenant.picklists = to_picklists(convert(tickets, FieldsAnswer), convert(notes, FieldsAnswer))
+            return tenant.picklists
 
     async def usage(self) -> ApiUsage:
         answer = await self._call("GET", "ThresholdInformation", "ThresholdInformation")

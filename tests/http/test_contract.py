@@ -239,10 +239,15 @@ async def test_get_ticket_and_refresh(client: Client, world: World) -> None:
     (lambda w, t: w.psa.add_time_entry(t), 409, "time_entries_present"),
     (lambda w, t: w.psa.set_status(t, 5), 409, "already_closed"),
     (lambda w, t: w.psa.delete_ticket(t), 409, "ticket_deleted"),
+    (lambda w, t: w.configure(note_publish_id=4), 409, "note_publish_not_internal"),  # "Internal & Co-Managed"
+    (lambda w, t: w.configure(note_type_id=77), 409, "note_type_missing"),
 ])
 async def test_resolve_refusals(client: Client, world: World, arrange: Any, status: int, code: str) -> None:
     link = await map_and_ticket(client, world)
     arrange(world, link["ticket_id"])
+    if code.startswith("note_"):  # known before the click: the ticket view says so
+        view = (await call(client, world, OP, "GET", "/api/v1/runs/r-err/autotask-ticket")).json()
+        assert (view["resolve"]["allowed"], view["resolve"]["reason"]) == (False, code) and view["resolve"]["message"]
     problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"), status, code)
     assert world.psa.tickets.get(link["ticket_id"]) is None or world.psa.tickets[link["ticket_id"]].notes == []
 
@@ -292,9 +297,14 @@ async def test_settings_password_is_write_only(client: Client, world: World) -> 
     echoed = (await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False}))
     assert echoed.status_code == 200, echoed.text  # what GET answers can be PUT back; read-only fields are ignored
     assert echoed.json()["installation_id"] == cleared["installation_id"] and echoed.json()["allow_resolve"] is False
+    assert got["ticket_due_hours"] == 24
+    assert (await call(client, world, A, "PUT", url, {"ticket_due_hours": 72})).json()["ticket_due_hours"] == 72
+    assert world.store.settings["autotask"].ticket_due_hours == 72
     for bad, field in (({"environment": "staging"}, "environment"), ({"nope": 1}, "nope"),
                        ({"api_password": ""}, "api_password"), ({"backupchecks_base_url": "ftp://x"},
-                                                                 "backupchecks_base_url")):
+                                                                 "backupchecks_base_url"),
+                       ({"ticket_due_hours": 0}, "ticket_due_hours"), ({"ticket_due_hours": 8761}, "ticket_due_hours"),
+                       ({"ticket_due_hours": 1.5}, "ticket_due_hours")):
         body = problem(await call(client, world, A, "PUT", url, bad), 400, "invalid_input")
         assert any(field in e["field"] or field in e["message"] for e in body["errors"]), body
 
@@ -307,6 +317,10 @@ async def test_settings_diagnostics(client: Client, world: World) -> None:
     bad = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
     assert bad["ok"] is False and bad["code"] == "bad_secret" and "zone" not in bad
     world.configure()
+    world.psa.hidden_areas["time_entries"] = "forbidden"
+    rights = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
+    assert (rights["ok"], rights["code"], rights["missing_rights"]) == (False, "missing_rights", ["time_entries"])
+    world.psa.hidden_areas.clear()
     assert (await call(client, world, A, "POST", f"{base}/validate")).json() == {"ok": True, "problems": []}
     world.configure(default_queue_id=29683482)
     checked = (await call(client, world, A, "POST", f"{base}/validate")).json()

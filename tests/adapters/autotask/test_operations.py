@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -224,6 +225,17 @@ async def test_picklists_from_the_real_tenant_fields_document(router, zone, conn
     assert tickets.call_count == 1  # cached per credentials
     await gateway.picklists(refresh=True)
     assert tickets.call_count == 2
+
+
+async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector) -> None:
+    tickets = router.get(API + "Tickets/entityInformation/fields").respond(
+        200, json=fixture("tickets-fields-real-tenant.json"))
+    notes = router.get(API + "TicketNotes/entityInformation/fields").respond(
+        200, json=fixture("ticketnotes-fields-pascalcase.json"))
+    gateway = connector.connect(creds())
+    results = await asyncio.gather(*(gateway.picklists() for _ in range(5)))
+    assert all(r is results[0] for r in results)
+    assert (tickets.call_count, notes.call_count) == (1, 1)
 
 
 async def test_usage_in_pascal_case(router, zone, connector) -> None:

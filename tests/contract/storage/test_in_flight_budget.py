@@ -1,0 +1,80 @@
+"""The in-flight budget (Autotask's 3 requests per tracking identifier and entity): in-process, and shared by every
+process through PostgreSQL advisory locks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import pytest
+
+from adapters.autotask.budget import LocalBudget
+from adapters.sql import SqlStorage
+from adapters.sql.budget import AdvisoryLockBudget
+from application.ports import InFlightBudget
+from tests.storage_backends import backend_params, empty_database
+
+
+@asynccontextmanager
+async def budgets(name: str) -> AsyncIterator[tuple[InFlightBudget, InFlightBudget]]:
+    """Two budgets as two processes would hold them: one shared in-process budget, or two engines (two pools, two
+    sets of sessions) on one PostgreSQL database."""
+    if name == "memory":
+        shared = LocalBudget()
+        yield shared, shared
+        return
+    async with empty_database(name) as url:
+        first, second = SqlStorage(url), SqlStorage(url)
+        try:
+            yield AdvisoryLockBudget(first.engine), AdvisoryLockBudget(second.engine)
+        finally:
+            await first.dispose()
+            await second.dispose()
+
+
+@pytest.mark.parametrize("name", backend_params(("memory", "postgres")))
+async def test_at_most_three_hold_one_key_across_both(name: str) -> None:
+    async with budgets(name) as (one, two):
+        holding: Counter[str] = Counter()
+        most: Counter[str] = Counter()
+
+        async def request(budget: InFlightBudget, key: str) -> None:
+            async with budget.slot(key, timeout=10.0):
+                holding[key] += 1
+                most[key] = max(most[key], holding[key])
+                await asyncio.sleep(0.05)
+                holding[key] -= 1
+
+        work = [request((one, two)[i % 2], key) for i in range(8) for key in ("t1:Tickets", "t1:Companies")]
+        await asyncio.gather(*work)
+        assert most == {"t1:Tickets": 3, "t1:Companies": 3}  # each entity has its own 3, shared by both
+        assert sum(holding.values()) == 0
+
+
+@pytest.mark.parametrize("name", backend_params(("memory", "postgres")))
+async def test_a_full_budget_times_out_and_frees_every_slot_after_use(name: str) -> None:
+    async with budgets(name) as (one, two):
+        release = asyncio.Event()
+
+        async def hold() -> None:
+            async with one.slot("t1:Tickets", timeout=5.0):
+                await release.wait()
+
+        holders = [asyncio.ensure_future(hold()) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        with pytest.raises(TimeoutError):
+            async with two.slot("t1:Tickets", timeout=0.3):
+                pass
+        async with two.slot("t2:Tickets", timeout=1.0):  # another tracking identifier is not held up
+            pass
+        release.set()
+        await asyncio.gather(*holders)
+        for _ in range(3):  # all three slots are free again, and a failing request frees its slot too
+            with pytest.raises(RuntimeError):
+                async with two.slot("t1:Tickets", timeout=1.0):
+                    raise RuntimeError("the request failed")
+        async with AsyncExitStack() as stack:
+            for _ in range(3):
+                await stack.enter_async_context(one.slot("t1:Tickets", timeout=1.0))

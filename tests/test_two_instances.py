@@ -1,0 +1,125 @@
+"""Issue 8's proof: two `backupchecks serve` processes on one PostgreSQL database share Autotask's thread budget.
+
+Eight operators create tickets for eight runs at once, half through each process, while Autotask (the simulator)
+answers every Tickets request after 300 ms and refuses a fourth request in flight on one entity. Every create must
+answer 201, and the simulator must never see more than 3 requests in flight on Tickets. Bounded: loopback only, one
+attempt, a timeout on every step (about 10 seconds in all). Needs BACKUPCHECKS_TEST_POSTGRES_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.autotask_simulator import Fault, Simulator, running_simulator
+from adapters.sql.migrate import upgrade
+from tests.storage_backends import backend_params, empty_database
+
+BIN = Path(sys.executable).parent / "backupchecks"
+USER, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
+CREATES = 8
+LATENCY = 0.3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """One `backupchecks serve` process on a free loopback port; its base URL once /ready answers."""
+    port = free_port()
+    process = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not start: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+async def drive(bases: list[str], token: str) -> list[int]:
+    """Configure through the first process, then 8 parallel creates spread over both; the status codes."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+        first = bases[0]
+        settings = {"enabled": True, "api_username": USER, "api_password": SECRET, "tracking_identifier": TRACKING,
+                    "default_queue_id": 29683325, "priority_error_id": 2, "priority_warning_id": 3,
+                    "allow_resolve": True}
+        assert (await client.put(f"{first}/api/v1/settings/autotask", json=settings)).status_code == 200
+        assert (await client.put(f"{first}/api/v1/customers/c1", json={"name": "Acme"})).status_code == 201
+        mapped = await client.put(f"{first}/api/v1/customers/c1/autotask-mapping", json={"company_id": 100})
+        assert mapped.status_code == 200, mapped.text
+        for n in range(CREATES):
+            run = {"customer_id": "c1", "job_name": f"Job {n}", "backup_software": "Veeam", "backup_type": "Backup",
+                   "run_at": "2026-12-01T02:00:00Z", "status": "error", "objects": [], "messages": ["failed"]}
+            assert (await client.put(f"{first}/api/v1/runs/run-{n}", json=run)).status_code == 201
+        answers = await asyncio.gather(*(client.post(f"{bases[n % 2]}/api/v1/runs/run-{n}/autotask-ticket")
+                                         for n in range(CREATES)))
+        return [a.status_code for a in answers]
+
+
+@pytest.mark.parametrize("backend", backend_params(("postgres",)))
+def test_two_processes_on_one_postgresql_never_exceed_three_in_flight(backend: str, tmp_path: Path) -> None:
+    sim = Simulator.seeded(username=USER, secret=SECRET, integration_code=TRACKING)
+    with ExitStack() as stack:
+        url = stack.enter_context(_sync(empty_database(backend)))
+        upgrade(url)
+        zone_url = stack.enter_context(running_simulator(sim))
+        env = {**os.environ, "BACKUPCHECKS_DATABASE_URL": url, "BACKUPCHECKS_SECRET_KEY": "issue-8-two-instances",
+               "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url, "BACKUPCHECKS_DATA_DIR": str(tmp_path)}
+        made = subprocess.run([str(BIN), "users", "add", "admin", "--role", "admin", "--json"], env=env,
+                              capture_output=True, text=True, timeout=60, check=True)
+        token = json.loads(made.stdout)["token"]
+        bases = [stack.enter_context(serving(env)) for _ in range(2)]
+        sim.inject(Fault("latency", entity="Tickets", seconds=LATENCY, times=None))
+        statuses = asyncio.run(drive(bases, token))
+    peak, refusals = sim.peak_in_flight["Tickets"], sim.thread_refusals["Tickets"]
+    print(f"\ncreates: {statuses}; peak in flight on Tickets: {peak}; thread-limit refusals: {refusals}; "
+          f"tickets: {len(sim.tickets)}; requests: {dict(sim.counts)}")
+    assert statuses == [201] * CREATES
+    assert len(sim.tickets) == CREATES and sorted(t["externalID"] for t in sim.tickets.values()) == sorted(
+        {t["externalID"] for t in sim.tickets.values()})
+    assert peak <= 3 and refusals == 0
+
+
+@contextmanager
+def _sync(manager: object) -> Iterator[str]:
+    """An async context manager (the test database) entered from this synchronous test."""
+    loop = asyncio.new_event_loop()
+    try:
+        value = loop.run_until_complete(manager.__aenter__())  # type: ignore[attr-defined]
+        try:
+            yield value
+        finally:
+            loop.run_until_complete(manager.__aexit__(None, None, None))  # type: ignore[attr-defined]
+    finally:
+        loop.close()

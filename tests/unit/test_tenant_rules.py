@@ -1,0 +1,183 @@
+"""The rules real Autotask tenants enforce (issue 8), through the use cases on the fake PSA."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from application.errors import Conflict, InvalidInput
+from application.use_cases.create_ticket import CreateTicket
+from application.use_cases.diagnostics import RIGHTS, TestConnection, ValidateConfiguration
+from application.use_cases.get_ticket import GetTicket
+from application.use_cases.resolve_ticket import ResolveTicket
+from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.view_runs import GetRun
+from domain.audit import Outcome
+from domain.picklists import PicklistValue
+from domain.runs import RunStatus
+from domain.tickets import CLOSING_NOTE, DenyReason, LinkState
+from tests.support import ADMIN, OPERATOR, T0, World, make_run
+from tests.unit.test_tickets import created
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    w = World()
+    await w.configure()
+    await w.seed()
+    yield w
+
+
+# ------------------------------------------------------------------------------------------------------- due date
+
+
+async def test_every_ticket_is_due_the_configured_hours_after_review(world: World) -> None:
+    ticket_id = await created(world)
+    assert world.psa.tickets[ticket_id].due_at == T0 + timedelta(hours=24)  # the default
+    await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"ticket_due_hours": 72}))
+    await world.seed(make_run("run-2"))
+    second = (await CreateTicket(world.deps).execute(OPERATOR, "run-2")).link.ticket_id
+    assert second is not None and world.psa.tickets[second].due_at == T0 + timedelta(hours=72)
+    assert (await GetSettings(world.deps).execute(ADMIN)).ticket_due_hours == 72
+
+
+@pytest.mark.parametrize("hours", [0, -1, 8761, True])
+async def test_the_due_hours_are_checked(world: World, hours: object) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"ticket_due_hours": hours}))
+    assert caught.value.field == "ticket_due_hours"
+    assert (await GetSettings(world.deps).execute(ADMIN)).ticket_due_hours == 24
+
+
+# ---------------------------------------------------------------------------------------------------------- queue
+
+
+@pytest.mark.parametrize(("status", "change", "missing"), [
+    (RunStatus.ERROR, {"default_queue_id": None}, "default_queue_id"),
+    (RunStatus.WARNING, {"priority_warning_id": None}, "priority_warning_id"),
+])
+async def test_no_create_is_offered_or_sent_until_the_settings_make_a_ticket_autotask_accepts(
+        status: RunStatus, change: dict[str, object], missing: str) -> None:
+    w = World()
+    await w.configure(**change)
+    await w.seed(make_run(status=status))
+    view = await GetRun(w.deps).execute(OPERATOR, "run-1")
+    assert view.create_blocked_reason == "ticket_settings_incomplete" and "create_ticket" not in view.actions
+    with pytest.raises(Conflict) as caught:
+        await CreateTicket(w.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "ticket_settings_incomplete" and missing in caught.value.message
+    assert w.psa.total_calls == 0  # refused before any call to Autotask
+    validation = await ValidateConfiguration(w.deps).execute(ADMIN)
+    assert missing in {p.setting for p in validation.problems}
+
+
+# ----------------------------------------------------------------------------------------------- closing note
+
+
+async def test_with_no_note_type_set_the_tenant_default_is_used(world: World) -> None:
+    ticket_id = await created(world)
+    await world.configure(note_type_id=None, note_publish_id=None)
+    assert (await GetTicket(world.deps).execute(OPERATOR, "run-1")).resolve.allowed
+    link = await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert link.state is LinkState.RESOLVED
+    notes = world.psa.tickets[ticket_id].notes
+    assert [(n.description, n.note_type, n.publish) for n in notes] == [(CLOSING_NOTE, 1, 2)]  # default, internal
+
+
+@pytest.mark.parametrize(("change", "lists", "reason"), [
+    ({"note_type_id": None}, {"note_types": (PicklistValue(3, "Task Notes"),)}, DenyReason.NOTE_TYPE_MISSING),
+    ({"note_type_id": 9}, {}, DenyReason.NOTE_TYPE_MISSING),
+    ({"note_publish_id": 4}, {}, DenyReason.NOTE_PUBLISH_NOT_INTERNAL),  # "Internal & Co-Managed"
+    ({"note_publish_id": None}, {"note_publish": (PicklistValue(1, "All Autotask Users"),
+                                                  PicklistValue(4, "Internal & Co-Managed"))},
+     DenyReason.NOTE_PUBLISH_NOT_INTERNAL),
+])
+async def test_an_unusable_closing_note_is_said_before_the_click_and_refused_with_409(
+        world: World, change: dict[str, object], lists: dict[str, object], reason: DenyReason) -> None:
+    ticket_id = await created(world)
+    await world.configure(**change)
+    world.psa.picklist_data = replace(world.psa.picklist_data, **lists)  # type: ignore[arg-type]
+    view = await GetTicket(world.deps).execute(OPERATOR, "run-1")
+    assert (view.resolve.allowed, view.resolve.reason) == (False, reason) and view.resolve.message
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == reason.value
+    ticket = world.psa.tickets[ticket_id]
+    assert not ticket.notes and ticket.status == 1 and world.psa.calls["add_ticket_note"] == 0
+
+
+async def test_resolve_costs_five_autotask_requests(world: World) -> None:
+    """Read, count time entries, note, count again, complete: no read after the PATCH (picklists are cached)."""
+    await created(world)
+    before = dict(world.psa.calls)
+    link = await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    spent = {op: n - before.get(op, 0) for op, n in world.psa.calls.items() if n - before.get(op, 0)}
+    spent.pop("picklists")  # the fake counts them; the real connector answers them from its cache
+    assert link.state is LinkState.RESOLVED and link.status is not None and link.status.value == 5
+    assert spent == {"get_ticket": 1, "count_time_entries": 2, "add_ticket_note": 1, "complete_ticket": 1}
+    assert sum(spent.values()) == 5
+
+
+# --------------------------------------------------------------------------------------------- credentials
+
+
+async def test_refused_credentials_stop_every_use_until_test_connection(world: World) -> None:
+    deps = world.deps  # one connector, as in the running service
+    world.psa.accept = ("api@example.com", "changed-in-autotask", "TRACKING01")
+    for _ in range(3):
+        with pytest.raises(Exception, match="credentials"):
+            await CreateTicket(deps).execute(OPERATOR, "run-1")
+    assert world.psa.total_calls == 1  # one failed login, then none
+    failed = await TestConnection(deps).execute(ADMIN)  # tries again, once
+    assert (failed.ok, failed.code) == (False, "bad_secret") and world.psa.total_calls == 2
+    world.psa.accept = ("api@example.com", "correct horse battery staple", "TRACKING01")
+    assert (await TestConnection(deps).execute(ADMIN)).ok
+    assert (await CreateTicket(deps).execute(OPERATOR, "run-1")).link.ticket_id is not None
+
+
+# ------------------------------------------------------------------------------------------------ API rights
+
+
+@pytest.mark.parametrize(("hidden", "ok", "code", "missing"), [
+    ({}, True, None, ()),
+    ({"time_entries": "forbidden"}, False, "missing_rights", ("time_entries",)),
+    ({"notes": "forbidden", "companies": "forbidden"}, False, "missing_rights", ("notes", "companies")),
+    ({"time_entries": "zero"}, True, "time_entries_unseen", ()),
+])
+async def test_test_connection_names_the_missing_rights(world: World, hidden: dict[str, str], ok: bool,
+                                                        code: str | None, missing: tuple[str, ...]) -> None:
+    ticket_id = await created(world)
+    world.psa.add_time_entry(ticket_id)
+    world.psa.hidden_areas.update(hidden)
+    result = await TestConnection(world.deps).execute(ADMIN)
+    assert (result.ok, result.code, result.missing_rights) == (ok, code, missing)
+    if missing:
+        assert "cannot query" in result.message and all(RIGHTS[area] in result.message for area in missing)
+    async with world.uow() as uow:
+        last = [r for r in await uow.audit.all() if r.entry.action == "settings.test_connection"][-1]
+    assert last.entry.outcome is (Outcome.OK if ok else Outcome.FAILED)
+
+
+async def test_resolve_costs_five_requests_against_the_simulator_over_http() -> None:
+    """The same count with the real client: what the simulator received during one resolve."""
+    from adapters.autotask_simulator import Simulator
+    from tests.contract.psa.worlds import simulator_world
+
+    sim = Simulator.seeded(username="api@example.com", secret="correct horse battery staple")
+    async with simulator_world(sim) as sim_world:
+        w = World()
+        await w.configure(default_queue_id=29683325, default_issue_type_id=None, default_sub_issue_type_id=None,
+                          default_source_id=None, priority_error_id=2, note_type_id=None, note_publish_id=None)
+        await w.seed()
+        deps = replace(w.deps, psa=sim_world.connector)
+        link = (await CreateTicket(deps).execute(OPERATOR, "run-1")).link
+        assert link.ticket_id is not None and sim.tickets[link.ticket_id]["dueDateTime"] is not None
+        before = sum(sim.counts.values())
+        resolved = await ResolveTicket(deps).execute(OPERATOR, "run-1")
+        assert resolved.state is LinkState.RESOLVED and sim.tickets[link.ticket_id]["status"] == 5
+        assert sum(sim.counts.values()) - before == 5
+        note = next(iter(sim.notes.values()))
+        assert (note["noteType"], note["publish"]) == (1, 2)  # the tenant's default type; "Internal Project Team"
