@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.autotask_simulator.simulator import Fault
 from domain.roles import Role
+from entrypoints.demo import SIM_SECRET
 from tests.web.conftest import SCREENSHOTS, Site, sign_in
 
 
@@ -141,6 +142,7 @@ def test_settings_picklists_test_connection_and_validate(page: Any, site: Site) 
     assert queue.locator("option").count() > 2  # read live from Autotask
     assert queue.input_value() != ""
     assert page.get_by_label(re.compile(r"^API password \(set")).input_value() == ""  # write-only
+    assert SIM_SECRET not in page.content()
     assert page.get_by_label("Closing note (fixed)").get_attribute("readonly") is not None
     assert re.search(r"API usage: \d+ of \d+ requests", page.content())
     page.get_by_role("button", name="Test connection").click()
