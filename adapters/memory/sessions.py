@@ -32,6 +32,9 @@ class MemorySessionStore:
     async def failures(self, username: str) -> SignInFailures | None:
         return self._failures.get(username)
 
+    async def forget_failures_before(self, last_at: datetime) -> None:
+        self._failures = {k: v for k, v in self._failures.items() if v.last_at >= last_at}
+
     async def set_failures(self, username: str, failures: SignInFailures | None) -> None:
         if failures is None:
             self._failures.pop(username, None)

@@ -47,6 +47,9 @@ class SqlSessionStore:
             row = (await uow.execute(statement)).first()
         return None if row is None else SignInFailures(**row._mapping)
 
+    async def forget_failures_before(self, last_at: datetime) -> None:
+        await self._write(sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.last_at < last_at))
+
     async def set_failures(self, username: str, failures: SignInFailures | None) -> None:
         delete = sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.username == username)
         if failures is None:

@@ -79,6 +79,7 @@ class Sessions:
             count = (failures.count if failures is not None else 0) + 1
             locked = now + self.policy.lock_for if count >= self.policy.lock_after else None
             await self.store.set_failures(username, SignInFailures(count, now, locked))
+            await self.store.forget_failures_before(now - self.policy.lock_for)  # made-up names pile up otherwise
             message = "Wrong username or password."
             if locked is not None:
                 minutes = round(self.policy.lock_for.total_seconds() / 60)

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.autotask_simulator.simulator import Fault
 from domain.roles import Role
+from entrypoints.demo import SIM_SECRET
 from tests.web.conftest import SCREENSHOTS, Site, sign_in
 
 
@@ -71,6 +72,9 @@ def test_reporter_sees_the_ticket_number_and_link_only(page: Any, site: Site) ->
     evil = page.locator("[data-run=run-evil]")
     assert hostile in evil.inner_text() and "<script>alert(2)</script>" in evil.inner_text()  # shown as text
     assert evil.locator("img, b, script").count() == 0
+    page.goto(site.url + "/customers")
+    assert page.locator("#customer-cust-globex").inner_text().count("renamed") == 1
+    assert page.locator("main button").count() == 0  # mappings are not the reporter's to change
     page.goto(site.url + "/runs/run-acme-1")  # a ticket's "Reference" link
     assert page.locator("li.run").count() == 1
     assert page.get_by_role("link", name=re.compile("^Open ticket")).count() == 1
@@ -108,6 +112,28 @@ def test_mapping_flow(page: Any, site: Site) -> None:
     page.wait_for_load_state()
     assert "Not done (mapping the customer)" in page.get_by_role("alert").inner_text()
 
+    # Company names from Autotask are text, never markup.
+    site.sim.add_company(106, "<script>alert(3)</script><b>Evil</b> Co")
+    page.get_by_label("Search Autotask companies by name").fill("Evil")
+    page.get_by_role("button", name="Search").click()
+    assert "<script>alert(3)</script><b>Evil</b> Co" in page.locator(".companies").inner_text()
+    assert page.locator(".companies script, .companies b").count() == 0
+
+    # Re-check one, re-check all (with the counts), clear.
+    page.goto(site.url + "/customers")
+    page.locator("#customer-cust-globex").get_by_role("button", name="Re-check").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").inner_text() == "Re-checked: renamed."
+    page.get_by_role("button", name="Re-check all mappings").click()
+    page.wait_for_load_state()
+    assert re.fullmatch(r"Re-checked 4 mappings: 2 ok, 1 renamed, 1 invalid \(\d+ Autotask calls\)\.",
+                        page.get_by_role("status").inner_text())
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#customer-cust-initech").get_by_role("button", name="Clear").click()
+    page.wait_for_load_state()
+    assert "The mapping was cleared" in page.get_by_role("status").inner_text()
+    assert page.locator("#customer-cust-initech .badge").inner_text() == "missing"
+
 
 def test_settings_picklists_test_connection_and_validate(page: Any, site: Site) -> None:
     sign_in(page, site, Role.ADMIN)
@@ -116,6 +142,7 @@ def test_settings_picklists_test_connection_and_validate(page: Any, site: Site) 
     assert queue.locator("option").count() > 2  # read live from Autotask
     assert queue.input_value() != ""
     assert page.get_by_label(re.compile(r"^API password \(set")).input_value() == ""  # write-only
+    assert SIM_SECRET not in page.content()
     assert page.get_by_label("Closing note (fixed)").get_attribute("readonly") is not None
     assert re.search(r"API usage: \d+ of \d+ requests", page.content())
     page.get_by_role("button", name="Test connection").click()

@@ -34,5 +34,8 @@ async def test_sessions_and_failures_round_trip(backend: str) -> None:
         locked = SignInFailures(5, T0, T0 + timedelta(minutes=15))
         await store.set_failures("oscar", locked)
         assert await store.failures("oscar") == locked
-        await store.set_failures("oscar", None)
-        assert await store.failures("oscar") is None
+        await store.set_failures("mallory", SignInFailures(1, T0 + timedelta(minutes=20)))
+        await store.forget_failures_before(T0 + timedelta(minutes=20))
+        assert await store.failures("oscar") is None and await store.failures("mallory") is not None
+        await store.set_failures("mallory", None)
+        assert await store.failures("mallory") is None
