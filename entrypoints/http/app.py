@@ -24,9 +24,23 @@ from entrypoints.http.admin import AuditController, SettingsController, UserCont
 from entrypoints.http.autotask import AutotaskController, MappingController
 from entrypoints.http.core import CustomerController, RunController
 from entrypoints.http.docs import docs_assets, docs_page
-from entrypoints.http.hardening import MAX_BODY_BYTES, AuthThrottle, security_headers
+from entrypoints.http.hardening import (
+    MAX_BODY_BYTES,
+    AuthThrottle,
+    allowed_methods,
+    options_allow,
+    security_headers,
+)
 from entrypoints.http.observability import request_log
-from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response, refused_fields
+from entrypoints.http.openapi import make_exact
+from entrypoints.http.problems import (
+    EXCEPTION_HANDLERS,
+    ApiRequest,
+    check_body_strictly,
+    problem,
+    problem_response,
+    refused_fields,
+)
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 
 T = TypeVar("T")
@@ -92,6 +106,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
     """`throttle`: how failed authentication is slowed (ADR 0008); tests pass one that does not sleep."""
     metrics_provider: Callable[[], Metrics] = container.metrics
     throttle = throttle or AuthThrottle()
+    allowed: dict[str, str] = {}  # route → its Allow header, filled once the app is built
 
     def provide_metrics() -> Metrics:
         return metrics_provider()
@@ -110,7 +125,10 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         return actor
 
     async def provide_actor(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Actor:
-        return await authenticated(request, authenticate)
+        """The actor; then the body is checked strictly (a refusal after authentication is audited)."""
+        actor = await authenticated(request, authenticate)
+        await check_body_strictly(request)
+        return actor
 
     async def audit_rejected(error: Exception, scope: Scope) -> None:
         """A request whose values failed the API's own checks after authentication is audited (and folded)."""
@@ -135,8 +153,9 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         return Response({"status": "ok"})
 
     @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE,
-         security=[{"bearer": []}], responses={401: problem_response(
-             "unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token as the bearer token")},
+         security=[{"bearer": []}], responses={
+             401: problem_response("unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token"),
+             403: problem_response("forbidden: an API token of a role other than admin")},
          description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.")
     async def metrics(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Response[Any]:
         token, expected = bearer_token(request), container.config().metrics_token
@@ -164,7 +183,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         dependencies={"actor": Provide(provide_actor)},
         security=[{"bearer": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, ready, metrics, api, docs_assets()],
         dependencies={
             **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
@@ -172,7 +191,8 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         },
         exception_handlers=EXCEPTION_HANDLERS,
         after_exception=[audit_rejected],
-        middleware=[security_headers, request_log(metrics_provider())],
+        middleware=[options_allow(allowed), request_log(metrics_provider())],
+        before_send=[security_headers],
         on_shutdown=[on_shutdown],
         openapi_config=OpenAPIConfig(
             title="Backupchecks Autotask integration",
@@ -186,6 +206,9 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )
+    make_exact(app)
+    allowed.update(allowed_methods(app))
+    return app
 
 
 def app_from_env() -> Litestar:
