@@ -93,7 +93,7 @@ def test_every_check_passes_for_every_role(served: Served, role: Role, tmp_path:
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "verify.schemathesis_hooks", "PYTHONPATH": str(ROOT),
            PROTECTED_USER_ENV: ",".join(served.user_ids.values())}
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     output = run.stdout + run.stderr
     generated = re.search(r"(\d+) generated", output)
     errors = server_errors(served.world) - before

@@ -135,7 +135,10 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         actor = (scope.get("state") or {}).get("actor")
         if isinstance(error, ValidationException) and isinstance(actor, Actor):
             operation = f"{scope.get('method', '')} {scope.get('path_template', scope.get('path', ''))}"
-            await container.record_rejected_request().execute(actor, operation, refused_fields(error))
+            try:
+                await container.record_rejected_request().execute(actor, operation, refused_fields(error))
+            except Exception as failure:  # the client still gets its 400; the log says the record is missing
+                LOGGER.error("could not audit a rejected request on %s: %s", operation, type(failure).__name__)
 
     @get("/health", operation_id="health", tags=["operations"])
     async def health() -> dict[str, str]:

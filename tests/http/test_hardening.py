@@ -327,3 +327,16 @@ def test_depth_counts_every_array_and_object() -> None:
 
     assert not too_deep(1) and not too_deep([]) and not too_deep(nest(MAX_JSON_DEPTH))
     assert too_deep(nest(MAX_JSON_DEPTH + 1)) and too_deep({"a": nest(MAX_JSON_DEPTH)})
+
+
+async def test_a_rejected_request_is_still_400_when_its_audit_cannot_be_written(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    class Unwritable:
+        async def execute(self, *_: object) -> None:
+            raise ConnectionError("the database does not answer")
+
+    world.container.record_rejected_request.override(providers.Object(Unwritable()))
+    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
+        r = await call(client, world, R, "GET", "/api/v1/runs/a%00b")
+    assert r.status_code == 400 and r.json()["code"] == "invalid_input"
+    assert "could not audit a rejected request on GET /api/v1/runs/{run_id}: ConnectionError" in caplog.text
