@@ -60,6 +60,10 @@ def make_exact(app: Litestar) -> None:
                 type=OpenAPIType.STRING, min_length=1, max_length=64, pattern=SINGLE_LINE)),
             Schema(type=OpenAPIType.NULL)])
     paths = document.paths or {}
+    for item in paths.values():
+        for operation in (item.put, item.post):
+            if isinstance(operation, Operation) and operation.request_body and operation.responses:
+                _body_refusals(operation)
     refresh = paths.get("/api/v1/autotask/tickets/refresh")
     if refresh and isinstance(refresh.post, Operation) and isinstance(refresh.post.request_body, RequestBody):
         refresh.post.request_body.required = False  # no body: every link
@@ -69,3 +73,15 @@ def make_exact(app: Litestar) -> None:
         export.get.responses["200"] = OpenAPIResponse(
             description="The records, one JSON object a line (`format=jsonl`) or CSV with a header (`format=csv`).",
             content={"application/jsonl": text, "text/csv": text})
+
+
+def _body_refusals(operation: Operation) -> None:
+    """A route that reads a body may also answer 413 and 415 (as problem documents, like its 400)."""
+    responses = operation.responses or {}
+    invalid = responses.get("400")
+    if not isinstance(invalid, OpenAPIResponse):
+        return
+    responses["413"] = OpenAPIResponse(description=f"payload_too_large: a body over {MAX_BODY_BYTES} bytes",
+                                       content=invalid.content)
+    responses["415"] = OpenAPIResponse(description="unsupported_media_type: a body that is not application/json",
+                                       content=invalid.content)

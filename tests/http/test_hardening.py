@@ -141,6 +141,14 @@ async def test_a_body_nested_within_the_limit_is_read(client: Client, world: Wor
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "extra"  # read, then the unknown field refused
 
 
+async def test_the_document_declares_the_body_refusals(client: Client) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+    put_run = doc["paths"]["/api/v1/runs/{run_id}"]["put"]["responses"]
+    assert {"400", "413", "415"} <= set(put_run) and "413" not in doc["paths"]["/api/v1/runs"]["get"]["responses"]
+    assert f"at most {MAX_BODY_BYTES} bytes" in doc["info"]["description"]
+    assert doc["components"]["schemas"]["RunIn"]["additionalProperties"] is False
+
+
 async def test_an_oversized_body_is_413(client: Client, world: World) -> None:
     body = '{"name": "' + "x" * MAX_BODY_BYTES + '"}'
     r = await client.put("/api/v1/customers/c9", content=body, headers={**world.auth(A),
@@ -273,6 +281,17 @@ def test_the_folder_writes_the_first_counts_the_rest_and_hands_back_the_count() 
     pending = folder.flush()
     assert [(e.action, e.details.get("folded")) for e in pending] == [("ticket.create", None)]  # itself, 0 others
     assert folder.flush() == []
+
+
+def test_a_forgotten_pair_hands_back_its_count() -> None:
+    folder = DenialFolder(window=timedelta(seconds=60), keys=1)
+    folder.admit(entry(AT))
+    folder.admit(entry(AT + timedelta(seconds=1)))
+    folder.admit(entry(AT + timedelta(seconds=2)))
+    admitted = folder.admit(entry(AT, actor="operator"))  # room for one pair only: reporter's is written out
+    assert admitted is not None
+    folded, evicted = admitted
+    assert folded == 0 and [(e.actor, e.details.get("folded")) for e in evicted] == [("reporter", 1)]
 
 
 async def test_repeated_denials_are_folded_and_counted(world: World) -> None:
