@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
@@ -18,7 +17,7 @@ from application.use_cases.settings import GetSettings, SettingsChange, UpdateSe
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from domain.audit import Outcome
 from domain.roles import Actor
-from entrypoints.http.core import Cursor, Limit
+from entrypoints.http.core import Limit, Moment, NameCursor, SeqCursor
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
@@ -113,7 +112,7 @@ class UserController(Controller):
         actor: NamedDependency[Actor],
         list_users: NamedDependency[ListUsers],
         limit: Limit = 50,
-        cursor: Cursor = None,
+        cursor: NameCursor = None,
     ) -> UserPage:
         after = decode_cursor(cursor, str)[0] if cursor else None
         users = sorted((u for u in await list_users.execute(actor) if after is None or u.username > after),
@@ -133,16 +132,17 @@ class UserController(Controller):
 
 
 def provide_audit_query(
+    actor: NamedDependency[Actor],  # authenticated first: an unknown caller gets 401, never a verdict on its filters
     action: Filter = None,
     actor_name: Annotated[str | None, QueryParameter(name="actor", min_length=1, max_length=64,
                                                      pattern=SINGLE_LINE)] = None,
     customer_id: Filter = None,
     run_id: Filter = None,
     outcome: FromQuery[Outcome | None] = None,
-    since: FromQuery[datetime | None] = None,
-    until: FromQuery[datetime | None] = None,
+    since: Moment = None,
+    until: Moment = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: SeqCursor = None,
 ) -> AuditQuery:
     """The audit filters shared by the list and the export."""
     after = decode_cursor(cursor, int)[0] if cursor else None

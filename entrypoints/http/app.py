@@ -25,9 +25,23 @@ from entrypoints.http.admin import AuditController, SettingsController, UserCont
 from entrypoints.http.autotask import AutotaskController, MappingController
 from entrypoints.http.core import CustomerController, RunController
 from entrypoints.http.docs import docs_assets, docs_page
-from entrypoints.http.hardening import MAX_BODY_BYTES, AuthThrottle, security_headers
+from entrypoints.http.hardening import (
+    MAX_BODY_BYTES,
+    AuthThrottle,
+    allowed_methods,
+    options_allow,
+    security_headers,
+)
 from entrypoints.http.observability import request_log
-from entrypoints.http.problems import EXCEPTION_HANDLERS, ApiRequest, problem, problem_response, refused_fields
+from entrypoints.http.openapi import make_exact
+from entrypoints.http.problems import (
+    EXCEPTION_HANDLERS,
+    ApiRequest,
+    check_body_strictly,
+    problem,
+    problem_response,
+    refused_fields,
+)
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router
 from entrypoints.web.plumbing import template_config
@@ -96,6 +110,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
     """`throttle`: how failed authentication is slowed (ADR 0008); tests pass one that does not sleep."""
     metrics_provider: Callable[[], Metrics] = container.metrics
     throttle = throttle or AuthThrottle()
+    allowed: dict[str, str] = {}  # route → its Allow header, filled once the app is built
 
     def provide_metrics() -> Metrics:
         return metrics_provider()
@@ -114,14 +129,20 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         return actor
 
     async def provide_actor(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Actor:
-        return await authenticated(request, authenticate)
+        """The actor; then the body is checked strictly (a refusal after authentication is audited)."""
+        actor = await authenticated(request, authenticate)
+        await check_body_strictly(request)
+        return actor
 
     async def audit_rejected(error: Exception, scope: Scope) -> None:
         """A request whose values failed the API's own checks after authentication is audited (and folded)."""
         actor = (scope.get("state") or {}).get("actor")
         if isinstance(error, ValidationException) and isinstance(actor, Actor):
             operation = f"{scope.get('method', '')} {scope.get('path_template', scope.get('path', ''))}"
-            await container.record_rejected_request().execute(actor, operation, refused_fields(error))
+            try:
+                await container.record_rejected_request().execute(actor, operation, refused_fields(error))
+            except Exception as failure:  # the client still gets its 400; the log says the record is missing
+                LOGGER.error("could not audit a rejected request on %s: %s", operation, type(failure).__name__)
 
     @get("/health", operation_id="health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -139,8 +160,9 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         return Response({"status": "ok"})
 
     @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE,
-         security=[{"bearer": []}], responses={401: problem_response(
-             "unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token as the bearer token")},
+         security=[{"bearer": []}], responses={
+             401: problem_response("unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token"),
+             403: problem_response("forbidden: an API token of a role other than admin")},
          description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.")
     async def metrics(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Response[Any]:
         token, expected = bearer_token(request), container.config().metrics_token
@@ -168,7 +190,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         dependencies={"actor": Provide(provide_actor)},
         security=[{"bearer": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, ready, metrics, api, docs_assets(), web_router()],
         dependencies={
             **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
@@ -176,7 +198,8 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         },
         exception_handlers=EXCEPTION_HANDLERS,
         after_exception=[audit_rejected],
-        middleware=[security_headers, request_log(metrics_provider())],
+        middleware=[options_allow(allowed), request_log(metrics_provider())],
+        before_send=[security_headers],
         on_shutdown=[on_shutdown],
         openapi_config=OpenAPIConfig(
             title="Backupchecks Autotask integration",
@@ -192,6 +215,9 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         debug=False,
         logging_config=None,  # the process (the command line) configures logging, not the app
     )
+    make_exact(app)
+    allowed.update(allowed_methods(app))
+    return app
 
 
 def app_from_env() -> Litestar:

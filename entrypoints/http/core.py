@@ -4,10 +4,11 @@ admins and operators. Roles are checked by the use cases (so a refusal is audite
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from application.errors import InvalidInput
@@ -25,6 +26,7 @@ from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     CURSOR,
     CURSOR_FORMAT,
+    RFC3339,
     SINGLE_LINE,
     CustomerIn,
     CustomerPage,
@@ -50,9 +52,23 @@ CustomerId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=S
 RunId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE,
                                      description="Backupchecks' own run id.")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (1-500).")]
-Cursor = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=512, pattern=CURSOR, schema_extra={"format": CURSOR_FORMAT},
-    description="Opaque: the previous page's `next_cursor`, as it was given; any other value is 400 invalid_input.")]
+
+
+def cursor_parameter(keyset: str) -> Any:
+    """The `cursor` query parameter of a list whose keyset is `keyset` (named in its format, so a client or a fuzzer
+    knows which cursors fit: `name` (customers, users), `run` (runs), `seq` (audit))."""
+    return QueryParameter(
+        min_length=1, max_length=512, pattern=CURSOR, schema_extra={"format": f"{CURSOR_FORMAT}-{keyset}"},
+        description="Opaque: the previous page's `next_cursor`, as it was given; any other value is 400 "
+                    "invalid_input.")
+
+
+Moment = Annotated[str | None, QueryParameter(
+    max_length=40, pattern=RFC3339, schema_extra={"format": OpenAPIFormat.DATE_TIME},
+    description="RFC 3339 with its offset (a number is not a time).")]
+NameCursor = Annotated[str | None, cursor_parameter("name")]
+RunCursor = Annotated[str | None, cursor_parameter("run")]
+SeqCursor = Annotated[str | None, cursor_parameter("seq")]
 RESOLVE_CONFLICTS = ("resolving_disabled, already_closed, time_entries_present, ticket_deleted, ticket_busy, "
                      "integration_disabled, note_type_missing, note_publish_not_internal")
 STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
@@ -90,7 +106,7 @@ class CustomerController(Controller):
         actor: NamedDependency[Actor],
         list_customers: NamedDependency[ListCustomers],
         limit: Limit = 50,
-        cursor: Cursor = None,
+        cursor: NameCursor = None,
     ) -> CustomerPage:
         after = decode_cursor(cursor, str)[0] if cursor else None
         views, next_cursor = paginate(await list_customers.execute(actor, limit + 1, after), limit,
@@ -120,10 +136,10 @@ class RunController(Controller):
             max_length=64, pattern=STATUSES, description="Comma-separated: success, warning, error, missed.")] = None,
         customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)] = None,
         has_ticket: FromQuery[bool | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: Moment = None,
+        until: Moment = None,
         limit: Limit = 50,
-        cursor: Cursor = None,
+        cursor: RunCursor = None,
     ) -> RunPage:
         query = RunQuery(
             _statuses(status),
@@ -169,7 +185,8 @@ class RunController(Controller):
         return Response(body, status_code=CREATED_STATUS[result.outcome])
 
     @get("/{run_id:str}/autotask-ticket", operation_id="getTicket",
-         responses=api_responses(400, (404, "run_not_found, no_ticket"), (409, "integration_disabled"), 502, 503))
+         responses=api_responses(400, (403, "refresh=true needs a role that manages tickets"),
+                                 (404, "run_not_found, no_ticket"), (409, "integration_disabled"), 502, 503))
     async def get_ticket(
         self,
         actor: NamedDependency[Actor],

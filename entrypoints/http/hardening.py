@@ -9,7 +9,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from litestar import Litestar
 from litestar.enums import ScopeType
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -37,7 +39,7 @@ NO_STORE_PREFIXES = ("/api/", "/metrics")
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether decoded JSON nests arrays/objects deeper than `limit` (iterative: no recursion on hostile input)."""
     level: list[Any] = [value]
-    for _ in range(limit + 1):
+    for _ in range(limit):
         level = [child for item in level if isinstance(item, dict | list)
                  for child in (item.values() if isinstance(item, dict) else item)]
         if not level:
@@ -45,29 +47,52 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return any(isinstance(item, dict | list) for item in level)
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """Add the default security headers to every HTTP answer (a route may set its own first), `no-store` to API and
-    metrics answers, and a Content-Security-Policy fit for the answer (the docs page may run its own scripts)."""
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook (it sees every answer, an unrouted 404 too): the default security headers (an answer may
+    set its own first), `no-store` on API and metrics answers, and a Content-Security-Policy fit for the answer (the
+    docs page may run its own scripts)."""
+    if message["type"] != "http.response.start":
+        return
+    path = str(scope.get("path", ""))
+    extra = [*SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP if path.startswith("/schema") else API_CSP)]
+    if path.startswith(NO_STORE_PREFIXES):
+        extra.append((b"cache-control", b"no-store"))
+    headers = list(message.get("headers", []))
+    present = {bytes(name).lower() for name, _ in headers}
+    message["headers"] = headers + [(name, value) for name, value in extra if name not in present]
 
-    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        path = str(scope.get("path", ""))
-        extra = [*SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP if path.startswith("/schema") else API_CSP)]
-        if path.startswith(NO_STORE_PREFIXES):
-            extra.append((b"cache-control", b"no-store"))
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [(name, value) for name, value in extra if name not in present]
-            await send(message)
+def allowed_methods(app: Litestar) -> dict[str, str]:
+    """Each HTTP route's path template → its `Allow` header (every method it answers)."""
+    methods: dict[str, set[str]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            methods.setdefault(route.path_format, set()).update(route.methods)
+    return {path: ", ".join(sorted(names)) for path, names in methods.items()}
 
-        await app(scope, receive, send_with_headers)
 
-    return handle
+def options_allow(allowed: dict[str, str]) -> Callable[[ASGIApp], ASGIApp]:
+    """`OPTIONS` answers `Allow` with every method of the route (Litestar lists only the first handler's methods when
+    one path has handlers for several methods)."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP or scope.get("method") != "OPTIONS":
+                await app(scope, receive, send)
+                return
+
+            async def send_with_allow(message: Message) -> None:
+                allow = allowed.get(str(scope.get("path_template", "")))
+                if message["type"] == "http.response.start" and allow and message["status"] < 300:
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                    message["headers"] = [*headers, (b"allow", allow.encode())]
+                await send(message)
+
+            await app(scope, receive, send_with_allow)
+
+        return handle
+
+    return middleware
 
 
 class AuthThrottle:
@@ -90,7 +115,7 @@ class AuthThrottle:
         self._failures[client] = (count, now)
         while len(self._failures) > self.clients:
             self._failures.popitem(last=False)
-        return min(self.cap, self.base * 2.0 ** (count - 1))
+        return min(self.cap, self.base * 2.0 ** min(count - 1, 64))
 
     async def failed(self, client: str) -> None:
         await self.sleep(self.delay(client))

@@ -30,6 +30,7 @@ MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 """Multi-line text (messages) keeps tab, line feed and carriage return."""
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 BASE_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
+RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 CURSOR = r"^[A-Za-z0-9_-]+$"
 CURSOR_FORMAT = "backupchecks-cursor"
 """A page's `next_cursor` (base64url, no padding); a value of this shape that is not one of ours is 400."""
@@ -59,7 +60,8 @@ class RunIn(Struct, forbid_unknown_fields=True):
     job_name: Text
     backup_software: Text
     backup_type: Text
-    run_at: Annotated[datetime, Meta(tz=True)]
+    run_at: Annotated[str, Meta(max_length=40, pattern=RFC3339)]
+    """A string with its offset, never a number (integers are not times: `0` is not 1970)."""
     status: RunStatus
     objects: Annotated[list[RunObjectIn], Meta(max_length=5000)] = []
     messages: Annotated[list[LongText], Meta(max_length=500)] = []
@@ -72,7 +74,7 @@ class RunIn(Struct, forbid_unknown_fields=True):
             self.job_name,
             self.backup_software,
             self.backup_type,
-            as_utc(self.run_at, "run_at"),
+            as_utc(parse_time(self.run_at, "run_at"), "run_at"),
             self.status,
             objects,
             tuple(self.messages),
@@ -549,5 +551,14 @@ def as_utc(value: datetime, field: str) -> datetime:
         raise InvalidInput(field, "This time is out of range.") from error
 
 
-def utc(value: datetime | None, field: str) -> datetime | None:
-    return None if value is None else as_utc(value, field)
+def parse_time(text: str, field: str) -> datetime:
+    """An RFC 3339 time (the pattern already checked its shape); 400 when it names no real moment (month 13)."""
+    try:
+        return datetime.fromisoformat(text.upper())
+    except ValueError as error:
+        raise InvalidInput(field, "This is not a valid RFC 3339 time.") from error
+
+
+def utc(value: str | None, field: str) -> datetime | None:
+    """A query's RFC 3339 time in UTC."""
+    return None if value is None else as_utc(parse_time(value, field), field)
