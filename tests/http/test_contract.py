@@ -187,6 +187,18 @@ async def test_mapping_refresh_confirm_clear_and_bulk_refresh(client: Client, wo
     assert customers[0]["autotask"]["status"] == "missing"
 
 
+async def test_a_permission_answer_leaves_the_mapping_and_its_tickets_alone(client: Client, world: World) -> None:
+    base = "/api/v1/customers/c1/autotask-mapping"
+    await call(client, world, OP, "PUT", base, {"company_id": 100})
+    world.psa.inaccessible.add(100)
+    problem(await call(client, world, OP, "POST", f"{base}/refresh"), 502, "autotask_permission_denied")
+    problem(await call(client, world, OP, "POST", "/api/v1/autotask/mappings/refresh"), 502,
+            "autotask_permission_denied")
+    customers = (await call(client, world, OP, "GET", "/api/v1/customers")).json()["items"]
+    assert next(c for c in customers if c["id"] == "c1")["autotask"]["status"] == "ok"
+    assert (await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket")).status_code == 201
+
+
 async def test_ticket_create_refusals(client: Client, world: World) -> None:
     create = "/api/v1/runs/{}/autotask-ticket"
     problem(await call(client, world, OP, "POST", create.format("r-err")), 409, "mapping_missing")

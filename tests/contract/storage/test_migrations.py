@@ -14,10 +14,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from adapters.sql import SqlStorage
+from adapters.sql import SqlStorage, rows
 from adapters.sql.migrate import downgrade, upgrade
-from adapters.sql.tables import metadata
-from domain.audit import verify_chain
+from adapters.sql.tables import audit_records, metadata
+from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash, verify_chain
 from tests.contract.storage import samples as s
 from tests.storage_backends import CONTRACT_SQL_BACKENDS, PSYCOPG, backend_params, empty_database, storage_backend
 
@@ -177,3 +177,32 @@ async def test_errors_and_logs_never_carry_parameter_values(name: str, caplog: p
                     await uow.execute(MAPPING_WITH_TEXT_IN_A_NUMBER)
             assert_clean(refused.value)
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize("name", SQL)
+async def test_records_from_before_the_audit_key_stay_checkable_and_lead_the_keyed_chain(name: str) -> None:
+    """ADR 0009: records written at revision 0001 (plain SHA-256, no key id) are kept as the chain's prefix; the
+    first record appended after `0002_audit_key` is keyed and signs the last of them."""
+    async with empty_database(name) as url:
+        await asyncio.to_thread(upgrade, url, "0001")
+        legacy = AuditRecord(1, s.entry(0), GENESIS_HASH, unkeyed_hash(1, s.entry(0), GENESIS_HASH))
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                row = {k: v for k, v in rows.audit_row(legacy).items() if k != "key_id"}  # no such column at 0001
+                await conn.execute(audit_records.insert().values(row))
+        finally:
+            await engine.dispose()
+        await asyncio.to_thread(upgrade, url)
+        storage = SqlStorage(url)
+        try:
+            async with storage() as uow:
+                await uow.audit.append(s.entry(1))
+                await uow.commit()
+            async with storage() as uow:
+                records = await uow.audit.all()
+        finally:
+            await storage.dispose()
+    check = verify_chain(records, storage.audit_key)
+    assert check.ok and (check.records, check.unkeyed_records) == (2, 1)
+    assert [r.key_id for r in records] == [None, storage.audit_key.key_id] and records[1].prev_hash == legacy.hash
