@@ -1,55 +1,478 @@
-"""Benchmarks (`make bench`): speed goals live here, never in tests. Prints one line per benchmark with its goal."""
+"""`make bench`: the figures of docs/performance.md, measured as a user would, on SQLite and on PostgreSQL.
+
+For each backend: seed 100,000 runs over 2,000 customers (each mapped), 10,000 linked tickets and 100,000 audit
+records through the project's own tables and row mappers (bulk inserts); start `backupchecks serve` on a free loopback
+port against the Autotask simulator; then measure, next to `GET /health` in the same run, the list pages (each filter,
+first page and page 5), the customers page, the audit page and a run's detail at 1 and 8 clients; the SQL statements
+per page; `audit verify` and the exports at 10,000 and at 100,000 audit records with the server's peak memory; ticket
+creation at 0 and 200 ms of simulated Autotask latency; and the time from `serve` to the first `/health`.
+
+Prints a table and writes var/bench/report.json (git-ignored). PostgreSQL runs when BACKUPCHECKS_TEST_POSTGRES_URL
+names a server where this user may create databases. Knobs: BENCH_SCALE (0.1 for a quick look), BENCH_BACKENDS
+(`sqlite,postgres`), BENCH_SERVER_ROOT (a checkout whose `.venv/bin/backupchecks` serves instead: "before" figures).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from application.use_cases.create_ticket import CreateTicket
-from domain.draft import ticket_description
-from domain.runs import Customer, ObjectStatus, RunObject
-from tests.support import OPERATOR, World, make_run
+import httpx
+import sqlalchemy as sa
+from dependency_injector import providers
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from adapters.autotask_simulator import Fault, Simulator, running_simulator
+from adapters.sql import SqlStorage, default_database_url, rows
+from adapters.sql import tables as t
+from adapters.sql.migrate import upgrade
+from application.ports import RunQuery
+from application.use_cases.settings import SettingsChange
+from domain.audit import AuditEntry, AuditRecord, Outcome, chain
+from domain.mapping import CompanyLookup, CompanyMapping
+from domain.roles import Actor, Role
+from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from domain.tickets import TicketLink, TicketStatus
+from entrypoints.container import Config, Container, close
+from entrypoints.demo import _defaults
+
+SCALE = float(os.environ.get("BENCH_SCALE") or 1)
+RUNS, CUSTOMERS, LINKS, AUDIT = (int(n * SCALE) for n in (100_000, 2_000, 10_000, 100_000))
+FIRST_AUDIT = AUDIT // 10
+"""Audit records present for the first verify/export; the rest are added before the second (10×)."""
+REQUESTS_ONE_CLIENT = 40
+REQUESTS_PER_CLIENT = 15
+CLIENTS = 8
+CREATES = min(40, RUNS // 30)
+"""Creates per measurement (each third of the runs holds RUNS // 30 warnings, the runs created for)."""
+REPORT = Path("var/bench/report.json")
+SIM_USER, SIM_SECRET, SIM_TRACKING = "bench@example.com", "bench-secret", "BENCHTRACKING"
+SECRET_KEY = "bench-secret-key"
+COMPANY_BASE = 10_000
+NOW = datetime(2026, 6, 1, 2, 10, tzinfo=UTC)
+BENCH = Actor("bench", Role.ADMIN)
+OBJECTS = (RunObject("HV01", ObjectStatus.ERROR, "VM", "Snapshot failed"), RunObject("USB Disk", ObjectStatus.SUCCESS))
+STATUSES = (RunStatus.SUCCESS,) * 6 + (RunStatus.WARNING, RunStatus.ERROR, RunStatus.MISSED, RunStatus.ERROR)
 
 
-def measure(name: str, goal_ms: float, repeat: int, action: Callable[[], object]) -> None:
-    """Time first (tracemalloc slows Python down), then one traced call for the peak memory."""
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ------------------------------------------------------------------------------------------------------- seeding
+
+
+def run_of(n: int) -> Run:
+    return Run(f"run-{n:06}", f"cust-{n % CUSTOMERS:04}", f"Job {n % 7}", "Veeam Backup & Replication", "Backup job",
+               NOW - timedelta(minutes=n), STATUSES[n % len(STATUSES)], OBJECTS, ("Job finished.",))
+
+
+async def insert(conn: Any, table: sa.Table, items: Sequence[dict[str, Any]], batch: int = 5_000) -> None:
+    for start in range(0, len(items), batch):
+        await conn.execute(sa.insert(table), list(items[start:start + batch]))
+
+
+async def seed_audit(url: str, count: int) -> None:
+    """`count` more audit records, chained after the log's head."""
+    storage = SqlStorage(url)
+    try:
+        async with storage.engine.begin() as conn:
+            head = (await conn.execute(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1)))
+            row = head.mappings().first()
+            last: AuditRecord | None = None if row is None else rows.audit_from(row)
+            records = []
+            for n in range(count):
+                entry = AuditEntry(NOW + timedelta(seconds=n), "bench", "operator", "run.get", "run",
+                                   f"run-{n % RUNS:06}", Outcome.OK, {"customer_id": f"cust-{n % CUSTOMERS:04}"})
+                last = chain(last, entry)
+                records.append(rows.audit_row(last))
+            await insert(conn, t.audit_records, records)
+    finally:
+        await storage.dispose()
+
+
+async def seed(url: str) -> None:
+    """Customers, mappings, runs and linked tickets in bulk (the audit log separately: see seed_audit)."""
+    storage = SqlStorage(url)
+    try:
+        async with storage.engine.begin() as conn:
+            await insert(conn, t.customers, [rows.flat_row(Customer(f"cust-{i:04}", f"Customer {i}"))
+                                             for i in range(CUSTOMERS)])
+            await insert(conn, t.company_mappings, [rows.flat_row(CompanyMapping.from_lookup(
+                f"cust-{i:04}", CompanyLookup.found(COMPANY_BASE + i, f"Company {i}", is_active=True), NOW))
+                for i in range(CUSTOMERS)])
+            await insert(conn, t.runs, [rows.run_row(run_of(n)) for n in range(RUNS)])
+            linked = [n for n in range(RUNS) if STATUSES[n % len(STATUSES)] is RunStatus.ERROR][:LINKS]
+            await insert(conn, t.ticket_links, [rows.link_row(
+                TicketLink.reserve(f"run-{n:06}", f"bc:bench:{n}", "bench", NOW).linked(
+                    500_000 + n, f"T{n}", None, TicketStatus(1, "New", NOW))) for n in linked])
+        if storage.engine.dialect.name == "postgresql":  # the statistics autovacuum gathers after a bulk load
+            async with storage.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(sa.text("ANALYZE"))
+    finally:
+        await storage.dispose()
+
+
+async def configure(config: Config) -> str:
+    """An admin token, and the integration enabled against the simulator with defaults from its picklists."""
+    container = Container()
+    container.config.override(providers.Object(config))
+    try:
+        admin = await container.add_user().execute(BENCH, "bench-admin", Role.ADMIN)
+        settings = {"enabled": True, "api_username": SIM_USER, "tracking_identifier": SIM_TRACKING,
+                    "allow_resolve": True, "backupchecks_base_url": "http://bench.example"}
+        await container.update_settings().execute(BENCH, SettingsChange(settings, api_password=SIM_SECRET))
+        picklists = await container.get_picklists().execute(BENCH, refresh=True)
+        await container.update_settings().execute(BENCH, SettingsChange(_defaults(picklists)))
+        return admin.token
+    finally:
+        await close(container)
+
+
+async def count_statements(url: str) -> dict[str, dict[int, int]]:
+    """SQL statements per page, for page sizes 1, 50 and 500 (the same figure the tests assert)."""
+    container = Container()
+    container.config.override(providers.Object(Config(database_url=url, secret_key=SECRET_KEY)))
+    storage = container.storage()
+    assert isinstance(storage, SqlStorage)
+    sent: list[str] = []
+    sa.event.listen(storage.engine.sync_engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    pages: dict[str, Callable[[int], Awaitable[Any]]] = {
+        "runs": lambda n: container.list_runs().execute(BENCH, RunQuery(limit=n)),
+        "runs?status=error,warning": lambda n: container.list_runs().execute(
+            BENCH, RunQuery(statuses=frozenset({RunStatus.ERROR, RunStatus.WARNING}), limit=n)),
+        "customers": lambda n: container.list_customers().execute(BENCH, n),
+    }
+    counts: dict[str, dict[int, int]] = {}
+    try:
+        for name, page in pages.items():
+            counts[name] = {}
+            for size in (1, 50, 500):
+                sent.clear()
+                await page(size)
+                counts[name][size] = len(sent)
+    finally:
+        await close(container)
+    return counts
+
+
+# -------------------------------------------------------------------------------------------------------- server
+
+
+def server_command() -> tuple[list[str], Path]:
+    root = Path(os.environ.get("BENCH_SERVER_ROOT") or Path.cwd()).resolve()
+    return [str(root / ".venv/bin/backupchecks"), "serve", "--host", "127.0.0.1"], root
+
+
+@asynccontextmanager
+async def serving(config: Config, zone_url: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """`backupchecks serve` on a free port: its base URL, its process and the seconds to the first /health."""
+    port = free_port()
+    command, root = server_command()
+    env = {**os.environ, "BACKUPCHECKS_DATA_DIR": str(config.data_dir), "BACKUPCHECKS_SECRET_KEY": SECRET_KEY,
+           "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url, "BACKUPCHECKS_BASE_URL": "http://bench.example"}
+    if config.database_url:
+        env["BACKUPCHECKS_DATABASE_URL"] = config.database_url
+    base = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
-    for _ in range(repeat):
-        action()
-    per_call = (time.perf_counter() - started) * 1000 / repeat
-    tracemalloc.start()
-    action()
-    peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
-    tracemalloc.stop()
-    verdict = "ok" if per_call <= goal_ms else "SLOW"
-    print(f"{name:<55} {per_call:9.3f} ms/op  (goal ≤ {goal_ms} ms)  peak {peak:6.1f} MiB  {verdict}")
+    output = config.data_dir / "server.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen([*command, "--port", str(port)], cwd=root, env=env, stdout=sink, stderr=sink)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+            while True:
+                if process.poll() is not None or time.perf_counter() - started > 60:
+                    raise RuntimeError(f"the server did not start: {output.read_text()[-2000:]}")
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.02)
+        yield base, process, time.perf_counter() - started
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def bench_description() -> None:
-    run = replace(make_run(), objects=tuple(RunObject(f"VM{i:05}", ObjectStatus.ERROR, "VM", "Snapshot failed " * 4)
-                                            for i in range(20_000)))
-    measure("ticket description, run with 20,000 objects", 50, 20,
-            lambda: ticket_description(run, Customer("c", "Acme"), "https://bc.example"))
+def peak_mib(process: subprocess.Popen[bytes]) -> float:
+    """The server's peak resident memory so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
-def bench_create_tickets() -> None:
-    async def create_many(n: int) -> None:
-        world = World()
-        await world.configure()
-        for i in range(n):
-            await world.seed(make_run(f"run-{i}"))
+# ------------------------------------------------------------------------------------------------------- timing
+
+
+def summary(latencies: list[float], seconds: float) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {"p50_ms": round(statistics.median(ordered), 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+            "per_second": round(len(ordered) / seconds, 1), "requests": len(ordered)}
+
+
+async def timed(client: httpx.AsyncClient, method: str, path: str, expect: int = 200) -> float:
+    started = time.perf_counter()
+    answer = await client.request(method, path)
+    elapsed = (time.perf_counter() - started) * 1000
+    if answer.status_code != expect:
+        raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+    return elapsed
+
+
+async def load(client: httpx.AsyncClient, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each page at 1 client (interleaved with /health, round after round) and at 8 clients (each page in turn,
+    /health first), with its ratios to /health in the same run."""
+    figures: dict[str, dict[str, Any]] = {name: {} for name in paths}
+    one: dict[str, list[float]] = {name: [] for name in paths}
+    spent = dict.fromkeys(paths, 0.0)
+    for _ in range(REQUESTS_ONE_CLIENT):
+        for name, path in paths.items():
+            elapsed = await timed(client, "GET", path)
+            one[name].append(elapsed)
+            spent[name] += elapsed / 1000
+    for name in paths:
+        figures[name]["1"] = summary(one[name], spent[name])
+    for name, path in paths.items():
+        latencies: list[float] = []
+
+        async def worker(path: str = path, latencies: list[float] = latencies) -> None:
+            for _ in range(REQUESTS_PER_CLIENT):
+                latencies.append(await timed(client, "GET", path))
+
         started = time.perf_counter()
-        await asyncio.gather(*(CreateTicket(world.deps).execute(OPERATOR, f"run-{i}") for i in range(n)))
-        per = (time.perf_counter() - started) * 1000 / n
-        print(f"{'create ticket, memory store + fake PSA, 500 concurrent runs':<55} {per:9.3f} ms/op  (goal ≤ 2 ms)  "
-              f"{'ok' if per <= 2 else 'SLOW'}")
+        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        figures[name][str(CLIENTS)] = summary(latencies, time.perf_counter() - started)
+    for name in paths:
+        for clients in ("1", str(CLIENTS)):
+            health = figures["health"][clients]
+            figures[name][clients]["p50_ratio"] = round(figures[name][clients]["p50_ms"] / health["p50_ms"], 1)
+            figures[name][clients]["p99_ratio"] = round(figures[name][clients]["p99_ms"] / health["p99_ms"], 1)
+    return figures
 
-    asyncio.run(create_many(500))
+
+async def page_five(client: httpx.AsyncClient, path: str) -> str:
+    """The URL of page 5 of `path` (50 a page), reached through the cursors (the last page if there are fewer)."""
+    first = f"{path}{'&' if '?' in path else '?'}limit=50"
+    url = first
+    for _ in range(4):
+        cursor = (await client.get(url)).json()["next_cursor"]
+        if cursor is None:
+            break
+        url = f"{first}&cursor={cursor}"
+    return url
+
+
+async def audit_walks(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> dict[str, float]:
+    figures = {}
+    started = time.perf_counter()
+    answer = (await client.get("/api/v1/audit/verify", timeout=600)).json()
+    figures["verify_s"] = round(time.perf_counter() - started, 2)
+    if not answer.get("ok"):
+        raise RuntimeError(f"audit verify failed: {answer}")
+    figures["records"] = answer["records"]
+    for fmt in ("jsonl", "csv"):
+        started, size = time.perf_counter(), 0
+        async with client.stream("GET", f"/api/v1/audit/export?format={fmt}", timeout=600) as stream:
+            async for chunk in stream.aiter_bytes():
+                size += len(chunk)
+        figures[f"export_{fmt}_s"] = round(time.perf_counter() - started, 2)
+        figures[f"export_{fmt}_mib"] = round(size / 2**20, 1)
+    figures["server_peak_mib"] = round(peak_mib(process), 1)
+    return figures
+
+
+async def creates(client: httpx.AsyncClient, sim: Simulator, first: int, latency: float,
+                  clients: int) -> dict[str, float]:
+    """CREATES tickets on distinct ticketless runs (`clients` at once) at `latency` seconds per Autotask request."""
+    sim.clear_faults()
+    if latency:
+        sim.inject(Fault("latency", seconds=latency, times=None))
+    runs = iter(n for n in range(first, RUNS) if STATUSES[n % len(STATUSES)] is RunStatus.WARNING)
+    todo = [next(runs) for _ in range(CREATES)]
+    latencies: list[float] = []
+
+    async def worker(mine: list[int]) -> None:
+        for n in mine:
+            latencies.append(await timed(client, "POST", f"/api/v1/runs/run-{n:06}/autotask-ticket", 201))
+
+    requests_before = sum(sim.counts.values())
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(todo[i::clients]) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    sim.clear_faults()
+    return {**summary(latencies, elapsed),
+            "autotask_requests_per_create": (sum(sim.counts.values()) - requests_before) / CREATES}
+
+
+async def autotask_own_time(zone_url: str) -> float:
+    """The simulator's own time for what a create asks of it (POST Tickets, then GET the ticket), p50 in ms."""
+    headers = {"UserName": SIM_USER, "Secret": SIM_SECRET, "ApiIntegrationCode": SIM_TRACKING}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+        zone = (await client.get(f"{zone_url}/v1.0/zoneInformation", params={"user": SIM_USER})).json()["url"]
+        api = zone.rstrip("/") + "/V1.0"
+        draft = {"companyID": COMPANY_BASE, "title": "own time", "status": 1, "priority": 1, "queueID": None,
+                 "description": "x"}
+        fields = (await client.get(f"{api}/Tickets/entityInformation/fields")).json()["fields"]
+        for field in fields:
+            if field["name"] in ("priority", "queueID") and field.get("picklistValues"):
+                draft[field["name"]] = int(next(v for v in field["picklistValues"] if v["isActive"])["value"])
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            created = await client.post(f"{api}/Tickets", json=draft)
+            await client.get(f"{api}/Tickets/{created.json()['itemId']}")
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------------------------------------------ backends
+
+
+@asynccontextmanager
+async def database(name: str, data_dir: Path) -> AsyncIterator[Config]:
+    if name == "sqlite":
+        yield Config(data_dir=data_dir)
+        return
+    server = os.environ["BACKUPCHECKS_TEST_POSTGRES_URL"]
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    db = f"backupchecks_bench_{uuid.uuid4().hex[:12]}"
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+    try:
+        yield Config(data_dir=data_dir, database_url=sa.engine.make_url(server).set(database=db).render_as_string(
+            hide_password=False))
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def bench_backend(name: str) -> dict[str, Any]:
+    report: dict[str, Any] = {"backend": name}
+    with tempfile.TemporaryDirectory(prefix="backupchecks-bench-") as directory:
+        async with database(name, Path(directory)) as config:
+            url = config.database_url or default_database_url(config.data_dir)
+            config = replace(config, secret_key=SECRET_KEY)
+            sim = Simulator(username=SIM_USER, secret=SIM_SECRET, integration_code=SIM_TRACKING,
+                            request_threshold=10**9, max_concurrent_per_endpoint=None)
+            for i in range(CUSTOMERS):
+                sim.add_company(COMPANY_BASE + i, f"Company {i}")
+            with running_simulator(sim) as zone_url:
+                started = time.perf_counter()
+                await asyncio.to_thread(upgrade, url)
+                await seed(url)
+                await seed_audit(url, FIRST_AUDIT)
+                token = await configure(replace(config, database_url=url, autotask_zone_url=zone_url))
+                report["seed_s"] = round(time.perf_counter() - started, 1)
+                log(f"{name}: seeded {RUNS} runs, {CUSTOMERS} customers, {LINKS} links, {FIRST_AUDIT} audit records "
+                    f"in {report['seed_s']} s")
+                # counted in this process, so on this checkout's code (not BENCH_SERVER_ROOT's)
+                report["statements_per_page"] = {} if os.environ.get("BENCH_SERVER_ROOT") else await count_statements(
+                    url)
+                async with serving(config, zone_url) as (base, process, start_s):
+                    report["start_to_health_s"] = round(start_s, 2)
+                    headers = {"Authorization": f"Bearer {token}"}
+                    limits = httpx.Limits(max_connections=CLIENTS * 2)
+                    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as client:
+                        detail = "/api/v1/runs/run-000007"
+                        paths = {"health": "/health", "runs": "/api/v1/runs",
+                                 "runs?status=error,warning": "/api/v1/runs?status=error,warning",
+                                 "runs?has_ticket=true": "/api/v1/runs?has_ticket=true",
+                                 "customers": "/api/v1/customers", "audit": "/api/v1/audit", "run detail": detail}
+                        for filtered in ("/api/v1/runs", "/api/v1/runs?status=error,warning",
+                                         "/api/v1/runs?has_ticket=true"):
+                            paths[f"{filtered.removeprefix('/api/v1/')} page 5"] = await page_five(client, filtered)
+                        log(f"{name}: load")
+                        report["pages"] = await load(client, paths)
+                        report["memory_after_load_mib"] = round(peak_mib(process), 1)
+                        log(f"{name}: audit walks")
+                        report["audit_small"] = await audit_walks(client, process)
+                        await seed_audit(url, AUDIT - FIRST_AUDIT)
+                        report["audit_large"] = await audit_walks(client, process)
+                        log(f"{name}: creates")
+                        report["autotask_own_ms"] = round(await autotask_own_time(zone_url), 2)
+                        one = await creates(client, sim, 0, 0.0, 1)
+                        report["create_overhead_ms"] = round(one["p50_ms"] - report["autotask_own_ms"], 2)
+                        report["creates"] = {"1 client, 0 ms": one,
+                                             "8 clients, 0 ms": await creates(client, sim, RUNS // 3, 0.0, CLIENTS),
+                                             "8 clients, 200 ms": await creates(client, sim, 2 * RUNS // 3, 0.2,
+                                                                                CLIENTS)}
+                    report["server_peak_mib"] = round(peak_mib(process), 1)
+    return report
+
+
+# ------------------------------------------------------------------------------------------------------- report
+
+
+def table(reports: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in reports:
+        lines.append(f"\n== {r['backend']}  (seed {r['seed_s']} s, serve → first /health {r['start_to_health_s']} s, "
+                     f"server peak {r['server_peak_mib']} MiB)")
+        lines.append(f"{'request':<34}{'1 client p50/p99 ms':>22}{'×health':>12}{'8 clients p50/p99 ms':>24}"
+                     f"{'×health':>12}{'req/s 1→8':>16}")
+        for name, f in r["pages"].items():
+            a, b = f["1"], f[str(CLIENTS)]
+            lines.append(f"{name:<34}{a['p50_ms']:>11.2f}/{a['p99_ms']:<10.2f}{a['p50_ratio']:>5}/{a['p99_ratio']:<6}"
+                         f"{b['p50_ms']:>12.2f}/{b['p99_ms']:<11.2f}{b['p50_ratio']:>5}/{b['p99_ratio']:<6}"
+                         f"{a['per_second']:>8}→{b['per_second']:<8}")
+        lines.append("statements per page (size 1/50/500): "
+                     + "; ".join(f"{k} {'/'.join(str(v) for v in c.values())}"
+                                 for k, c in r["statements_per_page"].items()))
+        for key in ("audit_small", "audit_large"):
+            a = r[key]
+            lines.append(f"audit {a['records']:>7} records: verify {a['verify_s']} s, export jsonl "
+                         f"{a['export_jsonl_s']} s ({a['export_jsonl_mib']} MiB), csv {a['export_csv_s']} s; "
+                         f"server peak {a['server_peak_mib']} MiB")
+        lines.append(f"create: overhead {r['create_overhead_ms']} ms (p50 at 1 client minus the simulator's own "
+                     f"{r['autotask_own_ms']} ms); " + "; ".join(
+                         f"{k}: {c['per_second']}/s p50 {c['p50_ms']} ms, {c['autotask_requests_per_create']} requests"
+                         for k, c in r["creates"].items()))
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the bench's own requests are not news
+    wanted = (os.environ.get("BENCH_BACKENDS") or "sqlite,postgres").split(",")
+    if "postgres" in wanted and not os.environ.get("BACKUPCHECKS_TEST_POSTGRES_URL"):
+        log("PostgreSQL skipped: set BACKUPCHECKS_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+        wanted.remove("postgres")
+    started = time.perf_counter()
+    reports = [await bench_backend(name) for name in wanted]
+    print(table(reports))
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({"scale": SCALE, "server_root": str(server_command()[1]),
+                                  "seconds": round(time.perf_counter() - started, 1), "backends": reports}, indent=2))
+    print(f"\nreport: {REPORT} ({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":
-    bench_description()
-    bench_create_tickets()
+    asyncio.run(main())

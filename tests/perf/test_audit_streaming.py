@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,6 +73,8 @@ async def test_the_export_streams_every_record_batch_by_batch(world: World) -> N
     counting = CountingUow(world.uow)
     lines = await ExportAudit(dataclasses.replace(world.deps, uow=counting)).execute(ADMIN, AuditQuery(),
                                                                                     ExportFormat.JSONL)
-    seen = [line async for line in lines]
-    assert len(seen) == RECORDS + 1  # and the export's own audit record, committed before the walk
+    chunks = [chunk async for chunk in lines]
+    assert len(chunks) == 3  # one chunk of lines per batch
+    records = [json.loads(line) for line in "".join(chunks).splitlines()]
+    assert [r["seq"] for r in records] == list(range(1, RECORDS + 2))  # and the export's own record, committed first
     assert counting.batches == [EXPORT_PAGE, EXPORT_PAGE, 8]

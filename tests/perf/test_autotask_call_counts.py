@@ -13,7 +13,6 @@ import pytest
 
 from adapters.autotask import AutotaskConnector
 from adapters.autotask_simulator import Simulator, running_simulator
-from application.ports import UnitOfWork
 from application.use_cases.common import Deps, connect
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
@@ -63,20 +62,24 @@ def companies(t: Tenant, n: int) -> Iterator[int]:
         yield COMPANY_BASE + i
 
 
-async def map_customers(uow: UnitOfWork, company_ids: list[int]) -> None:
-    for i, company_id in enumerate(company_ids):
-        await uow.customers.save(Customer(f"cust-{i:05}", f"Customer {i}"))
-        lookup = CompanyLookup.found(company_id, f"Company {i}", is_active=True)
-        await uow.mappings.save(CompanyMapping.from_lookup(f"cust-{i:05}", lookup, T0))
+async def mapped_fleet(t: Tenant, n: int, *, with_runs: bool = False) -> list[int]:
+    """`n` companies in Autotask, each mapped to a customer of its own (with a run each if `with_runs`)."""
+    ids = list(companies(t, n))
+    async with t.world.uow() as uow:
+        for i, company_id in enumerate(ids):
+            await uow.customers.save(Customer(f"cust-{i:05}", f"Customer {i}"))
+            lookup = CompanyLookup.found(company_id, f"Company {i}", is_active=True)
+            await uow.mappings.save(CompanyMapping.from_lookup(f"cust-{i:05}", lookup, T0))
+            if with_runs:
+                await uow.runs.save(make_run(f"run-{i:05}", f"cust-{i:05}"))
+        await uow.commit()
+    return ids
 
 
 @pytest.mark.parametrize("n", SIZES)
 async def test_refresh_all_mappings_costs_one_in_query_per_400_plus_a_read_per_missing_company(n: int) -> None:
     async with tenant() as t:
-        ids = list(companies(t, n))
-        async with t.world.uow() as uow:
-            await map_customers(uow, ids)
-            await uow.commit()
+        ids = await mapped_fleet(t, n)
         gone = ids[1::100]  # deleted in Autotask: missing from the bulk answer, each confirmed by a read of its own
         for company_id in gone:
             t.sim.delete_company(company_id)
@@ -114,12 +117,7 @@ async def test_bulk_ticket_status_refresh_costs_one_in_query_per_400_tickets(n: 
 @pytest.mark.parametrize("n", SIZES)
 async def test_creating_a_ticket_costs_two_requests_whatever_the_size_of_the_fleet(n: int) -> None:
     async with tenant() as t:
-        ids = list(companies(t, n))
-        async with t.world.uow() as uow:
-            await map_customers(uow, ids)
-            for i in range(n):
-                await uow.runs.save(make_run(f"run-{i:05}", f"cust-{i:05}"))
-            await uow.commit()
+        await mapped_fleet(t, n, with_runs=True)
         for run_id in dict.fromkeys(("run-00000", f"run-{n - 1:05}")):  # the first and the last run
             before = t.requests()
             result = await CreateTicket(t.deps).execute(OPERATOR, run_id)
