@@ -22,6 +22,7 @@ moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 
 schemathesis.openapi.format(f"{CURSOR_FORMAT}-name", names.map(encode_cursor))
 schemathesis.openapi.format(f"{CURSOR_FORMAT}-run", st.tuples(moments, names).map(lambda k: encode_cursor(*k)))
 schemathesis.openapi.format(f"{CURSOR_FORMAT}-seq", st.integers(0, 2**62).map(encode_cursor))
+schemathesis.openapi.format(f"{CURSOR_FORMAT}-company", st.integers(0, 2**31).map(encode_cursor))
 
 
 def protected() -> set[str]:

@@ -17,7 +17,7 @@ from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.search_companies import SearchCompanies
 from domain.mapping import CompanyMapping
 from domain.roles import Actor
-from entrypoints.http.core import Cursor, CustomerId, Limit
+from entrypoints.http.core import CompanyCursor, CustomerId, Limit
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
@@ -92,7 +92,7 @@ class AutotaskController(Controller):
         search: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=SINGLE_LINE,
                                                description="Part of a company name.")],
         limit: Limit = 50,
-        cursor: Cursor = None,
+        cursor: CompanyCursor = None,
     ) -> CompanyList:
         after_id = decode_cursor(cursor, int)[0] if cursor else None
         page = await search_companies.execute(actor, search, limit, after_id)

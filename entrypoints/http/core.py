@@ -56,7 +56,8 @@ Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (1-50
 
 def cursor_parameter(keyset: str) -> Any:
     """The `cursor` query parameter of a list whose keyset is `keyset` (named in its format, so a client or a fuzzer
-    knows which cursors fit: `name` (customers, users), `run` (runs), `seq` (audit))."""
+    knows which cursors fit: `name` (customers, users), `run` (runs), `seq` (audit), `company` (Autotask company
+    search))."""
     return QueryParameter(
         min_length=1, max_length=512, pattern=CURSOR, schema_extra={"format": f"{CURSOR_FORMAT}-{keyset}"},
         description="Opaque: the previous page's `next_cursor`, as it was given; any other value is 400 "
@@ -69,6 +70,7 @@ Moment = Annotated[str | None, QueryParameter(
 NameCursor = Annotated[str | None, cursor_parameter("name")]
 RunCursor = Annotated[str | None, cursor_parameter("run")]
 SeqCursor = Annotated[str | None, cursor_parameter("seq")]
+CompanyCursor = Annotated[str | None, cursor_parameter("company")]
 RESOLVE_CONFLICTS = ("resolving_disabled, already_closed, time_entries_present, ticket_deleted, ticket_busy, "
                      "integration_disabled, note_type_missing, note_publish_not_internal")
 STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"

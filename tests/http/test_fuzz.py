@@ -74,7 +74,7 @@ LISTS = {  # each list endpoint with its query parameters
     "/api/v1/customers": PAGE, "/api/v1/users": PAGE,
     "/api/v1/runs": [*PAGE, "since", "until", "status", "has_ticket", "customer_id"],
     "/api/v1/audit": [*PAGE, "since", "until", "outcome", "actor", "run_id"],
-    "/api/v1/audit/export": ["format", "since", "cursor", "limit"], "/api/v1/autotask/companies": ["search"],
+    "/api/v1/audit/export": ["format", "since", "cursor", "limit"], "/api/v1/autotask/companies": ["search", *PAGE],
     "/api/v1/runs/r-err/autotask-ticket": ["refresh"], "/api/v1/settings/autotask/picklists": ["refresh"],
 }
 WRITES = ["PUT /api/v1/customers/c9", "PUT /api/v1/runs/r9", "PUT /api/v1/customers/c1/autotask-mapping",
