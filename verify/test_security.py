@@ -182,6 +182,8 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "enabled": True, "api_username": API_USER, "api_password": PASSWORD, "tracking_identifier": TRACKING,
             "priority_error_id": 1, "priority_warning_id": 2, "note_type_id": 3, "note_publish_id": 2,
         }).status_code == 200
+        queues = admin.get("/api/v1/settings/autotask/picklists").json()["queues"]  # real tenants demand a queue
+        assert admin.put("/api/v1/settings/autotask", json={"default_queue_id": queues[0]["id"]}).status_code == 200
         assert admin.put("/api/v1/customers/c1", json={"name": "Acme"}).status_code == 201
         assert admin.put("/api/v1/runs/r1", json=RUN).status_code == 201
         assert operator.put("/api/v1/customers/c1/autotask-mapping", json={"company_id": 100}).status_code == 200
