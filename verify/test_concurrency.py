@@ -23,6 +23,16 @@ async def burst(stack: Stack, run_id: str, callers: int) -> list[httpx.Response]
             for i in range(callers)))
 
 
+async def settled(stack: Stack, run_id: str) -> bool:
+    """The run's link ends linked: at once, or once a create of unknown outcome is reconciled (stale after 3 s)."""
+    for _ in range(20):
+        final = stack.call("POST", f"/api/v1/runs/{run_id}/autotask-ticket")
+        if final.status_code in (200, 201) and final.json()["state"] == "linked":
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
 def tickets_of(stack: Stack, run_ids: list[str]) -> dict[str, int]:
     """How many tickets Autotask holds for each run (by the externalID of the ticket its link names)."""
     return {run_id: stack.tickets_for(run_id) for run_id in run_ids}
@@ -40,14 +50,18 @@ async def test_concurrent_creates_on_two_servers_make_one_ticket_per_run(stack: 
         stack.sim.clear_faults()
     elapsed = time.monotonic() - started
     statuses = Counter(a.status_code for run_answers in answers.values() for a in run_answers)
-    assert set(statuses) <= {200, 201, 202}, statuses
+    # A 503 is allowed only as Autotask unavailable: on a loaded machine a create can outlast the servers' 2 s Autotask
+    # timeout, and its outcome is then unknown; the link stays pending and is reconciled, never created twice.
+    assert set(statuses) <= {200, 201, 202, 503}, statuses
+    unavailable = [a for run_answers in answers.values() for a in run_answers if a.status_code == 503]
+    assert all(a.json()["code"] == "autotask_unavailable" for a in unavailable)
     for run_id, run_answers in answers.items():
-        assert sum(a.status_code == 201 for a in run_answers) == 1, run_id
-        final = stack.call("POST", f"/api/v1/runs/{run_id}/autotask-ticket")
-        assert final.status_code == 200 and final.json()["state"] == "linked"
+        assert sum(a.status_code == 201 for a in run_answers) <= 1, run_id
+        assert await settled(stack, run_id), run_id
     assert tickets_of(stack, runs) == dict.fromkeys(runs, 1)
     records = [r for r in stack.audit() if r["action"] == "ticket.create" and r["target_id"] in runs]
-    assert [r["outcome"] for r in records] == ["ok"] * RUNS
+    assert sorted(r["target_id"] for r in records if r["outcome"] == "ok") == sorted(runs)
+    assert sum(r["outcome"] == "failed" for r in records) == len(unavailable)
     record("concurrency", runs=RUNS, callers_per_run=CALLERS, servers=2, requests=RUNS * CALLERS,
            statuses=dict(sorted(statuses.items())), tickets=RUNS, seconds=round(elapsed, 1))
 
