@@ -1,4 +1,4 @@
-"""The ticket Backupchecks asks Autotask to create for a run (product.md, Ticket contents)."""
+"""The ticket Backupchecks asks Autotask to create for a run (docs/product.md, The ticket Backupchecks creates)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roles and what each may do (product.md, Roles)."""
+"""Roles and what each may do (docs/product.md, Who may do what)."""
 
 from __future__ import annotations
 

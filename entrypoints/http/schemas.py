@@ -1,4 +1,4 @@
-"""The wire: msgspec structs with limits for what comes in, and the shapes of what goes out (http-api.md)."""
+"""The wire: msgspec structs with limits for what comes in, and the shapes of what goes out (docs/http-api.md)."""
 
 from __future__ import annotations
 

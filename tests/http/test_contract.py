@@ -1,4 +1,4 @@
-"""Each endpoint of http-api.md with its answers and error codes, over HTTP, on the memory store and the fake PSA."""
+"""Each endpoint of docs/http-api.md with its answers and error codes, over HTTP, on the memory store and fake PSA."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Every role against every endpoint, as product.md's roles table says; refusals are 403 and audited, unknown callers
-are 401 and not audited."""
+"""Every role against every endpoint, as docs/product.md's roles table says; refusals are 403 and audited, unknown
+callers are 401 and not audited."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every rule of product.md that lives in the pure domain."""
+"""Every rule of docs/product.md that lives in the pure domain."""
 
 from __future__ import annotations
 
