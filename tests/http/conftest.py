@@ -34,7 +34,7 @@ NO_DELAY = AuthThrottle(cap=0.0)
 
 
 @dataclass
-class World:
+class HttpWorld:
     store: MemoryStore
     psa: FakePsa
     box: FernetSecretBox
@@ -70,7 +70,7 @@ class World:
                                       RunStatus.ERROR)
 
 
-def make_world(tmp_path: Path) -> World:
+def make_world(tmp_path: Path) -> HttpWorld:
     store, psa = MemoryStore(), FakePsa(accept=CREDENTIALS)
     box = FernetSecretBox(Fernet.generate_key())
     container = Container()
@@ -84,11 +84,11 @@ def make_world(tmp_path: Path) -> World:
     for role in Role:
         tokens[role] = secrets.token_urlsafe(32)
         store.users[role.value] = User(role.value, role.value, role, None, token_hash(tokens[role]), AT)
-    return World(store, psa, box, container, tokens)
+    return HttpWorld(store, psa, box, container, tokens)
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
+def world(tmp_path: Path) -> HttpWorld:
     w = make_world(tmp_path)
     w.seed()
     w.configure()
@@ -96,12 +96,12 @@ def world(tmp_path: Path) -> World:
 
 
 @pytest.fixture
-async def client(world: World) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(world: HttpWorld) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
         yield c
 
 
-async def call(client: AsyncTestClient, world: World, role: Role | None, method: str, path: str,  # type: ignore[type-arg]
+async def call(client: AsyncTestClient, world: HttpWorld, role: Role | None, method: str, path: str,  # type: ignore[type-arg]
                body: object = None) -> Any:
     headers = world.auth(role) if role else {}
     kwargs: dict[str, Any] = {"headers": headers}
@@ -110,7 +110,7 @@ async def call(client: AsyncTestClient, world: World, role: Role | None, method:
     return await client.request(method, path, **kwargs)
 
 
-async def map_and_ticket(client: AsyncTestClient, world: World) -> dict[str, Any]:  # type: ignore[type-arg]
+async def map_and_ticket(client: AsyncTestClient, world: HttpWorld) -> dict[str, Any]:  # type: ignore[type-arg]
     """c1 mapped to company 100 and a ticket for run r-err, both made over HTTP by the operator."""
     r = await call(client, world, Role.OPERATOR, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     assert r.status_code == 200, r.text
