@@ -1,4 +1,7 @@
-"""An app on the in-memory store and the fake PSA (through the container's overrides), three users, a seeded world."""
+"""An app on the in-memory store and the fake PSA (through the container's overrides), three users, a seeded world.
+
+The app is built once per module (building one costs ~0.3 s of CPU); each test gets the module's container with every
+override and singleton reset and its own store, PSA, secret box, config and metrics, so no state crosses tests."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from dependency_injector import providers
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.credentials import Argon2Credentials, token_hash
@@ -25,6 +29,7 @@ from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
+from entrypoints.metrics import Metrics
 
 PASSWORD = "s3cret-Autotask-pw"
 CREDENTIALS = ("api@example.com", PASSWORD, "TRACKING01")
@@ -70,10 +75,26 @@ class HttpWorld:
                                       RunStatus.ERROR)
 
 
-def make_world(tmp_path: Path) -> HttpWorld:
+@dataclass
+class SharedApp:
+    """One app of a module's tests, with the container it resolves its providers from at request time."""
+
+    container: Container
+    app: Litestar
+    metrics: Metrics
+    """Built with the app (its request log writes here): emptied for each test."""
+
+
+def make_world(tmp_path: Path, shared: SharedApp | None = None) -> HttpWorld:
+    """A world on a new container, or on `shared`'s container with all its overrides and singletons reset."""
     store, psa = MemoryStore(), FakePsa(accept=CREDENTIALS)
     box = FernetSecretBox(Fernet.generate_key())
-    container = Container()
+    container = Container() if shared is None else shared.container
+    if shared is not None:
+        container.reset_override()
+        container.reset_singletons()
+        shared.metrics.__init__()  # type: ignore[misc]  # fresh counters in the object the app's middleware holds
+        container.metrics.override(providers.Object(shared.metrics))
     container.config.override(providers.Object(Config(data_dir=tmp_path)))
     container.storage.override(providers.Object(store))
     container.psa.override(providers.Object(FakeConnector(psa)))
@@ -87,17 +108,25 @@ def make_world(tmp_path: Path) -> HttpWorld:
     return HttpWorld(store, psa, box, container, tokens)
 
 
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> SharedApp:
+    container = Container()
+    container.config.override(providers.Object(Config(data_dir=tmp_path_factory.mktemp("app"))))
+    app = create_app(container, throttle=NO_DELAY)
+    return SharedApp(container, app, container.metrics())
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> HttpWorld:
-    w = make_world(tmp_path)
+def world(tmp_path: Path, shared_app: SharedApp) -> HttpWorld:
+    w = make_world(tmp_path, shared_app)
     w.seed()
     w.configure()
     return w
 
 
 @pytest.fixture
-async def client(world: HttpWorld) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
+async def client(world: HttpWorld, shared_app: SharedApp) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(shared_app.app) as c:
         yield c
 
 
