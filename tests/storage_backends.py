@@ -1,6 +1,10 @@
 """Fresh, migrated, empty stores for tests, one per backend: memory, SQLite (a temp file) and PostgreSQL (a uniquely
 named database on the server in BACKUPCHECKS_TEST_POSTGRES_URL, dropped afterwards).
 
+Alembic runs once per backend and test process, into a template (a SQLite file, a PostgreSQL template database dropped
+when the process exits); each store is a copy of it (`CREATE DATABASE … TEMPLATE …`) with an installation id of its own,
+as a migration would have given it. The migrations themselves are proven on empty databases (tests/contract/storage).
+
     @pytest.fixture(params=backend_params())
     async def uow_factory(request):
         async with storage_backend(request.param) as factory:
@@ -13,7 +17,9 @@ when BACKUPCHECKS_TEST_POSTGRES_REQUIRED=1.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -67,11 +73,15 @@ def backend_params(names: tuple[str, ...] = ALL_BACKENDS) -> list[Any]:
 
 
 @asynccontextmanager
-async def empty_database(name: str) -> AsyncIterator[str]:
-    """The URL of a new, empty (unmigrated) database for `sqlite` or `postgres`, removed afterwards."""
+async def empty_database(name: str, *, template: str | None = None) -> AsyncIterator[str]:
+    """The URL of a new database for `sqlite` or `postgres`, removed afterwards: empty (unmigrated), or a copy of
+    `template` (a SQLite file, a PostgreSQL database name)."""
     if name == "sqlite":
         with tempfile.TemporaryDirectory(prefix="backupchecks-test-") as directory:
-            yield default_database_url(Path(directory))
+            url = default_database_url(Path(directory))
+            if template is not None:
+                shutil.copyfile(template, make_url(url).database or "")
+            yield url
         return
     if name not in ("postgres", PSYCOPG):
         raise ValueError(f"no database for backend {name!r}")
@@ -80,9 +90,10 @@ async def empty_database(name: str) -> AsyncIterator[str]:
         pytest.skip(POSTGRES_HOWTO)
     admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     database = f"backupchecks_test_{uuid.uuid4().hex[:16]}"
+    copy = "" if template is None else f' TEMPLATE "{template}"'
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{database}"'))
+            await conn.execute(text(f'CREATE DATABASE "{database}"{copy}'))
     except Exception as error:  # the server is down, refuses us, or the user may not create databases
         await admin.dispose()
         message = f"PostgreSQL at {make_url(server).render_as_string(hide_password=True)} unusable: {error}"
@@ -97,16 +108,61 @@ async def empty_database(name: str) -> AsyncIterator[str]:
         await admin.dispose()
 
 
+_TEMPLATES: dict[str, str] = {}
+"""Backend name → its migrated template in this process (a SQLite file path, a PostgreSQL database name)."""
+
+
+async def migrated_template(name: str) -> str:
+    """This process's migrated template for backend `name`, made on first use."""
+    if name in _TEMPLATES:
+        return _TEMPLATES[name]
+    if name == "sqlite":
+        directory = tempfile.mkdtemp(prefix="backupchecks-template-")
+        atexit.register(shutil.rmtree, directory, True)
+        url = default_database_url(Path(directory))
+        await asyncio.to_thread(upgrade, url)
+        _TEMPLATES[name] = make_url(url).database or ""
+        return _TEMPLATES[name]
+    async with empty_database(name) as url:  # only to learn the server is usable; dropped at once
+        pass
+    server = postgres_url(name) or ""
+    database = f"backupchecks_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        await admin.dispose()
+    atexit.register(_drop_postgres_template, server, database)
+    await asyncio.to_thread(upgrade, make_url(server).set(database=database).render_as_string(hide_password=False))
+    _TEMPLATES[name] = database
+    return database
+
+
+def _drop_postgres_template(server: str, database: str) -> None:
+    async def drop() -> None:
+        admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        finally:
+            await admin.dispose()
+
+    asyncio.run(drop())
+
+
 @asynccontextmanager
 async def storage_backend(name: str) -> AsyncIterator[UnitOfWorkFactory]:
-    """A fresh, migrated, empty store: a MemoryStore, or a SqlStorage (it has `.url` and `.engine`)."""
+    """A fresh, migrated, empty store: a MemoryStore, or a SqlStorage (it has `.url` and `.engine`) on a copy of the
+    migrated template with an installation id of its own."""
     if name == "memory":
         yield cast(UnitOfWorkFactory, MemoryStore())  # MemoryUnitOfWork's concrete repo attributes vs. the Protocol's
         return
-    async with empty_database(name) as url:
-        await asyncio.to_thread(upgrade, url)
+    async with empty_database(name, template=await migrated_template(name)) as url:
         storage = SqlStorage(url)
         try:
+            async with storage.engine.begin() as conn:
+                await conn.execute(text("UPDATE autotask_settings SET installation_id = :id"), {"id": uuid.uuid4().hex})
             yield storage
         finally:
             await storage.dispose()
