@@ -24,11 +24,15 @@ from domain.tickets import CLOSING_NOTE, LinkState
 from tests.storage_backends import backend_params, storage_backend
 from tests.support import OPERATOR, REPORTER, UseCaseWorld, make_run
 
+EVERY_BACKEND = pytest.mark.parametrize("world", backend_params(), indirect=True)
+"""For tests of concurrency and of what a crash leaves stored: memory, SQLite, PostgreSQL (when configured). The other
+use-case tests run on memory; the storage contract suite proves the SQL stores keep what memory keeps."""
 
-@pytest.fixture(params=backend_params())
+
+@pytest.fixture
 async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
-    """The use cases on every storage backend: memory, SQLite, PostgreSQL (when configured)."""
-    async with storage_backend(request.param) as storage:
+    """The use cases on the memory store, or on the backend `EVERY_BACKEND` names."""
+    async with storage_backend(getattr(request, "param", "memory")) as storage:
         w = UseCaseWorld(uow=storage)
         await w.configure()
         await w.seed()
@@ -72,6 +76,7 @@ async def test_create_again_returns_the_same_ticket_without_calling_autotask(wor
     assert world.psa.calls["create_ticket"] == calls == 1
 
 
+@EVERY_BACKEND
 async def test_concurrent_creates_make_exactly_one_ticket(world: UseCaseWorld) -> None:
     results = await asyncio.gather(*(CreateTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(12)))
     assert len(world.psa.tickets) == 1
@@ -197,6 +202,7 @@ async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: 
     assert result.outcome is Created.EXISTING and len(world.psa.tickets) == 1
 
 
+@EVERY_BACKEND
 async def test_in_flight_reservation_answers_pending_until_stale(world: UseCaseWorld) -> None:
     """A crash between reserving and recording leaves a pending link: others wait, then reconcile."""
     from domain.tickets import TicketLink
@@ -300,6 +306,7 @@ async def test_lost_note_answer_is_found_by_text_not_added_again(world: UseCaseW
     assert world.psa.calls["find_ticket_note"] == 1
 
 
+@EVERY_BACKEND
 async def test_concurrent_resolves_add_one_note(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     results = await asyncio.gather(*(ResolveTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(6)),
@@ -471,6 +478,7 @@ async def test_a_revived_link_gets_its_number_and_url(world: UseCaseWorld) -> No
     assert view.link.state is LinkState.LINKED and view.link.ticket_number and view.link.url
 
 
+@EVERY_BACKEND
 async def test_one_caller_reconciles_while_fifty_ask_at_once(world: UseCaseWorld) -> None:
     """After an attempt whose answer was lost, 50 concurrent creates spend the Autotask look-ups of one
     reconciliation, and none of them writes an audit record that calls for a person."""
@@ -498,6 +506,7 @@ async def test_one_caller_reconciles_while_fifty_ask_at_once(world: UseCaseWorld
     assert again.outcome is Created.EXISTING and again.link.reconcile_claimed_at is None
 
 
+@EVERY_BACKEND
 async def test_a_reconciliation_cut_short_is_taken_over_once_its_claim_is_stale(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
@@ -514,6 +523,7 @@ async def test_a_reconciliation_cut_short_is_taken_over_once_its_claim_is_stale(
     assert done.outcome is Created.EXISTING and done.link.state is LinkState.LINKED and len(world.psa.tickets) == 1
 
 
+@EVERY_BACKEND
 async def test_ticket_refresh_settles_what_a_crash_left_pending(world: UseCaseWorld) -> None:
     """A lost answer (ticket in Autotask), a failed read-back (ticket id kept), a crash before the call (stale, nothing
     in Autotask) and a create in flight: the refresh links the first two, releases the third, leaves the fourth."""
