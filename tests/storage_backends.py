@@ -72,6 +72,44 @@ def backend_params(names: tuple[str, ...] = ALL_BACKENDS) -> list[Any]:
     return [pytest.param(n, id=n, marks=[] if n in backend_names(names) else [skip]) for n in names]
 
 
+async def execute_on_server(server: str, statement: str) -> None:
+    """Run one statement on a PostgreSQL server outside any transaction (CREATE or DROP DATABASE)."""
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+async def _create_postgres_database(name: str, prefix: str, template: str | None = None) -> tuple[str, str]:
+    """(server URL, name) of a new database on backend `name`'s server: empty, or a copy of `template`. The test skips
+    (or fails, when required) if the server is unusable."""
+    if name not in ("postgres", PSYCOPG):
+        raise ValueError(f"no database for backend {name!r}")
+    server = postgres_url(name)
+    if server is None:
+        pytest.skip(POSTGRES_HOWTO)
+    database = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    copy = "" if template is None else f' TEMPLATE "{template}"'
+    try:
+        await execute_on_server(server, f'CREATE DATABASE "{database}"{copy}')
+    except Exception as error:  # the server is down, refuses us, or the user may not create databases
+        message = f"PostgreSQL at {make_url(server).render_as_string(hide_password=True)} unusable: {error}"
+        if os.environ.get(POSTGRES_REQUIRED_ENV) == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return server, database
+
+
+def _database_url(server: str, database: str) -> str:
+    return make_url(server).set(database=database).render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(server: str, database: str) -> None:
+    await execute_on_server(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
 @asynccontextmanager
 async def empty_database(name: str, *, template: str | None = None) -> AsyncIterator[str]:
     """The URL of a new database for `sqlite` or `postgres`, removed afterwards: empty (unmigrated), or a copy of
@@ -83,29 +121,11 @@ async def empty_database(name: str, *, template: str | None = None) -> AsyncIter
                 shutil.copyfile(template, make_url(url).database or "")
             yield url
         return
-    if name not in ("postgres", PSYCOPG):
-        raise ValueError(f"no database for backend {name!r}")
-    server = postgres_url(name)
-    if server is None:
-        pytest.skip(POSTGRES_HOWTO)
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    database = f"backupchecks_test_{uuid.uuid4().hex[:16]}"
-    copy = "" if template is None else f' TEMPLATE "{template}"'
+    server, database = await _create_postgres_database(name, "backupchecks_test", template)
     try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{database}"{copy}'))
-    except Exception as error:  # the server is down, refuses us, or the user may not create databases
-        await admin.dispose()
-        message = f"PostgreSQL at {make_url(server).render_as_string(hide_password=True)} unusable: {error}"
-        if os.environ.get(POSTGRES_REQUIRED_ENV) == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield make_url(server).set(database=database).render_as_string(hide_password=False)
+        yield _database_url(server, database)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        await admin.dispose()
+        await _drop_postgres_database(server, database)
 
 
 _TEMPLATES: dict[str, str] = {}
@@ -113,42 +133,20 @@ _TEMPLATES: dict[str, str] = {}
 
 
 async def migrated_template(name: str) -> str:
-    """This process's migrated template for backend `name`, made on first use."""
-    if name in _TEMPLATES:
-        return _TEMPLATES[name]
-    if name == "sqlite":
-        directory = tempfile.mkdtemp(prefix="backupchecks-template-")
-        atexit.register(shutil.rmtree, directory, True)
-        url = default_database_url(Path(directory))
-        await asyncio.to_thread(upgrade, url)
-        _TEMPLATES[name] = make_url(url).database or ""
-        return _TEMPLATES[name]
-    async with empty_database(name) as url:  # only to learn the server is usable; dropped at once
-        pass
-    server = postgres_url(name) or ""
-    database = f"backupchecks_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{database}"'))
-    finally:
-        await admin.dispose()
-    atexit.register(_drop_postgres_template, server, database)
-    await asyncio.to_thread(upgrade, make_url(server).set(database=database).render_as_string(hide_password=False))
-    _TEMPLATES[name] = database
-    return database
-
-
-def _drop_postgres_template(server: str, database: str) -> None:
-    async def drop() -> None:
-        admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        try:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        finally:
-            await admin.dispose()
-
-    asyncio.run(drop())
+    """This process's migrated template for backend `name`, made on first use and removed when the process exits."""
+    if name not in _TEMPLATES:
+        if name == "sqlite":
+            directory = tempfile.mkdtemp(prefix="backupchecks-template-")
+            atexit.register(shutil.rmtree, directory, True)
+            url = default_database_url(Path(directory))
+            await asyncio.to_thread(upgrade, url)
+            _TEMPLATES[name] = make_url(url).database or ""
+        else:
+            server, database = await _create_postgres_database(name, f"backupchecks_template_{os.getpid()}")
+            atexit.register(lambda: asyncio.run(_drop_postgres_database(server, database)))
+            await asyncio.to_thread(upgrade, _database_url(server, database))
+            _TEMPLATES[name] = database
+    return _TEMPLATES[name]
 
 
 @asynccontextmanager
