@@ -29,7 +29,7 @@ from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.common import Deps
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.create_ticket import CreateTicket
-from application.use_cases.diagnostics import GetPicklists, GetUsage, TestConnection, ValidateConfiguration
+from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.list_customers import ListCustomers
 from application.use_cases.map_customer import MapCustomer
@@ -180,7 +180,7 @@ class Container(containers.DeclarativeContainer):
     refresh_tickets = providers.Factory(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
     get_settings = providers.Factory(GetSettings, deps)
     update_settings = providers.Factory(UpdateSettings, deps)
-    test_connection = providers.Factory(TestConnection, deps)
+    test_connection = providers.Factory(CheckConnection, deps)
     validate_configuration = providers.Factory(ValidateConfiguration, deps)
     get_picklists = providers.Factory(GetPicklists, deps)
     get_usage = providers.Factory(GetUsage, deps)

@@ -1,6 +1,10 @@
 """Fresh, migrated, empty stores for tests, one per backend: memory, SQLite (a temp file) and PostgreSQL (a uniquely
 named database on the server in BACKUPCHECKS_TEST_POSTGRES_URL, dropped afterwards).
 
+Alembic runs once per backend and test process, into a template (a SQLite file, a PostgreSQL template database dropped
+when the process exits); each store is a copy of it (`CREATE DATABASE … TEMPLATE …`) with an installation id of its own,
+as a migration would have given it. The migrations themselves are proven on empty databases (tests/contract/storage).
+
     @pytest.fixture(params=backend_params())
     async def uow_factory(request):
         async with storage_backend(request.param) as factory:
@@ -13,7 +17,9 @@ when BACKUPCHECKS_TEST_POSTGRES_REQUIRED=1.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -66,47 +72,95 @@ def backend_params(names: tuple[str, ...] = ALL_BACKENDS) -> list[Any]:
     return [pytest.param(n, id=n, marks=[] if n in backend_names(names) else [skip]) for n in names]
 
 
-@asynccontextmanager
-async def empty_database(name: str) -> AsyncIterator[str]:
-    """The URL of a new, empty (unmigrated) database for `sqlite` or `postgres`, removed afterwards."""
-    if name == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="backupchecks-test-") as directory:
-            yield default_database_url(Path(directory))
-        return
+async def execute_on_server(server: str, statement: str) -> None:
+    """Run one statement on a PostgreSQL server outside any transaction (CREATE or DROP DATABASE)."""
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+async def _create_postgres_database(name: str, prefix: str, template: str | None = None) -> tuple[str, str]:
+    """(server URL, name) of a new database on backend `name`'s server: empty, or a copy of `template`. The test skips
+    (or fails, when required) if the server is unusable."""
     if name not in ("postgres", PSYCOPG):
         raise ValueError(f"no database for backend {name!r}")
     server = postgres_url(name)
     if server is None:
         pytest.skip(POSTGRES_HOWTO)
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    database = f"backupchecks_test_{uuid.uuid4().hex[:16]}"
+    database = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    copy = "" if template is None else f' TEMPLATE "{template}"'
     try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{database}"'))
+        await execute_on_server(server, f'CREATE DATABASE "{database}"{copy}')
     except Exception as error:  # the server is down, refuses us, or the user may not create databases
-        await admin.dispose()
         message = f"PostgreSQL at {make_url(server).render_as_string(hide_password=True)} unusable: {error}"
         if os.environ.get(POSTGRES_REQUIRED_ENV) == "1":
             pytest.fail(message)
         pytest.skip(message)
+    return server, database
+
+
+def _database_url(server: str, database: str) -> str:
+    return make_url(server).set(database=database).render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(server: str, database: str) -> None:
+    await execute_on_server(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def empty_database(name: str, *, template: str | None = None) -> AsyncIterator[str]:
+    """The URL of a new database for `sqlite` or `postgres`, removed afterwards: empty (unmigrated), or a copy of
+    `template` (a SQLite file, a PostgreSQL database name)."""
+    if name == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="backupchecks-test-") as directory:
+            url = default_database_url(Path(directory))
+            if template is not None:
+                shutil.copyfile(template, make_url(url).database or "")
+            yield url
+        return
+    server, database = await _create_postgres_database(name, "backupchecks_test", template)
     try:
-        yield make_url(server).set(database=database).render_as_string(hide_password=False)
+        yield _database_url(server, database)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        await admin.dispose()
+        await _drop_postgres_database(server, database)
+
+
+_TEMPLATES: dict[str, str] = {}
+"""Backend name → its migrated template in this process (a SQLite file path, a PostgreSQL database name)."""
+
+
+async def migrated_template(name: str) -> str:
+    """This process's migrated template for backend `name`, made on first use and removed when the process exits."""
+    if name not in _TEMPLATES:
+        if name == "sqlite":
+            directory = tempfile.mkdtemp(prefix="backupchecks-template-")
+            atexit.register(shutil.rmtree, directory, True)
+            url = default_database_url(Path(directory))
+            await asyncio.to_thread(upgrade, url)
+            _TEMPLATES[name] = make_url(url).database or ""
+        else:
+            server, database = await _create_postgres_database(name, f"backupchecks_template_{os.getpid()}")
+            atexit.register(lambda: asyncio.run(_drop_postgres_database(server, database)))
+            await asyncio.to_thread(upgrade, _database_url(server, database))
+            _TEMPLATES[name] = database
+    return _TEMPLATES[name]
 
 
 @asynccontextmanager
 async def storage_backend(name: str) -> AsyncIterator[UnitOfWorkFactory]:
-    """A fresh, migrated, empty store: a MemoryStore, or a SqlStorage (it has `.url` and `.engine`)."""
+    """A fresh, migrated, empty store: a MemoryStore, or a SqlStorage (it has `.url` and `.engine`) on a copy of the
+    migrated template with an installation id of its own."""
     if name == "memory":
         yield cast(UnitOfWorkFactory, MemoryStore())  # MemoryUnitOfWork's concrete repo attributes vs. the Protocol's
         return
-    async with empty_database(name) as url:
-        await asyncio.to_thread(upgrade, url)
+    async with empty_database(name, template=await migrated_template(name)) as url:
         storage = SqlStorage(url)
         try:
+            async with storage.engine.begin() as conn:
+                await conn.execute(text("UPDATE autotask_settings SET installation_id = :id"), {"id": uuid.uuid4().hex})
             yield storage
         finally:
             await storage.dispose()

@@ -69,7 +69,7 @@ class PatchedConnector(FakeConnector):
 
 
 @dataclass
-class World:
+class UseCaseWorld:
     uow: UnitOfWorkFactory = field(default_factory=MemoryStore)
     psa: FakePsa = field(default_factory=FakePsa)
     clock: FixedClock = field(default_factory=FixedClock)

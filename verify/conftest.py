@@ -22,12 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from adapters.autotask_simulator import Simulator, running_simulator
+from tests.storage_backends import execute_on_server
 
 POSTGRES_ENV = "BACKUPCHECKS_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -47,25 +45,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _admin_sql(server: str, statement: str) -> None:
-    engine = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A new PostgreSQL database for the module, dropped afterwards."""
     server = os.environ.get(POSTGRES_ENV) or DEFAULT_POSTGRES
     name = f"backupchecks_verify_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_sql(server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(execute_on_server(server, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(execute_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

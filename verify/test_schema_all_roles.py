@@ -25,7 +25,7 @@ import uvicorn
 from domain.roles import Role
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
-from tests.http.conftest import World, make_world
+from tests.http.conftest import HttpWorld, make_world
 from verify.schemathesis_hooks import PROTECTED_USER_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]
 
 @dataclass
 class Served:
-    world: World
+    world: HttpWorld
     url: str
     user_ids: dict[Role, str]
 
@@ -79,7 +79,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     thread.join(10)
 
 
-def server_errors(world: World) -> int:
+def server_errors(world: HttpWorld) -> int:
     """How many answers were 500 (from the app's own request histogram)."""
     text = world.container.metrics().exposition().decode()
     return sum(int(float(m)) for m in re.findall(r'_count\{[^}]*status="500"[^}]*\} ([0-9.e+]+)', text))

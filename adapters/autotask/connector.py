@@ -38,7 +38,7 @@ from domain.picklists import Picklists
 from domain.settings import Environment
 
 from .budget import LocalBudget
-from .http import Exchange, Request, Unauthorized, redact_httpx_log
+from .transport import Request, Transport, Unauthorized, redact_httpx_log
 from .wire import (
     CompanyWire,
     CountAnswer,
@@ -115,16 +115,16 @@ class AutotaskConnector:
         self.zone_discovery_urls = tuple(zone_discovery_urls) if zone_discovery_urls else None
         self.zone_ttl_seconds = zone_ttl_seconds
         self._timeout = timeout
-        self._transport = transport
+        self._httpx_transport = transport
         self._client: httpx.AsyncClient | None = None
         self._tenants: dict[str, _Tenant] = {}
         redact_httpx_log()
-        self.exchange = Exchange(self._http, logger or logging.getLogger(LOGGER_NAME), retries, backoff_base,
-                                 budget or LocalBudget(max_in_flight), deadline, on_request)
+        self.transport = Transport(self._http, logger or logging.getLogger(LOGGER_NAME), retries, backoff_base,
+                                   budget or LocalBudget(max_in_flight), deadline, on_request)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
+            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._httpx_transport)
         return self._client
 
     def discovery_urls(self, environment: Environment) -> tuple[str, ...]:
@@ -179,9 +179,9 @@ class AutotaskGateway:
         self._calls += 1
 
     # -- plumbing ------------------------------------------------------------------------------------------------------
-    async def _exchange(self, request: Request, *, tenant: str | None) -> Any:
+    async def _send(self, request: Request, *, tenant: str | None) -> Any:
         c = self._credentials
-        return await self._connector.exchange.send(
+        return await self._connector.transport.send(
             request, tenant=tenant, log_level=c.log_level, secrets=(c.secret, c.username, c.tracking_identifier),
             count=self._count)
 
@@ -216,7 +216,7 @@ class AutotaskGateway:
         for base in self._connector.discovery_urls(self._credentials.environment):
             url = f"{base.rstrip('/')}/v1.0/zoneInformation?user={quote(self._credentials.username)}"
             try:
-                answer = await self._exchange(Request("GET", url, "GET zoneInformation"), tenant=None)
+                answer = await self._send(Request("GET", url, "GET zoneInformation"), tenant=None)
                 return convert(answer, ZoneInformation).to_zone()
             except PsaError as error:
                 failures.append(error)
@@ -241,7 +241,7 @@ class AutotaskGateway:
             zone, fresh = await self._zone()
             url = path if absolute else zone.api_url + path
             try:
-                return await self._exchange(Request(method, url, f"{method} {endpoint}", body, write, self._headers()),
+                return await self._send(Request(method, url, f"{method} {endpoint}", body, write, self._headers()),
                                             tenant=self._gate_key)
             except Unauthorized as error:
                 if not fresh:

@@ -42,7 +42,7 @@ def _token(data: dict[str, int]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
-class Exchange:
+class RequestHandler:
     """One request being answered: the simulator, the endpoint, and the parsed body."""
 
     def __init__(self, sim: Simulator, endpoint: Endpoint, request: Request[Any, Any, Any], body: Any) -> None:
@@ -249,7 +249,7 @@ def create_app(sim: Simulator) -> Litestar:
                 return _errors(500, "The request body is not valid JSON.")
             query = lower_keys(body).get("filter") if isinstance(body, dict) else None
             fault = sim.take_fault(endpoint.entity, method, uses_operator(query, "in"))
-            return await _with_fault(sim, fault, method, Exchange(sim, endpoint, request, body).run)
+            return await _with_fault(sim, fault, method, RequestHandler(sim, endpoint, request, body).run)
         finally:
             sim.in_flight[endpoint.entity] -= 1
 

@@ -86,11 +86,9 @@ def _rights(zone: Zone, usage: ApiUsage, access: Access) -> ConnectionResult:
     return ConnectionResult(True, message, zone)
 
 
-class TestConnection(UseCase):
+class CheckConnection(UseCase):
     """Zone discovery, the API usage and a count of each area the integration relies on, with a clear message per
     failure. Credentials Autotask refused before are tried once more (only here)."""
-
-    __test__ = False  # not a pytest class
 
     async def execute(self, actor: Actor) -> ConnectionResult:
         action = "settings.test_connection"

@@ -12,7 +12,7 @@ from litestar.response import Stream
 
 from application.ports import AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
-from application.use_cases.diagnostics import GetPicklists, GetUsage, TestConnection, ValidateConfiguration
+from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from domain.audit import Outcome
@@ -68,7 +68,7 @@ class SettingsController(Controller):
 
     @post("/test-connection", operation_id="testConnection", status_code=200, responses=api_responses(403))
     async def test_connection(
-        self, actor: NamedDependency[Actor], test_connection: NamedDependency[TestConnection]
+        self, actor: NamedDependency[Actor], test_connection: NamedDependency[CheckConnection]
     ) -> ConnectionOut:
         return connection_out(await test_connection.execute(actor))
 

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Stream, Template
 from application.errors import UseCaseError
 from application.ports import ApiUsage, AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
-from application.use_cases.diagnostics import GetPicklists, GetUsage, TestConnection, ValidateConfiguration
+from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from domain.audit import ChainCheck, Outcome
@@ -128,7 +128,7 @@ class SettingsPages(Controller):
         self,
         web_actor: NamedDependency[Actor],
         form: NamedDependency[FormMultiDict],
-        test_connection: NamedDependency[TestConnection],
+        test_connection: NamedDependency[CheckConnection],
     ) -> Redirect:
         result = await test_connection.execute(web_actor)
         return done(self.path, "ok" if result.ok else "error", f"Test connection: {result.message}")

@@ -1,4 +1,7 @@
-"""An app on the in-memory store and the fake PSA (through the container's overrides), three users, a seeded world."""
+"""An app on the in-memory store and the fake PSA (through the container's overrides), three users, a seeded world.
+
+The app is built once per module (building one costs ~0.3 s of CPU); each test gets the module's container with every
+override and singleton reset and its own store, PSA, secret box, config and metrics, so no state crosses tests."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from dependency_injector import providers
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.credentials import Argon2Credentials, token_hash
@@ -25,6 +29,7 @@ from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
+from entrypoints.metrics import Metrics
 
 PASSWORD = "s3cret-Autotask-pw"
 CREDENTIALS = ("api@example.com", PASSWORD, "TRACKING01")
@@ -34,7 +39,7 @@ NO_DELAY = AuthThrottle(cap=0.0)
 
 
 @dataclass
-class World:
+class HttpWorld:
     store: MemoryStore
     psa: FakePsa
     box: FernetSecretBox
@@ -70,10 +75,26 @@ class World:
                                       RunStatus.ERROR)
 
 
-def make_world(tmp_path: Path) -> World:
+@dataclass
+class SharedApp:
+    """One app of a module's tests, with the container it resolves its providers from at request time."""
+
+    container: Container
+    app: Litestar
+    metrics: Metrics
+    """Built with the app (its request log writes here): emptied for each test."""
+
+
+def make_world(tmp_path: Path, shared: SharedApp | None = None) -> HttpWorld:
+    """A world on a new container, or on `shared`'s container with all its overrides and singletons reset."""
     store, psa = MemoryStore(), FakePsa(accept=CREDENTIALS)
     box = FernetSecretBox(Fernet.generate_key())
-    container = Container()
+    container = Container() if shared is None else shared.container
+    if shared is not None:
+        container.reset_override()
+        container.reset_singletons()
+        shared.metrics.__init__()  # type: ignore[misc]  # fresh counters in the object the app's middleware holds
+        container.metrics.override(providers.Object(shared.metrics))
     container.config.override(providers.Object(Config(data_dir=tmp_path)))
     container.storage.override(providers.Object(store))
     container.psa.override(providers.Object(FakeConnector(psa)))
@@ -84,24 +105,32 @@ def make_world(tmp_path: Path) -> World:
     for role in Role:
         tokens[role] = secrets.token_urlsafe(32)
         store.users[role.value] = User(role.value, role.value, role, None, token_hash(tokens[role]), AT)
-    return World(store, psa, box, container, tokens)
+    return HttpWorld(store, psa, box, container, tokens)
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> SharedApp:
+    container = Container()
+    container.config.override(providers.Object(Config(data_dir=tmp_path_factory.mktemp("app"))))
+    app = create_app(container, throttle=NO_DELAY)
+    return SharedApp(container, app, container.metrics())
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    w = make_world(tmp_path)
+def world(tmp_path: Path, shared_app: SharedApp) -> HttpWorld:
+    w = make_world(tmp_path, shared_app)
     w.seed()
     w.configure()
     return w
 
 
 @pytest.fixture
-async def client(world: World) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
+async def client(world: HttpWorld, shared_app: SharedApp) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(shared_app.app) as c:
         yield c
 
 
-async def call(client: AsyncTestClient, world: World, role: Role | None, method: str, path: str,  # type: ignore[type-arg]
+async def call(client: AsyncTestClient, world: HttpWorld, role: Role | None, method: str, path: str,  # type: ignore[type-arg]
                body: object = None) -> Any:
     headers = world.auth(role) if role else {}
     kwargs: dict[str, Any] = {"headers": headers}
@@ -110,7 +139,7 @@ async def call(client: AsyncTestClient, world: World, role: Role | None, method:
     return await client.request(method, path, **kwargs)
 
 
-async def map_and_ticket(client: AsyncTestClient, world: World) -> dict[str, Any]:  # type: ignore[type-arg]
+async def map_and_ticket(client: AsyncTestClient, world: HttpWorld) -> dict[str, Any]:  # type: ignore[type-arg]
     """c1 mapped to company 100 and a ticket for run r-err, both made over HTTP by the operator."""
     r = await call(client, world, Role.OPERATOR, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ from adapters.secret_box import FernetSecretBox
 from application.ports import PsaRejected, PsaUnavailable
 from domain.roles import Role
 from domain.tickets import TicketLink
-from tests.http.conftest import AT, World, call, map_and_ticket
+from tests.http.conftest import AT, HttpWorld, call, map_and_ticket
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
@@ -34,7 +34,7 @@ async def test_health_and_ready(client: Client) -> None:
     assert (await client.get("/ready")).status_code == 200
 
 
-async def test_ready_is_503_when_the_database_does_not_answer(world: World) -> None:
+async def test_ready_is_503_when_the_database_does_not_answer(world: HttpWorld) -> None:
     from dependency_injector import providers
 
     from entrypoints.http.app import create_app
@@ -48,7 +48,7 @@ async def test_ready_is_503_when_the_database_does_not_answer(world: World) -> N
         assert (await c.get("/health")).status_code == 200
 
 
-async def test_customers_put_created_then_updated_and_listed_with_mapping(client: Client, world: World) -> None:
+async def test_customers_put_created_then_updated_and_listed_with_mapping(client: Client, world: HttpWorld) -> None:
     r = await call(client, world, A, "PUT", "/api/v1/customers/c9", {"name": "Umbrella"})
     assert r.status_code == 201
     r = await call(client, world, A, "PUT", "/api/v1/customers/c9", {"name": "Umbrella Corp"})
@@ -62,7 +62,7 @@ async def test_customers_put_created_then_updated_and_listed_with_mapping(client
     assert mapping["last_synced_at"].endswith("Z")
 
 
-async def test_customers_paginate_with_an_opaque_cursor(client: Client, world: World) -> None:
+async def test_customers_paginate_with_an_opaque_cursor(client: Client, world: HttpWorld) -> None:
     seen: list[str] = []
     url = "/api/v1/customers?limit=1"
     while url:
@@ -72,7 +72,7 @@ async def test_customers_paginate_with_an_opaque_cursor(client: Client, world: W
     assert seen == ["c1", "c2"]
 
 
-async def test_put_run_created_updated_and_unknown_customer(client: Client, world: World) -> None:
+async def test_put_run_created_updated_and_unknown_customer(client: Client, world: HttpWorld) -> None:
     run = {"customer_id": "c1", "job_name": "Nightly", "backup_software": "Veeam", "backup_type": "Backup job",
            "run_at": "2026-01-16T02:10:00Z", "status": "warning",
            "objects": [{"name": "vm-02", "status": "warning", "message": "Retried"}], "messages": ["1 warning"]}
@@ -95,7 +95,7 @@ async def test_put_run_created_updated_and_unknown_customer(client: Client, worl
     ("/api/v1/customers/c9", {"name": ""}, "name"),
     ("/api/v1/customers/c9", {"name": "x" * 256}, "name"),
 ])
-async def test_invalid_bodies_are_400_with_errors(client: Client, world: World, path: str, body: Any,
+async def test_invalid_bodies_are_400_with_errors(client: Client, world: HttpWorld, path: str, body: Any,
                                                   field: str) -> None:
     body_out = problem(await call(client, world, A, "PUT", path, body), 400, "invalid_input")
     assert field in {e["field"] for e in body_out["errors"]}, body_out
@@ -105,17 +105,17 @@ async def test_invalid_bodies_are_400_with_errors(client: Client, world: World, 
     ("limit=0", "limit"), ("limit=501", "limit"), ("cursor=%21%21", "cursor"), ("status=error,nope", "status"),
     ("has_ticket=maybe", "has_ticket"), ("since=yesterday", "since"),
 ])
-async def test_invalid_run_queries_are_400(client: Client, world: World, query: str, field: str) -> None:
+async def test_invalid_run_queries_are_400(client: Client, world: HttpWorld, query: str, field: str) -> None:
     body = problem(await call(client, world, R, "GET", f"/api/v1/runs?{query}"), 400, "invalid_input")
     assert body["errors"][0]["field"] == field
 
 
-async def test_malformed_json_is_400_not_500(client: Client, world: World) -> None:
+async def test_malformed_json_is_400_not_500(client: Client, world: HttpWorld) -> None:
     r = await client.put("/api/v1/customers/c9", content=b"{nope", headers=world.auth(A))
     problem(r, 400, "invalid_input")
 
 
-async def test_runs_filters_and_pages(client: Client, world: World) -> None:
+async def test_runs_filters_and_pages(client: Client, world: HttpWorld) -> None:
     await map_and_ticket(client, world)
 
     async def ids(query: str) -> list[str]:
@@ -136,12 +136,12 @@ async def test_runs_filters_and_pages(client: Client, world: World) -> None:
     assert seen == ["r-c2", "r-ok", "r-warn", "r-err"]
 
 
-async def test_unknown_run_is_404(client: Client, world: World) -> None:
+async def test_unknown_run_is_404(client: Client, world: HttpWorld) -> None:
     problem(await call(client, world, R, "GET", "/api/v1/runs/nope"), 404, "run_not_found")
     problem(await call(client, world, OP, "POST", "/api/v1/runs/nope/autotask-ticket"), 404, "run_not_found")
 
 
-async def test_company_search_and_mapping_errors(client: Client, world: World) -> None:
+async def test_company_search_and_mapping_errors(client: Client, world: HttpWorld) -> None:
     world.psa.add_company(103, "Hidden Inc")
     world.psa.inaccessible.add(103)
     r = await call(client, world, OP, "GET", "/api/v1/autotask/companies?search=o")
@@ -167,7 +167,7 @@ async def test_company_search_and_mapping_errors(client: Client, world: World) -
             404, "customer_not_found")
 
 
-async def test_mapping_refresh_confirm_clear_and_bulk_refresh(client: Client, world: World) -> None:
+async def test_mapping_refresh_confirm_clear_and_bulk_refresh(client: Client, world: HttpWorld) -> None:
     base = "/api/v1/customers/c1/autotask-mapping"
     problem(await call(client, world, OP, "POST", f"{base}/refresh"), 409, "mapping_missing")
     await call(client, world, OP, "PUT", base, {"company_id": 100})
@@ -187,7 +187,7 @@ async def test_mapping_refresh_confirm_clear_and_bulk_refresh(client: Client, wo
     assert customers[0]["autotask"]["status"] == "missing"
 
 
-async def test_a_permission_answer_leaves_the_mapping_and_its_tickets_alone(client: Client, world: World) -> None:
+async def test_a_permission_answer_leaves_the_mapping_and_its_tickets_alone(client: Client, world: HttpWorld) -> None:
     base = "/api/v1/customers/c1/autotask-mapping"
     await call(client, world, OP, "PUT", base, {"company_id": 100})
     world.psa.inaccessible.add(100)
@@ -199,7 +199,7 @@ async def test_a_permission_answer_leaves_the_mapping_and_its_tickets_alone(clie
     assert (await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket")).status_code == 201
 
 
-async def test_ticket_create_refusals(client: Client, world: World) -> None:
+async def test_ticket_create_refusals(client: Client, world: HttpWorld) -> None:
     create = "/api/v1/runs/{}/autotask-ticket"
     problem(await call(client, world, OP, "POST", create.format("r-err")), 409, "mapping_missing")
     await call(client, world, OP, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
@@ -208,7 +208,7 @@ async def test_ticket_create_refusals(client: Client, world: World) -> None:
     problem(await call(client, world, OP, "POST", create.format("r-err")), 409, "integration_disabled")
 
 
-async def test_ticket_create_autotask_failures_502_503_then_reconciled(client: Client, world: World) -> None:
+async def test_ticket_create_autotask_failures_502_503_then_reconciled(client: Client, world: HttpWorld) -> None:
     await call(client, world, OP, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     url = "/api/v1/runs/r-err/autotask-ticket"
     world.psa.fail_next("create_ticket", PsaRejected("Missing Required Field: queueID"))
@@ -223,7 +223,7 @@ async def test_ticket_create_autotask_failures_502_503_then_reconciled(client: C
     assert len(world.psa.tickets) == 1
 
 
-async def test_ticket_create_while_another_call_creates_it_is_202_pending(client: Client, world: World) -> None:
+async def test_ticket_create_while_another_call_creates_it_is_202_pending(client: Client, world: HttpWorld) -> None:
     await call(client, world, OP, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     world.store.links["r-err"] = TicketLink.reserve("r-err", "bc-x", "admin", world.container.clock().now())
     r = await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket")
@@ -231,7 +231,7 @@ async def test_ticket_create_while_another_call_creates_it_is_202_pending(client
     assert world.psa.tickets == {}
 
 
-async def test_get_ticket_and_refresh(client: Client, world: World) -> None:
+async def test_get_ticket_and_refresh(client: Client, world: HttpWorld) -> None:
     problem(await call(client, world, R, "GET", "/api/v1/runs/r-err/autotask-ticket"), 404, "no_ticket")
     link = await map_and_ticket(client, world)
     world.psa.set_status(link["ticket_id"], 8)
@@ -254,7 +254,7 @@ async def test_get_ticket_and_refresh(client: Client, world: World) -> None:
     (lambda w, t: w.configure(note_publish_id=4), 409, "note_publish_not_internal"),  # "Internal & Co-Managed"
     (lambda w, t: w.configure(note_type_id=77), 409, "note_type_missing"),
 ])
-async def test_resolve_refusals(client: Client, world: World, arrange: Any, status: int, code: str) -> None:
+async def test_resolve_refusals(client: Client, world: HttpWorld, arrange: Any, status: int, code: str) -> None:
     link = await map_and_ticket(client, world)
     arrange(world, link["ticket_id"])
     if code.startswith("note_"):  # known before the click: the ticket view says so
@@ -264,7 +264,7 @@ async def test_resolve_refusals(client: Client, world: World, arrange: Any, stat
     assert world.psa.tickets.get(link["ticket_id"]) is None or world.psa.tickets[link["ticket_id"]].notes == []
 
 
-async def test_resolve_without_ticket_is_404_and_failures_are_502_503(client: Client, world: World) -> None:
+async def test_resolve_without_ticket_is_404_and_failures_are_502_503(client: Client, world: HttpWorld) -> None:
     problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"), 404, "no_ticket")
     await map_and_ticket(client, world)
     world.psa.fail_next("complete_ticket", PsaRejected("Status is read-only"))
@@ -279,7 +279,7 @@ async def test_resolve_without_ticket_is_404_and_failures_are_502_503(client: Cl
     assert len(ticket.notes) == 1  # the retry after the partial failure added no second note
 
 
-async def test_bulk_ticket_refresh(client: Client, world: World) -> None:
+async def test_bulk_ticket_refresh(client: Client, world: HttpWorld) -> None:
     link = await map_and_ticket(client, world)
     world.psa.set_status(link["ticket_id"], 7)
     r = (await call(client, world, OP, "POST", "/api/v1/autotask/tickets/refresh", {"run_ids": ["r-err"]})).json()
@@ -292,7 +292,7 @@ async def test_bulk_ticket_refresh(client: Client, world: World) -> None:
     assert run["actions"] == []
 
 
-async def test_settings_password_is_write_only(client: Client, world: World) -> None:
+async def test_settings_password_is_write_only(client: Client, world: HttpWorld) -> None:
     url = "/api/v1/settings/autotask"
     got = (await call(client, world, A, "GET", url)).json()
     assert "api_password" not in got and got["api_password_set"] is True
@@ -321,7 +321,7 @@ async def test_settings_password_is_write_only(client: Client, world: World) -> 
         assert any(field in e["field"] or field in e["message"] for e in body["errors"]), body
 
 
-async def test_settings_diagnostics(client: Client, world: World) -> None:
+async def test_settings_diagnostics(client: Client, world: HttpWorld) -> None:
     base = "/api/v1/settings/autotask"
     ok = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
     assert ok["ok"] is True and ok["zone"]["name"] == "Fake Zone" and "code" not in ok
@@ -348,7 +348,7 @@ async def test_settings_diagnostics(client: Client, world: World) -> None:
     problem(await call(client, world, A, "GET", f"{base}/usage"), 409, "integration_disabled")
 
 
-async def test_users_add_list_remove(client: Client, world: World) -> None:
+async def test_users_add_list_remove(client: Client, world: HttpWorld) -> None:
     r = await call(client, world, A, "POST", "/api/v1/users", {"username": "dana", "role": "operator"})
     assert r.status_code == 201
     new = r.json()
@@ -372,7 +372,7 @@ async def test_users_add_list_remove(client: Client, world: World) -> None:
     problem(await call(client, world, A, "DELETE", "/api/v1/users/admin"), 409, "last_admin")
 
 
-async def test_audit_query_pages_export_and_verify(client: Client, world: World) -> None:
+async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWorld) -> None:
     await map_and_ticket(client, world)
     await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
     items = (await call(client, world, A, "GET", "/api/v1/audit?run_id=r-err")).json()["items"]
@@ -406,7 +406,7 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: World)
     problem(await call(client, world, A, "GET", "/api/v1/audit/export?format=xml"), 400, "invalid_input")
 
 
-async def test_audit_verify_finds_an_edited_record(client: Client, world: World) -> None:
+async def test_audit_verify_finds_an_edited_record(client: Client, world: HttpWorld) -> None:
     from dataclasses import replace
 
     await map_and_ticket(client, world)
@@ -417,12 +417,12 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: World)
         "key_id": world.store.audit_key.key_id, "unkeyed_records": 0}
 
 
-async def test_unknown_route_and_method_are_problems(client: Client, world: World) -> None:
+async def test_unknown_route_and_method_are_problems(client: Client, world: HttpWorld) -> None:
     problem(await call(client, world, A, "GET", "/api/v1/nowhere"), 404, "not_found")
     problem(await call(client, world, A, "PATCH", "/api/v1/runs/r-err"), 405, "method_not_allowed")
 
 
-async def test_a_bug_is_a_generic_500_and_logged(world: World, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bug_is_a_generic_500_and_logged(world: HttpWorld, caplog: pytest.LogCaptureFixture) -> None:
     from dependency_injector import providers
 
     from application.use_cases.view_runs import ListRuns
@@ -440,7 +440,7 @@ async def test_a_bug_is_a_generic_500_and_logged(world: World, caplog: pytest.Lo
     assert "internal detail that must not leak" in caplog.text  # the log keeps the traceback
 
 
-async def test_metrics_and_request_log(client: Client, world: World, caplog: pytest.LogCaptureFixture) -> None:
+async def test_metrics_and_request_log(client: Client, world: HttpWorld, caplog: pytest.LogCaptureFixture) -> None:
     import json
     import logging
 
@@ -464,7 +464,7 @@ def test_at_is_utc() -> None:
     assert AT.utcoffset() is not None
 
 
-async def test_a_password_sealed_with_another_key_is_409_integration_disabled(client: Client, world: World) -> None:
+async def test_a_password_sealed_with_another_key_is_409_integration_disabled(client: Client, world: HttpWorld) -> None:
     from cryptography.fernet import Fernet
 
     from adapters.secret_box import FernetSecretBox
@@ -477,7 +477,7 @@ async def test_a_password_sealed_with_another_key_is_409_integration_disabled(cl
     assert world.psa.tickets == {}
 
 
-async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, world: World) -> None:
+async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, world: HttpWorld) -> None:
     await map_and_ticket(client, world)  # r-err: 201
     statuses = [(await call(client, world, OP, "POST", f"/api/v1/runs/{run_id}/autotask-ticket")).status_code
                 for run_id in ("r-err", "r-warn", "r-warn", "r-ok")]
@@ -485,7 +485,7 @@ async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, 
     assert "backupchecks_tickets_created_total 2.0" in (await client.get("/metrics", headers=world.auth(A))).text
 
 
-async def test_a_password_sealed_with_another_key_asks_to_enter_it_again(client: Client, world: World) -> None:
+async def test_a_password_sealed_with_another_key_asks_to_enter_it_again(client: Client, world: HttpWorld) -> None:
     world.store.settings["autotask"] = replace(world.store.settings["autotask"],
                                                api_password_sealed=FernetSecretBox(Fernet.generate_key()).seal("x"))
     result = (await call(client, world, A, "POST", "/api/v1/settings/autotask/test-connection")).json()
@@ -496,7 +496,7 @@ async def test_a_password_sealed_with_another_key_asks_to_enter_it_again(client:
     assert "enter the password again" in body["detail"]
 
 
-async def test_runs_say_why_no_ticket_can_be_created(client: Client, world: World) -> None:
+async def test_runs_say_why_no_ticket_can_be_created(client: Client, world: HttpWorld) -> None:
     unmapped = (await call(client, world, OP, "GET", "/api/v1/runs/r-c2")).json()
     assert (unmapped["actions"], unmapped["create_blocked_reason"]) == ([], "mapping_missing")
     await call(client, world, R, "POST", "/api/v1/runs/r-c2/autotask-ticket")  # refused, and so audited

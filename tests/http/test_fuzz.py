@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 
 from domain.roles import Role
 from entrypoints.http.app import create_app
-from tests.http.conftest import NO_DELAY, World, make_world
+from tests.http.conftest import NO_DELAY, HttpWorld, make_world
 
 EXAMPLES = int(os.environ.get("BACKUPCHECKS_FUZZ_EXAMPLES", "12"))
 UPSTREAM = {502: "autotask_rejected", 503: "autotask_unavailable"}
@@ -34,7 +34,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 
-def seeded_world() -> World:
+def seeded_world() -> HttpWorld:
     world = make_world(Path("/nonexistent"))  # the memory store and the overridden secret box never touch disk
     world.seed()
     world.configure()
@@ -124,7 +124,7 @@ def _is_utf8(raw: bytes) -> bool:
 class Raw:
     """Sends one request as the bytes given, and checks the answer."""
 
-    def __init__(self, client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    def __init__(self, client: TestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
         self.client, self.admin = client, world.auth(Role.ADMIN)["Authorization"].encode()
 
     def send(self, method: str, path: str, *, query: dict[str, str] | None = None, body: bytes | None = None,

@@ -24,7 +24,7 @@ from domain.roles import Actor, Role
 from entrypoints.container import Config
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle, too_deep
-from tests.http.conftest import AT, NO_DELAY, World, call, make_world
+from tests.http.conftest import AT, NO_DELAY, HttpWorld, call, make_world
 from tests.storage_backends import backend_params, storage_backend
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -37,7 +37,7 @@ RUN = {"customer_id": "c1", "job_name": "Nightly", "backup_software": "Veeam", "
 
 
 @pytest.fixture(params=backend_params())
-async def backend_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[World, Any]]:
+async def backend_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[HttpWorld, Any]]:
     """An app on a fresh memory, SQLite or PostgreSQL store with the three users and customer c1 (made over HTTP)."""
     async with storage_backend(request.param) as storage:
         world = make_world(tmp_path)
@@ -54,7 +54,7 @@ async def backend_world(request: pytest.FixtureRequest, tmp_path: Path) -> Async
             yield world, client
 
 
-async def audit_records(world: World, action: str) -> list[Any]:
+async def audit_records(world: HttpWorld, action: str) -> list[Any]:
     storage: UnitOfWorkFactory = world.container.storage()
     async with storage() as uow:
         return [r.entry for r in await uow.audit.query(AuditQuery(action=action, limit=500))]
@@ -82,7 +82,7 @@ CONTROL_CASES = [  # (role, method, path, body): ids in paths and queries, one-l
 
 
 async def test_control_characters_are_400_and_audited_on_every_backend(
-        backend_world: tuple[World, Any], caplog: pytest.LogCaptureFixture) -> None:
+        backend_world: tuple[HttpWorld, Any], caplog: pytest.LogCaptureFixture) -> None:
     world, client = backend_world
     caplog.set_level(logging.ERROR)
     for role, method, path, body in CONTROL_CASES:
@@ -99,7 +99,7 @@ async def test_control_characters_are_400_and_audited_on_every_backend(
         assert await uow.runs.get("r1") is None and await uow.customers.get("c2") is None
 
 
-async def test_multi_line_text_keeps_tab_and_newline(backend_world: tuple[World, Any]) -> None:
+async def test_multi_line_text_keeps_tab_and_newline(backend_world: tuple[HttpWorld, Any]) -> None:
     world, client = backend_world
     messages = ["line one\nline two\ttabbed\r\n"]
     objects = [{"name": "vm-01", "status": "error", "message": "Snapshot\nfailed\t(3 tries)"}]
@@ -109,7 +109,7 @@ async def test_multi_line_text_keeps_tab_and_newline(backend_world: tuple[World,
     assert got["messages"] == messages and got["objects"][0]["message"] == objects[0]["message"]
 
 
-async def test_the_audit_spells_out_control_characters_it_is_given(backend_world: tuple[World, Any]) -> None:
+async def test_the_audit_spells_out_control_characters_it_is_given(backend_world: tuple[HttpWorld, Any]) -> None:
     """Any caller (the command line too) may hand a use case an id with a NUL: the refusal is still stored."""
     world, _ = backend_world
     with pytest.raises(NotFound):
@@ -123,7 +123,7 @@ async def test_the_audit_spells_out_control_characters_it_is_given(backend_world
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1_000, 100_000])
 async def test_deep_json_is_400_before_authentication_without_a_traceback(
-        client: Client, world: World, caplog: pytest.LogCaptureFixture, depth: int) -> None:
+        client: Client, world: HttpWorld, caplog: pytest.LogCaptureFixture, depth: int) -> None:
     caplog.set_level(logging.INFO)
     body = '{"name": "x", "extra": ' + "[" * depth + "]" * depth + "}"
     for headers in ({}, world.auth(A)):
@@ -134,7 +134,7 @@ async def test_deep_json_is_400_before_authentication_without_a_traceback(
     assert "Traceback" not in caplog.text and "unhandled" not in caplog.text
 
 
-async def test_a_body_nested_within_the_limit_is_read(client: Client, world: World) -> None:
+async def test_a_body_nested_within_the_limit_is_read(client: Client, world: HttpWorld) -> None:
     nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
     r = await client.put("/api/v1/customers/c9", content='{"name": "x", "extra": ' + nested + "}",
                          headers={**world.auth(A), "Content-Type": "application/json"})
@@ -149,7 +149,7 @@ async def test_the_document_declares_the_body_refusals(client: Client) -> None:
     assert doc["components"]["schemas"]["RunIn"]["additionalProperties"] is False
 
 
-async def test_an_oversized_body_is_413(client: Client, world: World) -> None:
+async def test_an_oversized_body_is_413(client: Client, world: HttpWorld) -> None:
     body = '{"name": "' + "x" * MAX_BODY_BYTES + '"}'
     r = await client.put("/api/v1/customers/c9", content=body, headers={**world.auth(A),
                                                                         "Content-Type": "application/json"})
@@ -157,7 +157,7 @@ async def test_an_oversized_body_is_413(client: Client, world: World) -> None:
     assert "c9" not in world.store.customers
 
 
-async def test_unknown_fields_and_numbers_as_times_are_refused(client: Client, world: World) -> None:
+async def test_unknown_fields_and_numbers_as_times_are_refused(client: Client, world: HttpWorld) -> None:
     r = await call(client, world, A, "PUT", "/api/v1/runs/r9", {**RUN, "run_at": 0})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "run_at"
     r = await call(client, world, A, "PUT", "/api/v1/runs/r9", {**RUN, "surprise": 1})
@@ -174,7 +174,7 @@ async def test_unknown_fields_and_numbers_as_times_are_refused(client: Client, w
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 
 
-async def test_security_headers_on_every_answer_and_no_store_on_the_api(client: Client, world: World) -> None:
+async def test_security_headers_on_every_answer_and_no_store_on_the_api(client: Client, world: HttpWorld) -> None:
     answers = {
         "health": await client.get("/health"),
         "unauthorized": await client.get("/api/v1/runs"),
@@ -211,7 +211,7 @@ async def test_the_schema_page_needs_no_internet(client: Client) -> None:
 # -------------------------------------------------------------------------------------------------------- metrics
 
 
-async def test_metrics_need_the_metrics_token_or_an_admin(world: World, tmp_path: Path) -> None:
+async def test_metrics_need_the_metrics_token_or_an_admin(world: HttpWorld, tmp_path: Path) -> None:
     metrics_token = secrets.token_urlsafe(24)
     world.container.config.override(providers.Object(Config(data_dir=tmp_path, metrics_token=metrics_token)))
     async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
@@ -252,7 +252,7 @@ def test_throttle_doubles_per_client_up_to_the_cap_and_forgets_after_the_window(
     assert len(throttle._failures) == 2
 
 
-async def test_wrong_tokens_are_slowed_and_a_right_one_is_not(world: World) -> None:
+async def test_wrong_tokens_are_slowed_and_a_right_one_is_not(world: HttpWorld) -> None:
     r = Recorder()
     throttle = AuthThrottle(base=0.05, cap=2.0, clock=r.clock, sleep=r.sleep)
     async with AsyncTestClient(create_app(world.container, throttle=throttle)) as client:
@@ -294,7 +294,7 @@ def test_a_forgotten_pair_hands_back_its_count() -> None:
     assert folded == 0 and [(e.actor, e.details.get("folded")) for e in evicted] == [("reporter", 1)]
 
 
-async def test_repeated_denials_are_folded_and_counted(world: World) -> None:
+async def test_repeated_denials_are_folded_and_counted(world: HttpWorld) -> None:
     async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
         for _ in range(50):
             r = await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket")
@@ -307,7 +307,7 @@ async def test_repeated_denials_are_folded_and_counted(world: World) -> None:
     assert len(records) + sum(int(r.details.get("folded") or 0) for r in records) == 50
 
 
-async def test_denials_of_another_actor_or_action_are_written(client: Client, world: World) -> None:
+async def test_denials_of_another_actor_or_action_are_written(client: Client, world: HttpWorld) -> None:
     await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket")
     await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
     await call(client, world, OP, "PUT", "/api/v1/settings/autotask", {"enabled": False})
@@ -320,14 +320,14 @@ async def test_denials_of_another_actor_or_action_are_written(client: Client, wo
     ("/api/v1/settings/autotask", {"api_password_set": 1}, "api_password_set"),
     ("/api/v1/customers/c1/autotask-mapping", {"company_id": "100"}, "company_id"),
 ])
-async def test_values_are_taken_as_their_json_type_only(client: Client, world: World, path: str, body: dict[str, Any],
-                                                       field: str) -> None:
+async def test_values_are_taken_as_their_json_type_only(client: Client, world: HttpWorld, path: str,
+                                                       body: dict[str, Any], field: str) -> None:
     r = await call(client, world, A, "PUT", path, body)
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == field, r.text
     assert world.store.mappings.get("c1") is None
 
 
-async def test_an_integral_number_is_an_integer(client: Client, world: World) -> None:
+async def test_an_integral_number_is_an_integer(client: Client, world: HttpWorld) -> None:
     r = await call(client, world, A, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100.0})
     assert r.status_code == 200 and r.json()["company_id"] == 100, r.text
 
@@ -349,7 +349,7 @@ def test_depth_counts_every_array_and_object() -> None:
 
 
 async def test_a_rejected_request_is_still_400_when_its_audit_cannot_be_written(
-        world: World, caplog: pytest.LogCaptureFixture) -> None:
+        world: HttpWorld, caplog: pytest.LogCaptureFixture) -> None:
     class Unwritable:
         async def execute(self, *_: object) -> None:
             raise ConnectionError("the database does not answer")

@@ -6,12 +6,12 @@ from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
 from domain.tickets import CLOSING_NOTE, STATUS_COMPLETE
-from tests.http.conftest import World, call
+from tests.http.conftest import HttpWorld, call
 
 OP, REPORTER = Role.OPERATOR, Role.REPORTER
 
 
-async def test_operator_journey(client: AsyncTestClient, world: World) -> None:  # type: ignore[type-arg]
+async def test_operator_journey(client: AsyncTestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
     runs = {r["id"]: r for r in (await call(client, world, OP, "GET", "/api/v1/runs?status=error,warning")).json()[
         "items"]}
     assert runs["r-err"]["actions"] == []  # not mapped yet: nothing to create

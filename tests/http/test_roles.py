@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.audit import Outcome
 from domain.roles import Role
-from tests.http.conftest import World, call, map_and_ticket
+from tests.http.conftest import HttpWorld, call, map_and_ticket
 
 ADMIN = {Role.ADMIN}
 MANAGERS = {Role.ADMIN, Role.OPERATOR}
@@ -53,7 +53,7 @@ IDS = [f"{m} {p.removeprefix('/api/v1')}" for m, p, *_ in MATRIX]
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "expected"), MATRIX, ids=IDS)
-async def test_role_matrix(client: AsyncTestClient, world: World, role: Role, method: str, path: str,  # type: ignore[type-arg]
+async def test_role_matrix(client: AsyncTestClient, world: HttpWorld, role: Role, method: str, path: str,  # type: ignore[type-arg]
                            body: Any, allowed: set[Role], expected: int) -> None:
     await map_and_ticket(client, world)
     before = len(world.store.audit)
@@ -71,7 +71,7 @@ async def test_role_matrix(client: AsyncTestClient, world: World, role: Role, me
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "expected"), MATRIX, ids=IDS)
 async def test_unknown_or_missing_token_is_401_and_not_audited(
-    client: AsyncTestClient, world: World, method: str, path: str, body: Any, allowed: set[Role],  # type: ignore[type-arg]
+    client: AsyncTestClient, world: HttpWorld, method: str, path: str, body: Any, allowed: set[Role],  # type: ignore[type-arg]
     expected: int,
 ) -> None:
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):

@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
-from tests.http.conftest import PASSWORD, World, call
+from tests.http.conftest import PASSWORD, HttpWorld, call
 
 A, OP = Role.ADMIN, Role.OPERATOR
 NEW_PASSWORD = "n3w-Autotask-Secret-value"
@@ -71,7 +71,7 @@ async def test_openapi_declares_every_status_a_route_answers(client: AsyncTestCl
                         "schema": {"$ref": "#/components/schemas/Problem"}}}, f"{where} {status}"
 
 
-async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world: World,  # type: ignore[type-arg]
+async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world: HttpWorld,  # type: ignore[type-arg]
                                                  caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     bodies: list[str] = []

@@ -15,15 +15,15 @@ from application.ports import AuditQuery, UnitOfWork
 from application.use_cases.audit_log import EXPORT_PAGE, ExportAudit, ExportFormat, VerifyAudit
 from domain.audit import AuditEntry, Outcome
 from tests.storage_backends import backend_params, storage_backend
-from tests.support import ADMIN, T0, World
+from tests.support import ADMIN, T0, UseCaseWorld
 
 RECORDS = 2 * EXPORT_PAGE + 7
 
 
 @pytest.fixture(params=backend_params())
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
     async with storage_backend(request.param) as storage:
-        world = World(uow=storage)
+        world = UseCaseWorld(uow=storage)
         async with world.uow() as uow:
             for n in range(RECORDS):
                 await uow.audit.append(AuditEntry(T0, "alice", "admin", "run.put", "run", f"r-{n}", Outcome.OK, {}))
@@ -52,14 +52,14 @@ class CountingUow:
             yield uow
 
 
-async def test_verify_walks_the_whole_chain_in_batches(world: World) -> None:
+async def test_verify_walks_the_whole_chain_in_batches(world: UseCaseWorld) -> None:
     counting = CountingUow(world.uow)
     check = await VerifyAudit(dataclasses.replace(world.deps, uow=counting)).execute(ADMIN)
     assert (check.ok, check.records, check.last_seq) == (True, RECORDS, RECORDS)
     assert counting.batches == [EXPORT_PAGE, EXPORT_PAGE, 7]
 
 
-async def test_verify_finds_a_broken_link_past_the_first_batch(world: World) -> None:
+async def test_verify_finds_a_broken_link_past_the_first_batch(world: UseCaseWorld) -> None:
     if not isinstance(world.uow, MemoryStore):
         pytest.skip("the SQL stores refuse edits (triggers); the memory store shows the walk")
     bad = EXPORT_PAGE + 3
@@ -69,7 +69,7 @@ async def test_verify_finds_a_broken_link_past_the_first_batch(world: World) -> 
     assert (check.ok, check.first_bad_seq) == (False, bad)
 
 
-async def test_the_export_streams_every_record_batch_by_batch(world: World) -> None:
+async def test_the_export_streams_every_record_batch_by_batch(world: UseCaseWorld) -> None:
     counting = CountingUow(world.uow)
     lines = await ExportAudit(dataclasses.replace(world.deps, uow=counting)).execute(ADMIN, AuditQuery(),
                                                                                     ExportFormat.JSONL)

@@ -21,7 +21,7 @@ from domain.mapping import CompanyLookup, CompanyMapping, MappingStatus
 from domain.runs import Customer
 from domain.tickets import LinkState, TicketLink, TicketStatus
 from entrypoints.demo import _defaults
-from tests.support import OPERATOR, PASSWORD, T0, World, make_run
+from tests.support import OPERATOR, PASSWORD, T0, UseCaseWorld, make_run
 
 SIZES = (1, 100, 2_000)
 IN_BATCH = 400
@@ -30,7 +30,7 @@ COMPANY_BASE = 10_000
 
 @dataclass
 class Tenant:
-    world: World
+    world: UseCaseWorld
     sim: Simulator
     deps: Deps
 
@@ -41,7 +41,7 @@ class Tenant:
 @asynccontextmanager
 async def tenant() -> AsyncIterator[Tenant]:
     """The use cases on a memory store, talking to the simulator through the real Autotask adapter."""
-    world = World()
+    world = UseCaseWorld()
     sim = Simulator(secret=PASSWORD, request_threshold=100_000)
     with running_simulator(sim) as zone_base:
         connector = AutotaskConnector(zone_discovery_urls=[zone_base])

@@ -19,7 +19,7 @@ from domain.mapping import CompanyLookup, CompanyMapping
 from domain.runs import Customer, RunStatus
 from domain.tickets import TicketLink, TicketStatus
 from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
-from tests.support import OPERATOR, T0, World, make_run
+from tests.support import OPERATOR, T0, UseCaseWorld, make_run
 
 PAGE_SIZES = (1, 50, 500)
 RUNS_PAGE_STATEMENTS = 6
@@ -29,10 +29,10 @@ CUSTOMERS_PAGE_STATEMENTS = 3
 
 
 @pytest.fixture(params=backend_params(SQL_BACKENDS))
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
     """500 customers, each mapped, each with two runs (an error with a linked ticket, and a success)."""
     async with storage_backend(request.param) as storage:
-        world = World(uow=storage)
+        world = UseCaseWorld(uow=storage)
         await world.configure()
         async with world.uow() as uow:
             for n in range(max(PAGE_SIZES)):
@@ -70,20 +70,20 @@ async def statements(storage: Any, page: Callable[[int], Awaitable[list[Any]]], 
 
 @pytest.mark.parametrize("query", [RunQuery(), RunQuery(statuses=frozenset({RunStatus.ERROR})),
                                    RunQuery(has_ticket=True)], ids=["all", "errors", "with-ticket"])
-async def test_a_runs_page_costs_the_same_statements_at_every_size(world: World, query: RunQuery) -> None:
+async def test_a_runs_page_costs_the_same_statements_at_every_size(world: UseCaseWorld, query: RunQuery) -> None:
     counts = await statements(
         world.uow, lambda size: ListRuns(world.deps).execute(OPERATOR, replace(query, limit=size)), PAGE_SIZES)
     assert counts == [counts[0]] * len(PAGE_SIZES) and counts[0] <= RUNS_PAGE_STATEMENTS
 
 
-async def test_a_run_detail_costs_no_more_than_a_page(world: World) -> None:
+async def test_a_run_detail_costs_no_more_than_a_page(world: UseCaseWorld) -> None:
     async def detail(_size: int) -> list[RunView]:
         return [await GetRun(world.deps).execute(OPERATOR, "run-0007-e")]
 
     assert await statements(world.uow, detail, (1,)) <= [RUNS_PAGE_STATEMENTS]
 
 
-async def test_each_view_of_a_full_page_has_its_own_customer_and_ticket(world: World) -> None:
+async def test_each_view_of_a_full_page_has_its_own_customer_and_ticket(world: UseCaseWorld) -> None:
     views = await ListRuns(world.deps).execute(OPERATOR, RunQuery(limit=500))
     for view in views:
         n = int(view.run.id.split("-")[1])
@@ -91,6 +91,6 @@ async def test_each_view_of_a_full_page_has_its_own_customer_and_ticket(world: W
         assert (view.ticket.ticket_id if view.ticket else None) == (5000 + n if view.run.id.endswith("e") else None)
 
 
-async def test_a_customers_page_costs_the_same_statements_at_every_size(world: World) -> None:
+async def test_a_customers_page_costs_the_same_statements_at_every_size(world: UseCaseWorld) -> None:
     counts = await statements(world.uow, lambda size: ListCustomers(world.deps).execute(OPERATOR, size), PAGE_SIZES)
     assert counts == [counts[0]] * len(PAGE_SIZES) and counts[0] <= CUSTOMERS_PAGE_STATEMENTS

@@ -27,7 +27,7 @@ from application.use_cases.resolve_ticket import ResolveTicket
 from domain.draft import external_id
 from domain.tickets import CLOSING_NOTE
 from tests.storage_backends import backend_params, storage_backend
-from tests.support import OPERATOR, World, make_run
+from tests.support import OPERATOR, UseCaseWorld, make_run
 
 RUNS = ("run-1", "run-2")
 INTERNAL = 2
@@ -51,7 +51,7 @@ class TicketLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.storage = storage_backend(self.backend)
-        self.world = World(uow=self.loop.run_until_complete(self.storage.__aenter__()))
+        self.world = UseCaseWorld(uow=self.loop.run_until_complete(self.storage.__aenter__()))
         self.linked: dict[str, int] = {}
         self.creates_when_known: dict[str, int] = {}
         self.installation = ""

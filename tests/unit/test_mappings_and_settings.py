@@ -21,7 +21,7 @@ from application.errors import (
 from application.ports import AuthFailure, Company, PsaUnavailable, RunQuery
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
-from application.use_cases.diagnostics import TestConnection, ValidateConfiguration
+from application.use_cases.diagnostics import CheckConnection, ValidateConfiguration
 from application.use_cases.list_customers import ListCustomers
 from application.use_cases.map_customer import MapCustomer
 from application.use_cases.put_customer import PutCustomer
@@ -34,12 +34,12 @@ from application.use_cases.view_runs import GetRun, ListRuns
 from domain.audit import Outcome
 from domain.mapping import MappingStatus
 from domain.runs import Customer, RunStatus
-from tests.support import ADMIN, OPERATOR, PASSWORD, REPORTER, World, make_run
+from tests.support import ADMIN, OPERATOR, PASSWORD, REPORTER, UseCaseWorld, make_run
 
 
 @pytest.fixture
-async def world() -> World:
-    w = World()
+async def world() -> UseCaseWorld:
+    w = UseCaseWorld()
     await w.configure()
     await w.seed(company_id=None)
     for cid, name in ((100, "Acme B.V."), (101, "Globex"), (102, "Initech")):
@@ -47,7 +47,7 @@ async def world() -> World:
     return w
 
 
-async def test_map_checks_the_company_live_and_stores_id_and_name(world: World) -> None:
+async def test_map_checks_the_company_live_and_stores_id_and_name(world: UseCaseWorld) -> None:
     mapping = await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     assert (mapping.status, mapping.company_id, mapping.company_name) == (MappingStatus.OK, 100, "Acme B.V.")
     views = await ListCustomers(world.deps).execute(REPORTER)
@@ -58,7 +58,7 @@ async def test_map_checks_the_company_live_and_stores_id_and_name(world: World) 
     ("setup", "code"),
     [("missing", "company_not_found"), ("inactive", "company_inactive"), ("inaccessible", "company_inaccessible")],
 )
-async def test_map_refuses_unusable_companies(world: World, setup: str, code: str) -> None:
+async def test_map_refuses_unusable_companies(world: UseCaseWorld, setup: str, code: str) -> None:
     company = 999 if setup == "missing" else 101
     if setup == "inactive":
         world.psa.deactivate_company(101)
@@ -71,7 +71,7 @@ async def test_map_refuses_unusable_companies(world: World, setup: str, code: st
         assert await uow.mappings.get("cust-1") is None
 
 
-async def test_refresh_rename_confirm_and_invalid(world: World) -> None:
+async def test_refresh_rename_confirm_and_invalid(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     world.psa.rename_company(100, "Acme Group")
     renamed = await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
@@ -86,7 +86,7 @@ async def test_refresh_rename_confirm_and_invalid(world: World) -> None:
     assert caught.value.code == "mapping_invalid"
 
 
-async def test_clear_makes_missing_and_refresh_then_refuses(world: World) -> None:
+async def test_clear_makes_missing_and_refresh_then_refuses(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     cleared = await ClearMapping(world.deps).execute(OPERATOR, "cust-1")
     assert cleared.status is MappingStatus.MISSING and cleared.company_id is None
@@ -95,7 +95,7 @@ async def test_clear_makes_missing_and_refresh_then_refuses(world: World) -> Non
     assert caught.value.code == "mapping_missing"
 
 
-async def test_refresh_all_counts_outcomes_and_calls(world: World) -> None:
+async def test_refresh_all_counts_outcomes_and_calls(world: UseCaseWorld) -> None:
     for cid, company in (("c2", 101), ("c3", 102)):
         await PutCustomer(world.deps).execute(ADMIN, Customer(cid, cid.upper()))
         await MapCustomer(world.deps).execute(OPERATOR, cid, company)
@@ -108,7 +108,7 @@ async def test_refresh_all_counts_outcomes_and_calls(world: World) -> None:
     assert summary.autotask_calls == 1 and world.psa.calls["get_company"] == reads_before  # nothing to confirm
 
 
-async def test_a_permission_answer_is_the_integrations_problem_not_the_mappings(world: World) -> None:
+async def test_a_permission_answer_is_the_integrations_problem_not_the_mappings(world: UseCaseWorld) -> None:
     """Autotask's "not adequate permissions" is about the API user's rights: the refresh fails with its own code and
     an audit record, and the mapping (and its tickets) stay as they were."""
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
@@ -127,7 +127,7 @@ async def test_a_permission_answer_is_the_integrations_problem_not_the_mappings(
         (Outcome.FAILED, "autotask_permission_denied"), (Outcome.FAILED, 0)]
 
 
-async def test_refresh_failure_changes_nothing(world: World) -> None:
+async def test_refresh_failure_changes_nothing(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     world.psa.fail_next("get_company", PsaUnavailable("timeout"))
     with pytest.raises(AutotaskUnavailable):
@@ -139,14 +139,14 @@ async def test_refresh_failure_changes_nothing(world: World) -> None:
     assert (records[-1].entry.action, records[-1].entry.outcome) == ("mapping.refresh", Outcome.FAILED)
 
 
-async def test_reporter_cannot_map_or_search(world: World) -> None:
+async def test_reporter_cannot_map_or_search(world: UseCaseWorld) -> None:
     with pytest.raises(Forbidden):
         await MapCustomer(world.deps).execute(REPORTER, "cust-1", 100)
     with pytest.raises(Forbidden):
         await SearchCompanies(world.deps).execute(REPORTER, "acme")
 
 
-async def test_search_companies(world: World) -> None:
+async def test_search_companies(world: UseCaseWorld) -> None:
     page = await SearchCompanies(world.deps).execute(OPERATOR, "glob")
     assert [c.id for c in page.companies] == [101] and page.after_id is None
     with pytest.raises(InvalidInput):
@@ -156,7 +156,7 @@ async def test_search_companies(world: World) -> None:
             await SearchCompanies(world.deps).execute(OPERATOR, "glob", limit)
 
 
-async def test_put_run_needs_a_known_customer_and_admin(world: World) -> None:
+async def test_put_run_needs_a_known_customer_and_admin(world: UseCaseWorld) -> None:
     with pytest.raises(Unprocessable) as caught:
         await PutRun(world.deps).execute(ADMIN, make_run("r9", customer_id="nobody"))
     assert caught.value.code == "unknown_customer"
@@ -166,7 +166,7 @@ async def test_put_run_needs_a_known_customer_and_admin(world: World) -> None:
     assert await PutRun(world.deps).execute(ADMIN, make_run("r9", status=RunStatus.WARNING)) is False
 
 
-async def test_run_views_offer_actions_by_role_and_state(world: World) -> None:
+async def test_run_views_offer_actions_by_role_and_state(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     view = await GetRun(world.deps).execute(OPERATOR, "run-1")
     assert view.actions == ("create_ticket",) and view.customer_name == "Acme"
@@ -175,7 +175,7 @@ async def test_run_views_offer_actions_by_role_and_state(world: World) -> None:
     assert [v.run.id for v in runs] == ["run-1"]
 
 
-async def test_settings_seal_the_password_and_audit_no_secret(world: World) -> None:
+async def test_settings_seal_the_password_and_audit_no_secret(world: UseCaseWorld) -> None:
     updated = await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"default_queue_id": 7},
                                                                              api_password="n3w-s3cret!"))
     assert updated.api_password_sealed and "n3w-s3cret!" not in updated.api_password_sealed
@@ -199,37 +199,37 @@ async def test_settings_seal_the_password_and_audit_no_secret(world: World) -> N
         (("api@example.com", PASSWORD, "OTHER"), AuthFailure.BAD_TRACKING_IDENTIFIER.value),
     ],
 )
-async def test_connection_test_names_each_failure(world: World, accept: tuple[str, str, str], code: str) -> None:
+async def test_connection_test_names_each_failure(world: UseCaseWorld, accept: tuple[str, str, str], code: str) -> None:
     world.psa.accept = accept
-    result = await TestConnection(world.deps).execute(ADMIN)
+    result = await CheckConnection(world.deps).execute(ADMIN)
     assert not result.ok and result.code == code and result.message
 
 
-async def test_connection_test_ok_and_unreachable(world: World) -> None:
-    ok = await TestConnection(world.deps).execute(ADMIN)
+async def test_connection_test_ok_and_unreachable(world: UseCaseWorld) -> None:
+    ok = await CheckConnection(world.deps).execute(ADMIN)
     assert ok.ok and ok.zone is not None
     world.psa.fail_next("zone", PsaUnavailable("connection refused"))
-    down = await TestConnection(world.deps).execute(ADMIN)
+    down = await CheckConnection(world.deps).execute(ADMIN)
     assert (down.ok, down.code) == (False, "unreachable")
 
 
 async def test_connection_test_and_validation_name_missing_credentials() -> None:
-    w = World()
-    result = await TestConnection(w.deps).execute(ADMIN)
+    w = UseCaseWorld()
+    result = await CheckConnection(w.deps).execute(ADMIN)
     assert (result.ok, result.code) == (False, "not_configured") and "incomplete" in result.message
     validation = await ValidateConfiguration(w.deps).execute(ADMIN)
     assert not validation.ok
     assert {p.setting for p in validation.problems} == {"api_username", "api_password", "tracking_identifier"}
 
 
-async def test_validation_reports_refused_credentials_as_problems(world: World) -> None:
+async def test_validation_reports_refused_credentials_as_problems(world: UseCaseWorld) -> None:
     world.psa.accept = ("api@example.com", "another", "TRACKING01")
     validation = await ValidateConfiguration(world.deps).execute(ADMIN)
     assert [(p.setting, "password" in p.message) for p in validation.problems] == [("api_password", True)]
 
 
 async def test_unreadable_password_is_an_audited_not_configured() -> None:
-    w = World()
+    w = UseCaseWorld()
     await w.configure()
     await w.seed()
     w.secrets = FernetSecretBox(Fernet.generate_key())  # the key changed since the password was sealed
@@ -241,7 +241,7 @@ async def test_unreadable_password_is_an_audited_not_configured() -> None:
                                                                  "integration_disabled")
 
 
-async def test_invalid_input_is_audited(world: World) -> None:
+async def test_invalid_input_is_audited(world: UseCaseWorld) -> None:
     with pytest.raises(InvalidInput):
         await PutCustomer(world.deps).execute(ADMIN, Customer("c9", "   "))
     with pytest.raises(InvalidInput):
@@ -251,7 +251,7 @@ async def test_invalid_input_is_audited(world: World) -> None:
     assert records[-2:] == [("customer.put", Outcome.DENIED), ("settings.update", Outcome.DENIED)]
 
 
-async def test_a_mapping_changed_during_a_check_is_not_overwritten(world: World) -> None:
+async def test_a_mapping_changed_during_a_check_is_not_overwritten(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
 
     def clearing_during(lookup: Any) -> Any:
@@ -271,7 +271,7 @@ async def test_a_mapping_changed_during_a_check_is_not_overwritten(world: World)
     assert mapping is not None and mapping.status is MappingStatus.MISSING
 
 
-async def test_refresh_all_keeps_what_it_checked_before_autotask_failed(world: World) -> None:
+async def test_refresh_all_keeps_what_it_checked_before_autotask_failed(world: UseCaseWorld) -> None:
     for cid, company in (("c2", 101), ("c3", 102)):
         await PutCustomer(world.deps).execute(ADMIN, Customer(cid, cid.upper()))
         await MapCustomer(world.deps).execute(OPERATOR, cid, company)
@@ -290,13 +290,13 @@ async def test_refresh_all_keeps_what_it_checked_before_autotask_failed(world: W
         Outcome.FAILED, 1, 1)
 
 
-async def test_refresh_of_an_unknown_customer_is_not_found(world: World) -> None:
+async def test_refresh_of_an_unknown_customer_is_not_found(world: UseCaseWorld) -> None:
     with pytest.raises(NotFound) as caught:
         await RefreshMapping(world.deps).execute(OPERATOR, "nobody")
     assert caught.value.code == "customer_not_found"
 
 
-async def test_a_run_with_a_ticket_cannot_move_to_another_customer(world: World) -> None:
+async def test_a_run_with_a_ticket_cannot_move_to_another_customer(world: UseCaseWorld) -> None:
     from application.use_cases.create_ticket import CreateTicket
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -307,7 +307,7 @@ async def test_a_run_with_a_ticket_cannot_move_to_another_customer(world: World)
     assert await PutRun(world.deps).execute(ADMIN, make_run("run-1", status=RunStatus.SUCCESS)) is False
 
 
-async def test_run_views_say_why_creating_is_blocked(world: World) -> None:
+async def test_run_views_say_why_creating_is_blocked(world: UseCaseWorld) -> None:
     assert (await GetRun(world.deps).execute(OPERATOR, "run-1")).create_blocked_reason == "mapping_missing"
     assert (await GetRun(world.deps).execute(REPORTER, "run-1")).create_blocked_reason == "forbidden"
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
@@ -316,14 +316,14 @@ async def test_run_views_say_why_creating_is_blocked(world: World) -> None:
     assert (await GetRun(world.deps).execute(OPERATOR, "run-1")).create_blocked_reason == "integration_disabled"
 
 
-async def test_validate_configuration(world: World) -> None:
+async def test_validate_configuration(world: UseCaseWorld) -> None:
     assert (await ValidateConfiguration(world.deps).execute(ADMIN)).ok
     await world.configure(default_queue_id=29683482, note_publish_id=1)
     result = await ValidateConfiguration(world.deps).execute(ADMIN)
     assert not result.ok and {p.setting for p in result.problems} == {"default_queue_id", "note_publish_id"}
 
 
-async def test_runs_without_credentials_offer_no_create(world: World) -> None:
+async def test_runs_without_credentials_offer_no_create(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     await world.configure(tracking_identifier="")
     view = await GetRun(world.deps).execute(OPERATOR, "run-1")

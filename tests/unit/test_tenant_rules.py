@@ -10,7 +10,7 @@ import pytest
 
 from application.errors import Conflict, InvalidInput
 from application.use_cases.create_ticket import CreateTicket
-from application.use_cases.diagnostics import RIGHTS, TestConnection, ValidateConfiguration
+from application.use_cases.diagnostics import RIGHTS, CheckConnection, ValidateConfiguration
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
@@ -19,13 +19,13 @@ from domain.audit import Outcome
 from domain.picklists import PicklistValue
 from domain.runs import RunStatus
 from domain.tickets import CLOSING_NOTE, DenyReason, LinkState
-from tests.support import ADMIN, OPERATOR, T0, World, make_run
+from tests.support import ADMIN, OPERATOR, T0, UseCaseWorld, make_run
 from tests.unit.test_tickets import created
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    w = World()
+async def world() -> AsyncIterator[UseCaseWorld]:
+    w = UseCaseWorld()
     await w.configure()
     await w.seed()
     yield w
@@ -34,7 +34,7 @@ async def world() -> AsyncIterator[World]:
 # ------------------------------------------------------------------------------------------------------- due date
 
 
-async def test_every_ticket_is_due_the_configured_hours_after_review(world: World) -> None:
+async def test_every_ticket_is_due_the_configured_hours_after_review(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     assert world.psa.tickets[ticket_id].due_at == T0 + timedelta(hours=24)  # the default
     await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"ticket_due_hours": 72}))
@@ -45,7 +45,7 @@ async def test_every_ticket_is_due_the_configured_hours_after_review(world: Worl
 
 
 @pytest.mark.parametrize("hours", [0, -1, 8761, True])
-async def test_the_due_hours_are_checked(world: World, hours: object) -> None:
+async def test_the_due_hours_are_checked(world: UseCaseWorld, hours: object) -> None:
     with pytest.raises(InvalidInput) as caught:
         await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"ticket_due_hours": hours}))
     assert caught.value.field == "ticket_due_hours"
@@ -61,7 +61,7 @@ async def test_the_due_hours_are_checked(world: World, hours: object) -> None:
 ])
 async def test_no_create_is_offered_or_sent_until_the_settings_make_a_ticket_autotask_accepts(
         status: RunStatus, change: dict[str, object], missing: str) -> None:
-    w = World()
+    w = UseCaseWorld()
     await w.configure(**change)
     await w.seed(make_run(status=status))
     view = await GetRun(w.deps).execute(OPERATOR, "run-1")
@@ -77,7 +77,7 @@ async def test_no_create_is_offered_or_sent_until_the_settings_make_a_ticket_aut
 # ----------------------------------------------------------------------------------------------- closing note
 
 
-async def test_with_no_note_type_set_the_tenant_default_is_used(world: World) -> None:
+async def test_with_no_note_type_set_the_tenant_default_is_used(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     await world.configure(note_type_id=None, note_publish_id=None)
     assert (await GetTicket(world.deps).execute(OPERATOR, "run-1")).resolve.allowed
@@ -96,7 +96,7 @@ async def test_with_no_note_type_set_the_tenant_default_is_used(world: World) ->
      DenyReason.NOTE_PUBLISH_NOT_INTERNAL),
 ])
 async def test_an_unusable_closing_note_is_said_before_the_click_and_refused_with_409(
-        world: World, change: dict[str, object], lists: dict[str, object], reason: DenyReason) -> None:
+        world: UseCaseWorld, change: dict[str, object], lists: dict[str, object], reason: DenyReason) -> None:
     ticket_id = await created(world)
     await world.configure(**change)
     world.psa.picklist_data = replace(world.psa.picklist_data, **lists)  # type: ignore[arg-type]
@@ -109,7 +109,7 @@ async def test_an_unusable_closing_note_is_said_before_the_click_and_refused_wit
     assert not ticket.notes and ticket.status == 1 and world.psa.calls["add_ticket_note"] == 0
 
 
-async def test_resolve_costs_five_autotask_requests(world: World) -> None:
+async def test_resolve_costs_five_autotask_requests(world: UseCaseWorld) -> None:
     """Read, count time entries, note, count again, complete: no read after the PATCH (picklists are cached)."""
     await created(world)
     before = dict(world.psa.calls)
@@ -124,17 +124,17 @@ async def test_resolve_costs_five_autotask_requests(world: World) -> None:
 # --------------------------------------------------------------------------------------------- credentials
 
 
-async def test_refused_credentials_stop_every_use_until_test_connection(world: World) -> None:
+async def test_refused_credentials_stop_every_use_until_test_connection(world: UseCaseWorld) -> None:
     deps = world.deps  # one connector, as in the running service
     world.psa.accept = ("api@example.com", "changed-in-autotask", "TRACKING01")
     for _ in range(3):
         with pytest.raises(Exception, match="credentials"):
             await CreateTicket(deps).execute(OPERATOR, "run-1")
     assert world.psa.total_calls == 1  # one failed login, then none
-    failed = await TestConnection(deps).execute(ADMIN)  # tries again, once
+    failed = await CheckConnection(deps).execute(ADMIN)  # tries again, once
     assert (failed.ok, failed.code) == (False, "bad_secret") and world.psa.total_calls == 2
     world.psa.accept = ("api@example.com", "correct horse battery staple", "TRACKING01")
-    assert (await TestConnection(deps).execute(ADMIN)).ok
+    assert (await CheckConnection(deps).execute(ADMIN)).ok
     assert (await CreateTicket(deps).execute(OPERATOR, "run-1")).link.ticket_id is not None
 
 
@@ -147,12 +147,12 @@ async def test_refused_credentials_stop_every_use_until_test_connection(world: W
     ({"notes": "forbidden", "companies": "forbidden"}, False, "missing_rights", ("notes", "companies")),
     ({"time_entries": "zero"}, True, "time_entries_unseen", ()),
 ])
-async def test_test_connection_names_the_missing_rights(world: World, hidden: dict[str, str], ok: bool,
+async def test_test_connection_names_the_missing_rights(world: UseCaseWorld, hidden: dict[str, str], ok: bool,
                                                         code: str | None, missing: tuple[str, ...]) -> None:
     ticket_id = await created(world)
     world.psa.add_time_entry(ticket_id)
     world.psa.hidden_areas.update(hidden)
-    result = await TestConnection(world.deps).execute(ADMIN)
+    result = await CheckConnection(world.deps).execute(ADMIN)
     assert (result.ok, result.code, result.missing_rights) == (ok, code, missing)
     if missing:
         assert "cannot query" in result.message and all(RIGHTS[area] in result.message for area in missing)
@@ -168,7 +168,7 @@ async def test_resolve_costs_five_requests_against_the_simulator_over_http() -> 
 
     sim = Simulator.seeded(username="api@example.com", secret="correct horse battery staple")
     async with simulator_world(sim) as sim_world:
-        w = World()
+        w = UseCaseWorld()
         await w.configure(default_queue_id=29683325, default_issue_type_id=None, default_sub_issue_type_id=None,
                           default_source_id=None, priority_error_id=2, note_type_id=None, note_publish_id=None)
         await w.seed()

@@ -22,26 +22,30 @@ from domain.mapping import MappingStatus
 from domain.runs import RunStatus
 from domain.tickets import CLOSING_NOTE, LinkState
 from tests.storage_backends import backend_params, storage_backend
-from tests.support import OPERATOR, REPORTER, World, make_run
+from tests.support import OPERATOR, REPORTER, UseCaseWorld, make_run
+
+EVERY_BACKEND = pytest.mark.parametrize("world", backend_params(), indirect=True)
+"""For tests of concurrency and of what a crash leaves stored: memory, SQLite, PostgreSQL (when configured). The other
+use-case tests run on memory; the storage contract suite proves the SQL stores keep what memory keeps."""
 
 
-@pytest.fixture(params=backend_params())
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
-    """The use cases on every storage backend: memory, SQLite, PostgreSQL (when configured)."""
-    async with storage_backend(request.param) as storage:
-        w = World(uow=storage)
+@pytest.fixture
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
+    """The use cases on the memory store, or on the backend `EVERY_BACKEND` names."""
+    async with storage_backend(getattr(request, "param", "memory")) as storage:
+        w = UseCaseWorld(uow=storage)
         await w.configure()
         await w.seed()
         yield w
 
 
-async def audit_of(w: World, action: str) -> list[tuple[Outcome, object]]:
+async def audit_of(w: UseCaseWorld, action: str) -> list[tuple[Outcome, object]]:
     async with w.uow() as uow:
         records = await uow.audit.all()
     return [(r.entry.outcome, r.entry.details.get("code")) for r in records if r.entry.action == action]
 
 
-async def test_create_makes_one_ticket_with_the_draft(world: World) -> None:
+async def test_create_makes_one_ticket_with_the_draft(world: UseCaseWorld) -> None:
     result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     assert result.outcome is Created.CREATED
     link = result.link
@@ -57,14 +61,14 @@ async def test_create_makes_one_ticket_with_the_draft(world: World) -> None:
 
 
 async def test_reference_falls_back_to_the_service_url() -> None:
-    w = World()
+    w = UseCaseWorld()
     await w.configure(backupchecks_base_url=None)
     await w.seed()
     link = (await CreateTicket(w.deps, base_url="https://bc.example.net").execute(OPERATOR, "run-1")).link
     assert w.psa.tickets[link.ticket_id or 0].description.endswith("Reference: https://bc.example.net/runs/run-1")
 
 
-async def test_create_again_returns_the_same_ticket_without_calling_autotask(world: World) -> None:
+async def test_create_again_returns_the_same_ticket_without_calling_autotask(world: UseCaseWorld) -> None:
     first = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     calls = world.psa.calls["create_ticket"]
     again = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -72,7 +76,8 @@ async def test_create_again_returns_the_same_ticket_without_calling_autotask(wor
     assert world.psa.calls["create_ticket"] == calls == 1
 
 
-async def test_concurrent_creates_make_exactly_one_ticket(world: World) -> None:
+@EVERY_BACKEND
+async def test_concurrent_creates_make_exactly_one_ticket(world: UseCaseWorld) -> None:
     results = await asyncio.gather(*(CreateTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(12)))
     assert len(world.psa.tickets) == 1
     assert [r.outcome for r in results].count(Created.CREATED) == 1
@@ -90,7 +95,7 @@ async def test_concurrent_creates_make_exactly_one_ticket(world: World) -> None:
     ],
 )
 async def test_create_refusals_are_audited_and_create_nothing(setup: str, error: type[Exception], code: str) -> None:
-    w = World()
+    w = UseCaseWorld()
     await w.configure(enabled=setup != "disabled")
     run_id = "run-1"
     if setup == "unmapped":
@@ -114,13 +119,13 @@ async def test_create_refusals_are_audited_and_create_nothing(setup: str, error:
         assert await uow.tickets.get(run_id) is None
 
 
-async def test_reporter_may_not_create(world: World) -> None:
+async def test_reporter_may_not_create(world: UseCaseWorld) -> None:
     with pytest.raises(Forbidden):
         await CreateTicket(world.deps).execute(REPORTER, "run-1")
     assert not world.psa.tickets and await audit_of(world, "ticket.create") == [(Outcome.DENIED, "forbidden")]
 
 
-async def test_rejected_create_releases_the_reservation(world: World) -> None:
+async def test_rejected_create_releases_the_reservation(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", PsaRejected("Missing Required Field: queueID"))
     with pytest.raises(AutotaskRejected, match="queueID"):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -130,7 +135,7 @@ async def test_rejected_create_releases_the_reservation(world: World) -> None:
     assert (await CreateTicket(world.deps).execute(OPERATOR, "run-1")).outcome is Created.CREATED
 
 
-async def test_unavailable_before_sending_releases_the_reservation(world: World) -> None:
+async def test_unavailable_before_sending_releases_the_reservation(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", PsaUnavailable("429 Too Many Requests", throttled=True))
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -139,7 +144,7 @@ async def test_unavailable_before_sending_releases_the_reservation(world: World)
     assert world.psa.calls["find_ticket_by_external_id"] == 0
 
 
-async def test_lost_answer_is_reconciled_by_external_id_never_created_twice(world: World) -> None:
+async def test_lost_answer_is_reconciled_by_external_id_never_created_twice(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -152,7 +157,7 @@ async def test_lost_answer_is_reconciled_by_external_id_never_created_twice(worl
     assert result.link.ticket_id == next(iter(world.psa.tickets))
 
 
-async def test_ambiguous_attempt_that_created_nothing_is_retried_once_looked_up(world: World) -> None:
+async def test_ambiguous_attempt_that_created_nothing_is_retried_once_looked_up(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", PsaUnavailable("read timeout", maybe_applied=True))
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -164,7 +169,7 @@ async def test_ambiguous_attempt_that_created_nothing_is_retried_once_looked_up(
     assert world.psa.calls["find_ticket_by_external_id"] == 2 and len(world.psa.tickets) == 1
 
 
-async def test_a_create_still_landing_is_found_not_repeated(world: World) -> None:
+async def test_a_create_still_landing_is_found_not_repeated(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", LANDS_LATER)
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -176,7 +181,7 @@ async def test_a_create_still_landing_is_found_not_repeated(world: World) -> Non
     assert len(world.psa.tickets) == 1 and world.psa.calls["create_ticket"] == 1
 
 
-async def test_a_create_that_hangs_counts_as_outcome_unknown(world: World) -> None:
+async def test_a_create_that_hangs_counts_as_outcome_unknown(world: UseCaseWorld) -> None:
     async def never(draft: TicketDraft) -> int:
         await asyncio.Event().wait()
         return 0
@@ -189,7 +194,7 @@ async def test_a_create_that_hangs_counts_as_outcome_unknown(world: World) -> No
     assert link is not None and link.state is LinkState.PENDING and link.ambiguous
 
 
-async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: World) -> None:
+async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: UseCaseWorld) -> None:
     world.psa.fail_next("get_ticket", PsaUnavailable("timeout"))
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -197,7 +202,8 @@ async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: 
     assert result.outcome is Created.EXISTING and len(world.psa.tickets) == 1
 
 
-async def test_in_flight_reservation_answers_pending_until_stale(world: World) -> None:
+@EVERY_BACKEND
+async def test_in_flight_reservation_answers_pending_until_stale(world: UseCaseWorld) -> None:
     """A crash between reserving and recording leaves a pending link: others wait, then reconcile."""
     from domain.tickets import TicketLink
     async with world.uow() as uow:
@@ -212,13 +218,13 @@ async def test_in_flight_reservation_answers_pending_until_stale(world: World) -
     assert done.outcome is Created.CREATED and len(world.psa.tickets) == 1
 
 
-async def created(world: World) -> int:
+async def created(world: UseCaseWorld) -> int:
     link = (await CreateTicket(world.deps).execute(OPERATOR, "run-1")).link
     assert link.ticket_id is not None
     return link.ticket_id
 
 
-async def test_resolve_adds_internal_note_then_completes(world: World) -> None:
+async def test_resolve_adds_internal_note_then_completes(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     link = await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
     assert link.state is LinkState.RESOLVED and link.resolved_by == "oscar"
@@ -230,7 +236,7 @@ async def test_resolve_adds_internal_note_then_completes(world: World) -> None:
     assert await audit_of(world, "ticket.resolve") == [(Outcome.OK, None)]
 
 
-async def test_resolve_refused_while_time_entries_exist(world: World) -> None:
+async def test_resolve_refused_while_time_entries_exist(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     world.psa.add_time_entry(ticket_id)
     with pytest.raises(Conflict) as caught:
@@ -241,7 +247,7 @@ async def test_resolve_refused_while_time_entries_exist(world: World) -> None:
     assert not view.resolve.allowed and view.resolve.reason and view.resolve.reason.value == "time_entries_present"
 
 
-async def test_resolve_checks_time_entries_live_not_from_the_snapshot(world: World) -> None:
+async def test_resolve_checks_time_entries_live_not_from_the_snapshot(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     view = await GetTicket(world.deps).execute(OPERATOR, "run-1")
     assert view.resolve.allowed
@@ -254,7 +260,7 @@ async def test_resolve_checks_time_entries_live_not_from_the_snapshot(world: Wor
     ("setup", "code"),
     [("disabled", "resolving_disabled"), ("closed", "already_closed"), ("deleted", "ticket_deleted")],
 )
-async def test_resolve_refusals(world: World, setup: str, code: str) -> None:
+async def test_resolve_refusals(world: UseCaseWorld, setup: str, code: str) -> None:
     ticket_id = await created(world)
     if setup == "disabled":
         await world.configure(allow_resolve=False)
@@ -272,7 +278,7 @@ async def test_resolve_refusals(world: World, setup: str, code: str) -> None:
         assert link is not None and link.state is LinkState.DELETED
 
 
-async def test_resolve_without_ticket_and_by_reporter(world: World) -> None:
+async def test_resolve_without_ticket_and_by_reporter(world: UseCaseWorld) -> None:
     with pytest.raises(NotFound) as caught:
         await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
     assert caught.value.code == "no_ticket"
@@ -281,7 +287,7 @@ async def test_resolve_without_ticket_and_by_reporter(world: World) -> None:
         await ResolveTicket(world.deps).execute(REPORTER, "run-1")
 
 
-async def test_retry_after_failed_completion_adds_no_second_note(world: World) -> None:
+async def test_retry_after_failed_completion_adds_no_second_note(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     world.psa.fail_next("complete_ticket", PsaUnavailable("timeout"))
     with pytest.raises(AutotaskUnavailable):
@@ -290,7 +296,7 @@ async def test_retry_after_failed_completion_adds_no_second_note(world: World) -
     assert link.state is LinkState.RESOLVED and len(world.psa.tickets[ticket_id].notes) == 1
 
 
-async def test_lost_note_answer_is_found_by_text_not_added_again(world: World) -> None:
+async def test_lost_note_answer_is_found_by_text_not_added_again(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     world.psa.fail_next("add_ticket_note", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
@@ -300,7 +306,8 @@ async def test_lost_note_answer_is_found_by_text_not_added_again(world: World) -
     assert world.psa.calls["find_ticket_note"] == 1
 
 
-async def test_concurrent_resolves_add_one_note(world: World) -> None:
+@EVERY_BACKEND
+async def test_concurrent_resolves_add_one_note(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     results = await asyncio.gather(*(ResolveTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(6)),
                                    return_exceptions=True)
@@ -309,7 +316,7 @@ async def test_concurrent_resolves_add_one_note(world: World) -> None:
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
 
 
-async def test_get_ticket_for_reporter_and_refresh(world: World) -> None:
+async def test_get_ticket_for_reporter_and_refresh(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     view = await GetTicket(world.deps).execute(REPORTER, "run-1")
     assert view.link.ticket_number and not view.resolve.allowed and view.resolve.reason
@@ -321,7 +328,7 @@ async def test_get_ticket_for_reporter_and_refresh(world: World) -> None:
         await GetTicket(world.deps).execute(OPERATOR, "nope")
 
 
-async def test_polling_notices_changes_and_deletions(world: World) -> None:
+async def test_polling_notices_changes_and_deletions(world: UseCaseWorld) -> None:
     await world.seed(make_run("run-2"))
     await world.seed(make_run("run-3"))
     ids = [(await CreateTicket(world.deps).execute(OPERATOR, r)).link.ticket_id for r in ("run-1", "run-2", "run-3")]
@@ -340,7 +347,7 @@ async def test_polling_notices_changes_and_deletions(world: World) -> None:
     assert (again.checked, again.changed, again.deleted) == (1, 0, 0)
 
 
-async def test_closing_note_must_be_internal(world: World) -> None:
+async def test_closing_note_must_be_internal(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     await world.configure(note_publish_id=1)  # "All Autotask Users"
     with pytest.raises(Conflict) as caught:
@@ -352,7 +359,7 @@ async def test_closing_note_must_be_internal(world: World) -> None:
     assert [n.publish for n in world.psa.tickets[ticket_id].notes] == [2]
 
 
-async def test_time_logged_while_the_note_is_added_stops_the_completion(world: World) -> None:
+async def test_time_logged_while_the_note_is_added_stops_the_completion(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
 
     def time_during(add: Any) -> Any:
@@ -369,7 +376,7 @@ async def test_time_logged_while_the_note_is_added_stops_the_completion(world: W
     assert world.psa.tickets[ticket_id].status == 1 and world.psa.calls["complete_ticket"] == 0
 
 
-async def test_lost_completion_answer_is_finished_on_retry(world: World) -> None:
+async def test_lost_completion_answer_is_finished_on_retry(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     world.psa.fail_next("complete_ticket", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
@@ -380,7 +387,8 @@ async def test_lost_completion_answer_is_finished_on_retry(world: World) -> None
     assert [o for o, _ in await audit_of(world, "ticket.resolve")] == [Outcome.FAILED, Outcome.OK]
 
 
-async def test_refreshing_a_ticket_takes_the_ticket_permission_and_can_revive_a_deleted_link(world: World) -> None:
+async def test_refreshing_a_ticket_takes_the_ticket_permission_and_can_revive_a_deleted_link(
+        world: UseCaseWorld) -> None:
     ticket_id = await created(world)
     with pytest.raises(Forbidden):
         await GetTicket(world.deps).execute(REPORTER, "run-1", refresh=True)
@@ -392,7 +400,7 @@ async def test_refreshing_a_ticket_takes_the_ticket_permission_and_can_revive_a_
     assert [o for o, _ in await audit_of(world, "ticket.refresh")] == [Outcome.DENIED, Outcome.OK, Outcome.OK]
 
 
-async def test_polling_confirms_a_ticket_missing_from_the_bulk_answer(world: World) -> None:
+async def test_polling_confirms_a_ticket_missing_from_the_bulk_answer(world: UseCaseWorld) -> None:
     await created(world)
 
     async def nothing(ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
@@ -402,7 +410,7 @@ async def test_polling_confirms_a_ticket_missing_from_the_bulk_answer(world: Wor
     assert (summary.checked, summary.deleted) == (1, 0)
 
 
-async def test_a_note_call_that_hangs_ends_by_its_deadline_and_is_looked_up_next_time(world: World) -> None:
+async def test_a_note_call_that_hangs_ends_by_its_deadline_and_is_looked_up_next_time(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
 
     async def never(ticket: int, note: NoteDraft) -> int:
@@ -419,7 +427,7 @@ async def test_a_note_call_that_hangs_ends_by_its_deadline_and_is_looked_up_next
     assert world.psa.calls["find_ticket_note"] == 1 and len(world.psa.tickets[ticket_id].notes) == 1
 
 
-async def test_a_ticket_closed_by_a_person_is_not_recorded_as_resolved_by_backupchecks(world: World) -> None:
+async def test_a_ticket_closed_by_a_person_is_not_recorded_as_resolved_by_backupchecks(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
 
     def time_during(add: Any) -> Any:
@@ -441,7 +449,7 @@ async def test_a_ticket_closed_by_a_person_is_not_recorded_as_resolved_by_backup
     assert link is not None and link.state is LinkState.LINKED and link.resolved_by is None
 
 
-async def test_an_earlier_attempts_ticket_is_linked_even_if_the_run_changed_since(world: World) -> None:
+async def test_an_earlier_attempts_ticket_is_linked_even_if_the_run_changed_since(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -453,7 +461,7 @@ async def test_an_earlier_attempts_ticket_is_linked_even_if_the_run_changed_sinc
     assert len(world.psa.tickets) == 1
 
 
-async def test_a_revived_link_gets_its_number_and_url(world: World) -> None:
+async def test_a_revived_link_gets_its_number_and_url(world: UseCaseWorld) -> None:
     def gone_once(read: Any) -> Any:
         calls = []
 
@@ -470,7 +478,8 @@ async def test_a_revived_link_gets_its_number_and_url(world: World) -> None:
     assert view.link.state is LinkState.LINKED and view.link.ticket_number and view.link.url
 
 
-async def test_one_caller_reconciles_while_fifty_ask_at_once(world: World) -> None:
+@EVERY_BACKEND
+async def test_one_caller_reconciles_while_fifty_ask_at_once(world: UseCaseWorld) -> None:
     """After an attempt whose answer was lost, 50 concurrent creates spend the Autotask look-ups of one
     reconciliation, and none of them writes an audit record that calls for a person."""
     world.psa.fail_next("create_ticket", LOST_ANSWER)
@@ -497,7 +506,8 @@ async def test_one_caller_reconciles_while_fifty_ask_at_once(world: World) -> No
     assert again.outcome is Created.EXISTING and again.link.reconcile_claimed_at is None
 
 
-async def test_a_reconciliation_cut_short_is_taken_over_once_its_claim_is_stale(world: World) -> None:
+@EVERY_BACKEND
+async def test_a_reconciliation_cut_short_is_taken_over_once_its_claim_is_stale(world: UseCaseWorld) -> None:
     world.psa.fail_next("create_ticket", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
@@ -513,7 +523,8 @@ async def test_a_reconciliation_cut_short_is_taken_over_once_its_claim_is_stale(
     assert done.outcome is Created.EXISTING and done.link.state is LinkState.LINKED and len(world.psa.tickets) == 1
 
 
-async def test_ticket_refresh_settles_what_a_crash_left_pending(world: World) -> None:
+@EVERY_BACKEND
+async def test_ticket_refresh_settles_what_a_crash_left_pending(world: UseCaseWorld) -> None:
     """A lost answer (ticket in Autotask), a failed read-back (ticket id kept), a crash before the call (stale, nothing
     in Autotask) and a create in flight: the refresh links the first two, releases the third, leaves the fourth."""
     from domain.tickets import TicketLink

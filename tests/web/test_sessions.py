@@ -19,14 +19,14 @@ from domain.roles import Role
 from entrypoints.container import Config
 from entrypoints.http.app import create_app
 from tests.http.conftest import make_world
-from tests.support import T0, World
+from tests.support import T0, UseCaseWorld
 
 HASHER = Argon2Credentials(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 PASSWORD = "a long enough password"
 
 
-async def _world_with_user(role: Role = Role.OPERATOR) -> tuple[World, Sessions, MemorySessionStore]:
-    world = World()
+async def _world_with_user(role: Role = Role.OPERATOR) -> tuple[UseCaseWorld, Sessions, MemorySessionStore]:
+    world = UseCaseWorld()
     async with world.uow() as uow:
         await uow.users.add(User("u1", "oscar", role, HASHER.hash_password(PASSWORD), HASHER.hash_token("t"), T0))
         await uow.commit()
@@ -34,7 +34,7 @@ async def _world_with_user(role: Role = Role.OPERATOR) -> tuple[World, Sessions,
     return world, Sessions(world.deps, HASHER, store), store
 
 
-async def _audit(world: World) -> list[tuple[str, str, str]]:
+async def _audit(world: UseCaseWorld) -> list[tuple[str, str, str]]:
     async with world.uow() as uow:
         return [(r.entry.action, r.entry.outcome.value, str(dict(r.entry.details))) for r in await uow.audit.all()]
 

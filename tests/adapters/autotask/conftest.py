@@ -54,7 +54,7 @@ async def connector() -> AsyncIterator[AutotaskConnector]:
     async def no_wait(seconds: float) -> None:
         sleeps.append(seconds)
 
-    conn.exchange.sleep = no_wait
+    conn.transport.sleep = no_wait
     conn.sleeps = sleeps  # type: ignore[attr-defined]
     yield conn
     await conn.aclose()

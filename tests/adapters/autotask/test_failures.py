@@ -76,7 +76,7 @@ async def test_backoff_grows(router, zone) -> None:
     async def record(seconds: float) -> None:
         sleeps.append(seconds)
 
-    conn.exchange.sleep = record
+    conn.transport.sleep = record
     router.get(API + "Tickets/1").respond(503)
     with pytest.raises(PsaUnavailable) as caught:
         await conn.connect(creds()).get_ticket(1)
@@ -102,7 +102,7 @@ async def test_a_write_that_may_have_landed_is_never_retried(router, zone, conne
 @pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no connection")])
 async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zone, connector, failure) -> None:
     note = router.post(API + "Tickets/1/Notes").mock(side_effect=failure)
-    connector.exchange.retries = 1
+    connector.transport.retries = 1
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).add_ticket_note(1, NoteDraft("t", "d", 1, 2))
     assert caught.value.maybe_applied is False
@@ -120,7 +120,7 @@ async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(
         connector.sleeps.append(seconds)
         clock[0] += seconds
 
-    connector.exchange.sleep, connector.exchange.now, connector.exchange.deadline = wait, lambda: clock[0], 20.0
+    connector.transport.sleep, connector.transport.now, connector.transport.deadline = wait, lambda: clock[0], 20.0
     create = router.post(API + "Tickets").mock(side_effect=[refusal] * 3 + [httpx.Response(200, json={"itemId": 9})])
     assert await connector.connect(creds()).create_ticket(DRAFT) == 9
     assert create.call_count == 4 and len(connector.sleeps) == 3

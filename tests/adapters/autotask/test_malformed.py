@@ -35,7 +35,7 @@ IDS = ["text", "html", "empty", "null", "list", "string", "empty-object", "other
 @pytest.mark.parametrize("answer", MALFORMED, ids=IDS)
 async def test_a_malformed_read_is_unavailable(router, zone, connector, answer) -> None:
     router.get(API + "Tickets/1").mock(return_value=answer)
-    connector.exchange.retries = 0
+    connector.transport.retries = 0
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).get_ticket(1)
     assert not caught.value.maybe_applied
@@ -132,7 +132,7 @@ async def test_a_malformed_zone_answer_tries_the_other_host_then_is_unavailable(
 ], ids=["html", "object-errors", "string-errors", "list", "empty-502", "empty-errors", "bad-bytes"])
 async def test_odd_error_answers_are_port_errors(router, zone, connector, answer) -> None:
     router.get(API + "Tickets/1").mock(return_value=answer)
-    connector.exchange.retries = 0
+    connector.transport.retries = 0
     with pytest.raises(PsaError):
         await connector.connect(creds()).get_ticket(1)
 
@@ -160,7 +160,7 @@ async def test_error_messages_raised_to_callers_carry_no_secret(router, zone, co
     router.get(API + "Tickets/1").respond(500, json={"errors": [f"Bad login {USER} / {SECRET} / {CODE}"]})
     router.get(API + "Tickets/2").respond(502, html=f"<p>headers: UserName={USER} Secret={SECRET}</p>")
     gateway = connector.connect(creds(log_level=ApiLogLevel.OFF))
-    connector.exchange.retries = 0
+    connector.transport.retries = 0
     for ticket_id in (1, 2):
         with pytest.raises(PsaError) as caught:
             await gateway.get_ticket(ticket_id)
@@ -173,10 +173,10 @@ async def test_reprs_show_no_secret(router, zone, connector, caplog) -> None:
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     gateway = connector.connect(creds())
     await gateway.get_ticket(1)  # fills the zone cache and the concurrency gates
-    shown = " ".join(repr(x) for x in (connector, gateway, creds(), connector.exchange, vars(gateway),
-                                       vars(connector), connector.exchange.__dict__))
+    shown = " ".join(repr(x) for x in (connector, gateway, creds(), connector.transport, vars(gateway),
+                                       vars(connector), connector.transport.__dict__))
     assert SECRET not in shown and CODE not in shown
-    assert USER not in repr(connector) + repr(gateway) + repr(connector.exchange)
+    assert USER not in repr(connector) + repr(gateway) + repr(connector.transport)
 
 
 async def test_unknown_reasons_never_escape_as_httpx_errors() -> None:

@@ -39,7 +39,7 @@ async def test_zone_url_with_or_without_slash_and_pascal_case_keys(router, conne
 async def test_production_asks_webservices_first_and_falls_back_to_webservices2(router, connector) -> None:
     first = router.get(DISCOVERY).mock(side_effect=httpx.ConnectError("refused"))
     second = router.get(DISCOVERY2).respond(200, json=ZONE_ANSWER)
-    connector.exchange.retries = 0
+    connector.transport.retries = 0
     assert (await connector.connect(creds()).zone()).api_url == API
     assert first.call_count == 1 and second.call_count == 1
 

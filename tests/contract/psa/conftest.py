@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .worlds import FakeWorld, World, simulator_world
+from .worlds import FakeWorld, PsaWorld, simulator_world
 
 
 @pytest.fixture(params=["fake", "simulator"])
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest) -> AsyncIterator[PsaWorld]:
     if request.param == "fake":
         yield FakeWorld()
         return

@@ -14,7 +14,7 @@ from application.ports import AuthFailure, NoteDraft, PsaAuthError, PsaGateway, 
 from domain.draft import TicketDraft
 from domain.tickets import CLOSING_NOTE, CLOSING_NOTE_TITLE, STATUS_COMPLETE
 
-from .worlds import GOOD, World
+from .worlds import GOOD, PsaWorld
 
 
 async def draft_for(gateway: PsaGateway, company_id: int, external_id: str) -> TicketDraft:
@@ -28,13 +28,13 @@ async def draft_for(gateway: PsaGateway, company_id: int, external_id: str) -> T
                        due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC))
 
 
-async def new_ticket(world: World, external_id: str = "bc-contract-1") -> tuple[PsaGateway, int]:
+async def new_ticket(world: PsaWorld, external_id: str = "bc-contract-1") -> tuple[PsaGateway, int]:
     world.add_company(100, "Acme Corporation")
     gateway = world.gateway()
     return gateway, await gateway.create_ticket(await draft_for(gateway, 100, external_id))
 
 
-async def test_company_get_rename_deactivate_and_not_found(world: World) -> None:
+async def test_company_get_rename_deactivate_and_not_found(world: PsaWorld) -> None:
     world.add_company(100, "Acme Corporation")
     gateway = world.gateway()
     company = await gateway.get_company(100)
@@ -47,7 +47,7 @@ async def test_company_get_rename_deactivate_and_not_found(world: World) -> None
         await gateway.get_company(99999)
 
 
-async def test_search_companies_by_part_of_the_name(world: World) -> None:
+async def test_search_companies_by_part_of_the_name(world: PsaWorld) -> None:
     for company_id, name in ((100, "Acme Corporation"), (101, "Globex"), (102, "acme labs")):
         world.add_company(company_id, name)
     found = await world.gateway().search_companies("ACME")
@@ -59,7 +59,7 @@ async def test_search_companies_by_part_of_the_name(world: World) -> None:
     assert (await world.gateway().search_companies("no such company")).companies == []
 
 
-async def test_company_search_pages_through_1200_matches(world: World) -> None:
+async def test_company_search_pages_through_1200_matches(world: PsaWorld) -> None:
     for n in range(1, 1201):
         world.add_company(1000 + n, f"Match {n}")
     world.add_company(5000, "Other")
@@ -74,7 +74,7 @@ async def test_company_search_pages_through_1200_matches(world: World) -> None:
     assert sorted(seen) == list(range(1001, 2201)) and len(seen) == len(set(seen)) and pages == 3
 
 
-async def test_create_get_and_find_by_external_id(world: World) -> None:
+async def test_create_get_and_find_by_external_id(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world, "bc-contract-create")
     facts = await gateway.get_ticket(ticket_id)
     assert facts is not None
@@ -85,7 +85,7 @@ async def test_create_get_and_find_by_external_id(world: World) -> None:
     assert await gateway.get_ticket(ticket_id + 999) is None
 
 
-async def test_bulk_get_leaves_out_missing_and_deleted_tickets(world: World) -> None:
+async def test_bulk_get_leaves_out_missing_and_deleted_tickets(world: PsaWorld) -> None:
     gateway, first = await new_ticket(world, "bc-bulk-1")
     second = await gateway.create_ticket(await draft_for(gateway, 100, "bc-bulk-2"))
     third = await gateway.create_ticket(await draft_for(gateway, 100, "bc-bulk-3"))
@@ -97,7 +97,7 @@ async def test_bulk_get_leaves_out_missing_and_deleted_tickets(world: World) -> 
     assert await gateway.get_tickets([]) == {}
 
 
-async def test_time_entries_are_counted_per_ticket(world: World) -> None:
+async def test_time_entries_are_counted_per_ticket(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world)
     assert await gateway.count_time_entries(ticket_id) == 0
     world.add_time_entry(ticket_id)
@@ -105,7 +105,7 @@ async def test_time_entries_are_counted_per_ticket(world: World) -> None:
     assert await gateway.count_time_entries(ticket_id) == 2
 
 
-async def test_note_added_and_found_by_exact_text(world: World) -> None:
+async def test_note_added_and_found_by_exact_text(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world)
     picklists = await gateway.picklists()
     internal = next(p.id for p in picklists.note_publish if "internal" in p.label.lower())
@@ -118,7 +118,7 @@ async def test_note_added_and_found_by_exact_text(world: World) -> None:
         await gateway.add_ticket_note(ticket_id + 999, note)
 
 
-async def test_complete_sets_status_5(world: World) -> None:
+async def test_complete_sets_status_5(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world)
     calls = gateway.calls
     assert await gateway.complete_ticket(ticket_id, STATUS_COMPLETE) is None
@@ -129,7 +129,7 @@ async def test_complete_sets_status_5(world: World) -> None:
         await gateway.complete_ticket(ticket_id + 999, STATUS_COMPLETE)
 
 
-async def test_picklists_have_values_and_an_internal_publish_value(world: World) -> None:
+async def test_picklists_have_values_and_an_internal_publish_value(world: PsaWorld) -> None:
     picklists = await world.gateway().picklists()
     for values in (picklists.queues, picklists.priorities, picklists.statuses, picklists.note_types,
                    picklists.note_publish):
@@ -140,7 +140,7 @@ async def test_picklists_have_values_and_an_internal_publish_value(world: World)
     assert await world.gateway().picklists(refresh=True) == picklists
 
 
-async def test_usage_and_zone(world: World) -> None:
+async def test_usage_and_zone(world: PsaWorld) -> None:
     gateway = world.gateway()
     usage = await gateway.usage()
     assert usage.limit == 10_000 and usage.timeframe_minutes == 60 and usage.requests_this_hour >= 1
@@ -154,14 +154,14 @@ async def test_usage_and_zone(world: World) -> None:
     ({"secret": "wrong"}, AuthFailure.BAD_SECRET),
     ({"tracking_identifier": "WRONG"}, AuthFailure.BAD_TRACKING_IDENTIFIER),
 ])
-async def test_auth_failures_per_kind(world: World, change: dict[str, str], failure: AuthFailure) -> None:
+async def test_auth_failures_per_kind(world: PsaWorld, change: dict[str, str], failure: AuthFailure) -> None:
     world.add_company(100, "Acme Corporation")
     with pytest.raises(PsaAuthError) as caught:
         await world.gateway(dataclasses.replace(GOOD, **change)).get_company(100)
     assert caught.value.failure is failure and caught.value.message
 
 
-async def test_unavailable_then_healed(world: World) -> None:
+async def test_unavailable_then_healed(world: PsaWorld) -> None:
     world.add_company(100, "Acme Corporation")
     world.break_company_reads()
     with pytest.raises(PsaUnavailable) as caught:
@@ -171,7 +171,7 @@ async def test_unavailable_then_healed(world: World) -> None:
     assert (await world.gateway().get_company(100)).id == 100
 
 
-async def test_a_create_whose_answer_was_lost_is_found_by_its_external_id(world: World) -> None:
+async def test_a_create_whose_answer_was_lost_is_found_by_its_external_id(world: PsaWorld) -> None:
     world.add_company(100, "Acme Corporation")
     gateway = world.gateway()
     draft = await draft_for(gateway, 100, "bc-lost-answer")
@@ -183,7 +183,7 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_external_id(world:
     assert found is not None and world.tickets_with_external_id("bc-lost-answer") == 1
 
 
-async def test_companies_are_read_in_bulk_and_a_missing_company_is_left_out(world: World) -> None:
+async def test_companies_are_read_in_bulk_and_a_missing_company_is_left_out(world: PsaWorld) -> None:
     for company_id, name, active in ((100, "Acme Corporation", True), (101, "Globex", False)):
         world.add_company(company_id, name, active=active)
     gateway = world.gateway()
@@ -196,7 +196,7 @@ async def test_companies_are_read_in_bulk_and_a_missing_company_is_left_out(worl
 # ------------------------------------------------------------------ rules real tenants enforce (README, issue 8)
 
 
-async def test_a_ticket_needs_a_queue_and_gets_its_due_date(world: World) -> None:
+async def test_a_ticket_needs_a_queue_and_gets_its_due_date(world: PsaWorld) -> None:
     world.add_company(100, "Acme Corporation")
     gateway = world.gateway()
     draft = await draft_for(gateway, 100, "bc-rules-queue")
@@ -207,7 +207,7 @@ async def test_a_ticket_needs_a_queue_and_gets_its_due_date(world: World) -> Non
     assert world.due_at(ticket_id) == draft.due_at
 
 
-async def test_a_note_needs_a_note_type_and_a_publish_value(world: World) -> None:
+async def test_a_note_needs_a_note_type_and_a_publish_value(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world, "bc-rules-note")
     picklists = await gateway.picklists()
     default = next(t.id for t in picklists.note_types if t.is_default)
@@ -216,7 +216,7 @@ async def test_a_note_needs_a_note_type_and_a_publish_value(world: World) -> Non
     assert await gateway.add_ticket_note(ticket_id, NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, default, 2)) > 0
 
 
-async def test_publish_values_are_the_real_ones_and_co_managed_is_not_internal(world: World) -> None:
+async def test_publish_values_are_the_real_ones_and_co_managed_is_not_internal(world: PsaWorld) -> None:
     from domain.picklists import internal_publish, is_internal_publish
     picklists = await world.gateway().picklists()
     ids = {p.id: p for p in picklists.note_publish}
@@ -225,7 +225,7 @@ async def test_publish_values_are_the_real_ones_and_co_managed_is_not_internal(w
     assert internal_publish(None, picklists) == 2 and internal_publish(4, picklists) is None
 
 
-async def test_refused_credentials_are_not_sent_again_until_tried_afresh(world: World) -> None:
+async def test_refused_credentials_are_not_sent_again_until_tried_afresh(world: PsaWorld) -> None:
     wrong = dataclasses.replace(GOOD, secret="wrong")
     with pytest.raises(PsaAuthError):
         await world.gateway(wrong).get_company(100)
@@ -242,7 +242,7 @@ async def test_refused_credentials_are_not_sent_again_until_tried_afresh(world: 
     assert (await world.gateway().get_company(100)).id == 100  # other credentials are unaffected
 
 
-async def test_access_counts_what_the_api_user_can_see(world: World) -> None:
+async def test_access_counts_what_the_api_user_can_see(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world, "bc-rules-access")
     world.add_time_entry(ticket_id)
     access = await gateway.access()

@@ -23,7 +23,7 @@ USERNAME, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
 GOOD = Credentials(Environment.SANDBOX, USERNAME, SECRET, TRACKING, ApiLogLevel.ERRORS)
 
 
-class World(Protocol):
+class PsaWorld(Protocol):
     name: str
     connector: PsaConnector
 
@@ -165,8 +165,8 @@ async def simulator_world(sim: Simulator | None = None, *, timeout: float = 30.0
 
     with running_simulator(sim) as zone_base:
         connector = AutotaskConnector(zone_discovery_urls=[zone_base], timeout=timeout)
-        connector.exchange.sleep = record
-        connector.exchange.now = lambda: time.monotonic() + sum(sleeps)  # time passes in the waits not waited
+        connector.transport.sleep = record
+        connector.transport.now = lambda: time.monotonic() + sum(sleeps)  # time passes in the waits not waited
         try:
             yield SimulatorWorld(sim, connector, sleeps)
         finally:

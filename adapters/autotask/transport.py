@@ -79,8 +79,8 @@ class _Throttled(PsaUnavailable):
 
 
 @dataclass
-class Exchange:
-    """The shared request machinery of one connector."""
+class Transport:
+    """The shared request machinery of one connector: sends one Autotask request with its cap, retries and logging."""
 
     client: Callable[[], httpx.AsyncClient]
     logger: logging.Logger
