@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Scope
 
-from application.use_cases.common import flush_denials
+from application.attempts import flush_denials
 from application.use_cases.users import Authenticate
 from domain.roles import Actor, Permission
 from entrypoints.container import Container, close
