@@ -40,7 +40,7 @@ class UseCaseError(Exception):
 class Forbidden(UseCaseError):
     """403: the caller's role may not do this."""
 
-    code = "forbidden"
+    code = DenyReason.FORBIDDEN.value
     message_default = "Your role may not do this."
 
 

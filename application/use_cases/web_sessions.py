@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import NoReturn
+from datetime import datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps
@@ -64,9 +63,9 @@ class Sessions:
         if failures is not None and failures.locked_until is not None:
             if failures.locked_until > now:
                 minutes = max(1, round((failures.locked_until - now).total_seconds() / 60))
-                await self._refuse(username, SignInLocked(
-                    f"Too many failed sign-ins: this username is locked for {minutes} more "
-                                      f"minute{'s' * (minutes != 1)}."))
+                locked = SignInLocked(f"Too many failed sign-ins: this username is locked for {minutes} more "
+                                      f"minute{'s' * (minutes != 1)}.")
+                raise await self._refused(username, locked)
             failures = None  # the lock is over: count afresh
         async with self.deps.uow() as uow:
             user = await uow.users.by_username(username) if username else None
@@ -75,16 +74,7 @@ class Sessions:
         valid = await asyncio.to_thread(self.hasher.verify_password, stored_hash or await self._dummy(),
                                         password[:256]) and stored_hash is not None  # argon2: off the event loop
         if user is None or not valid:
-            count = (failures.count if failures is not None else 0) + 1
-            locked = now + self.policy.lock_for if count >= self.policy.lock_after else None
-            await self.store.set_failures(username, SignInFailures(count, now, locked))
-            await self.store.forget_failures_before(now - self.policy.lock_for)  # made-up names pile up otherwise
-            message = "Wrong username or password."
-            if locked is not None:
-                minutes = round(self.policy.lock_for.total_seconds() / 60)
-                message += f" Too many failed sign-ins: this username is locked for {minutes} minutes."
-            await self._refuse(username, SignInFailed(message), failures=count,
-                               locked=locked is not None)
+            raise await self._failed(username, failures, now)
         if failures is not None:
             await self.store.set_failures(username, None)
         if replacing:
@@ -127,16 +117,28 @@ class Sessions:
                 await Attempt(self.deps, actor, "session.sign_out", ("user", actor.name)).record(uow)
                 await uow.commit()
 
+    async def _failed(self, username: str, failures: SignInFailures | None, now: datetime) -> SignInRefused:
+        """Count the failure (locking the username after `lock_after` in a row); the audited refusal, to raise."""
+        count = (failures.count if failures is not None else 0) + 1
+        locked = now + self.policy.lock_for if count >= self.policy.lock_after else None
+        await self.store.set_failures(username, SignInFailures(count, now, locked))
+        await self.store.forget_failures_before(now - self.policy.lock_for)  # made-up names pile up otherwise
+        message = "Wrong username or password."
+        if locked is not None:
+            minutes = round(self.policy.lock_for.total_seconds() / 60)
+            message += f" Too many failed sign-ins: this username is locked for {minutes} minutes."
+        return await self._refused(username, SignInFailed(message), failures=count, locked=locked is not None)
+
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
             self._dummy_hash = await asyncio.to_thread(self.hasher.hash_password, DUMMY_PASSWORD)
         return self._dummy_hash
 
-    async def _refuse(self, username: str, error: SignInRefused, **details: int | bool) -> NoReturn:
-        """Audit a refused sign-in (the claimed username is the actor; it has no role) and raise."""
+    async def _refused(self, username: str, error: SignInRefused, **details: int | bool) -> SignInRefused:
+        """Audit a refused sign-in (the claimed username is the actor; it has no role); `error`, to raise."""
         entry = AuditEntry(self.deps.clock.now(), username or "-", "anonymous", "session.sign_in", "user",
                            username or "-", Outcome.DENIED, {"code": error.code, **details})
         async with self.deps.uow() as uow:
             await uow.audit.append(entry)
             await uow.commit()
-        raise error
+        return error

@@ -51,7 +51,7 @@ USE_CASE_STATUS: tuple[tuple[type[UseCaseError], int], ...] = (
     (AutotaskUnavailable, 503),
 )
 HTTP_CODES = {
-    400: "invalid_input",
+    400: InvalidInput.code,
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
@@ -220,7 +220,7 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     if status >= 500:
         return on_unexpected(request, error)
     if isinstance(error, ValidationException):
-        return problem(400, "invalid_input", "The request is not valid.", errors=_validation_errors(error))
+        return problem(400, InvalidInput.code, "The request is not valid.", errors=_validation_errors(error))
     if isinstance(error, NotAuthorizedException):
         return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
     code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
