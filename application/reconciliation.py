@@ -52,17 +52,15 @@ async def reconcile(attempt: Attempt, link: TicketLink, gateway: PsaGateway, sta
     if not await replace_link(deps, claimed, link):
         return Reconciled(Found.BUSY, await stored(deps, link))
 
-    def unclaimed(current: TicketLink) -> TicketLink | None:
-        return current.reconcile_unclaimed() if current.same_reconcile_claim(claimed) else None
-
     async with on_run:
         try:  # within half the claim's life: nobody retakes the claim while this look-up runs
             answer = await within(stale_after_seconds / 2, _look_up(gateway, claimed))
         except PsaError as error:
-            await amend_link(deps, claimed, unclaimed)
+            await amend_link(deps, claimed, lambda current: current.reconcile_released(claimed))
             raise psa_error(error).failed(stage="reconcile") from error
     if answer is None:
-        return Reconciled(Found.NOTHING, await amend_link(deps, claimed, unclaimed))
+        return Reconciled(Found.NOTHING, await amend_link(deps, claimed,
+                                                          lambda current: current.reconcile_released(claimed)))
     ticket_id, facts, labels = answer
     new = recorded(claimed, ticket_id, facts, labels, deps)
 

@@ -161,6 +161,31 @@ class TicketLink:
         """Linked, and carrying exactly this closing note: the resolve that added it may go on."""
         return self.state is LinkState.LINKED and self.closing_note_id == note_id
 
+    # Amendments applied by compare-and-set: each answers None when the stored link no longer allows it.
+    def reconcile_released(self, claimed: TicketLink) -> TicketLink | None:
+        """The reconciliation claim `claimed` took, released (unless someone else holds it now)."""
+        return self.reconcile_unclaimed() if self.same_reconcile_claim(claimed) else None
+
+    def note_released(self, claimed: TicketLink) -> TicketLink | None:
+        """The closing-note claim `claimed` took, released after a failed call (unless someone else holds it now)."""
+        return self.note_unclaimed() if self.same_note_claim(claimed) else None
+
+    def note_recorded(self, claimed: TicketLink, note_id: int) -> TicketLink | None:
+        """The note added under the claim `claimed` took, recorded (unless someone else holds it now)."""
+        return self.note_added(note_id) if self.same_note_claim(claimed) else None
+
+    def recounted(self, status: TicketStatus, time_entries: int) -> TicketLink | None:
+        """The live time-entry count stored on a linked ticket."""
+        return self.observed(status, time_entries) if self.state is LinkState.LINKED else None
+
+    def completion_claimed(self, note_id: int | None) -> TicketLink | None:
+        """The completion about to be sent, marked, while the link is linked with this resolve's note."""
+        return self.completion_sending() if self.linked_with_note(note_id) else None
+
+    def resolution(self, actor: str, status: TicketStatus, note_id: int | None) -> TicketLink | None:
+        """Resolved by `actor`, while the link is linked with this resolve's note."""
+        return self.resolved(actor, status) if self.linked_with_note(note_id) else None
+
     def completion_lost(self) -> bool:
         """Backupchecks sent the completion and Autotask shows the ticket closed with no time entries: the answer to
         that completion was lost, and the resolution only needs recording."""

@@ -24,7 +24,6 @@ from domain.tickets import (
     DENY_MESSAGES,
     STATUS_COMPLETE,
     DenyReason,
-    LinkState,
     TicketLink,
     TicketStatus,
     decide_resolve,
@@ -110,12 +109,9 @@ class ResolveTicket:
         try:
             note_id = await within(self.stale_after_seconds / 2, self._find_or_add(gateway, link, note))
         except PsaError as error:
-            await amend_link(self.deps, claimed,
-                             lambda current: current.note_unclaimed() if current.same_note_claim(claimed) else None)
+            await amend_link(self.deps, claimed, lambda current: current.note_released(claimed))
             raise psa_error(error).failed(stage="closing_note") from error
-        noted = await amend_link(self.deps, claimed,
-                                 lambda current: current.note_added(note_id) if current.same_note_claim(claimed)
-                                 else None)
+        noted = await amend_link(self.deps, claimed, lambda current: current.note_recorded(claimed, note_id))
         if noted is None:
             raise TicketBusy()
         return noted
@@ -132,12 +128,10 @@ class ResolveTicket:
         if entries:
             status = noted.status
             recounted = noted.observed(status, entries)
-            await amend_link(self.deps, noted, lambda current: current.observed(status, entries)
-                             if current.state is LinkState.LINKED else None)
+            await amend_link(self.deps, noted, lambda current: current.recounted(status, entries))
             self._refuse_unless_resolvable(recounted, settings, picklists, time_entries=entries,
                                            closing_note_id=noted.closing_note_id)
-        sending = await amend_link(self.deps, noted, lambda current: current.completion_sending()
-                                   if current.linked_with_note(noted.closing_note_id) else None)
+        sending = await amend_link(self.deps, noted, lambda current: current.completion_claimed(noted.closing_note_id))
         if sending is None:
             raise TicketBusy()
         return sending
@@ -161,8 +155,8 @@ class ResolveTicket:
             await attempt.record(uow, Outcome.OK, ticket_id=link.ticket_id, closing_note_id=link.closing_note_id,
                                  **details)
 
-        resolved = await amend_link(self.deps, link, lambda current: current.resolved(attempt.actor.name, status)
-                                    if current.linked_with_note(link.closing_note_id) else None, log)
+        resolved = await amend_link(
+            self.deps, link, lambda current: current.resolution(attempt.actor.name, status, link.closing_note_id), log)
         if resolved is None:
             raise TicketBusy().failed(ticket_id=link.ticket_id)
         return resolved
