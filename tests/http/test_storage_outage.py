@@ -3,6 +3,7 @@ traceback; a value the database refuses is a 4xx. The storage adapter raises the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from pathlib import Path
@@ -76,6 +77,8 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
                 ready = await client.get("/ready")
             finally:
                 _restore(name, storage)
+                # The app's connections belong to its own event loop: close them there, before it stops.
+                await asyncio.to_thread(client.blocking_portal.call, storage.dispose)
         for answer in answers:
             assert answer.status_code == 503, answer.text
             assert answer.json()["code"] == StorageUnavailable.code == "database_unavailable"
