@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from domain.mapping import CompanyMapping
+from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run, RunStatus
 from domain.settings import AutotaskSettings
 
@@ -155,6 +156,29 @@ def missing_ticket_settings(settings: AutotaskSettings, status: RunStatus) -> li
     missing = [] if settings.default_queue_id is not None else ["default_queue_id"]
     priority = "priority_warning_id" if status is RunStatus.WARNING else "priority_error_id"
     return missing + ([priority] if getattr(settings, priority) is None else [])
+
+
+class TicketRefusal(StrEnum):
+    """Why a run's ticket cannot be created (beyond the caller's role and the integration being on)."""
+
+    MAPPING_MISSING = "mapping_missing"
+    MAPPING_INVALID = "mapping_invalid"
+    RUN_NOT_TICKETABLE = "run_not_ticketable"
+    TICKET_SETTINGS_INCOMPLETE = "ticket_settings_incomplete"
+
+
+def ticket_refusal(run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> TicketRefusal | None:
+    """The one rule of which run may get a ticket, used by CreateTicket and by every view that offers the button:
+    the customer mapped to a valid company, a run that is not a success, the settings Autotask needs."""
+    if mapping is None or mapping.status is MappingStatus.MISSING:
+        return TicketRefusal.MAPPING_MISSING
+    if mapping.status is MappingStatus.INVALID:
+        return TicketRefusal.MAPPING_INVALID
+    if not run.status.ticketable:
+        return TicketRefusal.RUN_NOT_TICKETABLE
+    if missing_ticket_settings(settings, run.status):
+        return TicketRefusal.TICKET_SETTINGS_INCOMPLETE
+    return None
 
 
 def build_ticket_draft(

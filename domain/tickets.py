@@ -149,6 +149,49 @@ class TicketLink:
     def resolved(self, actor: str, status: TicketStatus) -> TicketLink:
         return self._next(state=LinkState.RESOLVED, status=status, resolved_by=actor, resolved_at=status.read_at)
 
+    def same_reconcile_claim(self, claimed: TicketLink) -> bool:
+        """Still under the reconciliation claim `claimed` took (nobody retook or released it since)."""
+        return self.reconcile_claimed_at == claimed.reconcile_claimed_at
+
+    def same_note_claim(self, claimed: TicketLink) -> bool:
+        """Still under the closing-note claim `claimed` took."""
+        return self.closing_note_claimed_at == claimed.closing_note_claimed_at
+
+    def linked_with_note(self, note_id: int | None) -> bool:
+        """Linked, and carrying exactly this closing note: the resolve that added it may go on."""
+        return self.state is LinkState.LINKED and self.closing_note_id == note_id
+
+    # Amendments applied by compare-and-set: each answers None when the stored link no longer allows it.
+    def reconcile_released(self, claimed: TicketLink) -> TicketLink | None:
+        """The reconciliation claim `claimed` took, released (unless someone else holds it now)."""
+        return self.reconcile_unclaimed() if self.same_reconcile_claim(claimed) else None
+
+    def note_released(self, claimed: TicketLink) -> TicketLink | None:
+        """The closing-note claim `claimed` took, released after a failed call (unless someone else holds it now)."""
+        return self.note_unclaimed() if self.same_note_claim(claimed) else None
+
+    def note_recorded(self, claimed: TicketLink, note_id: int) -> TicketLink | None:
+        """The note added under the claim `claimed` took, recorded (unless someone else holds it now)."""
+        return self.note_added(note_id) if self.same_note_claim(claimed) else None
+
+    def recounted(self, status: TicketStatus, time_entries: int) -> TicketLink | None:
+        """The live time-entry count stored on a linked ticket."""
+        return self.observed(status, time_entries) if self.state is LinkState.LINKED else None
+
+    def completion_claimed(self, note_id: int | None) -> TicketLink | None:
+        """The completion about to be sent, marked, while the link is linked with this resolve's note."""
+        return self.completion_sending() if self.linked_with_note(note_id) else None
+
+    def resolution(self, actor: str, status: TicketStatus, note_id: int | None) -> TicketLink | None:
+        """Resolved by `actor`, while the link is linked with this resolve's note."""
+        return self.resolved(actor, status) if self.linked_with_note(note_id) else None
+
+    def completion_lost(self) -> bool:
+        """Backupchecks sent the completion and Autotask shows the ticket closed with no time entries: the answer to
+        that completion was lost, and the resolution only needs recording."""
+        return (self.completion_sent and self.time_entries == 0 and self.state is LinkState.LINKED
+                and self.status is not None and self.status.closed)
+
     def stale(self, now: datetime, after_seconds: float) -> bool:
         """A pending reservation nobody finished (a crash between reserving and recording)."""
         return self.state is LinkState.PENDING and (now - self.created_at).total_seconds() >= after_seconds
@@ -188,6 +231,19 @@ class ResolveDecision:
     @property
     def message(self) -> str | None:
         return None if self.reason is None else DENY_MESSAGES[self.reason]
+
+
+LIVE_REASONS = (DenyReason.TIME_ENTRIES_PRESENT, DenyReason.ALREADY_CLOSED)
+"""Reasons only live facts from Autotask decide: the stored snapshot may be old."""
+
+
+def refused_on_snapshot(decision: ResolveDecision, link: TicketLink | None) -> DenyReason | None:
+    """The reason a resolve is refused on the stored snapshot alone, before asking Autotask: a linked ticket is
+    re-checked live for the reasons only Autotask knows now (time entries, closed)."""
+    reason = decision.reason
+    if reason in LIVE_REASONS and link is not None and link.state is LinkState.LINKED:
+        return None
+    return reason
 
 
 def decide_resolve(link: TicketLink | None, *, may_resolve: bool, allow_resolve: bool) -> ResolveDecision:

@@ -23,10 +23,10 @@ from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.budget import AdvisoryLockBudget
 from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
+from application.deps import Deps
 from application.ports import InFlightBudget, PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
-from application.use_cases.common import Deps
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.create_ticket import CreateTicket
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration

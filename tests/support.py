@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 from adapters.fake_psa import FakeConnector, FakeGateway, FakePsa
 from adapters.memory import MemoryStore
 from adapters.secret_box import FernetSecretBox
+from application.deps import Deps
 from application.ports import Credentials, UnitOfWorkFactory
-from application.use_cases.common import Deps
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus

@@ -1,5 +1,6 @@
 """Turns SQLAlchemy and driver errors into Python built-ins, so nothing of SQLAlchemy leaves the adapter, and keeps
-statement parameters (sealed secrets, token hashes) out of error texts and logs."""
+statement parameters (sealed secrets, token hashes) out of error texts and logs. A unit of work hands the ones that
+leave it to the application as the storage port's errors (`port_error`): StorageUnavailable, StorageRefused."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from typing import Any
 
 from sqlalchemy import exc
 
+from application.errors import StorageError, StorageRefused, StorageUnavailable
+
+UNAVAILABLE = "storage unavailable"
+CONSTRAINT_VIOLATED = "storage constraint violated"
+VALUE_REFUSED = "storage refused a value"
 REFUSED_VALUE_CLASSES = ("22", "54")  # SQLSTATE classes: data exception, program limit exceeded (index row size)
-CONNECTION_CLASSES = ("08", "53", "57P")  # connection exception, insufficient resources, server shutting down
+CONNECTION_CLASSES = ("08", "53", "57P", "3D000")
+"""SQLSTATE classes: connection exception, insufficient resources, server shutting down, and the database gone
+(invalid catalog name: dropped or renamed under a running service)."""
 MIN_REDACTED_LENGTH = 4
 
 
@@ -32,7 +40,7 @@ def translated() -> Iterator[None]:
     except exc.SQLAlchemyError as error:
         raise RuntimeError(f"storage error: {_first_line(error)}") from None
     except OSError as error:  # a driver's raw socket error on connect
-        raise ConnectionError(f"storage unavailable: {error}") from None
+        raise ConnectionError(f"{UNAVAILABLE}: {error}") from None
 
 
 def _builtin(error: exc.StatementError) -> Exception:
@@ -40,14 +48,26 @@ def _builtin(error: exc.StatementError) -> Exception:
     state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
     reason = _reason(error)
     if isinstance(error, exc.IntegrityError) or state.startswith("23"):
-        return ValueError(f"storage constraint violated: {reason}")
+        return ValueError(f"{CONSTRAINT_VIOLATED}: {reason}")
     if state.startswith(REFUSED_VALUE_CLASSES) or isinstance(error, exc.DataError) or _client_side_value_error(orig):
-        return ValueError(f"storage refused a value: {reason}")
+        return ValueError(f"{VALUE_REFUSED}: {reason}")
     if state.startswith(CONNECTION_CLASSES) or getattr(error, "connection_invalidated", False):
-        return ConnectionError(f"storage unavailable: {reason}")
+        return ConnectionError(f"{UNAVAILABLE}: {reason}")
     if not state and isinstance(error, exc.OperationalError | exc.InterfaceError):  # SQLite, or no server answer
-        return ConnectionError(f"storage unavailable: {reason}")
+        return ConnectionError(f"{UNAVAILABLE}: {reason}")
     return RuntimeError(f"storage error: {reason}")
+
+
+def port_error(error: BaseException | None) -> StorageError | None:
+    """The storage port's error for a translated failure leaving a unit of work: the database did not answer
+    (StorageUnavailable, 503) or refused a value (StorageRefused, 4xx). None for anything else (a bug stays a bug)."""
+    text = str(error)
+    if isinstance(error, ConnectionError) and not isinstance(error, StorageError) and text.startswith(UNAVAILABLE):
+        return StorageUnavailable(text)
+    if isinstance(error, ValueError) and not isinstance(error, StorageError) and \
+            text.startswith((CONSTRAINT_VIOLATED, VALUE_REFUSED)):
+        return StorageRefused(text)
+    return None
 
 
 def _client_side_value_error(orig: BaseException | None) -> bool:

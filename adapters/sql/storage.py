@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql import Executable, TableClause
 
 from adapters.files import private_file
-from adapters.sql.errors import quiet_driver_logs, translated
+from adapters.sql.errors import port_error, quiet_driver_logs, translated
 from adapters.sql.repositories import (
     SqlAudit,
     SqlCustomers,
@@ -38,7 +38,7 @@ from application.ports import (
 from domain.audit import AuditKey
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
-"""How long a unit of work waits for SQLite's write lock before it gives up (ConnectionError)."""
+"""How long a unit of work waits for SQLite's write lock before it gives up (StorageUnavailable)."""
 SQLITE_LOCK_POLL_SECONDS = 0.05
 """SQLite waits for a lock inside the driver's thread, where a cancellation cannot reach it: each BEGIN IMMEDIATE
 waits at most this long there, and the unit of work retries from the event loop until the busy timeout is spent."""
@@ -86,7 +86,9 @@ def make_engine(url: str) -> AsyncEngine:
 
 class SqlUnitOfWork:
     """One transaction on one pooled connection. `async with uow:` begins it; leaving without `commit()` rolls it
-    back. After `commit()` the next statement begins a new transaction (also rolled back unless committed)."""
+    back. After `commit()` the next statement begins a new transaction (also rolled back unless committed).
+    A database failure that leaves `async with` (or prevents it) is the storage port's error: StorageUnavailable
+    when the database did not answer, StorageRefused when it refused a value."""
 
     def __init__(self, engine: AsyncEngine, audit_key: AuditKey, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -125,8 +127,10 @@ class SqlUnitOfWork:
             self._nesting = _open_sqlite.set(self._engine)
         try:
             await self._open()
-        except BaseException:
+        except BaseException as error:
             self._forget_nesting()
+            if (port := port_error(error)) is not None:
+                raise port from error
             raise
         return self
 
@@ -158,14 +162,15 @@ class SqlUnitOfWork:
     ) -> None:
         conn, self._conn = self._conn, None
         self._forget_nesting()
-        if conn is None:
-            return
-        try:
-            with translated():
-                await _finish(conn)
-        except Exception:
-            if exc is None:
-                raise
+        if conn is not None:
+            try:
+                with translated():
+                    await _finish(conn)
+            except Exception as error:
+                if exc is None:
+                    raise port_error(error) or error from None
+        if (port := port_error(exc)) is not None:
+            raise port from exc
 
     async def commit(self) -> None:
         if self._conn is None:

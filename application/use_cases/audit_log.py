@@ -12,9 +12,10 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
+from application.attempts import Attempt
+from application.deps import Deps, UseCase
 from application.ports import AuditQuery
-from application.use_cases.common import Deps, UseCase, audit, authorize
-from domain.audit import AuditRecord, ChainCheck, Outcome, verify_chain
+from domain.audit import AuditRecord, ChainCheck, verify_chain
 from domain.roles import Actor, Permission
 
 COLUMNS = ("seq", "at", "actor", "actor_role", "action", "target_type", "target_id", "outcome", "details",
@@ -47,7 +48,7 @@ def record_fields(record: AuditRecord) -> dict[str, Any]:
 
 class QueryAudit(UseCase):
     async def execute(self, actor: Actor, query: AuditQuery) -> list[AuditRecord]:
-        await authorize(self.deps, actor, Permission.ADMINISTER, "audit.query", ("audit", "*"))
+        await Attempt(self.deps, actor, "audit.query", ("audit", "*")).authorized(Permission.ADMINISTER)
         async with self.deps.uow(read_only=True) as uow:
             return await uow.audit.query(query)
 
@@ -57,9 +58,10 @@ class ExportAudit(UseCase):
 
     async def execute(self, actor: Actor, query: AuditQuery, fmt: ExportFormat) -> AsyncIterator[str]:
         action, target = "audit.export", ("audit", "*")
-        await authorize(self.deps, actor, Permission.ADMINISTER, action, target)
+        attempt = Attempt(self.deps, actor, action, target)
+        await attempt.authorized(Permission.ADMINISTER)
         async with self.deps.uow() as uow:
-            await audit(uow, self.deps, actor, action, target, Outcome.OK, format=fmt.value)
+            await attempt.record(uow, format=fmt.value)
             await uow.commit()
         return self._lines(replace(query, limit=EXPORT_PAGE), fmt)
 
@@ -112,7 +114,7 @@ def _csv_line(cells: Any) -> str:
 
 class VerifyAudit(UseCase):
     async def execute(self, actor: Actor) -> ChainCheck:
-        await authorize(self.deps, actor, Permission.ADMINISTER, "audit.verify", ("audit", "*"))
+        await Attempt(self.deps, actor, "audit.verify", ("audit", "*")).authorized(Permission.ADMINISTER)
         async with self.deps.uow(read_only=True) as uow:
             key = uow.audit.key
         # The hashing runs in a worker thread (the event loop keeps serving), fed batch by batch. No unit of work stays

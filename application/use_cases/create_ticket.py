@@ -6,21 +6,36 @@
    when the outcome is unknown.
 4. Before any new attempt on an ambiguous or stale reservation, look the `externalID` up in Autotask: a ticket found is
    linked, never created again. One caller at a time does that look-up (`reconcile`); the others answer what is stored.
-"""
+
+Steps of `execute`: load → refuse (domain.draft.ticket_refusal) → reconcile an earlier attempt → reserve or retake →
+send → record."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from application.errors import Conflict, NotFound, UseCaseError
+from application.attempts import Attempt
+from application.deps import Deps
+from application.errors import (
+    TICKET_REFUSED,
+    LinkChanged,
+    MappingInvalid,
+    MappingMissing,
+    RunNotFound,
+    TicketSettingsIncomplete,
+    UseCaseError,
+)
 from application.ports import PsaError, PsaGateway, PsaUnavailable
-from application.use_cases.common import Deps, audit, authorize, connect, psa_error, refuse, replace_link, within
-from application.use_cases.reconcile import Found, reconcile, recorded, stored
+from application.psa_connection import connect, psa_error, within
+from application.reconciliation import Found, reconcile
+from application.ticket_links import recorded, replace_link, stored
 from domain.audit import Outcome
-from domain.draft import TicketDraft, build_ticket_draft, missing_ticket_settings
-from domain.mapping import MappingStatus
+from domain.draft import TicketDraft, TicketRefusal, build_ticket_draft, missing_ticket_settings, ticket_refusal
+from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
+from domain.runs import Customer, Run
+from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, TicketLink
 
 ACTION = "ticket.create"
@@ -41,8 +56,31 @@ class CreateTicketResult:
     outcome: Created
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    run: Run
+    customer: Customer
+    mapping: CompanyMapping | None
+    settings: AutotaskSettings
+    link: TicketLink | None
+
+
 def _settled(link: TicketLink) -> CreateTicketResult:
     return CreateTicketResult(link, Created.PENDING if link.state is LinkState.PENDING else Created.EXISTING)
+
+
+def refusal_error(refusal: TicketRefusal, loaded: _Loaded) -> UseCaseError:
+    """The error of the domain's reason, in this use case's words."""
+    if refusal is TicketRefusal.MAPPING_MISSING:
+        return MappingMissing("Map this customer to an Autotask company first.")
+    if refusal is TicketRefusal.MAPPING_INVALID:
+        assert loaded.mapping is not None
+        return MappingInvalid(loaded.mapping.status_reason or "The customer's mapping is invalid.")
+    if refusal is TicketRefusal.TICKET_SETTINGS_INCOMPLETE:
+        missing = missing_ticket_settings(loaded.settings, loaded.run.status)
+        return TicketSettingsIncomplete(f"Autotask would refuse the ticket: set {', '.join(missing)} in the Autotask "
+                                        "settings first.")
+    return TICKET_REFUSED[refusal]()
 
 
 class CreateTicket:
@@ -53,125 +91,124 @@ class CreateTicket:
         """This service's public URL (BACKUPCHECKS_BASE_URL): the run reference when the settings name none."""
 
     async def execute(self, actor: Actor, run_id: str) -> CreateTicketResult:
-        deps, target = self.deps, ("run", run_id)
-        await authorize(deps, actor, Permission.MANAGE_TICKETS, ACTION, target)
-        async with deps.uow(read_only=True) as uow:
+        async with Attempt(self.deps, actor, ACTION, ("run", run_id)) as attempt:
+            attempt.authorize(Permission.MANAGE_TICKETS)
+            loaded = await self._load(run_id)
+            link = loaded.link
+            if link is not None and link.state is not LinkState.PENDING:
+                return CreateTicketResult(link, Created.EXISTING)
+            refusal = ticket_refusal(loaded.run, loaded.mapping, loaded.settings)
+            gateway = self._connect(loaded)
+            if link is not None and (link.ambiguous or self._stale(link)):
+                # An earlier attempt's ticket may exist: link it whatever has changed since (it must not be orphaned).
+                found = await reconcile(attempt, link, gateway, self.stale_after_seconds)
+                if found.found is Found.TICKET and found.link is not None:
+                    return CreateTicketResult(found.link, Created.EXISTING)
+                if found.found is Found.BUSY or found.link is None:  # another caller's: answer what is stored
+                    return _settled(found.link or link)
+                link = found.link
+            if refusal is not None:
+                raise refusal_error(refusal, loaded).noting(customer_id=loaded.run.customer_id)
+            draft = self._draft(loaded)
+            reserved = await self._reserve_or_retake(attempt, run_id, link, draft)
+            if not isinstance(reserved, TicketLink):
+                return reserved
+            ticket_id = await self._send(attempt, reserved, draft, gateway)
+            return await self._record(attempt, reserved, ticket_id, gateway)
+
+    async def _load(self, run_id: str) -> _Loaded:
+        async with self.deps.uow(read_only=True) as uow:
             run = await uow.runs.get(run_id)
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
             customer = await uow.customers.get(run.customer_id) if run else None
             mapping = await uow.mappings.get(run.customer_id) if run else None
         if run is None or customer is None:
-            await refuse(deps, actor, ACTION, target, NotFound("run_not_found", f"No run has ID {run_id!r}."))
-        if link is not None and link.state is not LinkState.PENDING:
-            return CreateTicketResult(link, Created.EXISTING)
-        refusal: UseCaseError | None = None
-        if mapping is None or mapping.status is MappingStatus.MISSING:
-            refusal = Conflict("mapping_missing", "Map this customer to an Autotask company first.")
-        elif mapping.status is MappingStatus.INVALID:
-            refusal = Conflict("mapping_invalid", mapping.status_reason or "The customer's mapping is invalid.")
-        elif not run.status.ticketable:
-            refusal = Conflict("run_not_ticketable", "Tickets are created for warning, error and missed runs only.")
-        elif missing := missing_ticket_settings(settings, run.status):
-            refusal = Conflict("ticket_settings_incomplete", "Autotask would refuse the ticket: set "
-                                                            f"{', '.join(missing)} in the Autotask settings first.")
+            raise RunNotFound(run_id)
+        return _Loaded(run, customer, mapping, settings, link)
+
+    def _connect(self, loaded: _Loaded) -> PsaGateway:
         try:
-            gateway = connect(deps, settings)
+            return connect(self.deps, loaded.settings)
         except UseCaseError as error:
-            await refuse(deps, actor, ACTION, target, error, customer_id=run.customer_id)
-        now = deps.clock.now()
-        stale = link is not None and link.stale(now, self.stale_after_seconds)
-        if link is not None and (link.ambiguous or stale):
-            # An earlier attempt's ticket may exist: link it whatever has changed since (it must not be orphaned).
-            found = await reconcile(deps, actor, ACTION, link, gateway, self.stale_after_seconds)
-            if found.found is Found.TICKET and found.link is not None:
-                return CreateTicketResult(found.link, Created.EXISTING)
-            if found.found is Found.BUSY or found.link is None:  # another caller's: answer what is stored
-                return _settled(found.link or link)
-            link = found.link
-        if refusal is not None:
-            await refuse(deps, actor, ACTION, target, refusal, customer_id=run.customer_id)
-        assert mapping is not None
-        base_url = settings.backupchecks_base_url or self.base_url
-        draft = build_ticket_draft(run, customer, mapping, replace(settings, backupchecks_base_url=base_url), now)
+            raise error.noting(customer_id=loaded.run.customer_id) from None
 
+    def _stale(self, link: TicketLink) -> bool:
+        return link.stale(self.deps.clock.now(), self.stale_after_seconds)
+
+    def _draft(self, loaded: _Loaded) -> TicketDraft:
+        assert loaded.mapping is not None
+        base_url = loaded.settings.backupchecks_base_url or self.base_url
+        settings = replace(loaded.settings, backupchecks_base_url=base_url)
+        return build_ticket_draft(loaded.run, loaded.customer, loaded.mapping, settings, self.deps.clock.now())
+
+    async def _reserve_or_retake(self, attempt: Attempt, run_id: str, link: TicketLink | None,
+                                 draft: TicketDraft) -> TicketLink | CreateTicketResult:
+        """The link this call may create the ticket for: a new reservation, or a stale one retaken. Otherwise the
+        answer for the caller (another call holds it)."""
+        now = self.deps.clock.now()
         if link is None:
-            reservation = TicketLink.reserve(run_id, draft.external_id, actor.name, now)
-            async with deps.uow() as uow:
-                won = await uow.tickets.reserve(reservation)
-                if won:
+            reservation = TicketLink.reserve(run_id, draft.external_id, attempt.actor.name, now)
+            async with self.deps.uow() as uow:
+                if await uow.tickets.reserve(reservation):
                     await uow.commit()
-                else:
-                    current = await uow.tickets.get(run_id)
-            if not won:
-                return _settled(current or reservation)
-            return await self._create(actor, reservation, draft, gateway)
-        if not stale:  # in flight, or a create that timed out and may still land in Autotask: wait
+                    return reservation
+                current = await uow.tickets.get(run_id)
+            return _settled(current or reservation)
+        if not self._stale(link):  # in flight, or a create that timed out and may still land in Autotask: wait
             return CreateTicketResult(link, Created.PENDING)
-        retaken = link.retaken(actor.name, now)
-        if not await replace_link(deps, retaken, link):
-            return await self._current(link)
-        return await self._create(actor, retaken, draft, gateway)
+        retaken = link.retaken(attempt.actor.name, now)
+        if not await replace_link(self.deps, retaken, link):
+            return _settled(await stored(self.deps, link) or link)  # someone else moved the link on first
+        return retaken
 
-    async def _current(self, link: TicketLink) -> CreateTicketResult:
-        """Someone else moved the link on first: answer with what it is now."""
-        return _settled(await stored(self.deps, link) or link)
-
-    async def _create(self, actor: Actor, link: TicketLink, draft: TicketDraft,
-                      gateway: PsaGateway) -> CreateTicketResult:
-        deps, target = self.deps, ("run", link.run_id)
+    async def _send(self, attempt: Attempt, link: TicketLink, draft: TicketDraft, gateway: PsaGateway) -> int:
+        """Create, within half the stale timeout: no other caller may retake the reservation while this attempt
+        can still land in Autotask. A failure keeps the reservation (ambiguous) when the ticket may exist, else
+        releases it."""
         try:
-            ticket_id = await self._send(gateway, draft)
+            return await within(self.stale_after_seconds / 2, gateway.create_ticket(draft))
         except PsaError as error:
             maybe_created = isinstance(error, PsaUnavailable) and error.maybe_applied
-            async with deps.uow() as uow:
+            async with self.deps.uow() as uow:
                 if maybe_created:
                     await uow.tickets.update(link.outcome_unknown(), link.version)
                 else:
                     await uow.tickets.release(link.run_id, link.version)
-                failure = psa_error(error)
-                await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code=failure.code,
-                            message=failure.message, attempt=link.attempt, outcome_unknown=maybe_created)
+                failure = await attempt.record_failure(
+                    uow, psa_error(error).noting(attempt=link.attempt, outcome_unknown=maybe_created))
                 await uow.commit()
             raise failure from error
-        return await self._record(actor, link, ticket_id, gateway)
 
-    async def _send(self, gateway: PsaGateway, draft: TicketDraft) -> int:
-        """Create, within half the stale timeout: no other caller may retake the reservation while this attempt
-        can still land in Autotask."""
-        return await within(self.stale_after_seconds / 2, gateway.create_ticket(draft))
-
-    async def _record(self, actor: Actor, link: TicketLink, ticket_id: int,
+    async def _record(self, attempt: Attempt, link: TicketLink, ticket_id: int,
                       gateway: PsaGateway) -> CreateTicketResult:
         """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous but keeps
         the ticket id, so the next call reads that ticket instead of creating one; a ticket Autotask no longer has
         leaves the link `deleted` (never a second ticket)."""
-        deps, target = self.deps, ("run", link.run_id)
         try:
             facts = await gateway.get_ticket(ticket_id)
             labels = await gateway.picklists()
         except PsaError as error:
-            failure = psa_error(error)
-            async with deps.uow() as uow:
+            async with self.deps.uow() as uow:
                 await uow.tickets.update(link.created_unread(ticket_id), link.version)
-                await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code=failure.code,
-                            message=failure.message, ticket_id=ticket_id)
+                failure = await attempt.record_failure(uow, psa_error(error).noting(ticket_id=ticket_id))
                 await uow.commit()
             raise failure from error
-        new = recorded(link, ticket_id, facts, labels, deps)
-        async with deps.uow() as uow:
+        new = recorded(link, ticket_id, facts, labels, self.deps)
+        async with self.deps.uow() as uow:
             done = await uow.tickets.update(new, link.version)
             if done:
-                await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=ticket_id, state=new.state.value,
-                            ticket_number=new.ticket_number, reconciled=False, attempt=link.attempt)
+                await attempt.record(uow, ticket_id=ticket_id, state=new.state.value, ticket_number=new.ticket_number,
+                                     reconciled=False, attempt=link.attempt)
                 await uow.commit()
         if done:
             return CreateTicketResult(new, Created.CREATED)
-        current = await stored(deps, link)
+        current = await stored(self.deps, link)
         if current is None or current.ticket_id != ticket_id:
             # Someone else moved the link on to something else meanwhile: the ticket may need a person's look.
-            async with deps.uow() as uow:
-                await audit(uow, deps, actor, ACTION, target, Outcome.FAILED, code="link_changed",
-                            ticket_id=ticket_id, attempt=link.attempt)
+            async with self.deps.uow() as uow:
+                await attempt.record(uow, Outcome.FAILED, code=LinkChanged.code, ticket_id=ticket_id,
+                                     attempt=link.attempt)
                 await uow.commit()
         return _settled(current or link)
+

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.attempts import Attempt
+from application.deps import Deps, UseCase
 from application.errors import NotConfigured
 from application.ports import Access, ApiUsage, AuthFailure, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
-from application.use_cases.common import Deps, UseCase, audit, authorize, connect, psa_error, refuse
+from application.psa_connection import connect, psa_error
 from domain.audit import Outcome
 from domain.picklists import Picklists, Problem, validate_configuration
 from domain.roles import Actor, Permission
@@ -29,18 +31,14 @@ class ValidationResult:
     problems: tuple[Problem, ...]
 
 
-async def _admin_gateway(deps: Deps, actor: Actor, action: str) -> tuple[AutotaskSettings, PsaGateway]:
-    settings = await _admin_settings(deps, actor, action)
-    try:
-        return settings, connect(deps, settings, require_enabled=False)
-    except NotConfigured as error:
-        await refuse(deps, actor, action, TARGET, error)
-
-
-async def _admin_settings(deps: Deps, actor: Actor, action: str) -> AutotaskSettings:
-    await authorize(deps, actor, Permission.ADMINISTER, action, TARGET)
-    async with deps.uow(read_only=True) as uow:
+async def _admin_settings(attempt: Attempt) -> AutotaskSettings:
+    attempt.authorize(Permission.ADMINISTER)
+    async with attempt.deps.uow(read_only=True) as uow:
         return await uow.settings.get()
+
+
+async def _admin_gateway(deps: Deps, attempt: Attempt) -> PsaGateway:
+    return connect(deps, await _admin_settings(attempt), require_enabled=False)
 
 
 TARGET = ("settings", "autotask")
@@ -91,14 +89,12 @@ class CheckConnection(UseCase):
     failure. Credentials Autotask refused before are tried once more (only here)."""
 
     async def execute(self, actor: Actor) -> ConnectionResult:
-        action = "settings.test_connection"
-        settings = await _admin_settings(self.deps, actor, action)
-        result = await self._try(settings)
-        async with self.deps.uow() as uow:
-            await audit(uow, self.deps, actor, action, TARGET, Outcome.OK if result.ok else Outcome.FAILED,
-                        code=result.code)
-            await uow.commit()
-        return result
+        async with Attempt(self.deps, actor, "settings.test_connection", TARGET) as attempt:
+            result = await self._try(await _admin_settings(attempt))
+            async with self.deps.uow() as uow:
+                await attempt.record(uow, Outcome.OK if result.ok else Outcome.FAILED, code=result.code)
+                await uow.commit()
+            return result
 
     async def _try(self, settings: AutotaskSettings) -> ConnectionResult:
         try:
@@ -123,41 +119,42 @@ class ValidateConfiguration(UseCase):
     problems too (only an unreachable Autotask is an error)."""
 
     async def execute(self, actor: Actor) -> ValidationResult:
-        action = "settings.validate"
-        settings = await _admin_settings(self.deps, actor, action)
-        problems = _missing_credentials(settings)
-        if not problems:
-            try:
-                picklists = await connect(self.deps, settings, require_enabled=False).picklists(refresh=True)
-                problems = validate_configuration(settings, picklists)
-            except NotConfigured as error:
-                problems = [Problem("api_password", error.message)]
-            except PsaAuthError as error:
-                setting, message = AUTH_SETTING[error.failure]
-                problems = [Problem(setting, f"{message} Autotask said: {error.message}")]
-            except PsaError as error:
-                await refuse(self.deps, actor, action, TARGET, psa_error(error), Outcome.FAILED)
-        async with self.deps.uow() as uow:
-            await audit(uow, self.deps, actor, action, TARGET, Outcome.OK, problems=len(problems))
-            await uow.commit()
-        return ValidationResult(not problems, tuple(problems))
+        async with Attempt(self.deps, actor, "settings.validate", TARGET) as attempt:
+            settings = await _admin_settings(attempt)
+            problems = _missing_credentials(settings) or await self._problems(settings)
+            async with self.deps.uow() as uow:
+                await attempt.record(uow, problems=len(problems))
+                await uow.commit()
+            return ValidationResult(not problems, tuple(problems))
+
+    async def _problems(self, settings: AutotaskSettings) -> list[Problem]:
+        try:
+            picklists = await connect(self.deps, settings, require_enabled=False).picklists(refresh=True)
+        except NotConfigured as error:
+            return [Problem("api_password", error.message)]
+        except PsaAuthError as error:
+            setting, message = AUTH_SETTING[error.failure]
+            return [Problem(setting, f"{message} Autotask said: {error.message}")]
+        except PsaError as error:
+            raise psa_error(error) from error
+        return validate_configuration(settings, picklists)
 
 
 class GetPicklists(UseCase):
     async def execute(self, actor: Actor, *, refresh: bool = False) -> Picklists:
-        action = "settings.picklists"
-        _, gateway = await _admin_gateway(self.deps, actor, action)
-        try:
-            return await gateway.picklists(refresh=refresh)
-        except PsaError as error:
-            await refuse(self.deps, actor, action, TARGET, psa_error(error), Outcome.FAILED)
+        async with Attempt(self.deps, actor, "settings.picklists", TARGET) as attempt:
+            gateway = await _admin_gateway(self.deps, attempt)
+            try:
+                return await gateway.picklists(refresh=refresh)
+            except PsaError as error:
+                raise psa_error(error) from error
 
 
 class GetUsage(UseCase):
     async def execute(self, actor: Actor) -> ApiUsage:
-        action = "settings.usage"
-        _, gateway = await _admin_gateway(self.deps, actor, action)
-        try:
-            return await gateway.usage()
-        except PsaError as error:
-            await refuse(self.deps, actor, action, TARGET, psa_error(error), Outcome.FAILED)
+        async with Attempt(self.deps, actor, "settings.usage", TARGET) as attempt:
+            gateway = await _admin_gateway(self.deps, attempt)
+            try:
+                return await gateway.usage()
+            except PsaError as error:
+                raise psa_error(error) from error

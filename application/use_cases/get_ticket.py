@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import NotFound, UseCaseError
-from application.ports import PsaError, PsaGateway, UnitOfWork
-from application.use_cases.common import Deps, UseCase, amend_link, audit, authorize, connect, psa_error, refuse
-from domain.audit import Outcome
+from application.attempts import Attempt
+from application.deps import UseCase
+from application.errors import NoTicket, UseCaseError
+from application.ports import PsaError, UnitOfWork
+from application.psa_connection import connect, psa_error
+from application.ticket_links import amend_link, observe
 from domain.picklists import closing_note_refusal
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
-from domain.tickets import LinkState, ResolveDecision, TicketLink, TicketStatus, decide_resolve
+from domain.tickets import LinkState, ResolveDecision, TicketLink, decide_resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,33 +22,21 @@ class TicketView:
     resolve: ResolveDecision
 
 
-async def observe(deps: Deps, gateway: PsaGateway, link: TicketLink) -> TicketLink:
-    """The link with the ticket's live status and time-entry count, or marked deleted when Autotask has it no more."""
-    assert link.ticket_id is not None
-    facts = await gateway.get_ticket(link.ticket_id)
-    if facts is None:
-        return link.gone()
-    entries = await gateway.count_time_entries(link.ticket_id)
-    labels = await gateway.picklists()
-    return link.observed(TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now()), entries,
-                         facts.ticket_number, facts.url)
-
-
 class GetTicket(UseCase):
     async def execute(self, actor: Actor, run_id: str, *, refresh: bool = False) -> TicketView:
         """`refresh` re-reads status and time entries from Autotask (spending API calls and changing the stored
         snapshot, so it takes the ticket permission and is audited); a link once marked deleted comes back if
         Autotask shows the ticket again."""
-        deps, target = self.deps, ("run", run_id)
-        await authorize(deps, actor, Permission.MANAGE_TICKETS if refresh else Permission.VIEW_RUNS,
-                        "ticket.refresh" if refresh else "ticket.get", target)
-        async with deps.uow(read_only=True) as uow:
+        attempt = Attempt(self.deps, actor, "ticket.refresh" if refresh else "ticket.get", ("run", run_id))
+        await attempt.authorized(Permission.MANAGE_TICKETS if refresh else Permission.VIEW_RUNS)
+        async with self.deps.uow(read_only=True) as uow:
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
         if link is None:
-            raise NotFound("no_ticket", "This run has no Autotask ticket.")
+            raise NoTicket()  # not audited: reading is not an attempt at anything
         if refresh and link.state is not LinkState.PENDING and link.ticket_id is not None:
-            link = await self._refresh(actor, link, settings)
+            async with attempt:
+                link = await self._refresh(attempt, link, settings)
         may = actor.may(Permission.MANAGE_TICKETS)
         decision = decide_resolve(link, may_resolve=may, allow_resolve=settings.allow_resolve)
         if decision.allowed and link.closing_note_id is None:
@@ -63,19 +53,17 @@ class GetTicket(UseCase):
         reason = closing_note_refusal(settings, picklists)
         return decision if reason is None else ResolveDecision(False, reason)
 
-    async def _refresh(self, actor: Actor, link: TicketLink, settings: AutotaskSettings) -> TicketLink:
-        deps, action, target = self.deps, "ticket.refresh", ("run", link.run_id)
+    async def _refresh(self, attempt: Attempt, link: TicketLink, settings: AutotaskSettings) -> TicketLink:
+        deps = self.deps
         try:
             observed = await observe(deps, connect(deps, settings), link)
-        except UseCaseError as error:
-            await refuse(deps, actor, action, target, error)
         except PsaError as error:
-            await refuse(deps, actor, action, target, psa_error(error), Outcome.FAILED)
+            raise psa_error(error) from error
 
         async def log(uow: UnitOfWork, stored: bool = True) -> None:
-            await audit(uow, deps, actor, action, target, Outcome.OK, state=observed.state.value,
-                        status=observed.status.value if observed.status else None,
-                        time_entries=observed.time_entries, stored=stored)
+            await attempt.record(uow, state=observed.state.value,
+                                 status=observed.status.value if observed.status else None,
+                                 time_entries=observed.time_entries, stored=stored)
 
         refreshed = await amend_link(deps, link, lambda current: observed if current.version == link.version else None,
                                      log, attempts=1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.use_cases.common import UseCase, authorize
+from application.attempts import Attempt
+from application.deps import UseCase
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 from domain.runs import Customer
@@ -18,7 +19,7 @@ class CustomerView:
 
 class ListCustomers(UseCase):
     async def execute(self, actor: Actor, limit: int = 50, after: str | None = None) -> list[CustomerView]:
-        await authorize(self.deps, actor, Permission.VIEW_RUNS, "customer.list", ("customers", "*"))
+        await Attempt(self.deps, actor, "customer.list", ("customers", "*")).authorized(Permission.VIEW_RUNS)
         async with self.deps.uow(read_only=True) as uow:
             customers = await uow.customers.list(limit, after)
             mappings = await uow.mappings.get_many([c.id for c in customers])

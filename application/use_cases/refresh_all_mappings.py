@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.attempts import Attempt
+from application.deps import UseCase
+from application.mapping_checks import store_checked
 from application.ports import PsaError, PsaGateway
-from application.use_cases.common import UseCase, audit, authorize, connected, look_up_company, psa_error
-from application.use_cases.refresh_mapping import store_checked
+from application.psa_connection import connected, look_up_company, psa_error
 from domain.audit import Outcome
 from domain.mapping import CompanyLookup, CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
@@ -46,22 +48,24 @@ async def _check_all(gateway: PsaGateway, mappings: list[CompanyMapping],
 
 class RefreshAllMappings(UseCase):
     async def execute(self, actor: Actor) -> MappingsRefreshed:
-        action, target = "mapping.refresh_all", ("mappings", "*")
-        await authorize(self.deps, actor, Permission.MANAGE_MAPPINGS, action, target)
-        _, gateway = await connected(self.deps, actor, action, target)
-        async with self.deps.uow(read_only=True) as uow:
-            mappings = [m for m in await uow.mappings.list() if m.company_id is not None]
-        checked, failure = await _check_all(gateway, mappings, self.deps.clock.now())
-        async with self.deps.uow() as uow:
-            stored = [after for before, after in checked if await store_checked(uow, before, after)]
-            counts = {status: sum(1 for m in stored if m.status is status) for status in MappingStatus}
-            summary = MappingsRefreshed(len(stored), counts[MappingStatus.OK], counts[MappingStatus.RENAMED],
-                                        counts[MappingStatus.INVALID], gateway.calls)
-            await audit(uow, self.deps, actor, action, target, Outcome.OK if failure is None else Outcome.FAILED,
-                        checked=summary.checked, ok=summary.ok, renamed=summary.renamed, invalid=summary.invalid,
-                        changed_meanwhile=len(checked) - len(stored), not_checked=len(mappings) - len(checked),
-                        autotask_calls=summary.autotask_calls)
-            await uow.commit()
-        if failure is not None:
-            raise psa_error(failure) from failure
-        return summary
+        async with Attempt(self.deps, actor, "mapping.refresh_all", ("mappings", "*")) as attempt:
+            attempt.authorize(Permission.MANAGE_MAPPINGS)
+            _, gateway = await connected(self.deps)
+            async with self.deps.uow(read_only=True) as uow:
+                mappings = [m for m in await uow.mappings.list() if m.company_id is not None]
+            checked, failure = await _check_all(gateway, mappings, self.deps.clock.now())
+            async with self.deps.uow() as uow:
+                stored = [after for before, after in checked if await store_checked(uow, before, after)]
+                counts = {status: sum(1 for m in stored if m.status is status) for status in MappingStatus}
+                summary = MappingsRefreshed(len(stored), counts[MappingStatus.OK], counts[MappingStatus.RENAMED],
+                                            counts[MappingStatus.INVALID], gateway.calls)
+                await attempt.record(uow, Outcome.OK if failure is None else Outcome.FAILED, checked=summary.checked,
+                                     ok=summary.ok, renamed=summary.renamed, invalid=summary.invalid,
+                                     changed_meanwhile=len(checked) - len(stored),
+                                     not_checked=len(mappings) - len(checked), autotask_calls=summary.autotask_calls)
+                await uow.commit()
+            if failure is not None:
+                error = psa_error(failure)
+                error.recorded = True  # the summary above is its record
+                raise error from failure
+            return summary

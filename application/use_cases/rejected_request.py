@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from application.attempts import Attempt
+from application.deps import UseCase
 from application.errors import InvalidInput
-from application.use_cases.common import UseCase, record_refusal
 from domain.roles import Actor
 
 ACTION = "request.invalid"
@@ -17,5 +18,5 @@ class RecordRejectedRequest(UseCase):
         """`operation`: the route refused (its method and path template); `fields`: the names of the values refused,
         never the values themselves (one may be a password)."""
         named = ", ".join(sorted(set(fields)))[:500] or "body"
-        await record_refusal(self.deps, actor, ACTION, ("operation", operation),
-                             InvalidInput(named, "The request is not valid."), fields=named)
+        attempt = Attempt(self.deps, actor, ACTION, ("operation", operation))
+        await attempt.refused(InvalidInput(named, "The request is not valid.").noting(fields=named))

@@ -1,22 +1,19 @@
 """Resolve a run's ticket from Backupchecks: only when Autotask holds no time entries on it (re-checked live), after
-adding the fixed internal closing note exactly once, then setting the status to Complete."""
+adding the fixed internal closing note exactly once, then setting the status to Complete.
+
+Steps: check the stored snapshot → observe the ticket live → (finish a completion whose answer was lost) → the
+resolution policy on live facts → closing note → re-count time entries → complete → record. The policy, the time-entry
+rule included, is `domain.tickets.decide_resolve`, applied by `_refuse_unless_resolvable` on live facts (once before
+the note, once on the re-count right before completing)."""
 
 from __future__ import annotations
 
-from application.errors import Conflict, NotFound, UseCaseError
+from application.attempts import Attempt
+from application.deps import Deps
+from application.errors import DENIED, TicketBusy, UseCaseError
 from application.ports import NoteDraft, PsaError, PsaGateway, PsaUnavailable, UnitOfWork
-from application.use_cases.common import (
-    Deps,
-    amend_link,
-    audit,
-    authorize,
-    connect,
-    psa_error,
-    refuse,
-    replace_link,
-    within,
-)
-from application.use_cases.get_ticket import observe
+from application.psa_connection import connect, psa_error, within
+from application.ticket_links import amend_link, observe, replace_link
 from domain.audit import Outcome
 from domain.picklists import Picklists, closing_note_refusal, closing_note_type, internal_publish
 from domain.roles import Actor, Permission
@@ -27,24 +24,17 @@ from domain.tickets import (
     DENY_MESSAGES,
     STATUS_COMPLETE,
     DenyReason,
-    LinkState,
-    ResolveDecision,
     TicketLink,
     TicketStatus,
     decide_resolve,
+    refused_on_snapshot,
 )
 
 ACTION = "ticket.resolve"
-def busy() -> Conflict:
-    return Conflict("ticket_busy", "The ticket changed while resolving it; look again and retry.")
-# Reasons that only live facts from Autotask decide: the stored snapshot may be old.
-_LIVE_REASONS = (DenyReason.TIME_ENTRIES_PRESENT, DenyReason.ALREADY_CLOSED)
 
 
-def _denied(reason: DenyReason) -> UseCaseError:
-    if reason is DenyReason.NO_TICKET:
-        return NotFound(reason.value, DENY_MESSAGES[reason])
-    return Conflict(reason.value, DENY_MESSAGES[reason])
+def denied(reason: DenyReason) -> UseCaseError:
+    return DENIED[reason](DENY_MESSAGES[reason])
 
 
 class ResolveTicket:
@@ -53,112 +43,123 @@ class ResolveTicket:
         self.stale_after_seconds = stale_after_seconds
 
     async def execute(self, actor: Actor, run_id: str) -> TicketLink:
-        deps, target = self.deps, ("run", run_id)
-        await authorize(deps, actor, Permission.MANAGE_TICKETS, ACTION, target)
-        async with deps.uow(read_only=True) as uow:
+        async with Attempt(self.deps, actor, ACTION, ("run", run_id)) as attempt:
+            attempt.authorize(Permission.MANAGE_TICKETS)
+            link, settings = await self._check_snapshot(run_id)
+            gateway = connect(self.deps, settings)
+            observed, picklists = await self._observe_live(link, gateway)
+            if observed.completion_lost() and settings.allow_resolve:
+                # Backupchecks sent the completion and the ticket is closed: that answer was lost. Finish the record.
+                assert observed.status is not None
+                return await self._record(attempt, observed, observed.status, completed_earlier=True)
+            self._refuse_unless_resolvable(observed, settings, picklists, time_entries=observed.time_entries)
+            noted = await self._closing_note(observed, gateway, settings, picklists)
+            sending = await self._recount(noted, gateway, settings, picklists)
+            status = await self._complete(sending, gateway, picklists)
+            return await self._record(attempt, sending, status)
+
+    async def _check_snapshot(self, run_id: str) -> tuple[TicketLink, AutotaskSettings]:
+        """Refuse on the stored link what live facts cannot change (no ticket, deleted, switched off, busy)."""
+        async with self.deps.uow(read_only=True) as uow:
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
-        first = decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve)
-        if first.reason is not None and not (first.reason in _LIVE_REASONS and link and link.state is LinkState.LINKED):
-            await refuse(deps, actor, ACTION, target, _denied(first.reason))
+        reason = refused_on_snapshot(decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve), link)
+        if reason is not None:
+            raise denied(reason)
         assert link is not None and link.ticket_id is not None
-        if link.note_in_flight(deps.clock.now(), self.stale_after_seconds):
-            await refuse(deps, actor, ACTION, target, busy())
+        if link.note_in_flight(self.deps.clock.now(), self.stale_after_seconds):
+            raise TicketBusy()
+        return link, settings
+
+    async def _observe_live(self, link: TicketLink, gateway: PsaGateway) -> tuple[TicketLink, Picklists]:
+        """The ticket's live status and time entries, stored over the snapshot (unless someone changed it)."""
         try:
-            gateway = connect(deps, settings)
-        except UseCaseError as error:
-            await refuse(deps, actor, ACTION, target, error)
-        try:
-            observed = await observe(deps, gateway, link)
+            observed = await observe(self.deps, gateway, link)
             picklists = await gateway.picklists()
         except PsaError as error:
-            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="check")
-        if not await replace_link(deps, observed, link):
-            await refuse(deps, actor, ACTION, target, busy())
-        decision = decide_resolve(observed, may_resolve=True, allow_resolve=settings.allow_resolve)
-        note_refusal = closing_note_refusal(settings, picklists) if observed.closing_note_id is None else None
-        if decision.reason is None and note_refusal is not None:
-            decision = ResolveDecision(False, note_refusal)
-        if (decision.reason is DenyReason.ALREADY_CLOSED and observed.completion_sent
-                and observed.time_entries == 0 and observed.state is LinkState.LINKED):
-            # Backupchecks sent the completion and the ticket is closed: that answer was lost. Finish the record.
-            assert observed.status is not None
-            return await self._record(actor, observed, observed.status, completed_earlier=True)
-        if decision.reason is not None:
-            await refuse(deps, actor, ACTION, target, _denied(decision.reason), time_entries=observed.time_entries)
-        noted = await self._closing_note(actor, observed, gateway, settings, picklists)
-        assert noted.ticket_id is not None and noted.status is not None
-        try:
-            # Time may have been logged while the note was added: count once more right before closing.
-            entries = await gateway.count_time_entries(noted.ticket_id)
-        except PsaError as error:
-            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete")
-        if entries:
-            status = noted.status
-            await amend_link(deps, noted, lambda current: current.observed(status, entries)
-                             if current.state is LinkState.LINKED else None)
-            await refuse(deps, actor, ACTION, target, _denied(DenyReason.TIME_ENTRIES_PRESENT), time_entries=entries,
-                         closing_note_id=noted.closing_note_id)
-        sending = await amend_link(deps, noted, lambda current: current.completion_sending()
-                                   if current.state is LinkState.LINKED
-                                   and current.closing_note_id == noted.closing_note_id else None)
-        if sending is None:
-            await refuse(deps, actor, ACTION, target, busy())
-        try:
-            await within(self.stale_after_seconds / 2, gateway.complete_ticket(noted.ticket_id, STATUS_COMPLETE))
-        except PsaError as error:
-            if not (isinstance(error, PsaUnavailable) and error.maybe_applied):  # surely not completed
-                await amend_link(deps, sending, lambda current: current.completion_sending(False))
-            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="complete",
-                         closing_note_id=noted.closing_note_id)
-        # No read after the PATCH: Autotask answered that it set exactly this status (resolve costs 5 requests).
-        status = TicketStatus(STATUS_COMPLETE, picklists.status_label(STATUS_COMPLETE), deps.clock.now())
-        return await self._record(actor, sending, status)
+            raise psa_error(error).failed(stage="check") from error
+        if not await replace_link(self.deps, observed, link):
+            raise TicketBusy()
+        return observed, picklists
 
-    async def _record(self, actor: Actor, link: TicketLink, status: TicketStatus, **details: bool) -> TicketLink:
-        """Record the resolution and its audit record in one transaction."""
-        deps, target = self.deps, ("run", link.run_id)
+    @staticmethod
+    def _refuse_unless_resolvable(link: TicketLink, settings: AutotaskSettings, picklists: Picklists,
+                                  **details: int | None) -> None:
+        """The resolution policy on live facts (time entries, closed, deleted), then the closing note's settings."""
+        reason = decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve).reason
+        if reason is None and link.closing_note_id is None:
+            reason = closing_note_refusal(settings, picklists)
+        if reason is not None:
+            raise denied(reason).noting(**details)
 
-        async def log(uow: UnitOfWork) -> None:
-            await audit(uow, deps, actor, ACTION, target, Outcome.OK, ticket_id=link.ticket_id,
-                        closing_note_id=link.closing_note_id, **details)
-
-        resolved = await amend_link(deps, link, lambda current: current.resolved(actor.name, status)
-                                    if current.state is LinkState.LINKED
-                                    and current.closing_note_id == link.closing_note_id else None, log)
-        if resolved is None:
-            await refuse(deps, actor, ACTION, target, busy(), Outcome.FAILED, ticket_id=link.ticket_id)
-        return resolved
-
-    async def _closing_note(self, actor: Actor, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
+    async def _closing_note(self, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
                             picklists: Picklists) -> TicketLink:
         """Add the closing note once, internal. The attempt is claimed (compare-and-set) and committed before the
         call, and the call has a deadline shorter than a claim's life, so no concurrent resolve can add a second one;
         after an attempt whose answer was lost, the note is looked up on the ticket instead of being added again."""
-        deps, target = self.deps, ("run", link.run_id)
         if link.closing_note_id is not None:
             return link
-        assert link.ticket_id is not None
         note = NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, closing_note_type(settings.note_type_id, picklists),
                          internal_publish(settings.note_publish_id, picklists))
-        claimed = link.note_claimed(deps.clock.now())
-        if link.note_in_flight(deps.clock.now(), self.stale_after_seconds) or not await replace_link(
-            deps, claimed, link
+        claimed = link.note_claimed(self.deps.clock.now())
+        if link.note_in_flight(self.deps.clock.now(), self.stale_after_seconds) or not await replace_link(
+            self.deps, claimed, link
         ):
-            await refuse(deps, actor, ACTION, target, busy())
-
-        def ours(current: TicketLink) -> bool:
-            return current.closing_note_claimed_at == claimed.closing_note_claimed_at
-
+            raise TicketBusy()
         try:
             note_id = await within(self.stale_after_seconds / 2, self._find_or_add(gateway, link, note))
         except PsaError as error:
-            await amend_link(deps, claimed, lambda current: current.note_unclaimed() if ours(current) else None)
-            await refuse(deps, actor, ACTION, target, psa_error(error), Outcome.FAILED, stage="closing_note")
-        noted = await amend_link(deps, claimed, lambda current: current.note_added(note_id) if ours(current) else None)
+            await amend_link(self.deps, claimed, lambda current: current.note_released(claimed))
+            raise psa_error(error).failed(stage="closing_note") from error
+        noted = await amend_link(self.deps, claimed, lambda current: current.note_recorded(claimed, note_id))
         if noted is None:
-            await refuse(deps, actor, ACTION, target, busy())
+            raise TicketBusy()
         return noted
+
+    async def _recount(self, noted: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
+                       picklists: Picklists) -> TicketLink:
+        """Time may have been logged while the note was added: count once more right before closing, and claim the
+        completion (so a lost answer can be finished later)."""
+        assert noted.ticket_id is not None and noted.status is not None
+        try:
+            entries = await gateway.count_time_entries(noted.ticket_id)
+        except PsaError as error:
+            raise psa_error(error).failed(stage="complete") from error
+        if entries:
+            status = noted.status
+            recounted = noted.observed(status, entries)
+            await amend_link(self.deps, noted, lambda current: current.recounted(status, entries))
+            self._refuse_unless_resolvable(recounted, settings, picklists, time_entries=entries,
+                                           closing_note_id=noted.closing_note_id)
+        sending = await amend_link(self.deps, noted, lambda current: current.completion_claimed(noted.closing_note_id))
+        if sending is None:
+            raise TicketBusy()
+        return sending
+
+    async def _complete(self, sending: TicketLink, gateway: PsaGateway, picklists: Picklists) -> TicketStatus:
+        """Set the status to Complete, within half the stale timeout. No read after the PATCH: Autotask answered that
+        it set exactly this status (resolve costs 5 requests)."""
+        assert sending.ticket_id is not None
+        try:
+            await within(self.stale_after_seconds / 2, gateway.complete_ticket(sending.ticket_id, STATUS_COMPLETE))
+        except PsaError as error:
+            if not (isinstance(error, PsaUnavailable) and error.maybe_applied):  # surely not completed
+                await amend_link(self.deps, sending, lambda current: current.completion_sending(False))
+            raise psa_error(error).failed(stage="complete", closing_note_id=sending.closing_note_id) from error
+        return TicketStatus(STATUS_COMPLETE, picklists.status_label(STATUS_COMPLETE), self.deps.clock.now())
+
+    async def _record(self, attempt: Attempt, link: TicketLink, status: TicketStatus, **details: bool) -> TicketLink:
+        """Record the resolution and its audit record in one transaction."""
+
+        async def log(uow: UnitOfWork) -> None:
+            await attempt.record(uow, Outcome.OK, ticket_id=link.ticket_id, closing_note_id=link.closing_note_id,
+                                 **details)
+
+        resolved = await amend_link(
+            self.deps, link, lambda current: current.resolution(attempt.actor.name, status, link.closing_note_id), log)
+        if resolved is None:
+            raise TicketBusy().failed(ticket_id=link.ticket_id)
+        return resolved
 
     @staticmethod
     async def _find_or_add(gateway: PsaGateway, link: TicketLink, note: NoteDraft) -> int:

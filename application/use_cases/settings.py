@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from application.attempts import Attempt
+from application.deps import UseCase
 from application.errors import InvalidInput
-from application.use_cases.common import UseCase, audit, authorize, refuse
-from domain.audit import Outcome
 from domain.roles import Actor, Permission
 from domain.settings import DUE_HOURS_DEFAULT, DUE_HOURS_MAX, DUE_HOURS_MIN, AutotaskSettings
 from domain.tickets import STATUS_COMPLETE
 
 # Settings an admin may change; the installation id and the sealed password are not among them.
+TARGET = ("settings", "autotask")
 EDITABLE = frozenset(f.name for f in fields(AutotaskSettings)) - {"installation_id", "api_password_sealed"}
 
 
@@ -26,39 +27,41 @@ class SettingsChange:
 
 class GetSettings(UseCase):
     async def execute(self, actor: Actor) -> AutotaskSettings:
-        await authorize(self.deps, actor, Permission.ADMINISTER, "settings.get", ("settings", "autotask"))
-        async with self.deps.uow(read_only=True) as uow:
-            return await uow.settings.get()
+        async with Attempt(self.deps, actor, "settings.get", TARGET) as attempt:
+            attempt.authorize(Permission.ADMINISTER)
+            async with self.deps.uow(read_only=True) as uow:
+                return await uow.settings.get()
 
 
 class UpdateSettings(UseCase):
     async def execute(self, actor: Actor, change: SettingsChange) -> AutotaskSettings:
-        action, target = "settings.update", ("settings", "autotask")
-        await authorize(self.deps, actor, Permission.ADMINISTER, action, target)
-        unknown = set(change.values) - EDITABLE
-        if unknown:
-            await refuse(self.deps, actor, action, target,
-                         InvalidInput(sorted(unknown)[0], "This setting does not exist or cannot be changed."))
-        if change.api_password is not None and not change.api_password:
-            await refuse(self.deps, actor, action, target,
-                         InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one."))
-        due = change.values.get("ticket_due_hours", DUE_HOURS_DEFAULT)
-        if isinstance(due, bool) or not isinstance(due, int) or not DUE_HOURS_MIN <= due <= DUE_HOURS_MAX:
-            await refuse(self.deps, actor, action, target,
-                         InvalidInput("ticket_due_hours", f"Tickets fall due {DUE_HOURS_MIN} to {DUE_HOURS_MAX} hours "
-                                                          "(a year) after the run is reviewed."))
-        if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
-            await refuse(self.deps, actor, action, target,
-                         InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete)."))
-        async with self.deps.uow() as uow:
-            current = await uow.settings.get()
-            updated = replace(current, **change.values)
-            if change.api_password is not None:
-                updated = replace(updated, api_password_sealed=self.deps.secrets.seal(change.api_password))
-            changed = sorted(k for k in change.values if getattr(current, k) != getattr(updated, k))
-            await uow.settings.save(updated)
-            # Names of what changed, never values: the audit log must not hold a secret.
-            await audit(uow, self.deps, actor, action, target, Outcome.OK, changed=",".join(changed),
-                        api_password_changed=change.api_password is not None)
-            await uow.commit()
-        return updated
+        async with Attempt(self.deps, actor, "settings.update", TARGET) as attempt:
+            attempt.authorize(Permission.ADMINISTER)
+            _check(change)
+            async with self.deps.uow() as uow:
+                current = await uow.settings.get()
+                updated = replace(current, **change.values)
+                if change.api_password is not None:
+                    updated = replace(updated, api_password_sealed=self.deps.secrets.seal(change.api_password))
+                changed = sorted(k for k in change.values if getattr(current, k) != getattr(updated, k))
+                await uow.settings.save(updated)
+                # Names of what changed, never values: the audit log must not hold a secret.
+                await attempt.record(uow, changed=",".join(changed),
+                                     api_password_changed=change.api_password is not None)
+                await uow.commit()
+            return updated
+
+
+def _check(change: SettingsChange) -> None:
+    """InvalidInput for the first value an admin may not set."""
+    unknown = set(change.values) - EDITABLE
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], "This setting does not exist or cannot be changed.")
+    if change.api_password is not None and not change.api_password:
+        raise InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one.")
+    due = change.values.get("ticket_due_hours", DUE_HOURS_DEFAULT)
+    if isinstance(due, bool) or not isinstance(due, int) or not DUE_HOURS_MIN <= due <= DUE_HOURS_MAX:
+        raise InvalidInput("ticket_due_hours", f"Tickets fall due {DUE_HOURS_MIN} to {DUE_HOURS_MAX} hours "
+                                               "(a year) after the run is reviewed.")
+    if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
+        raise InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete).")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import NotFound
+from application.attempts import Attempt
+from application.deps import UseCase
+from application.errors import Forbidden, NotConfigured, RunNotFound
 from application.ports import RunQuery, UnitOfWork
-from application.use_cases.common import UseCase, authorize
-from domain.draft import missing_ticket_settings
-from domain.mapping import CompanyMapping, MappingStatus
+from domain.draft import ticket_refusal
+from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 from domain.runs import Run
 from domain.settings import AutotaskSettings
@@ -29,19 +30,13 @@ class RunView:
 
 
 def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> str | None:
+    """The code of the refusal CreateTicket would give (the same rule: domain.draft.ticket_refusal), or None."""
     if not actor.may(Permission.MANAGE_TICKETS):
-        return "forbidden"
+        return Forbidden.code
     if not settings.enabled or not settings.has_credentials:
-        return "integration_disabled"
-    if mapping is None or mapping.status is MappingStatus.MISSING:
-        return "mapping_missing"
-    if mapping.status is MappingStatus.INVALID:
-        return "mapping_invalid"
-    if not run.status.ticketable:
-        return "run_not_ticketable"
-    if missing_ticket_settings(settings, run.status):
-        return "ticket_settings_incomplete"
-    return None
+        return NotConfigured.code
+    refusal = ticket_refusal(run, mapping, settings)
+    return None if refusal is None else refusal.value
 
 
 def run_view(actor: Actor, run: Run, customer_name: str, mapping: CompanyMapping | None, link: TicketLink | None,
@@ -81,16 +76,16 @@ async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView
 
 class ListRuns(UseCase):
     async def execute(self, actor: Actor, query: RunQuery) -> list[RunView]:
-        await authorize(self.deps, actor, Permission.VIEW_RUNS, "run.list", ("runs", "*"))
+        await Attempt(self.deps, actor, "run.list", ("runs", "*")).authorized(Permission.VIEW_RUNS)
         async with self.deps.uow(read_only=True) as uow:
             return await _views(uow, actor, await uow.runs.query(query))
 
 
 class GetRun(UseCase):
     async def execute(self, actor: Actor, run_id: str) -> RunView:
-        await authorize(self.deps, actor, Permission.VIEW_RUNS, "run.get", ("run", run_id))
+        await Attempt(self.deps, actor, "run.get", ("run", run_id)).authorized(Permission.VIEW_RUNS)
         async with self.deps.uow(read_only=True) as uow:
             run = await uow.runs.get(run_id)
             if run is None:
-                raise NotFound("run_not_found", f"No run has ID {run_id!r}.")
+                raise RunNotFound(run_id)
             return (await _views(uow, actor, [run]))[0]

@@ -5,14 +5,15 @@ Failed sign-ins are audited and, after `lock_after` in a row, lock the username 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import NoReturn
+from datetime import datetime, timedelta
 
-from application.errors import UseCaseError
+from application.attempts import Attempt
+from application.deps import Deps
+from application.errors import SignInFailed, SignInLocked, SignInRefused
 from application.ports import CredentialHasher, SessionStore, SignInFailures, WebSession
-from application.use_cases.common import Deps, audit
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor
 
@@ -27,10 +28,6 @@ class SessionPolicy:
     absolute: timedelta = timedelta(hours=12)
     lock_after: int = 5
     lock_for: timedelta = timedelta(minutes=15)
-
-
-class SignInRefused(UseCaseError):
-    """Wrong username or password (`sign_in_failed`), or too many failures (`sign_in_locked`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,26 +63,18 @@ class Sessions:
         if failures is not None and failures.locked_until is not None:
             if failures.locked_until > now:
                 minutes = max(1, round((failures.locked_until - now).total_seconds() / 60))
-                await self._refuse(username, SignInRefused(
-                    "sign_in_locked", f"Too many failed sign-ins: this username is locked for {minutes} more "
-                                      f"minute{'s' * (minutes != 1)}."))
+                locked = SignInLocked(f"Too many failed sign-ins: this username is locked for {minutes} more "
+                                      f"minute{'s' * (minutes != 1)}.")
+                raise await self._refused(username, locked)
             failures = None  # the lock is over: count afresh
         async with self.deps.uow() as uow:
             user = await uow.users.by_username(username) if username else None
         stored_hash = user.password_hash if user is not None else None
         # Unknown users cost an argon2 verification too, so timing does not tell which usernames exist.
-        valid = self.hasher.verify_password(stored_hash or self._dummy(), password[:256]) and stored_hash is not None
+        valid = await asyncio.to_thread(self.hasher.verify_password, stored_hash or await self._dummy(),
+                                        password[:256]) and stored_hash is not None  # argon2: off the event loop
         if user is None or not valid:
-            count = (failures.count if failures is not None else 0) + 1
-            locked = now + self.policy.lock_for if count >= self.policy.lock_after else None
-            await self.store.set_failures(username, SignInFailures(count, now, locked))
-            await self.store.forget_failures_before(now - self.policy.lock_for)  # made-up names pile up otherwise
-            message = "Wrong username or password."
-            if locked is not None:
-                minutes = round(self.policy.lock_for.total_seconds() / 60)
-                message += f" Too many failed sign-ins: this username is locked for {minutes} minutes."
-            await self._refuse(username, SignInRefused("sign_in_failed", message), failures=count,
-                               locked=locked is not None)
+            raise await self._failed(username, failures, now)
         if failures is not None:
             await self.store.set_failures(username, None)
         if replacing:
@@ -95,7 +84,7 @@ class Sessions:
         await self.store.add(WebSession(self.hasher.hash_token(session_id), user.id, user.username, now, now))
         actor = Actor(user.username, user.role)
         async with self.deps.uow() as uow:
-            await audit(uow, self.deps, actor, "session.sign_in", ("user", user.username), Outcome.OK)
+            await Attempt(self.deps, actor, "session.sign_in", ("user", user.username)).record(uow)
             await uow.commit()
         return SignedIn(actor, session_id)
 
@@ -125,19 +114,31 @@ class Sessions:
         await self.store.remove(self.hasher.hash_token(session_id))
         if actor is not None:
             async with self.deps.uow() as uow:
-                await audit(uow, self.deps, actor, "session.sign_out", ("user", actor.name), Outcome.OK)
+                await Attempt(self.deps, actor, "session.sign_out", ("user", actor.name)).record(uow)
                 await uow.commit()
 
-    def _dummy(self) -> str:
+    async def _failed(self, username: str, failures: SignInFailures | None, now: datetime) -> SignInRefused:
+        """Count the failure (locking the username after `lock_after` in a row); the audited refusal, to raise."""
+        count = (failures.count if failures is not None else 0) + 1
+        locked = now + self.policy.lock_for if count >= self.policy.lock_after else None
+        await self.store.set_failures(username, SignInFailures(count, now, locked))
+        await self.store.forget_failures_before(now - self.policy.lock_for)  # made-up names pile up otherwise
+        message = "Wrong username or password."
+        if locked is not None:
+            minutes = round(self.policy.lock_for.total_seconds() / 60)
+            message += f" Too many failed sign-ins: this username is locked for {minutes} minutes."
+        return await self._refused(username, SignInFailed(message), failures=count, locked=locked is not None)
+
+    async def _dummy(self) -> str:
         if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash_password(DUMMY_PASSWORD)
+            self._dummy_hash = await asyncio.to_thread(self.hasher.hash_password, DUMMY_PASSWORD)
         return self._dummy_hash
 
-    async def _refuse(self, username: str, error: SignInRefused, **details: int | bool) -> NoReturn:
-        """Audit a refused sign-in (the claimed username is the actor; it has no role) and raise."""
+    async def _refused(self, username: str, error: SignInRefused, **details: int | bool) -> SignInRefused:
+        """Audit a refused sign-in (the claimed username is the actor; it has no role); `error`, to raise."""
         entry = AuditEntry(self.deps.clock.now(), username or "-", "anonymous", "session.sign_in", "user",
                            username or "-", Outcome.DENIED, {"code": error.code, **details})
         async with self.deps.uow() as uow:
             await uow.audit.append(entry)
             await uow.commit()
-        raise error
+        return error

@@ -10,6 +10,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
+from application.errors import (
+    LastAdmin,
+    NotConfigured,
+    UsernameTaken,
+    UserNotFound,
+)
 from application.ports import AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
@@ -79,7 +85,7 @@ class SettingsController(Controller):
         return validation_out(await validate_configuration.execute(actor))
 
     @get("/picklists", operation_id="getPicklists",
-         responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
+         responses=api_responses(400, 403, NotConfigured, 502, 503))
     async def picklists(
         self,
         actor: NamedDependency[Actor],
@@ -88,7 +94,7 @@ class SettingsController(Controller):
     ) -> PicklistsOut:
         return picklists_out(await get_picklists.execute(actor, refresh=refresh))
 
-    @get("/usage", operation_id="getUsage", responses=api_responses(403, (409, "integration_disabled"), 502, 503))
+    @get("/usage", operation_id="getUsage", responses=api_responses(403, NotConfigured, 502, 503))
     async def usage(self, actor: NamedDependency[Actor], get_usage: NamedDependency[GetUsage]) -> UsageOut:
         u = await get_usage.execute(actor)
         return UsageOut(u.requests_this_hour, u.limit, u.timeframe_minutes)
@@ -99,7 +105,7 @@ class UserController(Controller):
     tags = ("users",)
 
     @post("/", operation_id="addUser", status_code=201, description="The token is shown once; only its hash is kept.",
-          responses=api_responses(400, 403, (409, "username_taken")))
+          responses=api_responses(400, 403, UsernameTaken))
     async def add_user(
         self, actor: NamedDependency[Actor], add_user: NamedDependency[AddUser], data: JSONBody[UserIn]
     ) -> NewUserOut:
@@ -121,7 +127,7 @@ class UserController(Controller):
         return UserPage([UserOut(u.id, u.username, u.role.value, u.created_at) for u in page], next_cursor)
 
     @delete("/{user_id:str}", operation_id="removeUser", status_code=204,
-            responses=api_responses(400, 403, (404, "user_not_found"), (409, "last_admin")))
+            responses=api_responses(400, 403, UserNotFound, LastAdmin))
     async def remove_user(
         self,
         actor: NamedDependency[Actor],

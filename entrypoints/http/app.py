@@ -17,7 +17,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Scope
 
-from application.use_cases.common import flush_denials
+from application.attempts import flush_denials
+from application.errors import Forbidden, StorageUnavailable
 from application.use_cases.users import Authenticate
 from domain.roles import Actor, Permission
 from entrypoints.container import Container, close
@@ -156,7 +157,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
                 await uow.settings.get()
         except Exception as error:  # any failure means "not ready"; the reason goes to the log only
             LOGGER.warning("readiness check failed: %s", type(error).__name__)
-            return problem(503, "database_unavailable", "The database does not answer.")
+            return problem(503, StorageUnavailable.code, "The database does not answer.")
         return Response({"status": "ok"})
 
     @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE,
@@ -169,7 +170,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         if token is None or expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
             actor = await authenticated(request, authenticate)
             if not actor.may(Permission.ADMINISTER):
-                return problem(403, "forbidden", "Only an admin (or the metrics token) may read the metrics.")
+                return problem(403, Forbidden.code, "Only an admin (or the metrics token) may read the metrics.")
         return Response(metrics_provider().exposition(), media_type=CONTENT_TYPE)
 
     async def on_shutdown() -> None:

@@ -8,6 +8,16 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
+from application.errors import (
+    CompanyInaccessible,
+    CompanyInactive,
+    CompanyNotFound,
+    CustomerNotFound,
+    MappingChanged,
+    MappingInvalid,
+    MappingMissing,
+    NotConfigured,
+)
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.map_customer import MapCustomer
@@ -45,8 +55,7 @@ class MappingController(Controller):
     tags = ("mappings",)
 
     @put("/", operation_id="mapCustomer", status_code=200, responses=api_responses(
-        400, 403, (404, "customer_not_found"), (409, "integration_disabled"),
-        (422, "company_not_found, company_inactive, company_inaccessible"), 502, 503))
+        400, 403, CustomerNotFound, NotConfigured, CompanyNotFound, CompanyInactive, CompanyInaccessible, 502, 503))
     async def map_customer(
         self,
         actor: NamedDependency[Actor],
@@ -57,22 +66,21 @@ class MappingController(Controller):
         return _out(await map_customer.execute(actor, customer_id, data.company_id))
 
     @delete("/", operation_id="clearMapping", status_code=204,
-            responses=api_responses(400, 403, (404, "customer_not_found")))
+            responses=api_responses(400, 403, CustomerNotFound))
     async def clear_mapping(
         self, actor: NamedDependency[Actor], clear_mapping: NamedDependency[ClearMapping], customer_id: CustomerId
     ) -> None:
         await clear_mapping.execute(actor, customer_id)
 
     @post("/refresh", operation_id="refreshMapping", status_code=200, responses=api_responses(
-        400, 403, (404, "customer_not_found"), (409, "integration_disabled, mapping_missing, mapping_changed"),
-        502, 503))
+        400, 403, CustomerNotFound, NotConfigured, MappingMissing, MappingChanged, 502, 503))
     async def refresh_mapping(
         self, actor: NamedDependency[Actor], refresh_mapping: NamedDependency[RefreshMapping], customer_id: CustomerId
     ) -> MappingOut:
         return _out(await refresh_mapping.execute(actor, customer_id))
 
     @post("/confirm", operation_id="confirmMapping", status_code=200, responses=api_responses(
-        400, 403, (404, "customer_not_found"), (409, "mapping_missing, mapping_invalid")))
+        400, 403, CustomerNotFound, MappingMissing, MappingInvalid))
     async def confirm_mapping(
         self, actor: NamedDependency[Actor], confirm_mapping: NamedDependency[ConfirmMapping], customer_id: CustomerId
     ) -> MappingOut:
@@ -84,7 +92,7 @@ class AutotaskController(Controller):
     tags = ("autotask",)
 
     @get("/companies", operation_id="searchCompanies",
-         responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
+         responses=api_responses(400, 403, NotConfigured, 502, 503))
     async def search_companies(
         self,
         actor: NamedDependency[Actor],
@@ -100,7 +108,7 @@ class AutotaskController(Controller):
         return CompanyList([company_out(c) for c in page.companies], next_cursor, next_cursor is not None)
 
     @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200,
-          responses=api_responses(403, (409, "integration_disabled"), 502, 503))
+          responses=api_responses(403, NotConfigured, 502, 503))
     async def refresh_all_mappings(
         self, actor: NamedDependency[Actor], refresh_all_mappings: NamedDependency[RefreshAllMappings]
     ) -> MappingsRefreshedOut:
@@ -108,7 +116,7 @@ class AutotaskController(Controller):
         return MappingsRefreshedOut(r.checked, r.ok, r.renamed, r.invalid, r.autotask_calls)
 
     @post("/tickets/refresh", operation_id="refreshTickets", status_code=200,
-          responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
+          responses=api_responses(400, 403, NotConfigured, 502, 503))
     async def refresh_tickets(
         self,
         actor: NamedDependency[Actor],

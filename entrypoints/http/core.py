@@ -11,7 +11,25 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from application.errors import InvalidInput
+from application.errors import (
+    AlreadyClosed,
+    InvalidInput,
+    MappingInvalid,
+    MappingMissing,
+    NotConfigured,
+    NotePublishNotInternal,
+    NoteTypeMissing,
+    NoTicket,
+    ResolvingDisabled,
+    RunHasTicket,
+    RunNotFound,
+    RunNotTicketable,
+    TicketBusy,
+    TicketDeleted,
+    TicketSettingsIncomplete,
+    TimeEntriesPresent,
+    UnknownCustomer,
+)
 from application.ports import RunQuery
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.get_ticket import GetTicket
@@ -71,8 +89,8 @@ NameCursor = Annotated[str | None, cursor_parameter("name")]
 RunCursor = Annotated[str | None, cursor_parameter("run")]
 SeqCursor = Annotated[str | None, cursor_parameter("seq")]
 CompanyCursor = Annotated[str | None, cursor_parameter("company")]
-RESOLVE_CONFLICTS = ("resolving_disabled, already_closed, time_entries_present, ticket_deleted, ticket_busy, "
-                     "integration_disabled, note_type_missing, note_publish_not_internal")
+RESOLVE_CONFLICTS = (ResolvingDisabled, AlreadyClosed, TimeEntriesPresent, TicketDeleted, TicketBusy, NotConfigured,
+                     NoteTypeMissing, NotePublishNotInternal)
 STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
 CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
 
@@ -121,7 +139,7 @@ class RunController(Controller):
     tags = ("runs",)
 
     @put("/{run_id:str}", operation_id="putRun", status_code=201, responses=api_responses(
-        400, 403, (409, "run_has_ticket"), (422, "unknown_customer"),
+        400, 403, RunHasTicket, UnknownCustomer,
         success={200: (Saved, "The run existed and was updated.")}))
     async def put_run(
         self, actor: NamedDependency[Actor], put_run: NamedDependency[PutRun], run_id: RunId, data: JSONBody[RunIn]
@@ -155,7 +173,7 @@ class RunController(Controller):
         views, next_cursor = paginate(await list_runs.execute(actor, query), limit, lambda v: (v.run.run_at, v.run.id))
         return RunPage([run_out(v) for v in views], next_cursor)
 
-    @get("/{run_id:str}", operation_id="getRun", responses=api_responses(400, (404, "run_not_found")))
+    @get("/{run_id:str}", operation_id="getRun", responses=api_responses(400, RunNotFound))
     async def get_run(self, actor: NamedDependency[Actor], get_run: NamedDependency[GetRun], run_id: RunId) -> RunOut:
         return run_out(await get_run.execute(actor, run_id))
 
@@ -165,9 +183,8 @@ class RunController(Controller):
         status_code=201,
         description="201 created by this call, 200 the run already had it, 202 pending (being created or reconciled).",
         responses=api_responses(
-            400, 403, (404, "run_not_found"),
-            (409, "integration_disabled, mapping_missing, mapping_invalid, run_not_ticketable, "
-                  "ticket_settings_incomplete"), 502, 503,
+            400, 403, RunNotFound, NotConfigured, MappingMissing, MappingInvalid, RunNotTicketable,
+            TicketSettingsIncomplete, 502, 503,
             success={200: (TicketLinkOut, "The run already had its ticket (never a second one)."),
                      202: (TicketLinkOut, "state pending: being created by another call, or being reconciled.")},
         ),
@@ -188,7 +205,7 @@ class RunController(Controller):
 
     @get("/{run_id:str}/autotask-ticket", operation_id="getTicket",
          responses=api_responses(400, (403, "refresh=true needs a role that manages tickets"),
-                                 (404, "run_not_found, no_ticket"), (409, "integration_disabled"), 502, 503))
+                                 RunNotFound, NoTicket, NotConfigured, 502, 503))
     async def get_ticket(
         self,
         actor: NamedDependency[Actor],
@@ -199,7 +216,7 @@ class RunController(Controller):
         return ticket_view_out(await get_ticket.execute(actor, run_id, refresh=refresh))
 
     @post("/{run_id:str}/autotask-ticket/resolve", operation_id="resolveTicket", status_code=200,
-          responses=api_responses(400, 403, (404, "run_not_found, no_ticket"), (409, RESOLVE_CONFLICTS), 502, 503))
+          responses=api_responses(400, 403, RunNotFound, NoTicket, *RESOLVE_CONFLICTS, 502, 503))
     async def resolve_ticket(
         self,
         actor: NamedDependency[Actor],

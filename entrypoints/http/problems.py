@@ -26,8 +26,10 @@ from application.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    NotConfigured,
     NotFound,
+    StorageError,
+    StorageRefused,
+    StorageUnavailable,
     Unprocessable,
     UseCaseError,
 )
@@ -43,14 +45,13 @@ USE_CASE_STATUS: tuple[tuple[type[UseCaseError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
-    (NotConfigured, 409),
     (Unprocessable, 422),
     (InvalidInput, 400),
     (AutotaskRejected, 502),
     (AutotaskUnavailable, 503),
 )
 HTTP_CODES = {
-    400: "invalid_input",
+    400: InvalidInput.code,
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
@@ -85,18 +86,28 @@ ERROR_MEANINGS = {
     422: "the request names something that cannot be used",
     502: "autotask_rejected: Autotask answered with an error (its text in `detail`); autotask_permission_denied: the "
          "Autotask API user lacks a permission",
-    503: "autotask_unavailable: Autotask did not answer (timeout, network, throttled)",
+    503: f"{AutotaskUnavailable.code}: Autotask did not answer (timeout, network, throttled)",
 }
+STORAGE_STATUS = {StorageUnavailable: 503, StorageRefused: 422}
 
 
-def api_responses(*errors: int | tuple[int, str], success: dict[int, tuple[Any, str]] | None = None,
-                  ) -> dict[int, ResponseSpec]:
-    """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given (a `(status, codes)` pair
-    names the route's problem codes) as problem documents, and other success statuses as `{status: (type, text)}`."""
+def api_responses(*errors: int | type[UseCaseError] | tuple[int, str],
+                  success: dict[int, tuple[Any, str]] | None = None) -> dict[int, ResponseSpec]:
+    """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given as problem documents, and
+    other success statuses as `{status: (type, text)}`. An error class names its code under its status (so the lists
+    are the use cases' own error classes and cannot drift); a `(status, text)` pair says something else."""
     specs = {status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
              for status, (kind, text) in (success or {}).items()}
-    for error in (401, *errors):
-        status, codes = error if isinstance(error, tuple) else (error, "")
+    notes: dict[int, list[str]] = {401: []}
+    for error in errors:
+        if isinstance(error, tuple):
+            notes.setdefault(error[0], []).append(error[1])
+        elif isinstance(error, int):
+            notes.setdefault(error, [])
+        else:
+            notes.setdefault(use_case_status(error), []).append(error.code)
+    for status in sorted(notes):
+        codes = ", ".join(notes[status])
         specs[status] = problem_response(ERROR_MEANINGS[status] + (f": {codes}" if codes else ""))
     return specs
 
@@ -179,8 +190,9 @@ def problem(
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def use_case_status(error: UseCaseError) -> int:
-    return next((status for cls, status in USE_CASE_STATUS if isinstance(error, cls)), 500)
+def use_case_status(error: UseCaseError | type[UseCaseError]) -> int:
+    kind = error if isinstance(error, type) else type(error)
+    return next((status for cls, status in USE_CASE_STATUS if issubclass(kind, cls)), 500)
 
 
 def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Response[dict[str, Any]]:
@@ -191,12 +203,24 @@ def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Respons
     return problem(status, error.code, error.message, errors=errors)
 
 
+def on_storage_error(request: Request[Any, Any, Any], error: StorageError) -> Response[dict[str, Any]]:
+    """The database failed: 503 when it did not answer (as /ready says), 422 when it refused a value; nothing was
+    stored either way. The driver's reason (parameters masked) goes to the log, not to the client."""
+    status = next((s for cls, s in STORAGE_STATUS.items() if isinstance(error, cls)), None)
+    if status is None:
+        return on_unexpected(request, error)
+    LOGGER.warning("storage error on %s %s: %s", request.method,
+                   request.scope.get("path_template", request.url.path), error.reason)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return problem(status, error.code, error.message_default, headers=headers)
+
+
 def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
     status = error.status_code
     if status >= 500:
         return on_unexpected(request, error)
     if isinstance(error, ValidationException):
-        return problem(400, "invalid_input", "The request is not valid.", errors=_validation_errors(error))
+        return problem(400, InvalidInput.code, "The request is not valid.", errors=_validation_errors(error))
     if isinstance(error, NotAuthorizedException):
         return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
     code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
@@ -249,6 +273,7 @@ def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     UseCaseError: on_use_case_error,
+    StorageError: on_storage_error,
     HTTPException: on_http_error,
     Exception: on_unexpected,
 }

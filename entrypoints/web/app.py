@@ -11,8 +11,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
-from application.errors import UseCaseError
-from application.use_cases.web_sessions import Sessions, SignInRefused
+from application.errors import SignInRefused, UseCaseError
+from application.use_cases.web_sessions import Sessions
 from entrypoints.http.problems import use_case_status
 from entrypoints.web.admin import AuditPages, SettingsPages, UserPages
 from entrypoints.web.customers import CustomerPages

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from application.errors import AutotaskRejected, AutotaskUnavailable, UseCaseError
+from application.errors import (
+    AlreadyClosed,
+    AutotaskRejected,
+    AutotaskUnavailable,
+    Forbidden,
+    MappingInvalid,
+    MappingMissing,
+    NotConfigured,
+    NoTicket,
+    ResolvingDisabled,
+    RunNotTicketable,
+    TicketDeleted,
+    TimeEntriesPresent,
+    UseCaseError,
+)
 from application.use_cases.create_ticket import Created, CreateTicketResult
 from domain.tickets import TicketLink
 
 RESOLVE_BLOCKED = {
-    "no_ticket": "no ticket yet",
-    "ticket_deleted": "the ticket was deleted in Autotask",
-    "already_closed": "already closed",
-    "time_entries_present": "time entries present",
-    "resolving_disabled": "resolving is switched off",
-    "forbidden": "your role may not resolve tickets",
+    NoTicket.code: "no ticket yet",
+    TicketDeleted.code: "the ticket was deleted in Autotask",
+    AlreadyClosed.code: "already closed",
+    TimeEntriesPresent.code: "time entries present",
+    ResolvingDisabled.code: "resolving is switched off",
+    Forbidden.code: "your role may not resolve tickets",
 }
 CREATE_BLOCKED = {
-    "integration_disabled": "The Autotask integration is off or its credentials are incomplete.",
-    "mapping_missing": "This customer is not mapped to an Autotask company.",
-    "mapping_invalid": "This customer's Autotask company mapping is invalid.",
-    "run_not_ticketable": "Successful runs get no ticket.",
+    NotConfigured.code: "The Autotask integration is off or its credentials are incomplete.",
+    MappingMissing.code: "This customer is not mapped to an Autotask company.",
+    MappingInvalid.code: "This customer's Autotask company mapping is invalid.",
+    RunNotTicketable.code: "Successful runs get no ticket.",
 }
 
 

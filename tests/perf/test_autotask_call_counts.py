@@ -13,7 +13,8 @@ import pytest
 
 from adapters.autotask import AutotaskConnector
 from adapters.autotask_simulator import Simulator, running_simulator
-from application.use_cases.common import Deps, connect
+from application.deps import Deps
+from application.psa_connection import connect
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_tickets import RefreshTickets

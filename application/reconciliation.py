@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from application.attempts import Attempt
 from application.ports import PsaError, PsaGateway, TicketFacts, UnitOfWork
-from application.use_cases.common import Deps, Target, amend_link, audit, psa_error, refuse, replace_link, within
-from domain.audit import Outcome
+from application.psa_connection import psa_error, within
+from application.ticket_links import amend_link, recorded, replace_link, stored
 from domain.picklists import Picklists
-from domain.roles import Actor
-from domain.tickets import TicketLink, TicketStatus
+from domain.tickets import TicketLink
 
 
 class Found(StrEnum):
@@ -31,15 +31,6 @@ class Reconciled:
     link: TicketLink | None
 
 
-def recorded(link: TicketLink, ticket_id: int, facts: TicketFacts | None, labels: Picklists,
-             deps: Deps) -> TicketLink:
-    """`link` linked to the ticket Autotask holds, or marked deleted when Autotask no longer has it."""
-    if facts is None:
-        return link.created_unread(ticket_id).gone()
-    status = TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now())
-    return link.linked(facts.ticket_id, facts.ticket_number, facts.url, status)
-
-
 async def _look_up(gateway: PsaGateway, link: TicketLink) -> tuple[int, TicketFacts | None, Picklists] | None:
     if link.ticket_id is not None:  # created, only its read-back failed
         ticket_id, facts = link.ticket_id, await gateway.get_ticket(link.ticket_id)
@@ -50,16 +41,10 @@ async def _look_up(gateway: PsaGateway, link: TicketLink) -> tuple[int, TicketFa
     return ticket_id, facts, await gateway.picklists()
 
 
-async def stored(deps: Deps, link: TicketLink) -> TicketLink | None:
-    async with deps.uow(read_only=True) as uow:
-        return await uow.tickets.get(link.run_id)
-
-
-async def reconcile(deps: Deps, actor: Actor, action: str, link: TicketLink, gateway: PsaGateway,
-                    stale_after_seconds: float) -> Reconciled:
+async def reconcile(attempt: Attempt, link: TicketLink, gateway: PsaGateway, stale_after_seconds: float) -> Reconciled:
     """Look the earlier attempt's ticket up, holding the link's reconciliation claim. A failed look-up releases the
-    claim and is refused (audited as failed, stage `reconcile`)."""
-    target: Target = ("run", link.run_id)
+    claim and is raised (audited as failed on the run, stage `reconcile`)."""
+    deps, on_run = attempt.deps, attempt.on(("run", link.run_id))
     now = deps.clock.now()
     if link.reconcile_in_flight(now, stale_after_seconds):
         return Reconciled(Found.BUSY, link)
@@ -67,28 +52,24 @@ async def reconcile(deps: Deps, actor: Actor, action: str, link: TicketLink, gat
     if not await replace_link(deps, claimed, link):
         return Reconciled(Found.BUSY, await stored(deps, link))
 
-    def ours(current: TicketLink) -> bool:
-        return current.reconcile_claimed_at == claimed.reconcile_claimed_at
-
-    async def unclaim() -> TicketLink | None:
-        return await amend_link(deps, claimed, lambda current: current.reconcile_unclaimed() if ours(current) else None)
-
-    try:  # within half the claim's life: nobody retakes the claim while this look-up runs
-        answer = await within(stale_after_seconds / 2, _look_up(gateway, claimed))
-    except PsaError as error:
-        await unclaim()
-        await refuse(deps, actor, action, target, psa_error(error), Outcome.FAILED, stage="reconcile")
+    async with on_run:
+        try:  # within half the claim's life: nobody retakes the claim while this look-up runs
+            answer = await within(stale_after_seconds / 2, _look_up(gateway, claimed))
+        except PsaError as error:
+            await amend_link(deps, claimed, lambda current: current.reconcile_released(claimed))
+            raise psa_error(error).failed(stage="reconcile") from error
     if answer is None:
-        return Reconciled(Found.NOTHING, await unclaim())
+        return Reconciled(Found.NOTHING, await amend_link(deps, claimed,
+                                                          lambda current: current.reconcile_released(claimed)))
     ticket_id, facts, labels = answer
     new = recorded(claimed, ticket_id, facts, labels, deps)
 
     async def log(uow: UnitOfWork) -> None:
-        await audit(uow, deps, actor, action, target, Outcome.OK, ticket_id=ticket_id, state=new.state.value,
-                    ticket_number=new.ticket_number, reconciled=True, attempt=claimed.attempt)
+        await on_run.record(uow, ticket_id=ticket_id, state=new.state.value, ticket_number=new.ticket_number,
+                            reconciled=True, attempt=claimed.attempt)
 
     settled = await amend_link(deps, claimed, lambda current: recorded(current, ticket_id, facts, labels, deps)
-                               if ours(current) else None, log)
+                               if current.same_reconcile_claim(claimed) else None, log)
     if settled is None:
         return Reconciled(Found.BUSY, await stored(deps, link))
     return Reconciled(Found.TICKET, settled)

@@ -1,0 +1,208 @@
+"""The PSA port: the gateway to Autotask (or the fake), its errors and the values it answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from domain.draft import TicketDraft
+from domain.picklists import Picklists
+from domain.settings import ApiLogLevel, Environment
+
+
+class PsaError(Exception):
+    """Base of what a PSA gateway raises. `message` keeps the PSA's own words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PsaUnavailable(PsaError):
+    """No usable answer: timeout, connection failure, 5xx without a reason, throttling that outlasted the retries.
+
+    `maybe_applied` is True when a request that changes something may have reached the PSA and taken effect
+    (a timeout after sending, a lost answer); False when it surely did not (refused connection, 429, thread limit).
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool = False, throttled: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+        self.throttled = throttled
+
+
+class PsaRejected(PsaError):
+    """The PSA refused the request (validation, missing required field, bad picklist value). Nothing changed."""
+
+
+class PsaNotFound(PsaError):
+    """The entity does not exist (or the PSA answers as if it did not)."""
+
+
+class PsaForbidden(PsaError):
+    """The API user lacks the permission."""
+
+
+class AuthFailure(StrEnum):
+    UNKNOWN_USER = "unknown_user"
+    BAD_SECRET = "bad_secret"
+    BAD_TRACKING_IDENTIFIER = "bad_tracking_identifier"
+
+
+class PsaAuthError(PsaError):
+    def __init__(self, failure: AuthFailure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    id: int
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyPage:
+    """One page of a company search, in the PSA's own order (by id: Autotask ignores sorting)."""
+
+    companies: list[Company]
+    after_id: int | None
+    """Ask for the next page with this; None when no more matches exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What the API user can query, per area the integration relies on: how many records it sees, or None when the
+    PSA refused (a missing right)."""
+
+    tickets: int | None
+    time_entries: int | None
+    notes: int | None
+    companies: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """A ticket as the PSA holds it now."""
+
+    ticket_id: int
+    ticket_number: str
+    status: int
+    url: str | None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteDraft:
+    title: str
+    description: str
+    note_type: int | None
+    publish: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    name: str
+    api_url: str
+    web_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUsage:
+    requests_this_hour: int
+    limit: int
+    timeframe_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    environment: Environment
+    username: str
+    secret: str
+    tracking_identifier: str
+    log_level: ApiLogLevel = ApiLogLevel.ERRORS
+
+    def __repr__(self) -> str:  # the secret never reaches a log through repr
+        return f"Credentials(environment={self.environment.value!r}, username={self.username!r}, secret='***')"
+
+
+class PsaGateway(Protocol):
+    """One PSA (Autotask) seen through the operations Backupchecks needs. PSA-neutral names; Autotask's dialect
+    stays in the adapter. `calls` counts the requests this gateway made."""
+
+    @property
+    def calls(self) -> int: ...
+
+    async def zone(self) -> Zone: ...
+
+    async def get_company(self, company_id: int) -> Company:
+        """Raises PsaNotFound or PsaForbidden."""
+        ...
+
+    async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
+        """Companies whose name contains `text`, at most `limit` (1-500), with ids above `after_id`."""
+        ...
+
+    async def get_companies(self, company_ids: Sequence[int]) -> dict[int, Company]:
+        """Bulk read (one `in` query per batch); an id missing from the answer may not exist or may be hidden from
+        this user: `get_company` tells which."""
+        ...
+
+    async def create_ticket(self, draft: TicketDraft) -> int:
+        """Create and answer the new ticket's id. Raises PsaRejected (nothing created) or PsaUnavailable
+        (`maybe_applied` says whether it may have been created)."""
+        ...
+
+    async def get_ticket(self, ticket_id: int) -> TicketFacts | None:
+        """None when the ticket does not exist (any more)."""
+        ...
+
+    async def get_tickets(self, ticket_ids: Sequence[int]) -> dict[int, TicketFacts]:
+        """Bulk read; ids missing from the answer do not exist."""
+        ...
+
+    async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None: ...
+
+    async def count_time_entries(self, ticket_id: int) -> int: ...
+
+    async def add_ticket_note(self, ticket_id: int, note: NoteDraft) -> int:
+        """Add a note under the ticket; answers the note's id."""
+        ...
+
+    async def find_ticket_note(self, ticket_id: int, description: str) -> int | None:
+        """The id of a note on the ticket with exactly this text, if any."""
+        ...
+
+    async def complete_ticket(self, ticket_id: int, status: int) -> None:
+        """Set the ticket's status (and nothing else), in one request. Raises PsaNotFound when it does not exist."""
+        ...
+
+    async def picklists(self, *, refresh: bool = False) -> Picklists: ...
+
+    async def usage(self) -> ApiUsage: ...
+
+    async def access(self) -> Access:
+        """Count what the API user can see of tickets, time entries, notes and companies (one request each)."""
+        ...
+
+
+class PsaConnector(Protocol):
+    """Hands out a gateway for a set of credentials (cached zone and picklists stay with the credentials).
+
+    Once the PSA refuses a set of credentials, their gateways refuse every call without asking the PSA again (real
+    tenants lock API users after repeated failed logins), until the credentials change or `fresh=True` (an admin's
+    Test connection) tries them once more."""
+
+    def connect(self, credentials: Credentials, *, fresh: bool = False) -> PsaGateway: ...
+
+
+class InFlightBudget(Protocol):
+    """The PSA's cap on concurrent requests, shared by every worker and process using one tracking identifier.
+    `slot(key)` waits (polling, up to `timeout` seconds) until fewer than the cap's requests hold `key`, and holds one
+    slot for the body of the `async with`; it raises TimeoutError when none frees in time."""
+
+    def slot(self, key: str, timeout: float) -> AbstractAsyncContextManager[None]: ...

@@ -1,0 +1,162 @@
+"""The storage ports: repositories, the audit log and the unit of work that owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome
+from domain.mapping import CompanyMapping, MappingStatus
+from domain.roles import Role
+from domain.runs import Customer, Run, RunStatus
+from domain.settings import AutotaskSettings
+from domain.tickets import TicketLink
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    statuses: frozenset[RunStatus] = frozenset()
+    customer_id: str | None = None
+    has_ticket: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    after: tuple[datetime, str] | None = None
+    """Keyset cursor: the (run_at, id) of the last run already seen; runs come newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    action: str | None = None
+    actor: str | None = None
+    customer_id: str | None = None
+    run_id: str | None = None
+    outcome: Outcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    after_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    role: Role
+    password_hash: str | None
+    token_hash: str
+    created_at: datetime
+
+
+class CustomerRepository(Protocol):
+    async def get(self, customer_id: str) -> Customer | None: ...
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        """Bulk read in one query (per 1,000 ids); ids missing from the answer do not exist."""
+        ...
+    async def save(self, customer: Customer) -> bool:
+        """Insert or update; True when it was new."""
+        ...
+    async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]: ...
+
+
+class RunRepository(Protocol):
+    async def get(self, run_id: str) -> Run | None: ...
+    async def save(self, run: Run) -> bool:
+        """Insert or update (objects and messages replaced); True when it was new."""
+        ...
+    async def query(self, query: RunQuery) -> list[Run]: ...
+
+
+class MappingRepository(Protocol):
+    async def get(self, customer_id: str) -> CompanyMapping | None: ...
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CompanyMapping]:
+        """Bulk read in one query (per 1,000 ids); customers missing from the answer have no mapping."""
+        ...
+    async def save(self, mapping: CompanyMapping) -> None:
+        """Insert or replace (an operator's explicit mapping or clearing)."""
+        ...
+    async def update(self, mapping: CompanyMapping, expected_version: int) -> bool:
+        """Compare-and-set: store `mapping` only if the stored one's version is still `expected_version`."""
+        ...
+    async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]: ...
+
+
+class TicketLinkRepository(Protocol):
+    async def get(self, run_id: str) -> TicketLink | None: ...
+    async def get_many(self, run_ids: Sequence[str]) -> dict[str, TicketLink]: ...
+    async def reserve(self, link: TicketLink) -> bool:
+        """Insert a pending link unless the run already has one. False when another holds the run (the database's
+        unique constraint decides, across processes)."""
+        ...
+    async def update(self, link: TicketLink, expected_version: int) -> bool:
+        """Compare-and-set: store `link` only if the stored link's version is still `expected_version` (and lock
+        the row until the unit of work ends). False when someone else changed it first or it is gone."""
+        ...
+    async def release(self, run_id: str, expected_version: int) -> bool:
+        """Drop a pending reservation (at `expected_version`) whose creation surely failed."""
+        ...
+    async def list_open(self) -> list[TicketLink]:
+        """Links whose ticket may still change in the PSA (state linked)."""
+        ...
+    async def list_pending(self) -> list[TicketLink]:
+        """Reservations (state pending): their ticket may exist in the PSA after a crash or a lost answer."""
+        ...
+
+
+class SettingsRepository(Protocol):
+    async def get(self) -> AutotaskSettings: ...
+    async def save(self, settings: AutotaskSettings) -> None: ...
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> bool:
+        """False when the username is taken."""
+        ...
+    async def by_token_hash(self, token_hash: str) -> User | None: ...
+    async def by_username(self, username: str) -> User | None: ...
+    async def list(self) -> list[User]: ...
+    async def remove(self, user_id: str) -> bool: ...
+
+
+class AuditLog(Protocol):
+    key: AuditKey
+    """The installation's audit key: it signs every appended record and checks the chain."""
+
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        """Chain the entry after the last record. Records are never updated or deleted."""
+        ...
+    async def query(self, query: AuditQuery) -> list[AuditRecord]: ...
+    async def all(self) -> list[AuditRecord]:
+        """Every record in seq order (for verification)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. `async with uow:` begins it; leaving without `commit()` rolls it back. A database failure that
+    leaves it (or keeps it from beginning) is StorageUnavailable (the database did not answer) or StorageRefused (it
+    refused a value); nothing of it is stored."""
+
+    customers: CustomerRepository
+    runs: RunRepository
+    mappings: MappingRepository
+    tickets: TicketLinkRepository
+    settings: SettingsRepository
+    users: UserRepository
+    audit: AuditLog
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. `read_only=True`: it only reads, so it takes no write lock (on SQLite a deferred
+        transaction that runs beside a writer) and its `commit()` raises RuntimeError."""
+        ...
