@@ -17,7 +17,8 @@ from application.use_cases.settings import GetSettings, SettingsChange, UpdateSe
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from domain.audit import Outcome
 from domain.roles import Actor
-from entrypoints.http.core import Limit, Moment, NameCursor, SeqCursor
+from entrypoints.http.pagination import decode_cursor, paginate
+from entrypoints.http.parameters import Limit, Moment, NameCursor, SeqCursor
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
@@ -35,8 +36,6 @@ from entrypoints.http.schemas import (
     ValidationOut,
     VerifyOut,
     connection_out,
-    decode_cursor,
-    paginate,
     picklists_out,
     settings_out,
     utc,

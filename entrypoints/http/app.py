@@ -22,8 +22,7 @@ from application.use_cases.users import Authenticate
 from domain.roles import Actor, Permission
 from entrypoints.container import Container, close
 from entrypoints.http.admin import AuditController, SettingsController, UserController
-from entrypoints.http.autotask import AutotaskController, MappingController
-from entrypoints.http.core import CustomerController, RunController
+from entrypoints.http.customers import CustomerController
 from entrypoints.http.docs import docs_assets, docs_page
 from entrypoints.http.hardening import (
     MAX_BODY_BYTES,
@@ -32,6 +31,7 @@ from entrypoints.http.hardening import (
     options_allow,
     security_headers,
 )
+from entrypoints.http.mappings import AutotaskController, MappingController
 from entrypoints.http.observability import request_log
 from entrypoints.http.openapi import make_exact
 from entrypoints.http.problems import (
@@ -42,6 +42,7 @@ from entrypoints.http.problems import (
     problem_response,
     refused_fields,
 )
+from entrypoints.http.runs import RunController, TicketRefreshController
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router
 from entrypoints.web.plumbing import template_config
@@ -183,6 +184,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
             RunController,
             MappingController,
             AutotaskController,
+            TicketRefreshController,
             SettingsController,
             UserController,
             AuditController,

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -31,9 +27,6 @@ MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 BASE_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-CURSOR = r"^[A-Za-z0-9_-]+$"
-CURSOR_FORMAT = "backupchecks-cursor"
-"""A page's `next_cursor` (base64url, no padding); a value of this shape that is not one of ours is 400."""
 
 Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 Text = Annotated[str, Meta(min_length=1, max_length=255, pattern=SINGLE_LINE)]
@@ -502,45 +495,6 @@ def picklists_out(p: Picklists) -> PicklistsOut:
 
 def customer_in(customer_id: str, data: CustomerIn) -> Customer:
     return Customer(customer_id, data.name)
-
-
-# -------------------------------------------------------------------------------------------------------- cursors
-
-
-def encode_cursor(*keys: Any) -> str:
-    """An opaque cursor: base64url of the keyset (the last item already seen)."""
-    raw = json.dumps([k.isoformat() if isinstance(k, datetime) else k for k in keys], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
-    """The keyset in `cursor`, each value of the type named; InvalidInput when it is not one of ours."""
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or len(raw) != len(types):
-            raise ValueError("wrong shape")
-        return tuple(_cursor_value(v, t) for v, t in zip(raw, types, strict=True))
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as error:
-        raise InvalidInput("cursor", "This cursor is not valid; start again without one.") from error
-
-
-def _cursor_value(value: Any, kind: type) -> Any:
-    if kind is datetime:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise ValueError("naive time")
-        return moment.astimezone(UTC)
-    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
-        raise ValueError("wrong type")
-    if isinstance(value, int) and not 0 <= value < 2**63:  # a storage key, never beyond a signed 64-bit integer
-        raise ValueError("out of range")
-    return value
-
-
-def paginate(items: Sequence[T], limit: int, key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:
-    """The first `limit` of `items` (fetched as limit + 1) and the cursor after the last one when more follow."""
-    page = list(items[:limit])
-    return page, encode_cursor(*key(page[-1])) if len(items) > limit else None
 
 
 def as_utc(value: datetime, field: str) -> datetime:

@@ -13,11 +13,11 @@ from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.map_customer import MapCustomer
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_mapping import RefreshMapping
-from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.search_companies import SearchCompanies
 from domain.mapping import CompanyMapping
 from domain.roles import Actor
-from entrypoints.http.core import CompanyCursor, CustomerId, Limit
+from entrypoints.http.pagination import decode_cursor, encode_cursor
+from entrypoints.http.parameters import CompanyCursor, CustomerId, Limit
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
@@ -25,11 +25,7 @@ from entrypoints.http.schemas import (
     MappingIn,
     MappingOut,
     MappingsRefreshedOut,
-    TicketsRefreshedOut,
-    TicketsRefreshIn,
     company_out,
-    decode_cursor,
-    encode_cursor,
     mapping_out,
 )
 
@@ -106,14 +102,3 @@ class AutotaskController(Controller):
     ) -> MappingsRefreshedOut:
         r = await refresh_all_mappings.execute(actor)
         return MappingsRefreshedOut(r.checked, r.ok, r.renamed, r.invalid, r.autotask_calls)
-
-    @post("/tickets/refresh", operation_id="refreshTickets", status_code=200,
-          responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
-    async def refresh_tickets(
-        self,
-        actor: NamedDependency[Actor],
-        refresh_tickets: NamedDependency[RefreshTickets],
-        data: JSONBody[TicketsRefreshIn | None] = None,
-    ) -> TicketsRefreshedOut:
-        r = await refresh_tickets.execute(actor, data.run_ids if data else None)
-        return TicketsRefreshedOut(r.checked, r.changed, r.deleted, r.autotask_calls, r.settled, r.released)
