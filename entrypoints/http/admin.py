@@ -36,10 +36,8 @@ from entrypoints.http.schemas import (
     ValidationOut,
     VerifyOut,
     connection_out,
-    picklists_out,
-    settings_out,
+    out,
     utc,
-    validation_out,
 )
 
 Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]
@@ -53,7 +51,7 @@ class SettingsController(Controller):
     async def get_settings(
         self, actor: NamedDependency[Actor], get_settings: NamedDependency[GetSettings]
     ) -> SettingsOut:
-        return settings_out(await get_settings.execute(actor))
+        return out(await get_settings.execute(actor), SettingsOut)
 
     @put("/", operation_id="updateSettings", status_code=200, responses=api_responses(400, 403))
     async def update_settings(
@@ -63,7 +61,7 @@ class SettingsController(Controller):
         data: JSONBody[SettingsIn],
     ) -> SettingsOut:
         password = data.api_password if isinstance(data.api_password, str) else None
-        return settings_out(await update_settings.execute(actor, SettingsChange(data.values(), password)))
+        return out(await update_settings.execute(actor, SettingsChange(data.values(), password)), SettingsOut)
 
     @post("/test-connection", operation_id="testConnection", status_code=200, responses=api_responses(403))
     async def test_connection(
@@ -75,7 +73,7 @@ class SettingsController(Controller):
     async def validate(
         self, actor: NamedDependency[Actor], validate_configuration: NamedDependency[ValidateConfiguration]
     ) -> ValidationOut:
-        return validation_out(await validate_configuration.execute(actor))
+        return out(await validate_configuration.execute(actor), ValidationOut)
 
     @get("/picklists", operation_id="getPicklists",
          responses=api_responses(400, 403, (409, "integration_disabled"), 502, 503))
@@ -85,12 +83,11 @@ class SettingsController(Controller):
         get_picklists: NamedDependency[GetPicklists],
         refresh: FromQuery[bool] = False,
     ) -> PicklistsOut:
-        return picklists_out(await get_picklists.execute(actor, refresh=refresh))
+        return out(await get_picklists.execute(actor, refresh=refresh), PicklistsOut)
 
     @get("/usage", operation_id="getUsage", responses=api_responses(403, (409, "integration_disabled"), 502, 503))
     async def usage(self, actor: NamedDependency[Actor], get_usage: NamedDependency[GetUsage]) -> UsageOut:
-        u = await get_usage.execute(actor)
-        return UsageOut(u.requests_this_hour, u.limit, u.timeframe_minutes)
+        return out(await get_usage.execute(actor), UsageOut)
 
 
 class UserController(Controller):
@@ -103,7 +100,7 @@ class UserController(Controller):
         self, actor: NamedDependency[Actor], add_user: NamedDependency[AddUser], data: JSONBody[UserIn]
     ) -> NewUserOut:
         new = await add_user.execute(actor, data.username, data.role, data.password)
-        return NewUserOut(new.user.id, new.user.username, new.user.role.value, new.token)
+        return NewUserOut(id=new.user.id, username=new.user.username, role=new.user.role, token=new.token)
 
     @get("/", operation_id="listUsers", responses=api_responses(400, 403))
     async def list_users(
@@ -117,7 +114,7 @@ class UserController(Controller):
         users = sorted((u for u in await list_users.execute(actor) if after is None or u.username > after),
                        key=lambda u: u.username)
         page, next_cursor = paginate(users, limit, lambda u: (u.username,))
-        return UserPage([UserOut(u.id, u.username, u.role.value, u.created_at) for u in page], next_cursor)
+        return UserPage([out(u, UserOut) for u in page], next_cursor)
 
     @delete("/{user_id:str}", operation_id="removeUser", status_code=204,
             responses=api_responses(400, 403, (404, "user_not_found"), (409, "last_admin")))
@@ -163,7 +160,7 @@ class AuditController(Controller):
     ) -> AuditPage:
         records = await query_audit.execute(actor, replace(audit_query, limit=audit_query.limit + 1))
         page, next_cursor = paginate(records, audit_query.limit, lambda r: (r.seq,))
-        return AuditPage([AuditRecordOut(**record_fields(r)) for r in page], next_cursor)
+        return AuditPage([out(record_fields(r), AuditRecordOut) for r in page], next_cursor)
 
     @get("/export", operation_id="exportAudit", responses=api_responses(400, 403))
     async def export_audit(
@@ -183,6 +180,4 @@ class AuditController(Controller):
     async def verify_audit(
         self, actor: NamedDependency[Actor], verify_audit: NamedDependency[VerifyAudit]
     ) -> VerifyOut:
-        check = await verify_audit.execute(actor)
-        return VerifyOut(check.ok, check.records, check.first_bad_seq, check.last_seq, check.last_hash, check.key_id,
-                         check.unkeyed_records)
+        return out(await verify_audit.execute(actor), VerifyOut)

@@ -1,4 +1,5 @@
-"""Customer ↔ Autotask company mappings and the bulk refreshes (admin, operator)."""
+"""Customer ↔ Autotask company mappings, the company search that finds a mapping's company, and the bulk mapping
+refresh (admin, operator)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
     CompanyList,
+    CompanyOut,
     MappingIn,
     MappingOut,
     MappingsRefreshedOut,
-    company_out,
     mapping_out,
+    out,
 )
 
 
@@ -93,12 +95,11 @@ class AutotaskController(Controller):
         after_id = decode_cursor(cursor, int)[0] if cursor else None
         page = await search_companies.execute(actor, search, limit, after_id)
         next_cursor = None if page.after_id is None else encode_cursor(page.after_id)
-        return CompanyList([company_out(c) for c in page.companies], next_cursor, next_cursor is not None)
+        return CompanyList([out(c, CompanyOut) for c in page.companies], next_cursor, next_cursor is not None)
 
     @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200,
           responses=api_responses(403, (409, "integration_disabled"), 502, 503))
     async def refresh_all_mappings(
         self, actor: NamedDependency[Actor], refresh_all_mappings: NamedDependency[RefreshAllMappings]
     ) -> MappingsRefreshedOut:
-        r = await refresh_all_mappings.execute(actor)
-        return MappingsRefreshedOut(r.checked, r.ok, r.renamed, r.invalid, r.autotask_calls)
+        return out(await refresh_all_mappings.execute(actor), MappingsRefreshedOut)

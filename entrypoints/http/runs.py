@@ -34,6 +34,7 @@ from entrypoints.http.schemas import (
     TicketsRefreshIn,
     TicketViewOut,
     link_out,
+    out,
     run_out,
     ticket_view_out,
     utc,
@@ -166,5 +167,4 @@ class TicketRefreshController(Controller):
         refresh_tickets: NamedDependency[RefreshTickets],
         data: JSONBody[TicketsRefreshIn | None] = None,
     ) -> TicketsRefreshedOut:
-        r = await refresh_tickets.execute(actor, data.run_ids if data else None)
-        return TicketsRefreshedOut(r.checked, r.changed, r.deleted, r.autotask_calls, r.settled, r.released)
+        return out(await refresh_tickets.execute(actor, data.run_ids if data else None), TicketsRefreshedOut)
