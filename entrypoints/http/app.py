@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from dependency_injector import providers
 from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -20,7 +19,7 @@ from litestar.types import Scope
 from application.use_cases.common import flush_denials
 from application.use_cases.users import Authenticate
 from domain.roles import Actor, Permission
-from entrypoints.container import Container, close
+from entrypoints.container import Container, UseCase, close, use_cases
 from entrypoints.http.admin import AuditController, SettingsController, UserController
 from entrypoints.http.customers import CustomerController
 from entrypoints.http.docs import docs_assets, docs_page
@@ -43,6 +42,7 @@ from entrypoints.http.problems import (
     refused_fields,
 )
 from entrypoints.http.runs import RunController, TicketRefreshController
+from entrypoints.logs import configure_logging
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router
 from entrypoints.web.plumbing import template_config
@@ -51,43 +51,11 @@ T = TypeVar("T")
 TOKEN_MAX = 256
 LOGGER = logging.getLogger("backupchecks.http")
 
-# Dependency name → the container provider of the same name, as handlers name their parameters.
-USE_CASES = (
-    "put_customer",
-    "list_customers",
-    "put_run",
-    "list_runs",
-    "get_run",
-    "search_companies",
-    "map_customer",
-    "clear_mapping",
-    "refresh_mapping",
-    "confirm_mapping",
-    "refresh_all_mappings",
-    "create_ticket",
-    "get_ticket",
-    "resolve_ticket",
-    "refresh_tickets",
-    "get_settings",
-    "update_settings",
-    "test_connection",
-    "validate_configuration",
-    "get_picklists",
-    "get_usage",
-    "add_user",
-    "list_users",
-    "remove_user",
-    "authenticate",
-    "query_audit",
-    "export_audit",
-    "verify_audit",
-    "sessions",
-)
 
-
-def typed_provider(provider: providers.Provider[T]) -> Provide:
-    """A provider function Litestar can read: no parameters, the use case's class as its return type."""
-    kind = provider.cls if isinstance(provider, providers.Factory) else object
+def typed_provider(provider: UseCase) -> Provide:
+    """A provider function Litestar can read: no parameters, the use case's class as its return type. It calls the
+    container's provider per request, so `container.<provider>.override(...)` takes effect at once."""
+    kind = provider.cls
 
     def provide() -> Any:
         return provider()
@@ -195,7 +163,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
     app = Litestar(
         route_handlers=[health, ready, metrics, api, docs_assets(), web_router()],
         dependencies={
-            **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
+            **{name: typed_provider(provider) for name, provider in use_cases(container).items()},
             "metrics": Provide(provide_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -224,7 +192,5 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
 
 def app_from_env() -> Litestar:
     """The production app (`backupchecks serve`; uvicorn calls this in each worker)."""
-    from entrypoints.cli import configure_logging
-
     configure_logging()
     return create_app(Container())
