@@ -119,7 +119,7 @@ def serve(args: argparse.Namespace) -> int:
 
     configure_logging()
     prepare_database(Config.from_env())
-    uvicorn.run("entrypoints.http.app:app_from_env", factory=True, host=args.host, port=args.port,
+    uvicorn.run("entrypoints.http.app:app_from_env", factory=True, host=args.host, port=args.port, log_config=None,
                 workers=args.workers, access_log=False)
     return 0
 
