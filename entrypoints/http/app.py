@@ -20,7 +20,7 @@ from application.use_cases.common import flush_denials
 from application.use_cases.users import Authenticate
 from domain.roles import Actor, Permission
 from entrypoints.container import Container, UseCase, close, use_cases
-from entrypoints.http.admin import AuditController, SettingsController, UserController
+from entrypoints.http.audit import AuditController
 from entrypoints.http.customers import CustomerController
 from entrypoints.http.docs import docs_assets, docs_page
 from entrypoints.http.hardening import (
@@ -42,6 +42,8 @@ from entrypoints.http.problems import (
     refused_fields,
 )
 from entrypoints.http.runs import RunController, TicketRefreshController
+from entrypoints.http.settings import SettingsController
+from entrypoints.http.users import UserController
 from entrypoints.logs import configure_logging
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router

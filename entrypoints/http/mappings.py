@@ -15,7 +15,6 @@ from application.use_cases.map_customer import MapCustomer
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_mapping import RefreshMapping
 from application.use_cases.search_companies import SearchCompanies
-from domain.mapping import CompanyMapping
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, encode_cursor
 from entrypoints.http.parameters import CompanyCursor, CustomerId, Limit
@@ -27,15 +26,8 @@ from entrypoints.http.schemas import (
     MappingIn,
     MappingOut,
     MappingsRefreshedOut,
-    mapping_out,
     out,
 )
-
-
-def _out(mapping: CompanyMapping) -> MappingOut:
-    out = mapping_out(mapping)
-    assert out is not None
-    return out
 
 
 class MappingController(Controller):
@@ -52,7 +44,7 @@ class MappingController(Controller):
         customer_id: CustomerId,
         data: JSONBody[MappingIn],
     ) -> MappingOut:
-        return _out(await map_customer.execute(actor, customer_id, data.company_id))
+        return out(await map_customer.execute(actor, customer_id, data.company_id), MappingOut)
 
     @delete("/", operation_id="clearMapping", status_code=204,
             responses=api_responses(400, 403, (404, "customer_not_found")))
@@ -67,14 +59,14 @@ class MappingController(Controller):
     async def refresh_mapping(
         self, actor: NamedDependency[Actor], refresh_mapping: NamedDependency[RefreshMapping], customer_id: CustomerId
     ) -> MappingOut:
-        return _out(await refresh_mapping.execute(actor, customer_id))
+        return out(await refresh_mapping.execute(actor, customer_id), MappingOut)
 
     @post("/confirm", operation_id="confirmMapping", status_code=200, responses=api_responses(
         400, 403, (404, "customer_not_found"), (409, "mapping_missing, mapping_invalid")))
     async def confirm_mapping(
         self, actor: NamedDependency[Actor], confirm_mapping: NamedDependency[ConfirmMapping], customer_id: CustomerId
     ) -> MappingOut:
-        return _out(await confirm_mapping.execute(actor, customer_id))
+        return out(await confirm_mapping.execute(actor, customer_id), MappingOut)
 
 
 class AutotaskController(Controller):

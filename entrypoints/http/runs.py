@@ -33,7 +33,6 @@ from entrypoints.http.schemas import (
     TicketsRefreshedOut,
     TicketsRefreshIn,
     TicketViewOut,
-    link_out,
     out,
     run_out,
     ticket_view_out,
@@ -122,9 +121,7 @@ class RunController(Controller):
         result = await create_ticket.execute(actor, run_id)
         if result.outcome is Created.CREATED:
             metrics.tickets_created.inc()
-        body = link_out(result.link)
-        assert body is not None
-        return Response(body, status_code=CREATED_STATUS[result.outcome])
+        return Response(out(result.link, TicketLinkOut), status_code=CREATED_STATUS[result.outcome])
 
     @get("/{run_id:str}/autotask-ticket", operation_id="getTicket",
          responses=api_responses(400, (403, "refresh=true needs a role that manages tickets"),
@@ -147,10 +144,9 @@ class RunController(Controller):
         metrics: NamedDependency[Metrics],
         run_id: RunId,
     ) -> TicketLinkOut:
-        link = link_out(await resolve_ticket.execute(actor, run_id))
+        link = await resolve_ticket.execute(actor, run_id)
         metrics.tickets_resolved.inc()
-        assert link is not None
-        return link
+        return out(link, TicketLinkOut)
 
 
 class TicketRefreshController(Controller):

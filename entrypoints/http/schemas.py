@@ -15,11 +15,11 @@ from application.use_cases.get_ticket import TicketView
 from application.use_cases.list_customers import CustomerView
 from application.use_cases.view_runs import RunView
 from domain.audit import Outcome
-from domain.mapping import CompanyMapping, MappingStatus
+from domain.mapping import MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import DUE_HOURS_MAX, DUE_HOURS_MIN, ApiLogLevel, Environment
-from domain.tickets import DenyReason, LinkState, TicketLink
+from domain.tickets import DenyReason, LinkState
 
 SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 """No control character (C0, DEL, C1): ids, names and every other one-line value (NUL cannot be stored everywhere)."""
@@ -382,16 +382,8 @@ def out(value: object, shape: type[T]) -> T:
     return msgspec.convert(value, shape, from_attributes=True)
 
 
-def mapping_out(m: CompanyMapping | None) -> MappingOut | None:
-    return None if m is None else out(m, MappingOut)
-
-
 def customer_out(view: CustomerView) -> CustomerOut:
-    return CustomerOut(id=view.customer.id, name=view.customer.name, autotask=mapping_out(view.mapping))
-
-
-def link_out(link: TicketLink | None) -> TicketLinkOut | None:
-    return None if link is None else out(link, TicketLinkOut)
+    return out({"id": view.customer.id, "name": view.customer.name, "autotask": view.mapping}, CustomerOut)
 
 
 def ticket_view_out(view: TicketView) -> TicketViewOut:
@@ -409,8 +401,8 @@ def _fields(value: Any, exclude: str | None = None) -> dict[str, Any]:
 
 
 def connection_out(r: ConnectionResult) -> ConnectionOut:
-    return ConnectionOut(ok=r.ok, message=r.message, zone=None if r.zone is None else out(r.zone, ZoneOut),
-                         code=r.code, missing_rights=list(r.missing_rights) or None)
+    """`missing_rights` is left out of the answer when the API user lacks none."""
+    return out({**_fields(r), "missing_rights": list(r.missing_rights) or None}, ConnectionOut)
 
 
 def customer_in(customer_id: str, data: CustomerIn) -> Customer:
