@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
@@ -49,7 +49,6 @@ from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router
 from entrypoints.web.plumbing import template_config
 
-T = TypeVar("T")
 TOKEN_MAX = 256
 LOGGER = logging.getLogger("backupchecks.http")
 
