@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,17 +16,11 @@ from application.ports import AuditQuery
 from application.use_cases.audit_log import ExportFormat
 from domain.roles import Actor, Role
 from entrypoints.container import Config, Container, close
+from entrypoints.logs import configure_logging
 
 SYSTEM = Actor("cli", Role.ADMIN)
 REACHES_BASE = re.compile(r"^base$|-\d+$")  # `base`, or relative (-1, 0001-1): from the first migration that is base
 Action = Callable[[Container, argparse.Namespace, TextIO], Awaitable[int]]
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """Plain lines on stderr: the request log is already JSON, one object per line."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Autotask call is the connector's job
 
 
 def prepare_database(config: Config) -> None:
@@ -126,7 +119,7 @@ def serve(args: argparse.Namespace) -> int:
 
     configure_logging()
     prepare_database(Config.from_env())
-    uvicorn.run("entrypoints.http.app:app_from_env", factory=True, host=args.host, port=args.port,
+    uvicorn.run("entrypoints.http.app:app_from_env", factory=True, host=args.host, port=args.port, log_config=None,
                 workers=args.workers, access_log=False)
     return 0
 

@@ -150,6 +150,11 @@ def make_connector(config: Config, metrics: Metrics, storage: UnitOfWorkFactory)
     )
 
 
+class UseCase(providers.Factory):  # type: ignore[type-arg]
+    """A use case, built per call. The HTTP app offers every one as a route dependency of the same name, so a use
+    case is listed once: here."""
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Singleton(Config.from_env)
     metrics = providers.Singleton(Metrics)
@@ -162,38 +167,43 @@ class Container(containers.DeclarativeContainer):
     denials = providers.Singleton(DenialFolder)
     deps = providers.Factory(Deps, uow=storage, clock=clock, psa=psa, secrets=secret_box, denials=denials)
 
-    put_customer = providers.Factory(PutCustomer, deps)
-    list_customers = providers.Factory(ListCustomers, deps)
-    put_run = providers.Factory(PutRun, deps)
-    list_runs = providers.Factory(ListRuns, deps)
-    get_run = providers.Factory(GetRun, deps)
-    search_companies = providers.Factory(SearchCompanies, deps)
-    map_customer = providers.Factory(MapCustomer, deps)
-    clear_mapping = providers.Factory(ClearMapping, deps)
-    refresh_mapping = providers.Factory(RefreshMapping, deps)
-    confirm_mapping = providers.Factory(ConfirmMapping, deps)
-    refresh_all_mappings = providers.Factory(RefreshAllMappings, deps)
-    create_ticket = providers.Factory(CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after,
+    put_customer = UseCase(PutCustomer, deps)
+    list_customers = UseCase(ListCustomers, deps)
+    put_run = UseCase(PutRun, deps)
+    list_runs = UseCase(ListRuns, deps)
+    get_run = UseCase(GetRun, deps)
+    search_companies = UseCase(SearchCompanies, deps)
+    map_customer = UseCase(MapCustomer, deps)
+    clear_mapping = UseCase(ClearMapping, deps)
+    refresh_mapping = UseCase(RefreshMapping, deps)
+    confirm_mapping = UseCase(ConfirmMapping, deps)
+    refresh_all_mappings = UseCase(RefreshAllMappings, deps)
+    create_ticket = UseCase(CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after,
                                       base_url=config.provided.base_url)
-    get_ticket = providers.Factory(GetTicket, deps)
-    resolve_ticket = providers.Factory(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
-    refresh_tickets = providers.Factory(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
-    get_settings = providers.Factory(GetSettings, deps)
-    update_settings = providers.Factory(UpdateSettings, deps)
-    test_connection = providers.Factory(CheckConnection, deps)
-    validate_configuration = providers.Factory(ValidateConfiguration, deps)
-    get_picklists = providers.Factory(GetPicklists, deps)
-    get_usage = providers.Factory(GetUsage, deps)
-    add_user = providers.Factory(AddUser, deps, hasher)
-    list_users = providers.Factory(ListUsers, deps)
-    remove_user = providers.Factory(RemoveUser, deps)
-    authenticate = providers.Factory(Authenticate, deps, hasher)
-    query_audit = providers.Factory(QueryAudit, deps)
-    export_audit = providers.Factory(ExportAudit, deps)
-    verify_audit = providers.Factory(VerifyAudit, deps)
-    record_rejected_request = providers.Factory(RecordRejectedRequest, deps)
+    get_ticket = UseCase(GetTicket, deps)
+    resolve_ticket = UseCase(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
+    refresh_tickets = UseCase(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
+    get_settings = UseCase(GetSettings, deps)
+    update_settings = UseCase(UpdateSettings, deps)
+    test_connection = UseCase(CheckConnection, deps)
+    validate_configuration = UseCase(ValidateConfiguration, deps)
+    get_picklists = UseCase(GetPicklists, deps)
+    get_usage = UseCase(GetUsage, deps)
+    add_user = UseCase(AddUser, deps, hasher)
+    list_users = UseCase(ListUsers, deps)
+    remove_user = UseCase(RemoveUser, deps)
+    authenticate = UseCase(Authenticate, deps, hasher)
+    query_audit = UseCase(QueryAudit, deps)
+    export_audit = UseCase(ExportAudit, deps)
+    verify_audit = UseCase(VerifyAudit, deps)
+    record_rejected_request = UseCase(RecordRejectedRequest, deps)
     session_store = providers.Singleton(make_session_store, storage)
-    sessions = providers.Factory(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))
+    sessions = UseCase(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))
+
+
+def use_cases(container: Container) -> dict[str, UseCase]:
+    """This container's use-case providers by name (overrides on the container take effect through them)."""
+    return {name: provider for name, provider in container.providers.items() if isinstance(provider, UseCase)}
 
 
 async def close(container: Container) -> None:

@@ -21,7 +21,7 @@ def running_simulator(sim: Simulator, startup_timeout: float = 10.0) -> Iterator
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(sim), log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(create_app(sim), log_level="warning", lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"autotask-simulator-{port}",
                               daemon=True)
@@ -42,4 +42,5 @@ def running_simulator(sim: Simulator, startup_timeout: float = 10.0) -> Iterator
 
 def serve(host: str, port: int, sim: Simulator | None = None) -> None:
     """Serve a simulator (the seeded one by default) until interrupted; for `backupchecks simulator`."""
-    uvicorn.run(create_app(sim if sim is not None else Simulator.seeded()), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(sim if sim is not None else Simulator.seeded()), host=host, port=port, log_level="info",
+                log_config=None)  # the process formats every logger (entrypoints/logs.py)

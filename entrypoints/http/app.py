@@ -6,9 +6,8 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from dependency_injector import providers
 from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -21,10 +20,9 @@ from application.attempts import flush_denials
 from application.errors import Forbidden, StorageUnavailable
 from application.use_cases.users import Authenticate
 from domain.roles import Actor, Permission
-from entrypoints.container import Container, close
-from entrypoints.http.admin import AuditController, SettingsController, UserController
-from entrypoints.http.autotask import AutotaskController, MappingController
-from entrypoints.http.core import CustomerController, RunController
+from entrypoints.container import Container, UseCase, close, use_cases
+from entrypoints.http.audit import AuditController
+from entrypoints.http.customers import CustomerController
 from entrypoints.http.docs import docs_assets, docs_page
 from entrypoints.http.hardening import (
     MAX_BODY_BYTES,
@@ -33,6 +31,7 @@ from entrypoints.http.hardening import (
     options_allow,
     security_headers,
 )
+from entrypoints.http.mappings import AutotaskController, MappingController
 from entrypoints.http.observability import request_log
 from entrypoints.http.openapi import make_exact
 from entrypoints.http.problems import (
@@ -43,51 +42,22 @@ from entrypoints.http.problems import (
     problem_response,
     refused_fields,
 )
+from entrypoints.http.runs import RunController, TicketRefreshController
+from entrypoints.http.settings import SettingsController
+from entrypoints.http.users import UserController
+from entrypoints.logs import configure_logging
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router
 from entrypoints.web.plumbing import template_config
 
-T = TypeVar("T")
 TOKEN_MAX = 256
 LOGGER = logging.getLogger("backupchecks.http")
 
-# Dependency name → the container provider of the same name, as handlers name their parameters.
-USE_CASES = (
-    "put_customer",
-    "list_customers",
-    "put_run",
-    "list_runs",
-    "get_run",
-    "search_companies",
-    "map_customer",
-    "clear_mapping",
-    "refresh_mapping",
-    "confirm_mapping",
-    "refresh_all_mappings",
-    "create_ticket",
-    "get_ticket",
-    "resolve_ticket",
-    "refresh_tickets",
-    "get_settings",
-    "update_settings",
-    "test_connection",
-    "validate_configuration",
-    "get_picklists",
-    "get_usage",
-    "add_user",
-    "list_users",
-    "remove_user",
-    "authenticate",
-    "query_audit",
-    "export_audit",
-    "verify_audit",
-    "sessions",
-)
 
-
-def typed_provider(provider: providers.Provider[T]) -> Provide:
-    """A provider function Litestar can read: no parameters, the use case's class as its return type."""
-    kind = provider.cls if isinstance(provider, providers.Factory) else object
+def typed_provider(provider: UseCase) -> Provide:
+    """A provider function Litestar can read: no parameters, the use case's class as its return type. It calls the
+    container's provider per request, so `container.<provider>.override(...)` takes effect at once."""
+    kind = provider.cls
 
     def provide() -> Any:
         return provider()
@@ -184,6 +154,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
             RunController,
             MappingController,
             AutotaskController,
+            TicketRefreshController,
             SettingsController,
             UserController,
             AuditController,
@@ -194,7 +165,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
     app = Litestar(
         route_handlers=[health, ready, metrics, api, docs_assets(), web_router()],
         dependencies={
-            **{name: typed_provider(getattr(container, name)) for name in USE_CASES},
+            **{name: typed_provider(provider) for name, provider in use_cases(container).items()},
             "metrics": Provide(provide_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -223,7 +194,5 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
 
 def app_from_env() -> Litestar:
     """The production app (`backupchecks serve`; uvicorn calls this in each worker)."""
-    from entrypoints.cli import configure_logging
-
     configure_logging()
     return create_app(Container())

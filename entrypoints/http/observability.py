@@ -3,7 +3,6 @@ histogram. Only the route template is logged (never the query string, never head
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -13,6 +12,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from entrypoints.logs import Event
 from entrypoints.metrics import Metrics
 
 LOGGER = logging.getLogger("backupchecks.http")
@@ -49,19 +49,8 @@ def request_log(metrics: Metrics) -> Any:
                     duration
                 )
                 state = scope.get("state") or {}
-                LOGGER.info(
-                    json.dumps(
-                        {
-                            "event": "request",
-                            "request_id": request_id,
-                            "method": method,
-                            "route": route,
-                            "status": status,
-                            "user": state.get("user"),
-                            "duration_ms": round(duration * 1000, 2),
-                        }
-                    )
-                )
+                LOGGER.info(Event("request", request_id=request_id, method=method, route=route, status=status,
+                                  user=state.get("user"), duration_ms=round(duration * 1000, 2)))
 
         return handle
 

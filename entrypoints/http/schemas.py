@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable, Sequence
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
+import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from application.errors import InvalidInput
-from application.ports import Company, Zone
-from application.use_cases.diagnostics import ConnectionResult, ValidationResult
+from application.use_cases.diagnostics import ConnectionResult
 from application.use_cases.get_ticket import TicketView
 from application.use_cases.list_customers import CustomerView
 from application.use_cases.view_runs import RunView
-from domain.mapping import CompanyMapping
-from domain.picklists import Picklists, PicklistValue
+from domain.audit import Outcome
+from domain.mapping import MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
-from domain.settings import DUE_HOURS_MAX, DUE_HOURS_MIN, ApiLogLevel, AutotaskSettings, Environment
-from domain.tickets import TicketLink
+from domain.settings import DUE_HOURS_MAX, DUE_HOURS_MIN, ApiLogLevel, Environment
+from domain.tickets import DenyReason, LinkState
 
 SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 """No control character (C0, DEL, C1): ids, names and every other one-line value (NUL cannot be stored everywhere)."""
@@ -31,9 +28,6 @@ MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 BASE_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-CURSOR = r"^[A-Za-z0-9_-]+$"
-CURSOR_FORMAT = "backupchecks-cursor"
-"""A page's `next_cursor` (base64url, no padding); a value of this shape that is not one of ours is 400."""
 
 Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 Text = Annotated[str, Meta(min_length=1, max_length=255, pattern=SINGLE_LINE)]
@@ -144,7 +138,7 @@ class MappingOut(Struct):
     company_id: int | None
     company_name: str | None
     previous_company_name: str | None
-    status: str
+    status: MappingStatus
     status_reason: str | None
     last_synced_at: datetime | None
 
@@ -163,7 +157,7 @@ class StatusOut(Struct):
 
 class TicketLinkOut(Struct):
     run_id: str
-    state: str
+    state: LinkState
     ticket_id: int | None
     ticket_number: str | None
     url: str | None
@@ -177,7 +171,7 @@ class TicketLinkOut(Struct):
 
 class ResolveOut(Struct):
     allowed: bool
-    reason: str | None
+    reason: DenyReason | None
     message: str | None
 
 
@@ -188,7 +182,7 @@ class TicketViewOut(TicketLinkOut):
 class RunObjectOut(Struct):
     name: str
     type: str | None
-    status: str
+    status: ObjectStatus
     message: str | None
 
 
@@ -200,12 +194,12 @@ class RunOut(Struct):
     backup_software: str
     backup_type: str
     run_at: datetime
-    status: str
+    status: RunStatus
     objects: list[RunObjectOut]
     messages: list[str]
     ticket: TicketLinkOut | None
     actions: list[str]
-    resolve_blocked_reason: str | None
+    resolve_blocked_reason: DenyReason | None
     create_blocked_reason: str | None
 
 
@@ -260,7 +254,7 @@ class TicketsRefreshedOut(Struct):
 class SettingsOut(Struct):
     installation_id: str
     enabled: bool
-    environment: str
+    environment: Environment
     api_username: str
     api_password_set: bool
     tracking_identifier: str
@@ -275,7 +269,7 @@ class SettingsOut(Struct):
     note_type_id: int | None
     note_publish_id: int | None
     allow_resolve: bool
-    api_log_level: str
+    api_log_level: ApiLogLevel
     closing_note: str
     ticket_due_hours: int
 
@@ -331,14 +325,14 @@ class UsageOut(Struct):
 class UserOut(Struct):
     id: str
     username: str
-    role: str
+    role: Role
     created_at: datetime
 
 
 class NewUserOut(Struct):
     id: str
     username: str
-    role: str
+    role: Role
     token: str
 
 
@@ -355,7 +349,7 @@ class AuditRecordOut(Struct):
     action: str
     target_type: str
     target_id: str
-    outcome: str
+    outcome: Outcome
     details: dict[str, Any]
     prev_hash: str
     hash: str
@@ -379,168 +373,40 @@ class VerifyOut(Struct):
 
 
 # ----------------------------------------------------------------------------------------------------- converters
+# A response is the domain object's own fields under the same names: msgspec copies them (`from_attributes`), nested
+# objects and enum values included. Only what the HTTP answer adds or reshapes is spelled out.
 
 
-def mapping_out(m: CompanyMapping | None) -> MappingOut | None:
-    if m is None:
-        return None
-    return MappingOut(
-        m.psa, m.company_id, m.company_name, m.previous_company_name, m.status.value, m.status_reason, m.last_synced_at
-    )
+def out(value: object, shape: type[T]) -> T:
+    """`value` (an object, or a dict whose values may be objects) as the response struct `shape`."""
+    return msgspec.convert(value, shape, from_attributes=True)
 
 
 def customer_out(view: CustomerView) -> CustomerOut:
-    return CustomerOut(view.customer.id, view.customer.name, mapping_out(view.mapping))
-
-
-def _link_fields(link: TicketLink) -> dict[str, Any]:
-    status = None if link.status is None else StatusOut(link.status.value, link.status.label, link.status.read_at)
-    return {
-        "run_id": link.run_id,
-        "state": link.state.value,
-        "ticket_id": link.ticket_id,
-        "ticket_number": link.ticket_number,
-        "url": link.url,
-        "created_by": link.created_by,
-        "created_at": link.created_at,
-        "status": status,
-        "resolved_by": link.resolved_by,
-        "resolved_at": link.resolved_at,
-        "time_entries": link.time_entries,
-    }
-
-
-def link_out(link: TicketLink | None) -> TicketLinkOut | None:
-    return None if link is None else TicketLinkOut(**_link_fields(link))
+    return out({"id": view.customer.id, "name": view.customer.name, "autotask": view.mapping}, CustomerOut)
 
 
 def ticket_view_out(view: TicketView) -> TicketViewOut:
-    reason = view.resolve.reason
-    return TicketViewOut(
-        **_link_fields(view.link),
-        resolve=ResolveOut(view.resolve.allowed, None if reason is None else reason.value, view.resolve.message),
-    )
+    return out({**_fields(view.link), "resolve": view.resolve}, TicketViewOut)
 
 
 def run_out(view: RunView) -> RunOut:
-    run = view.run
-    return RunOut(
-        run.id,
-        run.customer_id,
-        view.customer_name,
-        run.job_name,
-        run.backup_software,
-        run.backup_type,
-        run.run_at,
-        run.status.value,
-        [RunObjectOut(o.name, o.type, o.status.value, o.message) for o in run.objects],
-        list(run.messages),
-        link_out(view.ticket),
-        list(view.actions),
-        None if view.resolve_blocked_reason is None else view.resolve_blocked_reason.value,
-        view.create_blocked_reason,
-    )
+    """The run's own fields and what the view adds (customer name, ticket, actions, why an action is blocked)."""
+    return out({**_fields(view.run), **_fields(view, exclude="run")}, RunOut)
 
 
-def company_out(c: Company) -> CompanyOut:
-    return CompanyOut(c.id, c.name, c.is_active)
-
-
-def settings_out(s: AutotaskSettings) -> SettingsOut:
-    return SettingsOut(
-        s.installation_id,
-        s.enabled,
-        s.environment.value,
-        s.api_username,
-        s.api_password_set,
-        s.tracking_identifier,
-        s.backupchecks_base_url,
-        s.default_queue_id,
-        s.default_issue_type_id,
-        s.default_sub_issue_type_id,
-        s.default_source_id,
-        s.priority_error_id,
-        s.priority_warning_id,
-        s.new_ticket_status_id,
-        s.note_type_id,
-        s.note_publish_id,
-        s.allow_resolve,
-        s.api_log_level.value,
-        s.closing_note,
-        s.ticket_due_hours,
-    )
-
-
-def zone_out(z: Zone | None) -> ZoneOut | None:
-    return None if z is None else ZoneOut(z.name, z.api_url, z.web_url)
+def _fields(value: Any, exclude: str | None = None) -> dict[str, Any]:
+    """A dataclass's fields by name, one level deep (nested objects stay objects for `out` to copy)."""
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name != exclude}
 
 
 def connection_out(r: ConnectionResult) -> ConnectionOut:
-    return ConnectionOut(r.ok, r.message, zone_out(r.zone), r.code, list(r.missing_rights) or None)
-
-
-def validation_out(r: ValidationResult) -> ValidationOut:
-    return ValidationOut(r.ok, [ProblemOut(p.setting, p.message) for p in r.problems])
-
-
-def _values(values: tuple[PicklistValue, ...]) -> list[PicklistValueOut]:
-    return [PicklistValueOut(v.id, v.label, v.is_active, v.parent_id) for v in values]
-
-
-def picklists_out(p: Picklists) -> PicklistsOut:
-    return PicklistsOut(
-        _values(p.queues),
-        _values(p.issue_types),
-        _values(p.sub_issue_types),
-        _values(p.sources),
-        _values(p.priorities),
-        _values(p.statuses),
-        _values(p.note_types),
-        _values(p.note_publish),
-    )
+    """`missing_rights` is left out of the answer when the API user lacks none."""
+    return out({**_fields(r), "missing_rights": list(r.missing_rights) or None}, ConnectionOut)
 
 
 def customer_in(customer_id: str, data: CustomerIn) -> Customer:
     return Customer(customer_id, data.name)
-
-
-# -------------------------------------------------------------------------------------------------------- cursors
-
-
-def encode_cursor(*keys: Any) -> str:
-    """An opaque cursor: base64url of the keyset (the last item already seen)."""
-    raw = json.dumps([k.isoformat() if isinstance(k, datetime) else k for k in keys], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
-    """The keyset in `cursor`, each value of the type named; InvalidInput when it is not one of ours."""
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or len(raw) != len(types):
-            raise ValueError("wrong shape")
-        return tuple(_cursor_value(v, t) for v, t in zip(raw, types, strict=True))
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as error:
-        raise InvalidInput("cursor", "This cursor is not valid; start again without one.") from error
-
-
-def _cursor_value(value: Any, kind: type) -> Any:
-    if kind is datetime:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise ValueError("naive time")
-        return moment.astimezone(UTC)
-    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
-        raise ValueError("wrong type")
-    if isinstance(value, int) and not 0 <= value < 2**63:  # a storage key, never beyond a signed 64-bit integer
-        raise ValueError("out of range")
-    return value
-
-
-def paginate(items: Sequence[T], limit: int, key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:
-    """The first `limit` of `items` (fetched as limit + 1) and the cursor after the last one when more follow."""
-    page = list(items[:limit])
-    return page, encode_cursor(*key(page[-1])) if len(items) > limit else None
 
 
 def as_utc(value: datetime, field: str) -> datetime:

@@ -20,7 +20,7 @@ from application.use_cases.refresh_all_mappings import MappingsRefreshed, Refres
 from application.use_cases.refresh_mapping import RefreshMapping
 from application.use_cases.search_companies import SearchCompanies
 from domain.roles import Actor, Permission
-from entrypoints.http.core import CustomerId
+from entrypoints.http.parameters import CustomerId
 from entrypoints.web import words
 from entrypoints.web.plumbing import done, field, page
 

@@ -1,4 +1,5 @@
-"""Customer ↔ Autotask company mappings and the bulk refreshes (admin, operator)."""
+"""Customer ↔ Autotask company mappings, the company search that finds a mapping's company, and the bulk mapping
+refresh (admin, operator)."""
 
 from __future__ import annotations
 
@@ -23,31 +24,20 @@ from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.map_customer import MapCustomer
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_mapping import RefreshMapping
-from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.search_companies import SearchCompanies
-from domain.mapping import CompanyMapping
 from domain.roles import Actor
-from entrypoints.http.core import CompanyCursor, CustomerId, Limit
+from entrypoints.http.pagination import decode_cursor, encode_cursor
+from entrypoints.http.parameters import CompanyCursor, CustomerId, Limit
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
     CompanyList,
+    CompanyOut,
     MappingIn,
     MappingOut,
     MappingsRefreshedOut,
-    TicketsRefreshedOut,
-    TicketsRefreshIn,
-    company_out,
-    decode_cursor,
-    encode_cursor,
-    mapping_out,
+    out,
 )
-
-
-def _out(mapping: CompanyMapping) -> MappingOut:
-    out = mapping_out(mapping)
-    assert out is not None
-    return out
 
 
 class MappingController(Controller):
@@ -63,7 +53,7 @@ class MappingController(Controller):
         customer_id: CustomerId,
         data: JSONBody[MappingIn],
     ) -> MappingOut:
-        return _out(await map_customer.execute(actor, customer_id, data.company_id))
+        return out(await map_customer.execute(actor, customer_id, data.company_id), MappingOut)
 
     @delete("/", operation_id="clearMapping", status_code=204,
             responses=api_responses(400, 403, CustomerNotFound))
@@ -77,14 +67,14 @@ class MappingController(Controller):
     async def refresh_mapping(
         self, actor: NamedDependency[Actor], refresh_mapping: NamedDependency[RefreshMapping], customer_id: CustomerId
     ) -> MappingOut:
-        return _out(await refresh_mapping.execute(actor, customer_id))
+        return out(await refresh_mapping.execute(actor, customer_id), MappingOut)
 
     @post("/confirm", operation_id="confirmMapping", status_code=200, responses=api_responses(
         400, 403, CustomerNotFound, MappingMissing, MappingInvalid))
     async def confirm_mapping(
         self, actor: NamedDependency[Actor], confirm_mapping: NamedDependency[ConfirmMapping], customer_id: CustomerId
     ) -> MappingOut:
-        return _out(await confirm_mapping.execute(actor, customer_id))
+        return out(await confirm_mapping.execute(actor, customer_id), MappingOut)
 
 
 class AutotaskController(Controller):
@@ -105,23 +95,11 @@ class AutotaskController(Controller):
         after_id = decode_cursor(cursor, int)[0] if cursor else None
         page = await search_companies.execute(actor, search, limit, after_id)
         next_cursor = None if page.after_id is None else encode_cursor(page.after_id)
-        return CompanyList([company_out(c) for c in page.companies], next_cursor, next_cursor is not None)
+        return CompanyList([out(c, CompanyOut) for c in page.companies], next_cursor, next_cursor is not None)
 
     @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200,
           responses=api_responses(403, NotConfigured, 502, 503))
     async def refresh_all_mappings(
         self, actor: NamedDependency[Actor], refresh_all_mappings: NamedDependency[RefreshAllMappings]
     ) -> MappingsRefreshedOut:
-        r = await refresh_all_mappings.execute(actor)
-        return MappingsRefreshedOut(r.checked, r.ok, r.renamed, r.invalid, r.autotask_calls)
-
-    @post("/tickets/refresh", operation_id="refreshTickets", status_code=200,
-          responses=api_responses(400, 403, NotConfigured, 502, 503))
-    async def refresh_tickets(
-        self,
-        actor: NamedDependency[Actor],
-        refresh_tickets: NamedDependency[RefreshTickets],
-        data: JSONBody[TicketsRefreshIn | None] = None,
-    ) -> TicketsRefreshedOut:
-        r = await refresh_tickets.execute(actor, data.run_ids if data else None)
-        return TicketsRefreshedOut(r.checked, r.changed, r.deleted, r.autotask_calls, r.settled, r.released)
+        return out(await refresh_all_mappings.execute(actor), MappingsRefreshedOut)

@@ -1,0 +1,45 @@
+"""Customers: written by Backupchecks core (admin), read by every role."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from application.use_cases.list_customers import ListCustomers
+from application.use_cases.put_customer import PutCustomer
+from domain.roles import Actor
+from entrypoints.http.pagination import decode_cursor, paginate
+from entrypoints.http.parameters import CustomerId, Limit, NameCursor
+from entrypoints.http.problems import api_responses
+from entrypoints.http.schemas import CustomerIn, CustomerPage, Saved, customer_in, customer_out
+
+
+class CustomerController(Controller):
+    path = "/customers"
+    tags = ("customers",)
+
+    @put("/{customer_id:str}", operation_id="putCustomer", status_code=201,
+         responses=api_responses(400, 403, success={200: (Saved, "The customer existed and was updated.")}))
+    async def put_customer(
+        self,
+        actor: NamedDependency[Actor],
+        put_customer: NamedDependency[PutCustomer],
+        customer_id: CustomerId,
+        data: JSONBody[CustomerIn],
+    ) -> Response[Saved]:
+        created = await put_customer.execute(actor, customer_in(customer_id, data))
+        return Response(Saved(customer_id, created), status_code=201 if created else 200)
+
+    @get("/", operation_id="listCustomers", responses=api_responses(400))
+    async def list_customers(
+        self,
+        actor: NamedDependency[Actor],
+        list_customers: NamedDependency[ListCustomers],
+        limit: Limit = 50,
+        cursor: NameCursor = None,
+    ) -> CustomerPage:
+        after = decode_cursor(cursor, str)[0] if cursor else None
+        views, next_cursor = paginate(await list_customers.execute(actor, limit + 1, after), limit,
+                                      lambda v: (v.customer.id,))
+        return CustomerPage([customer_out(v) for v in views], next_cursor)
