@@ -11,17 +11,17 @@ from application.attempts import Attempt
 from application.errors import Forbidden, MappingChanged, TicketBusy
 from domain.audit import Outcome
 from domain.roles import Permission
-from tests.support import OPERATOR, REPORTER, World
+from tests.support import OPERATOR, REPORTER, UseCaseWorld
 
 
-async def _records(world: World) -> list[tuple[str, str, Outcome, dict[str, object]]]:
+async def _records(world: UseCaseWorld) -> list[tuple[str, str, Outcome, dict[str, object]]]:
     async with world.uow(read_only=True) as uow:
         return [(r.entry.action, r.entry.target_id, r.entry.outcome, dict(r.entry.details))
                 for r in await uow.audit.all()]
 
 
 async def test_a_refusal_is_audited_once_with_its_details_and_raised() -> None:
-    world = World(uow=MemoryStore())
+    world = UseCaseWorld(uow=MemoryStore())
     with pytest.raises(MappingChanged) as raised:
         async with Attempt(world.deps, OPERATOR, "mapping.set", ("customer", "c\x001")):
             raise MappingChanged().noting(company_id=7)
@@ -31,7 +31,7 @@ async def test_a_refusal_is_audited_once_with_its_details_and_raised() -> None:
 
 
 async def test_a_failure_recorded_with_its_change_is_not_written_twice() -> None:
-    world = World(uow=MemoryStore())
+    world = UseCaseWorld(uow=MemoryStore())
     with pytest.raises(TicketBusy):
         async with Attempt(world.deps, OPERATOR, "ticket.resolve", ("run", "r-1")) as attempt:
             async with world.uow() as uow:
@@ -43,7 +43,7 @@ async def test_a_failure_recorded_with_its_change_is_not_written_twice() -> None
 
 
 async def test_forbidden_is_audited_and_other_errors_pass_unaudited() -> None:
-    world = World(uow=MemoryStore())
+    world = UseCaseWorld(uow=MemoryStore())
     await Attempt(world.deps, OPERATOR, "run.list", ("runs", "*")).authorized(Permission.VIEW_RUNS)
     with pytest.raises(Forbidden):
         await Attempt(world.deps, REPORTER, "settings.get", ("settings", "autotask")).authorized(Permission.ADMINISTER)
