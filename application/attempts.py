@@ -43,8 +43,9 @@ class Attempt:
     async def __aenter__(self) -> Attempt:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        _tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
+    ) -> None:
         if isinstance(error, UseCaseError) and not error.recorded:
             await self.refused(error)
 
@@ -53,9 +54,14 @@ class Attempt:
         return Attempt(self.deps, self.actor, self.action, target)
 
     def entry(self, outcome: Outcome, **details: JsonScalar) -> AuditEntry:
-        return AuditEntry.of(self.actor, self.deps.clock.now(), self.action,
-                             (self.target[0], str(printable(self.target[1]))), outcome,
-                             **{name: printable(value) for name, value in details.items()})
+        return AuditEntry.of(
+            self.actor,
+            self.deps.clock.now(),
+            self.action,
+            (self.target[0], str(printable(self.target[1]))),
+            outcome,
+            **{name: printable(value) for name, value in details.items()},
+        )
 
     async def record(self, uow: UnitOfWork, outcome: Outcome = Outcome.OK, **details: JsonScalar) -> None:
         """Append this attempt's audit record through `uow` (the caller commits it with its change)."""

@@ -38,8 +38,10 @@ def psa_error(error: PsaError) -> UseCaseError:
     if isinstance(error, PsaAuthError):
         return AutotaskRejected(f"Autotask refused the credentials ({error.failure.value}): {error.message}").failed()
     if isinstance(error, PsaForbidden):
-        return AutotaskPermissionDenied(f"The Autotask API user lacks a permission (its security level, not the data "
-                                        f"asked for, decides): {error.message}").failed()
+        return AutotaskPermissionDenied(
+            f"The Autotask API user lacks a permission (its security level, not the data "
+            f"asked for, decides): {error.message}"
+        ).failed()
     return AutotaskRejected(error.message).failed()
 
 
@@ -53,8 +55,10 @@ def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = T
     try:
         secret = deps.secrets.open(settings.api_password_sealed)
     except SecretUnreadable as error:
-        raise NotConfigured("The stored Autotask password cannot be read with this installation's key (the secret "
-                            "key or key file changed): enter the password again in the settings.") from error
+        raise NotConfigured(
+            "The stored Autotask password cannot be read with this installation's key (the secret "
+            "key or key file changed): enter the password again in the settings."
+        ) from error
     return deps.psa.connect(
         Credentials(
             environment=settings.environment,

@@ -59,17 +59,30 @@ async def reconcile(attempt: Attempt, link: TicketLink, gateway: PsaGateway, sta
             await amend_link(deps, claimed, lambda current: current.reconcile_released(claimed))
             raise psa_error(error).failed(stage="reconcile") from error
     if answer is None:
-        return Reconciled(Found.NOTHING, await amend_link(deps, claimed,
-                                                          lambda current: current.reconcile_released(claimed)))
+        return Reconciled(
+            Found.NOTHING, await amend_link(deps, claimed, lambda current: current.reconcile_released(claimed))
+        )
     ticket_id, facts, labels = answer
     new = recorded(claimed, ticket_id, facts, labels, deps)
 
     async def log(uow: UnitOfWork) -> None:
-        await on_run.record(uow, ticket_id=ticket_id, state=new.state.value, ticket_number=new.ticket_number,
-                            reconciled=True, attempt=claimed.attempt)
+        await on_run.record(
+            uow,
+            ticket_id=ticket_id,
+            state=new.state.value,
+            ticket_number=new.ticket_number,
+            reconciled=True,
+            attempt=claimed.attempt,
+        )
 
-    settled = await amend_link(deps, claimed, lambda current: recorded(current, ticket_id, facts, labels, deps)
-                               if current.same_reconcile_claim(claimed) else None, log)
+    settled = await amend_link(
+        deps,
+        claimed,
+        lambda current: (
+            recorded(current, ticket_id, facts, labels, deps) if current.same_reconcile_claim(claimed) else None
+        ),
+        log,
+    )
     if settled is None:
         return Reconciled(Found.BUSY, await stored(deps, link))
     return Reconciled(Found.TICKET, settled)

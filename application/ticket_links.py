@@ -11,9 +11,13 @@ from domain.picklists import Picklists
 from domain.tickets import TicketLink, TicketStatus
 
 
-async def amend_link(deps: Deps, link: TicketLink, change: Callable[[TicketLink], TicketLink | None],
-                     on_stored: Callable[[UnitOfWork], Awaitable[None]] | None = None,
-                     attempts: int = 5) -> TicketLink | None:
+async def amend_link(
+    deps: Deps,
+    link: TicketLink,
+    change: Callable[[TicketLink], TicketLink | None],
+    on_stored: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+    attempts: int = 5,
+) -> TicketLink | None:
     """Apply `change` to the stored link by compare-and-set; when someone else wrote first, re-read and apply it to
     what is stored now. `on_stored` writes in the same transaction (the audit record of the change). None when
     `change` no longer applies (it answers None) or the link is gone."""
@@ -50,12 +54,15 @@ async def observe(deps: Deps, gateway: PsaGateway, link: TicketLink) -> TicketLi
         return link.gone()
     entries = await gateway.count_time_entries(link.ticket_id)
     labels = await gateway.picklists()
-    return link.observed(TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now()), entries,
-                         facts.ticket_number, facts.url)
+    return link.observed(
+        TicketStatus(facts.status, labels.status_label(facts.status), deps.clock.now()),
+        entries,
+        facts.ticket_number,
+        facts.url,
+    )
 
 
-def recorded(link: TicketLink, ticket_id: int, facts: TicketFacts | None, labels: Picklists,
-             deps: Deps) -> TicketLink:
+def recorded(link: TicketLink, ticket_id: int, facts: TicketFacts | None, labels: Picklists, deps: Deps) -> TicketLink:
     """`link` linked to the ticket Autotask holds, or marked deleted when Autotask no longer has it."""
     if facts is None:
         return link.created_unread(ticket_id).gone()

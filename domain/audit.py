@@ -136,8 +136,9 @@ def chain(previous: AuditRecord | None, entry: AuditEntry, key: AuditKey) -> Aud
     seq = 1 if previous is None else previous.seq + 1
     prev_hash = GENESIS_HASH if previous is None else previous.hash
     customer_id = entry.customer_id
-    return AuditRecord(seq, entry, prev_hash, keyed_hash(key, seq, entry, prev_hash, customer_id), key.key_id,
-                       customer_id)
+    return AuditRecord(
+        seq, entry, prev_hash, keyed_hash(key, seq, entry, prev_hash, customer_id), key.key_id, customer_id
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,8 @@ def _intact(record: AuditRecord, prev_hash: str, key: AuditKey, keyed_seen: bool
     if record.key_id is None:  # an unkeyed record is only accepted before the first keyed one
         return not keyed_seen and record.hash == unkeyed_hash(record.seq, record.entry, record.prev_hash)
     return record.key_id == key.key_id and hmac.compare_digest(
-        record.hash, keyed_hash(key, record.seq, record.entry, record.prev_hash, record.customer_id))
+        record.hash, keyed_hash(key, record.seq, record.entry, record.prev_hash, record.customer_id)
+    )
 
 
 def verify_chain(records: Iterable[AuditRecord], key: AuditKey) -> ChainCheck:
@@ -176,5 +178,6 @@ def verify_chain(records: Iterable[AuditRecord], key: AuditKey) -> ChainCheck:
             return ChainCheck(False, count, record.seq, key.key_id, unkeyed)
         unkeyed += record.key_id is None
         expected_seq, prev_hash = record.seq + 1, record.hash
-    return ChainCheck(True, count, None, key.key_id, unkeyed, expected_seq - 1 if count else None,
-                      prev_hash if count else None)
+    return ChainCheck(
+        True, count, None, key.key_id, unkeyed, expected_seq - 1 if count else None, prev_hash if count else None
+    )

@@ -90,11 +90,20 @@ def ticket_description(run: Run, customer: Customer, base_url: str | None) -> st
     # Only lines that could fit are formatted (each takes at least 3 characters), so huge runs stay cheap.
     cap = DESCRIPTION_MAX // 3
     sections = [
-        _Section("Affected objects", "objects", len(run.objects), [
-            _line(f"- {o.name}" + (f" ({o.type})" if o.type else "") + f": {o.status.value}"
-                  + (f" - {o.message}" if o.message else ""))
-            for o in run.objects[:cap]
-        ]),
+        _Section(
+            "Affected objects",
+            "objects",
+            len(run.objects),
+            [
+                _line(
+                    f"- {o.name}"
+                    + (f" ({o.type})" if o.type else "")
+                    + f": {o.status.value}"
+                    + (f" - {o.message}" if o.message else "")
+                )
+                for o in run.objects[:cap]
+            ],
+        ),
         _Section("Messages", "messages", len(run.messages), [_line(f"- {m}") for m in run.messages[:cap]]),
     ]
     tail = ["", _line(f"Reference: {run_reference(run.id, base_url)}")]

@@ -67,8 +67,9 @@ class CompanyMapping:
         return cls(customer_id=customer_id, status=MappingStatus.MISSING)
 
     @classmethod
-    def from_lookup(cls, customer_id: str, lookup: CompanyLookup, at: datetime,
-                    replacing: CompanyMapping | None = None) -> CompanyMapping:
+    def from_lookup(
+        cls, customer_id: str, lookup: CompanyLookup, at: datetime, replacing: CompanyMapping | None = None
+    ) -> CompanyMapping:
         """Map a customer to a company just found live (over the mapping it `replacing`, if any). Only a found,
         active company can be mapped."""
         if lookup.outcome is not LookupOutcome.FOUND or lookup.name is None:
@@ -91,8 +92,13 @@ class CompanyMapping:
         if self.company_id is None or lookup.company_id != self.company_id:
             raise ValueError("the look-up is not of this mapping's company")
         if lookup.outcome is not LookupOutcome.FOUND or lookup.name is None:
-            return replace(self, status=MappingStatus.INVALID, status_reason=INVALID_REASONS[lookup.outcome],
-                           last_synced_at=at, version=self.version + 1)
+            return replace(
+                self,
+                status=MappingStatus.INVALID,
+                status_reason=INVALID_REASONS[lookup.outcome],
+                last_synced_at=at,
+                version=self.version + 1,
+            )
         if lookup.name == self.company_name:
             keep_renamed = self.status is MappingStatus.RENAMED
             return replace(

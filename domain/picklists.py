@@ -34,8 +34,17 @@ class Picklists:
         return next((v.label for v in self.statuses if v.id == value), str(value))
 
 
-INTERNAL_PUBLISH_LABELS = ("internal only", "internal project team", "intern", "nur intern", "alleen intern",
-                           "interne uniquement", "interno", "solo interno", "sólo interno")
+INTERNAL_PUBLISH_LABELS = (
+    "internal only",
+    "internal project team",
+    "intern",
+    "nur intern",
+    "alleen intern",
+    "interne uniquement",
+    "interno",
+    "solo interno",
+    "sólo interno",
+)
 """Labels of publish values that keep a note inside the MSP, best first (Autotask's own, then localised ones).
 Anything else is refused: "Internal & Co-Managed" reaches the customer's own IT staff, "All Autotask Users" its
 portal."""
@@ -113,11 +122,16 @@ def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> 
 
     check("default_queue_id", settings.default_queue_id, picklists.queues, "Queue")
     check("default_issue_type_id", settings.default_issue_type_id, picklists.issue_types, "Issue type")
-    sub = check("default_sub_issue_type_id", settings.default_sub_issue_type_id, picklists.sub_issue_types,
-                "Sub-issue type")
+    sub = check(
+        "default_sub_issue_type_id", settings.default_sub_issue_type_id, picklists.sub_issue_types, "Sub-issue type"
+    )
     if sub is not None and sub.parent_id is not None and sub.parent_id != settings.default_issue_type_id:
-        problems.append(Problem("default_sub_issue_type_id",
-                                f"Sub-issue type '{sub.label}' does not belong to the configured issue type."))
+        problems.append(
+            Problem(
+                "default_sub_issue_type_id",
+                f"Sub-issue type '{sub.label}' does not belong to the configured issue type.",
+            )
+        )
     check("default_source_id", settings.default_source_id, picklists.sources, "Source")
     check("priority_error_id", settings.priority_error_id, picklists.priorities, "Priority")
     check("priority_warning_id", settings.priority_warning_id, picklists.priorities, "Priority")
@@ -128,19 +142,34 @@ def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> 
         if getattr(settings, setting) is None:
             problems.append(Problem(setting, "Not set; Autotask needs it."))
     if settings.default_queue_id is None:
-        problems.append(Problem("default_queue_id", "Not set; Autotask refuses tickets without a queue (or an assigned "
-                                                    "resource and role): choose a default queue."))
+        problems.append(
+            Problem(
+                "default_queue_id",
+                "Not set; Autotask refuses tickets without a queue (or an assigned "
+                "resource and role): choose a default queue.",
+            )
+        )
     if settings.note_type_id is None and closing_note_type(None, picklists) is None:
         problems.append(Problem("note_type_id", "Not set, and Autotask has no active default note type: choose one."))
     if settings.note_publish_id is not None:
         chosen = next((p for p in picklists.note_publish if p.id == settings.note_publish_id), None)
         if chosen is not None and not is_internal_publish(chosen):
-            problems.append(Problem("note_publish_id", f"'{chosen.label}' is not internal (only "
-                                                       f"{_labels(picklists)} are); the closing note must not reach "
-                                                       "the customer or its co-managing IT staff."))
+            problems.append(
+                Problem(
+                    "note_publish_id",
+                    f"'{chosen.label}' is not internal (only "
+                    f"{_labels(picklists)} are); the closing note must not reach "
+                    "the customer or its co-managing IT staff.",
+                )
+            )
     elif internal_publish(None, picklists) is None:
-        problems.append(Problem("note_publish_id", "Not set, and Autotask has no active internal publish value (such "
-                                                   "as 'Internal Only'): the closing note could not be added."))
+        problems.append(
+            Problem(
+                "note_publish_id",
+                "Not set, and Autotask has no active internal publish value (such "
+                "as 'Internal Only'): the closing note could not be added.",
+            )
+        )
     if settings.new_ticket_status_id == STATUS_COMPLETE:
         problems.append(Problem("new_ticket_status_id", "New tickets would be created closed (Complete)."))
     for name in sorted(picklists.required_ticket_fields):

@@ -77,8 +77,9 @@ class TicketLink:
         """A new creation attempt on a reservation whose previous attempt is known to have created nothing."""
         if self.state is not LinkState.PENDING:
             raise ValueError("only a pending link can be retaken")
-        return self._next(attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at,
-                          reconcile_claimed_at=None)
+        return self._next(
+            attempt=self.attempt + 1, ambiguous=False, created_by=actor, created_at=at, reconcile_claimed_at=None
+        )
 
     def reconcile_claimed(self, at: datetime) -> TicketLink:
         """A caller takes the look-up of an earlier attempt's ticket; others keep off until it ends or grows stale."""
@@ -112,13 +113,19 @@ class TicketLink:
             reconcile_claimed_at=None,
         )
 
-    def observed(self, status: TicketStatus, time_entries: int, ticket_number: str | None = None,
-                 url: str | None = None) -> TicketLink:
+    def observed(
+        self, status: TicketStatus, time_entries: int, ticket_number: str | None = None, url: str | None = None
+    ) -> TicketLink:
         """The ticket's status and time-entry count (and number and URL, when read) as just read from the PSA; a link
         marked deleted whose ticket the PSA shows again is linked again: Autotask is authoritative."""
         state = LinkState.LINKED if self.state is LinkState.DELETED else self.state
-        return self._next(status=status, time_entries=time_entries, state=state,
-                          ticket_number=ticket_number or self.ticket_number, url=url or self.url)
+        return self._next(
+            status=status,
+            time_entries=time_entries,
+            state=state,
+            ticket_number=ticket_number or self.ticket_number,
+            url=url or self.url,
+        )
 
     def completion_sending(self, sent: bool = True) -> TicketLink:
         """Mark (or, after a completion that surely failed, unmark) that the PSA was asked to complete the ticket."""
@@ -189,8 +196,13 @@ class TicketLink:
     def completion_lost(self) -> bool:
         """Backupchecks sent the completion and Autotask shows the ticket closed with no time entries: the answer to
         that completion was lost, and the resolution only needs recording."""
-        return (self.completion_sent and self.time_entries == 0 and self.state is LinkState.LINKED
-                and self.status is not None and self.status.closed)
+        return (
+            self.completion_sent
+            and self.time_entries == 0
+            and self.state is LinkState.LINKED
+            and self.status is not None
+            and self.status.closed
+        )
 
     def stale(self, now: datetime, after_seconds: float) -> bool:
         """A pending reservation nobody finished (a crash between reserving and recording)."""
@@ -216,10 +228,10 @@ DENY_MESSAGES: dict[DenyReason, str] = {
     DenyReason.RESOLVING_DISABLED: "Resolving tickets from Backupchecks is turned off in the settings.",
     DenyReason.FORBIDDEN: "Your role may not resolve tickets.",
     DenyReason.NOTE_TYPE_MISSING: "No usable note type for the closing note: the configured one is not active in "
-                                  "Autotask, or none is set and Autotask has no default. Choose one in the settings.",
+    "Autotask, or none is set and Autotask has no default. Choose one in the settings.",
     DenyReason.NOTE_PUBLISH_NOT_INTERNAL: "The closing note must be internal, and the configured publish value is not "
-                                          "an active internal one in Autotask (co-managed values are not internal): "
-                                          "choose one in the settings.",
+    "an active internal one in Autotask (co-managed values are not internal): "
+    "choose one in the settings.",
 }
 
 

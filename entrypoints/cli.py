@@ -32,8 +32,9 @@ def prepare_database(config: Config) -> None:
         upgrade(config.effective_database_url)
 
 
-def run_action(action: Action, args: argparse.Namespace, out: TextIO | None = None,
-               container: Container | None = None) -> int:
+def run_action(
+    action: Action, args: argparse.Namespace, out: TextIO | None = None, container: Container | None = None
+) -> int:
     container = container or Container()
     stream = out or sys.stdout
     prepare_database(container.config())
@@ -56,11 +57,23 @@ def run_action(action: Action, args: argparse.Namespace, out: TextIO | None = No
 async def users_add(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     new = await container.add_user().execute(SYSTEM, args.name, Role(args.role))
     if args.json:
-        print(json.dumps({"username": new.user.username, "role": new.user.role.value, "token": new.token,
-                          "password": new.password}), file=out)
+        print(
+            json.dumps(
+                {
+                    "username": new.user.username,
+                    "role": new.user.role.value,
+                    "token": new.token,
+                    "password": new.password,
+                }
+            ),
+            file=out,
+        )
     else:
-        print(f"user:     {new.user.username} ({new.user.role.value})\ntoken:    {new.token}\n"
-              f"password: {new.password}\nKeep both now: they are not shown again.", file=out)
+        print(
+            f"user:     {new.user.username} ({new.user.role.value})\ntoken:    {new.token}\n"
+            f"password: {new.password}\nKeep both now: they are not shown again.",
+            file=out,
+        )
     return 0
 
 
@@ -83,24 +96,55 @@ async def users_remove(container: Container, args: argparse.Namespace, out: Text
 
 async def mappings_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     result = await container.refresh_all_mappings().execute(SYSTEM)
-    print(json.dumps({"checked": result.checked, "ok": result.ok, "renamed": result.renamed,
-                      "invalid": result.invalid, "autotask_calls": result.autotask_calls}), file=out)
+    print(
+        json.dumps(
+            {
+                "checked": result.checked,
+                "ok": result.ok,
+                "renamed": result.renamed,
+                "invalid": result.invalid,
+                "autotask_calls": result.autotask_calls,
+            }
+        ),
+        file=out,
+    )
     return 0
 
 
 async def tickets_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     result = await container.refresh_tickets().execute(SYSTEM)
-    print(json.dumps({"checked": result.checked, "changed": result.changed, "deleted": result.deleted,
-                      "autotask_calls": result.autotask_calls, "settled": result.settled,
-                      "released": result.released}), file=out)
+    print(
+        json.dumps(
+            {
+                "checked": result.checked,
+                "changed": result.changed,
+                "deleted": result.deleted,
+                "autotask_calls": result.autotask_calls,
+                "settled": result.settled,
+                "released": result.released,
+            }
+        ),
+        file=out,
+    )
     return 0
 
 
 async def audit_verify(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     check = await container.verify_audit().execute(SYSTEM)
-    print(json.dumps({"ok": check.ok, "records": check.records, "first_bad_seq": check.first_bad_seq,
-                      "last_seq": check.last_seq, "last_hash": check.last_hash, "key_id": check.key_id,
-                      "unkeyed_records": check.unkeyed_records}), file=out)
+    print(
+        json.dumps(
+            {
+                "ok": check.ok,
+                "records": check.records,
+                "first_bad_seq": check.first_bad_seq,
+                "last_seq": check.last_seq,
+                "last_hash": check.last_hash,
+                "key_id": check.key_id,
+                "unkeyed_records": check.unkeyed_records,
+            }
+        ),
+        file=out,
+    )
     return 0 if check.ok else 2
 
 
@@ -119,8 +163,15 @@ def serve(args: argparse.Namespace) -> int:
 
     configure_logging()
     prepare_database(Config.from_env())
-    uvicorn.run("entrypoints.http.app:app_from_env", factory=True, host=args.host, port=args.port, log_config=None,
-                workers=args.workers, access_log=False)
+    uvicorn.run(
+        "entrypoints.http.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        workers=args.workers,
+        access_log=False,
+    )
     return 0
 
 
@@ -128,8 +179,11 @@ def db(args: argparse.Namespace) -> int:
     from adapters.sql.migrate import downgrade, upgrade
 
     if args.direction == "downgrade" and REACHES_BASE.search(args.revision) and not args.yes:
-        print(f"error: downgrading to {args.revision} can reach base, which drops every table, the audit log included, "
-              "and everything in them. Add --yes to do it anyway.", file=sys.stderr)
+        print(
+            f"error: downgrading to {args.revision} can reach base, which drops every table, the audit log included, "
+            "and everything in them. Add --yes to do it anyway.",
+            file=sys.stderr,
+        )
         return 2
     config = Config.from_env()
     private_dir(config.data_dir)
@@ -162,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="backupchecks", description="Backupchecks Autotask integration.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int],
-                parent: Any = commands) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, handler: Callable[[argparse.Namespace], int], parent: Any = commands
+    ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = parent.add_parser(name, help=help_text)
         sub.set_defaults(handler=handler)
         return sub

@@ -102,8 +102,10 @@ class Config:
         return self.database_url is None
 
     def __repr__(self) -> str:
-        return (f"Config(data_dir={str(self.data_dir)!r}, database_url={'***' if self.database_url else None}, "
-                f"metrics_token={'***' if self.metrics_token else None})")
+        return (
+            f"Config(data_dir={str(self.data_dir)!r}, database_url={'***' if self.database_url else None}, "
+            f"metrics_token={'***' if self.metrics_token else None})"
+        )
 
 
 def make_storage(config: Config, audit_key: AuditKey) -> UnitOfWorkFactory:
@@ -128,8 +130,9 @@ def make_session_store(storage: UnitOfWorkFactory) -> SessionStore:
 
 
 def session_policy(config: Config) -> SessionPolicy:
-    return SessionPolicy(idle=timedelta(minutes=config.session_idle_minutes),
-                         absolute=timedelta(hours=config.session_max_hours))
+    return SessionPolicy(
+        idle=timedelta(minutes=config.session_idle_minutes), absolute=timedelta(hours=config.session_max_hours)
+    )
 
 
 def make_budget(storage: UnitOfWorkFactory) -> InFlightBudget:
@@ -178,8 +181,9 @@ class Container(containers.DeclarativeContainer):
     refresh_mapping = UseCase(RefreshMapping, deps)
     confirm_mapping = UseCase(ConfirmMapping, deps)
     refresh_all_mappings = UseCase(RefreshAllMappings, deps)
-    create_ticket = UseCase(CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after,
-                                      base_url=config.provided.base_url)
+    create_ticket = UseCase(
+        CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after, base_url=config.provided.base_url
+    )
     get_ticket = UseCase(GetTicket, deps)
     resolve_ticket = UseCase(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
     refresh_tickets = UseCase(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)

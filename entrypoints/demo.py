@@ -69,22 +69,75 @@ def _runs(now: datetime) -> list[Run]:
     day = now.replace(hour=2, minute=10, second=0, microsecond=0)
     vm = RunObject
     return [
-        Run("run-acme-1", "cust-acme", "Nightly VMs", "Veeam Backup & Replication", "Backup job", day, RunStatus.ERROR,
-            (vm("sql-01", ObjectStatus.ERROR, "VM", "Failed to create snapshot: disk quota exceeded"),
-             vm("web-01", ObjectStatus.SUCCESS, "VM"), vm("web-02", ObjectStatus.WARNING, "VM", "Retried twice")),
-            ("Processing finished with errors.",)),
-        Run("run-acme-2", "cust-acme", "File server", "Veeam Agent for Windows", "Backup job", day - timedelta(hours=1),
-            RunStatus.WARNING, (vm("D:\\Shares", ObjectStatus.WARNING, "Volume", "3 files were locked and skipped"),),
-            ("Job finished with warnings.",)),
-        Run("run-acme-3", "cust-acme", "Nightly VMs", "Veeam Backup & Replication", "Backup job",
-            day - timedelta(days=1), RunStatus.SUCCESS, (vm("sql-01", ObjectStatus.SUCCESS, "VM"),)),
-        Run("run-globex-1", "cust-globex", "Microsoft 365", "Synology Active Backup", "M365 backup", day,
-            RunStatus.ERROR, (vm("finance@globex.example", ObjectStatus.ERROR, "Mailbox", "Throttled by Exchange"),),
-            ("1 of 42 mailboxes failed.",)),
-        Run("run-initech-1", "cust-initech", "NAS replication", "Synology Hyper Backup", "Replication", day,
-            RunStatus.MISSED, (), ("No report was received in the expected window.",)),
-        Run("run-umbrella-1", "cust-umbrella", "Daily", "Acronis Cyber Protect", "Backup plan", day, RunStatus.ERROR,
-            (vm("fs-01", ObjectStatus.ERROR, "Server", "Destination unreachable"),), ()),
+        Run(
+            "run-acme-1",
+            "cust-acme",
+            "Nightly VMs",
+            "Veeam Backup & Replication",
+            "Backup job",
+            day,
+            RunStatus.ERROR,
+            (
+                vm("sql-01", ObjectStatus.ERROR, "VM", "Failed to create snapshot: disk quota exceeded"),
+                vm("web-01", ObjectStatus.SUCCESS, "VM"),
+                vm("web-02", ObjectStatus.WARNING, "VM", "Retried twice"),
+            ),
+            ("Processing finished with errors.",),
+        ),
+        Run(
+            "run-acme-2",
+            "cust-acme",
+            "File server",
+            "Veeam Agent for Windows",
+            "Backup job",
+            day - timedelta(hours=1),
+            RunStatus.WARNING,
+            (vm("D:\\Shares", ObjectStatus.WARNING, "Volume", "3 files were locked and skipped"),),
+            ("Job finished with warnings.",),
+        ),
+        Run(
+            "run-acme-3",
+            "cust-acme",
+            "Nightly VMs",
+            "Veeam Backup & Replication",
+            "Backup job",
+            day - timedelta(days=1),
+            RunStatus.SUCCESS,
+            (vm("sql-01", ObjectStatus.SUCCESS, "VM"),),
+        ),
+        Run(
+            "run-globex-1",
+            "cust-globex",
+            "Microsoft 365",
+            "Synology Active Backup",
+            "M365 backup",
+            day,
+            RunStatus.ERROR,
+            (vm("finance@globex.example", ObjectStatus.ERROR, "Mailbox", "Throttled by Exchange"),),
+            ("1 of 42 mailboxes failed.",),
+        ),
+        Run(
+            "run-initech-1",
+            "cust-initech",
+            "NAS replication",
+            "Synology Hyper Backup",
+            "Replication",
+            day,
+            RunStatus.MISSED,
+            (),
+            ("No report was received in the expected window.",),
+        ),
+        Run(
+            "run-umbrella-1",
+            "cust-umbrella",
+            "Daily",
+            "Acronis Cyber Protect",
+            "Backup plan",
+            day,
+            RunStatus.ERROR,
+            (vm("fs-01", ObjectStatus.ERROR, "Server", "Destination unreachable"),),
+            (),
+        ),
     ]
 
 
@@ -93,8 +146,13 @@ async def seed_demo(container: Container, sim: Simulator, base_url: str) -> list
     for role in Role:
         new = await container.add_user().execute(DEMO, role.value, role)
         logins.append(Login(role.value, role, new.token, new.password))
-    settings = {"enabled": True, "api_username": SIM_USER, "tracking_identifier": SIM_TRACKING,
-                "allow_resolve": True, "backupchecks_base_url": base_url}
+    settings = {
+        "enabled": True,
+        "api_username": SIM_USER,
+        "tracking_identifier": SIM_TRACKING,
+        "allow_resolve": True,
+        "backupchecks_base_url": base_url,
+    }
     await container.update_settings().execute(DEMO, SettingsChange(settings, api_password=SIM_SECRET))
     picklists = await container.get_picklists().execute(DEMO, refresh=True)
     await container.update_settings().execute(DEMO, SettingsChange(_defaults(picklists)))
@@ -154,15 +212,19 @@ def run_demo(host: str, port: int, data_dir: Path) -> int:
 
     reason = cannot_listen(host, port)  # before the database is replaced and logins are printed that would not work
     if reason is not None:
-        print(f"error: the demo cannot listen on {host}:{port} ({reason}); is another demo running there? Stop it or "
-              "choose another --port. Nothing was changed.", file=sys.stderr)
+        print(
+            f"error: the demo cannot listen on {host}:{port} ({reason}); is another demo running there? Stop it or "
+            "choose another --port. Nothing was changed.",
+            file=sys.stderr,
+        )
         return 2
     url = fresh_database(data_dir)
     base_url = f"http://{host}:{port}"
     sim = demo_simulator()
     with running_simulator(sim) as zone_url:
-        container, logins = seeded_container(Config(data_dir=data_dir, database_url=url, autotask_zone_url=zone_url,
-                                                    base_url=base_url), sim)
+        container, logins = seeded_container(
+            Config(data_dir=data_dir, database_url=url, autotask_zone_url=zone_url, base_url=base_url), sim
+        )
         print(banner(base_url, zone_url, logins), flush=True)
         uvicorn.run(create_app(container), host=host, port=port, access_log=False, log_config=None)
     return 0
@@ -190,5 +252,7 @@ def demo_simulator() -> Simulator:
 
 def simulator_banner(api_url: str) -> str:
     """`backupchecks simulator`: where it listens and the credentials it accepts (a local test tenant, not Autotask)."""
-    return (f"Autotask simulator: {api_url}\n  username {SIM_USER}   secret {SIM_SECRET}   "
-            f"tracking identifier {SIM_TRACKING}")
+    return (
+        f"Autotask simulator: {api_url}\n  username {SIM_USER}   secret {SIM_SECRET}   "
+        f"tracking identifier {SIM_TRACKING}"
+    )

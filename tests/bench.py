@@ -85,13 +85,22 @@ def free_port() -> int:
 
 
 def run_of(n: int) -> Run:
-    return Run(f"run-{n:06}", f"cust-{n % CUSTOMERS:04}", f"Job {n % 7}", "Veeam Backup & Replication", "Backup job",
-               NOW - timedelta(minutes=n), STATUSES[n % len(STATUSES)], OBJECTS, ("Job finished.",))
+    return Run(
+        f"run-{n:06}",
+        f"cust-{n % CUSTOMERS:04}",
+        f"Job {n % 7}",
+        "Veeam Backup & Replication",
+        "Backup job",
+        NOW - timedelta(minutes=n),
+        STATUSES[n % len(STATUSES)],
+        OBJECTS,
+        ("Job finished.",),
+    )
 
 
 async def insert(conn: Any, table: sa.Table, items: Sequence[dict[str, Any]], batch: int = 5_000) -> None:
     for start in range(0, len(items), batch):
-        await conn.execute(sa.insert(table), list(items[start:start + batch]))
+        await conn.execute(sa.insert(table), list(items[start : start + batch]))
 
 
 async def seed_audit(url: str, count: int) -> None:
@@ -99,13 +108,21 @@ async def seed_audit(url: str, count: int) -> None:
     storage = SqlStorage(url)
     try:
         async with storage.engine.begin() as conn:
-            head = (await conn.execute(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1)))
+            head = await conn.execute(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
             row = head.mappings().first()
             last: AuditRecord | None = None if row is None else rows.audit_from(row)
             records = []
             for n in range(count):
-                entry = AuditEntry(NOW + timedelta(seconds=n), "bench", "operator", "run.get", "run",
-                                   f"run-{n % RUNS:06}", Outcome.OK, {"customer_id": f"cust-{n % CUSTOMERS:04}"})
+                entry = AuditEntry(
+                    NOW + timedelta(seconds=n),
+                    "bench",
+                    "operator",
+                    "run.get",
+                    "run",
+                    f"run-{n % RUNS:06}",
+                    Outcome.OK,
+                    {"customer_id": f"cust-{n % CUSTOMERS:04}"},
+                )
                 last = chain(last, entry)
                 records.append(rows.audit_row(last))
             await insert(conn, t.audit_records, records)
@@ -118,16 +135,35 @@ async def seed(url: str) -> None:
     storage = SqlStorage(url)
     try:
         async with storage.engine.begin() as conn:
-            await insert(conn, t.customers, [rows.flat_row(Customer(f"cust-{i:04}", f"Customer {i}"))
-                                             for i in range(CUSTOMERS)])
-            await insert(conn, t.company_mappings, [rows.flat_row(CompanyMapping.from_lookup(
-                f"cust-{i:04}", CompanyLookup.found(COMPANY_BASE + i, f"Company {i}", is_active=True), NOW))
-                for i in range(CUSTOMERS)])
+            await insert(
+                conn, t.customers, [rows.flat_row(Customer(f"cust-{i:04}", f"Customer {i}")) for i in range(CUSTOMERS)]
+            )
+            await insert(
+                conn,
+                t.company_mappings,
+                [
+                    rows.flat_row(
+                        CompanyMapping.from_lookup(
+                            f"cust-{i:04}", CompanyLookup.found(COMPANY_BASE + i, f"Company {i}", is_active=True), NOW
+                        )
+                    )
+                    for i in range(CUSTOMERS)
+                ],
+            )
             await insert(conn, t.runs, [rows.run_row(run_of(n)) for n in range(RUNS)])
             linked = [n for n in range(RUNS) if STATUSES[n % len(STATUSES)] is RunStatus.ERROR][:LINKS]
-            await insert(conn, t.ticket_links, [rows.link_row(
-                TicketLink.reserve(f"run-{n:06}", f"bc:bench:{n}", "bench", NOW).linked(
-                    500_000 + n, f"T{n}", None, TicketStatus(1, "New", NOW))) for n in linked])
+            await insert(
+                conn,
+                t.ticket_links,
+                [
+                    rows.link_row(
+                        TicketLink.reserve(f"run-{n:06}", f"bc:bench:{n}", "bench", NOW).linked(
+                            500_000 + n, f"T{n}", None, TicketStatus(1, "New", NOW)
+                        )
+                    )
+                    for n in linked
+                ],
+            )
         if storage.engine.dialect.name == "postgresql":  # the statistics autovacuum gathers after a bulk load
             async with storage.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -142,8 +178,13 @@ async def configure(config: Config) -> str:
     container.config.override(providers.Object(config))
     try:
         admin = await container.add_user().execute(BENCH, "bench-admin", Role.ADMIN)
-        settings = {"enabled": True, "api_username": SIM_USER, "tracking_identifier": SIM_TRACKING,
-                    "allow_resolve": True, "backupchecks_base_url": "http://bench.example"}
+        settings = {
+            "enabled": True,
+            "api_username": SIM_USER,
+            "tracking_identifier": SIM_TRACKING,
+            "allow_resolve": True,
+            "backupchecks_base_url": "http://bench.example",
+        }
         await container.update_settings().execute(BENCH, SettingsChange(settings, api_password=SIM_SECRET))
         picklists = await container.get_picklists().execute(BENCH, refresh=True)
         await container.update_settings().execute(BENCH, SettingsChange(_defaults(picklists)))
@@ -163,7 +204,8 @@ async def count_statements(url: str) -> dict[str, dict[int, int]]:
     pages: dict[str, Callable[[int], Awaitable[Any]]] = {
         "runs": lambda n: container.list_runs().execute(BENCH, RunQuery(limit=n)),
         "runs?status=error,warning": lambda n: container.list_runs().execute(
-            BENCH, RunQuery(statuses=frozenset({RunStatus.ERROR, RunStatus.WARNING}), limit=n)),
+            BENCH, RunQuery(statuses=frozenset({RunStatus.ERROR, RunStatus.WARNING}), limit=n)
+        ),
         "customers": lambda n: container.list_customers().execute(BENCH, n),
     }
     counts: dict[str, dict[int, int]] = {}
@@ -192,8 +234,13 @@ async def serving(config: Config, zone_url: str) -> AsyncIterator[tuple[str, sub
     """`backupchecks serve` on a free port: its base URL, its process and the seconds to the first /health."""
     port = free_port()
     command, root = server_command()
-    env = {**os.environ, "BACKUPCHECKS_DATA_DIR": str(config.data_dir), "BACKUPCHECKS_SECRET_KEY": SECRET_KEY,
-           "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url, "BACKUPCHECKS_BASE_URL": "http://bench.example"}
+    env = {
+        **os.environ,
+        "BACKUPCHECKS_DATA_DIR": str(config.data_dir),
+        "BACKUPCHECKS_SECRET_KEY": SECRET_KEY,
+        "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url,
+        "BACKUPCHECKS_BASE_URL": "http://bench.example",
+    }
     if config.database_url:
         env["BACKUPCHECKS_DATABASE_URL"] = config.database_url
     base = f"http://127.0.0.1:{port}"
@@ -233,9 +280,12 @@ def peak_mib(process: subprocess.Popen[bytes]) -> float:
 
 def summary(latencies: list[float], seconds: float) -> dict[str, float]:
     ordered = sorted(latencies)
-    return {"p50_ms": round(statistics.median(ordered), 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-            "per_second": round(len(ordered) / seconds, 1), "requests": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+        "per_second": round(len(ordered) / seconds, 1),
+        "requests": len(ordered),
+    }
 
 
 async def timed(client: httpx.AsyncClient, method: str, path: str, expect: int = 200) -> float:
@@ -309,8 +359,9 @@ async def audit_walks(client: httpx.AsyncClient, process: subprocess.Popen[bytes
     return figures
 
 
-async def creates(client: httpx.AsyncClient, sim: Simulator, first: int, latency: float,
-                  clients: int) -> dict[str, float]:
+async def creates(
+    client: httpx.AsyncClient, sim: Simulator, first: int, latency: float, clients: int
+) -> dict[str, float]:
     """CREATES tickets on distinct ticketless runs (`clients` at once) at `latency` seconds per Autotask request."""
     sim.clear_faults()
     if latency:
@@ -328,8 +379,10 @@ async def creates(client: httpx.AsyncClient, sim: Simulator, first: int, latency
     await asyncio.gather(*(worker(todo[i::clients]) for i in range(clients)))
     elapsed = time.perf_counter() - started
     sim.clear_faults()
-    return {**summary(latencies, elapsed),
-            "autotask_requests_per_create": (sum(sim.counts.values()) - requests_before) / CREATES}
+    return {
+        **summary(latencies, elapsed),
+        "autotask_requests_per_create": (sum(sim.counts.values()) - requests_before) / CREATES,
+    }
 
 
 async def autotask_own_time(zone_url: str) -> float:
@@ -338,8 +391,14 @@ async def autotask_own_time(zone_url: str) -> float:
     async with httpx.AsyncClient(timeout=10, headers=headers) as client:
         zone = (await client.get(f"{zone_url}/v1.0/zoneInformation", params={"user": SIM_USER})).json()["url"]
         api = zone.rstrip("/") + "/V1.0"
-        draft = {"companyID": COMPANY_BASE, "title": "own time", "status": 1, "priority": 1, "queueID": None,
-                 "description": "x"}
+        draft = {
+            "companyID": COMPANY_BASE,
+            "title": "own time",
+            "status": 1,
+            "priority": 1,
+            "queueID": None,
+            "description": "x",
+        }
         fields = (await client.get(f"{api}/Tickets/entityInformation/fields")).json()["fields"]
         for field in fields:
             if field["name"] in ("priority", "queueID") and field.get("picklistValues"):
@@ -367,8 +426,10 @@ async def database(name: str, data_dir: Path) -> AsyncIterator[Config]:
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
     try:
-        yield Config(data_dir=data_dir, database_url=sa.engine.make_url(server).set(database=db).render_as_string(
-            hide_password=False))
+        yield Config(
+            data_dir=data_dir,
+            database_url=sa.engine.make_url(server).set(database=db).render_as_string(hide_password=False),
+        )
     finally:
         async with admin.connect() as conn:
             await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
@@ -381,8 +442,13 @@ async def bench_backend(name: str) -> dict[str, Any]:
         async with database(name, Path(directory)) as config:
             url = config.database_url or default_database_url(config.data_dir)
             config = replace(config, secret_key=SECRET_KEY)
-            sim = Simulator(username=SIM_USER, secret=SIM_SECRET, integration_code=SIM_TRACKING,
-                            request_threshold=10**9, max_concurrent_per_endpoint=None)
+            sim = Simulator(
+                username=SIM_USER,
+                secret=SIM_SECRET,
+                integration_code=SIM_TRACKING,
+                request_threshold=10**9,
+                max_concurrent_per_endpoint=None,
+            )
             for i in range(CUSTOMERS):
                 sim.add_company(COMPANY_BASE + i, f"Company {i}")
             with running_simulator(sim) as zone_url:
@@ -392,23 +458,34 @@ async def bench_backend(name: str) -> dict[str, Any]:
                 await seed_audit(url, FIRST_AUDIT)
                 token = await configure(replace(config, database_url=url, autotask_zone_url=zone_url))
                 report["seed_s"] = round(time.perf_counter() - started, 1)
-                log(f"{name}: seeded {RUNS} runs, {CUSTOMERS} customers, {LINKS} links, {FIRST_AUDIT} audit records "
-                    f"in {report['seed_s']} s")
+                log(
+                    f"{name}: seeded {RUNS} runs, {CUSTOMERS} customers, {LINKS} links, {FIRST_AUDIT} audit records "
+                    f"in {report['seed_s']} s"
+                )
                 # counted in this process, so on this checkout's code (not BENCH_SERVER_ROOT's)
-                report["statements_per_page"] = {} if os.environ.get("BENCH_SERVER_ROOT") else await count_statements(
-                    url)
+                report["statements_per_page"] = (
+                    {} if os.environ.get("BENCH_SERVER_ROOT") else await count_statements(url)
+                )
                 async with serving(config, zone_url) as (base, process, start_s):
                     report["start_to_health_s"] = round(start_s, 2)
                     headers = {"Authorization": f"Bearer {token}"}
                     limits = httpx.Limits(max_connections=CLIENTS * 2)
                     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as client:
                         detail = "/api/v1/runs/run-000007"
-                        paths = {"health": "/health", "runs": "/api/v1/runs",
-                                 "runs?status=error,warning": "/api/v1/runs?status=error,warning",
-                                 "runs?has_ticket=true": "/api/v1/runs?has_ticket=true",
-                                 "customers": "/api/v1/customers", "audit": "/api/v1/audit", "run detail": detail}
-                        for filtered in ("/api/v1/runs", "/api/v1/runs?status=error,warning",
-                                         "/api/v1/runs?has_ticket=true"):
+                        paths = {
+                            "health": "/health",
+                            "runs": "/api/v1/runs",
+                            "runs?status=error,warning": "/api/v1/runs?status=error,warning",
+                            "runs?has_ticket=true": "/api/v1/runs?has_ticket=true",
+                            "customers": "/api/v1/customers",
+                            "audit": "/api/v1/audit",
+                            "run detail": detail,
+                        }
+                        for filtered in (
+                            "/api/v1/runs",
+                            "/api/v1/runs?status=error,warning",
+                            "/api/v1/runs?has_ticket=true",
+                        ):
                             paths[f"{filtered.removeprefix('/api/v1/')} page 5"] = await page_five(client, filtered)
                         log(f"{name}: load")
                         report["pages"] = await load(client, paths)
@@ -421,10 +498,11 @@ async def bench_backend(name: str) -> dict[str, Any]:
                         report["autotask_own_ms"] = round(await autotask_own_time(zone_url), 2)
                         one = await creates(client, sim, 0, 0.0, 1)
                         report["create_overhead_ms"] = round(one["p50_ms"] - report["autotask_own_ms"], 2)
-                        report["creates"] = {"1 client, 0 ms": one,
-                                             "8 clients, 0 ms": await creates(client, sim, RUNS // 3, 0.0, CLIENTS),
-                                             "8 clients, 200 ms": await creates(client, sim, 2 * RUNS // 3, 0.2,
-                                                                                CLIENTS)}
+                        report["creates"] = {
+                            "1 client, 0 ms": one,
+                            "8 clients, 0 ms": await creates(client, sim, RUNS // 3, 0.0, CLIENTS),
+                            "8 clients, 200 ms": await creates(client, sim, 2 * RUNS // 3, 0.2, CLIENTS),
+                        }
                     report["server_peak_mib"] = round(peak_mib(process), 1)
     return report
 
@@ -435,27 +513,40 @@ async def bench_backend(name: str) -> dict[str, Any]:
 def table(reports: list[dict[str, Any]]) -> str:
     lines = []
     for r in reports:
-        lines.append(f"\n== {r['backend']}  (seed {r['seed_s']} s, serve → first /health {r['start_to_health_s']} s, "
-                     f"server peak {r['server_peak_mib']} MiB)")
-        lines.append(f"{'request':<34}{'1 client p50/p99 ms':>22}{'×health':>12}{'8 clients p50/p99 ms':>24}"
-                     f"{'×health':>12}{'req/s 1→8':>16}")
+        lines.append(
+            f"\n== {r['backend']}  (seed {r['seed_s']} s, serve → first /health {r['start_to_health_s']} s, "
+            f"server peak {r['server_peak_mib']} MiB)"
+        )
+        lines.append(
+            f"{'request':<34}{'1 client p50/p99 ms':>22}{'×health':>12}{'8 clients p50/p99 ms':>24}"
+            f"{'×health':>12}{'req/s 1→8':>16}"
+        )
         for name, f in r["pages"].items():
             a, b = f["1"], f[str(CLIENTS)]
-            lines.append(f"{name:<34}{a['p50_ms']:>11.2f}/{a['p99_ms']:<10.2f}{a['p50_ratio']:>5}/{a['p99_ratio']:<6}"
-                         f"{b['p50_ms']:>12.2f}/{b['p99_ms']:<11.2f}{b['p50_ratio']:>5}/{b['p99_ratio']:<6}"
-                         f"{a['per_second']:>8}→{b['per_second']:<8}")
-        lines.append("statements per page (size 1/50/500): "
-                     + "; ".join(f"{k} {'/'.join(str(v) for v in c.values())}"
-                                 for k, c in r["statements_per_page"].items()))
+            lines.append(
+                f"{name:<34}{a['p50_ms']:>11.2f}/{a['p99_ms']:<10.2f}{a['p50_ratio']:>5}/{a['p99_ratio']:<6}"
+                f"{b['p50_ms']:>12.2f}/{b['p99_ms']:<11.2f}{b['p50_ratio']:>5}/{b['p99_ratio']:<6}"
+                f"{a['per_second']:>8}→{b['per_second']:<8}"
+            )
+        lines.append(
+            "statements per page (size 1/50/500): "
+            + "; ".join(f"{k} {'/'.join(str(v) for v in c.values())}" for k, c in r["statements_per_page"].items())
+        )
         for key in ("audit_small", "audit_large"):
             a = r[key]
-            lines.append(f"audit {a['records']:>7} records: verify {a['verify_s']} s, export jsonl "
-                         f"{a['export_jsonl_s']} s ({a['export_jsonl_mib']} MiB), csv {a['export_csv_s']} s; "
-                         f"server peak {a['server_peak_mib']} MiB")
-        lines.append(f"create: overhead {r['create_overhead_ms']} ms (p50 at 1 client minus the simulator's own "
-                     f"{r['autotask_own_ms']} ms); " + "; ".join(
-                         f"{k}: {c['per_second']}/s p50 {c['p50_ms']} ms, {c['autotask_requests_per_create']} requests"
-                         for k, c in r["creates"].items()))
+            lines.append(
+                f"audit {a['records']:>7} records: verify {a['verify_s']} s, export jsonl "
+                f"{a['export_jsonl_s']} s ({a['export_jsonl_mib']} MiB), csv {a['export_csv_s']} s; "
+                f"server peak {a['server_peak_mib']} MiB"
+            )
+        lines.append(
+            f"create: overhead {r['create_overhead_ms']} ms (p50 at 1 client minus the simulator's own "
+            f"{r['autotask_own_ms']} ms); "
+            + "; ".join(
+                f"{k}: {c['per_second']}/s p50 {c['p50_ms']} ms, {c['autotask_requests_per_create']} requests"
+                for k, c in r["creates"].items()
+            )
+        )
     return "\n".join(lines)
 
 
@@ -463,14 +554,25 @@ async def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the bench's own requests are not news
     wanted = (os.environ.get("BENCH_BACKENDS") or "sqlite,postgres").split(",")
     if "postgres" in wanted and not os.environ.get("BACKUPCHECKS_TEST_POSTGRES_URL"):
-        log("PostgreSQL skipped: set BACKUPCHECKS_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+        log(
+            "PostgreSQL skipped: set BACKUPCHECKS_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+        )
         wanted.remove("postgres")
     started = time.perf_counter()
     reports = [await bench_backend(name) for name in wanted]
     print(table(reports))
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({"scale": SCALE, "server_root": str(server_command()[1]),
-                                  "seconds": round(time.perf_counter() - started, 1), "backends": reports}, indent=2))
+    REPORT.write_text(
+        json.dumps(
+            {
+                "scale": SCALE,
+                "server_root": str(server_command()[1]),
+                "seconds": round(time.perf_counter() - started, 1),
+                "backends": reports,
+            },
+            indent=2,
+        )
+    )
     print(f"\nreport: {REPORT} ({time.perf_counter() - started:.0f} s)")
 
 

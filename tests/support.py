@@ -89,11 +89,21 @@ class UseCaseWorld:
         async with self.uow() as uow:
             settings = await uow.settings.get()
             settings = replace(
-                settings, enabled=True, api_username="api@example.com",
-                api_password_sealed=self.secrets.seal(PASSWORD), tracking_identifier="TRACKING01",
-                default_queue_id=29683481, default_issue_type_id=11, default_sub_issue_type_id=111,
-                default_source_id=4, priority_error_id=1, priority_warning_id=2, note_type_id=3, note_publish_id=2,
-                allow_resolve=True, backupchecks_base_url="https://backupchecks.example.com",
+                settings,
+                enabled=True,
+                api_username="api@example.com",
+                api_password_sealed=self.secrets.seal(PASSWORD),
+                tracking_identifier="TRACKING01",
+                default_queue_id=29683481,
+                default_issue_type_id=11,
+                default_sub_issue_type_id=111,
+                default_source_id=4,
+                priority_error_id=1,
+                priority_warning_id=2,
+                note_type_id=3,
+                note_publish_id=2,
+                allow_resolve=True,
+                backupchecks_base_url="https://backupchecks.example.com",
             )
             await uow.settings.save(replace(settings, **changes))  # type: ignore[arg-type]
             await uow.commit()

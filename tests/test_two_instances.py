@@ -42,8 +42,12 @@ def free_port() -> int:
 def serving(env: dict[str, str]) -> Iterator[str]:
     """One `backupchecks serve` process on a free loopback port; its base URL once /ready answers."""
     port = free_port()
-    process = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -71,19 +75,35 @@ async def drive(bases: list[str], token: str) -> list[int]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
         first = bases[0]
-        settings = {"enabled": True, "api_username": USER, "api_password": SECRET, "tracking_identifier": TRACKING,
-                    "default_queue_id": 29683325, "priority_error_id": 2, "priority_warning_id": 3,
-                    "allow_resolve": True}
+        settings = {
+            "enabled": True,
+            "api_username": USER,
+            "api_password": SECRET,
+            "tracking_identifier": TRACKING,
+            "default_queue_id": 29683325,
+            "priority_error_id": 2,
+            "priority_warning_id": 3,
+            "allow_resolve": True,
+        }
         assert (await client.put(f"{first}/api/v1/settings/autotask", json=settings)).status_code == 200
         assert (await client.put(f"{first}/api/v1/customers/c1", json={"name": "Acme"})).status_code == 201
         mapped = await client.put(f"{first}/api/v1/customers/c1/autotask-mapping", json={"company_id": 100})
         assert mapped.status_code == 200, mapped.text
         for n in range(CREATES):
-            run = {"customer_id": "c1", "job_name": f"Job {n}", "backup_software": "Veeam", "backup_type": "Backup",
-                   "run_at": "2026-12-01T02:00:00Z", "status": "error", "objects": [], "messages": ["failed"]}
+            run = {
+                "customer_id": "c1",
+                "job_name": f"Job {n}",
+                "backup_software": "Veeam",
+                "backup_type": "Backup",
+                "run_at": "2026-12-01T02:00:00Z",
+                "status": "error",
+                "objects": [],
+                "messages": ["failed"],
+            }
             assert (await client.put(f"{first}/api/v1/runs/run-{n}", json=run)).status_code == 201
-        answers = await asyncio.gather(*(client.post(f"{bases[n % 2]}/api/v1/runs/run-{n}/autotask-ticket")
-                                         for n in range(CREATES)))
+        answers = await asyncio.gather(
+            *(client.post(f"{bases[n % 2]}/api/v1/runs/run-{n}/autotask-ticket") for n in range(CREATES))
+        )
         return [a.status_code for a in answers]
 
 
@@ -94,20 +114,34 @@ def test_two_processes_on_one_postgresql_never_exceed_three_in_flight(backend: s
         url = stack.enter_context(_sync(empty_database(backend)))
         upgrade(url)
         zone_url = stack.enter_context(running_simulator(sim))
-        env = {**os.environ, "BACKUPCHECKS_DATABASE_URL": url, "BACKUPCHECKS_SECRET_KEY": "issue-8-two-instances",
-               "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url, "BACKUPCHECKS_DATA_DIR": str(tmp_path)}
-        made = subprocess.run([str(BIN), "users", "add", "admin", "--role", "admin", "--json"], env=env,
-                              capture_output=True, text=True, timeout=60, check=True)
+        env = {
+            **os.environ,
+            "BACKUPCHECKS_DATABASE_URL": url,
+            "BACKUPCHECKS_SECRET_KEY": "issue-8-two-instances",
+            "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url,
+            "BACKUPCHECKS_DATA_DIR": str(tmp_path),
+        }
+        made = subprocess.run(
+            [str(BIN), "users", "add", "admin", "--role", "admin", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         token = json.loads(made.stdout)["token"]
         bases = [stack.enter_context(serving(env)) for _ in range(2)]
         sim.inject(Fault("latency", entity="Tickets", seconds=LATENCY, times=None))
         statuses = asyncio.run(drive(bases, token))
     peak, refusals = sim.peak_in_flight["Tickets"], sim.thread_refusals["Tickets"]
-    print(f"\ncreates: {statuses}; peak in flight on Tickets: {peak}; thread-limit refusals: {refusals}; "
-          f"tickets: {len(sim.tickets)}; requests: {dict(sim.counts)}")
+    print(
+        f"\ncreates: {statuses}; peak in flight on Tickets: {peak}; thread-limit refusals: {refusals}; "
+        f"tickets: {len(sim.tickets)}; requests: {dict(sim.counts)}"
+    )
     assert statuses == [201] * CREATES
     assert len(sim.tickets) == CREATES and sorted(t["externalID"] for t in sim.tickets.values()) == sorted(
-        {t["externalID"] for t in sim.tickets.values()})
+        {t["externalID"] for t in sim.tickets.values()}
+    )
     assert peak <= 3 and refusals == 0
 
 

@@ -89,23 +89,33 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "BACKUPCHECKS_DATABASE_URL": self.database_url,
-                "BACKUPCHECKS_DATA_DIR": str(self.data_dir), "BACKUPCHECKS_SECRET_KEY": "verify secret key",
-                "BACKUPCHECKS_AUDIT_KEY": "verify audit key", "BACKUPCHECKS_AUTOTASK_ZONE_URL": self.zone_url,
-                "BACKUPCHECKS_AUTOTASK_TIMEOUT": str(AUTOTASK_TIMEOUT),
-                "BACKUPCHECKS_TICKET_STALE_AFTER": str(STALE_AFTER)}
+        return {
+            **os.environ,
+            "BACKUPCHECKS_DATABASE_URL": self.database_url,
+            "BACKUPCHECKS_DATA_DIR": str(self.data_dir),
+            "BACKUPCHECKS_SECRET_KEY": "verify secret key",
+            "BACKUPCHECKS_AUDIT_KEY": "verify audit key",
+            "BACKUPCHECKS_AUTOTASK_ZONE_URL": self.zone_url,
+            "BACKUPCHECKS_AUTOTASK_TIMEOUT": str(AUTOTASK_TIMEOUT),
+            "BACKUPCHECKS_TICKET_STALE_AFTER": str(STALE_AFTER),
+        }
 
     def cli(self, *argv: str) -> tuple[int, str]:
-        done = subprocess.run([str(BIN / "backupchecks"), *argv], env=self.env, capture_output=True, timeout=120,
-                              check=False)
+        done = subprocess.run(
+            [str(BIN / "backupchecks"), *argv], env=self.env, capture_output=True, timeout=120, check=False
+        )
         return done.returncode, done.stdout.decode()
 
     def start(self) -> Server:
         port = free_port()
         log = self.data_dir / f"serve-{port}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen([str(BIN / "backupchecks"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                       env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [str(BIN / "backupchecks"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         server = Server(port, process, log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -137,8 +147,9 @@ class Stack:
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.operator}"}
 
-    def call(self, method: str, path: str, token: str | None = None, server: Server | None = None,
-             **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, path: str, token: str | None = None, server: Server | None = None, **kwargs: Any
+    ) -> httpx.Response:
         base = (server or self.servers[0]).url
         return httpx.request(method, base + path, headers=self.headers(token), timeout=30, **kwargs)
 
@@ -167,10 +178,21 @@ class Stack:
     def seed_runs(self, prefix: str, count: int, customer: str = "cust-verify") -> list[str]:
         ids = [f"{prefix}-{i}" for i in range(count)]
         for run_id in ids:
-            answer = self.call("PUT", f"/api/v1/runs/{run_id}", self.admin, json={
-                "customer_id": customer, "job_name": "Nightly", "backup_software": "Veeam", "backup_type": "Backup",
-                "run_at": "2026-12-01T02:10:00Z", "status": "error",
-                "objects": [{"name": "vm-1", "status": "error", "message": "snapshot failed"}], "messages": []})
+            answer = self.call(
+                "PUT",
+                f"/api/v1/runs/{run_id}",
+                self.admin,
+                json={
+                    "customer_id": customer,
+                    "job_name": "Nightly",
+                    "backup_software": "Veeam",
+                    "backup_type": "Backup",
+                    "run_at": "2026-12-01T02:10:00Z",
+                    "status": "error",
+                    "objects": [{"name": "vm-1", "status": "error", "message": "snapshot failed"}],
+                    "messages": [],
+                },
+            )
             assert answer.status_code in (200, 201), answer.text
         return ids
 
@@ -192,32 +214,42 @@ def configure(stack: Stack) -> None:
     made = stack.call("POST", "/api/v1/users", stack.admin, json={"username": "verify-op", "role": "operator"})
     assert made.status_code == 201, made.text
     stack.operator = made.json()["token"]
-    settings = {"enabled": True, "api_username": SIM_USER, "api_password": SIM_SECRET,
-                "tracking_identifier": SIM_TRACKING, "allow_resolve": True,
-                "backupchecks_base_url": "https://backupchecks.example.com"}
+    settings = {
+        "enabled": True,
+        "api_username": SIM_USER,
+        "api_password": SIM_SECRET,
+        "tracking_identifier": SIM_TRACKING,
+        "allow_resolve": True,
+        "backupchecks_base_url": "https://backupchecks.example.com",
+    }
     assert stack.call("PUT", "/api/v1/settings/autotask", stack.admin, json=settings).status_code == 200
     p = stack.call("GET", "/api/v1/settings/autotask/picklists", stack.admin).json()
-    defaults = {"default_queue_id": _pick(p["queues"], "monitor", "alert"),
-                "default_issue_type_id": _pick(p["issue_types"], "backup", "monitor"),
-                "default_source_id": _pick(p["sources"], "monitor"),
-                "priority_error_id": _pick(p["priorities"], "high"),
-                "priority_warning_id": _pick(p["priorities"], "medium"),
-                "note_type_id": _pick(p["note_types"], "internal", "task"),
-                "note_publish_id": _pick(p["note_publish"], "internal")}
+    defaults = {
+        "default_queue_id": _pick(p["queues"], "monitor", "alert"),
+        "default_issue_type_id": _pick(p["issue_types"], "backup", "monitor"),
+        "default_source_id": _pick(p["sources"], "monitor"),
+        "priority_error_id": _pick(p["priorities"], "high"),
+        "priority_warning_id": _pick(p["priorities"], "medium"),
+        "note_type_id": _pick(p["note_types"], "internal", "task"),
+        "note_publish_id": _pick(p["note_publish"], "internal"),
+    }
     subs = [v for v in p["sub_issue_types"] if v.get("parent_id") in (None, defaults["default_issue_type_id"])]
     if subs:
         defaults["default_sub_issue_type_id"] = _pick(subs, "fail", "backup")
     answer = stack.call("PUT", "/api/v1/settings/autotask", stack.admin, json=defaults)
     assert answer.status_code == 200, answer.text
     assert stack.call("PUT", "/api/v1/customers/cust-verify", stack.admin, json={"name": "Verify"}).status_code in (
-        200, 201)
+        200,
+        201,
+    )
     mapped = stack.call("PUT", "/api/v1/customers/cust-verify/autotask-mapping", json={"company_id": 100})
     assert mapped.status_code == 200, mapped.text
 
 
 @pytest.fixture(scope="module")
-def stack(database_url: str, simulator: tuple[Simulator, str], tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Stack]:
+def stack(
+    database_url: str, simulator: tuple[Simulator, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     sim, zone_url = simulator
     built = Stack(database_url, sim, zone_url, tmp_path_factory.mktemp("verify"))
     code, out = built.cli("db", "upgrade")

@@ -18,9 +18,12 @@ CALLERS = 40
 
 async def burst(stack: Stack, run_id: str, callers: int) -> list[httpx.Response]:
     async with httpx.AsyncClient(timeout=60, headers=stack.headers()) as client:
-        return await asyncio.gather(*(
-            client.post(f"{stack.servers[i % len(stack.servers)].url}/api/v1/runs/{run_id}/autotask-ticket")
-            for i in range(callers)))
+        return await asyncio.gather(
+            *(
+                client.post(f"{stack.servers[i % len(stack.servers)].url}/api/v1/runs/{run_id}/autotask-ticket")
+                for i in range(callers)
+            )
+        )
 
 
 async def settled(stack: Stack, run_id: str) -> bool:
@@ -62,8 +65,16 @@ async def test_concurrent_creates_on_two_servers_make_one_ticket_per_run(stack: 
     records = [r for r in stack.audit() if r["action"] == "ticket.create" and r["target_id"] in runs]
     assert sorted(r["target_id"] for r in records if r["outcome"] == "ok") == sorted(runs)
     assert sum(r["outcome"] == "failed" for r in records) == len(unavailable)
-    record("concurrency", runs=RUNS, callers_per_run=CALLERS, servers=2, requests=RUNS * CALLERS,
-           statuses=dict(sorted(statuses.items())), tickets=RUNS, seconds=round(elapsed, 1))
+    record(
+        "concurrency",
+        runs=RUNS,
+        callers_per_run=CALLERS,
+        servers=2,
+        requests=RUNS * CALLERS,
+        statuses=dict(sorted(statuses.items())),
+        tickets=RUNS,
+        seconds=round(elapsed, 1),
+    )
 
 
 async def test_a_lost_answer_is_reconciled_once_across_servers(stack: Stack) -> None:
@@ -89,7 +100,10 @@ async def test_a_lost_answer_is_reconciled_once_across_servers(stack: Stack) -> 
     records = [r for r in stack.audit() if r["action"] == "ticket.create" and r["target_id"] in runs]
     assert not [r for r in records if r["details"].get("code") == "link_changed"]
     assert Counter((r["outcome"], r["details"].get("reconciled")) for r in records) == {
-        ("failed", None): 3, ("ok", True): 3}
+        ("failed", None): 3,
+        ("ok", True): 3,
+    }
     assert lookups == len(runs)  # one look-up by externalID per reconciliation, whatever the callers
-    record("reconciliation", runs=len(runs), callers_per_run=CALLERS, externalid_lookups=lookups,
-           link_changed_records=0)
+    record(
+        "reconciliation", runs=len(runs), callers_per_run=CALLERS, externalid_lookups=lookups, link_changed_records=0
+    )

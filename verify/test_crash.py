@@ -29,18 +29,33 @@ class Moment:
 
 
 CREATE_MOMENTS = [
-    Moment("create: inside POST Tickets (the ticket lands after the crash)",
-           Fault("timeout", entity="Tickets", method="POST", seconds=HANG), "Tickets"),
-    Moment("create: ticket made, inside its read-back",
-           Fault("latency", entity="Tickets", method="GET", seconds=HANG * 2), "Tickets/{id}"),
-    Moment("create: reserved, before anything reached Autotask (zone discovery)",
-           Fault("latency", entity="zoneInformation", seconds=HANG * 2), "zoneInformation"),
+    Moment(
+        "create: inside POST Tickets (the ticket lands after the crash)",
+        Fault("timeout", entity="Tickets", method="POST", seconds=HANG),
+        "Tickets",
+    ),
+    Moment(
+        "create: ticket made, inside its read-back",
+        Fault("latency", entity="Tickets", method="GET", seconds=HANG * 2),
+        "Tickets/{id}",
+    ),
+    Moment(
+        "create: reserved, before anything reached Autotask (zone discovery)",
+        Fault("latency", entity="zoneInformation", seconds=HANG * 2),
+        "zoneInformation",
+    ),
 ]
 RESOLVE_MOMENTS = [
-    Moment("resolve: inside the closing note (it lands after the crash)",
-           Fault("timeout", entity="Tickets", method="POST", seconds=HANG), "Tickets/{id}/Notes"),
-    Moment("resolve: inside the completion PATCH (it lands after the crash)",
-           Fault("timeout", entity="Tickets", method="PATCH", seconds=HANG), "Tickets"),
+    Moment(
+        "resolve: inside the closing note (it lands after the crash)",
+        Fault("timeout", entity="Tickets", method="POST", seconds=HANG),
+        "Tickets/{id}/Notes",
+    ),
+    Moment(
+        "resolve: inside the completion PATCH (it lands after the crash)",
+        Fault("timeout", entity="Tickets", method="PATCH", seconds=HANG),
+        "Tickets",
+    ),
 ]
 TRIALS: list[str] = []
 

@@ -18,12 +18,17 @@ from adapters.autotask_simulator.simulator import FAULT_KINDS
 from verify.conftest import AUTOTASK_TIMEOUT, STALE_AFTER, Stack, record
 
 OPERATIONS = ("create", "resolve", "mapping_refresh", "ticket_refresh")
-ACTIONS = {"create": "ticket.create", "resolve": "ticket.resolve", "mapping_refresh": "mapping.refresh",
-           "ticket_refresh": "ticket.refresh"}
+ACTIONS = {
+    "create": "ticket.create",
+    "resolve": "ticket.resolve",
+    "mapping_refresh": "mapping.refresh",
+    "ticket_refresh": "ticket.refresh",
+}
 WRITES = {"create": [("Tickets", "POST")], "resolve": [("Tickets", "POST"), ("Tickets", "PATCH")]}
 WRITE_FAULTS = ("timeout", "lost_answer", "server_error")
 CASES = [(kind, op, None, None) for kind, op in itertools.product(sorted(FAULT_KINDS), OPERATIONS)] + [
-    (kind, op, entity, method) for op, writes in WRITES.items() for entity, method in writes for kind in WRITE_FAULTS]
+    (kind, op, entity, method) for op, writes in WRITES.items() for entity, method in writes for kind in WRITE_FAULTS
+]
 OUTCOMES: Counter[str] = Counter()
 _serial = itertools.count()
 
@@ -61,14 +66,16 @@ def settle(stack: Stack, op: str, run_id: str) -> httpx.Response:
     while True:
         answer = operate(stack, op, run_id)
         done = answer.status_code in (200, 201) or (
-            op == "resolve" and answer.status_code == 409 and answer.json()["code"] == "already_closed")
+            op == "resolve" and answer.status_code == 409 and answer.json()["code"] == "already_closed"
+        )
         if done or time.monotonic() > deadline:
             return answer
         time.sleep(0.3)
 
 
-@pytest.mark.parametrize(("kind", "op", "entity", "method"), CASES,
-                         ids=[f"{k}-{o}-{e or 'first'}-{m or 'call'}" for k, o, e, m in CASES])
+@pytest.mark.parametrize(
+    ("kind", "op", "entity", "method"), CASES, ids=[f"{k}-{o}-{e or 'first'}-{m or 'call'}" for k, o, e, m in CASES]
+)
 def test_fault(stack: Stack, kind: str, op: str, entity: str | None, method: str | None) -> None:
     (run_id,) = stack.seed_runs(f"fault-{next(_serial)}", 1)
     ticket_id = None
@@ -96,8 +103,9 @@ def test_fault(stack: Stack, kind: str, op: str, entity: str | None, method: str
     assert next(c for c in mapping if c["id"] == "cust-verify")["autotask"]["status"] == "ok"  # never invalidated
 
     settled = settle(stack, op, run_id)
-    assert settled.status_code in (200, 201) or (op == "resolve" and settled.json()["code"] == "already_closed"), \
+    assert settled.status_code in (200, 201) or (op == "resolve" and settled.json()["code"] == "already_closed"), (
         settled.text
+    )
     if op in ("create", "resolve", "ticket_refresh"):
         link = stack.link(run_id)
         assert link is not None and link["state"] in ("linked", "resolved")  # no lost link
@@ -109,6 +117,11 @@ def test_fault(stack: Stack, kind: str, op: str, entity: str | None, method: str
 
 
 def test_fault_matrix_is_reported() -> None:
-    record("faults", kinds=len(FAULT_KINDS), operations=len(OPERATIONS), cases=len(CASES),
-           first_answers=dict(sorted(OUTCOMES.items())))
+    record(
+        "faults",
+        kinds=len(FAULT_KINDS),
+        operations=len(OPERATIONS),
+        cases=len(CASES),
+        first_answers=dict(sorted(OUTCOMES.items())),
+    )
     assert sum(OUTCOMES.values()) == len(CASES)

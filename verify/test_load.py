@@ -19,8 +19,12 @@ DETAIL_REQUESTS = 400
 CREATES = 120
 
 
-async def measure(requests: int, send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
-                  stack: Stack, ok: tuple[int, ...] = (200,)) -> dict[str, float | int]:
+async def measure(
+    requests: int,
+    send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    stack: Stack,
+    ok: tuple[int, ...] = (200,),
+) -> dict[str, float | int]:
     latencies: list[float] = []
     errors = 0
     queue = iter(range(requests))
@@ -38,8 +42,13 @@ async def measure(requests: int, send: Callable[[httpx.AsyncClient, int], Awaita
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
     elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100)
-    return {"requests": requests, "per_second": round(requests / elapsed, 1), "p50_ms": round(cuts[49] * 1000, 1),
-            "p99_ms": round(cuts[98] * 1000, 1), "errors": errors}
+    return {
+        "requests": requests,
+        "per_second": round(requests / elapsed, 1),
+        "p50_ms": round(cuts[49] * 1000, 1),
+        "p99_ms": round(cuts[98] * 1000, 1),
+        "errors": errors,
+    }
 
 
 async def test_bounded_load_on_postgresql(stack: Stack) -> None:

@@ -91,19 +91,39 @@ def test_every_check_passes_for_every_role(served: Served, role: Role, tmp_path:
     config.write_text(CONFIG)
     before = server_errors(served.world)
     command = [
-        str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
-        f"{served.url}/schema/openapi.json", "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-        "--max-examples", str(EXAMPLES), "--seed", SEED,
-        "-H", f"Authorization: Bearer {served.world.tokens[role]}", "--no-color", "--request-timeout", "30",
+        str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(config),
+        "run",
+        f"{served.url}/schema/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        SEED,
+        "-H",
+        f"Authorization: Bearer {served.world.tokens[role]}",
+        "--no-color",
+        "--request-timeout",
+        "30",
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "verify.schemathesis_hooks", "PYTHONPATH": str(ROOT),
-           PROTECTED_USER_ENV: ",".join(served.user_ids.values())}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "verify.schemathesis_hooks",
+        "PYTHONPATH": str(ROOT),
+        PROTECTED_USER_ENV: ",".join(served.user_ids.values()),
+    }
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     output = run.stdout + run.stderr
     generated = re.search(r"(\d+) generated", output)
     errors = server_errors(served.world) - before
-    print(f"\nschemathesis {role.value}: {generated.group(0) if generated else '?'} cases, "
-          f"{errors} answers of 500; summary: {output.strip().splitlines()[-1] if output.strip() else ''}")
+    print(
+        f"\nschemathesis {role.value}: {generated.group(0) if generated else '?'} cases, "
+        f"{errors} answers of 500; summary: {output.strip().splitlines()[-1] if output.strip() else ''}"
+    )
     assert errors == 0, output[-5000:]
     assert run.returncode == 0, output[-8000:]
     assert generated and int(generated.group(1)) > 0, output[-2000:]

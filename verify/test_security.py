@@ -45,8 +45,15 @@ POSTGRES_URL = os.environ.get("BACKUPCHECKS_TEST_POSTGRES_URL") or None
 PASSWORD = "Autotask-Secret-" + secrets.token_hex(8)
 API_USER, TRACKING = "api@example.com", "TRACKING01"
 HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
-RUN = {"customer_id": "c1", "job_name": "Nightly", "backup_software": "Veeam", "backup_type": "Backup job",
-       "run_at": "2026-01-16T02:10:00Z", "status": "error", "messages": ["Job failed\n\tretry 1"]}
+RUN = {
+    "customer_id": "c1",
+    "job_name": "Nightly",
+    "backup_software": "Veeam",
+    "backup_type": "Backup job",
+    "run_at": "2026-01-16T02:10:00Z",
+    "status": "error",
+    "messages": ["Job failed\n\tretry 1"],
+}
 
 
 class RecordingThrottle(AuthThrottle):
@@ -120,8 +127,9 @@ def free_port() -> int:
 
 def make_container(database_url: str, data_dir: Path, metrics_token: str) -> Container:
     container = Container()
-    container.config.override(providers.Object(Config(data_dir=data_dir, database_url=database_url,
-                                                      metrics_token=metrics_token)))
+    container.config.override(
+        providers.Object(Config(data_dir=data_dir, database_url=database_url, metrics_token=metrics_token))
+    )
     container.psa.override(providers.Object(FakeConnector(psa())))
     container.secret_box.override(providers.Object(FernetSecretBox(Fernet.generate_key())))
     return container
@@ -178,10 +186,22 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     logging.getLogger().setLevel(logging.DEBUG)
     server.start()
     with server.client(Role.ADMIN) as admin, server.client(Role.OPERATOR) as operator:
-        assert admin.put("/api/v1/settings/autotask", json={
-            "enabled": True, "api_username": API_USER, "api_password": PASSWORD, "tracking_identifier": TRACKING,
-            "priority_error_id": 1, "priority_warning_id": 2, "note_type_id": 3, "note_publish_id": 2,
-        }).status_code == 200
+        assert (
+            admin.put(
+                "/api/v1/settings/autotask",
+                json={
+                    "enabled": True,
+                    "api_username": API_USER,
+                    "api_password": PASSWORD,
+                    "tracking_identifier": TRACKING,
+                    "priority_error_id": 1,
+                    "priority_warning_id": 2,
+                    "note_type_id": 3,
+                    "note_publish_id": 2,
+                },
+            ).status_code
+            == 200
+        )
         queues = admin.get("/api/v1/settings/autotask/picklists").json()["queues"]  # real tenants demand a queue
         assert admin.put("/api/v1/settings/autotask", json={"default_queue_id": queues[0]["id"]}).status_code == 200
         assert admin.put("/api/v1/customers/c1", json={"name": "Acme"}).status_code == 201
@@ -205,8 +225,11 @@ def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 def server_errors(server: Server) -> int:
     with server.client() as c:
         text_ = c.get("/metrics", headers={"Authorization": f"Bearer {server.metrics_token}"}).text
-    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text_.splitlines()
-               if line.startswith("backupchecks_http_request_duration_seconds_count") and 'status="500"' in line)
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in text_.splitlines()
+        if line.startswith("backupchecks_http_request_duration_seconds_count") and 'status="500"' in line
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------- tokens
@@ -215,14 +238,21 @@ def server_errors(server: Server) -> int:
 def test_tokens(served: Server) -> None:
     before = len(served.throttle.delays)
     with served.client() as c:
-        for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": f"Basic {served.tokens[Role.ADMIN]}"},
-                        {"Authorization": "Bearer " + "x" * 300}, {"Authorization": "Bearer not-a-token"},
-                        {"Authorization": f"Bearer {served.tokens[Role.ADMIN][:-1]}"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer"},
+            {"Authorization": f"Basic {served.tokens[Role.ADMIN]}"},
+            {"Authorization": "Bearer " + "x" * 300},
+            {"Authorization": "Bearer not-a-token"},
+            {"Authorization": f"Bearer {served.tokens[Role.ADMIN][:-1]}"},
+        ):
             r = c.get("/api/v1/runs", headers=headers)
             problem(r, 401, "unauthorized")
             assert r.headers["www-authenticate"] == "Bearer"
-        assert c.get("/api/v1/runs", headers={"Authorization": f"bearer {served.tokens[Role.REPORTER]}"}
-                     ).status_code == 200
+        assert (
+            c.get("/api/v1/runs", headers={"Authorization": f"bearer {served.tokens[Role.REPORTER]}"}).status_code
+            == 200
+        )
     delays = served.throttle.delays[before:]
     assert len(delays) == 6 and delays == sorted(delays) and delays[-1] > delays[0]  # each failure slowed more
 
@@ -262,14 +292,16 @@ def test_bodies(served: Server) -> None:
             problem(c.put("/api/v1/customers/c8", content=deep, headers=json_type), 400, "invalid_input")
             nested = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
             problem(c.put("/api/v1/customers/c8", content=nested, headers=json_type), 400, "invalid_input")
-            problem(c.put("/api/v1/customers/c8", content=b'{"name": "\xff"}', headers=json_type), 400,
-                    "invalid_input")
+            problem(c.put("/api/v1/customers/c8", content=b'{"name": "\xff"}', headers=json_type), 400, "invalid_input")
             problem(c.put("/api/v1/customers/c8", content='{"name": ', headers=json_type), 400, "invalid_input")
     with served.client(Role.ADMIN) as c:
         big = '{"name": "' + "x" * MAX_BODY_BYTES + '"}'
         problem(c.put("/api/v1/customers/c8", content=big, headers=json_type), 413, "payload_too_large")
-        problem(c.put("/api/v1/customers/c8", content="name=x", headers={"Content-Type": "text/plain"}), 415,
-                "unsupported_media_type")
+        problem(
+            c.put("/api/v1/customers/c8", content="name=x", headers={"Content-Type": "text/plain"}),
+            415,
+            "unsupported_media_type",
+        )
         problem(c.put("/api/v1/customers/c8", json={"name": "x", "admin": True}), 400, "invalid_input")
         problem(c.put("/api/v1/runs/r8", json={**RUN, "run_at": 0}), 400, "invalid_input")
         problem(c.put("/api/v1/settings/autotask", json={"enabled": "false"}), 400, "invalid_input")
@@ -316,9 +348,15 @@ def test_control_characters(served: Server) -> None:
 
 def test_headers(served: Server) -> None:
     with served.client(Role.ADMIN) as c:
-        answers = [c.get("/health"), c.get("/nowhere"), c.get("/api/v1/runs"), c.get("/schema"),
-                   c.post("/api/v1/users", json={"username": f"u{uuid.uuid4().hex[:8]}", "role": "reporter"}),
-                   c.get("/api/v1/audit/export", params={"format": "csv"}), c.options("/api/v1/runs/r1")]
+        answers = [
+            c.get("/health"),
+            c.get("/nowhere"),
+            c.get("/api/v1/runs"),
+            c.get("/schema"),
+            c.post("/api/v1/users", json={"username": f"u{uuid.uuid4().hex[:8]}", "role": "reporter"}),
+            c.get("/api/v1/audit/export", params={"format": "csv"}),
+            c.options("/api/v1/runs/r1"),
+        ]
     for r in answers:
         for name, value in HEADERS.items():
             assert r.headers.get(name) == value, (r.request.url, name)
@@ -349,16 +387,27 @@ def test_metrics(served: Server) -> None:
 
 def test_denied_flood_is_folded_and_counted(served: Server, tmp_path: Path) -> None:
     """A second server on the same database (a fresh folder): 200 refusals, then shutdown, then count."""
-    flooder = Server("", served.database_url, make_container(served.database_url, tmp_path, served.metrics_token),
-                     RecordingThrottle(), served.tokens, served.passwords, served.metrics_token)
+    flooder = Server(
+        "",
+        served.database_url,
+        make_container(served.database_url, tmp_path, served.metrics_token),
+        RecordingThrottle(),
+        served.tokens,
+        served.passwords,
+        served.metrics_token,
+    )
     flooder.start()
     with flooder.client(Role.REPORTER) as c:
         for _ in range(200):
             assert c.post("/api/v1/runs/r1/autotask-ticket/resolve").status_code == 403
     flooder.stop()  # shutdown writes the window still open, with its count
     with served.client(Role.ADMIN) as c:
-        records = [r for r in c.get("/api/v1/audit", params={"action": "ticket.resolve", "actor": "reporter",
-                                                             "limit": 500}).json()["items"]]
+        records = [
+            r
+            for r in c.get(
+                "/api/v1/audit", params={"action": "ticket.resolve", "actor": "reporter", "limit": 500}
+            ).json()["items"]
+        ]
     assert 2 <= len(records) <= 10  # not 200: the first, then one a minute, then the one shutdown wrote
     assert len(records) + sum(r["details"].get("folded", 0) for r in records) == 200  # every refusal counted
 
@@ -372,14 +421,21 @@ def test_secrets_appear_nowhere(served: Server) -> None:
         settings = c.get("/api/v1/settings/autotask").json()
     assert settings["api_password_set"] is True and "api_password" not in settings
     secrets_ = [PASSWORD, served.metrics_token, *served.tokens.values(), *served.passwords]
-    haystacks = {"answers": "\n".join(served.answers), "logs": "\n".join(served.log.lines),
-                 "audit export": "\n".join(exports)}
+    haystacks = {
+        "answers": "\n".join(served.answers),
+        "logs": "\n".join(served.log.lines),
+        "audit export": "\n".join(exports),
+    }
     if served.database_url.startswith("sqlite"):
         path = make_url(served.database_url).database
         assert path is not None
         with sqlite3.connect(path) as db:
-            haystacks["database"] = "\n".join(str(v) for table in ("users", "autotask_settings", "audit_records")
-                                              for row in db.execute(f"SELECT * FROM {table}") for v in row)
+            haystacks["database"] = "\n".join(
+                str(v)
+                for table in ("users", "autotask_settings", "audit_records")
+                for row in db.execute(f"SELECT * FROM {table}")
+                for v in row
+            )
     assert len(served.answers) > 20 and len(served.log.lines) > 20
     for where, text_ in haystacks.items():
         for secret in secrets_:

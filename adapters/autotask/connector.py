@@ -53,8 +53,10 @@ from .wire import (
     to_picklists,
 )
 
-PRODUCTION_DISCOVERY = ("https://webservices.autotask.net/atservicesrest",
-                        "https://webservices2.autotask.net/atservicesrest")
+PRODUCTION_DISCOVERY = (
+    "https://webservices.autotask.net/atservicesrest",
+    "https://webservices2.autotask.net/atservicesrest",
+)
 SANDBOX_DISCOVERY = tuple(reversed(PRODUCTION_DISCOVERY))
 """Both hosts answer for every zone; a sandbox is asked at webservices2 first (where Autotask's pre-release and sandbox
 databases have lived), production at webservices first. Each falls back to the other."""
@@ -119,8 +121,15 @@ class AutotaskConnector:
         self._client: httpx.AsyncClient | None = None
         self._tenants: dict[str, _Tenant] = {}
         redact_httpx_log()
-        self.transport = Transport(self._http, logger or logging.getLogger(LOGGER_NAME), retries, backoff_base,
-                                   budget or LocalBudget(max_in_flight), deadline, on_request)
+        self.transport = Transport(
+            self._http,
+            logger or logging.getLogger(LOGGER_NAME),
+            retries,
+            backoff_base,
+            budget or LocalBudget(max_in_flight),
+            deadline,
+            on_request,
+        )
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -182,8 +191,12 @@ class AutotaskGateway:
     async def _send(self, request: Request, *, tenant: str | None) -> Any:
         c = self._credentials
         return await self._connector.transport.send(
-            request, tenant=tenant, log_level=c.log_level, secrets=(c.secret, c.username, c.tracking_identifier),
-            count=self._count)
+            request,
+            tenant=tenant,
+            log_level=c.log_level,
+            secrets=(c.secret, c.username, c.tracking_identifier),
+            count=self._count,
+        )
 
     async def zone(self) -> Zone:
         return (await self._zone())[0]
@@ -205,9 +218,12 @@ class AutotaskGateway:
     def _check_refused(self) -> None:
         refused = self._tenant.refused
         if refused is not None:
-            raise PsaAuthError(refused.failure, f"{refused.message} (Autotask refused these credentials; Backupchecks "
-                                                "stops using them, so the API user is not locked, until they change "
-                                                "in the settings or an admin runs Test connection.)")
+            raise PsaAuthError(
+                refused.failure,
+                f"{refused.message} (Autotask refused these credentials; Backupchecks "
+                "stops using them, so the API user is not locked, until they change "
+                "in the settings or an admin runs Test connection.)",
+            )
 
     async def _discover(self) -> Zone:
         """Ask each discovery host in turn (any failure, a 404 included, moves on to the next); the user is unknown
@@ -230,19 +246,26 @@ class AutotaskGateway:
 
     def _headers(self) -> dict[str, str]:
         c = self._credentials
-        return {"ApiIntegrationCode": c.tracking_identifier, "UserName": c.username, "Secret": c.secret,
-                "Content-Type": "application/json", "Accept": "application/json"}
+        return {
+            "ApiIntegrationCode": c.tracking_identifier,
+            "UserName": c.username,
+            "Secret": c.secret,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
 
-    async def _call(self, method: str, path: str, endpoint: str, body: Any = None, *, write: bool = False,
-                    absolute: bool = False) -> Any:
+    async def _call(
+        self, method: str, path: str, endpoint: str, body: Any = None, *, write: bool = False, absolute: bool = False
+    ) -> Any:
         """One API call; a 401 with a cached zone re-discovers it once (the tenant may have moved) before it is
         believed. Refused credentials are remembered: no further call is made with them."""
         while True:
             zone, fresh = await self._zone()
             url = path if absolute else zone.api_url + path
             try:
-                return await self._send(Request(method, url, f"{method} {endpoint}", body, write, self._headers()),
-                                            tenant=self._gate_key)
+                return await self._send(
+                    Request(method, url, f"{method} {endpoint}", body, write, self._headers()), tenant=self._gate_key
+                )
             except Unauthorized as error:
                 if not fresh:
                     self._tenant.zone = None
@@ -280,15 +303,16 @@ class AutotaskGateway:
             seen.add(next_url)
             path, absolute = next_url, True
 
-    async def _by_ids(self, entity: str, ids: Sequence[int],
-                      one: Callable[[int], Awaitable[dict[str, Any] | None]]) -> list[Any]:
+    async def _by_ids(
+        self, entity: str, ids: Sequence[int], one: Callable[[int], Awaitable[dict[str, Any] | None]]
+    ) -> list[Any]:
         """The raw items whose id is in `ids`: one `in` query per IN_CHUNK ids, its answer checked against the chunk (an
         operator Autotask ignored answers unfiltered). On a tenant whose answer names the `in` operator, `one` read per
         id (None: not in the answer) for IN_RETRY_SECONDS, then `in` is tried again."""
         unique = list(dict.fromkeys(ids))
         items: list[Any] = []
         for start in range(0, len(unique), IN_CHUNK):
-            chunk = unique[start:start + IN_CHUNK]
+            chunk = unique[start : start + IN_CHUNK]
             if time.monotonic() >= self._tenant.in_refused_until:
                 try:
                     answer = await self._query(entity, [{"op": "in", "field": "id", "value": chunk}])
@@ -338,18 +362,27 @@ class AutotaskGateway:
         body = {"filter": filters, "maxRecords": limit}
         page = convert(await self._call("POST", "Companies/query", "Companies/query", body), QueryAnswer)
         companies = [convert(i, CompanyWire).to_company() for i in page.items or []]
-        shown = [c for c in companies if text.casefold() in c.name.casefold()
-                 and (after_id is None or c.id > after_id)][:limit]
+        shown = [
+            c for c in companies if text.casefold() in c.name.casefold() and (after_id is None or c.id > after_id)
+        ][:limit]
         more = bool(page.page_details and page.page_details.next_page_url) and bool(companies)
         return CompanyPage(shown, max(c.id for c in companies) if more else None)
 
     # -- tickets -------------------------------------------------------------------------------------------------------
     async def create_ticket(self, draft: TicketDraft) -> int:
-        fields = {"companyID": draft.company_id, "title": draft.title, "description": draft.description,
-                  "status": draft.status, "priority": draft.priority, "queueID": draft.queue_id,
-                  "issueType": draft.issue_type_id, "subIssueType": draft.sub_issue_type_id,
-                  "source": draft.source_id, "externalID": draft.external_id,
-                  "dueDateTime": draft.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        fields = {
+            "companyID": draft.company_id,
+            "title": draft.title,
+            "description": draft.description,
+            "status": draft.status,
+            "priority": draft.priority,
+            "queueID": draft.queue_id,
+            "issueType": draft.issue_type_id,
+            "subIssueType": draft.sub_issue_type_id,
+            "source": draft.source_id,
+            "externalID": draft.external_id,
+            "dueDateTime": draft.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         return await self._create("Tickets", "Tickets", fields)
 
     async def get_ticket(self, ticket_id: int) -> TicketFacts | None:
@@ -372,8 +405,9 @@ class AutotaskGateway:
         return min(exact, key=lambda f: f.ticket_id) if exact else None  # Autotask's eq may ignore case; we may not
 
     async def count_time_entries(self, ticket_id: int) -> int:
-        answer = await self._call("POST", "TimeEntries/query/count", "TimeEntries/query/count",
-                                  {"filter": [_eq("ticketID", ticket_id)]})
+        answer = await self._call(
+            "POST", "TimeEntries/query/count", "TimeEntries/query/count", {"filter": [_eq("ticketID", ticket_id)]}
+        )
         return convert(answer, CountAnswer).query_count
 
     async def complete_ticket(self, ticket_id: int, status: int) -> None:
@@ -381,21 +415,30 @@ class AutotaskGateway:
         tenants). One request; Autotask's answer names the ticket it changed."""
         answer = await self._call("PATCH", "Tickets", "Tickets", {"id": ticket_id, "status": status}, write=True)
         if convert(answer, CreateAnswer, maybe_applied=True).item_id != ticket_id:
-            raise PsaUnavailable(f"Autotask answered the PATCH of ticket {ticket_id} naming another item.",
-                                 maybe_applied=True)
+            raise PsaUnavailable(
+                f"Autotask answered the PATCH of ticket {ticket_id} naming another item.", maybe_applied=True
+            )
 
     # -- notes ---------------------------------------------------------------------------------------------------------
     async def add_ticket_note(self, ticket_id: int, note: NoteDraft) -> int:
-        fields = {"ticketID": ticket_id, "title": note.title, "description": note.description,
-                  "noteType": note.note_type, "publish": note.publish}
+        fields = {
+            "ticketID": ticket_id,
+            "title": note.title,
+            "description": note.description,
+            "noteType": note.note_type,
+            "publish": note.publish,
+        }
         return await self._create(f"Tickets/{ticket_id}/Notes", "Tickets/{id}/Notes", fields)
 
     async def find_ticket_note(self, ticket_id: int, description: str) -> int | None:
         """Asked by ticket only and matched here: descriptions are long text that tenants may not filter on, and a
         server-side match could ignore case or spacing where we need the exact text."""
         items = await self._query("TicketNotes", [_eq("ticketID", ticket_id)])
-        notes = sorted(n.id for n in (convert(i, NoteWire) for i in items)
-                       if n.description == description and n.ticket_id == ticket_id)
+        notes = sorted(
+            n.id
+            for n in (convert(i, NoteWire) for i in items)
+            if n.description == description and n.ticket_id == ticket_id
+        )
         return notes[0] if notes else None
 
     # -- tenant facts --------------------------------------------------------------------------------------------------
@@ -406,10 +449,12 @@ class AutotaskGateway:
         known = tenant.picklists
         async with tenant.picklists_read:
             if tenant.picklists is None or (refresh and tenant.picklists is known):  # else read meanwhile: reuse it
-                tickets = await self._call("GET", "Tickets/entityInformation/fields",
-                                           "Tickets/entityInformation/fields")
-                notes = await self._call("GET", "TicketNotes/entityInformation/fields",
-                                         "TicketNotes/entityInformation/fields")
+                tickets = await self._call(
+                    "GET", "Tickets/entityInformation/fields", "Tickets/entityInformation/fields"
+                )
+                notes = await self._call(
+                    "GET", "TicketNotes/entityInformation/fields", "TicketNotes/entityInformation/fields"
+                )
                 tenant.picklists = to_picklists(convert(tickets, FieldsAnswer), convert(notes, FieldsAnswer))
             return tenant.picklists
 
@@ -420,14 +465,19 @@ class AutotaskGateway:
     async def access(self) -> Access:
         async def count(entity: str) -> int | None:
             try:
-                answer = await self._call("POST", f"{entity}/query/count", f"{entity}/query/count",
-                                          {"filter": [{"op": "gt", "field": "id", "value": 0}]})
+                answer = await self._call(
+                    "POST",
+                    f"{entity}/query/count",
+                    f"{entity}/query/count",
+                    {"filter": [{"op": "gt", "field": "id", "value": 0}]},
+                )
             except PsaForbidden:
                 return None
             return convert(answer, CountAnswer).query_count
 
-        return Access(await count("Tickets"), await count("TimeEntries"), await count("TicketNotes"),
-                      await count("Companies"))
+        return Access(
+            await count("Tickets"), await count("TimeEntries"), await count("TicketNotes"), await count("Companies")
+        )
 
 
 __all__ = ["PRODUCTION_DISCOVERY", "SANDBOX_DISCOVERY", "AutotaskConnector", "AutotaskGateway"]

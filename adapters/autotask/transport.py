@@ -94,8 +94,15 @@ class Transport:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     now: Callable[[], float] = time.monotonic
 
-    async def send(self, request: Request, *, tenant: str | None, log_level: ApiLogLevel,
-                   secrets: tuple[str, ...], count: Callable[[], None]) -> Any:
+    async def send(
+        self,
+        request: Request,
+        *,
+        tenant: str | None,
+        log_level: ApiLogLevel,
+        secrets: tuple[str, ...],
+        count: Callable[[], None],
+    ) -> Any:
         """Send with retries; answer the decoded JSON body (None when empty). `tenant` (a digest of the tracking
         identifier) keys the in-flight budget with the entity, the endpoint's first segment (None: exempt, as zone
         discovery is). A throttling refusal was not processed: it is retried, writes included, until the deadline."""
@@ -112,8 +119,11 @@ class Transport:
                         count()
                         return await self._once(request, log_level, secrets)
                 except TimeoutError:
-                    raise PsaUnavailable(f"Autotask's {entity} requests stayed busy (3 in flight at most) for "
-                                         f"{self.deadline:g} seconds.", throttled=True) from None
+                    raise PsaUnavailable(
+                        f"Autotask's {entity} requests stayed busy (3 in flight at most) for "
+                        f"{self.deadline:g} seconds.",
+                        throttled=True,
+                    ) from None
             except PsaUnavailable as error:
                 retry_after = getattr(error, "retry_after", None)
                 attempt += 1
@@ -121,8 +131,11 @@ class Transport:
                 if error.throttled and retry_after is None:
                     give_up = attempt > MAX_THROTTLE_RETRIES or self.now() + delay > ends
                 else:
-                    give_up = (attempt > self.retries or (request.write and error.maybe_applied)
-                               or (retry_after is not None and retry_after > MAX_RETRY_AFTER))
+                    give_up = (
+                        attempt > self.retries
+                        or (request.write and error.maybe_applied)
+                        or (retry_after is not None and retry_after > MAX_RETRY_AFTER)
+                    )
                 if give_up:
                     raise
                 await self.sleep(delay)
@@ -137,8 +150,9 @@ class Transport:
         status: int | str
         try:
             content = None if request.body is None else msgspec.json.encode(request.body)
-            response = await self.client().request(request.method, request.url, content=content,
-                                                   headers=request.headers)
+            response = await self.client().request(
+                request.method, request.url, content=content, headers=request.headers
+            )
             status = response.status_code
             result = _translate(response, request.write)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
@@ -166,8 +180,9 @@ class RedactUserParam(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(_USER_PARAM.sub(r"\1***", str(a)) if isinstance(a, httpx.URL) else a
-                                for a in record.args)
+            record.args = tuple(
+                _USER_PARAM.sub(r"\1***", str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
         return True
 
 
@@ -195,8 +210,10 @@ def _outcome(result: Any) -> str:
 def _transport_error(error: httpx.HTTPError | httpx.InvalidURL, write: bool) -> PsaUnavailable:
     """Did the request reach the server? Not when the connection (or a pooled one) never came or the URL was unusable;
     maybe otherwise (a lost answer, or one that could not be decoded)."""
-    unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.InvalidURL
-                        | httpx.UnsupportedProtocol)
+    unsent = isinstance(
+        error,
+        httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.InvalidURL | httpx.UnsupportedProtocol,
+    )
     kind = "timed out" if isinstance(error, httpx.TimeoutException) else "failed"
     message = f"The request to Autotask {kind} ({type(error).__name__})."
     return PsaUnavailable(message, maybe_applied=write and not unsent)

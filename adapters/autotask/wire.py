@@ -42,8 +42,9 @@ def convert(value: Any, kind: type[T], *, maybe_applied: bool = False) -> T:
     try:
         return msgspec.convert(fold_keys(value), kind, strict=False)
     except msgspec.ValidationError as error:
-        raise PsaUnavailable(f"Autotask answered in an unexpected shape ({kind.__name__}: {error}).",
-                             maybe_applied=maybe_applied) from None
+        raise PsaUnavailable(
+            f"Autotask answered in an unexpected shape ({kind.__name__}: {error}).", maybe_applied=maybe_applied
+        ) from None
 
 
 class ZoneInformation(_Wire):
@@ -118,8 +119,11 @@ class ThresholdInformation(_Wire):
     current_timeframe_request_count: Long | None = None
 
     def to_usage(self) -> ApiUsage:
-        return ApiUsage(self.current_timeframe_request_count or 0, self.external_request_threshold or 0,
-                        self.request_threshold_timeframe or 0)
+        return ApiUsage(
+            self.current_timeframe_request_count or 0,
+            self.external_request_threshold or 0,
+            self.request_threshold_timeframe or 0,
+        )
 
 
 class PicklistValueWire(_Wire):
@@ -154,8 +158,15 @@ def _values(fields: list[FieldWire], name: str) -> tuple[PicklistValue, ...]:
     for v in (field.picklist_values or []) if field else []:
         value = _int(v.value)
         if value is not None:
-            out.append(PicklistValue(value, v.label or str(value), v.is_active is not False, _int(v.parent_value),
-                                     v.is_default_value is True))
+            out.append(
+                PicklistValue(
+                    value,
+                    v.label or str(value),
+                    v.is_active is not False,
+                    _int(v.parent_value),
+                    v.is_default_value is True,
+                )
+            )
     return tuple(out)
 
 

@@ -18,8 +18,10 @@ from .simulator import ApiError, Fault, Simulator
 
 PAGE_SIZE = 500
 UDF_ENTITIES = ("Tickets", "Companies")
-THREAD_LIMIT = ("Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
-                "object endpoint for this API integration code was exceeded. Retry later.")
+THREAD_LIMIT = (
+    "Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
+    "object endpoint for this API integration code was exceeded. Retry later."
+)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -112,12 +114,14 @@ class RequestHandler:
         has_next = bool(page) and items[-1]["id"] > page[-1]["id"]
         has_prev = bool(page) and items[0]["id"] < page[0]["id"]
         details = {
-            "count": len(page), "requestCount": size,
+            "count": len(page),
+            "requestCount": size,
             "prevPageUrl": f"{root}/prev?paging={_token({'before': page[0]['id']})}" if has_prev else None,
             "nextPageUrl": f"{root}/next?paging={_token({'after': page[-1]['id']})}" if has_next else None,
         }
-        return _json({"items": [self._select(query.get("includefields"), self._item(i)) for i in page],
-                      "pageDetails": details})
+        return _json(
+            {"items": [self._select(query.get("includefields"), self._item(i)) for i in page], "pageDetails": details}
+        )
 
     def _paging(self) -> dict[str, int]:
         if not self.endpoint.template.endswith(("/next", "/prev")):
@@ -138,8 +142,9 @@ class RequestHandler:
         return {k: v for k, v in record.items() if k in names}
 
 
-async def _with_fault(sim: Simulator, fault: Fault | None, method: str,
-                      run: Callable[[], Response[Any]]) -> Response[Any]:
+async def _with_fault(
+    sim: Simulator, fault: Fault | None, method: str, run: Callable[[], Response[Any]]
+) -> Response[Any]:
     if fault is None:
         return run()
     kind = fault.kind
@@ -179,14 +184,19 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     """Authentication, the hourly request budget and the per-endpoint thread limit, in that order."""
     headers = request.headers
     if (headers.get("username") or "").lower() != sim.username.lower() or not sim.secret_matches(
-            headers.get("secret") or ""):
+        headers.get("secret") or ""
+    ):
         return Response(content=b"", status_code=401)
     if headers.get("apiintegrationcode") != sim.integration_code:
         return _errors(500, "IntegrationCode is invalid.")
     wait = sim.admit()
     if wait is not None:
-        return _errors(429, f"Request threshold of {sim.request_threshold} requests per "
-                            f"{sim.threshold_timeframe_minutes} minutes exceeded.", headers={"Retry-After": str(wait)})
+        return _errors(
+            429,
+            f"Request threshold of {sim.request_threshold} requests per "
+            f"{sim.threshold_timeframe_minutes} minutes exceeded.",
+            headers={"Retry-After": str(wait)},
+        )
     limit, entity = sim.max_concurrent_per_endpoint, endpoint.entity
     sim.peak_in_flight[entity] = max(sim.peak_in_flight[entity], sim.in_flight[entity] + 1)
     if limit is not None and sim.in_flight[entity] >= limit:
@@ -207,21 +217,29 @@ async def _body(request: Request[Any, Any, Any], action: str) -> Any:
 
 def _ticket_page(sim: Simulator, request: Request[Any, Any, Any]) -> Response[Any]:
     """What `webUrl + Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID=N` shows a person."""
-    ticket = sim.get("Tickets", int(request.query_params.get("TicketID") or -1)) if (
-        request.query_params.get("TicketID") or "").isdigit() else None
+    ticket = (
+        sim.get("Tickets", int(request.query_params.get("TicketID") or -1))
+        if (request.query_params.get("TicketID") or "").isdigit()
+        else None
+    )
     if ticket is None:
         return Response(content="<h1>Ticket not found</h1>", status_code=404, media_type="text/html")
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(ticket[k]))}</td></tr>"
-                   for k in ("ticketNumber", "title", "status", "priority", "companyID", "description"))
-    return Response(content=f"<h1>Simulated Autotask ticket</h1><table>{rows}</table>", status_code=200,
-                    media_type="text/html")
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(ticket[k]))}</td></tr>"
+        for k in ("ticketNumber", "title", "status", "priority", "companyID", "description")
+    )
+    return Response(
+        content=f"<h1>Simulated Autotask ticket</h1><table>{rows}</table>", status_code=200, media_type="text/html"
+    )
 
 
 def create_app(sim: Simulator) -> Litestar:
     """An ASGI app answering like Autotask REST v1.0 (zone discovery and API) for `sim`."""
 
-    @route(["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
-                                               HttpMethod.DELETE])
+    @route(
+        ["/", "/{path:path}"],
+        http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE],
+    )
     async def autotask(request: Request[Any, Any, Any]) -> Response[Any]:
         method, path = request.method, request.url.path
         endpoint = resolve(path)

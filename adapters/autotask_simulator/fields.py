@@ -24,12 +24,24 @@ def load_document(name: str) -> dict[str, Any]:
 
 def simple_document(*fields: tuple[str, str, bool, bool]) -> dict[str, Any]:
     """A small fields document from (name, dataType, isRequired, isReadOnly) rows, for entities without picklists."""
-    return {"fields": [
-        {"name": n, "dataType": t, "length": 0, "isRequired": req, "isReadOnly": ro, "isQueryable": True,
-         "isReference": False, "referenceEntityType": "", "isPickList": False, "picklistValues": [],
-         "picklistParentValueField": ""}
-        for n, t, req, ro in fields
-    ]}
+    return {
+        "fields": [
+            {
+                "name": n,
+                "dataType": t,
+                "length": 0,
+                "isRequired": req,
+                "isReadOnly": ro,
+                "isQueryable": True,
+                "isReference": False,
+                "referenceEntityType": "",
+                "isPickList": False,
+                "picklistValues": [],
+                "picklistParentValueField": "",
+            }
+            for n, t, req, ro in fields
+        ]
+    }
 
 
 def format_time(value: datetime) -> str:
@@ -113,8 +125,10 @@ class EntitySchema:
             if value is None:
                 continue
             if spec["dataType"] == "string" and spec.get("length") and len(value) > spec["length"]:
-                errors.append(f"Value for field '{name}' exceeds the maximum length of {spec['length']} characters "
-                              f"({len(value)} given).")
+                errors.append(
+                    f"Value for field '{name}' exceeds the maximum length of {spec['length']} characters "
+                    f"({len(value)} given)."
+                )
             if spec.get("isPickList") and spec.get("picklistValues"):
                 errors.extend(self._picklist_errors(record, spec, value))
         return errors
@@ -132,13 +146,18 @@ class EntitySchema:
             if parent is None or str(parent) != pick["parentValue"]:
                 parent_name = parent_field["name"]
                 given = f"{parent_name} '{parent}'" if parent is not None else f"an empty {parent_name}"
-                return [f"Value '{value}' ({pick['label']}) for field '{name}' is not valid for {given}: "
-                        f"it belongs to {parent_name} '{pick['parentValue']}'."]
+                return [
+                    f"Value '{value}' ({pick['label']}) for field '{name}' is not valid for {given}: "
+                    f"it belongs to {parent_name} '{pick['parentValue']}'."
+                ]
         return []
 
     def missing_required(self, record: Record) -> list[str]:
-        return [f"Missing Required Field: {f['name']}." for f in self.document["fields"]
-                if f["isRequired"] and not f["isReadOnly"] and record.get(f["name"]) in (None, "")]
+        return [
+            f"Missing Required Field: {f['name']}."
+            for f in self.document["fields"]
+            if f["isRequired"] and not f["isReadOnly"] and record.get(f["name"]) in (None, "")
+        ]
 
     def apply(self, record: Record, body: Record, skip: frozenset[str] = frozenset()) -> tuple[set[str], list[str]]:
         """Write the writable fields of a (camelCase or PascalCase) body into `record`; returns changed names, errors.

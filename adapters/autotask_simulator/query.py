@@ -81,8 +81,14 @@ def _condition(schema: EntitySchema, cond: dict[str, Any]) -> Predicate:
         test = {"beginswith": str.startswith, "endswith": str.endswith, "contains": str.__contains__}[op]
         return lambda rec: rec.get(name) is not None and test(str(rec[name]).lower(), text)
     value = _key(spec, raw)
-    compare: Callable[[Any, Any], bool] = {"eq": operator.eq, "noteq": operator.ne, "gt": operator.gt,
-                                           "gte": operator.ge, "lt": operator.lt, "lte": operator.le}[op]
+    compare: Callable[[Any, Any], bool] = {
+        "eq": operator.eq,
+        "noteq": operator.ne,
+        "gt": operator.gt,
+        "gte": operator.ge,
+        "lt": operator.lt,
+        "lte": operator.le,
+    }[op]
     return lambda rec: rec.get(name) is not None and compare(_key(spec, rec[name]), value)
 
 
@@ -95,5 +101,6 @@ def _key(spec: dict[str, Any], value: Any) -> Any:
             return str(value).lower()
         return coerce(spec, value)
     except (FieldError, ValueError):
-        raise QueryError(f"Unable to convert value '{value}' of field '{spec['name']}' to type "
-                         f"{spec['dataType']}.") from None
+        raise QueryError(
+            f"Unable to convert value '{value}' of field '{spec['name']}' to type {spec['dataType']}."
+        ) from None

@@ -23,8 +23,9 @@ def running_simulator(sim: Simulator, startup_timeout: float = 10.0) -> Iterator
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(sim), log_level="warning", lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"autotask-simulator-{port}",
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"autotask-simulator-{port}", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
@@ -42,5 +43,10 @@ def running_simulator(sim: Simulator, startup_timeout: float = 10.0) -> Iterator
 
 def serve(host: str, port: int, sim: Simulator | None = None) -> None:
     """Serve a simulator (the seeded one by default) until interrupted; for `backupchecks simulator`."""
-    uvicorn.run(create_app(sim if sim is not None else Simulator.seeded()), host=host, port=port, log_level="info",
-                log_config=None)  # the process formats every logger (entrypoints/logs.py)
+    uvicorn.run(
+        create_app(sim if sim is not None else Simulator.seeded()),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+    )  # the process formats every logger (entrypoints/logs.py)

@@ -14,18 +14,40 @@ from typing import Any
 from .fields import EntitySchema, Record, format_time, load_document, simple_document
 from .query import compile_filter
 
-FAULT_KINDS = frozenset({"latency", "server_error", "throttle", "thread_limit", "timeout", "lost_answer",
-                         "patch_refused", "in_refused", "forbidden", "null_item"})
+FAULT_KINDS = frozenset(
+    {
+        "latency",
+        "server_error",
+        "throttle",
+        "thread_limit",
+        "timeout",
+        "lost_answer",
+        "patch_refused",
+        "in_refused",
+        "forbidden",
+        "null_item",
+    }
+)
 COMPLETE = 5
-SEED_COMPANIES = ((100, "Acme Corporation", True), (101, "Globex Benelux B.V.", True), (102, "Initech Ltd", True),
-                  (103, "Umbrella Health Care", True), (104, "Stark Logistics (closed)", False),
-                  (105, "Wayne Enterprises", True))
-COMPANIES_FIELDS = simple_document(("id", "long", True, True), ("companyName", "string", True, False),
-                                   ("isActive", "boolean", True, False))
+SEED_COMPANIES = (
+    (100, "Acme Corporation", True),
+    (101, "Globex Benelux B.V.", True),
+    (102, "Initech Ltd", True),
+    (103, "Umbrella Health Care", True),
+    (104, "Stark Logistics (closed)", False),
+    (105, "Wayne Enterprises", True),
+)
+COMPANIES_FIELDS = simple_document(
+    ("id", "long", True, True), ("companyName", "string", True, False), ("isActive", "boolean", True, False)
+)
 TIME_ENTRIES_FIELDS = simple_document(
-    ("id", "long", True, True), ("ticketID", "integer", False, False), ("dateWorked", "datetime", True, False),
-    ("hoursWorked", "decimal", True, False), ("summaryNotes", "string", False, False),
-    ("createDateTime", "datetime", False, True))
+    ("id", "long", True, True),
+    ("ticketID", "integer", False, False),
+    ("dateWorked", "datetime", True, False),
+    ("hoursWorked", "decimal", True, False),
+    ("summaryNotes", "string", False, False),
+    ("createDateTime", "datetime", False, True),
+)
 
 
 class ApiError(Exception):
@@ -85,12 +107,23 @@ def _digest(secret: str) -> bytes:
 class Simulator:
     """One Autotask tenant database as seen through the REST API. Not global: make one per test or demo."""
 
-    def __init__(self, username: str = "api@example.com", secret: str = "s3cret", integration_code: str = "TRACKING01",
-                 *, tickets_fields: dict[str, Any] | None = None, ticket_notes_fields: dict[str, Any] | None = None,
-                 request_threshold: int = 10_000, max_concurrent_per_endpoint: int | None = 3,
-                 clock: Callable[[], datetime] | None = None, zone_name: str = "Simulator Zone",
-                 ci: int = 30595, require_due_date: bool = True, require_queue: bool = True,
-                 null_items: bool = False) -> None:
+    def __init__(
+        self,
+        username: str = "api@example.com",
+        secret: str = "s3cret",
+        integration_code: str = "TRACKING01",
+        *,
+        tickets_fields: dict[str, Any] | None = None,
+        ticket_notes_fields: dict[str, Any] | None = None,
+        request_threshold: int = 10_000,
+        max_concurrent_per_endpoint: int | None = 3,
+        clock: Callable[[], datetime] | None = None,
+        zone_name: str = "Simulator Zone",
+        ci: int = 30595,
+        require_due_date: bool = True,
+        require_queue: bool = True,
+        null_items: bool = False,
+    ) -> None:
         self.username = username
         self._secret_digest = _digest(secret)
         self.integration_code = integration_code
@@ -114,8 +147,9 @@ class Simulator:
         self.schemas = {
             "Companies": EntitySchema("Companies", COMPANIES_FIELDS),
             "Tickets": EntitySchema("Tickets", tickets_fields or load_document("tickets_fields.json")),
-            "TicketNotes": EntitySchema("TicketNotes",
-                                        ticket_notes_fields or load_document("ticket_notes_fields.json")),
+            "TicketNotes": EntitySchema(
+                "TicketNotes", ticket_notes_fields or load_document("ticket_notes_fields.json")
+            ),
             "TimeEntries": EntitySchema("TimeEntries", TIME_ENTRIES_FIELDS),
         }
         self.companies: dict[int, Record] = {}
@@ -175,8 +209,14 @@ class Simulator:
                 raise KeyError(f"no ticket {ticket_id}")
             entry_id = self._next_id("TimeEntries")
             stamp = format_time(self.now())
-            self.time_entries[entry_id] = {"id": entry_id, "ticketID": ticket_id, "dateWorked": stamp,
-                                           "hoursWorked": float(hours), "summaryNotes": None, "createDateTime": stamp}
+            self.time_entries[entry_id] = {
+                "id": entry_id,
+                "ticketID": ticket_id,
+                "dateWorked": stamp,
+                "hoursWorked": float(hours),
+                "summaryNotes": None,
+                "createDateTime": stamp,
+            }
             return entry_id
 
     def set_ticket_status(self, ticket_id: int, status: int) -> None:
@@ -231,14 +271,20 @@ class Simulator:
 
     def threshold_information(self) -> dict[str, int]:
         with self._lock:
-            return {"externalRequestThreshold": self.request_threshold,
-                    "requestThresholdTimeframe": self.threshold_timeframe_minutes,
-                    "currentTimeframeRequestCount": len(self._budget)}
+            return {
+                "externalRequestThreshold": self.request_threshold,
+                "requestThresholdTimeframe": self.threshold_timeframe_minutes,
+                "currentTimeframeRequestCount": len(self._budget),
+            }
 
     # --- the API's operations ---------------------------------------------------------------------------------------
     def store(self, entity: str) -> dict[int, Record]:
-        return {"Companies": self.companies, "Tickets": self.tickets, "TicketNotes": self.notes,
-                "TimeEntries": self.time_entries}[entity]
+        return {
+            "Companies": self.companies,
+            "Tickets": self.tickets,
+            "TicketNotes": self.notes,
+            "TimeEntries": self.time_entries,
+        }[entity]
 
     def get(self, entity: str, item_id: int) -> Record | None:
         with self._lock:
@@ -324,17 +370,24 @@ class Simulator:
             if company is None:
                 errors.append(f"Value '{company_id}' for field 'companyID' does not reference an existing Company.")
             elif creating and not company["isActive"]:
-                errors.append(f"Company {company_id} ({company['companyName']}) is inactive: "
-                              "tickets cannot be created for it.")
+                errors.append(
+                    f"Company {company_id} ({company['companyName']}) is inactive: tickets cannot be created for it."
+                )
         if errors:
             raise ApiError(500, *errors)
 
     def _tenant_rules(self, ticket: Record) -> None:
         """Rules live tenants enforce on a new ticket that the fields document does not flag as required."""
-        if self.require_queue and ticket.get("queueID") is None and (
-                ticket.get("assignedResourceID") is None or ticket.get("assignedResourceRoleID") is None):
-            raise ApiError(500, "assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a "
-                                "queueID or both an assignedResourceID and assignedResourceRoleID.")
+        if (
+            self.require_queue
+            and ticket.get("queueID") is None
+            and (ticket.get("assignedResourceID") is None or ticket.get("assignedResourceRoleID") is None)
+        ):
+            raise ApiError(
+                500,
+                "assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a "
+                "queueID or both an assignedResourceID and assignedResourceRoleID.",
+            )
         if self.require_due_date and ticket.get("dueDateTime") is None:
             raise ApiError(500, "dueDateTime is required.; on record number [0].")
 

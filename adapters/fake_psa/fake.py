@@ -31,8 +31,10 @@ IN_BATCH = 400
 """Ids per bulk read, as the Autotask adapter's `in` queries carry."""
 LOST_ANSWER = "lost_answer"
 """A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
-QUEUE_RULE = ("assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a queueID or both "
-              "an assignedResourceID and assignedResourceRoleID.")
+QUEUE_RULE = (
+    "assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a queueID or both "
+    "an assignedResourceID and assignedResourceRoleID."
+)
 LANDS_LATER = "lands_later"
 """A fault for `create_ticket`: the caller times out, and the ticket appears in the PSA only two calls later (a
 create still being processed when the caller gave up)."""
@@ -85,7 +87,9 @@ def default_picklists() -> Picklists:
         queues=(v(29682833, "Client Portal"), v(29683481, "Monitoring Alert"), v(29683482, "Old queue", False)),
         issue_types=(v(11, "Backup"), v(12, "Network")),
         sub_issue_types=(
-            v(111, "Backup failed", True, 11), v(112, "Backup warning", True, 11), v(121, "VPN", True, 12)
+            v(111, "Backup failed", True, 11),
+            v(112, "Backup warning", True, 11),
+            v(121, "VPN", True, 12),
         ),
         sources=(v(4, "Monitoring Alert"), v(2, "Phone")),
         priorities=(v(1, "High"), v(2, "Medium"), v(3, "Low"), v(4, "Critical")),
@@ -110,7 +114,9 @@ class FakePsa:
     picklist_data: Picklists = field(default_factory=default_picklists)
     accept: tuple[str, str, str] | None = None
     zone_info: Zone = field(
-        default_factory=lambda: Zone("Fake Zone", "https://fake.psa.invalid/atservicesrest/", "https://fake.psa.invalid/")
+        default_factory=lambda: Zone(
+            "Fake Zone", "https://fake.psa.invalid/atservicesrest/", "https://fake.psa.invalid/"
+        )
     )
     usage_limit: int = 10_000
     hidden_areas: dict[str, str] = field(default_factory=dict)
@@ -184,8 +190,9 @@ class FakeConnector:
 
 
 class FakeGateway:
-    def __init__(self, psa: FakePsa, credentials: Credentials,
-                 refused: dict[Credentials, PsaAuthError] | None = None) -> None:
+    def __init__(
+        self, psa: FakePsa, credentials: Credentials, refused: dict[Credentials, PsaAuthError] | None = None
+    ) -> None:
         self.psa = psa
         self.credentials = credentials
         self.refused = {} if refused is None else refused
@@ -266,10 +273,17 @@ class FakeGateway:
 
     async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
         self._enter("search_companies")
-        found = sorted((c for c in self.psa.companies.values() if text.lower() in c.name.lower()
-                        and c.id not in self.psa.inaccessible and (after_id is None or c.id > after_id)),
-                       key=lambda c: c.id)
-        page = found[:max(1, min(limit, 500))]
+        found = sorted(
+            (
+                c
+                for c in self.psa.companies.values()
+                if text.lower() in c.name.lower()
+                and c.id not in self.psa.inaccessible
+                and (after_id is None or c.id > after_id)
+            ),
+            key=lambda c: c.id,
+        )
+        page = found[: max(1, min(limit, 500))]
         return CompanyPage(page, page[-1].id if len(found) > len(page) else None)
 
     async def create_ticket(self, draft: TicketDraft) -> int:
@@ -295,9 +309,16 @@ class FakeGateway:
             raise PsaRejected(" ".join(problems))
         ticket_id = self.psa._new_id()
         ticket = FakeTicket(
-            id=ticket_id, number=f"T20260115.{ticket_id:04d}", company_id=draft.company_id, title=draft.title,
-            description=draft.description, status=draft.status, priority=draft.priority, queue_id=draft.queue_id,
-            external_id=draft.external_id, due_at=draft.due_at,
+            id=ticket_id,
+            number=f"T20260115.{ticket_id:04d}",
+            company_id=draft.company_id,
+            title=draft.title,
+            description=draft.description,
+            status=draft.status,
+            priority=draft.priority,
+            queue_id=draft.queue_id,
+            external_id=draft.external_id,
+            due_at=draft.due_at,
         )
         if fault == LANDS_LATER:
             self.psa._landing.append(Landing(2, ticket))
@@ -334,11 +355,17 @@ class FakeGateway:
             raise PsaNotFound(f"Ticket {ticket_id} was not found.")
         lists = self.psa.picklist_data
         if note.note_type not in {t.id for t in lists.note_types if t.is_active}:
-            raise PsaRejected("noteType is required." if note.note_type is None else
-                              f"Value {note.note_type} is not a valid noteType.")
+            raise PsaRejected(
+                "noteType is required."
+                if note.note_type is None
+                else f"Value {note.note_type} is not a valid noteType."
+            )
         if note.publish not in {p.id for p in lists.note_publish if p.is_active}:
-            raise PsaRejected("publish is required." if note.publish is None else
-                              f"Value {note.publish} is not a valid publish value.")
+            raise PsaRejected(
+                "publish is required."
+                if note.publish is None
+                else f"Value {note.publish} is not a valid publish value."
+            )
         self.psa._next_note += 1
         ticket.notes.append(FakeNote(self.psa._next_note, note.title, note.description, note.note_type, note.publish))
         self.psa.events.append(PsaEvent("note", ticket_id, str(note.publish)))
@@ -374,7 +401,12 @@ class FakeGateway:
         self._enter("access")
         hidden = self.psa.hidden_areas
         tickets = self.psa.tickets.values()
-        areas = {"tickets": len(tickets), "time_entries": sum(t.time_entries for t in tickets),
-                 "notes": sum(len(t.notes) for t in tickets), "companies": len(self.psa.companies)}
-        return Access(**{area: (0 if hidden.get(area) == "zero" else None if area in hidden else n)
-                         for area, n in areas.items()})
+        areas = {
+            "tickets": len(tickets),
+            "time_entries": sum(t.time_entries for t in tickets),
+            "notes": sum(len(t.notes) for t in tickets),
+            "companies": len(self.psa.companies),
+        }
+        return Access(
+            **{area: (0 if hidden.get(area) == "zero" else None if area in hidden else n) for area, n in areas.items()}
+        )

@@ -27,6 +27,8 @@ from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, TicketLink
 
 _open_in_task: ContextVar[MemoryStore | None] = ContextVar("memory_uow_open", default=None)
+
+
 class Versioned(Protocol):
     @property
     def version(self) -> int: ...
@@ -292,8 +294,11 @@ class MemoryAudit(_Repo):
                 lambda: query.action is None or e.action == query.action,
                 lambda: query.actor is None or e.actor == query.actor,
                 lambda: query.outcome is None or e.outcome == query.outcome,
-                lambda: query.customer_id is None or e.details.get("customer_id") == query.customer_id
-                or (e.target_type == "customer" and e.target_id == query.customer_id),
+                lambda: (
+                    query.customer_id is None
+                    or e.details.get("customer_id") == query.customer_id
+                    or (e.target_type == "customer" and e.target_id == query.customer_id)
+                ),
                 lambda: query.run_id is None or (e.target_type == "run" and e.target_id == query.run_id),
                 lambda: query.since is None or e.at >= query.since,
                 lambda: query.until is None or e.at < query.until,

@@ -64,8 +64,11 @@ def port_error(error: BaseException | None) -> StorageError | None:
     text = str(error)
     if isinstance(error, ConnectionError) and not isinstance(error, StorageError) and text.startswith(UNAVAILABLE):
         return StorageUnavailable(text)
-    if isinstance(error, ValueError) and not isinstance(error, StorageError) and \
-            text.startswith((CONSTRAINT_VIOLATED, VALUE_REFUSED)):
+    if (
+        isinstance(error, ValueError)
+        and not isinstance(error, StorageError)
+        and text.startswith((CONSTRAINT_VIOLATED, VALUE_REFUSED))
+    ):
         return StorageRefused(text)
     return None
 

@@ -120,8 +120,9 @@ class SqlMappings(_Repo):
     async def update(self, mapping: CompanyMapping, expected_version: int) -> bool:
         """One UPDATE … WHERE version = expected, like ticket links: exactly one concurrent writer wins."""
         c = t.company_mappings.c
-        statement = sa.update(t.company_mappings).where(c.customer_id == mapping.customer_id,
-                                                         c.version == expected_version)
+        statement = sa.update(t.company_mappings).where(
+            c.customer_id == mapping.customer_id, c.version == expected_version
+        )
         return (await self._uow.execute(statement.values(rows.flat_row(mapping)))).rowcount == 1
 
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
@@ -231,8 +232,13 @@ class SqlAudit(_Repo):
             (q.action, lambda: c.action == q.action),
             (q.actor, lambda: c.actor == q.actor),
             (q.outcome, lambda: c.outcome == q.outcome),
-            (q.customer_id, lambda: sa.or_(c.details_customer_id == q.customer_id,
-                                           sa.and_(c.target_type == "customer", c.target_id == q.customer_id))),
+            (
+                q.customer_id,
+                lambda: sa.or_(
+                    c.details_customer_id == q.customer_id,
+                    sa.and_(c.target_type == "customer", c.target_id == q.customer_id),
+                ),
+            ),
             (q.run_id, lambda: sa.and_(c.target_type == "run", c.target_id == q.run_id)),
             (q.since, lambda: c.at >= q.since),
             (q.until, lambda: c.at < q.until),

@@ -99,5 +99,11 @@ def audit_row(record: AuditRecord) -> dict[str, Any]:
 
 
 def audit_from(row: Row) -> AuditRecord:
-    return AuditRecord(seq=row["seq"], entry=flat_entity(AuditEntry, row), prev_hash=row["prev_hash"], hash=row["hash"],
-                       key_id=row["key_id"], customer_id=row["details_customer_id"])
+    return AuditRecord(
+        seq=row["seq"],
+        entry=flat_entity(AuditEntry, row),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+        key_id=row["key_id"],
+        customer_id=row["details_customer_id"],
+    )

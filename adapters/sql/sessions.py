@@ -55,5 +55,6 @@ class SqlSessionStore:
         if failures is None:
             await self._write(delete)
         else:
-            await self._write(delete, sa.insert(t.sign_in_failures).values(username=username,
-                                                                           **dataclasses.asdict(failures)))
+            await self._write(
+                delete, sa.insert(t.sign_in_failures).values(username=username, **dataclasses.asdict(failures))
+            )

@@ -56,9 +56,11 @@ class CustomerRepository(Protocol):
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
         """Bulk read in one query (per 1,000 ids); ids missing from the answer do not exist."""
         ...
+
     async def save(self, customer: Customer) -> bool:
         """Insert or update; True when it was new."""
         ...
+
     async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]: ...
 
 
@@ -67,6 +69,7 @@ class RunRepository(Protocol):
     async def save(self, run: Run) -> bool:
         """Insert or update (objects and messages replaced); True when it was new."""
         ...
+
     async def query(self, query: RunQuery) -> list[Run]: ...
 
 
@@ -75,12 +78,15 @@ class MappingRepository(Protocol):
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CompanyMapping]:
         """Bulk read in one query (per 1,000 ids); customers missing from the answer have no mapping."""
         ...
+
     async def save(self, mapping: CompanyMapping) -> None:
         """Insert or replace (an operator's explicit mapping or clearing)."""
         ...
+
     async def update(self, mapping: CompanyMapping, expected_version: int) -> bool:
         """Compare-and-set: store `mapping` only if the stored one's version is still `expected_version`."""
         ...
+
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]: ...
 
 
@@ -91,16 +97,20 @@ class TicketLinkRepository(Protocol):
         """Insert a pending link unless the run already has one. False when another holds the run (the database's
         unique constraint decides, across processes)."""
         ...
+
     async def update(self, link: TicketLink, expected_version: int) -> bool:
         """Compare-and-set: store `link` only if the stored link's version is still `expected_version` (and lock
         the row until the unit of work ends). False when someone else changed it first or it is gone."""
         ...
+
     async def release(self, run_id: str, expected_version: int) -> bool:
         """Drop a pending reservation (at `expected_version`) whose creation surely failed."""
         ...
+
     async def list_open(self) -> list[TicketLink]:
         """Links whose ticket may still change in the PSA (state linked)."""
         ...
+
     async def list_pending(self) -> list[TicketLink]:
         """Reservations (state pending): their ticket may exist in the PSA after a crash or a lost answer."""
         ...
@@ -115,6 +125,7 @@ class UserRepository(Protocol):
     async def add(self, user: User) -> bool:
         """False when the username is taken."""
         ...
+
     async def by_token_hash(self, token_hash: str) -> User | None: ...
     async def by_username(self, username: str) -> User | None: ...
     async def list(self) -> list[User]: ...
@@ -128,6 +139,7 @@ class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain the entry after the last record. Records are never updated or deleted."""
         ...
+
     async def query(self, query: AuditQuery) -> list[AuditRecord]: ...
     async def all(self) -> list[AuditRecord]:
         """Every record in seq order (for verification)."""

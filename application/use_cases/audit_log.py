@@ -18,8 +18,19 @@ from application.ports import AuditQuery
 from domain.audit import AuditRecord, ChainCheck, verify_chain
 from domain.roles import Actor, Permission
 
-COLUMNS = ("seq", "at", "actor", "actor_role", "action", "target_type", "target_id", "outcome", "details",
-           "prev_hash", "hash")
+COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "actor_role",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "details",
+    "prev_hash",
+    "hash",
+)
 EXPORT_PAGE = 500
 
 
@@ -73,8 +84,10 @@ class ExportAudit(UseCase):
             if fmt is ExportFormat.CSV:
                 yield "".join(_csv_line([_csv_cell(row[c]) for c in COLUMNS]) for row in map(record_fields, batch))
             else:
-                yield "".join(json.dumps(record_fields(r), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-                              + "\n" for r in batch)
+                yield "".join(
+                    json.dumps(record_fields(r), ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+                    for r in batch
+                )
 
 
 async def batches(deps: Deps, query: AuditQuery) -> AsyncGenerator[list[AuditRecord], None]:
@@ -91,8 +104,9 @@ async def batches(deps: Deps, query: AuditQuery) -> AsyncGenerator[list[AuditRec
         query = replace(query, after_seq=page[-1].seq)
 
 
-def _blocking(source: AsyncGenerator[list[AuditRecord], None], loop: asyncio.AbstractEventLoop,
-              stop: threading.Event) -> Iterator[AuditRecord]:
+def _blocking(
+    source: AsyncGenerator[list[AuditRecord], None], loop: asyncio.AbstractEventLoop, stop: threading.Event
+) -> Iterator[AuditRecord]:
     """The records of `source`'s batches as a plain iterator for a worker thread: each batch is read on the event
     loop."""
     while not stop.is_set():

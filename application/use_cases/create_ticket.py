@@ -78,8 +78,9 @@ def refusal_error(refusal: TicketRefusal, loaded: _Loaded) -> UseCaseError:
         return MappingInvalid(loaded.mapping.status_reason or "The customer's mapping is invalid.")
     if refusal is TicketRefusal.TICKET_SETTINGS_INCOMPLETE:
         missing = missing_ticket_settings(loaded.settings, loaded.run.status)
-        return TicketSettingsIncomplete(f"Autotask would refuse the ticket: set {', '.join(missing)} in the Autotask "
-                                        "settings first.")
+        return TicketSettingsIncomplete(
+            f"Autotask would refuse the ticket: set {', '.join(missing)} in the Autotask settings first."
+        )
     return TICKET_REFUSED[refusal]()
 
 
@@ -142,8 +143,9 @@ class CreateTicket:
         settings = replace(loaded.settings, backupchecks_base_url=base_url)
         return build_ticket_draft(loaded.run, loaded.customer, loaded.mapping, settings, self.deps.clock.now())
 
-    async def _reserve_or_retake(self, attempt: Attempt, run_id: str, link: TicketLink | None,
-                                 draft: TicketDraft) -> TicketLink | CreateTicketResult:
+    async def _reserve_or_retake(
+        self, attempt: Attempt, run_id: str, link: TicketLink | None, draft: TicketDraft
+    ) -> TicketLink | CreateTicketResult:
         """The link this call may create the ticket for: a new reservation, or a stale one retaken. Otherwise the
         answer for the caller (another call holds it)."""
         now = self.deps.clock.now()
@@ -176,12 +178,14 @@ class CreateTicket:
                 else:
                     await uow.tickets.release(link.run_id, link.version)
                 failure = await attempt.record_failure(
-                    uow, psa_error(error).noting(attempt=link.attempt, outcome_unknown=maybe_created))
+                    uow, psa_error(error).noting(attempt=link.attempt, outcome_unknown=maybe_created)
+                )
                 await uow.commit()
             raise failure from error
 
-    async def _record(self, attempt: Attempt, link: TicketLink, ticket_id: int,
-                      gateway: PsaGateway) -> CreateTicketResult:
+    async def _record(
+        self, attempt: Attempt, link: TicketLink, ticket_id: int, gateway: PsaGateway
+    ) -> CreateTicketResult:
         """Link the ticket Autotask holds. If its facts cannot be read now, the reservation stays ambiguous but keeps
         the ticket id, so the next call reads that ticket instead of creating one; a ticket Autotask no longer has
         leaves the link `deleted` (never a second ticket)."""
@@ -198,8 +202,14 @@ class CreateTicket:
         async with self.deps.uow() as uow:
             done = await uow.tickets.update(new, link.version)
             if done:
-                await attempt.record(uow, ticket_id=ticket_id, state=new.state.value, ticket_number=new.ticket_number,
-                                     reconciled=False, attempt=link.attempt)
+                await attempt.record(
+                    uow,
+                    ticket_id=ticket_id,
+                    state=new.state.value,
+                    ticket_number=new.ticket_number,
+                    reconciled=False,
+                    attempt=link.attempt,
+                )
                 await uow.commit()
         if done:
             return CreateTicketResult(new, Created.CREATED)
@@ -207,8 +217,8 @@ class CreateTicket:
         if current is None or current.ticket_id != ticket_id:
             # Someone else moved the link on to something else meanwhile: the ticket may need a person's look.
             async with self.deps.uow() as uow:
-                await attempt.record(uow, Outcome.FAILED, code=LinkChanged.code, ticket_id=ticket_id,
-                                     attempt=link.attempt)
+                await attempt.record(
+                    uow, Outcome.FAILED, code=LinkChanged.code, ticket_id=ticket_id, attempt=link.attempt
+                )
                 await uow.commit()
         return _settled(current or link)
-

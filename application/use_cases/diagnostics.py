@@ -43,17 +43,24 @@ async def _admin_gateway(deps: Deps, attempt: Attempt) -> PsaGateway:
 
 TARGET = ("settings", "autotask")
 AUTH_SETTING = {
-    AuthFailure.UNKNOWN_USER: ("api_username", "Autotask knows no API user by this username (zone discovery found "
-                                               "no zone for it)."),
+    AuthFailure.UNKNOWN_USER: (
+        "api_username",
+        "Autotask knows no API user by this username (zone discovery found no zone for it).",
+    ),
     AuthFailure.BAD_SECRET: ("api_password", "Autotask refused the API password (secret)."),
-    AuthFailure.BAD_TRACKING_IDENTIFIER: ("tracking_identifier", "Autotask refused the tracking identifier "
-                                                                 "(API integration code)."),
+    AuthFailure.BAD_TRACKING_IDENTIFIER: (
+        "tracking_identifier",
+        "Autotask refused the tracking identifier (API integration code).",
+    ),
 }
 
 
 def _missing_credentials(settings: AutotaskSettings) -> list[Problem]:
-    given = {"api_username": settings.api_username, "api_password": settings.api_password_set,
-             "tracking_identifier": settings.tracking_identifier}
+    given = {
+        "api_username": settings.api_username,
+        "api_password": settings.api_password_set,
+        "tracking_identifier": settings.tracking_identifier,
+    }
     return [Problem(name, "Required to reach Autotask.") for name, value in given.items() if not value]
 
 
@@ -68,19 +75,34 @@ RIGHTS = {
 def _rights(zone: Zone, usage: ApiUsage, access: Access) -> ConnectionResult:
     """What the API user can query: a missing right fails the test; a tenant with tickets but no time entries in
     sight is a warning (Autotask answers 0, not an error, to a security level that cannot see them)."""
-    seen = {"tickets": access.tickets, "time_entries": access.time_entries, "notes": access.notes,
-            "companies": access.companies}
+    seen = {
+        "tickets": access.tickets,
+        "time_entries": access.time_entries,
+        "notes": access.notes,
+        "companies": access.companies,
+    }
     missing = tuple(area for area, count in seen.items() if count is None)
     if missing:
-        return ConnectionResult(False, f"Connected to {zone.name}, but the API user cannot query "
-                                       f"{'; '.join(RIGHTS[a] for a in missing)}: give its security level these "
-                                       "rights (README, Autotask API user).", zone, "missing_rights", missing)
+        return ConnectionResult(
+            False,
+            f"Connected to {zone.name}, but the API user cannot query "
+            f"{'; '.join(RIGHTS[a] for a in missing)}: give its security level these "
+            "rights (README, Autotask API user).",
+            zone,
+            "missing_rights",
+            missing,
+        )
     message = f"Connected to {zone.name}; {usage.requests_this_hour} of {usage.limit} API requests used this hour."
     if access.tickets and not access.time_entries:
-        return ConnectionResult(True, message + f" Warning: the API user sees {access.tickets} tickets but no time "
-                                                "entries. If its security level cannot see time entries (or Lines of "
-                                                "Business hide them), tickets with time entries could be resolved: "
-                                                "check its rights.", zone, "time_entries_unseen")
+        return ConnectionResult(
+            True,
+            message + f" Warning: the API user sees {access.tickets} tickets but no time "
+            "entries. If its security level cannot see time entries (or Lines of "
+            "Business hide them), tickets with time entries could be resolved: "
+            "check its rights.",
+            zone,
+            "time_entries_unseen",
+        )
     return ConnectionResult(True, message, zone)
 
 

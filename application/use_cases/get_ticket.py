@@ -61,12 +61,17 @@ class GetTicket(UseCase):
             raise psa_error(error) from error
 
         async def log(uow: UnitOfWork, stored: bool = True) -> None:
-            await attempt.record(uow, state=observed.state.value,
-                                 status=observed.status.value if observed.status else None,
-                                 time_entries=observed.time_entries, stored=stored)
+            await attempt.record(
+                uow,
+                state=observed.state.value,
+                status=observed.status.value if observed.status else None,
+                time_entries=observed.time_entries,
+                stored=stored,
+            )
 
-        refreshed = await amend_link(deps, link, lambda current: observed if current.version == link.version else None,
-                                     log, attempts=1)
+        refreshed = await amend_link(
+            deps, link, lambda current: observed if current.version == link.version else None, log, attempts=1
+        )
         if refreshed is not None:
             return refreshed
         async with deps.uow() as uow:  # someone changed the link meanwhile: answer what is stored now

@@ -22,8 +22,10 @@ async def _look_up(gateway: PsaGateway, company_id: int) -> CompanyLookup:
     try:
         lookup = await look_up_company(gateway, company_id)
     except PsaForbidden as error:  # nothing is mapped; the API user's rights, not the company, are the problem
-        raise CompanyInaccessible(f"Autotask company {company_id} is not accessible to the API user: check its "
-                                  f"security level ({error.message}).").noting(company_id=company_id) from error
+        raise CompanyInaccessible(
+            f"Autotask company {company_id} is not accessible to the API user: check its "
+            f"security level ({error.message})."
+        ).noting(company_id=company_id) from error
     except PsaError as error:
         raise psa_error(error).noting(company_id=company_id) from error
     if lookup.outcome is not LookupOutcome.FOUND:

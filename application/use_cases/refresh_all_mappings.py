@@ -24,8 +24,9 @@ class MappingsRefreshed:
     autotask_calls: int
 
 
-async def _check_all(gateway: PsaGateway, mappings: list[CompanyMapping],
-                     now: datetime) -> tuple[list[tuple[CompanyMapping, CompanyMapping]], PsaError | None]:
+async def _check_all(
+    gateway: PsaGateway, mappings: list[CompanyMapping], now: datetime
+) -> tuple[list[tuple[CompanyMapping, CompanyMapping]], PsaError | None]:
     """Each mapping with what Autotask says of its company now: one bulk read (an `in` query per 400 companies), then
     a read of its own for each company missing from the answer (deleted, or hidden from the API user). On a failure,
     what was checked so far and the error (Autotask is likely down for the rest too)."""
@@ -57,12 +58,24 @@ class RefreshAllMappings(UseCase):
             async with self.deps.uow() as uow:
                 stored = [after for before, after in checked if await store_checked(uow, before, after)]
                 counts = {status: sum(1 for m in stored if m.status is status) for status in MappingStatus}
-                summary = MappingsRefreshed(len(stored), counts[MappingStatus.OK], counts[MappingStatus.RENAMED],
-                                            counts[MappingStatus.INVALID], gateway.calls)
-                await attempt.record(uow, Outcome.OK if failure is None else Outcome.FAILED, checked=summary.checked,
-                                     ok=summary.ok, renamed=summary.renamed, invalid=summary.invalid,
-                                     changed_meanwhile=len(checked) - len(stored),
-                                     not_checked=len(mappings) - len(checked), autotask_calls=summary.autotask_calls)
+                summary = MappingsRefreshed(
+                    len(stored),
+                    counts[MappingStatus.OK],
+                    counts[MappingStatus.RENAMED],
+                    counts[MappingStatus.INVALID],
+                    gateway.calls,
+                )
+                await attempt.record(
+                    uow,
+                    Outcome.OK if failure is None else Outcome.FAILED,
+                    checked=summary.checked,
+                    ok=summary.ok,
+                    renamed=summary.renamed,
+                    invalid=summary.invalid,
+                    changed_meanwhile=len(checked) - len(stored),
+                    not_checked=len(mappings) - len(checked),
+                    autotask_calls=summary.autotask_calls,
+                )
                 await uow.commit()
             if failure is not None:
                 error = psa_error(failure)

@@ -25,8 +25,12 @@ class RefreshMapping(UseCase):
             async with self.deps.uow() as uow:
                 stored = await store_checked(uow, mapping, checked)
                 if stored:
-                    await attempt.record(uow, status=checked.status.value, company_id=checked.company_id,
-                                         company_name=checked.company_name)
+                    await attempt.record(
+                        uow,
+                        status=checked.status.value,
+                        company_id=checked.company_id,
+                        company_name=checked.company_name,
+                    )
                     await uow.commit()
             if not stored:
                 raise MappingChanged()

@@ -58,10 +58,18 @@ class RefreshTickets:
                     if await uow.tickets.update(new, old.version):
                         deleted += new.state is LinkState.DELETED
                         changed += new.state is not LinkState.DELETED
-                summary = TicketsRefreshed(len(links) + len(pending), changed, deleted, gateway.calls, settled,
-                                           released)
-                await attempt.record(uow, checked=summary.checked, changed=changed, deleted=deleted,
-                                     autotask_calls=summary.autotask_calls, settled=settled, released=released)
+                summary = TicketsRefreshed(
+                    len(links) + len(pending), changed, deleted, gateway.calls, settled, released
+                )
+                await attempt.record(
+                    uow,
+                    checked=summary.checked,
+                    changed=changed,
+                    deleted=deleted,
+                    autotask_calls=summary.autotask_calls,
+                    settled=settled,
+                    released=released,
+                )
                 await uow.commit()
             return summary
 
@@ -85,7 +93,8 @@ class RefreshTickets:
             done = await uow.tickets.release(link.run_id, link.version)
             if done:
                 await attempt.on(("run", link.run_id)).record(
-                    uow, released=True, attempt=link.attempt, reason="no ticket in Autotask for a stale reservation")
+                    uow, released=True, attempt=link.attempt, reason="no ticket in Autotask for a stale reservation"
+                )
                 await uow.commit()
         return done
 
@@ -104,8 +113,9 @@ async def _read(gateway: PsaGateway, ids: list[int]) -> tuple[dict[int, TicketFa
         raise psa_error(error) from error
 
 
-def _updates(links: Sequence[TicketLink], found: dict[int, TicketFacts], labels: Picklists | None,
-             now: datetime) -> list[tuple[TicketLink, TicketLink]]:
+def _updates(
+    links: Sequence[TicketLink], found: dict[int, TicketFacts], labels: Picklists | None, now: datetime
+) -> list[tuple[TicketLink, TicketLink]]:
     """(new, old) for each link whose ticket is gone or has another status now."""
     updates: list[tuple[TicketLink, TicketLink]] = []
     for link in links:
@@ -115,6 +125,5 @@ def _updates(links: Sequence[TicketLink], found: dict[int, TicketFacts], labels:
             updates.append((link.gone(), link))
         elif link.status is None or facts.status != link.status.value:
             assert labels is not None
-            updates.append((link.with_status(TicketStatus(facts.status, labels.status_label(facts.status), now)),
-                            link))
+            updates.append((link.with_status(TicketStatus(facts.status, labels.status_label(facts.status), now)), link))
     return updates

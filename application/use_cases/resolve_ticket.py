@@ -83,8 +83,9 @@ class ResolveTicket:
         return observed, picklists
 
     @staticmethod
-    def _refuse_unless_resolvable(link: TicketLink, settings: AutotaskSettings, picklists: Picklists,
-                                  **details: int | None) -> None:
+    def _refuse_unless_resolvable(
+        link: TicketLink, settings: AutotaskSettings, picklists: Picklists, **details: int | None
+    ) -> None:
         """The resolution policy on live facts (time entries, closed, deleted), then the closing note's settings."""
         reason = decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve).reason
         if reason is None and link.closing_note_id is None:
@@ -92,15 +93,20 @@ class ResolveTicket:
         if reason is not None:
             raise denied(reason).noting(**details)
 
-    async def _closing_note(self, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
-                            picklists: Picklists) -> TicketLink:
+    async def _closing_note(
+        self, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
+    ) -> TicketLink:
         """Add the closing note once, internal. The attempt is claimed (compare-and-set) and committed before the
         call, and the call has a deadline shorter than a claim's life, so no concurrent resolve can add a second one;
         after an attempt whose answer was lost, the note is looked up on the ticket instead of being added again."""
         if link.closing_note_id is not None:
             return link
-        note = NoteDraft(CLOSING_NOTE_TITLE, CLOSING_NOTE, closing_note_type(settings.note_type_id, picklists),
-                         internal_publish(settings.note_publish_id, picklists))
+        note = NoteDraft(
+            CLOSING_NOTE_TITLE,
+            CLOSING_NOTE,
+            closing_note_type(settings.note_type_id, picklists),
+            internal_publish(settings.note_publish_id, picklists),
+        )
         claimed = link.note_claimed(self.deps.clock.now())
         if link.note_in_flight(self.deps.clock.now(), self.stale_after_seconds) or not await replace_link(
             self.deps, claimed, link
@@ -116,8 +122,9 @@ class ResolveTicket:
             raise TicketBusy()
         return noted
 
-    async def _recount(self, noted: TicketLink, gateway: PsaGateway, settings: AutotaskSettings,
-                       picklists: Picklists) -> TicketLink:
+    async def _recount(
+        self, noted: TicketLink, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
+    ) -> TicketLink:
         """Time may have been logged while the note was added: count once more right before closing, and claim the
         completion (so a lost answer can be finished later)."""
         assert noted.ticket_id is not None and noted.status is not None
@@ -129,8 +136,9 @@ class ResolveTicket:
             status = noted.status
             recounted = noted.observed(status, entries)
             await amend_link(self.deps, noted, lambda current: current.recounted(status, entries))
-            self._refuse_unless_resolvable(recounted, settings, picklists, time_entries=entries,
-                                           closing_note_id=noted.closing_note_id)
+            self._refuse_unless_resolvable(
+                recounted, settings, picklists, time_entries=entries, closing_note_id=noted.closing_note_id
+            )
         sending = await amend_link(self.deps, noted, lambda current: current.completion_claimed(noted.closing_note_id))
         if sending is None:
             raise TicketBusy()
@@ -152,11 +160,13 @@ class ResolveTicket:
         """Record the resolution and its audit record in one transaction."""
 
         async def log(uow: UnitOfWork) -> None:
-            await attempt.record(uow, Outcome.OK, ticket_id=link.ticket_id, closing_note_id=link.closing_note_id,
-                                 **details)
+            await attempt.record(
+                uow, Outcome.OK, ticket_id=link.ticket_id, closing_note_id=link.closing_note_id, **details
+            )
 
         resolved = await amend_link(
-            self.deps, link, lambda current: current.resolution(attempt.actor.name, status, link.closing_note_id), log)
+            self.deps, link, lambda current: current.resolution(attempt.actor.name, status, link.closing_note_id), log
+        )
         if resolved is None:
             raise TicketBusy().failed(ticket_id=link.ticket_id)
         return resolved
@@ -164,6 +174,7 @@ class ResolveTicket:
     @staticmethod
     async def _find_or_add(gateway: PsaGateway, link: TicketLink, note: NoteDraft) -> int:
         assert link.ticket_id is not None
-        found = await gateway.find_ticket_note(link.ticket_id, note.description) \
-            if link.closing_note_attempted else None
+        found = (
+            await gateway.find_ticket_note(link.ticket_id, note.description) if link.closing_note_attempted else None
+        )
         return found if found is not None else await gateway.add_ticket_note(link.ticket_id, note)

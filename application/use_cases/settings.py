@@ -46,8 +46,9 @@ class UpdateSettings(UseCase):
                 changed = sorted(k for k in change.values if getattr(current, k) != getattr(updated, k))
                 await uow.settings.save(updated)
                 # Names of what changed, never values: the audit log must not hold a secret.
-                await attempt.record(uow, changed=",".join(changed),
-                                     api_password_changed=change.api_password is not None)
+                await attempt.record(
+                    uow, changed=",".join(changed), api_password_changed=change.api_password is not None
+                )
                 await uow.commit()
             return updated
 
@@ -61,7 +62,9 @@ def _check(change: SettingsChange) -> None:
         raise InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one.")
     due = change.values.get("ticket_due_hours", DUE_HOURS_DEFAULT)
     if isinstance(due, bool) or not isinstance(due, int) or not DUE_HOURS_MIN <= due <= DUE_HOURS_MAX:
-        raise InvalidInput("ticket_due_hours", f"Tickets fall due {DUE_HOURS_MIN} to {DUE_HOURS_MAX} hours "
-                                               "(a year) after the run is reviewed.")
+        raise InvalidInput(
+            "ticket_due_hours",
+            f"Tickets fall due {DUE_HOURS_MIN} to {DUE_HOURS_MAX} hours (a year) after the run is reviewed.",
+        )
     if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
         raise InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete).")

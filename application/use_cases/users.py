@@ -47,8 +47,9 @@ class AddUser:
             password = password or self.hasher.new_password()
             token = self.hasher.new_token()
             password_hash = await asyncio.to_thread(self.hasher.hash_password, password)  # argon2: off the loop
-            user = User(uuid.uuid4().hex, username, role, password_hash, self.hasher.hash_token(token),
-                        self.deps.clock.now())
+            user = User(
+                uuid.uuid4().hex, username, role, password_hash, self.hasher.hash_token(token), self.deps.clock.now()
+            )
             async with self.deps.uow() as uow:
                 if not await uow.users.add(user):
                     raise UsernameTaken()

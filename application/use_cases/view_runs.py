@@ -39,8 +39,14 @@ def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, setti
     return None if refusal is None else refusal.value
 
 
-def run_view(actor: Actor, run: Run, customer_name: str, mapping: CompanyMapping | None, link: TicketLink | None,
-             settings: AutotaskSettings) -> RunView:
+def run_view(
+    actor: Actor,
+    run: Run,
+    customer_name: str,
+    mapping: CompanyMapping | None,
+    link: TicketLink | None,
+    settings: AutotaskSettings,
+) -> RunView:
     """The run with what the caller may do now, and why creating or resolving is not offered."""
     actions: list[str] = []
     create_reason = create_blocked(actor, run, mapping, settings) if link is None else None
@@ -50,8 +56,9 @@ def run_view(actor: Actor, run: Run, customer_name: str, mapping: CompanyMapping
         actions.append("open_ticket")
     resolve_reason = None
     if link is not None and link.state is not LinkState.PENDING:
-        decision = decide_resolve(link, may_resolve=actor.may(Permission.MANAGE_TICKETS),
-                                  allow_resolve=settings.allow_resolve)
+        decision = decide_resolve(
+            link, may_resolve=actor.may(Permission.MANAGE_TICKETS), allow_resolve=settings.allow_resolve
+        )
         if decision.allowed:
             actions.append("resolve_ticket")
         resolve_reason = decision.reason
@@ -69,8 +76,16 @@ async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView
     views = []
     for run in runs:
         customer = customers.get(run.customer_id)
-        views.append(run_view(actor, run, customer.name if customer else run.customer_id, mappings.get(run.customer_id),
-                              links.get(run.id), settings))
+        views.append(
+            run_view(
+                actor,
+                run,
+                customer.name if customer else run.customer_id,
+                mappings.get(run.customer_id),
+                links.get(run.id),
+                settings,
+            )
+        )
     return views
 
 

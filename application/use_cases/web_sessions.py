@@ -47,8 +47,9 @@ def csrf_token(session_id: str) -> str:
 
 
 class Sessions:
-    def __init__(self, deps: Deps, hasher: CredentialHasher, store: SessionStore,
-                 policy: SessionPolicy | None = None) -> None:
+    def __init__(
+        self, deps: Deps, hasher: CredentialHasher, store: SessionStore, policy: SessionPolicy | None = None
+    ) -> None:
         self.deps = deps
         self.hasher = hasher
         self.store = store
@@ -63,16 +64,20 @@ class Sessions:
         if failures is not None and failures.locked_until is not None:
             if failures.locked_until > now:
                 minutes = max(1, round((failures.locked_until - now).total_seconds() / 60))
-                locked = SignInLocked(f"Too many failed sign-ins: this username is locked for {minutes} more "
-                                      f"minute{'s' * (minutes != 1)}.")
+                locked = SignInLocked(
+                    f"Too many failed sign-ins: this username is locked for {minutes} more "
+                    f"minute{'s' * (minutes != 1)}."
+                )
                 raise await self._refused(username, locked)
             failures = None  # the lock is over: count afresh
         async with self.deps.uow() as uow:
             user = await uow.users.by_username(username) if username else None
         stored_hash = user.password_hash if user is not None else None
         # Unknown users cost an argon2 verification too, so timing does not tell which usernames exist.
-        valid = await asyncio.to_thread(self.hasher.verify_password, stored_hash or await self._dummy(),
-                                        password[:256]) and stored_hash is not None  # argon2: off the event loop
+        valid = (
+            await asyncio.to_thread(self.hasher.verify_password, stored_hash or await self._dummy(), password[:256])
+            and stored_hash is not None
+        )  # argon2: off the event loop
         if user is None or not valid:
             raise await self._failed(username, failures, now)
         if failures is not None:
@@ -136,8 +141,16 @@ class Sessions:
 
     async def _refused(self, username: str, error: SignInRefused, **details: int | bool) -> SignInRefused:
         """Audit a refused sign-in (the claimed username is the actor; it has no role); `error`, to raise."""
-        entry = AuditEntry(self.deps.clock.now(), username or "-", "anonymous", "session.sign_in", "user",
-                           username or "-", Outcome.DENIED, {"code": error.code, **details})
+        entry = AuditEntry(
+            self.deps.clock.now(),
+            username or "-",
+            "anonymous",
+            "session.sign_in",
+            "user",
+            username or "-",
+            Outcome.DENIED,
+            {"code": error.code, **details},
+        )
         async with self.deps.uow() as uow:
             await uow.audit.append(entry)
             await uow.commit()

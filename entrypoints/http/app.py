@@ -119,8 +119,12 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", operation_id="ready", tags=["operations"],
-         responses={503: problem_response("database_unavailable: the database does not answer")})
+    @get(
+        "/ready",
+        operation_id="ready",
+        tags=["operations"],
+        responses={503: problem_response("database_unavailable: the database does not answer")},
+    )
     async def ready() -> Response[dict[str, Any]]:
         try:
             async with container.storage()() as uow:
@@ -130,11 +134,18 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
             return problem(503, StorageUnavailable.code, "The database does not answer.")
         return Response({"status": "ok"})
 
-    @get("/metrics", operation_id="metrics", tags=["operations"], media_type=CONTENT_TYPE,
-         security=[{"bearer": []}], responses={
-             401: problem_response("unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token"),
-             403: problem_response("forbidden: an API token of a role other than admin")},
-         description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.")
+    @get(
+        "/metrics",
+        operation_id="metrics",
+        tags=["operations"],
+        media_type=CONTENT_TYPE,
+        security=[{"bearer": []}],
+        responses={
+            401: problem_response("unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token"),
+            403: problem_response("forbidden: an API token of a role other than admin"),
+        },
+        description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.",
+    )
     async def metrics(request: Request[Any, Any, Any], authenticate: NamedDependency[Authenticate]) -> Response[Any]:
         token, expected = bearer_token(request), container.config().metrics_token
         if token is None or expected is None or not hmac.compare_digest(token.encode(), expected.encode()):

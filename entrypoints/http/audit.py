@@ -25,8 +25,9 @@ Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, patte
 def provide_audit_query(
     actor: NamedDependency[Actor],  # authenticated first: an unknown caller gets 401, never a verdict on its filters
     action: Filter = None,
-    actor_name: Annotated[str | None, QueryParameter(name="actor", min_length=1, max_length=64,
-                                                     pattern=SINGLE_LINE)] = None,
+    actor_name: Annotated[
+        str | None, QueryParameter(name="actor", min_length=1, max_length=64, pattern=SINGLE_LINE)
+    ] = None,
     customer_id: Filter = None,
     run_id: Filter = None,
     outcome: FromQuery[Outcome | None] = None,
@@ -37,8 +38,9 @@ def provide_audit_query(
 ) -> AuditQuery:
     """The audit filters shared by the list and the export."""
     after = decode_cursor(cursor, int)[0] if cursor else None
-    return AuditQuery(action, actor_name, customer_id, run_id, outcome, utc(since, "since"), utc(until, "until"), limit,
-                      after)
+    return AuditQuery(
+        action, actor_name, customer_id, run_id, outcome, utc(since, "since"), utc(until, "until"), limit, after
+    )
 
 
 class AuditController(Controller):

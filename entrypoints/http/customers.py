@@ -19,8 +19,12 @@ class CustomerController(Controller):
     path = "/customers"
     tags = ("customers",)
 
-    @put("/{customer_id:str}", operation_id="putCustomer", status_code=201,
-         responses=api_responses(400, 403, success={200: (Saved, "The customer existed and was updated.")}))
+    @put(
+        "/{customer_id:str}",
+        operation_id="putCustomer",
+        status_code=201,
+        responses=api_responses(400, 403, success={200: (Saved, "The customer existed and was updated.")}),
+    )
     async def put_customer(
         self,
         actor: NamedDependency[Actor],
@@ -40,6 +44,7 @@ class CustomerController(Controller):
         cursor: NameCursor = None,
     ) -> CustomerPage:
         after = decode_cursor(cursor, str)[0] if cursor else None
-        views, next_cursor = paginate(await list_customers.execute(actor, limit + 1, after), limit,
-                                      lambda v: (v.customer.id,))
+        views, next_cursor = paginate(
+            await list_customers.execute(actor, limit + 1, after), limit, lambda v: (v.customer.id,)
+        )
         return CustomerPage([customer_out(v) for v in views], next_cursor)

@@ -25,5 +25,9 @@ def docs_page() -> SwaggerRenderPlugin:
 
 def docs_assets() -> Router:
     """Swagger UI's files, as the package ships them."""
-    return create_static_files_router(path=ASSETS, directories=[str(swagger_ui_path)], name="swagger-ui",
-                                      cache_control=CacheControlHeader(max_age=86400))
+    return create_static_files_router(
+        path=ASSETS,
+        directories=[str(swagger_ui_path)],
+        name="swagger-ui",
+        cache_control=CacheControlHeader(max_age=86400),
+    )

@@ -30,8 +30,10 @@ SECURITY_HEADERS = (
 )
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 """JSON answers load nothing and are never framed."""
-DOCS_CSP = (b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            b"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
 """The /schema page: Swagger UI from this server only (its start-up script is inline), nothing from elsewhere."""
 NO_STORE_PREFIXES = ("/api/", "/metrics")
 
@@ -40,8 +42,12 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether decoded JSON nests arrays/objects deeper than `limit` (iterative: no recursion on hostile input)."""
     level: list[Any] = [value]
     for _ in range(limit):
-        level = [child for item in level if isinstance(item, dict | list)
-                 for child in (item.values() if isinstance(item, dict) else item)]
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
         if not level:
             return False
     return any(isinstance(item, dict | list) for item in level)
@@ -100,9 +106,16 @@ class AuthThrottle:
     one doubles the delay before the 401 (from `base` up to `cap` seconds). At most `clients` addresses are tracked (the
     least recently failing are forgotten first), so memory stays bounded whatever a client sends."""
 
-    def __init__(self, *, base: float = 0.05, cap: float = 2.0, window: float = 60.0, clients: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        base: float = 0.05,
+        cap: float = 2.0,
+        window: float = 60.0,
+        clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.base, self.cap, self.window, self.clients = base, cap, window, clients
         self.clock, self.sleep = clock, sleep
         self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()

@@ -44,8 +44,14 @@ class MappingController(Controller):
     path = "/customers/{customer_id:str}/autotask-mapping"
     tags = ("mappings",)
 
-    @put("/", operation_id="mapCustomer", status_code=200, responses=api_responses(
-        400, 403, CustomerNotFound, NotConfigured, CompanyNotFound, CompanyInactive, CompanyInaccessible, 502, 503))
+    @put(
+        "/",
+        operation_id="mapCustomer",
+        status_code=200,
+        responses=api_responses(
+            400, 403, CustomerNotFound, NotConfigured, CompanyNotFound, CompanyInactive, CompanyInaccessible, 502, 503
+        ),
+    )
     async def map_customer(
         self,
         actor: NamedDependency[Actor],
@@ -55,22 +61,29 @@ class MappingController(Controller):
     ) -> MappingOut:
         return out(await map_customer.execute(actor, customer_id, data.company_id), MappingOut)
 
-    @delete("/", operation_id="clearMapping", status_code=204,
-            responses=api_responses(400, 403, CustomerNotFound))
+    @delete("/", operation_id="clearMapping", status_code=204, responses=api_responses(400, 403, CustomerNotFound))
     async def clear_mapping(
         self, actor: NamedDependency[Actor], clear_mapping: NamedDependency[ClearMapping], customer_id: CustomerId
     ) -> None:
         await clear_mapping.execute(actor, customer_id)
 
-    @post("/refresh", operation_id="refreshMapping", status_code=200, responses=api_responses(
-        400, 403, CustomerNotFound, NotConfigured, MappingMissing, MappingChanged, 502, 503))
+    @post(
+        "/refresh",
+        operation_id="refreshMapping",
+        status_code=200,
+        responses=api_responses(400, 403, CustomerNotFound, NotConfigured, MappingMissing, MappingChanged, 502, 503),
+    )
     async def refresh_mapping(
         self, actor: NamedDependency[Actor], refresh_mapping: NamedDependency[RefreshMapping], customer_id: CustomerId
     ) -> MappingOut:
         return out(await refresh_mapping.execute(actor, customer_id), MappingOut)
 
-    @post("/confirm", operation_id="confirmMapping", status_code=200, responses=api_responses(
-        400, 403, CustomerNotFound, MappingMissing, MappingInvalid))
+    @post(
+        "/confirm",
+        operation_id="confirmMapping",
+        status_code=200,
+        responses=api_responses(400, 403, CustomerNotFound, MappingMissing, MappingInvalid),
+    )
     async def confirm_mapping(
         self, actor: NamedDependency[Actor], confirm_mapping: NamedDependency[ConfirmMapping], customer_id: CustomerId
     ) -> MappingOut:
@@ -81,14 +94,15 @@ class AutotaskController(Controller):
     path = "/autotask"
     tags = ("autotask",)
 
-    @get("/companies", operation_id="searchCompanies",
-         responses=api_responses(400, 403, NotConfigured, 502, 503))
+    @get("/companies", operation_id="searchCompanies", responses=api_responses(400, 403, NotConfigured, 502, 503))
     async def search_companies(
         self,
         actor: NamedDependency[Actor],
         search_companies: NamedDependency[SearchCompanies],
-        search: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=SINGLE_LINE,
-                                               description="Part of a company name.")],
+        search: Annotated[
+            str,
+            QueryParameter(min_length=1, max_length=100, pattern=SINGLE_LINE, description="Part of a company name."),
+        ],
         limit: Limit = 50,
         cursor: CompanyCursor = None,
     ) -> CompanyList:
@@ -97,8 +111,12 @@ class AutotaskController(Controller):
         next_cursor = None if page.after_id is None else encode_cursor(page.after_id)
         return CompanyList([out(c, CompanyOut) for c in page.companies], next_cursor, next_cursor is not None)
 
-    @post("/mappings/refresh", operation_id="refreshAllMappings", status_code=200,
-          responses=api_responses(403, NotConfigured, 502, 503))
+    @post(
+        "/mappings/refresh",
+        operation_id="refreshAllMappings",
+        status_code=200,
+        responses=api_responses(403, NotConfigured, 502, 503),
+    )
     async def refresh_all_mappings(
         self, actor: NamedDependency[Actor], refresh_all_mappings: NamedDependency[RefreshAllMappings]
     ) -> MappingsRefreshedOut:

@@ -45,12 +45,19 @@ def request_log(metrics: Metrics) -> Any:
             finally:
                 duration = time.perf_counter() - started
                 route = scope.get("path_template") or "unmatched"
-                metrics.request_latency.labels(method=method, route=route, status=str(status)).observe(
-                    duration
-                )
+                metrics.request_latency.labels(method=method, route=route, status=str(status)).observe(duration)
                 state = scope.get("state") or {}
-                LOGGER.info(Event("request", request_id=request_id, method=method, route=route, status=status,
-                                  user=state.get("user"), duration_ms=round(duration * 1000, 2)))
+                LOGGER.info(
+                    Event(
+                        "request",
+                        request_id=request_id,
+                        method=method,
+                        route=route,
+                        status=status,
+                        user=state.get("user"),
+                        duration_ms=round(duration * 1000, 2),
+                    )
+                )
 
         return handle
 

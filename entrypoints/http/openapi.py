@@ -30,9 +30,11 @@ from entrypoints.http.schemas import (
 
 REQUEST_BODIES = (CustomerIn, RunIn, RunObjectIn, MappingIn, TicketsRefreshIn, UserIn, SettingsIn)
 """Each refuses a field it does not know (400 invalid_input)."""
-LIMITS = (f"Bodies are JSON (`application/json`), at most {MAX_BODY_BYTES} bytes (413 payload_too_large) and nested at "
-          f"most {MAX_JSON_DEPTH} deep (400 invalid_input). Control characters are refused (400 invalid_input) in ids "
-          "and one-line text; multi-line text (messages) keeps tab, line feed and carriage return.")
+LIMITS = (
+    f"Bodies are JSON (`application/json`), at most {MAX_BODY_BYTES} bytes (413 payload_too_large) and nested at "
+    f"most {MAX_JSON_DEPTH} deep (400 invalid_input). Control characters are refused (400 invalid_input) in ids "
+    "and one-line text; multi-line text (messages) keeps tab, line feed and carriage return."
+)
 
 
 def make_exact(app: Litestar) -> None:
@@ -45,20 +47,33 @@ def make_exact(app: Litestar) -> None:
             schemas[struct.__name__].additional_properties = False
     if "RunIn" in schemas and schemas["RunIn"].properties:
         schemas["RunIn"].properties["run_at"] = Schema(
-            type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME, pattern=RFC3339, max_length=40,
-            description="RFC 3339 with its offset; a number is refused.")
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.DATE_TIME,
+            pattern=RFC3339,
+            max_length=40,
+            description="RFC 3339 with its offset; a number is refused.",
+        )
     if "RunIn" in schemas and schemas["RunIn"].properties:
-        schemas["RunIn"].properties["messages"] = Schema(type=OpenAPIType.ARRAY, max_items=500, items=Schema(
-            type=OpenAPIType.STRING, max_length=4000, pattern=MULTI_LINE))
+        schemas["RunIn"].properties["messages"] = Schema(
+            type=OpenAPIType.ARRAY,
+            max_items=500,
+            items=Schema(type=OpenAPIType.STRING, max_length=4000, pattern=MULTI_LINE),
+        )
     if "SettingsIn" in schemas and schemas["SettingsIn"].properties:
         for prop in schemas["SettingsIn"].properties.values():
             if isinstance(prop, Schema) and prop.maximum == 2_147_483_647:
                 prop.minimum = 0  # a picklist id (Litestar leaves out a lower bound of 0)
     if "TicketsRefreshIn" in schemas and schemas["TicketsRefreshIn"].properties:
-        schemas["TicketsRefreshIn"].properties["run_ids"] = Schema(one_of=[
-            Schema(type=OpenAPIType.ARRAY, max_items=5000, items=Schema(
-                type=OpenAPIType.STRING, min_length=1, max_length=64, pattern=SINGLE_LINE)),
-            Schema(type=OpenAPIType.NULL)])
+        schemas["TicketsRefreshIn"].properties["run_ids"] = Schema(
+            one_of=[
+                Schema(
+                    type=OpenAPIType.ARRAY,
+                    max_items=5000,
+                    items=Schema(type=OpenAPIType.STRING, min_length=1, max_length=64, pattern=SINGLE_LINE),
+                ),
+                Schema(type=OpenAPIType.NULL),
+            ]
+        )
     paths = document.paths or {}
     for item in paths.values():
         for operation in (item.put, item.post):
@@ -72,7 +87,8 @@ def make_exact(app: Litestar) -> None:
         text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
         export.get.responses["200"] = OpenAPIResponse(
             description="The records, one JSON object a line (`format=jsonl`) or CSV with a header (`format=csv`).",
-            content={"application/jsonl": text, "text/csv": text})
+            content={"application/jsonl": text, "text/csv": text},
+        )
 
 
 def _body_refusals(operation: Operation) -> None:
@@ -81,7 +97,9 @@ def _body_refusals(operation: Operation) -> None:
     invalid = responses.get("400")
     if not isinstance(invalid, OpenAPIResponse):
         return
-    responses["413"] = OpenAPIResponse(description=f"payload_too_large: a body over {MAX_BODY_BYTES} bytes",
-                                       content=invalid.content)
-    responses["415"] = OpenAPIResponse(description="unsupported_media_type: a body that is not application/json",
-                                       content=invalid.content)
+    responses["413"] = OpenAPIResponse(
+        description=f"payload_too_large: a body over {MAX_BODY_BYTES} bytes", content=invalid.content
+    )
+    responses["415"] = OpenAPIResponse(
+        description="unsupported_media_type: a body that is not application/json", content=invalid.content
+    )

@@ -85,19 +85,22 @@ ERROR_MEANINGS = {
     409: "the state does not allow it",
     422: "the request names something that cannot be used",
     502: "autotask_rejected: Autotask answered with an error (its text in `detail`); autotask_permission_denied: the "
-         "Autotask API user lacks a permission",
+    "Autotask API user lacks a permission",
     503: f"{AutotaskUnavailable.code}: Autotask did not answer (timeout, network, throttled)",
 }
 STORAGE_STATUS = {StorageUnavailable: 503, StorageRefused: 422}
 
 
-def api_responses(*errors: int | type[UseCaseError] | tuple[int, str],
-                  success: dict[int, tuple[Any, str]] | None = None) -> dict[int, ResponseSpec]:
+def api_responses(
+    *errors: int | type[UseCaseError] | tuple[int, str], success: dict[int, tuple[Any, str]] | None = None
+) -> dict[int, ResponseSpec]:
     """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given as problem documents, and
     other success statuses as `{status: (type, text)}`. An error class names its code under its status (so the lists
     are the use cases' own error classes and cannot drift); a `(status, text)` pair says something else."""
-    specs = {status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
-             for status, (kind, text) in (success or {}).items()}
+    specs = {
+        status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
+        for status, (kind, text) in (success or {}).items()
+    }
     notes: dict[int, list[str]] = {401: []}
     for error in errors:
         if isinstance(error, tuple):
@@ -114,8 +117,7 @@ def api_responses(*errors: int | type[UseCaseError] | tuple[int, str],
 
 def problem_response(description: str) -> ResponseSpec:
     """An error answer in the OpenAPI document: a problem document."""
-    return ResponseSpec(data_container=Problem, description=description, media_type=MEDIA_TYPE,
-                        generate_examples=False)
+    return ResponseSpec(data_container=Problem, description=description, media_type=MEDIA_TYPE, generate_examples=False)
 
 
 class ApiRequest(Request[Any, Any, Any]):
@@ -124,8 +126,12 @@ class ApiRequest(Request[Any, Any, Any]):
 
     async def json(self) -> Any:
         media_type = self.content_type[0]
-        if media_type and media_type != "application/json" and not media_type.endswith("+json") and \
-                (await self.body()).strip():
+        if (
+            media_type
+            and media_type != "application/json"
+            and not media_type.endswith("+json")
+            and (await self.body()).strip()
+        ):
             raise HTTPException(status_code=415, detail="Send the body as application/json.")
         try:
             value = await super().json()
@@ -209,8 +215,9 @@ def on_storage_error(request: Request[Any, Any, Any], error: StorageError) -> Re
     status = next((s for cls, s in STORAGE_STATUS.items() if isinstance(error, cls)), None)
     if status is None:
         return on_unexpected(request, error)
-    LOGGER.warning("storage error on %s %s: %s", request.method,
-                   request.scope.get("path_template", request.url.path), error.reason)
+    LOGGER.warning(
+        "storage error on %s %s: %s", request.method, request.scope.get("path_template", request.url.path), error.reason
+    )
     headers = {"Retry-After": "5"} if status == 503 else None
     return problem(status, error.code, error.message_default, headers=headers)
 

@@ -58,8 +58,16 @@ from entrypoints.http.schemas import (
 )
 from entrypoints.metrics import Metrics
 
-RESOLVE_CONFLICTS = (ResolvingDisabled, AlreadyClosed, TimeEntriesPresent, TicketDeleted, TicketBusy, NotConfigured,
-                     NoteTypeMissing, NotePublishNotInternal)
+RESOLVE_CONFLICTS = (
+    ResolvingDisabled,
+    AlreadyClosed,
+    TimeEntriesPresent,
+    TicketDeleted,
+    TicketBusy,
+    NotConfigured,
+    NoteTypeMissing,
+    NotePublishNotInternal,
+)
 STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
 CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
 
@@ -77,9 +85,14 @@ class RunController(Controller):
     path = "/runs"
     tags = ("runs",)
 
-    @put("/{run_id:str}", operation_id="putRun", status_code=201, responses=api_responses(
-        400, 403, RunHasTicket, UnknownCustomer,
-        success={200: (Saved, "The run existed and was updated.")}))
+    @put(
+        "/{run_id:str}",
+        operation_id="putRun",
+        status_code=201,
+        responses=api_responses(
+            400, 403, RunHasTicket, UnknownCustomer, success={200: (Saved, "The run existed and was updated.")}
+        ),
+    )
     async def put_run(
         self, actor: NamedDependency[Actor], put_run: NamedDependency[PutRun], run_id: RunId, data: JSONBody[RunIn]
     ) -> Response[Saved]:
@@ -91,8 +104,12 @@ class RunController(Controller):
         self,
         actor: NamedDependency[Actor],
         list_runs: NamedDependency[ListRuns],
-        status: Annotated[str | None, QueryParameter(
-            max_length=64, pattern=STATUSES, description="Comma-separated: success, warning, error, missed.")] = None,
+        status: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=64, pattern=STATUSES, description="Comma-separated: success, warning, error, missed."
+            ),
+        ] = None,
         customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)] = None,
         has_ticket: FromQuery[bool | None] = None,
         since: Moment = None,
@@ -122,10 +139,20 @@ class RunController(Controller):
         status_code=201,
         description="201 created by this call, 200 the run already had it, 202 pending (being created or reconciled).",
         responses=api_responses(
-            400, 403, RunNotFound, NotConfigured, MappingMissing, MappingInvalid, RunNotTicketable,
-            TicketSettingsIncomplete, 502, 503,
-            success={200: (TicketLinkOut, "The run already had its ticket (never a second one)."),
-                     202: (TicketLinkOut, "state pending: being created by another call, or being reconciled.")},
+            400,
+            403,
+            RunNotFound,
+            NotConfigured,
+            MappingMissing,
+            MappingInvalid,
+            RunNotTicketable,
+            TicketSettingsIncomplete,
+            502,
+            503,
+            success={
+                200: (TicketLinkOut, "The run already had its ticket (never a second one)."),
+                202: (TicketLinkOut, "state pending: being created by another call, or being reconciled."),
+            },
         ),
     )
     async def create_ticket(
@@ -140,9 +167,13 @@ class RunController(Controller):
             metrics.tickets_created.inc()
         return Response(out(result.link, TicketLinkOut), status_code=CREATED_STATUS[result.outcome])
 
-    @get("/{run_id:str}/autotask-ticket", operation_id="getTicket",
-         responses=api_responses(400, (403, "refresh=true needs a role that manages tickets"),
-                                 RunNotFound, NoTicket, NotConfigured, 502, 503))
+    @get(
+        "/{run_id:str}/autotask-ticket",
+        operation_id="getTicket",
+        responses=api_responses(
+            400, (403, "refresh=true needs a role that manages tickets"), RunNotFound, NoTicket, NotConfigured, 502, 503
+        ),
+    )
     async def get_ticket(
         self,
         actor: NamedDependency[Actor],
@@ -152,8 +183,12 @@ class RunController(Controller):
     ) -> TicketViewOut:
         return ticket_view_out(await get_ticket.execute(actor, run_id, refresh=refresh))
 
-    @post("/{run_id:str}/autotask-ticket/resolve", operation_id="resolveTicket", status_code=200,
-          responses=api_responses(400, 403, RunNotFound, NoTicket, *RESOLVE_CONFLICTS, 502, 503))
+    @post(
+        "/{run_id:str}/autotask-ticket/resolve",
+        operation_id="resolveTicket",
+        status_code=200,
+        responses=api_responses(400, 403, RunNotFound, NoTicket, *RESOLVE_CONFLICTS, 502, 503),
+    )
     async def resolve_ticket(
         self,
         actor: NamedDependency[Actor],
@@ -172,8 +207,12 @@ class TicketRefreshController(Controller):
     path = "/autotask"
     tags = ("autotask",)
 
-    @post("/tickets/refresh", operation_id="refreshTickets", status_code=200,
-          responses=api_responses(400, 403, NotConfigured, 502, 503))
+    @post(
+        "/tickets/refresh",
+        operation_id="refreshTickets",
+        status_code=200,
+        responses=api_responses(400, 403, NotConfigured, 502, 503),
+    )
     async def refresh_tickets(
         self,
         actor: NamedDependency[Actor],

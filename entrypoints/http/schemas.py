@@ -114,8 +114,7 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
     closing_note: Annotated[str, Meta(max_length=1000, pattern=MULTI_LINE)] | UnsetType = UNSET
 
     def values(self) -> dict[str, Any]:
-        return {f: v for f in self.__struct_fields__
-                if f not in _NOT_SETTABLE and (v := getattr(self, f)) is not UNSET}
+        return {f: v for f in self.__struct_fields__ if f not in _NOT_SETTABLE and (v := getattr(self, f)) is not UNSET}
 
     def __repr__(self) -> str:
         return f"SettingsIn({sorted(self.values())!r}, api_password={'***' if self.api_password else None})"

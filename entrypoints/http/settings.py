@@ -55,8 +55,7 @@ class SettingsController(Controller):
     ) -> ValidationOut:
         return out(await validate_configuration.execute(actor), ValidationOut)
 
-    @get("/picklists", operation_id="getPicklists",
-         responses=api_responses(400, 403, NotConfigured, 502, 503))
+    @get("/picklists", operation_id="getPicklists", responses=api_responses(400, 403, NotConfigured, 502, 503))
     async def picklists(
         self,
         actor: NamedDependency[Actor],

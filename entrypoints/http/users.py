@@ -21,8 +21,13 @@ class UserController(Controller):
     path = "/users"
     tags = ("users",)
 
-    @post("/", operation_id="addUser", status_code=201, description="The token is shown once; only its hash is kept.",
-          responses=api_responses(400, 403, UsernameTaken))
+    @post(
+        "/",
+        operation_id="addUser",
+        status_code=201,
+        description="The token is shown once; only its hash is kept.",
+        responses=api_responses(400, 403, UsernameTaken),
+    )
     async def add_user(
         self, actor: NamedDependency[Actor], add_user: NamedDependency[AddUser], data: JSONBody[UserIn]
     ) -> NewUserOut:
@@ -38,13 +43,19 @@ class UserController(Controller):
         cursor: NameCursor = None,
     ) -> UserPage:
         after = decode_cursor(cursor, str)[0] if cursor else None
-        users = sorted((u for u in await list_users.execute(actor) if after is None or u.username > after),
-                       key=lambda u: u.username)
+        users = sorted(
+            (u for u in await list_users.execute(actor) if after is None or u.username > after),
+            key=lambda u: u.username,
+        )
         page, next_cursor = paginate(users, limit, lambda u: (u.username,))
         return UserPage([out(u, UserOut) for u in page], next_cursor)
 
-    @delete("/{user_id:str}", operation_id="removeUser", status_code=204,
-            responses=api_responses(400, 403, UserNotFound, LastAdmin))
+    @delete(
+        "/{user_id:str}",
+        operation_id="removeUser",
+        status_code=204,
+        responses=api_responses(400, 403, UserNotFound, LastAdmin),
+    )
     async def remove_user(
         self,
         actor: NamedDependency[Actor],

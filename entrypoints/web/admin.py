@@ -103,8 +103,17 @@ class SettingsPages(Controller):
             except UseCaseError as error:
                 notice = words.failed(error, "reading the picklists and API usage")
         parents = {v.id: v.label for v in picklists.issue_types} if picklists else {}
-        return page(request, "settings.html", web_actor, settings=settings, fields=SETTING_FIELDS,
-                    picklists=picklists, parents=parents, usage=usage, notice=notice)
+        return page(
+            request,
+            "settings.html",
+            web_actor,
+            settings=settings,
+            fields=SETTING_FIELDS,
+            picklists=picklists,
+            parents=parents,
+            usage=usage,
+            notice=notice,
+        )
 
     @post("/")
     async def save(
@@ -158,10 +167,17 @@ def _audit_query(request: Request[Any, Any, Any], limit: int) -> AuditQuery:
 
     outcome = q.get("outcome") or ""
     after = q.get("after") or ""
-    return AuditQuery(text("action"), text("actor"), text("customer_id"), text("run_id"),
-                      Outcome(outcome) if outcome in Outcome.__members__.values() else None,
-                      day_bound(q.get("since"), end=False), day_bound(q.get("until"), end=True), limit,
-                      int(after) if after.isdigit() else None)
+    return AuditQuery(
+        text("action"),
+        text("actor"),
+        text("customer_id"),
+        text("run_id"),
+        Outcome(outcome) if outcome in Outcome.__members__.values() else None,
+        day_bound(q.get("since"), end=False),
+        day_bound(q.get("until"), end=True),
+        limit,
+        int(after) if after.isdigit() else None,
+    )
 
 
 class AuditPages(Controller):
@@ -181,19 +197,32 @@ class AuditPages(Controller):
             check = await verify_audit.execute(web_actor)
         filters = [(k, v) for k, v in request.query_params.multi_items() if k not in ("after", "verify") and v]
         next_query = [*filters, ("after", records[AUDIT_PAGE - 1].seq)] if len(records) > AUDIT_PAGE else None
-        return page(request, "audit.html", web_actor, records=[record_fields(r) for r in records[:AUDIT_PAGE]],
-                    check=check, filters=dict(filters), filter_query=filters, next_query=next_query,
-                    outcomes=[o.value for o in Outcome])
+        return page(
+            request,
+            "audit.html",
+            web_actor,
+            records=[record_fields(r) for r in records[:AUDIT_PAGE]],
+            check=check,
+            filters=dict(filters),
+            filter_query=filters,
+            next_query=next_query,
+            outcomes=[o.value for o in Outcome],
+        )
 
     @get("/export")
     async def export(
-        self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor],
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
         export_audit: NamedDependency[ExportAudit],
     ) -> Stream:
         fmt = ExportFormat.CSV if request.query_params.get("format") == "csv" else ExportFormat.JSONL
         lines = await export_audit.execute(web_actor, _audit_query(request, AUDIT_PAGE), fmt)
-        return Stream(lines, media_type="text/csv" if fmt is ExportFormat.CSV else "application/jsonl",
-                      headers={"Content-Disposition": f'attachment; filename="audit.{fmt.value}"'})
+        return Stream(
+            lines,
+            media_type="text/csv" if fmt is ExportFormat.CSV else "application/jsonl",
+            headers={"Content-Disposition": f'attachment; filename="audit.{fmt.value}"'},
+        )
 
 
 class UserPages(Controller):
@@ -203,8 +232,9 @@ class UserPages(Controller):
     async def users(
         self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]
     ) -> Template:
-        return page(request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role),
-                    new=None)
+        return page(
+            request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role), new=None
+        )
 
     @post("/")
     async def add(
@@ -219,13 +249,15 @@ class UserPages(Controller):
         if role not in Role.__members__.values():
             return done(self.path, "error", "Choose a role.")
         try:
-            new = await add_user.execute(web_actor, field(form, "username"), Role(role),
-                                         field(form, "password") or None)
+            new = await add_user.execute(
+                web_actor, field(form, "username"), Role(role), field(form, "password") or None
+            )
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "adding the user"))
         # Not a redirect: the token (and a generated password) are shown once, in this answer only (never cached).
-        return page(request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role),
-                    new=new)
+        return page(
+            request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role), new=new
+        )
 
     @post("/{user_id:str}/remove")
     async def remove(

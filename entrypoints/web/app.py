@@ -49,13 +49,20 @@ async def sign_in(
 ) -> Response[Any]:
     username, password = field(form, "username"), form.get("password")
     try:
-        signed_in = await sessions.sign_in(username, password if isinstance(password, str) else "",
-                                           replacing=request.cookies.get(SESSION_COOKIE))
+        signed_in = await sessions.sign_in(
+            username, password if isinstance(password, str) else "", replacing=request.cookies.get(SESSION_COOKIE)
+        )
     except SignInRefused as error:
         return page(request, "sign_in.html", None, status_code=401, error=error.message, username=username[:64])
     secure = bool(request.app.state.cookie_secure)
-    return Redirect("/runs", status_code=303, cookies=[session_cookie(signed_in.session_id, secure=secure),
-                                                       Cookie(key=PRE_SESSION_COOKIE, value="", path="/", max_age=0)])
+    return Redirect(
+        "/runs",
+        status_code=303,
+        cookies=[
+            session_cookie(signed_in.session_id, secure=secure),
+            Cookie(key=PRE_SESSION_COOKIE, value="", path="/", max_age=0),
+        ],
+    )
 
 
 @post("/sign-out")
@@ -73,15 +80,31 @@ def _to_sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[
 
 
 def _error_page(request: Request[Any, Any, Any], status_code: int, heading: str, message: str) -> Response[Any]:
-    return secure_headers(Template(template_name="error.html", status_code=status_code, context={
-        "actor": None, "csrf": "", "flash": None, "path": request.url.path, "is_admin": False, "heading": heading,
-        "message": message}))
+    return secure_headers(
+        Template(
+            template_name="error.html",
+            status_code=status_code,
+            context={
+                "actor": None,
+                "csrf": "",
+                "flash": None,
+                "path": request.url.path,
+                "is_admin": False,
+                "heading": heading,
+                "message": message,
+            },
+        )
+    )
 
 
 def _csrf_rejected(request: Request[Any, Any, Any], _: CsrfRejected) -> Response[Any]:
-    return _error_page(request, 403, "This form has expired",
-                       "The form was sent without its security token (or with an old one), so nothing was done. "
-                       "Go back, reload the page and try again.")
+    return _error_page(
+        request,
+        403,
+        "This form has expired",
+        "The form was sent without its security token (or with an old one), so nothing was done. "
+        "Go back, reload the page and try again.",
+    )
 
 
 def _use_case_error(request: Request[Any, Any, Any], error: UseCaseError) -> Response[Any]:
@@ -94,12 +117,20 @@ def web_router() -> Router:
     (`form`). Not part of the API's OpenAPI document."""
     return Router(
         "/",
-        route_handlers=[home, sign_in_page, sign_in, sign_out, RunPages, CustomerPages, SettingsPages, AuditPages,
-                        UserPages, create_static_files_router("/static", directories=[HERE / "static"],
-                                                              include_in_schema=False)],
+        route_handlers=[
+            home,
+            sign_in_page,
+            sign_in,
+            sign_out,
+            RunPages,
+            CustomerPages,
+            SettingsPages,
+            AuditPages,
+            UserPages,
+            create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False),
+        ],
         dependencies={"web_actor": Provide(provide_web_actor), "form": Provide(provide_form)},
         exception_handlers={SignInRequired: _to_sign_in, CsrfRejected: _csrf_rejected, UseCaseError: _use_case_error},
         after_request=secure_headers,
         include_in_schema=False,
     )
-

@@ -28,8 +28,10 @@ CUSTOMERS_SHOWN = 500
 
 
 def _counts(r: MappingsRefreshed) -> str:
-    return (f"Re-checked {r.checked} mapping{'s' * (r.checked != 1)}: {r.ok} ok, {r.renamed} renamed, "
-            f"{r.invalid} invalid ({r.autotask_calls} Autotask calls).")
+    return (
+        f"Re-checked {r.checked} mapping{'s' * (r.checked != 1)}: {r.ok} ok, {r.renamed} renamed, "
+        f"{r.invalid} invalid ({r.autotask_calls} Autotask calls)."
+    )
 
 
 async def _views(actor: Actor, list_customers: ListCustomers) -> list[CustomerView]:
@@ -56,8 +58,14 @@ class CustomerPages(Controller):
             except UseCaseError as error:
                 notice = words.failed(error, "re-checking the mappings")
             views = await _views(web_actor, list_customers)
-        return page(request, "customers.html", web_actor, views=views, notice=notice,
-                    may_map=web_actor.may(Permission.MANAGE_MAPPINGS))
+        return page(
+            request,
+            "customers.html",
+            web_actor,
+            views=views,
+            notice=notice,
+            may_map=web_actor.may(Permission.MANAGE_MAPPINGS),
+        )
 
     @get("/{customer_id:str}")
     async def customer(
@@ -78,9 +86,19 @@ class CustomerPages(Controller):
                 companies, more = found.companies, found.after_id is not None
             except UseCaseError as error:
                 notice = words.failed(error, "searching Autotask companies")
-        return page(request, "customer.html", web_actor, status_code=200 if view else 404, view=view,
-                    customer_id=customer_id, search=search, companies=companies, more=more, notice=notice,
-                    may_map=web_actor.may(Permission.MANAGE_MAPPINGS))
+        return page(
+            request,
+            "customer.html",
+            web_actor,
+            status_code=200 if view else 404,
+            view=view,
+            customer_id=customer_id,
+            search=search,
+            companies=companies,
+            more=more,
+            notice=notice,
+            may_map=web_actor.may(Permission.MANAGE_MAPPINGS),
+        )
 
     @post("/refresh-all")
     async def refresh_all(

@@ -30,8 +30,10 @@ PRE_SESSION_COOKIE = "bc_pre"
 """Before sign-in, the sign-in form's CSRF token is derived from this random cookie instead of a session."""
 FLASH_COOKIE = "bc_flash"
 FLASH_MAX = 1500
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -54,8 +56,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 
 def session_cookie(value: str, *, secure: bool, max_age: int | None = None) -> Cookie:
-    return Cookie(key=SESSION_COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=secure,
-                  max_age=max_age)
+    return Cookie(
+        key=SESSION_COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=secure, max_age=max_age
+    )
 
 
 async def provide_web_actor(request: Request[Any, Any, Any], sessions: NamedDependency[Sessions]) -> Actor:
@@ -96,8 +99,14 @@ def field(form: FormMultiDict, name: str) -> str:
 
 def flash_cookie(kind: str, text: str) -> Cookie:
     raw = json.dumps({"kind": kind, "text": text[:FLASH_MAX]}).encode()
-    return Cookie(key=FLASH_COOKIE, value=base64.urlsafe_b64encode(raw).decode(), path="/", httponly=True,
-                  samesite="lax", max_age=60)
+    return Cookie(
+        key=FLASH_COOKIE,
+        value=base64.urlsafe_b64encode(raw).decode(),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        max_age=60,
+    )
 
 
 def read_flash(request: Request[Any, Any, Any]) -> dict[str, str] | None:
@@ -116,8 +125,15 @@ def done(path: str, kind: str, text: str) -> Redirect:
     return Redirect(path, status_code=303, cookies=[flash_cookie(kind, text)])
 
 
-def page(request: Request[Any, Any, Any], name: str, actor: Actor | None, *, status_code: int = 200,
-         background: BackgroundTask | None = None, **context: Any) -> Template:
+def page(
+    request: Request[Any, Any, Any],
+    name: str,
+    actor: Actor | None,
+    *,
+    status_code: int = 200,
+    background: BackgroundTask | None = None,
+    **context: Any,
+) -> Template:
     """A page, with the signed-in user, the CSRF token for its forms and the outcome of the last action."""
     flash = read_flash(request)
     secret = request.cookies.get(SESSION_COOKIE, "")
@@ -126,13 +142,27 @@ def page(request: Request[Any, Any, Any], name: str, actor: Actor | None, *, sta
         cookies.append(Cookie(key=FLASH_COOKIE, value="", path="/", max_age=0))
     if actor is None:  # not signed in: the sign-in form's token comes from a pre-session cookie
         secret = request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(32)
-        cookies.append(Cookie(key=PRE_SESSION_COOKIE, value=secret, path="/", httponly=True, samesite="lax",
-                              secure=request.app.state.cookie_secure))
+        cookies.append(
+            Cookie(
+                key=PRE_SESSION_COOKIE,
+                value=secret,
+                path="/",
+                httponly=True,
+                samesite="lax",
+                secure=request.app.state.cookie_secure,
+            )
+        )
     return Template(
         template_name=name,
-        context={"actor": actor, "csrf": csrf_token(secret) if secret else "", "flash": flash, "path": request.url.path,
-                 "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-                 "is_admin": actor is not None and actor.may(Permission.ADMINISTER), **context},
+        context={
+            "actor": actor,
+            "csrf": csrf_token(secret) if secret else "",
+            "flash": flash,
+            "path": request.url.path,
+            "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "is_admin": actor is not None and actor.may(Permission.ADMINISTER),
+            **context,
+        },
         status_code=status_code,
         cookies=cookies,
         background=background,

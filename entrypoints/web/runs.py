@@ -55,19 +55,29 @@ class RunPages(Controller):
     ) -> Template:
         q = request.query_params
         filtered = q.get("f") == "1"
-        statuses = [s for s in q.getall("status", []) if s in RunStatus.__members__.values()] if filtered \
+        statuses = (
+            [s for s in q.getall("status", []) if s in RunStatus.__members__.values()]
+            if filtered
             else list(DEFAULT_STATUSES)
+        )
         customer_id = q.get("customer") or None
         has_ticket = {"yes": True, "no": False}.get(q.get("ticket") or "")
         try:
             after = decode_cursor(q["cursor"], datetime, str) if q.get("cursor") else None
         except UseCaseError:
             after = None
-        query = RunQuery(frozenset(RunStatus(s) for s in statuses), customer_id, has_ticket,
-                         day_bound(q.get("since"), end=False), day_bound(q.get("until"), end=True), PAGE_SIZE + 1,
-                         (after[0], after[1]) if after else None)
-        views, next_cursor = paginate(await list_runs.execute(web_actor, query), PAGE_SIZE,
-                                      lambda v: (v.run.run_at, v.run.id))
+        query = RunQuery(
+            frozenset(RunStatus(s) for s in statuses),
+            customer_id,
+            has_ticket,
+            day_bound(q.get("since"), end=False),
+            day_bound(q.get("until"), end=True),
+            PAGE_SIZE + 1,
+            (after[0], after[1]) if after else None,
+        )
+        views, next_cursor = paginate(
+            await list_runs.execute(web_actor, query), PAGE_SIZE, lambda v: (v.run.run_at, v.run.id)
+        )
         customers = [v.customer for v in await list_customers.execute(web_actor, CUSTOMERS_SHOWN)]
         linked = [v.run.id for v in views if v.ticket is not None and v.ticket.state is LinkState.LINKED]
         background = None
@@ -79,10 +89,24 @@ class RunPages(Controller):
             if not filtered:
                 params = [("f", "1"), *(("status", s) for s in statuses)]
             next_query = [*params, ("cursor", next_cursor)]
-        return page(request, "runs.html", web_actor, background=background, views=views, customers=customers,
-                    statuses=statuses, all_statuses=[s.value for s in RunStatus], customer_id=customer_id,
-                    ticket=q.get("ticket") or "", since=q.get("since") or "", until=q.get("until") or "",
-                    next_query=next_query, words=words, refreshing=background is not None, single=False)
+        return page(
+            request,
+            "runs.html",
+            web_actor,
+            background=background,
+            views=views,
+            customers=customers,
+            statuses=statuses,
+            all_statuses=[s.value for s in RunStatus],
+            customer_id=customer_id,
+            ticket=q.get("ticket") or "",
+            since=q.get("since") or "",
+            until=q.get("until") or "",
+            next_query=next_query,
+            words=words,
+            refreshing=background is not None,
+            single=False,
+        )
 
     @get("/{run_id:str}")
     async def run(
@@ -93,8 +117,9 @@ class RunPages(Controller):
         run_id: RunId,
     ) -> Template:
         """One run (the "Reference" link in its Autotask ticket points here)."""
-        return page(request, "runs.html", web_actor, views=[await get_run.execute(web_actor, run_id)], single=True,
-                    words=words)
+        return page(
+            request, "runs.html", web_actor, views=[await get_run.execute(web_actor, run_id)], single=True, words=words
+        )
 
     @post("/{run_id:str}/ticket")
     async def create(
@@ -130,5 +155,8 @@ class RunPages(Controller):
 def _back(form: FormMultiDict) -> str:
     """Where a form came from (only our own Run Checks pages, never another site)."""
     back = form.get("back")
-    return back if isinstance(back, str) and back.startswith("/runs") and "//" not in back and "\\" not in back \
+    return (
+        back
+        if isinstance(back, str) and back.startswith("/runs") and "//" not in back and "\\" not in back
         else "/runs"
+    )

@@ -64,7 +64,12 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
     verified = json.loads(out)
     key_id = audit_key_from_file(data_dir).key_id
     assert code == 0 and {k: verified[k] for k in ("ok", "records", "first_bad_seq", "last_seq", "key_id")} == {
-        "ok": True, "records": 2, "first_bad_seq": None, "last_seq": 2, "key_id": key_id}
+        "ok": True,
+        "records": 2,
+        "first_bad_seq": None,
+        "last_seq": 2,
+        "key_id": key_id,
+    }
     assert (data_dir / "audit.key").read_text().strip() not in out
     code, out = run(capsys, "audit", "export", "--format", "csv")
     lines = out.splitlines()
@@ -72,18 +77,30 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
     assert all(",cli,admin," in line for line in lines[1:])
     code, out = run(capsys, "audit", "export")
     assert [json.loads(line)["action"] for line in out.splitlines()] == [
-        "user.add", "user.add", "audit.export", "audit.export"]
+        "user.add",
+        "user.add",
+        "audit.export",
+        "audit.export",
+    ]
     with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
         for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             db.execute(f'DROP TRIGGER "{name}"')  # an attacker with file access gets past the guards
         db.execute("UPDATE audit_records SET actor = 'mallory' WHERE seq = 2")
     code, out = run(capsys, "audit", "verify")
-    assert code == 2 and json.loads(out) == {"ok": False, "records": 2, "first_bad_seq": 2, "last_seq": None,
-                                             "last_hash": None, "key_id": key_id, "unkeyed_records": 0}
+    assert code == 2 and json.loads(out) == {
+        "ok": False,
+        "records": 2,
+        "first_bad_seq": 2,
+        "last_seq": None,
+        "last_hash": None,
+        "key_id": key_id,
+        "unkeyed_records": 0,
+    }
 
 
-def test_the_customer_filter_column_is_inside_the_keyed_chain(data_dir: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_customer_filter_column_is_inside_the_keyed_chain(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run(capsys, "users", "add", "alice", "--role", "admin")
     assert run(capsys, "audit", "verify")[0] == 0
     with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
@@ -93,8 +110,9 @@ def test_the_customer_filter_column_is_inside_the_keyed_chain(data_dir: Path,
     assert code == 2 and json.loads(out)["first_bad_seq"] == 1
 
 
-def test_another_audit_key_cannot_check_the_chain(data_dir: Path, capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_audit_key_cannot_check_the_chain(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     run(capsys, "users", "add", "alice", "--role", "admin")
     monkeypatch.setenv("BACKUPCHECKS_AUDIT_KEY", "another key, given in the environment")
     code, out = run(capsys, "audit", "verify")
@@ -102,8 +120,7 @@ def test_another_audit_key_cannot_check_the_chain(data_dir: Path, capsys: pytest
     assert json.loads(out)["key_id"] == audit_key_from_passphrase("another key, given in the environment").key_id
 
 
-def test_the_data_folder_database_and_key_files_are_private(data_dir: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_data_folder_database_and_key_files_are_private(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "users", "add", "alice", "--role", "admin")
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     files = sorted(p.name for p in data_dir.iterdir())
@@ -111,8 +128,9 @@ def test_the_data_folder_database_and_key_files_are_private(data_dir: Path,
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()} == dict.fromkeys(files, 0o600)
 
 
-def test_db_upgrade_and_downgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_upgrade_and_downgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "ops.sqlite3"
     monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BACKUPCHECKS_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
@@ -141,10 +159,20 @@ def test_parser_knows_every_contract_command() -> None:
     from entrypoints.cli import build_parser
 
     parser = build_parser()
-    for argv in (["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "2"], ["db", "upgrade"],
-                 ["db", "downgrade", "0001"], ["users", "add", "x", "--role", "reporter", "--json"], ["users", "list"],
-                 ["users", "remove", "x"], ["mappings", "refresh"], ["tickets", "refresh"], ["audit", "verify"],
-                 ["audit", "export", "--format", "csv"], ["simulator", "--port", "8001"], ["demo", "--port", "8000"]):
+    for argv in (
+        ["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "2"],
+        ["db", "upgrade"],
+        ["db", "downgrade", "0001"],
+        ["users", "add", "x", "--role", "reporter", "--json"],
+        ["users", "list"],
+        ["users", "remove", "x"],
+        ["mappings", "refresh"],
+        ["tickets", "refresh"],
+        ["audit", "verify"],
+        ["audit", "export", "--format", "csv"],
+        ["simulator", "--port", "8001"],
+        ["demo", "--port", "8000"],
+    ):
         assert callable(parser.parse_args(argv).handler)
     with pytest.raises(SystemExit):
         parser.parse_args(["users", "add", "x", "--role", "boss"])
@@ -158,14 +186,16 @@ def test_ready_is_503_when_the_sql_database_cannot_be_opened(tmp_path: Path, mon
         assert client.get("/health").json() == {"status": "ok"}
 
 
-def test_simulator_banner_names_the_credentials_the_simulator_accepts(monkeypatch: pytest.MonkeyPatch,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulator_banner_names_the_credentials_the_simulator_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import adapters.autotask_simulator
     from adapters.autotask_simulator import Simulator
 
     served: list[tuple[str, int, Simulator | None]] = []
-    monkeypatch.setattr(adapters.autotask_simulator, "serve", lambda host, port, sim=None: served.append(
-        (host, port, sim)))
+    monkeypatch.setattr(
+        adapters.autotask_simulator, "serve", lambda host, port, sim=None: served.append((host, port, sim))
+    )
     code, out = run(capsys, "simulator", "--port", "8123")
     shown = dict(re.findall(r"(username|secret|identifier) (\S+)", out))
     assert code == 0 and "http://127.0.0.1:8123/atservicesrest" in out

@@ -24,8 +24,11 @@ def test_demo_seeds_every_state_the_demo_promises(tmp_path: Path) -> None:
     sim = Simulator.seeded()
     with running_simulator(sim) as zone_url:
         container = Container()
-        container.config.override(providers.Object(
-            Config(data_dir=tmp_path, database_url=url, autotask_zone_url=zone_url, base_url="http://demo.test")))
+        container.config.override(
+            providers.Object(
+                Config(data_dir=tmp_path, database_url=url, autotask_zone_url=zone_url, base_url="http://demo.test")
+            )
+        )
         logins = asyncio.run(seed_demo(container, sim, "http://demo.test"))
 
         async def look() -> tuple[dict[str, str | None], TicketView, ValidationResult, ChainCheck]:
@@ -53,14 +56,18 @@ def test_demo_seeds_every_state_the_demo_promises(tmp_path: Path) -> None:
     assert "Web      http://demo.test/ " in text  # the sign-in page
     assert "/api/v1/runs?status=error,warning,missed'" in text  # missed runs need attention too
     assert len(sim.tickets) == 1
-    samples = {(s.labels["endpoint"], s.labels["outcome"]): s.value
-               for metric in container.metrics().autotask_requests.collect() for s in metric.samples
-               if s.name.endswith("_total")}
+    samples = {
+        (s.labels["endpoint"], s.labels["outcome"]): s.value
+        for metric in container.metrics().autotask_requests.collect()
+        for s in metric.samples
+        if s.name.endswith("_total")
+    }
     assert samples[("POST Tickets", "ok")] == 1  # the real connector reports each call through on_request
 
 
-def test_a_demo_on_a_taken_port_changes_nothing_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_demo_on_a_taken_port_changes_nothing_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("BACKUPCHECKS_DATA_DIR", str(tmp_path))
     running = tmp_path / "demo.sqlite3"
     running.write_bytes(b"the running demo's database")

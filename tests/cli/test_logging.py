@@ -31,9 +31,15 @@ def serve_and_call(data_dir: Path) -> list[dict[str, object]]:
     """`backupchecks serve` on a free loopback port: /ready, then one refused call; every stderr line, parsed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUPCHECKS_")} | {
-        "BACKUPCHECKS_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        "BACKUPCHECKS_DATA_DIR": str(data_dir)
+    }
+    process = subprocess.Popen(
+        [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -43,8 +49,12 @@ def serve_and_call(data_dir: Path) -> list[dict[str, object]]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        refused = httpx.get(f"{base}/api/v1/runs", params={"customer_id": QUERY},
-                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        refused = httpx.get(
+            f"{base}/api/v1/runs",
+            params={"customer_id": QUERY},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
         assert refused.status_code == 401
     finally:
         process.terminate()
@@ -72,7 +82,8 @@ def test_an_event_is_fields_on_the_line_and_a_message_is_text() -> None:
     try:
         raise ValueError("what went wrong")
     except ValueError:
-        failure = logging.LogRecord("backupchecks.autotask", logging.ERROR, __file__, 1, "failed on %s", ("zone",),
-                                    sys.exc_info())
+        failure = logging.LogRecord(
+            "backupchecks.autotask", logging.ERROR, __file__, 1, "failed on %s", ("zone",), sys.exc_info()
+        )
     line = json.loads(formatter.format(failure))
     assert line["message"] == "failed on zone" and "ValueError: what went wrong" in line["exception"]

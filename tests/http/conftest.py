@@ -51,9 +51,16 @@ class HttpWorld:
 
     def configure(self, **changes: object) -> None:
         settings = replace(
-            self.store.settings["autotask"], enabled=True, api_username=CREDENTIALS[0],
-            api_password_sealed=self.box.seal(CREDENTIALS[1]), tracking_identifier=CREDENTIALS[2],
-            default_queue_id=29683481, priority_error_id=1, priority_warning_id=2, note_type_id=3, note_publish_id=2,
+            self.store.settings["autotask"],
+            enabled=True,
+            api_username=CREDENTIALS[0],
+            api_password_sealed=self.box.seal(CREDENTIALS[1]),
+            tracking_identifier=CREDENTIALS[2],
+            default_queue_id=29683481,
+            priority_error_id=1,
+            priority_warning_id=2,
+            note_type_id=3,
+            note_publish_id=2,
             allow_resolve=True,
             backupchecks_base_url="https://backupchecks.example.com",
         )
@@ -67,12 +74,25 @@ class HttpWorld:
         self.store.customers["c1"] = Customer("c1", "Acme")
         self.store.customers["c2"] = Customer("c2", "Initech")
         objects = (RunObject("vm-01", ObjectStatus.ERROR, "VM", "Snapshot failed"),)
-        for run_id, status, minutes in (("r-err", RunStatus.ERROR, 0), ("r-warn", RunStatus.WARNING, 1),
-                                        ("r-ok", RunStatus.SUCCESS, 2)):
-            self.store.runs[run_id] = Run(run_id, "c1", "Nightly", "Veeam Backup & Replication", "Backup job",
-                                          AT.replace(minute=minutes), status, objects, ("Job finished with errors",))
-        self.store.runs["r-c2"] = Run("r-c2", "c2", "Files", "Veeam", "Backup job", AT.replace(minute=3),
-                                      RunStatus.ERROR)
+        for run_id, status, minutes in (
+            ("r-err", RunStatus.ERROR, 0),
+            ("r-warn", RunStatus.WARNING, 1),
+            ("r-ok", RunStatus.SUCCESS, 2),
+        ):
+            self.store.runs[run_id] = Run(
+                run_id,
+                "c1",
+                "Nightly",
+                "Veeam Backup & Replication",
+                "Backup job",
+                AT.replace(minute=minutes),
+                status,
+                objects,
+                ("Job finished with errors",),
+            )
+        self.store.runs["r-c2"] = Run(
+            "r-c2", "c2", "Files", "Veeam", "Backup job", AT.replace(minute=3), RunStatus.ERROR
+        )
 
 
 @dataclass
@@ -99,8 +119,9 @@ def make_world(tmp_path: Path, shared: SharedApp | None = None) -> HttpWorld:
     container.storage.override(providers.Object(store))
     container.psa.override(providers.Object(FakeConnector(psa)))
     container.secret_box.override(providers.Object(box))
-    container.hasher.override(providers.Object(
-        Argon2Credentials(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))))
+    container.hasher.override(
+        providers.Object(Argon2Credentials(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)))
+    )
     tokens = {}
     for role in Role:
         tokens[role] = secrets.token_urlsafe(32)
@@ -130,8 +151,14 @@ async def client(world: HttpWorld, shared_app: SharedApp) -> AsyncIterator[Async
         yield c
 
 
-async def call(client: AsyncTestClient, world: HttpWorld, role: Role | None, method: str, path: str,  # type: ignore[type-arg]
-               body: object = None) -> Any:
+async def call(
+    client: AsyncTestClient,
+    world: HttpWorld,
+    role: Role | None,
+    method: str,
+    path: str,  # type: ignore[type-arg]
+    body: object = None,
+) -> Any:
     headers = world.auth(role) if role else {}
     kwargs: dict[str, Any] = {"headers": headers}
     if body is not None:

@@ -58,7 +58,11 @@ async def test_customers_put_created_then_updated_and_listed_with_mapping(client
     assert items["c9"] == {"id": "c9", "name": "Umbrella Corp", "autotask": None}
     mapping = items["c1"]["autotask"]
     assert {k: mapping[k] for k in ("psa", "company_id", "company_name", "status")} == {
-        "psa": "autotask", "company_id": 100, "company_name": "Acme BV", "status": "ok"}
+        "psa": "autotask",
+        "company_id": 100,
+        "company_name": "Acme BV",
+        "status": "ok",
+    }
     assert mapping["last_synced_at"].endswith("Z")
 
 
@@ -73,38 +77,79 @@ async def test_customers_paginate_with_an_opaque_cursor(client: Client, world: H
 
 
 async def test_put_run_created_updated_and_unknown_customer(client: Client, world: HttpWorld) -> None:
-    run = {"customer_id": "c1", "job_name": "Nightly", "backup_software": "Veeam", "backup_type": "Backup job",
-           "run_at": "2026-01-16T02:10:00Z", "status": "warning",
-           "objects": [{"name": "vm-02", "status": "warning", "message": "Retried"}], "messages": ["1 warning"]}
+    run = {
+        "customer_id": "c1",
+        "job_name": "Nightly",
+        "backup_software": "Veeam",
+        "backup_type": "Backup job",
+        "run_at": "2026-01-16T02:10:00Z",
+        "status": "warning",
+        "objects": [{"name": "vm-02", "status": "warning", "message": "Retried"}],
+        "messages": ["1 warning"],
+    }
     assert (await call(client, world, A, "PUT", "/api/v1/runs/r9", run)).status_code == 201
     assert (await call(client, world, A, "PUT", "/api/v1/runs/r9", {**run, "status": "error"})).status_code == 200
     got = (await call(client, world, R, "GET", "/api/v1/runs/r9")).json()
     assert got["status"] == "error" and got["run_at"] == "2026-01-16T02:10:00Z" and got["customer_name"] == "Acme"
     assert got["objects"] == [{"name": "vm-02", "type": None, "status": "warning", "message": "Retried"}]
-    problem(await call(client, world, A, "PUT", "/api/v1/runs/r10", {**run, "customer_id": "nobody"}),
-            422, "unknown_customer")
+    problem(
+        await call(client, world, A, "PUT", "/api/v1/runs/r10", {**run, "customer_id": "nobody"}),
+        422,
+        "unknown_customer",
+    )
 
 
-@pytest.mark.parametrize(("path", "body", "field"), [
-    ("/api/v1/runs/r9", {"customer_id": "c1"}, "job_name"),
-    ("/api/v1/runs/r9", {"customer_id": "c1", "job_name": "J", "backup_software": "V", "backup_type": "B",
-                         "run_at": "2026-01-16T02:10:00", "status": "error"}, "run_at"),
-    ("/api/v1/runs/r9", {"customer_id": "c1", "job_name": "J", "backup_software": "V", "backup_type": "B",
-                         "run_at": "2026-01-16T02:10:00Z", "status": "bad"}, "status"),
-    ("/api/v1/runs/" + "x" * 65, {"name": "n"}, "run_id"),
-    ("/api/v1/customers/c9", {"name": ""}, "name"),
-    ("/api/v1/customers/c9", {"name": "x" * 256}, "name"),
-])
-async def test_invalid_bodies_are_400_with_errors(client: Client, world: HttpWorld, path: str, body: Any,
-                                                  field: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/runs/r9", {"customer_id": "c1"}, "job_name"),
+        (
+            "/api/v1/runs/r9",
+            {
+                "customer_id": "c1",
+                "job_name": "J",
+                "backup_software": "V",
+                "backup_type": "B",
+                "run_at": "2026-01-16T02:10:00",
+                "status": "error",
+            },
+            "run_at",
+        ),
+        (
+            "/api/v1/runs/r9",
+            {
+                "customer_id": "c1",
+                "job_name": "J",
+                "backup_software": "V",
+                "backup_type": "B",
+                "run_at": "2026-01-16T02:10:00Z",
+                "status": "bad",
+            },
+            "status",
+        ),
+        ("/api/v1/runs/" + "x" * 65, {"name": "n"}, "run_id"),
+        ("/api/v1/customers/c9", {"name": ""}, "name"),
+        ("/api/v1/customers/c9", {"name": "x" * 256}, "name"),
+    ],
+)
+async def test_invalid_bodies_are_400_with_errors(
+    client: Client, world: HttpWorld, path: str, body: Any, field: str
+) -> None:
     body_out = problem(await call(client, world, A, "PUT", path, body), 400, "invalid_input")
     assert field in {e["field"] for e in body_out["errors"]}, body_out
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("limit=0", "limit"), ("limit=501", "limit"), ("cursor=%21%21", "cursor"), ("status=error,nope", "status"),
-    ("has_ticket=maybe", "has_ticket"), ("since=yesterday", "since"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("cursor=%21%21", "cursor"),
+        ("status=error,nope", "status"),
+        ("has_ticket=maybe", "has_ticket"),
+        ("since=yesterday", "since"),
+    ],
+)
 async def test_invalid_run_queries_are_400(client: Client, world: HttpWorld, query: str, field: str) -> None:
     body = problem(await call(client, world, R, "GET", f"/api/v1/runs?{query}"), 400, "invalid_input")
     assert body["errors"][0]["field"] == field
@@ -128,8 +173,9 @@ async def test_runs_filters_and_pages(client: Client, world: HttpWorld) -> None:
     assert await ids("since=2026-01-15T02:01:00Z&until=2026-01-15T02:03:00Z") == ["r-ok", "r-warn"]
     seen, cursor = [], None
     while True:
-        page = (await call(client, world, R, "GET", "/api/v1/runs?limit=3" + (f"&cursor={cursor}" if cursor else "")
-                           )).json()
+        page = (
+            await call(client, world, R, "GET", "/api/v1/runs?limit=3" + (f"&cursor={cursor}" if cursor else ""))
+        ).json()
         seen += [r["id"] for r in page["items"]]
         if not (cursor := page["next_cursor"]):
             break
@@ -145,26 +191,38 @@ async def test_company_search_and_mapping_errors(client: Client, world: HttpWorl
     world.psa.add_company(103, "Hidden Inc")
     world.psa.inaccessible.add(103)
     r = await call(client, world, OP, "GET", "/api/v1/autotask/companies?search=o")
-    assert r.json() == {"items": [{"id": 101, "name": "Globex", "is_active": True},
-                                  {"id": 102, "name": "Old Corp", "is_active": False}],
-                        "next_cursor": None, "more": False}
+    assert r.json() == {
+        "items": [
+            {"id": 101, "name": "Globex", "is_active": True},
+            {"id": 102, "name": "Old Corp", "is_active": False},
+        ],
+        "next_cursor": None,
+        "more": False,
+    }
     first = (await call(client, world, OP, "GET", "/api/v1/autotask/companies?search=o&limit=1")).json()
     assert [c["id"] for c in first["items"]] == [101] and first["more"] is True
     after = first["next_cursor"]
     r = await call(client, world, OP, "GET", f"/api/v1/autotask/companies?search=o&limit=1&cursor={after}")
-    assert r.json() == {"items": [{"id": 102, "name": "Old Corp", "is_active": False}], "next_cursor": None,
-                        "more": False}
+    assert r.json() == {
+        "items": [{"id": 102, "name": "Old Corp", "is_active": False}],
+        "next_cursor": None,
+        "more": False,
+    }
     for bad in ("limit=0", "limit=501", "cursor=not-ours"):
-        problem(await call(client, world, OP, "GET", f"/api/v1/autotask/companies?search=o&{bad}"), 400,
-                "invalid_input")
+        problem(
+            await call(client, world, OP, "GET", f"/api/v1/autotask/companies?search=o&{bad}"), 400, "invalid_input"
+        )
     problem(await call(client, world, OP, "GET", "/api/v1/autotask/companies"), 400, "invalid_input")
     put = "/api/v1/customers/c2/autotask-mapping"
     problem(await call(client, world, OP, "PUT", put, {"company_id": 999}), 422, "company_not_found")
     problem(await call(client, world, OP, "PUT", put, {"company_id": 102}), 422, "company_inactive")
     problem(await call(client, world, OP, "PUT", put, {"company_id": 103}), 422, "company_inaccessible")
     problem(await call(client, world, OP, "PUT", put, {"company_id": "x"}), 400, "invalid_input")
-    problem(await call(client, world, OP, "PUT", "/api/v1/customers/zz/autotask-mapping", {"company_id": 100}),
-            404, "customer_not_found")
+    problem(
+        await call(client, world, OP, "PUT", "/api/v1/customers/zz/autotask-mapping", {"company_id": 100}),
+        404,
+        "customer_not_found",
+    )
 
 
 async def test_mapping_refresh_confirm_clear_and_bulk_refresh(client: Client, world: HttpWorld) -> None:
@@ -179,7 +237,11 @@ async def test_mapping_refresh_confirm_clear_and_bulk_refresh(client: Client, wo
     world.psa.deactivate_company(101)
     summary = (await call(client, world, OP, "POST", "/api/v1/autotask/mappings/refresh")).json()
     assert {k: summary[k] for k in ("checked", "ok", "renamed", "invalid")} == {
-        "checked": 2, "ok": 1, "renamed": 0, "invalid": 1}
+        "checked": 2,
+        "ok": 1,
+        "renamed": 0,
+        "invalid": 1,
+    }
     assert summary["autotask_calls"] == 1  # one bulk read; both companies are in its answer
     problem(await call(client, world, OP, "POST", "/api/v1/runs/r-c2/autotask-ticket"), 409, "mapping_invalid")
     assert (await call(client, world, OP, "DELETE", base)).status_code == 204
@@ -192,8 +254,9 @@ async def test_a_permission_answer_leaves_the_mapping_and_its_tickets_alone(clie
     await call(client, world, OP, "PUT", base, {"company_id": 100})
     world.psa.inaccessible.add(100)
     problem(await call(client, world, OP, "POST", f"{base}/refresh"), 502, "autotask_permission_denied")
-    problem(await call(client, world, OP, "POST", "/api/v1/autotask/mappings/refresh"), 502,
-            "autotask_permission_denied")
+    problem(
+        await call(client, world, OP, "POST", "/api/v1/autotask/mappings/refresh"), 502, "autotask_permission_denied"
+    )
     customers = (await call(client, world, OP, "GET", "/api/v1/customers")).json()["items"]
     assert next(c for c in customers if c["id"] == "c1")["autotask"]["status"] == "ok"
     assert (await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket")).status_code == 201
@@ -242,18 +305,24 @@ async def test_get_ticket_and_refresh(client: Client, world: HttpWorld) -> None:
     assert fresh["status"] == {"value": 8, "label": "In Progress", "read_at": fresh["status"]["read_at"]}
     assert fresh["resolve"]["allowed"] is False and fresh["resolve"]["reason"] == "time_entries_present"
     world.psa.fail_next("get_ticket", PsaUnavailable("down"))
-    problem(await call(client, world, OP, "GET", "/api/v1/runs/r-err/autotask-ticket?refresh=true"),
-            503, "autotask_unavailable")
+    problem(
+        await call(client, world, OP, "GET", "/api/v1/runs/r-err/autotask-ticket?refresh=true"),
+        503,
+        "autotask_unavailable",
+    )
 
 
-@pytest.mark.parametrize(("arrange", "status", "code"), [
-    (lambda w, t: w.configure(allow_resolve=False), 409, "resolving_disabled"),
-    (lambda w, t: w.psa.add_time_entry(t), 409, "time_entries_present"),
-    (lambda w, t: w.psa.set_status(t, 5), 409, "already_closed"),
-    (lambda w, t: w.psa.delete_ticket(t), 409, "ticket_deleted"),
-    (lambda w, t: w.configure(note_publish_id=4), 409, "note_publish_not_internal"),  # "Internal & Co-Managed"
-    (lambda w, t: w.configure(note_type_id=77), 409, "note_type_missing"),
-])
+@pytest.mark.parametrize(
+    ("arrange", "status", "code"),
+    [
+        (lambda w, t: w.configure(allow_resolve=False), 409, "resolving_disabled"),
+        (lambda w, t: w.psa.add_time_entry(t), 409, "time_entries_present"),
+        (lambda w, t: w.psa.set_status(t, 5), 409, "already_closed"),
+        (lambda w, t: w.psa.delete_ticket(t), 409, "ticket_deleted"),
+        (lambda w, t: w.configure(note_publish_id=4), 409, "note_publish_not_internal"),  # "Internal & Co-Managed"
+        (lambda w, t: w.configure(note_type_id=77), 409, "note_type_missing"),
+    ],
+)
 async def test_resolve_refusals(client: Client, world: HttpWorld, arrange: Any, status: int, code: str) -> None:
     link = await map_and_ticket(client, world)
     arrange(world, link["ticket_id"])
@@ -268,11 +337,13 @@ async def test_resolve_without_ticket_is_404_and_failures_are_502_503(client: Cl
     problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"), 404, "no_ticket")
     await map_and_ticket(client, world)
     world.psa.fail_next("complete_ticket", PsaRejected("Status is read-only"))
-    problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"),
-            502, "autotask_rejected")
+    problem(
+        await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"), 502, "autotask_rejected"
+    )
     world.psa.fail_next("count_time_entries", PsaUnavailable("throttled", throttled=True))
-    problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"),
-            503, "autotask_unavailable")
+    problem(
+        await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve"), 503, "autotask_unavailable"
+    )
     r = await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
     assert r.status_code == 200 and r.json()["state"] == "resolved"
     (ticket,) = world.psa.tickets.values()
@@ -306,17 +377,21 @@ async def test_settings_password_is_write_only(client: Client, world: HttpWorld)
     assert world.box.open(world.store.settings["autotask"].api_password_sealed) == "another-secret-pw"
     cleared = (await call(client, world, A, "PUT", url, {"default_queue_id": None})).json()
     assert cleared["default_queue_id"] is None
-    echoed = (await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False}))
+    echoed = await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False})
     assert echoed.status_code == 200, echoed.text  # what GET answers can be PUT back; read-only fields are ignored
     assert echoed.json()["installation_id"] == cleared["installation_id"] and echoed.json()["allow_resolve"] is False
     assert got["ticket_due_hours"] == 24
     assert (await call(client, world, A, "PUT", url, {"ticket_due_hours": 72})).json()["ticket_due_hours"] == 72
     assert world.store.settings["autotask"].ticket_due_hours == 72
-    for bad, field in (({"environment": "staging"}, "environment"), ({"nope": 1}, "nope"),
-                       ({"api_password": ""}, "api_password"), ({"backupchecks_base_url": "ftp://x"},
-                                                                 "backupchecks_base_url"),
-                       ({"ticket_due_hours": 0}, "ticket_due_hours"), ({"ticket_due_hours": 8761}, "ticket_due_hours"),
-                       ({"ticket_due_hours": 1.5}, "ticket_due_hours")):
+    for bad, field in (
+        ({"environment": "staging"}, "environment"),
+        ({"nope": 1}, "nope"),
+        ({"api_password": ""}, "api_password"),
+        ({"backupchecks_base_url": "ftp://x"}, "backupchecks_base_url"),
+        ({"ticket_due_hours": 0}, "ticket_due_hours"),
+        ({"ticket_due_hours": 8761}, "ticket_due_hours"),
+        ({"ticket_due_hours": 1.5}, "ticket_due_hours"),
+    ):
         body = problem(await call(client, world, A, "PUT", url, bad), 400, "invalid_input")
         assert any(field in e["field"] or field in e["message"] for e in body["errors"]), body
 
@@ -339,8 +414,16 @@ async def test_settings_diagnostics(client: Client, world: HttpWorld) -> None:
     assert checked["ok"] is False
     assert checked["problems"][0]["setting"] == "default_queue_id" and "inactive" in checked["problems"][0]["message"]
     picklists = (await call(client, world, A, "GET", f"{base}/picklists")).json()
-    assert set(picklists) == {"queues", "issue_types", "sub_issue_types", "sources", "priorities", "statuses",
-                              "note_types", "note_publish"}
+    assert set(picklists) == {
+        "queues",
+        "issue_types",
+        "sub_issue_types",
+        "sources",
+        "priorities",
+        "statuses",
+        "note_types",
+        "note_publish",
+    }
     assert {"id": 111, "label": "Backup failed", "is_active": True, "parent_id": 11} in picklists["sub_issue_types"]
     usage = (await call(client, world, A, "GET", f"{base}/usage")).json()
     assert set(usage) == {"requests_this_hour", "limit", "timeframe_minutes"} and usage["limit"] == 10_000
@@ -357,12 +440,19 @@ async def test_users_add_list_remove(client: Client, world: HttpWorld) -> None:
     assert new["token"] not in repr(stored) and stored.password_hash and stored.password_hash.startswith("$argon2")
     as_dana = await client.get("/api/v1/runs", headers={"Authorization": f"Bearer {new['token']}"})
     assert as_dana.status_code == 200
-    problem(await call(client, world, A, "POST", "/api/v1/users", {"username": "dana", "role": "reporter"}),
-            409, "username_taken")
-    problem(await call(client, world, A, "POST", "/api/v1/users", {"username": "x", "role": "boss"}),
-            400, "invalid_input")
-    problem(await call(client, world, A, "POST", "/api/v1/users", {"username": "x", "role": "admin",
-                                                                   "password": "short"}), 400, "invalid_input")
+    problem(
+        await call(client, world, A, "POST", "/api/v1/users", {"username": "dana", "role": "reporter"}),
+        409,
+        "username_taken",
+    )
+    problem(
+        await call(client, world, A, "POST", "/api/v1/users", {"username": "x", "role": "boss"}), 400, "invalid_input"
+    )
+    problem(
+        await call(client, world, A, "POST", "/api/v1/users", {"username": "x", "role": "admin", "password": "short"}),
+        400,
+        "invalid_input",
+    )
     listed = (await call(client, world, A, "GET", "/api/v1/users")).json()
     assert [u["username"] for u in listed["items"]] == ["admin", "dana", "operator", "reporter"]
     assert all(set(u) == {"id", "username", "role", "created_at"} for u in listed["items"])
@@ -377,15 +467,29 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWo
     await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
     items = (await call(client, world, A, "GET", "/api/v1/audit?run_id=r-err")).json()["items"]
     assert [(i["action"], i["actor"], i["outcome"]) for i in items] == [
-        ("ticket.create", "operator", "ok"), ("ticket.resolve", "reporter", "denied")]
-    assert set(items[0]) >= {"seq", "at", "actor", "actor_role", "action", "target_type", "target_id", "outcome",
-                             "details"}
-    assert [i["seq"] for i in (await call(client, world, A, "GET", "/api/v1/audit?outcome=denied")).json()["items"]
-            ] == [items[1]["seq"]]
-    assert (await call(client, world, A, "GET", "/api/v1/audit?actor=reporter")).json()["items"][0]["actor"] == \
-        "reporter"
-    assert (await call(client, world, A, "GET", "/api/v1/audit?customer_id=c1")).json()["items"][0]["action"] == \
-        "mapping.set"
+        ("ticket.create", "operator", "ok"),
+        ("ticket.resolve", "reporter", "denied"),
+    ]
+    assert set(items[0]) >= {
+        "seq",
+        "at",
+        "actor",
+        "actor_role",
+        "action",
+        "target_type",
+        "target_id",
+        "outcome",
+        "details",
+    }
+    assert [
+        i["seq"] for i in (await call(client, world, A, "GET", "/api/v1/audit?outcome=denied")).json()["items"]
+    ] == [items[1]["seq"]]
+    assert (await call(client, world, A, "GET", "/api/v1/audit?actor=reporter")).json()["items"][0][
+        "actor"
+    ] == "reporter"
+    assert (await call(client, world, A, "GET", "/api/v1/audit?customer_id=c1")).json()["items"][0][
+        "action"
+    ] == "mapping.set"
     first = (await call(client, world, A, "GET", "/api/v1/audit?limit=2")).json()
     rest = (await call(client, world, A, "GET", f"/api/v1/audit?limit=2&cursor={first['next_cursor']}")).json()
     assert [i["seq"] for i in first["items"] + rest["items"]] == [1, 2, 3]
@@ -396,13 +500,20 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWo
     assert lines[0].startswith("seq,at,actor,actor_role,action") and len(lines) == 3
     jsonl = await call(client, world, A, "GET", "/api/v1/audit/export?format=jsonl")
     import json
+
     records = [json.loads(line) for line in jsonl.text.strip().splitlines()]
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]  # each export is recorded, this one too
     assert records[-1]["action"] == "audit.export" and records[-1]["details"] == {"format": "jsonl"}
     verified = (await call(client, world, A, "GET", "/api/v1/audit/verify")).json()
-    assert verified == {"ok": True, "records": 5, "first_bad_seq": None, "last_seq": 5,
-                        "last_hash": world.store.audit[-1].hash, "key_id": world.store.audit_key.key_id,
-                        "unkeyed_records": 0}
+    assert verified == {
+        "ok": True,
+        "records": 5,
+        "first_bad_seq": None,
+        "last_seq": 5,
+        "last_hash": world.store.audit[-1].hash,
+        "key_id": world.store.audit_key.key_id,
+        "unkeyed_records": 0,
+    }
     problem(await call(client, world, A, "GET", "/api/v1/audit/export?format=xml"), 400, "invalid_input")
 
 
@@ -413,8 +524,14 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: HttpWo
     record = world.store.audit[0]
     world.store.audit[0] = replace(record, entry=replace(record.entry, actor="someone-else"))
     assert (await call(client, world, A, "GET", "/api/v1/audit/verify")).json() == {
-        "ok": False, "records": 1, "first_bad_seq": 1, "last_seq": None, "last_hash": None,
-        "key_id": world.store.audit_key.key_id, "unkeyed_records": 0}
+        "ok": False,
+        "records": 1,
+        "first_bad_seq": 1,
+        "last_seq": None,
+        "last_hash": None,
+        "key_id": world.store.audit_key.key_id,
+        "unkeyed_records": 0,
+    }
 
 
 async def test_unknown_route_and_method_are_problems(client: Client, world: HttpWorld) -> None:
@@ -450,8 +567,10 @@ async def test_metrics_and_request_log(client: Client, world: HttpWorld, caplog:
     text = (await client.get("/metrics", headers=world.auth(A))).text
     assert "backupchecks_tickets_created_total 1.0" in text
     assert "backupchecks_tickets_resolved_total 1.0" in text
-    assert 'backupchecks_http_request_duration_seconds_count{method="POST",route="/api/v1/runs/{run_id}/' \
-           'autotask-ticket",status="201"} 1.0' in text
+    assert (
+        'backupchecks_http_request_duration_seconds_count{method="POST",route="/api/v1/runs/{run_id}/'
+        'autotask-ticket",status="201"} 1.0' in text
+    )
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "backupchecks.http"]
     create = next(line for line in lines if line["route"] == "/api/v1/runs/{run_id}/autotask-ticket")
     assert create["status"] == 201 and create["user"] == "operator" and create["method"] == "POST"
@@ -471,28 +590,33 @@ async def test_a_password_sealed_with_another_key_is_409_integration_disabled(cl
 
     await call(client, world, OP, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     world.configure(api_password_sealed=FernetSecretBox(Fernet.generate_key()).seal("old"))
-    body = problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket"), 409,
-                   "integration_disabled")
+    body = problem(
+        await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket"), 409, "integration_disabled"
+    )
     assert "enter the password again" in body["detail"]
     assert world.psa.tickets == {}
 
 
 async def test_tickets_created_counts_each_201_and_nothing_else(client: Client, world: HttpWorld) -> None:
     await map_and_ticket(client, world)  # r-err: 201
-    statuses = [(await call(client, world, OP, "POST", f"/api/v1/runs/{run_id}/autotask-ticket")).status_code
-                for run_id in ("r-err", "r-warn", "r-warn", "r-ok")]
+    statuses = [
+        (await call(client, world, OP, "POST", f"/api/v1/runs/{run_id}/autotask-ticket")).status_code
+        for run_id in ("r-err", "r-warn", "r-warn", "r-ok")
+    ]
     assert statuses == [200, 201, 200, 409]
     assert "backupchecks_tickets_created_total 2.0" in (await client.get("/metrics", headers=world.auth(A))).text
 
 
 async def test_a_password_sealed_with_another_key_asks_to_enter_it_again(client: Client, world: HttpWorld) -> None:
-    world.store.settings["autotask"] = replace(world.store.settings["autotask"],
-                                               api_password_sealed=FernetSecretBox(Fernet.generate_key()).seal("x"))
+    world.store.settings["autotask"] = replace(
+        world.store.settings["autotask"], api_password_sealed=FernetSecretBox(Fernet.generate_key()).seal("x")
+    )
     result = (await call(client, world, A, "POST", "/api/v1/settings/autotask/test-connection")).json()
     assert (result["ok"], result["code"]) == (False, "not_configured")
     assert "enter the password again" in result["message"]
-    body = problem(await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket"), 409,
-                   "integration_disabled")
+    body = problem(
+        await call(client, world, OP, "POST", "/api/v1/runs/r-err/autotask-ticket"), 409, "integration_disabled"
+    )
     assert "enter the password again" in body["detail"]
 
 

@@ -13,13 +13,15 @@ CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 
 async def test_every_operation_and_error_code_of_the_openapi_document_is_in_the_http_api_page(
-        client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    client: AsyncTestClient,
+) -> None:  # type: ignore[type-arg]
     doc = (await client.get("/schema/openapi.json")).json()
     missing_operations, missing_codes = [], set()
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             if method in {"get", "put", "post", "delete", "patch"} and not re.search(
-                    rf"{method.upper()} {re.escape(path)}(?![\w/-])", PAGE):
+                rf"{method.upper()} {re.escape(path)}(?![\w/-])", PAGE
+            ):
                 missing_operations.append(f"{method.upper()} {path}")
             for status, answer in operation.get("responses", {}).items():
                 if not status.startswith("2"):

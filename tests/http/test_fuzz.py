@@ -30,8 +30,14 @@ from tests.http.conftest import NO_DELAY, HttpWorld, make_world
 EXAMPLES = int(os.environ.get("BACKUPCHECKS_FUZZ_EXAMPLES", "12"))
 UPSTREAM = {502: "autotask_rejected", 503: "autotask_unavailable"}
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def seeded_world() -> HttpWorld:
@@ -55,8 +61,12 @@ def assert_no_server_error(status: int, content_type: str, text: str, where: str
 
 WORLD = seeded_world()
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(WORLD.container, throttle=NO_DELAY))
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=EXAMPLES,
-                                no_shrink=True, with_security_parameters=False)
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    max_examples=EXAMPLES,
+    no_shrink=True,
+    with_security_parameters=False,
+)
 
 
 @schema.parametrize()
@@ -71,40 +81,96 @@ def test_schema_driven_inputs_never_get_a_server_error(case: Any) -> None:
 
 PAGE = ["limit", "cursor"]
 LISTS = {  # each list endpoint with its query parameters
-    "/api/v1/customers": PAGE, "/api/v1/users": PAGE,
+    "/api/v1/customers": PAGE,
+    "/api/v1/users": PAGE,
     "/api/v1/runs": [*PAGE, "since", "until", "status", "has_ticket", "customer_id"],
     "/api/v1/audit": [*PAGE, "since", "until", "outcome", "actor", "run_id"],
-    "/api/v1/audit/export": ["format", "since", "cursor", "limit"], "/api/v1/autotask/companies": ["search", *PAGE],
-    "/api/v1/runs/r-err/autotask-ticket": ["refresh"], "/api/v1/settings/autotask/picklists": ["refresh"],
+    "/api/v1/audit/export": ["format", "since", "cursor", "limit"],
+    "/api/v1/autotask/companies": ["search", *PAGE],
+    "/api/v1/runs/r-err/autotask-ticket": ["refresh"],
+    "/api/v1/settings/autotask/picklists": ["refresh"],
 }
-WRITES = ["PUT /api/v1/customers/c9", "PUT /api/v1/runs/r9", "PUT /api/v1/customers/c1/autotask-mapping",
-          "POST /api/v1/autotask/tickets/refresh", "PUT /api/v1/settings/autotask", "POST /api/v1/users"]
-FIELDS = ["name", "customer_id", "job_name", "backup_software", "backup_type", "run_at", "status", "objects",
-          "messages", "company_id", "run_ids", "api_password", "environment", "default_queue_id", "username", "role",
-          "password"]
-PATHS = ["/api/v1/customers/{}", "/api/v1/runs/{}", "/api/v1/runs/{}/autotask-ticket",
-         "/api/v1/runs/{}/autotask-ticket/resolve", "/api/v1/customers/{}/autotask-mapping",
-         "/api/v1/customers/{}/autotask-mapping/refresh", "/api/v1/users/{}"]
+WRITES = [
+    "PUT /api/v1/customers/c9",
+    "PUT /api/v1/runs/r9",
+    "PUT /api/v1/customers/c1/autotask-mapping",
+    "POST /api/v1/autotask/tickets/refresh",
+    "PUT /api/v1/settings/autotask",
+    "POST /api/v1/users",
+]
+FIELDS = [
+    "name",
+    "customer_id",
+    "job_name",
+    "backup_software",
+    "backup_type",
+    "run_at",
+    "status",
+    "objects",
+    "messages",
+    "company_id",
+    "run_ids",
+    "api_password",
+    "environment",
+    "default_queue_id",
+    "username",
+    "role",
+    "password",
+]
+PATHS = [
+    "/api/v1/customers/{}",
+    "/api/v1/runs/{}",
+    "/api/v1/runs/{}/autotask-ticket",
+    "/api/v1/runs/{}/autotask-ticket/resolve",
+    "/api/v1/customers/{}/autotask-mapping",
+    "/api/v1/customers/{}/autotask-mapping/refresh",
+    "/api/v1/users/{}",
+]
 
-scalars = st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30) | st.floats() | st.text(
-    max_size=20)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=4), max_leaves=10)
+scalars = (
+    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30) | st.floats() | st.text(max_size=20)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
 times = st.datetimes(timezones=st.none() | st.timezones()).map(lambda t: t.isoformat()) | st.sampled_from(
-    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2026-01-15T02:10:00", "2026-01-15T02:10:00Z"])
-cursors = st.lists(times | st.text(max_size=12) | st.integers(min_value=-(2**70), max_value=2**70) | st.booleans(),
-                   min_size=1, max_size=2).map(lambda keys: base64.urlsafe_b64encode(json.dumps(keys).encode()
-                                                                                     ).decode().rstrip("="))
-query_values = st.one_of(st.text(max_size=30), times, times, cursors, cursors, st.integers().map(str),
-                         st.sampled_from(["0", "501", "true", "error,warning", "csv", "", "1e9", "%"]))
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2026-01-15T02:10:00", "2026-01-15T02:10:00Z"]
+)
+cursors = st.lists(
+    times | st.text(max_size=12) | st.integers(min_value=-(2**70), max_value=2**70) | st.booleans(),
+    min_size=1,
+    max_size=2,
+).map(lambda keys: base64.urlsafe_b64encode(json.dumps(keys).encode()).decode().rstrip("="))
+query_values = st.one_of(
+    st.text(max_size=30),
+    times,
+    times,
+    cursors,
+    cursors,
+    st.integers().map(str),
+    st.sampled_from(["0", "501", "true", "error,warning", "csv", "", "1e9", "%"]),
+)
 not_utf8 = st.binary(min_size=1, max_size=8).filter(lambda b: not _is_utf8(b))
 bodies = st.one_of(
     st.binary(max_size=100),
     st.dictionaries(st.sampled_from(FIELDS), json_values | times, max_size=8).map(lambda d: json.dumps(d).encode()),
     st.tuples(st.sampled_from(FIELDS), not_utf8).map(lambda f: b'{"%s": "' % f[0].encode() + f[1] + b'"}'),
 )
-media_types = st.sampled_from([None, "application/json", "application/json", "application/merge-patch+json",
-                               "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+media_types = st.sampled_from(
+    [
+        None,
+        "application/json",
+        "application/json",
+        "application/merge-patch+json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ]
+)
 auth_headers = st.one_of(
     st.binary(max_size=300).map(lambda b: b"Bearer " + b.replace(b"\r", b"").replace(b"\n", b"")),
     st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
@@ -127,15 +193,27 @@ class Raw:
     def __init__(self, client: TestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
         self.client, self.admin = client, world.auth(Role.ADMIN)["Authorization"].encode()
 
-    def send(self, method: str, path: str, *, query: dict[str, str] | None = None, body: bytes | None = None,
-             media_type: str | None = None, auth: bytes | None = None) -> int:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: bytes | None = None,
+        media_type: str | None = None,
+        auth: bytes | None = None,
+    ) -> int:
         headers = [(b"authorization", self.admin if auth is None else auth)]
         if media_type:
             headers.append((b"content-type", media_type.encode()))
         url = f"{path}?{urlencode(query)}" if query else path
         response = self.client.request(method, url, content=body, headers=headers)
-        assert_no_server_error(response.status_code, response.headers.get("content-type", ""), response.text,
-                               f"{method} {url} {body!r:.120} {media_type} {auth!r:.40}")
+        assert_no_server_error(
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.text,
+            f"{method} {url} {body!r:.120} {media_type} {auth!r:.40}",
+        )
         return response.status_code
 
 
@@ -148,8 +226,13 @@ def raw() -> Iterator[Raw]:
 
 def test_queries_cursors_and_times_never_get_a_server_error(raw: Raw) -> None:
     @RAW
-    @given(st.sampled_from(sorted(LISTS)).flatmap(lambda path: st.tuples(st.just(path), st.dictionaries(
-        st.sampled_from(LISTS[path]), query_values, max_size=3))))
+    @given(
+        st.sampled_from(sorted(LISTS)).flatmap(
+            lambda path: st.tuples(
+                st.just(path), st.dictionaries(st.sampled_from(LISTS[path]), query_values, max_size=3)
+            )
+        )
+    )
     def check(request: tuple[str, dict[str, str]]) -> None:
         raw.send("GET", request[0], query=request[1])
 
@@ -168,8 +251,12 @@ def test_bodies_and_media_types_never_get_a_server_error(raw: Raw) -> None:
 
 def test_path_ids_and_authorization_headers_never_get_a_server_error(raw: Raw) -> None:
     @RAW
-    @given(template=st.sampled_from(PATHS), path_id=st.text(max_size=80) | st.sampled_from(["", " ", "..", "x" * 65]),
-           method=st.sampled_from(["GET", "PUT", "POST", "DELETE"]), auth=st.none() | auth_headers)
+    @given(
+        template=st.sampled_from(PATHS),
+        path_id=st.text(max_size=80) | st.sampled_from(["", " ", "..", "x" * 65]),
+        method=st.sampled_from(["GET", "PUT", "POST", "DELETE"]),
+        auth=st.none() | auth_headers,
+    )
     def check(template: str, path_id: str, method: str, auth: bytes | None) -> None:
         status = raw.send(method, template.format(quote(path_id, safe="")), auth=auth)
         assert auth is None or status in (401, 404, 405), (auth, status)

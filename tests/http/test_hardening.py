@@ -29,8 +29,14 @@ from tests.storage_backends import backend_params, storage_backend
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
-RUN = {"customer_id": "c1", "job_name": "Nightly", "backup_software": "Veeam", "backup_type": "Backup job",
-       "run_at": "2026-01-16T02:10:00Z", "status": "error"}
+RUN = {
+    "customer_id": "c1",
+    "job_name": "Nightly",
+    "backup_software": "Veeam",
+    "backup_type": "Backup job",
+    "run_at": "2026-01-16T02:10:00Z",
+    "status": "error",
+}
 
 
 # ------------------------------------------------------------------------------------- control characters, 3 backends
@@ -82,7 +88,8 @@ CONTROL_CASES = [  # (role, method, path, body): ids in paths and queries, one-l
 
 
 async def test_control_characters_are_400_and_audited_on_every_backend(
-        backend_world: tuple[HttpWorld, Any], caplog: pytest.LogCaptureFixture) -> None:
+    backend_world: tuple[HttpWorld, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     world, client = backend_world
     caplog.set_level(logging.ERROR)
     for role, method, path, body in CONTROL_CASES:
@@ -123,12 +130,14 @@ async def test_the_audit_spells_out_control_characters_it_is_given(backend_world
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1_000, 100_000])
 async def test_deep_json_is_400_before_authentication_without_a_traceback(
-        client: Client, world: HttpWorld, caplog: pytest.LogCaptureFixture, depth: int) -> None:
+    client: Client, world: HttpWorld, caplog: pytest.LogCaptureFixture, depth: int
+) -> None:
     caplog.set_level(logging.INFO)
     body = '{"name": "x", "extra": ' + "[" * depth + "]" * depth + "}"
     for headers in ({}, world.auth(A)):
-        r = await client.put("/api/v1/customers/c9", content=body,
-                             headers={**headers, "Content-Type": "application/json"})
+        r = await client.put(
+            "/api/v1/customers/c9", content=body, headers={**headers, "Content-Type": "application/json"}
+        )
         assert r.status_code == 400 and r.json()["code"] == "invalid_input", r.text
         assert f"more than {MAX_JSON_DEPTH} deep" in r.json()["detail"]
     assert "Traceback" not in caplog.text and "unhandled" not in caplog.text
@@ -136,8 +145,11 @@ async def test_deep_json_is_400_before_authentication_without_a_traceback(
 
 async def test_a_body_nested_within_the_limit_is_read(client: Client, world: HttpWorld) -> None:
     nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
-    r = await client.put("/api/v1/customers/c9", content='{"name": "x", "extra": ' + nested + "}",
-                         headers={**world.auth(A), "Content-Type": "application/json"})
+    r = await client.put(
+        "/api/v1/customers/c9",
+        content='{"name": "x", "extra": ' + nested + "}",
+        headers={**world.auth(A), "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "extra"  # read, then the unknown field refused
 
 
@@ -151,8 +163,9 @@ async def test_the_document_declares_the_body_refusals(client: Client) -> None:
 
 async def test_an_oversized_body_is_413(client: Client, world: HttpWorld) -> None:
     body = '{"name": "' + "x" * MAX_BODY_BYTES + '"}'
-    r = await client.put("/api/v1/customers/c9", content=body, headers={**world.auth(A),
-                                                                        "Content-Type": "application/json"})
+    r = await client.put(
+        "/api/v1/customers/c9", content=body, headers={**world.auth(A), "Content-Type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large", r.text
     assert "c9" not in world.store.customers
 
@@ -315,13 +328,17 @@ async def test_denials_of_another_actor_or_action_are_written(client: Client, wo
     assert {("reporter", "ticket.create"), ("reporter", "ticket.resolve"), ("operator", "settings.update")} <= denied
 
 
-@pytest.mark.parametrize(("path", "body", "field"), [
-    ("/api/v1/settings/autotask", {"enabled": "true"}, "enabled"),
-    ("/api/v1/settings/autotask", {"api_password_set": 1}, "api_password_set"),
-    ("/api/v1/customers/c1/autotask-mapping", {"company_id": "100"}, "company_id"),
-])
-async def test_values_are_taken_as_their_json_type_only(client: Client, world: HttpWorld, path: str,
-                                                       body: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/settings/autotask", {"enabled": "true"}, "enabled"),
+        ("/api/v1/settings/autotask", {"api_password_set": 1}, "api_password_set"),
+        ("/api/v1/customers/c1/autotask-mapping", {"company_id": "100"}, "company_id"),
+    ],
+)
+async def test_values_are_taken_as_their_json_type_only(
+    client: Client, world: HttpWorld, path: str, body: dict[str, Any], field: str
+) -> None:
     r = await call(client, world, A, "PUT", path, body)
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == field, r.text
     assert world.store.mappings.get("c1") is None
@@ -349,7 +366,8 @@ def test_depth_counts_every_array_and_object() -> None:
 
 
 async def test_a_rejected_request_is_still_400_when_its_audit_cannot_be_written(
-        world: HttpWorld, caplog: pytest.LogCaptureFixture) -> None:
+    world: HttpWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     class Unwritable:
         async def execute(self, *_: object) -> None:
             raise ConnectionError("the database does not answer")

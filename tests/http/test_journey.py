@@ -12,8 +12,9 @@ OP, REPORTER = Role.OPERATOR, Role.REPORTER
 
 
 async def test_operator_journey(client: AsyncTestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
-    runs = {r["id"]: r for r in (await call(client, world, OP, "GET", "/api/v1/runs?status=error,warning")).json()[
-        "items"]}
+    runs = {
+        r["id"]: r for r in (await call(client, world, OP, "GET", "/api/v1/runs?status=error,warning")).json()["items"]
+    }
     assert runs["r-err"]["actions"] == []  # not mapped yet: nothing to create
     mapped = await call(client, world, OP, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     assert mapped.json()["status"] == "ok"

@@ -15,8 +15,14 @@ from tests.http.conftest import HttpWorld, call, map_and_ticket
 ADMIN = {Role.ADMIN}
 MANAGERS = {Role.ADMIN, Role.OPERATOR}
 EVERYONE = set(Role)
-RUN = {"customer_id": "c1", "job_name": "Nightly", "backup_software": "Veeam", "backup_type": "Backup job",
-       "run_at": "2026-01-16T02:10:00Z", "status": "error"}
+RUN = {
+    "customer_id": "c1",
+    "job_name": "Nightly",
+    "backup_software": "Veeam",
+    "backup_type": "Backup job",
+    "run_at": "2026-01-16T02:10:00Z",
+    "status": "error",
+}
 
 # (method, path, body, roles allowed, status when allowed)
 MATRIX: list[tuple[str, str, Any, set[Role], int]] = [
@@ -53,8 +59,16 @@ IDS = [f"{m} {p.removeprefix('/api/v1')}" for m, p, *_ in MATRIX]
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "expected"), MATRIX, ids=IDS)
-async def test_role_matrix(client: AsyncTestClient, world: HttpWorld, role: Role, method: str, path: str,  # type: ignore[type-arg]
-                           body: Any, allowed: set[Role], expected: int) -> None:
+async def test_role_matrix(
+    client: AsyncTestClient,
+    world: HttpWorld,
+    role: Role,
+    method: str,
+    path: str,  # type: ignore[type-arg]
+    body: Any,
+    allowed: set[Role],
+    expected: int,
+) -> None:
     await map_and_ticket(client, world)
     before = len(world.store.audit)
     response = await call(client, world, role, method, path, body)
@@ -71,7 +85,12 @@ async def test_role_matrix(client: AsyncTestClient, world: HttpWorld, role: Role
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "expected"), MATRIX, ids=IDS)
 async def test_unknown_or_missing_token_is_401_and_not_audited(
-    client: AsyncTestClient, world: HttpWorld, method: str, path: str, body: Any, allowed: set[Role],  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    world: HttpWorld,
+    method: str,
+    path: str,
+    body: Any,
+    allowed: set[Role],  # type: ignore[type-arg]
     expected: int,
 ) -> None:
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):

@@ -18,10 +18,14 @@ REFUSED_PASSWORD = "refused-Secret-in-a-bad-request"
 FAILED_TOKEN = "guessed-token-that-matches-no-user"
 
 CONTRACT = {
-    "/health": {"get"}, "/ready": {"get"},
-    "/api/v1/users": {"post", "get"}, "/api/v1/users/{user_id}": {"delete"},
-    "/api/v1/customers/{customer_id}": {"put"}, "/api/v1/customers": {"get"},
-    "/api/v1/runs/{run_id}": {"put", "get"}, "/api/v1/runs": {"get"},
+    "/health": {"get"},
+    "/ready": {"get"},
+    "/api/v1/users": {"post", "get"},
+    "/api/v1/users/{user_id}": {"delete"},
+    "/api/v1/customers/{customer_id}": {"put"},
+    "/api/v1/customers": {"get"},
+    "/api/v1/runs/{run_id}": {"put", "get"},
+    "/api/v1/runs": {"get"},
     "/api/v1/autotask/companies": {"get"},
     "/api/v1/customers/{customer_id}/autotask-mapping": {"put", "delete"},
     "/api/v1/customers/{customer_id}/autotask-mapping/refresh": {"post"},
@@ -35,7 +39,9 @@ CONTRACT = {
     "/api/v1/settings/autotask/validate": {"post"},
     "/api/v1/settings/autotask/picklists": {"get"},
     "/api/v1/settings/autotask/usage": {"get"},
-    "/api/v1/audit": {"get"}, "/api/v1/audit/export": {"get"}, "/api/v1/audit/verify": {"get"},
+    "/api/v1/audit": {"get"},
+    "/api/v1/audit/export": {"get"},
+    "/api/v1/audit/verify": {"get"},
 }
 
 
@@ -67,12 +73,16 @@ async def test_openapi_declares_every_status_a_route_answers(client: AsyncTestCl
             assert not path.startswith("/api/v1") or "401" in operation["responses"], where
             for status, answer in operation["responses"].items():  # every error answer is a problem document
                 if int(status) >= 400:
-                    assert answer["content"] == {"application/problem+json": {
-                        "schema": {"$ref": "#/components/schemas/Problem"}}}, f"{where} {status}"
+                    assert answer["content"] == {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }, f"{where} {status}"
 
 
-async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world: HttpWorld,  # type: ignore[type-arg]
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_secret_in_bodies_logs_or_audit(
+    client: AsyncTestClient,
+    world: HttpWorld,  # type: ignore[type-arg]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     bodies: list[str] = []
 
@@ -91,8 +101,14 @@ async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world:
     await go(OP, "POST", "/api/v1/runs/r-err/autotask-ticket")
     await go(OP, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
     await go(Role.REPORTER, "GET", "/api/v1/settings/autotask")
-    created = await call(client, world, A, "POST", "/api/v1/users", {"username": "eve", "role": "operator",
-                                                                     "password": "a-long-user-password"})
+    created = await call(
+        client,
+        world,
+        A,
+        "POST",
+        "/api/v1/users",
+        {"username": "eve", "role": "operator", "password": "a-long-user-password"},
+    )
     new_token = created.json()["token"]  # the one answer that shows it, by design
     await go(A, "GET", "/api/v1/users")
     world.psa.accept = ("api@example.com", "something-else", "TRACKING01")
@@ -110,8 +126,15 @@ async def test_no_secret_in_bodies_logs_or_audit(client: AsyncTestClient, world:
 
     audit = json.dumps([{"entry": repr(r.entry), "details": dict(r.entry.details)} for r in world.store.audit])
     logs = caplog.text + "".join(repr(r.args) for r in caplog.records)
-    secrets = [PASSWORD, NEW_PASSWORD, REFUSED_PASSWORD, FAILED_TOKEN, "a-long-user-password", new_token,
-               *world.tokens.values()]
+    secrets = [
+        PASSWORD,
+        NEW_PASSWORD,
+        REFUSED_PASSWORD,
+        FAILED_TOKEN,
+        "a-long-user-password",
+        new_token,
+        *world.tokens.values(),
+    ]
     for secret in secrets:
         for where, text in (("bodies", "".join(bodies)), ("logs", logs), ("audit", audit)):
             assert secret not in text, f"a secret leaked into the {where}"

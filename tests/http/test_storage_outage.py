@@ -55,7 +55,8 @@ def _restore(name: str, storage: SqlStorage) -> None:
 
 @pytest.mark.parametrize("name", backend_params(("sqlite", "postgres")))
 async def test_a_database_outage_mid_run_answers_503_database_unavailable(
-        name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with storage_backend(name) as storage:
         assert isinstance(storage, SqlStorage)
         world = make_world(tmp_path)
@@ -71,9 +72,11 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
             await _break(name, storage)
             try:
                 caplog.set_level(logging.ERROR)
-                answers: list[Any] = [await client.get("/api/v1/runs/r-1", headers=headers),
-                                      await client.get("/api/v1/runs", headers=headers),
-                                      await client.put("/api/v1/customers/c9", headers=headers, json={"name": "C"})]
+                answers: list[Any] = [
+                    await client.get("/api/v1/runs/r-1", headers=headers),
+                    await client.get("/api/v1/runs", headers=headers),
+                    await client.put("/api/v1/customers/c9", headers=headers, json={"name": "C"}),
+                ]
                 ready = await client.get("/ready")
             finally:
                 _restore(name, storage)
@@ -95,12 +98,14 @@ async def test_a_refused_value_leaves_the_unit_of_work_as_storage_refused(name: 
         async with storage() as uow:
             await uow.users.add(User("u-1", "alice", Role.ADMIN, None, "hash-1", AT))
             await uow.commit()
-        duplicate = sa.insert(sa.table("users", *(sa.column(c) for c in ("id", "username", "role", "token_hash",
-                                                                          "created_at"))))
+        duplicate = sa.insert(
+            sa.table("users", *(sa.column(c) for c in ("id", "username", "role", "token_hash", "created_at")))
+        )
         with pytest.raises(StorageRefused) as refused:
             async with storage() as uow:
-                await uow.execute(duplicate.values(id="u-1", username="bob", role="admin", token_hash="hash-2",
-                                                   created_at=AT))
+                await uow.execute(
+                    duplicate.values(id="u-1", username="bob", role="admin", token_hash="hash-2", created_at=AT)
+                )
         assert refused.value.code == "value_refused" and isinstance(refused.value, ValueError)
         assert "hash-2" not in str(refused.value)
         async with storage(read_only=True) as uow:  # nothing half-written

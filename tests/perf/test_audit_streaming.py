@@ -71,8 +71,9 @@ async def test_verify_finds_a_broken_link_past_the_first_batch(world: UseCaseWor
 
 async def test_the_export_streams_every_record_batch_by_batch(world: UseCaseWorld) -> None:
     counting = CountingUow(world.uow)
-    lines = await ExportAudit(dataclasses.replace(world.deps, uow=counting)).execute(ADMIN, AuditQuery(),
-                                                                                    ExportFormat.JSONL)
+    lines = await ExportAudit(dataclasses.replace(world.deps, uow=counting)).execute(
+        ADMIN, AuditQuery(), ExportFormat.JSONL
+    )
     chunks = [chunk async for chunk in lines]
     assert len(chunks) == 3  # one chunk of lines per batch
     records = [json.loads(line) for line in "".join(chunks).splitlines()]

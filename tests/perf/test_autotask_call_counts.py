@@ -102,10 +102,16 @@ async def test_bulk_ticket_status_refresh_costs_one_in_query_per_400_tickets(n: 
             settings = await uow.settings.get()
         async with t.world.uow() as uow:
             for i in range(n):
-                ticket_id = t.sim.create_ticket({"companyID": company, "title": f"T{i}", "status": 1,
-                                                 "priority": settings.priority_error_id,
-                                                 "queueID": settings.default_queue_id,
-                                                 "dueDateTime": "2026-01-16T02:10:00Z"})
+                ticket_id = t.sim.create_ticket(
+                    {
+                        "companyID": company,
+                        "title": f"T{i}",
+                        "status": 1,
+                        "priority": settings.priority_error_id,
+                        "queueID": settings.default_queue_id,
+                        "dueDateTime": "2026-01-16T02:10:00Z",
+                    }
+                )
                 link = TicketLink.reserve(f"run-{i:05}", f"bc:x:{i}", "oscar", T0)
                 await uow.tickets.reserve(link.linked(ticket_id, f"T{i}", None, TicketStatus(1, "New", T0)))
             await uow.commit()

@@ -68,11 +68,15 @@ async def statements(storage: Any, page: Callable[[int], Awaitable[list[Any]]], 
     return counts
 
 
-@pytest.mark.parametrize("query", [RunQuery(), RunQuery(statuses=frozenset({RunStatus.ERROR})),
-                                   RunQuery(has_ticket=True)], ids=["all", "errors", "with-ticket"])
+@pytest.mark.parametrize(
+    "query",
+    [RunQuery(), RunQuery(statuses=frozenset({RunStatus.ERROR})), RunQuery(has_ticket=True)],
+    ids=["all", "errors", "with-ticket"],
+)
 async def test_a_runs_page_costs_the_same_statements_at_every_size(world: UseCaseWorld, query: RunQuery) -> None:
     counts = await statements(
-        world.uow, lambda size: ListRuns(world.deps).execute(OPERATOR, replace(query, limit=size)), PAGE_SIZES)
+        world.uow, lambda size: ListRuns(world.deps).execute(OPERATOR, replace(query, limit=size)), PAGE_SIZES
+    )
     assert counts == [counts[0]] * len(PAGE_SIZES) and counts[0] <= RUNS_PAGE_STATEMENTS
 
 

@@ -16,8 +16,9 @@ from tests.support import OPERATOR, REPORTER, UseCaseWorld
 
 async def _records(world: UseCaseWorld) -> list[tuple[str, str, Outcome, dict[str, object]]]:
     async with world.uow(read_only=True) as uow:
-        return [(r.entry.action, r.entry.target_id, r.entry.outcome, dict(r.entry.details))
-                for r in await uow.audit.all()]
+        return [
+            (r.entry.action, r.entry.target_id, r.entry.outcome, dict(r.entry.details)) for r in await uow.audit.all()
+        ]
 
 
 async def test_a_refusal_is_audited_once_with_its_details_and_raised() -> None:
@@ -26,8 +27,14 @@ async def test_a_refusal_is_audited_once_with_its_details_and_raised() -> None:
         async with Attempt(world.deps, OPERATOR, "mapping.set", ("customer", "c\x001")):
             raise MappingChanged().noting(company_id=7)
     assert raised.value.recorded
-    assert await _records(world) == [("mapping.set", "c\\x001", Outcome.DENIED, {
-        "code": "mapping_changed", "message": MappingChanged.message_default, "company_id": 7})]
+    assert await _records(world) == [
+        (
+            "mapping.set",
+            "c\\x001",
+            Outcome.DENIED,
+            {"code": "mapping_changed", "message": MappingChanged.message_default, "company_id": 7},
+        )
+    ]
 
 
 async def test_a_failure_recorded_with_its_change_is_not_written_twice() -> None:
@@ -38,8 +45,14 @@ async def test_a_failure_recorded_with_its_change_is_not_written_twice() -> None
                 failure = await attempt.record_failure(uow, TicketBusy().failed(stage="complete"))
                 await uow.commit()
             raise failure
-    assert await _records(world) == [("ticket.resolve", "r-1", Outcome.FAILED, {
-        "code": "ticket_busy", "message": TicketBusy.message_default, "stage": "complete"})]
+    assert await _records(world) == [
+        (
+            "ticket.resolve",
+            "r-1",
+            Outcome.FAILED,
+            {"code": "ticket_busy", "message": TicketBusy.message_default, "stage": "complete"},
+        )
+    ]
 
 
 async def test_forbidden_is_audited_and_other_errors_pass_unaudited() -> None:

@@ -63,7 +63,12 @@ def mapped(name: str = "Acme B.V.") -> CompanyMapping:
 def test_mapping_to_a_found_company_is_ok_and_keeps_id_and_name() -> None:
     m = mapped()
     assert (m.status, m.company_id, m.company_name, m.last_synced_at, m.psa) == (
-        MappingStatus.OK, 100, "Acme B.V.", T0, "autotask")
+        MappingStatus.OK,
+        100,
+        "Acme B.V.",
+        T0,
+        "autotask",
+    )
 
 
 @pytest.mark.parametrize("outcome", [LookupOutcome.NOT_FOUND, LookupOutcome.INACTIVE])
@@ -81,7 +86,11 @@ def test_same_name_stays_ok_and_updates_sync_time() -> None:
 def test_new_name_is_renamed_with_previous_name_kept_and_id_unchanged() -> None:
     m = mapped().after_lookup(CompanyLookup.found(100, "Acme Group", is_active=True), T0)
     assert (m.status, m.company_id, m.company_name, m.previous_company_name) == (
-        MappingStatus.RENAMED, 100, "Acme Group", "Acme B.V.")
+        MappingStatus.RENAMED,
+        100,
+        "Acme Group",
+        "Acme B.V.",
+    )
     assert not m.blocks_tickets
 
 
@@ -91,7 +100,10 @@ def test_renamed_stays_renamed_until_confirmed() -> None:
     assert again.status is MappingStatus.RENAMED and again.previous_company_name == "Acme B.V."
     confirmed = again.confirmed()
     assert (confirmed.status, confirmed.company_name, confirmed.previous_company_name) == (
-        MappingStatus.OK, "Acme Group", None)
+        MappingStatus.OK,
+        "Acme Group",
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,9 +144,16 @@ def test_lookup_of_another_company_is_refused() -> None:
 
 
 def settings(**changes: object) -> AutotaskSettings:
-    base = AutotaskSettings(installation_id="0f1e2d3c4b5a69788796a5b4c3d2e1f0", default_queue_id=5,
-                            default_issue_type_id=11, default_sub_issue_type_id=111, default_source_id=4,
-                            priority_error_id=1, priority_warning_id=2, backupchecks_base_url="https://bc.example/")
+    base = AutotaskSettings(
+        installation_id="0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        default_queue_id=5,
+        default_issue_type_id=11,
+        default_sub_issue_type_id=111,
+        default_source_id=4,
+        priority_error_id=1,
+        priority_warning_id=2,
+        backupchecks_base_url="https://bc.example/",
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -143,12 +162,26 @@ def test_draft_fields(status: RunStatus, priority: int) -> None:
     run = make_run(status=status)
     draft = build_ticket_draft(run, Customer("cust-1", "Acme"), mapped(), settings(), T0)
     assert draft.title == f"[Backupchecks] Acme - Nightly VMs - {status.value.capitalize()}"
-    assert (draft.company_id, draft.priority, draft.queue_id, draft.issue_type_id, draft.sub_issue_type_id,
-            draft.source_id, draft.status) == (100, priority, 5, 11, 111, 4, 1)
+    assert (
+        draft.company_id,
+        draft.priority,
+        draft.queue_id,
+        draft.issue_type_id,
+        draft.sub_issue_type_id,
+        draft.source_id,
+        draft.status,
+    ) == (100, priority, 5, 11, 111, 4, 1)
     assert draft.external_id == external_id(settings().installation_id, run.id)
-    for part in ("2026-01-15 02:10:00 UTC", "Veeam Backup & Replication", "Backup job", "Nightly VMs",
-                 "- HV01 (VM): error - Snapshot failed", "- USB Disk: success", "Job finished with 1 error.",
-                 "Reference: https://bc.example/runs/run-1"):
+    for part in (
+        "2026-01-15 02:10:00 UTC",
+        "Veeam Backup & Replication",
+        "Backup job",
+        "Nightly VMs",
+        "- HV01 (VM): error - Snapshot failed",
+        "- USB Disk: success",
+        "Job finished with 1 error.",
+        "Reference: https://bc.example/runs/run-1",
+    ):
         assert part in draft.description
 
 
@@ -177,8 +210,10 @@ def test_long_title_keeps_prefix_and_status() -> None:
 
 def test_description_truncation_says_what_was_cut() -> None:
     from domain.runs import ObjectStatus, RunObject
-    run = replace(make_run(), objects=tuple(RunObject(f"VM{i:04}", ObjectStatus.ERROR, "VM", "x" * 80)
-                                            for i in range(500)))
+
+    run = replace(
+        make_run(), objects=tuple(RunObject(f"VM{i:04}", ObjectStatus.ERROR, "VM", "x" * 80) for i in range(500))
+    )
     text = ticket_description(run, Customer("c", "Acme"), None)
     assert len(text) <= 8000
     shown = sum(1 for line in text.splitlines() if line.startswith("- VM"))
@@ -190,8 +225,9 @@ def test_description_truncation_says_what_was_cut() -> None:
 
 
 def linked(**changes: object) -> TicketLink:
-    link = TicketLink.reserve("run-1", "bc-x", "oscar", T0).linked(42, "T20260115.0042", "u",
-                                                                  TicketStatus(1, "New", T0))
+    link = TicketLink.reserve("run-1", "bc-x", "oscar", T0).linked(
+        42, "T20260115.0042", "u", TicketStatus(1, "New", T0)
+    )
     return replace(link, **changes)  # type: ignore[arg-type]
 
 
@@ -222,8 +258,9 @@ def test_policy_denials(link: TicketLink | None, may: bool, allow: bool, reason:
 
 
 def test_closing_note_text_is_fixed() -> None:
-    assert CLOSING_NOTE == ("Ticket resolved via Backupchecks after verification that the backup issue is no "
-                            "longer present.")
+    assert CLOSING_NOTE == (
+        "Ticket resolved via Backupchecks after verification that the backup issue is no longer present."
+    )
     assert settings().closing_note == CLOSING_NOTE
 
 
@@ -316,11 +353,17 @@ def test_audit_details_are_immutable() -> None:
 
 def picklists() -> Picklists:
     v = PicklistValue
-    return Picklists(queues=(v(5, "Monitoring"), v(6, "Old", False)), issue_types=(v(11, "Backup"), v(12, "Net")),
-                     sub_issue_types=(v(111, "Failed", True, 11), v(121, "VPN", True, 12)), sources=(v(4, "Alert"),),
-                     priorities=(v(1, "High"), v(2, "Medium")), statuses=(v(1, "New"), v(5, "Complete")),
-                     note_types=(v(3, "Task Notes"),), note_publish=(v(1, "All Autotask Users"), v(2, "Internal Only")),
-                     required_ticket_fields=frozenset({"companyID", "title", "priority", "status", "queueID"}))
+    return Picklists(
+        queues=(v(5, "Monitoring"), v(6, "Old", False)),
+        issue_types=(v(11, "Backup"), v(12, "Net")),
+        sub_issue_types=(v(111, "Failed", True, 11), v(121, "VPN", True, 12)),
+        sources=(v(4, "Alert"),),
+        priorities=(v(1, "High"), v(2, "Medium")),
+        statuses=(v(1, "New"), v(5, "Complete")),
+        note_types=(v(3, "Task Notes"),),
+        note_publish=(v(1, "All Autotask Users"), v(2, "Internal Only")),
+        required_ticket_fields=frozenset({"companyID", "title", "priority", "status", "queueID"}),
+    )
 
 
 def test_valid_configuration_has_no_problems() -> None:
@@ -352,6 +395,7 @@ def test_required_field_backupchecks_cannot_fill_is_reported() -> None:
 
 def test_internal_publish_values() -> None:
     from domain.picklists import internal_publish, is_internal_publish
+
     lists = picklists()
     assert is_internal_publish(PicklistValue(2, "Internal Only")) and is_internal_publish(PicklistValue(3, "Intern"))
     assert not is_internal_publish(PicklistValue(1, "All Autotask Users"))
@@ -362,9 +406,12 @@ def test_internal_publish_values() -> None:
 
 def test_co_managed_publish_values_are_not_internal_and_exact_internal_labels_are_preferred() -> None:
     from domain.picklists import internal_publish, is_internal_publish
+
     v = PicklistValue
-    real = replace(picklists(), note_publish=(v(1, "All Autotask Users"), v(4, "Internal & Co-Managed"),
-                                              v(2, "Internal Project Team")))
+    real = replace(
+        picklists(),
+        note_publish=(v(1, "All Autotask Users"), v(4, "Internal & Co-Managed"), v(2, "Internal Project Team")),
+    )
     assert not is_internal_publish(v(4, "Internal & Co-Managed"))
     assert not is_internal_publish(v(5, "Internal and co-managed users"))
     assert internal_publish(None, real) == 2 and internal_publish(4, real) is None
@@ -379,17 +426,21 @@ def test_co_managed_publish_values_are_not_internal_and_exact_internal_labels_ar
 
 def test_the_closing_note_type_falls_back_to_the_tenant_default() -> None:
     from domain.picklists import closing_note_refusal, closing_note_type
+
     v = PicklistValue
-    lists = replace(picklists(), note_types=(v(1, "Task Summary", is_default=True), v(3, "Task Notes"),
-                                             v(9, "Old", False)))
+    lists = replace(
+        picklists(), note_types=(v(1, "Task Summary", is_default=True), v(3, "Task Notes"), v(9, "Old", False))
+    )
     assert (closing_note_type(None, lists), closing_note_type(3, lists), closing_note_type(9, lists)) == (1, 3, None)
     no_default = replace(lists, note_types=(v(3, "Task Notes"),))
     assert closing_note_type(None, no_default) is None
     assert closing_note_refusal(settings(note_type_id=None, note_publish_id=2), lists) is None
-    assert closing_note_refusal(settings(note_type_id=None, note_publish_id=2), no_default) is \
-        DenyReason.NOTE_TYPE_MISSING
-    assert closing_note_refusal(settings(note_type_id=3, note_publish_id=1), lists) is \
-        DenyReason.NOTE_PUBLISH_NOT_INTERNAL
+    assert (
+        closing_note_refusal(settings(note_type_id=None, note_publish_id=2), no_default) is DenyReason.NOTE_TYPE_MISSING
+    )
+    assert (
+        closing_note_refusal(settings(note_type_id=3, note_publish_id=1), lists) is DenyReason.NOTE_PUBLISH_NOT_INTERNAL
+    )
     problems = validate_configuration(settings(note_type_id=None, note_publish_id=2), no_default)
     assert [p.setting for p in problems] == ["note_type_id"]
     assert validate_configuration(settings(note_type_id=None, note_publish_id=2), lists) == []
@@ -403,14 +454,18 @@ def test_a_missing_queue_is_reported_although_the_fields_document_does_not_requi
 
 def test_missing_ticket_settings_and_the_due_date() -> None:
     from domain.draft import missing_ticket_settings
+
     assert missing_ticket_settings(settings(), RunStatus.ERROR) == []
     assert missing_ticket_settings(settings(default_queue_id=None, priority_warning_id=None), RunStatus.WARNING) == [
-        "default_queue_id", "priority_warning_id"]
+        "default_queue_id",
+        "priority_warning_id",
+    ]
     assert missing_ticket_settings(settings(priority_warning_id=None), RunStatus.MISSED) == []
     draft = build_ticket_draft(make_run(), Customer("c", "A"), mapped(), settings(ticket_due_hours=48), T0)
     assert draft.due_at == T0 + timedelta(hours=48)
     assert build_ticket_draft(make_run(), Customer("c", "A"), mapped(), settings(), T0).due_at == T0 + timedelta(
-        hours=24)
+        hours=24
+    )
 
 
 def test_new_tickets_may_not_start_closed() -> None:

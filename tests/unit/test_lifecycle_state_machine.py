@@ -32,8 +32,13 @@ from tests.support import OPERATOR, UseCaseWorld, make_run
 RUNS = ("run-1", "run-2")
 INTERNAL = 2
 FAULTS: dict[str, list[Any]] = {
-    "create_ticket": [LOST_ANSWER, LANDS_LATER, PsaUnavailable("read timeout", maybe_applied=True),
-                      PsaUnavailable("429", throttled=True), PsaRejected("Missing Required Field: queueID")],
+    "create_ticket": [
+        LOST_ANSWER,
+        LANDS_LATER,
+        PsaUnavailable("read timeout", maybe_applied=True),
+        PsaUnavailable("429", throttled=True),
+        PsaRejected("Missing Required Field: queueID"),
+    ],
     "get_ticket": [PsaUnavailable("timeout")],
     "find_ticket_by_external_id": [PsaUnavailable("timeout")],
     "count_time_entries": [PsaUnavailable("timeout")],
@@ -186,7 +191,9 @@ test_ticket_lifecycle_in_memory = TicketLifecycle.TestCase
 @pytest.mark.parametrize("backend", backend_params(("sqlite", "postgres")))
 def test_ticket_lifecycle_on_sql_storage(backend: str) -> None:
     machine = type(f"TicketLifecycle_{backend}", (TicketLifecycle,), {"backend": backend})
-    settings_ = settings(max_examples=20, stateful_step_count=20, deadline=None,
-                         suppress_health_check=list(HealthCheck))
+    settings_ = settings(
+        max_examples=20, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     from hypothesis.stateful import run_state_machine_as_test
+
     run_state_machine_as_test(machine, settings=settings_)

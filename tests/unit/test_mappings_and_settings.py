@@ -76,7 +76,10 @@ async def test_refresh_rename_confirm_and_invalid(world: UseCaseWorld) -> None:
     world.psa.rename_company(100, "Acme Group")
     renamed = await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
     assert (renamed.status, renamed.company_name, renamed.previous_company_name) == (
-        MappingStatus.RENAMED, "Acme Group", "Acme B.V.")
+        MappingStatus.RENAMED,
+        "Acme Group",
+        "Acme B.V.",
+    )
     assert (await ConfirmMapping(world.deps).execute(OPERATOR, "cust-1")).status is MappingStatus.OK
     del world.psa.companies[100]
     invalid = await RefreshMapping(world.deps).execute(OPERATOR, "cust-1")
@@ -124,7 +127,9 @@ async def test_a_permission_answer_is_the_integrations_problem_not_the_mappings(
         assert await uow.mappings.get("cust-1") == before
         records = [r.entry for r in await uow.audit.all() if r.entry.action.startswith("mapping.refresh")]
     assert [(e.outcome, e.details.get("code", e.details.get("invalid"))) for e in records] == [
-        (Outcome.FAILED, "autotask_permission_denied"), (Outcome.FAILED, 0)]
+        (Outcome.FAILED, "autotask_permission_denied"),
+        (Outcome.FAILED, 0),
+    ]
 
 
 async def test_refresh_failure_changes_nothing(world: UseCaseWorld) -> None:
@@ -176,8 +181,9 @@ async def test_run_views_offer_actions_by_role_and_state(world: UseCaseWorld) ->
 
 
 async def test_settings_seal_the_password_and_audit_no_secret(world: UseCaseWorld) -> None:
-    updated = await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"default_queue_id": 7},
-                                                                             api_password="n3w-s3cret!"))
+    updated = await UpdateSettings(world.deps).execute(
+        ADMIN, SettingsChange({"default_queue_id": 7}, api_password="n3w-s3cret!")
+    )
     assert updated.api_password_sealed and "n3w-s3cret!" not in updated.api_password_sealed
     assert world.secrets.open(updated.api_password_sealed) == "n3w-s3cret!"
     kept = await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"allow_resolve": False}))
@@ -237,8 +243,11 @@ async def test_unreadable_password_is_an_audited_not_configured() -> None:
         await RefreshMapping(w.deps).execute(OPERATOR, "cust-1")
     async with w.uow() as uow:
         last = (await uow.audit.all())[-1].entry
-    assert (last.action, last.outcome, last.details["code"]) == ("mapping.refresh", Outcome.DENIED,
-                                                                 "integration_disabled")
+    assert (last.action, last.outcome, last.details["code"]) == (
+        "mapping.refresh",
+        Outcome.DENIED,
+        "integration_disabled",
+    )
 
 
 async def test_invalid_input_is_audited(world: UseCaseWorld) -> None:
@@ -287,7 +296,10 @@ async def test_refresh_all_keeps_what_it_checked_before_autotask_failed(world: U
     assert renamed is not None and renamed.status is MappingStatus.RENAMED
     assert unchecked is not None and unchecked.status is MappingStatus.OK
     assert (record.entry.outcome, record.entry.details["checked"], record.entry.details["not_checked"]) == (
-        Outcome.FAILED, 1, 1)
+        Outcome.FAILED,
+        1,
+        1,
+    )
 
 
 async def test_refresh_of_an_unknown_customer_is_not_found(world: UseCaseWorld) -> None:
@@ -298,6 +310,7 @@ async def test_refresh_of_an_unknown_customer_is_not_found(world: UseCaseWorld) 
 
 async def test_a_run_with_a_ticket_cannot_move_to_another_customer(world: UseCaseWorld) -> None:
     from application.use_cases.create_ticket import CreateTicket
+
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
     await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     await PutCustomer(world.deps).execute(ADMIN, Customer("c2", "Other"))

@@ -24,8 +24,13 @@ from domain.tickets import LinkState, TicketLink, TicketStatus, decide_resolve
 
 text = st.text(min_size=0, max_size=400)
 names = st.text(min_size=1, max_size=400)
-objects = st.builds(RunObject, name=names, status=st.sampled_from(ObjectStatus),
-                    type=st.none() | st.text(max_size=30), message=st.none() | st.text(max_size=2500))
+objects = st.builds(
+    RunObject,
+    name=names,
+    status=st.sampled_from(ObjectStatus),
+    type=st.none() | st.text(max_size=30),
+    message=st.none() | st.text(max_size=2500),
+)
 runs = st.builds(
     Run,
     id=st.text(min_size=1, max_size=64),
@@ -38,8 +43,9 @@ runs = st.builds(
     objects=st.lists(objects, max_size=400).map(tuple),
     messages=st.lists(st.text(max_size=3000), max_size=60).map(tuple),
 )
-MAPPING = CompanyMapping.from_lookup("c1", CompanyLookup.found(100, "Acme", is_active=True),
-                                     datetime(2026, 1, 1, tzinfo=UTC))
+MAPPING = CompanyMapping.from_lookup(
+    "c1", CompanyLookup.found(100, "Acme", is_active=True), datetime(2026, 1, 1, tzinfo=UTC)
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -65,8 +71,16 @@ def test_draft_respects_autotask_limits(run: Run, customer: str, installation: s
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(min_value=0, max_value=3000), length=st.integers(min_value=1, max_value=1200))
 def test_description_keeps_as_many_whole_lines_as_fit(n: int, length: int) -> None:
-    run = Run("r", "c", "J", "S", "T", datetime(2026, 1, 1, tzinfo=UTC), RunStatus.ERROR,
-              tuple(RunObject("o" * length, ObjectStatus.ERROR) for _ in range(n)))
+    run = Run(
+        "r",
+        "c",
+        "J",
+        "S",
+        "T",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        RunStatus.ERROR,
+        tuple(RunObject("o" * length, ObjectStatus.ERROR) for _ in range(n)),
+    )
     text_ = ticket_description(run, Customer("c", "C"), None)
     assert len(text_) <= DESCRIPTION_MAX
     shown = sum(1 for line in text_.splitlines() if line.startswith("- "))
@@ -85,21 +99,36 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 links = st.one_of(
     st.none(),
     st.builds(
-        lambda state, status, entries: replace(
-            TicketLink.reserve("r", "e", "o", T).linked(1, "T1", None, TicketStatus(status, "s", T)),
-            state=state, time_entries=entries) if state is not LinkState.PENDING
-        else TicketLink.reserve("r", "e", "o", T),
-        st.sampled_from(LinkState), st.sampled_from([1, 5, 7, 8]), st.integers(min_value=0, max_value=5),
+        lambda state, status, entries: (
+            replace(
+                TicketLink.reserve("r", "e", "o", T).linked(1, "T1", None, TicketStatus(status, "s", T)),
+                state=state,
+                time_entries=entries,
+            )
+            if state is not LinkState.PENDING
+            else TicketLink.reserve("r", "e", "o", T)
+        ),
+        st.sampled_from(LinkState),
+        st.sampled_from([1, 5, 7, 8]),
+        st.integers(min_value=0, max_value=5),
     ),
 )
 
 
 @given(link=links, may=st.booleans(), allow=st.booleans())
-def test_policy_allows_only_an_open_ticket_without_time_entries(link: TicketLink | None, may: bool,
-                                                                allow: bool) -> None:
+def test_policy_allows_only_an_open_ticket_without_time_entries(
+    link: TicketLink | None, may: bool, allow: bool
+) -> None:
     decision = decide_resolve(link, may_resolve=may, allow_resolve=allow)
-    should = (may and allow and link is not None and link.state is LinkState.LINKED and link.status is not None
-              and link.status.value != 5 and link.time_entries == 0)
+    should = (
+        may
+        and allow
+        and link is not None
+        and link.state is LinkState.LINKED
+        and link.status is not None
+        and link.status.value != 5
+        and link.time_entries == 0
+    )
     assert decision.allowed == should
     assert (decision.reason is None) == decision.allowed
     if link is not None and link.time_entries > 0:

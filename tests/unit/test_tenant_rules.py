@@ -55,12 +55,16 @@ async def test_the_due_hours_are_checked(world: UseCaseWorld, hours: object) -> 
 # ---------------------------------------------------------------------------------------------------------- queue
 
 
-@pytest.mark.parametrize(("status", "change", "missing"), [
-    (RunStatus.ERROR, {"default_queue_id": None}, "default_queue_id"),
-    (RunStatus.WARNING, {"priority_warning_id": None}, "priority_warning_id"),
-])
+@pytest.mark.parametrize(
+    ("status", "change", "missing"),
+    [
+        (RunStatus.ERROR, {"default_queue_id": None}, "default_queue_id"),
+        (RunStatus.WARNING, {"priority_warning_id": None}, "priority_warning_id"),
+    ],
+)
 async def test_no_create_is_offered_or_sent_until_the_settings_make_a_ticket_autotask_accepts(
-        status: RunStatus, change: dict[str, object], missing: str) -> None:
+    status: RunStatus, change: dict[str, object], missing: str
+) -> None:
     w = UseCaseWorld()
     await w.configure(**change)
     await w.seed(make_run(status=status))
@@ -87,16 +91,22 @@ async def test_with_no_note_type_set_the_tenant_default_is_used(world: UseCaseWo
     assert [(n.description, n.note_type, n.publish) for n in notes] == [(CLOSING_NOTE, 1, 2)]  # default, internal
 
 
-@pytest.mark.parametrize(("change", "lists", "reason"), [
-    ({"note_type_id": None}, {"note_types": (PicklistValue(3, "Task Notes"),)}, DenyReason.NOTE_TYPE_MISSING),
-    ({"note_type_id": 9}, {}, DenyReason.NOTE_TYPE_MISSING),
-    ({"note_publish_id": 4}, {}, DenyReason.NOTE_PUBLISH_NOT_INTERNAL),  # "Internal & Co-Managed"
-    ({"note_publish_id": None}, {"note_publish": (PicklistValue(1, "All Autotask Users"),
-                                                  PicklistValue(4, "Internal & Co-Managed"))},
-     DenyReason.NOTE_PUBLISH_NOT_INTERNAL),
-])
+@pytest.mark.parametrize(
+    ("change", "lists", "reason"),
+    [
+        ({"note_type_id": None}, {"note_types": (PicklistValue(3, "Task Notes"),)}, DenyReason.NOTE_TYPE_MISSING),
+        ({"note_type_id": 9}, {}, DenyReason.NOTE_TYPE_MISSING),
+        ({"note_publish_id": 4}, {}, DenyReason.NOTE_PUBLISH_NOT_INTERNAL),  # "Internal & Co-Managed"
+        (
+            {"note_publish_id": None},
+            {"note_publish": (PicklistValue(1, "All Autotask Users"), PicklistValue(4, "Internal & Co-Managed"))},
+            DenyReason.NOTE_PUBLISH_NOT_INTERNAL,
+        ),
+    ],
+)
 async def test_an_unusable_closing_note_is_said_before_the_click_and_refused_with_409(
-        world: UseCaseWorld, change: dict[str, object], lists: dict[str, object], reason: DenyReason) -> None:
+    world: UseCaseWorld, change: dict[str, object], lists: dict[str, object], reason: DenyReason
+) -> None:
     ticket_id = await created(world)
     await world.configure(**change)
     world.psa.picklist_data = replace(world.psa.picklist_data, **lists)  # type: ignore[arg-type]
@@ -141,14 +151,18 @@ async def test_refused_credentials_stop_every_use_until_test_connection(world: U
 # ------------------------------------------------------------------------------------------------ API rights
 
 
-@pytest.mark.parametrize(("hidden", "ok", "code", "missing"), [
-    ({}, True, None, ()),
-    ({"time_entries": "forbidden"}, False, "missing_rights", ("time_entries",)),
-    ({"notes": "forbidden", "companies": "forbidden"}, False, "missing_rights", ("notes", "companies")),
-    ({"time_entries": "zero"}, True, "time_entries_unseen", ()),
-])
-async def test_test_connection_names_the_missing_rights(world: UseCaseWorld, hidden: dict[str, str], ok: bool,
-                                                        code: str | None, missing: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("hidden", "ok", "code", "missing"),
+    [
+        ({}, True, None, ()),
+        ({"time_entries": "forbidden"}, False, "missing_rights", ("time_entries",)),
+        ({"notes": "forbidden", "companies": "forbidden"}, False, "missing_rights", ("notes", "companies")),
+        ({"time_entries": "zero"}, True, "time_entries_unseen", ()),
+    ],
+)
+async def test_test_connection_names_the_missing_rights(
+    world: UseCaseWorld, hidden: dict[str, str], ok: bool, code: str | None, missing: tuple[str, ...]
+) -> None:
     ticket_id = await created(world)
     world.psa.add_time_entry(ticket_id)
     world.psa.hidden_areas.update(hidden)
@@ -169,8 +183,15 @@ async def test_resolve_costs_five_requests_against_the_simulator_over_http() -> 
     sim = Simulator.seeded(username="api@example.com", secret="correct horse battery staple")
     async with simulator_world(sim) as sim_world:
         w = UseCaseWorld()
-        await w.configure(default_queue_id=29683325, default_issue_type_id=None, default_sub_issue_type_id=None,
-                          default_source_id=None, priority_error_id=2, note_type_id=None, note_publish_id=None)
+        await w.configure(
+            default_queue_id=29683325,
+            default_issue_type_id=None,
+            default_sub_issue_type_id=None,
+            default_source_id=None,
+            priority_error_id=2,
+            note_type_id=None,
+            note_publish_id=None,
+        )
         await w.seed()
         deps = replace(w.deps, psa=sim_world.connector)
         link = (await CreateTicket(deps).execute(OPERATOR, "run-1")).link

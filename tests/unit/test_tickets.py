@@ -206,10 +206,12 @@ async def test_failed_read_back_keeps_the_reservation_for_reconciliation(world: 
 async def test_in_flight_reservation_answers_pending_until_stale(world: UseCaseWorld) -> None:
     """A crash between reserving and recording leaves a pending link: others wait, then reconcile."""
     from domain.tickets import TicketLink
+
     async with world.uow() as uow:
         settings = await uow.settings.get()
-        await uow.tickets.reserve(TicketLink.reserve("run-1", external_id(settings.installation_id, "run-1"),
-                                                     "crashed", world.clock.now()))
+        await uow.tickets.reserve(
+            TicketLink.reserve("run-1", external_id(settings.installation_id, "run-1"), "crashed", world.clock.now())
+        )
         await uow.commit()
     pending = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     assert pending.outcome is Created.PENDING and not world.psa.tickets
@@ -309,8 +311,9 @@ async def test_lost_note_answer_is_found_by_text_not_added_again(world: UseCaseW
 @EVERY_BACKEND
 async def test_concurrent_resolves_add_one_note(world: UseCaseWorld) -> None:
     ticket_id = await created(world)
-    results = await asyncio.gather(*(ResolveTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(6)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(ResolveTicket(world.deps).execute(OPERATOR, "run-1") for _ in range(6)), return_exceptions=True
+    )
     assert len(world.psa.tickets[ticket_id].notes) == 1 and world.psa.tickets[ticket_id].status == 5
     assert any(not isinstance(r, BaseException) for r in results)
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
@@ -388,7 +391,8 @@ async def test_lost_completion_answer_is_finished_on_retry(world: UseCaseWorld) 
 
 
 async def test_refreshing_a_ticket_takes_the_ticket_permission_and_can_revive_a_deleted_link(
-        world: UseCaseWorld) -> None:
+    world: UseCaseWorld,
+) -> None:
     ticket_id = await created(world)
     with pytest.raises(Forbidden):
         await GetTicket(world.deps).execute(REPORTER, "run-1", refresh=True)
@@ -419,7 +423,8 @@ async def test_a_note_call_that_hangs_ends_by_its_deadline_and_is_looked_up_next
 
     with pytest.raises(AutotaskUnavailable, match="no answer within"):
         await ResolveTicket(world.deps_with(add_ticket_note=lambda _: never), stale_after_seconds=0.1).execute(
-            OPERATOR, "run-1")
+            OPERATOR, "run-1"
+        )
     async with world.uow() as uow:
         link = await uow.tickets.get("run-1")
     assert link is not None and link.closing_note_attempted and link.closing_note_claimed_at is None
@@ -490,6 +495,7 @@ async def test_one_caller_reconciles_while_fifty_ask_at_once(world: UseCaseWorld
         async def finding(external: str) -> TicketFacts | None:
             await asyncio.sleep(0.05)  # the others arrive while the look-up runs
             return await find(external)  # type: ignore[no-any-return]
+
         return finding
 
     deps = world.deps_with(find_ticket_by_external_id=slow)
@@ -528,6 +534,7 @@ async def test_ticket_refresh_settles_what_a_crash_left_pending(world: UseCaseWo
     """A lost answer (ticket in Autotask), a failed read-back (ticket id kept), a crash before the call (stale, nothing
     in Autotask) and a create in flight: the refresh links the first two, releases the third, leaves the fourth."""
     from domain.tickets import TicketLink
+
     for run_id in ("run-2", "run-3", "run-4"):
         await world.seed(make_run(run_id))
     world.psa.fail_next("create_ticket", LOST_ANSWER)
@@ -538,13 +545,15 @@ async def test_ticket_refresh_settles_what_a_crash_left_pending(world: UseCaseWo
         await CreateTicket(world.deps).execute(OPERATOR, "run-2")
     async with world.uow() as uow:
         settings = await uow.settings.get()
-        await uow.tickets.reserve(TicketLink.reserve("run-3", external_id(settings.installation_id, "run-3"),
-                                                     "crashed", world.clock.now()))
+        await uow.tickets.reserve(
+            TicketLink.reserve("run-3", external_id(settings.installation_id, "run-3"), "crashed", world.clock.now())
+        )
         await uow.commit()
     world.clock.advance(121)
     async with world.uow() as uow:
-        await uow.tickets.reserve(TicketLink.reserve("run-4", external_id(settings.installation_id, "run-4"),
-                                                     "in-flight", world.clock.now()))
+        await uow.tickets.reserve(
+            TicketLink.reserve("run-4", external_id(settings.installation_id, "run-4"), "in-flight", world.clock.now())
+        )
         await uow.commit()
     summary = await RefreshTickets(world.deps).execute(OPERATOR)
     assert (summary.checked, summary.settled, summary.released) == (4, 2, 1)

@@ -38,8 +38,9 @@ class Site:
     sim: Simulator
     container: Container
 
-    def api(self, method: str, path: str, role: Role = Role.ADMIN, token: str | None = None,
-            **kwargs: Any) -> httpx.Response:
+    def api(
+        self, method: str, path: str, role: Role = Role.ADMIN, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.logins[role].token}"}
         return httpx.request(method, f"{self.url}/api/v1{path}", headers=headers, timeout=30, **kwargs)
 
@@ -62,8 +63,11 @@ def serve_demo(data_dir: Path) -> Iterator[Site]:
         config = Config(data_dir=data_dir, database_url=database_url, autotask_zone_url=zone_url, base_url=base_url)
         with ThreadPoolExecutor(1) as pool:  # its own thread: Playwright's loop may be running in this one
             container, logins = pool.submit(seeded_container, config, sim).result()
-        server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_config=None,
-                                               access_log=False, lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(container), host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+            )
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 20

@@ -17,8 +17,11 @@ from tests.web.conftest import SCREENSHOTS, Site, sign_in
 def test_operator_journey(page: Any, site: Site) -> None:
     sign_in(page, site, Role.OPERATOR)
     runs = page.locator("li.run")
-    assert {runs.nth(i).get_attribute("data-run") for i in range(runs.count())} >= {"run-acme-1", "run-acme-2",
-                                                                                   "run-initech-1"}
+    assert {runs.nth(i).get_attribute("data-run") for i in range(runs.count())} >= {
+        "run-acme-1",
+        "run-acme-2",
+        "run-initech-1",
+    }
     assert page.locator("[data-run=run-acme-3]").count() == 0  # successful runs are not shown by default
 
     # Filter: only warnings of Acme.
@@ -60,8 +63,14 @@ def test_operator_journey(page: Any, site: Site) -> None:
 def test_reporter_sees_the_ticket_number_and_link_only(page: Any, site: Site) -> None:
     hostile = "<img src=x onerror=alert(1)><b>Evil & Co</b>"
     assert site.api("PUT", "/customers/cust-evil", json={"name": hostile}).status_code in (200, 201)
-    run = {"customer_id": "cust-evil", "job_name": "<script>alert(2)</script>", "backup_software": "Veeam",
-           "backup_type": "Backup job", "run_at": "2026-01-01T00:00:00Z", "status": "error"}
+    run = {
+        "customer_id": "cust-evil",
+        "job_name": "<script>alert(2)</script>",
+        "backup_software": "Veeam",
+        "backup_type": "Backup job",
+        "run_at": "2026-01-01T00:00:00Z",
+        "status": "error",
+    }
     assert site.api("PUT", "/runs/run-evil", json=run).status_code in (200, 201)
     sign_in(page, site, Role.REPORTER)
     acme1 = page.locator("[data-run=run-acme-1]")
@@ -126,8 +135,10 @@ def test_mapping_flow(page: Any, site: Site) -> None:
     assert page.get_by_role("status").inner_text() == "Re-checked: renamed."
     page.get_by_role("button", name="Re-check all mappings").click()
     page.wait_for_load_state()
-    assert re.fullmatch(r"Re-checked 4 mappings: 2 ok, 1 renamed, 1 invalid \(\d+ Autotask calls\)\.",
-                        page.get_by_role("status").inner_text())
+    assert re.fullmatch(
+        r"Re-checked 4 mappings: 2 ok, 1 renamed, 1 invalid \(\d+ Autotask calls\)\.",
+        page.get_by_role("status").inner_text(),
+    )
     page.on("dialog", lambda dialog: dialog.accept())
     page.locator("#customer-cust-initech").get_by_role("button", name="Clear").click()
     page.wait_for_load_state()
@@ -175,8 +186,9 @@ def test_audit_filter_verify_and_export(page: Any, site: Site) -> None:
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("seq,") and len(lines) == actions.count() + 1
     page.get_by_role("link", name="Verify the chain").click()
-    assert re.search(r"The chain is intact: \d+ records, last sequence \d+, hash [0-9a-f]{64}",
-                     page.locator("#verify").inner_text())
+    assert re.search(
+        r"The chain is intact: \d+ records, last sequence \d+, hash [0-9a-f]{64}", page.locator("#verify").inner_text()
+    )
 
 
 def test_users_add_shows_the_secrets_once_and_remove(page: Any, site: Site) -> None:
@@ -230,14 +242,20 @@ def test_layout_at_390_px(browser: Any, site: Site) -> None:
     sign_in(page, site, Role.ADMIN)
     for path in ("/runs", "/customers", "/settings/autotask", "/audit", "/users"):
         page.goto(site.url + path)
-        too_wide = page.evaluate("[...document.querySelectorAll('body *')].filter(e => "
-                                 "e.getBoundingClientRect().right > 390).map(e => e.tagName + ' ' + e.textContent"
-                                 ".trim().slice(0, 40))")
+        too_wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => "
+            "e.getBoundingClientRect().right > 390).map(e => e.tagName + ' ' + e.textContent"
+            ".trim().slice(0, 40))"
+        )
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, (path, too_wide)
-        unlabelled = page.evaluate("[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
-                                   ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)")
-        unnamed = page.evaluate("[...document.querySelectorAll('button, a')].filter(e => "
-                                "!(e.textContent.trim() || e.getAttribute('aria-label'))).length")
+        unlabelled = page.evaluate(
+            "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+            ".filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)"
+        )
+        unnamed = page.evaluate(
+            "[...document.querySelectorAll('button, a')].filter(e => "
+            "!(e.textContent.trim() || e.getAttribute('aria-label'))).length"
+        )
         assert (unlabelled, unnamed) == ([], 0), path  # every input labelled, every button and link named
     page.goto(site.url + "/runs")
     page.screenshot(path=str(SCREENSHOTS / "test_layout_at_390_px.png"), full_page=True)

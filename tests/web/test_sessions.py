@@ -72,7 +72,10 @@ async def test_sign_in_rotates_the_session_and_sign_out_ends_it() -> None:
     await sessions.sign_out(second.session_id)
     assert await sessions.resume(second.session_id) is None
     assert [a for a in await _audit(world) if a[0].startswith("session.")] == [
-        ("session.sign_in", "ok", "{}"), ("session.sign_in", "ok", "{}"), ("session.sign_out", "ok", "{}")]
+        ("session.sign_in", "ok", "{}"),
+        ("session.sign_in", "ok", "{}"),
+        ("session.sign_out", "ok", "{}"),
+    ]
 
 
 async def test_a_removed_user_or_a_changed_role_takes_effect_at_once() -> None:
@@ -120,8 +123,9 @@ async def test_cookies_and_csrf_over_http(tmp_path: Path, secure: bool) -> None:
         for token in ({}, {"_csrf": "0" * 64}, {"_csrf": "é"}):  # none, a wrong one, not even ASCII
             refused = await client.post("/sign-in", data={**token, "username": "operator", "password": PASSWORD})
             assert refused.status_code == 403 and "nothing was done" in refused.text
-        answer = await client.post("/sign-in", data={"_csrf": csrf[1], "username": "operator", "password": PASSWORD},
-                                   follow_redirects=False)
+        answer = await client.post(
+            "/sign-in", data={"_csrf": csrf[1], "username": "operator", "password": PASSWORD}, follow_redirects=False
+        )
         assert answer.status_code == 303 and answer.headers["location"] == "/runs"
         cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("bc_session="))
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and ("Secure" in cookie) is secure

@@ -17,8 +17,12 @@ DISCOVERY = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformatio
 DISCOVERY2 = "https://webservices2.autotask.net/atservicesrest/v1.0/zoneInformation"
 API = "https://webservices5.autotask.net/ATServicesRest/V1.0/"
 WEB = "https://ww5.autotask.net/"
-ZONE_ANSWER = {"zoneName": "America West 2", "url": "https://webservices5.autotask.net/ATServicesRest/",
-               "webUrl": WEB, "ci": 5}
+ZONE_ANSWER = {
+    "zoneName": "America West 2",
+    "url": "https://webservices5.autotask.net/ATServicesRest/",
+    "webUrl": WEB,
+    "ci": 5,
+}
 SECRET = "s3cret-Do-Not-Log"
 USER = "api-user@example.com"
 CODE = "TRACKING-CODE-01"
@@ -29,8 +33,13 @@ def fixture(name: str) -> Any:
 
 
 def creds(**changes: Any) -> Credentials:
-    values: dict[str, Any] = {"environment": Environment.PRODUCTION, "username": USER, "secret": SECRET,
-                              "tracking_identifier": CODE, "log_level": ApiLogLevel.ERRORS}
+    values: dict[str, Any] = {
+        "environment": Environment.PRODUCTION,
+        "username": USER,
+        "secret": SECRET,
+        "tracking_identifier": CODE,
+        "log_level": ApiLogLevel.ERRORS,
+    }
     values.update(changes)
     return Credentials(**values)
 

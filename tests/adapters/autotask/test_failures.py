@@ -20,10 +20,13 @@ THREAD_LIMIT = {"errors": ["Thread limit exceeded: at most 3 concurrent requests
 THRESHOLD_MSG = {"errors": ["Request threshold of 10000 per 60 minutes exceeded."]}
 
 
-@pytest.mark.parametrize("answer", [
-    httpx.Response(403, json={"errors": ["Forbidden"]}),
-    httpx.Response(500, json={"errors": ["User does not have adequate permissions to query this entity."]}),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(403, json={"errors": ["Forbidden"]}),
+        httpx.Response(500, json={"errors": ["User does not have adequate permissions to query this entity."]}),
+    ],
+)
 async def test_forbidden(router, zone, connector, answer) -> None:
     router.get(API + "Companies/100").mock(return_value=answer)
     with pytest.raises(PsaForbidden) as caught:
@@ -39,10 +42,17 @@ async def test_rejection_keeps_autotask_words_and_is_not_retried(router, zone, c
     assert route.call_count == 1
 
 
-@pytest.mark.parametrize("failure", [
-    httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT), httpx.Response(500, json=THRESHOLD_MSG),
-    httpx.Response(503, text="Service Unavailable"), httpx.ReadTimeout("slow"), httpx.ConnectError("refused"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(429),
+        httpx.Response(500, json=THREAD_LIMIT),
+        httpx.Response(500, json=THRESHOLD_MSG),
+        httpx.Response(503, text="Service Unavailable"),
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+    ],
+)
 async def test_reads_are_retried_then_succeed(router, zone, connector, failure) -> None:
     ok = httpx.Response(200, json={"item": ticket(1)})
     route = router.get(API + "Tickets/1").mock(side_effect=[failure, failure, ok])
@@ -61,8 +71,9 @@ async def test_retry_after_is_honoured_and_exhausted_throttling_says_so(router, 
 
 
 async def test_a_retry_after_beyond_the_wait_limit_is_reported_at_once(router, zone, connector) -> None:
-    route = router.get(API + "Tickets/1").respond(429, json={"errors": ["Request threshold exceeded."]},
-                                                  headers={"Retry-After": "1800"})
+    route = router.get(API + "Tickets/1").respond(
+        429, json={"errors": ["Request threshold exceeded."]}, headers={"Retry-After": "1800"}
+    )
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).get_ticket(1)
     assert caught.value.throttled and caught.value.message == "Request threshold exceeded."
@@ -85,12 +96,15 @@ async def test_backoff_grows(router, zone) -> None:
     await conn.aclose()
 
 
-@pytest.mark.parametrize(("failure", "maybe_applied"), [
-    (httpx.ReadTimeout("sent, no answer"), True),
-    (httpx.Response(504, text="Gateway Timeout"), True),
-    (httpx.Response(500, text=""), True),
-    (httpx.RemoteProtocolError("dropped"), True),
-])
+@pytest.mark.parametrize(
+    ("failure", "maybe_applied"),
+    [
+        (httpx.ReadTimeout("sent, no answer"), True),
+        (httpx.Response(504, text="Gateway Timeout"), True),
+        (httpx.Response(500, text=""), True),
+        (httpx.RemoteProtocolError("dropped"), True),
+    ],
+)
 async def test_a_write_that_may_have_landed_is_never_retried(router, zone, connector, failure, maybe_applied) -> None:
     route = router.post(API + "Tickets").mock(side_effect=[failure, httpx.Response(200, json={"itemId": 2})])
     with pytest.raises(PsaUnavailable) as caught:
@@ -110,8 +124,9 @@ async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zo
 
 
 @pytest.mark.parametrize("refusal", [httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT)])
-async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(router, zone, connector,
-                                                                                refusal) -> None:
+async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(
+    router, zone, connector, refusal
+) -> None:
     """A thread-limit refusal was not processed: a create is sent again (beyond `retries`) with growing waits,
     until the request's deadline would pass; then it fails as throttled, surely not created."""
     clock = [0.0]
@@ -214,28 +229,44 @@ async def test_on_request_reports_endpoint_and_outcome(router, zone) -> None:
         await gateway.create_ticket(DRAFT)
     with pytest.raises(PsaNotFound):
         await gateway.get_company(5)
-    assert seen == [("GET zoneInformation", "ok"), ("GET Tickets/{id}", "throttled"), ("GET Tickets/{id}", "ok"),
-                    ("POST Tickets", "unavailable"), ("POST Tickets", "unavailable"), ("GET Companies/{id}", "error")]
+    assert seen == [
+        ("GET zoneInformation", "ok"),
+        ("GET Tickets/{id}", "throttled"),
+        ("GET Tickets/{id}", "ok"),
+        ("POST Tickets", "unavailable"),
+        ("POST Tickets", "unavailable"),
+        ("GET Companies/{id}", "error"),
+    ]
     await conn.aclose()
 
 
-@pytest.mark.parametrize("answer", [
-    httpx.Response(500, json={"Message": "Thread limit of 3 concurrent requests exceeded."}),
-    httpx.Response(500, json={"errors": ["Request threshold exceeded; retry later."]}),
-    httpx.Response(429, text="slow down"),
-])
-async def test_throttling_worded_as_errors_or_message_is_throttled_and_a_create_retried(router, zone, connector,
-                                                                                       answer) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, json={"Message": "Thread limit of 3 concurrent requests exceeded."}),
+        httpx.Response(500, json={"errors": ["Request threshold exceeded; retry later."]}),
+        httpx.Response(429, text="slow down"),
+    ],
+)
+async def test_throttling_worded_as_errors_or_message_is_throttled_and_a_create_retried(
+    router, zone, connector, answer
+) -> None:
     route = router.post(API + "Tickets").mock(side_effect=[answer, httpx.Response(200, json={"itemId": 9})])
     assert await connector.connect(creds()).create_ticket(DRAFT) == 9
     assert route.call_count == 2 and len(connector.sleeps) == 1
 
 
-@pytest.mark.parametrize("answer", [httpx.Response(500, json={"Message": "An error has occurred."}),
-                                    httpx.Response(500, html="<h1>Runtime Error</h1> thread pool"),
-                                    httpx.Response(502, json={"Message": "Bad gateway"})])
-async def test_an_unexplained_500_on_a_create_may_have_applied_and_is_not_retried(router, zone, connector,
-                                                                                 answer) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, json={"Message": "An error has occurred."}),
+        httpx.Response(500, html="<h1>Runtime Error</h1> thread pool"),
+        httpx.Response(502, json={"Message": "Bad gateway"}),
+    ],
+)
+async def test_an_unexplained_500_on_a_create_may_have_applied_and_is_not_retried(
+    router, zone, connector, answer
+) -> None:
     route = router.post(API + "Tickets").mock(return_value=answer)
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).create_ticket(DRAFT)

@@ -41,10 +41,20 @@ async def test_a_malformed_read_is_unavailable(router, zone, connector, answer) 
     assert not caught.value.maybe_applied
 
 
-@pytest.mark.parametrize("item", [
-    {"item": []}, {"item": "x"}, {"item": {"ticketNumber": "T1"}}, {"item": {"id": "abc"}}, {"item": {"id": HUGE}},
-    {"item": {"id": 1, "status": "Open"}}, {"item": {"id": 1, "ticketNumber": ["T1"]}}, {"item": {"id": -(2**64)}},
-], ids=["list", "string", "no-id", "text-id", "huge-id", "text-status", "list-number", "negative-huge-id"])
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"item": []},
+        {"item": "x"},
+        {"item": {"ticketNumber": "T1"}},
+        {"item": {"id": "abc"}},
+        {"item": {"id": HUGE}},
+        {"item": {"id": 1, "status": "Open"}},
+        {"item": {"id": 1, "ticketNumber": ["T1"]}},
+        {"item": {"id": -(2**64)}},
+    ],
+    ids=["list", "string", "no-id", "text-id", "huge-id", "text-status", "list-number", "negative-huge-id"],
+)
 async def test_an_item_of_the_wrong_shape_is_unavailable(router, zone, connector, item) -> None:
     router.get(API + "Tickets/1").respond(200, json=item)
     router.get(API + "Companies/1").respond(200, json=item)
@@ -56,13 +66,20 @@ async def test_an_item_of_the_wrong_shape_is_unavailable(router, zone, connector
             await gateway.get_company(1)
 
 
-@pytest.mark.parametrize("answer", [
-    httpx.Response(200, content=b""), httpx.Response(200, json={}), httpx.Response(200, json={"itemId": None}),
-    httpx.Response(200, json={"itemId": "seven"}), httpx.Response(200, json={"itemId": HUGE}),
-    httpx.Response(200, content=b'{"itemId": 1e400}'),
-    httpx.Response(200, html=HTML), httpx.Response(200, json=[{"itemId": 7}]),
-], ids=["empty", "no-itemId", "null-itemId", "text-itemId", "huge-itemId", "infinite-itemId", "html",
-                                   "list"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, content=b""),
+        httpx.Response(200, json={}),
+        httpx.Response(200, json={"itemId": None}),
+        httpx.Response(200, json={"itemId": "seven"}),
+        httpx.Response(200, json={"itemId": HUGE}),
+        httpx.Response(200, content=b'{"itemId": 1e400}'),
+        httpx.Response(200, html=HTML),
+        httpx.Response(200, json=[{"itemId": 7}]),
+    ],
+    ids=["empty", "no-itemId", "null-itemId", "text-itemId", "huge-itemId", "infinite-itemId", "html", "list"],
+)
 async def test_a_malformed_create_answer_may_have_applied_and_is_not_retried(router, zone, connector, answer) -> None:
     tickets = router.post(API + "Tickets").mock(return_value=answer)
     notes = router.post(API + "Tickets/1/Notes").mock(return_value=answer)
@@ -74,33 +91,56 @@ async def test_a_malformed_create_answer_may_have_applied_and_is_not_retried(rou
     assert tickets.call_count == 1 and notes.call_count == 1
 
 
-@pytest.mark.parametrize("answer", [
-    {"items": None, "pageDetails": None, "queryCount": "many"}, {"items": {"id": 1}}, {"items": [1, 2]},
-    {"items": [{"id": 1}], "pageDetails": {"nextPageUrl": 5}}, {"items": [{"noId": 1}]}, {"queryCount": HUGE},
-    {"items": [ticket(1)], "pageDetails": {"nextPageUrl": "http://[not-a-url"}}, [],
-], ids=["null-items", "object-items", "number-items", "number-next", "no-id", "huge-count", "odd-next-url", "list"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"items": None, "pageDetails": None, "queryCount": "many"},
+        {"items": {"id": 1}},
+        {"items": [1, 2]},
+        {"items": [{"id": 1}], "pageDetails": {"nextPageUrl": 5}},
+        {"items": [{"noId": 1}]},
+        {"queryCount": HUGE},
+        {"items": [ticket(1)], "pageDetails": {"nextPageUrl": "http://[not-a-url"}},
+        [],
+    ],
+    ids=["null-items", "object-items", "number-items", "number-next", "no-id", "huge-count", "odd-next-url", "list"],
+)
 async def test_malformed_query_and_count_answers_are_unavailable(router, zone, connector, answer) -> None:
     router.post(API + "Tickets/query").respond(200, json=answer)
     router.post(API + "TicketNotes/query").respond(200, json=answer)
     router.post(API + "Companies/query").respond(200, json=answer)
     router.post(API + "TimeEntries/query/count").respond(200, json=answer)
     gateway = connector.connect(creds())
-    calls = [gateway.get_tickets([1]), gateway.find_ticket_by_external_id("bc-1"), gateway.find_ticket_note(1, "d"),
-             gateway.search_companies("a"), gateway.count_time_entries(1)]
+    calls = [
+        gateway.get_tickets([1]),
+        gateway.find_ticket_by_external_id("bc-1"),
+        gateway.find_ticket_note(1, "d"),
+        gateway.search_companies("a"),
+        gateway.count_time_entries(1),
+    ]
     outcomes = []
     for call in calls:
         try:
             outcomes.append(await call)
         except PsaError as error:
             outcomes.append(error)
-    assert all(isinstance(o, PsaError) or o in ({}, None, []) or (isinstance(o, CompanyPage) and not o.companies)
-               for o in outcomes), outcomes
+    assert all(
+        isinstance(o, PsaError) or o in ({}, None, []) or (isinstance(o, CompanyPage) and not o.companies)
+        for o in outcomes
+    ), outcomes
     assert isinstance(outcomes[-1], PsaUnavailable)  # a count needs its number
 
 
-@pytest.mark.parametrize("answer", [
-    {"fields": "none"}, {"fields": [{"name": "status", "picklistValues": "x"}]}, [], {"fields": [{"noName": 1}]},
-], ids=["text-fields", "text-values", "list", "nameless"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"fields": "none"},
+        {"fields": [{"name": "status", "picklistValues": "x"}]},
+        [],
+        {"fields": [{"noName": 1}]},
+    ],
+    ids=["text-fields", "text-values", "list", "nameless"],
+)
 async def test_malformed_fields_and_threshold_answers_are_unavailable(router, zone, connector, answer) -> None:
     router.get(API + "Tickets/entityInformation/fields").respond(200, json=answer)
     router.get(API + "TicketNotes/entityInformation/fields").respond(200, json=answer)
@@ -112,9 +152,18 @@ async def test_malformed_fields_and_threshold_answers_are_unavailable(router, zo
         await gateway.usage()
 
 
-@pytest.mark.parametrize("answer", [
-    {"zoneName": "x"}, {"url": None}, {"url": 5}, [], {"url": "ftp://elsewhere/"}, {"url": ""},
-], ids=["no-url", "null-url", "number-url", "list", "not-http", "empty-url"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"zoneName": "x"},
+        {"url": None},
+        {"url": 5},
+        [],
+        {"url": "ftp://elsewhere/"},
+        {"url": ""},
+    ],
+    ids=["no-url", "null-url", "number-url", "list", "not-http", "empty-url"],
+)
 async def test_a_malformed_zone_answer_tries_the_other_host_then_is_unavailable(router, connector, answer) -> None:
     first = router.get(DISCOVERY).respond(200, json=answer)
     second = router.get(DISCOVERY2).respond(200, html=HTML)
@@ -125,11 +174,19 @@ async def test_a_malformed_zone_answer_tries_the_other_host_then_is_unavailable(
     assert (await connector.connect(creds()).zone()).api_url.endswith("/V1.0/")
 
 
-@pytest.mark.parametrize("answer", [
-    httpx.Response(500, html=HTML), httpx.Response(500, json={"errors": [{"code": 1}]}),
-    httpx.Response(500, json={"errors": "one string"}), httpx.Response(400, json=[1]), httpx.Response(502),
-    httpx.Response(500, json={"errors": [], "Message": None}), httpx.Response(418, content=b"\xff\xfe"),
-], ids=["html", "object-errors", "string-errors", "list", "empty-502", "empty-errors", "bad-bytes"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, html=HTML),
+        httpx.Response(500, json={"errors": [{"code": 1}]}),
+        httpx.Response(500, json={"errors": "one string"}),
+        httpx.Response(400, json=[1]),
+        httpx.Response(502),
+        httpx.Response(500, json={"errors": [], "Message": None}),
+        httpx.Response(418, content=b"\xff\xfe"),
+    ],
+    ids=["html", "object-errors", "string-errors", "list", "empty-502", "empty-errors", "bad-bytes"],
+)
 async def test_odd_error_answers_are_port_errors(router, zone, connector, answer) -> None:
     router.get(API + "Tickets/1").mock(return_value=answer)
     connector.transport.retries = 0
@@ -137,11 +194,18 @@ async def test_odd_error_answers_are_port_errors(router, zone, connector, answer
         await connector.connect(creds()).get_ticket(1)
 
 
-@pytest.mark.parametrize("next_url", ["not a url at all", "/ATServicesRest/V1.0/Tickets/query/next",
-                                      "https://evil.example.com/ATServicesRest/V1.0/Tickets/query/next",
-                                      "http://webservices5.autotask.net/ATServicesRest/V1.0/Tickets/query/next"])
-async def test_a_next_page_url_off_the_zone_host_is_never_sent_the_credentials(router, zone, connector,
-                                                                                next_url) -> None:
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "not a url at all",
+        "/ATServicesRest/V1.0/Tickets/query/next",
+        "https://evil.example.com/ATServicesRest/V1.0/Tickets/query/next",
+        "http://webservices5.autotask.net/ATServicesRest/V1.0/Tickets/query/next",
+    ],
+)
+async def test_a_next_page_url_off_the_zone_host_is_never_sent_the_credentials(
+    router, zone, connector, next_url
+) -> None:
     router.post(API + "Tickets/query").respond(200, json=page([ticket(1)], next_url))
     with pytest.raises(PsaUnavailable):
         await connector.connect(creds()).find_ticket_by_external_id("bc-1")
@@ -150,8 +214,12 @@ async def test_a_next_page_url_off_the_zone_host_is_never_sent_the_credentials(r
 
 @pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 -0000", "nan", "inf", "-5", "soon", ""])
 async def test_odd_retry_after_values_never_break_the_wait(router, zone, connector, retry_after) -> None:
-    route = router.get(API + "Tickets/1").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": retry_after}), httpx.Response(200, json={"item": ticket(1)})])
+    route = router.get(API + "Tickets/1").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": retry_after}),
+            httpx.Response(200, json={"item": ticket(1)}),
+        ]
+    )
     assert (await connector.connect(creds()).get_ticket(1)) is not None
     assert route.call_count == 2 and len(connector.sleeps) == 1 and 0 <= connector.sleeps[0] <= 30
 
@@ -173,8 +241,18 @@ async def test_reprs_show_no_secret(router, zone, connector, caplog) -> None:
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     gateway = connector.connect(creds())
     await gateway.get_ticket(1)  # fills the zone cache and the concurrency gates
-    shown = " ".join(repr(x) for x in (connector, gateway, creds(), connector.transport, vars(gateway),
-                                       vars(connector), connector.transport.__dict__))
+    shown = " ".join(
+        repr(x)
+        for x in (
+            connector,
+            gateway,
+            creds(),
+            connector.transport,
+            vars(gateway),
+            vars(connector),
+            connector.transport.__dict__,
+        )
+    )
     assert SECRET not in shown and CODE not in shown
     assert USER not in repr(connector) + repr(gateway) + repr(connector.transport)
 

@@ -20,22 +20,39 @@ TICKET_URL = WEB + "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketD
 
 
 def ticket(ticket_id: int, status: int = 1, **more: Any) -> dict[str, Any]:
-    return {"id": ticket_id, "ticketNumber": f"T20260115.{ticket_id:04d}", "status": status,
-            "externalID": f"bc-{ticket_id}", **more}
+    return {
+        "id": ticket_id,
+        "ticketNumber": f"T20260115.{ticket_id:04d}",
+        "status": status,
+        "externalID": f"bc-{ticket_id}",
+        **more,
+    }
 
 
 def page(items: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
-    return {"items": items, "pageDetails": {"count": len(items), "requestCount": 500, "prevPageUrl": None,
-                                            "nextPageUrl": next_url}}
+    return {
+        "items": items,
+        "pageDetails": {"count": len(items), "requestCount": 500, "prevPageUrl": None, "nextPageUrl": next_url},
+    }
 
 
 def body(route: respx.Route, n: int = -1) -> Any:
     return json.loads(route.calls[n].request.content)
 
 
-DRAFT = TicketDraft(company_id=100, title="[Backupchecks] Acme - Nightly - Error", description="Job failed",
-                    status=1, priority=2, queue_id=29683481, issue_type_id=None, sub_issue_type_id=None,
-                    source_id=4, external_id="bc-inst-abc", due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC))
+DRAFT = TicketDraft(
+    company_id=100,
+    title="[Backupchecks] Acme - Nightly - Error",
+    description="Job failed",
+    status=1,
+    priority=2,
+    queue_id=29683481,
+    issue_type_id=None,
+    sub_issue_type_id=None,
+    source_id=4,
+    external_id="bc-inst-abc",
+    due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC),
+)
 
 
 async def test_get_company_and_not_found(router, zone, connector) -> None:
@@ -54,16 +71,25 @@ async def test_get_company_and_not_found(router, zone, connector) -> None:
 
 async def test_search_companies_pages_by_id_and_says_when_more_exist(router, zone, connector) -> None:
     next_url = API + "Companies/query/next?paging=x"
-    route = router.post(API + "Companies/query").mock(side_effect=[
-        httpx.Response(200, json=page([{"id": 1, "companyName": "Acme", "isActive": True},
-                                       {"id": 2, "companyName": "beta Acme", "isActive": True}], next_url)),
-        httpx.Response(200, json=page([{"id": 3, "companyName": "Acme 3", "isActive": True}])),
-    ])
+    route = router.post(API + "Companies/query").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json=page(
+                    [
+                        {"id": 1, "companyName": "Acme", "isActive": True},
+                        {"id": 2, "companyName": "beta Acme", "isActive": True},
+                    ],
+                    next_url,
+                ),
+            ),
+            httpx.Response(200, json=page([{"id": 3, "companyName": "Acme 3", "isActive": True}])),
+        ]
+    )
     gateway = connector.connect(creds())
     first = await gateway.search_companies("acme", limit=2)
     assert [c.id for c in first.companies] == [1, 2] and first.after_id == 2
-    assert body(route, 0) == {"filter": [{"op": "contains", "field": "companyName", "value": "acme"}],
-                              "maxRecords": 2}
+    assert body(route, 0) == {"filter": [{"op": "contains", "field": "companyName", "value": "acme"}], "maxRecords": 2}
     second = await gateway.search_companies("acme", limit=2, after_id=first.after_id)
     assert [c.id for c in second.companies] == [3] and second.after_id is None
     assert body(route, 1)["filter"][1] == {"op": "gt", "field": "id", "value": 2}
@@ -71,8 +97,9 @@ async def test_search_companies_pages_by_id_and_says_when_more_exist(router, zon
 
 async def test_search_drops_what_autotask_did_not_filter(router, zone, connector) -> None:
     """An operator Autotask ignores answers unfiltered: only real matches are shown."""
-    router.post(API + "Companies/query").respond(200, json=page(
-        [{"id": 1, "companyName": "Acme"}, {"id": 2, "companyName": "Globex"}]))
+    router.post(API + "Companies/query").respond(
+        200, json=page([{"id": 1, "companyName": "Acme"}, {"id": 2, "companyName": "Globex"}])
+    )
     found = await connector.connect(creds()).search_companies("acme")
     assert [c.id for c in found.companies] == [1]
 
@@ -80,9 +107,17 @@ async def test_search_drops_what_autotask_did_not_filter(router, zone, connector
 async def test_create_ticket_sends_the_draft_without_none_fields(router, zone, connector) -> None:
     route = router.post(API + "Tickets").respond(200, json={"itemId": 7001})
     assert await connector.connect(creds()).create_ticket(DRAFT) == 7001
-    assert body(route) == {"companyID": 100, "title": DRAFT.title, "description": "Job failed", "status": 1,
-                           "priority": 2, "queueID": 29683481, "source": 4, "externalID": "bc-inst-abc",
-                           "dueDateTime": "2026-01-16T02:10:00Z"}
+    assert body(route) == {
+        "companyID": 100,
+        "title": DRAFT.title,
+        "description": "Job failed",
+        "status": 1,
+        "priority": 2,
+        "queueID": 29683481,
+        "source": 4,
+        "externalID": "bc-inst-abc",
+        "dueDateTime": "2026-01-16T02:10:00Z",
+    }
 
 
 async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone, connector) -> None:
@@ -97,9 +132,13 @@ async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone
 
 
 async def test_find_ticket_by_external_id(router, zone, connector) -> None:
-    route = router.post(API + "Tickets/query").mock(side_effect=[
-        httpx.Response(200, json=page([ticket(7002, externalID="BC-7001"), ticket(7001)])),
-        httpx.Response(200, json=page([])), httpx.Response(200, json=page([ticket(7002, externalID="BC-7001")]))])
+    route = router.post(API + "Tickets/query").mock(
+        side_effect=[
+            httpx.Response(200, json=page([ticket(7002, externalID="BC-7001"), ticket(7001)])),
+            httpx.Response(200, json=page([])),
+            httpx.Response(200, json=page([ticket(7002, externalID="BC-7001")])),
+        ]
+    )
     gateway = connector.connect(creds())
     found = await gateway.find_ticket_by_external_id("bc-7001")
     assert found is not None and found.ticket_id == 7001
@@ -110,10 +149,12 @@ async def test_find_ticket_by_external_id(router, zone, connector) -> None:
 
 async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zone, connector) -> None:
     next_url = API + "Tickets/query/next?paging=abc"
-    first = router.post(API + "Tickets/query").mock(side_effect=[
-        httpx.Response(200, json=page([ticket(i) for i in range(1, 3)], next_url)),
-        httpx.Response(200, json=page([ticket(600), ticket(9999)])),  # 9999 was not asked for: dropped
-    ])
+    first = router.post(API + "Tickets/query").mock(
+        side_effect=[
+            httpx.Response(200, json=page([ticket(i) for i in range(1, 3)], next_url)),
+            httpx.Response(200, json=page([ticket(600), ticket(9999)])),  # 9999 was not asked for: dropped
+        ]
+    )
     second = router.post(next_url).respond(200, json=page([ticket(3)]))
     ids = [*range(1, 401), 600, 601]
     found = await connector.connect(creds()).get_tickets(ids)
@@ -123,8 +164,9 @@ async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zon
     assert body(first, 1)["filter"][0]["value"] == [600, 601]
 
 
-async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_then_tries_in_again(router, zone,
-                                                                                           connector) -> None:
+async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_then_tries_in_again(
+    router, zone, connector
+) -> None:
     query = router.post(API + "Tickets/query").respond(500, json={"errors": ["Operator 'in' is not supported."]})
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     router.get(API + "Tickets/2").respond(404)
@@ -155,14 +197,25 @@ async def test_time_entry_count(router, zone, connector) -> None:
 
 async def test_note_is_posted_under_the_ticket_and_found_by_exact_text(router, zone, connector) -> None:
     post = router.post(API + "Tickets/7001/Notes").respond(200, json={"itemId": 9001})
-    router.post(API + "TicketNotes/query").respond(200, json=page([
-        {"id": 9002, "ticketID": 7001, "description": "closing note."},
-        {"id": 9001, "ticketID": 7001, "description": "closing note"}]))
+    router.post(API + "TicketNotes/query").respond(
+        200,
+        json=page(
+            [
+                {"id": 9002, "ticketID": 7001, "description": "closing note."},
+                {"id": 9001, "ticketID": 7001, "description": "closing note"},
+            ]
+        ),
+    )
     gateway = connector.connect(creds())
     note = NoteDraft("Resolved", "closing note", note_type=1, publish=2)
     assert await gateway.add_ticket_note(7001, note) == 9001
-    assert body(post) == {"ticketID": 7001, "title": "Resolved", "description": "closing note", "noteType": 1,
-                          "publish": 2}
+    assert body(post) == {
+        "ticketID": 7001,
+        "title": "Resolved",
+        "description": "closing note",
+        "noteType": 1,
+        "publish": 2,
+    }
     assert await gateway.find_ticket_note(7001, "closing note") == 9001
     assert await gateway.find_ticket_note(7001, "other") is None
 
@@ -186,8 +239,9 @@ async def test_complete_ticket_patches_only_the_status_in_one_request(router, zo
 
 async def test_a_refused_patch_is_reported_and_never_replaced_by_a_put(router, zone, connector) -> None:
     """ADR 0007: no PUT fallback (a PUT of the ticket as read back fails on real tenants)."""
-    router.patch(API + "Tickets").respond(405, json={
-        "Message": "The requested resource does not support http method 'PATCH'."})
+    router.patch(API + "Tickets").respond(
+        405, json={"Message": "The requested resource does not support http method 'PATCH'."}
+    )
     put = router.put(API + "Tickets").respond(200, json={"itemId": 7001})
     with pytest.raises(PsaRejected, match="PATCH"):
         await connector.connect(creds()).complete_ticket(7001, 5)
@@ -204,9 +258,11 @@ async def test_complete_a_missing_ticket(router, zone, connector) -> None:
 
 async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
-        200, json=fixture("tickets-fields-real-tenant.json"))
+        200, json=fixture("tickets-fields-real-tenant.json")
+    )
     router.get(API + "TicketNotes/entityInformation/fields").respond(
-        200, json=fixture("ticketnotes-fields-pascalcase.json"))
+        200, json=fixture("ticketnotes-fields-pascalcase.json")
+    )
     gateway = connector.connect(creds())
     p = await gateway.picklists()
     assert len(p.queues) == 29 and len(p.issue_types) == 62 and len(p.sub_issue_types) == 290
@@ -229,9 +285,11 @@ async def test_picklists_from_the_real_tenant_fields_document(router, zone, conn
 
 async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
-        200, json=fixture("tickets-fields-real-tenant.json"))
+        200, json=fixture("tickets-fields-real-tenant.json")
+    )
     notes = router.get(API + "TicketNotes/entityInformation/fields").respond(
-        200, json=fixture("ticketnotes-fields-pascalcase.json"))
+        200, json=fixture("ticketnotes-fields-pascalcase.json")
+    )
     gateway = connector.connect(creds())
     results = await asyncio.gather(*(gateway.picklists() for _ in range(5)))
     assert all(r is results[0] for r in results)
@@ -239,15 +297,18 @@ async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, 
 
 
 async def test_usage_in_pascal_case(router, zone, connector) -> None:
-    router.get(API + "ThresholdInformation").respond(200, json={
-        "ExternalRequestThreshold": 10000, "RequestThresholdTimeframe": 60, "CurrentTimeframeRequestCount": 7})
+    router.get(API + "ThresholdInformation").respond(
+        200,
+        json={"ExternalRequestThreshold": 10000, "RequestThresholdTimeframe": 60, "CurrentTimeframeRequestCount": 7},
+    )
     usage = await connector.connect(creds()).usage()
     assert (usage.requests_this_hour, usage.limit, usage.timeframe_minutes) == (7, 10000, 60)
 
 
 @pytest.mark.parametrize(("limit", "max_records"), [(0, 1), (-3, 1), (1, 1), (50, 50), (800, 500)])
-async def test_search_limits_map_to_max_records_within_autotask_range(router, zone, connector, limit,
-                                                                      max_records) -> None:
+async def test_search_limits_map_to_max_records_within_autotask_range(
+    router, zone, connector, limit, max_records
+) -> None:
     route = router.post(API + "Companies/query").respond(200, json=page([{"id": 1, "companyName": "A"}]))
     found = await connector.connect(creds()).search_companies("a", limit)
     assert len(found.companies) == 1

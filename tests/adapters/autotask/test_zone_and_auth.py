@@ -26,8 +26,9 @@ async def test_discovers_the_zone_and_sends_the_credentials_as_headers(router, z
     assert gateway.calls == 2
 
 
-@pytest.mark.parametrize("url", ["https://webservices5.autotask.net/ATServicesRest",
-                                 "https://webservices5.autotask.net/ATServicesRest/"])
+@pytest.mark.parametrize(
+    "url", ["https://webservices5.autotask.net/ATServicesRest", "https://webservices5.autotask.net/ATServicesRest/"]
+)
 async def test_zone_url_with_or_without_slash_and_pascal_case_keys(router, connector, url) -> None:
     answer = {"ZoneName": "Z", "Url": url, "WebUrl": "https://ww5.autotask.net", "CI": 5}
     router.get(DISCOVERY).respond(200, json=answer)
@@ -44,9 +45,14 @@ async def test_production_asks_webservices_first_and_falls_back_to_webservices2(
     assert first.call_count == 1 and second.call_count == 1
 
 
-@pytest.mark.parametrize("failure", [httpx.Response(404, html="<h1>Not Found</h1>"),
-                                     httpx.Response(404, json={"errors": ["No zone"]}),
-                                     httpx.Response(400, json={"errors": ["Bad request"]})])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(404, html="<h1>Not Found</h1>"),
+        httpx.Response(404, json={"errors": ["No zone"]}),
+        httpx.Response(400, json={"errors": ["Bad request"]}),
+    ],
+)
 async def test_any_failure_at_the_first_discovery_host_tries_the_other(router, connector, failure) -> None:
     first = router.get(DISCOVERY).mock(return_value=failure)
     second = router.get(DISCOVERY2).respond(200, json=ZONE_ANSWER)
@@ -105,8 +111,9 @@ async def test_bad_tracking_identifier(router, zone, connector) -> None:
     assert caught.value.message == "IntegrationCode is invalid."
 
 
-async def test_a_refused_secret_costs_one_login_and_is_not_used_again_until_tried_afresh(router, zone,
-                                                                                        connector) -> None:
+async def test_a_refused_secret_costs_one_login_and_is_not_used_again_until_tried_afresh(
+    router, zone, connector
+) -> None:
     """A zone just discovered is not discovered again on a 401: one failed login, not two. Then no call is made with
     these credentials (real tenants lock API users after repeated failures) until they change or `fresh=True`."""
     usage = router.get(API + "ThresholdInformation").respond(401, json={"Message": "Authorization has been denied."})
@@ -125,10 +132,13 @@ async def test_a_refused_secret_costs_one_login_and_is_not_used_again_until_trie
     assert (await connector.connect(creds()).usage()).limit == 10000
 
 
-@pytest.mark.parametrize(("answer", "failure"), [
-    (httpx.Response(500, json={"errors": ["IntegrationCode is invalid."]}), AuthFailure.BAD_TRACKING_IDENTIFIER),
-    (httpx.Response(500, json={"errors": ["Zone information could not be determined"]}), AuthFailure.UNKNOWN_USER),
-])
+@pytest.mark.parametrize(
+    ("answer", "failure"),
+    [
+        (httpx.Response(500, json={"errors": ["IntegrationCode is invalid."]}), AuthFailure.BAD_TRACKING_IDENTIFIER),
+        (httpx.Response(500, json={"errors": ["Zone information could not be determined"]}), AuthFailure.UNKNOWN_USER),
+    ],
+)
 async def test_other_refused_credentials_are_remembered_too(router, connector, answer, failure) -> None:
     discovery = router.get(DISCOVERY)
     if failure is AuthFailure.UNKNOWN_USER:
@@ -148,10 +158,12 @@ async def test_other_refused_credentials_are_remembered_too(router, connector, a
 async def test_401_after_a_zone_move_succeeds_at_the_new_zone(router, connector) -> None:
     moved = {"zoneName": "Z6", "url": "https://webservices6.autotask.net/ATServicesRest/", "webUrl": WEB}
     router.get(DISCOVERY).mock(side_effect=[httpx.Response(200, json=ZONE_ANSWER), httpx.Response(200, json=moved)])
-    old = router.get(API + "ThresholdInformation").mock(side_effect=[httpx.Response(200, json=THRESHOLD),
-                                                                     httpx.Response(401)])
+    old = router.get(API + "ThresholdInformation").mock(
+        side_effect=[httpx.Response(200, json=THRESHOLD), httpx.Response(401)]
+    )
     new = router.get("https://webservices6.autotask.net/ATServicesRest/V1.0/ThresholdInformation").respond(
-        200, json=THRESHOLD)
+        200, json=THRESHOLD
+    )
     gateway = connector.connect(creds())
     assert (await gateway.usage()).limit == 10000  # the zone is cached now
     assert (await gateway.usage()).limit == 10000  # the tenant moved: 401 at the old zone, found at the new one

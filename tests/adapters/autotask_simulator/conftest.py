@@ -11,8 +11,14 @@ from adapters.autotask_simulator import Simulator, create_app
 API = "/ATServicesRest/V1.0"
 HEADERS = {"UserName": "api@example.com", "Secret": "s3cret", "ApiIntegrationCode": "TRACKING01"}
 # the seeded tenant's queue 29683325 is "Helpdesk Queue"; issue type 40 "Backup" has sub-issue types below it
-TICKET = {"companyID": 100, "title": "[Backupchecks] Acme - Nightly - Error", "status": 1, "priority": 2,
-          "queueID": 29683325, "dueDateTime": "2026-01-16T02:10:00Z"}
+TICKET = {
+    "companyID": 100,
+    "title": "[Backupchecks] Acme - Nightly - Error",
+    "status": 1,
+    "priority": 2,
+    "queueID": 29683325,
+    "dueDateTime": "2026-01-16T02:10:00Z",
+}
 
 
 @pytest.fixture

@@ -10,11 +10,18 @@ from .conftest import API, TICKET, create_ticket
 
 
 async def test_zone_discovery_needs_no_credentials_and_points_at_this_server(client: httpx.AsyncClient) -> None:
-    response = await client.get("/atservicesrest/v1.0/zoneInformation", params={"user": "API@example.com"},
-                                headers={"UserName": "", "Secret": "", "ApiIntegrationCode": ""})
+    response = await client.get(
+        "/atservicesrest/v1.0/zoneInformation",
+        params={"user": "API@example.com"},
+        headers={"UserName": "", "Secret": "", "ApiIntegrationCode": ""},
+    )
     assert response.status_code == 200
-    assert response.json() == {"zoneName": "Simulator Zone", "url": "http://sim.test/ATServicesRest/",
-                               "webUrl": "http://sim.test/", "ci": 30595}
+    assert response.json() == {
+        "zoneName": "Simulator Zone",
+        "url": "http://sim.test/ATServicesRest/",
+        "webUrl": "http://sim.test/",
+        "ci": 30595,
+    }
 
 
 async def test_zone_discovery_of_an_unknown_user(client: httpx.AsyncClient) -> None:
@@ -24,8 +31,11 @@ async def test_zone_discovery_of_an_unknown_user(client: httpx.AsyncClient) -> N
 
 
 async def test_api_paths_match_case_insensitively(client: httpx.AsyncClient) -> None:
-    for path in ("/ATServicesRest/V1.0/Companies/100", "/atservicesrest/v1.0/companies/100",
-                 "/AtServicesRest/v1.0/COMPANIES/100"):
+    for path in (
+        "/ATServicesRest/V1.0/Companies/100",
+        "/atservicesrest/v1.0/companies/100",
+        "/AtServicesRest/v1.0/COMPANIES/100",
+    ):
         response = await client.get(path)
         assert response.status_code == 200, path
         assert response.json()["item"]["companyName"] == "Acme Corporation"
@@ -61,7 +71,11 @@ async def test_companies_read_rename_deactivate_delete(client: httpx.AsyncClient
     assert (await client.get(f"{API}/Companies/103")).status_code == 404
     sim.add_company(200, "New Customer")
     assert (await client.get(f"{API}/Companies/200")).json()["item"] == {
-        "id": 200, "companyName": "New Customer", "isActive": True, "userDefinedFields": []}
+        "id": 200,
+        "companyName": "New Customer",
+        "isActive": True,
+        "userDefinedFields": [],
+    }
 
 
 async def test_create_then_read_a_ticket(client: httpx.AsyncClient, sim: Simulator) -> None:
@@ -78,8 +92,15 @@ async def test_create_then_read_a_ticket(client: httpx.AsyncClient, sim: Simulat
 
 
 async def test_pascal_case_keys_are_accepted_and_answers_are_camel_case(client: httpx.AsyncClient) -> None:
-    body = {"CompanyID": 101, "Title": "Pascal", "Status": 1, "Priority": 3, "QueueID": 29683325, "EXTERNALID": "k",
-            "DueDateTime": "2026-01-16T02:10:00Z"}
+    body = {
+        "CompanyID": 101,
+        "Title": "Pascal",
+        "Status": 1,
+        "Priority": 3,
+        "QueueID": 29683325,
+        "EXTERNALID": "k",
+        "DueDateTime": "2026-01-16T02:10:00Z",
+    }
     ticket_id = (await client.post(f"{API}/Tickets", json=body)).json()["itemId"]
     item = (await client.get(f"{API}/Tickets/{ticket_id}")).json()["item"]
     assert (item["companyID"], item["title"], item["priority"], item["externalID"]) == (101, "Pascal", 3, "k")
@@ -97,8 +118,9 @@ async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient, sim
     assert (await client.patch(f"{API}/Tickets", json={"id": 1, "status": 5})).status_code == 404
 
 
-async def test_put_replaces_the_ticket_and_omitted_fields_become_null(client: httpx.AsyncClient,
-                                                                      sim: Simulator) -> None:
+async def test_put_replaces_the_ticket_and_omitted_fields_become_null(
+    client: httpx.AsyncClient, sim: Simulator
+) -> None:
     ticket_id = await create_ticket(client, description="will vanish", externalID="bc-2")
     number = sim.tickets[ticket_id]["ticketNumber"]
     response = await client.put(f"{API}/Tickets", json={"id": ticket_id, **TICKET, "status": 5})
@@ -130,19 +152,25 @@ async def test_notes_are_created_under_their_ticket_only(client: httpx.AsyncClie
     assert (await client.post(f"{API}/Tickets/999999/Notes", json=body)).status_code == 404
     bad = await client.post(f"{API}/Tickets/{ticket_id}/Notes", json={"noteType": 1, "publish": 3})
     assert bad.status_code == 500
-    assert bad.json()["errors"] == ["Missing Required Field: description.",
-                                    "Invalid picklist value '3' for field 'publish': not in the TicketNotes picklist."]
+    assert bad.json()["errors"] == [
+        "Missing Required Field: description.",
+        "Invalid picklist value '3' for field 'publish': not in the TicketNotes picklist.",
+    ]
 
 
 async def test_fields_documents(client: httpx.AsyncClient) -> None:
     tickets = (await client.get(f"{API}/Tickets/entityInformation/fields")).json()["fields"]
     status = next(f for f in tickets if f["name"] == "status")
     assert {"value": "5", "label": "Complete"}.items() <= next(
-        v for v in status["picklistValues"] if v["value"] == "5").items()
+        v for v in status["picklistValues"] if v["value"] == "5"
+    ).items()
     notes = (await client.get(f"{API}/ticketnotes/entityinformation/fields")).json()["fields"]
     publish = next(f for f in notes if f["name"] == "publish")
     assert [(v["value"], v["label"]) for v in publish["picklistValues"]] == [
-        ("1", "All Autotask Users"), ("2", "Internal Project Team"), ("4", "Internal & Co-Managed")]
+        ("1", "All Autotask Users"),
+        ("2", "Internal Project Team"),
+        ("4", "Internal & Co-Managed"),
+    ]
 
 
 async def test_time_entries_count_by_ticket(client: httpx.AsyncClient, sim: Simulator) -> None:
@@ -165,8 +193,13 @@ async def test_simulator_side_status_change_and_deletion(client: httpx.AsyncClie
 
 
 async def test_unsupported_verbs_answer_405_with_message(client: httpx.AsyncClient) -> None:
-    for method, path in (("DELETE", "Tickets/1"), ("GET", "Tickets"), ("POST", "Companies/100"),
-                         ("PUT", "Companies"), ("GET", "Tickets/1/Notes")):
+    for method, path in (
+        ("DELETE", "Tickets/1"),
+        ("GET", "Tickets"),
+        ("POST", "Companies/100"),
+        ("PUT", "Companies"),
+        ("GET", "Tickets/1/Notes"),
+    ):
         response = await client.request(method, f"{API}/{path}")
         assert response.status_code == 405, (method, path)
         assert response.json() == {"Message": f"The requested resource does not support http method '{method}'."}
@@ -175,13 +208,17 @@ async def test_unsupported_verbs_answer_405_with_message(client: httpx.AsyncClie
 async def test_threshold_information_counts_itself(client: httpx.AsyncClient) -> None:
     await client.get(f"{API}/Companies/100")
     first = (await client.get(f"{API}/ThresholdInformation")).json()
-    assert first == {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60,
-                     "currentTimeframeRequestCount": 2}
+    assert first == {
+        "externalRequestThreshold": 10000,
+        "requestThresholdTimeframe": 60,
+        "currentTimeframeRequestCount": 2,
+    }
     assert (await client.get(f"{API}/ThresholdInformation")).json()["currentTimeframeRequestCount"] == 3
 
 
 async def test_ticket_link_page_for_people(client: httpx.AsyncClient, sim: Simulator) -> None:
     ticket_id = await create_ticket(client)
-    page = await client.get("/Autotask/AutotaskExtend/ExecuteCommand.aspx",
-                            params={"Code": "OpenTicketDetail", "TicketID": ticket_id})
+    page = await client.get(
+        "/Autotask/AutotaskExtend/ExecuteCommand.aspx", params={"Code": "OpenTicketDetail", "TicketID": ticket_id}
+    )
     assert page.status_code == 200 and sim.tickets[ticket_id]["ticketNumber"] in page.text

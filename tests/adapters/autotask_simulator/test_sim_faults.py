@@ -69,8 +69,9 @@ async def test_lost_answer_applies_the_create_then_answers_504(client: httpx.Asy
     assert response.status_code == 504
     [ticket] = sim.tickets.values()
     assert ticket["externalID"] == "bc-run-1"
-    found = await client.post(f"{API}/Tickets/query",
-                              json={"filter": [{"op": "eq", "field": "externalID", "value": "bc-run-1"}]})
+    found = await client.post(
+        f"{API}/Tickets/query", json={"filter": [{"op": "eq", "field": "externalID", "value": "bc-run-1"}]}
+    )
     assert [i["id"] for i in found.json()["items"]] == [ticket["id"]]
 
 
@@ -87,8 +88,9 @@ async def test_patch_refused_leaves_put_working(client: httpx.AsyncClient, sim: 
 
 async def test_in_refused_hits_only_queries_using_in(client: httpx.AsyncClient, sim: Simulator) -> None:
     sim.inject(Fault("in_refused", entity="Companies", times=None))
-    assert (await client.post(f"{API}/Companies/query", json={"filter": [{"op": "eq", "field": "id",
-                                                                          "value": 100}]})).status_code == 200
+    assert (
+        await client.post(f"{API}/Companies/query", json={"filter": [{"op": "eq", "field": "id", "value": 100}]})
+    ).status_code == 200
     nested = {"filter": [{"op": "or", "items": IN_QUERY["filter"]}]}
     for body in (IN_QUERY, nested):
         response = await client.post(f"{API}/Companies/query", json=body)
@@ -112,14 +114,22 @@ async def test_counts_key_requests_by_method_and_template(client: httpx.AsyncCli
     await client.patch(f"{API}/Tickets", json={"id": ticket_id, "priority": 1})
     await client.post(f"{API}/Tickets/query", json={"filter": [{"op": "exist", "field": "id"}]})
     await client.post(f"{API}/Tickets/{ticket_id}/Notes", json={"description": "n", "noteType": 1, "publish": 2})
-    await client.post(f"{API}/TimeEntries/query/count", json={"filter": [{"op": "eq", "field": "ticketID",
-                                                                          "value": ticket_id}]})
+    await client.post(
+        f"{API}/TimeEntries/query/count", json={"filter": [{"op": "eq", "field": "ticketID", "value": ticket_id}]}
+    )
     await client.get(f"{API}/Tickets/entityInformation/fields")
     await client.get(f"{API}/Companies/100", headers={"Secret": "wrong"})  # refused requests count too
     assert dict(sim.counts) == {
-        "GET zoneInformation": 1, "POST Tickets": 1, "GET Tickets/{id}": 2, "PATCH Tickets": 1,
-        "POST Tickets/query": 1, "POST Tickets/{id}/Notes": 1, "POST TimeEntries/query/count": 1,
-        "GET Tickets/entityInformation/fields": 1, "GET Companies/{id}": 1}
+        "GET zoneInformation": 1,
+        "POST Tickets": 1,
+        "GET Tickets/{id}": 2,
+        "PATCH Tickets": 1,
+        "POST Tickets/query": 1,
+        "POST Tickets/{id}/Notes": 1,
+        "POST TimeEntries/query/count": 1,
+        "GET Tickets/entityInformation/fields": 1,
+        "GET Companies/{id}": 1,
+    }
 
 
 async def test_the_hourly_budget_throttles_and_recovers() -> None:
@@ -130,8 +140,11 @@ async def test_the_hourly_budget_throttles_and_recovers() -> None:
         for _ in range(2):
             assert (await client.get(f"{API}/Companies/100")).status_code == 200
         usage = (await client.get(f"{API}/ThresholdInformation")).json()
-        assert usage == {"externalRequestThreshold": 3, "requestThresholdTimeframe": 60,
-                         "currentTimeframeRequestCount": 3}
+        assert usage == {
+            "externalRequestThreshold": 3,
+            "requestThresholdTimeframe": 60,
+            "currentTimeframeRequestCount": 3,
+        }
         over = await client.get(f"{API}/Companies/100")
         assert over.status_code == 429 and over.headers["Retry-After"] == "3600"
         now[0] += timedelta(minutes=30)
@@ -142,8 +155,10 @@ async def test_the_hourly_budget_throttles_and_recovers() -> None:
 
 async def test_at_most_three_concurrent_requests_per_endpoint(client: httpx.AsyncClient, sim: Simulator) -> None:
     sim.inject(Fault("latency", entity="Companies", seconds=0.3, times=None))
-    answers = await asyncio.gather(*(client.get(f"{API}/Companies/{100 + n}") for n in range(4)),
-                                   client.get(f"{API}/Tickets/entityInformation/fields"))
+    answers = await asyncio.gather(
+        *(client.get(f"{API}/Companies/{100 + n}") for n in range(4)),
+        client.get(f"{API}/Tickets/entityInformation/fields"),
+    )
     codes = sorted(a.status_code for a in answers[:4])
     assert codes == [200, 200, 200, 500] and answers[4].status_code == 200
     assert "thread limit" in next(a for a in answers if a.status_code == 500).json()["errors"][0]

@@ -18,25 +18,40 @@ async def ids(client: httpx.AsyncClient, entity: str, *conditions: dict[str, Any
     return [item["id"] for item in response.json()["items"]]
 
 
-@pytest.mark.parametrize(("condition", "expected"), [
-    ({"op": "eq", "field": "id", "value": 101}, [101]),
-    ({"op": "eq", "field": "companyName", "value": "acme corporation"}, [100]),
-    ({"op": "noteq", "field": "isActive", "value": True}, [104]),
-    ({"op": "gt", "field": "id", "value": 103}, [104, 105]),
-    ({"op": "gte", "field": "id", "value": "103"}, [103, 104, 105]),
-    ({"op": "lt", "field": "id", "value": 101}, [0, 100]),
-    ({"op": "lte", "field": "id", "value": 101}, [0, 100, 101]),
-    ({"op": "beginsWith", "field": "CompanyName", "value": "glob"}, [101]),
-    ({"op": "endsWith", "field": "COMPANYNAME", "value": "LTD"}, [102]),
-    ({"op": "contains", "field": "companyname", "value": "ent"}, [105]),
-    ({"op": "exist", "field": "id"}, [0, 100, 101, 102, 103, 104, 105]),
-    ({"op": "in", "field": "id", "value": [100, 105, 999]}, [100, 105]),
-    ({"op": "notIn", "field": "id", "value": [0, 100, 101, 102]}, [103, 104, 105]),
-    ({"op": "or", "items": [{"op": "eq", "field": "id", "value": 100},
-                            {"op": "and", "items": [{"op": "gt", "field": "id", "value": 103},
-                                                    {"op": "eq", "field": "isActive", "value": "true"}]}]},
-     [100, 105]),
-])
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"op": "eq", "field": "id", "value": 101}, [101]),
+        ({"op": "eq", "field": "companyName", "value": "acme corporation"}, [100]),
+        ({"op": "noteq", "field": "isActive", "value": True}, [104]),
+        ({"op": "gt", "field": "id", "value": 103}, [104, 105]),
+        ({"op": "gte", "field": "id", "value": "103"}, [103, 104, 105]),
+        ({"op": "lt", "field": "id", "value": 101}, [0, 100]),
+        ({"op": "lte", "field": "id", "value": 101}, [0, 100, 101]),
+        ({"op": "beginsWith", "field": "CompanyName", "value": "glob"}, [101]),
+        ({"op": "endsWith", "field": "COMPANYNAME", "value": "LTD"}, [102]),
+        ({"op": "contains", "field": "companyname", "value": "ent"}, [105]),
+        ({"op": "exist", "field": "id"}, [0, 100, 101, 102, 103, 104, 105]),
+        ({"op": "in", "field": "id", "value": [100, 105, 999]}, [100, 105]),
+        ({"op": "notIn", "field": "id", "value": [0, 100, 101, 102]}, [103, 104, 105]),
+        (
+            {
+                "op": "or",
+                "items": [
+                    {"op": "eq", "field": "id", "value": 100},
+                    {
+                        "op": "and",
+                        "items": [
+                            {"op": "gt", "field": "id", "value": 103},
+                            {"op": "eq", "field": "isActive", "value": "true"},
+                        ],
+                    },
+                ],
+            },
+            [100, 105],
+        ),
+    ],
+)
 async def test_company_filters(client: httpx.AsyncClient, condition: dict[str, Any], expected: list[int]) -> None:
     assert await ids(client, "Companies", condition) == expected
 
@@ -45,23 +60,44 @@ async def test_top_level_conditions_are_and_ed_and_not_exist_finds_nulls(client:
     first = await create_ticket(client, companyID=100, title="a", externalID="bc-1")
     second = await create_ticket(client, companyID=101, title="b")
     assert await ids(client, "Tickets", {"op": "notExist", "field": "externalID"}) == [second]
-    assert await ids(client, "Tickets", {"op": "eq", "field": "ExternalID", "value": "BC-1"},
-                     {"op": "noteq", "field": "status", "value": 5}) == [first]
-    assert await ids(client, "Tickets", {"op": "eq", "field": "externalID", "value": "bc-1"},
-                     {"op": "eq", "field": "companyID", "value": 101}) == []
+    assert await ids(
+        client,
+        "Tickets",
+        {"op": "eq", "field": "ExternalID", "value": "BC-1"},
+        {"op": "noteq", "field": "status", "value": 5},
+    ) == [first]
+    assert (
+        await ids(
+            client,
+            "Tickets",
+            {"op": "eq", "field": "externalID", "value": "bc-1"},
+            {"op": "eq", "field": "companyID", "value": 101},
+        )
+        == []
+    )
     assert await ids(client, "Tickets", {"op": "gte", "field": "createDate", "value": "2000-01-01T00:00:00Z"}) == [
-        first, second]
+        first,
+        second,
+    ]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"filter": [{"op": "eq", "field": "nope", "value": 1}]}, "Unable to find field 'nope' in the Companies entity."),
-    ({"filter": []}, "A query needs a filter with at least one condition."),
-    ({}, "A query needs a filter with at least one condition."),
-    ({"filter": [{"op": "in", "field": "id", "value": 1}]}, "The 'in' operator needs a list value for field 'id'."),
-    ({"filter": [{"op": "eq", "field": "id", "value": "x"}]},
-     "Unable to convert value 'x' of field 'id' to type long."),
-    ({"filter": [{"op": "exist", "field": "id"}], "maxRecords": 501}, "MaxRecords must be between 1 and 500."),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"filter": [{"op": "eq", "field": "nope", "value": 1}]},
+            "Unable to find field 'nope' in the Companies entity.",
+        ),
+        ({"filter": []}, "A query needs a filter with at least one condition."),
+        ({}, "A query needs a filter with at least one condition."),
+        ({"filter": [{"op": "in", "field": "id", "value": 1}]}, "The 'in' operator needs a list value for field 'id'."),
+        (
+            {"filter": [{"op": "eq", "field": "id", "value": "x"}]},
+            "Unable to convert value 'x' of field 'id' to type long.",
+        ),
+        ({"filter": [{"op": "exist", "field": "id"}], "maxRecords": 501}, "MaxRecords must be between 1 and 500."),
+    ],
+)
 async def test_bad_queries_are_500_with_errors(client: httpx.AsyncClient, body: dict[str, Any], message: str) -> None:
     response = await client.post(f"{API}/Companies/query", json=body)
     assert response.status_code == 500 and response.json() == {"errors": [message]}
@@ -124,5 +160,9 @@ async def test_ticket_notes_query_at_the_root(client: httpx.AsyncClient, sim: Si
     ticket = await create_ticket(client, title="a")
     note = {"description": "n", "noteType": 1, "publish": 2}
     note_id = (await client.post(f"{API}/Tickets/{ticket}/Notes", json=note)).json()["itemId"]
-    assert await ids(client, "TicketNotes", {"op": "eq", "field": "ticketID", "value": ticket},
-                     {"op": "eq", "field": "publish", "value": 2}) == [note_id]
+    assert await ids(
+        client,
+        "TicketNotes",
+        {"op": "eq", "field": "ticketID", "value": ticket},
+        {"op": "eq", "field": "publish", "value": 2},
+    ) == [note_id]

@@ -11,15 +11,19 @@ from adapters.autotask_simulator import Fault, Simulator
 
 from .conftest import API, TICKET, create_ticket
 
-QUEUE_RULE = ("assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a queueID or both "
-              "an assignedResourceID and assignedResourceRoleID.")
+QUEUE_RULE = (
+    "assignedResourceID, assignedResourceRoleID, and queueID cannot all be empty. Supply a queueID or both "
+    "an assignedResourceID and assignedResourceRoleID."
+)
 
 
 async def test_a_ticket_needs_a_due_date(client: httpx.AsyncClient) -> None:
     body = {k: v for k, v in TICKET.items() if k != "dueDateTime"}
     response = await client.post(f"{API}/Tickets", json=body)
-    assert (response.status_code, response.json()) == (500, {"errors": ["dueDateTime is required.; on record number "
-                                                                        "[0]."]})
+    assert (response.status_code, response.json()) == (
+        500,
+        {"errors": ["dueDateTime is required.; on record number [0]."]},
+    )
     ticket_id = await create_ticket(client)
     assert (await client.get(f"{API}/Tickets/{ticket_id}")).json()["item"]["dueDateTime"] == "2026-01-16T02:10:00Z"
 
@@ -31,8 +35,9 @@ async def test_a_category_with_a_due_date_makes_it_optional(sim: Simulator, clie
 
 
 @pytest.mark.parametrize("extra", [{}, {"assignedResourceID": 29682885}, {"assignedResourceRoleID": 29682833}])
-async def test_a_ticket_needs_a_queue_or_a_resource_and_its_role(client: httpx.AsyncClient,
-                                                                   extra: dict[str, int]) -> None:
+async def test_a_ticket_needs_a_queue_or_a_resource_and_its_role(
+    client: httpx.AsyncClient, extra: dict[str, int]
+) -> None:
     body = {**{k: v for k, v in TICKET.items() if k != "queueID"}, **extra}
     response = await client.post(f"{API}/Tickets", json=body)
     assert (response.status_code, response.json()) == (500, {"errors": [QUEUE_RULE]})
@@ -71,9 +76,11 @@ async def test_the_thread_limit_counts_every_method_on_one_entity(sim: Simulator
     with the thread-limit answer, while another entity is still served."""
     ticket_id = await create_ticket(client)
     sim.inject(Fault("latency", entity="Tickets", times=3, seconds=0.3))
-    slow = [client.get(f"{API}/Tickets/{ticket_id}"),
-            client.post(f"{API}/Tickets/query", json={"filter": [{"op": "eq", "field": "id", "value": ticket_id}]}),
-            client.post(f"{API}/Tickets/{ticket_id}/Notes", json={"description": "n", "noteType": 1, "publish": 2})]
+    slow = [
+        client.get(f"{API}/Tickets/{ticket_id}"),
+        client.post(f"{API}/Tickets/query", json={"filter": [{"op": "eq", "field": "id", "value": ticket_id}]}),
+        client.post(f"{API}/Tickets/{ticket_id}/Notes", json={"description": "n", "noteType": 1, "publish": 2}),
+    ]
     tasks = [asyncio.ensure_future(c) for c in slow]
     await asyncio.sleep(0.1)
     fourth = await client.get(f"{API}/Tickets/entityInformation/fields")

@@ -37,8 +37,11 @@ async def errors_of(client: httpx.AsyncClient, body: dict[str, Any]) -> list[str
 
 async def test_the_seeded_tenant_requires_company_title_status_priority(client: httpx.AsyncClient) -> None:
     assert await errors_of(client, {"queueID": 29683325}) == [
-        "Missing Required Field: companyID.", "Missing Required Field: priority.",
-        "Missing Required Field: status.", "Missing Required Field: title."]
+        "Missing Required Field: companyID.",
+        "Missing Required Field: priority.",
+        "Missing Required Field: status.",
+        "Missing Required Field: title.",
+    ]
     for field in ("companyID", "title", "status", "priority"):
         body = {k: v for k, v in TICKET.items() if k != field}
         assert await errors_of(client, body) == [f"Missing Required Field: {field}."]
@@ -50,35 +53,58 @@ async def test_a_tenant_can_require_more(client: httpx.AsyncClient, sim: Simulat
     assert await errors_of(client, TICKET) == ["Missing Required Field: billingCodeID."]
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"status": 99}, "Invalid picklist value '99' for field 'status': not in the Tickets picklist."),
-    ({"status": 9}, "Picklist value '9' (Waiting Materials) for field 'status' is inactive."),
-    ({"priority": 4}, "Invalid picklist value '4' for field 'priority': not in the Tickets picklist."),
-    ({"queueID": 29714027}, "Picklist value '29714027' (To be Scheduled) for field 'queueID' is inactive."),
-    ({"issueType": 20}, "Picklist value '20' (Backup System) for field 'issueType' is inactive."),
-    ({"source": 3}, "Invalid picklist value '3' for field 'source': not in the Tickets picklist."),
-    ({"issueType": 40, "subIssueType": 11},
-     "Value '11' (Server) for field 'subIssueType' is not valid for issueType '40': it belongs to issueType '4'."),
-    ({"subIssueType": 273},
-     "Value '273' (Hardware) for field 'subIssueType' is not valid for an empty issueType: it belongs to issueType "
-     "'40'."),
-    ({"title": "x" * 256}, "Value for field 'title' exceeds the maximum length of 255 characters (256 given)."),
-    ({"description": "d" * 8001},
-     "Value for field 'description' exceeds the maximum length of 8000 characters (8001 given)."),
-    ({"externalID": "e" * 51}, "Value for field 'externalID' exceeds the maximum length of 50 characters (51 given)."),
-    ({"priority": "high"}, "Unable to convert value 'high' of field 'priority' to type integer."),
-    ({"companyID": 999}, "Value '999' for field 'companyID' does not reference an existing Company."),
-    ({"companyID": 104}, "Company 104 (Stark Logistics (closed)) is inactive: tickets cannot be created for it."),
-])
-async def test_invalid_values_are_refused(client: httpx.AsyncClient, sim: Simulator, fields: dict[str, Any],
-                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"status": 99}, "Invalid picklist value '99' for field 'status': not in the Tickets picklist."),
+        ({"status": 9}, "Picklist value '9' (Waiting Materials) for field 'status' is inactive."),
+        ({"priority": 4}, "Invalid picklist value '4' for field 'priority': not in the Tickets picklist."),
+        ({"queueID": 29714027}, "Picklist value '29714027' (To be Scheduled) for field 'queueID' is inactive."),
+        ({"issueType": 20}, "Picklist value '20' (Backup System) for field 'issueType' is inactive."),
+        ({"source": 3}, "Invalid picklist value '3' for field 'source': not in the Tickets picklist."),
+        (
+            {"issueType": 40, "subIssueType": 11},
+            "Value '11' (Server) for field 'subIssueType' is not valid for issueType '40': "
+            "it belongs to issueType '4'.",
+        ),
+        (
+            {"subIssueType": 273},
+            "Value '273' (Hardware) for field 'subIssueType' is not valid for an empty issueType: "
+            "it belongs to issueType '40'.",
+        ),
+        ({"title": "x" * 256}, "Value for field 'title' exceeds the maximum length of 255 characters (256 given)."),
+        (
+            {"description": "d" * 8001},
+            "Value for field 'description' exceeds the maximum length of 8000 characters (8001 given).",
+        ),
+        (
+            {"externalID": "e" * 51},
+            "Value for field 'externalID' exceeds the maximum length of 50 characters (51 given).",
+        ),
+        ({"priority": "high"}, "Unable to convert value 'high' of field 'priority' to type integer."),
+        ({"companyID": 999}, "Value '999' for field 'companyID' does not reference an existing Company."),
+        ({"companyID": 104}, "Company 104 (Stark Logistics (closed)) is inactive: tickets cannot be created for it."),
+    ],
+)
+async def test_invalid_values_are_refused(
+    client: httpx.AsyncClient, sim: Simulator, fields: dict[str, Any], message: str
+) -> None:
     assert await errors_of(client, {**TICKET, **fields}) == [message]
     assert sim.tickets == {}
 
 
 async def test_limits_are_inclusive_and_valid_picklists_pass(client: httpx.AsyncClient, sim: Simulator) -> None:
-    ticket_id = await create_ticket(client, title="t" * 255, description="d" * 8000, externalID="e" * 50,
-                                    issueType=40, subIssueType=273, source=8, status=7, priority=1)
+    ticket_id = await create_ticket(
+        client,
+        title="t" * 255,
+        description="d" * 8000,
+        externalID="e" * 50,
+        issueType=40,
+        subIssueType=273,
+        source=8,
+        status=7,
+        priority=1,
+    )
     assert sim.tickets[ticket_id]["subIssueType"] == 273
 
 
@@ -89,8 +115,10 @@ async def test_an_update_checks_only_what_changes(client: httpx.AsyncClient, sim
     assert (await client.patch(f"{API}/Tickets", json={"id": ticket_id, "status": 5})).status_code == 200
     refused = await client.patch(f"{API}/Tickets", json={"id": ticket_id, "priority": 4, "title": None})
     assert refused.status_code == 500
-    assert refused.json()["errors"] == ["Missing Required Field: title.",
-                                        "Invalid picklist value '4' for field 'priority': not in the Tickets picklist."]
+    assert refused.json()["errors"] == [
+        "Missing Required Field: title.",
+        "Invalid picklist value '4' for field 'priority': not in the Tickets picklist.",
+    ]
     assert sim.tickets[ticket_id]["title"] == TICKET["title"]
 
 
@@ -102,16 +130,24 @@ async def test_the_real_tenant_fields_document_loads_and_drives_validation() -> 
         fields = (await client.get(f"{API}/Tickets/entityInformation/fields")).json()["fields"]
         assert fields == document["fields"] and len(fields) == 75
         assert sorted(f["name"] for f in fields if f["isRequired"] and not f["isReadOnly"]) == [
-            "companyID", "priority", "status", "title"]
+            "companyID",
+            "priority",
+            "status",
+            "title",
+        ]
         assert await create_ticket(client)
         assert await errors_of(client, {**TICKET, "apiVendorID": 4, "status": 10}) == [
-            "Picklist value '10' (Dispatched) for field 'status' is inactive."]  # read-only apiVendorID ignored
+            "Picklist value '10' (Dispatched) for field 'status' is inactive."
+        ]  # read-only apiVendorID ignored
 
 
 async def test_the_official_postman_ticket_body_is_accepted(client: httpx.AsyncClient, sim: Simulator) -> None:
     raw = postman_body("Create a Ticket")  # a trailing comma, as Datto ships it; company 0 is the tenant's own
-    response = await client.post(f"{API}/Tickets", content=raw.replace('"companyID": 0', '"companyID": 100'),
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        f"{API}/Tickets",
+        content=raw.replace('"companyID": 0', '"companyID": 100'),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 200, response.text
     ticket = sim.tickets[response.json()["itemId"]]
     assert (ticket["companyID"], ticket["queueID"], ticket["priority"], ticket["status"]) == (100, 5, 2, 5)
@@ -133,4 +169,5 @@ async def test_a_body_that_is_not_json_is_refused(client: httpx.AsyncClient) -> 
     response = await client.post(f"{API}/Tickets", content="{not json")
     assert response.status_code == 500 and response.json() == {"errors": ["The request body is not valid JSON."]}
     assert (await client.post(f"{API}/Tickets", json=[TICKET])).json() == {
-        "errors": ["The request body must be a JSON object."]}
+        "errors": ["The request body must be a JSON object."]
+    }

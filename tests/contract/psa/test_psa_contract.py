@@ -22,10 +22,19 @@ async def draft_for(gateway: PsaGateway, company_id: int, external_id: str) -> T
     picklists = await gateway.picklists()
     priority = next(p.id for p in picklists.priorities if p.is_active)
     queue = next(q.id for q in picklists.queues if q.is_active)
-    return TicketDraft(company_id=company_id, title="[Backupchecks] Acme - Nightly - Error",
-                       description="Backup failed\nReference: run-1", status=1, priority=priority, queue_id=queue,
-                       issue_type_id=None, sub_issue_type_id=None, source_id=None, external_id=external_id,
-                       due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC))
+    return TicketDraft(
+        company_id=company_id,
+        title="[Backupchecks] Acme - Nightly - Error",
+        description="Backup failed\nReference: run-1",
+        status=1,
+        priority=priority,
+        queue_id=queue,
+        issue_type_id=None,
+        sub_issue_type_id=None,
+        source_id=None,
+        external_id=external_id,
+        due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC),
+    )
 
 
 async def new_ticket(world: PsaWorld, external_id: str = "bc-contract-1") -> tuple[PsaGateway, int]:
@@ -131,8 +140,13 @@ async def test_complete_sets_status_5(world: PsaWorld) -> None:
 
 async def test_picklists_have_values_and_an_internal_publish_value(world: PsaWorld) -> None:
     picklists = await world.gateway().picklists()
-    for values in (picklists.queues, picklists.priorities, picklists.statuses, picklists.note_types,
-                   picklists.note_publish):
+    for values in (
+        picklists.queues,
+        picklists.priorities,
+        picklists.statuses,
+        picklists.note_types,
+        picklists.note_publish,
+    ):
         assert values
     assert picklists.status_label(STATUS_COMPLETE) == "Complete"
     assert any("internal" in p.label.lower() for p in picklists.note_publish)
@@ -149,11 +163,14 @@ async def test_usage_and_zone(world: PsaWorld) -> None:
     assert gateway.calls >= 2
 
 
-@pytest.mark.parametrize(("change", "failure"), [
-    ({"username": "nobody@example.com"}, AuthFailure.UNKNOWN_USER),
-    ({"secret": "wrong"}, AuthFailure.BAD_SECRET),
-    ({"tracking_identifier": "WRONG"}, AuthFailure.BAD_TRACKING_IDENTIFIER),
-])
+@pytest.mark.parametrize(
+    ("change", "failure"),
+    [
+        ({"username": "nobody@example.com"}, AuthFailure.UNKNOWN_USER),
+        ({"secret": "wrong"}, AuthFailure.BAD_SECRET),
+        ({"tracking_identifier": "WRONG"}, AuthFailure.BAD_TRACKING_IDENTIFIER),
+    ],
+)
 async def test_auth_failures_per_kind(world: PsaWorld, change: dict[str, str], failure: AuthFailure) -> None:
     world.add_company(100, "Acme Corporation")
     with pytest.raises(PsaAuthError) as caught:
@@ -188,8 +205,10 @@ async def test_companies_are_read_in_bulk_and_a_missing_company_is_left_out(worl
         world.add_company(company_id, name, active=active)
     gateway = world.gateway()
     found = await gateway.get_companies([101, 100, 99999, 100])
-    assert {c.id: (c.name, c.is_active) for c in found.values()} == {100: ("Acme Corporation", True),
-                                                                    101: ("Globex", False)}
+    assert {c.id: (c.name, c.is_active) for c in found.values()} == {
+        100: ("Acme Corporation", True),
+        101: ("Globex", False),
+    }
     assert sorted(found) == [100, 101] and await gateway.get_companies([]) == {}
 
 
@@ -218,6 +237,7 @@ async def test_a_note_needs_a_note_type_and_a_publish_value(world: PsaWorld) -> 
 
 async def test_publish_values_are_the_real_ones_and_co_managed_is_not_internal(world: PsaWorld) -> None:
     from domain.picklists import internal_publish, is_internal_publish
+
     picklists = await world.gateway().picklists()
     ids = {p.id: p for p in picklists.note_publish}
     assert {1, 2, 4} <= set(ids)

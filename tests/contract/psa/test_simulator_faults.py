@@ -31,9 +31,19 @@ from domain.tickets import CLOSING_NOTE, STATUS_COMPLETE
 from .worlds import GOOD, SECRET, TRACKING, USERNAME, SimulatorWorld, simulator_world
 
 NOTE = NoteDraft("Resolved via Backupchecks", CLOSING_NOTE, 1, 2)
-DRAFT = TicketDraft(company_id=100, title="[Backupchecks] Acme - Nightly - Error", description="Backup failed",
-                    status=1, priority=2, queue_id=8, issue_type_id=None, sub_issue_type_id=None, source_id=None,
-                    external_id="bc-fault", due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC))
+DRAFT = TicketDraft(
+    company_id=100,
+    title="[Backupchecks] Acme - Nightly - Error",
+    description="Backup failed",
+    status=1,
+    priority=2,
+    queue_id=8,
+    issue_type_id=None,
+    sub_issue_type_id=None,
+    source_id=None,
+    external_id="bc-fault",
+    due_at=datetime(2026, 1, 16, 2, 10, tzinfo=UTC),
+)
 
 
 @pytest.fixture
@@ -78,8 +88,9 @@ async def test_throttling_of_a_create_is_retried_once_surely_refused(world: Simu
 
 
 @pytest.mark.parametrize("kind", ["throttle", "thread_limit"])
-async def test_lasting_throttling_is_retried_until_the_deadline_then_gives_up_saying_so(world: SimulatorWorld,
-                                                                                       kind: str) -> None:
+async def test_lasting_throttling_is_retried_until_the_deadline_then_gives_up_saying_so(
+    world: SimulatorWorld, kind: str
+) -> None:
     world.sim.inject(Fault(kind, entity="Companies", times=None))
     with pytest.raises(PsaUnavailable) as caught:
         await gateway(world).get_company(100)
@@ -207,8 +218,9 @@ async def test_bulk_read_sends_in_lists_of_at_most_400_values(world: SimulatorWo
     assert world.sim.counts["POST Tickets/query"] == 3 and world.sim.counts["GET Tickets/{id}"] == 0  # 400+400+302
 
 
-async def test_no_log_line_at_any_level_carries_a_credential(world: SimulatorWorld,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_log_line_at_any_level_carries_a_credential(
+    world: SimulatorWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: ours, httpx's, httpcore's (real HTTP here), uvicorn's
     g = world.connector.connect(replace(GOOD, log_level=ApiLogLevel.REQUESTS))
     ticket_id = await g.create_ticket(DRAFT)
@@ -223,7 +235,8 @@ async def test_no_log_line_at_any_level_carries_a_credential(world: SimulatorWor
 
 
 async def test_companies_in_refused_falls_back_to_single_reads_and_leaves_a_hidden_company_out(
-        world: SimulatorWorld) -> None:
+    world: SimulatorWorld,
+) -> None:
     for company_id in (100, 101, 102):
         world.sim.add_company(company_id, f"Company {company_id}")
     world.sim.inject(Fault("in_refused", times=None))
@@ -237,17 +250,23 @@ async def test_one_budget_of_three_per_entity_across_methods(world: SimulatorWor
     g = gateway(world)
     ticket_id = await g.create_ticket(DRAFT)
     world.sim.inject(Fault("latency", entity="Tickets", seconds=0.05, times=None))
-    calls = [g.get_ticket(ticket_id), g.find_ticket_by_external_id("bc-fault"), g.add_ticket_note(ticket_id, NOTE),
-             g.picklists(refresh=True), g.create_ticket(DRAFT), g.get_tickets([ticket_id]), g.get_ticket(ticket_id),
-             g.add_ticket_note(ticket_id, NOTE)]
+    calls = [
+        g.get_ticket(ticket_id),
+        g.find_ticket_by_external_id("bc-fault"),
+        g.add_ticket_note(ticket_id, NOTE),
+        g.picklists(refresh=True),
+        g.create_ticket(DRAFT),
+        g.get_tickets([ticket_id]),
+        g.get_ticket(ticket_id),
+        g.add_ticket_note(ticket_id, NOTE),
+    ]
     results = await asyncio.gather(*calls)
     assert all(r is not None for r in results)
     assert world.sim.peak_in_flight["Tickets"] == 3 and world.sim.thread_refusals["Tickets"] == 0
     assert world.sleeps == []  # never refused, never retried
 
 
-async def test_two_processes_without_a_shared_budget_are_refused_and_retry_until_served(
-        world: SimulatorWorld) -> None:
+async def test_two_processes_without_a_shared_budget_are_refused_and_retry_until_served(world: SimulatorWorld) -> None:
     """Two connectors with budgets of their own (two processes on SQLite, say) overrun the tenant's thread limit:
     the refusals were not processed, so every create is retried and lands exactly once."""
     urls = world.connector.zone_discovery_urls

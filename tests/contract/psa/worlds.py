@@ -36,13 +36,16 @@ class PsaWorld(Protocol):
     def set_status(self, ticket_id: int, status: int) -> None: ...
     def break_company_reads(self) -> None:
         """Every company read answers 'unavailable' until `heal()`."""
+
     def heal(self) -> None: ...
     def lose_next_create_answer(self) -> None:
         """The next ticket creation is applied, and its answer lost."""
+
     def tickets_with_external_id(self, external_id: str) -> int: ...
     def due_at(self, ticket_id: int) -> datetime | None: ...
     def requests(self) -> int:
         """Requests that reached the PSA so far."""
+
     def hide(self, area: str, how: str) -> None:
         """The API user's security level cannot see `area` ("time_entries", ...): "forbidden" or "zero"."""
 
@@ -150,8 +153,12 @@ class SimulatorWorld:
         return sum(self.sim.counts.values())
 
     def hide(self, area: str, how: str) -> None:
-        entity = {"tickets": "Tickets", "time_entries": "TimeEntries", "notes": "TicketNotes",
-                  "companies": "Companies"}[area]
+        entity = {
+            "tickets": "Tickets",
+            "time_entries": "TimeEntries",
+            "notes": "TicketNotes",
+            "companies": "Companies",
+        }[area]
         self.sim.hidden[entity] = how
 
 

@@ -90,6 +90,12 @@ def full_mapping(customer_id: str = "c-1") -> CompanyMapping:
     )
 
 
-def entry(n: int = 0, *, action: str = "ticket.create", target: tuple[str, str] = ("run", "r-1"),
-          outcome: Outcome = Outcome.OK, **details: str | int | float | bool | None) -> AuditEntry:
+def entry(
+    n: int = 0,
+    *,
+    action: str = "ticket.create",
+    target: tuple[str, str] = ("run", "r-1"),
+    outcome: Outcome = Outcome.OK,
+    **details: str | int | float | bool | None,
+) -> AuditEntry:
     return AuditEntry(at(n), "alice", "admin", action, target[0], target[1], outcome, details)

@@ -107,4 +107,7 @@ async def test_concurrent_audit_appends_keep_one_valid_chain(uow_factory: UnitOf
     assert sorted(r.entry.details["writer"] for r in records) == sorted(committed * 2)  # type: ignore[type-var]
     for first, second in zip(records[::2], records[1::2], strict=True):  # one unit of work's records stay together
         assert (first.entry.details["writer"], first.entry.details["part"], second.entry.details["part"]) == (
-            second.entry.details["writer"], 1, 2)
+            second.entry.details["writer"],
+            1,
+            2,
+        )

@@ -39,7 +39,8 @@ async def schema_diff(url: str) -> list[Any]:
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata))
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
+            )
     finally:
         await engine.dispose()
 
@@ -103,9 +104,11 @@ async def test_postgres_refuses_truncating_the_audit_log(name: str) -> None:
 # error under test is still raised (asserted below), the thread's late report is noise.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 async def test_unreachable_databases_raise_connection_error() -> None:
-    for url in ("sqlite+aiosqlite:////nonexistent-dir/x/backupchecks.sqlite3",
-                "postgresql+asyncpg://postgres@127.0.0.1:9/backupchecks",
-                "postgresql+psycopg://postgres@127.0.0.1:9/backupchecks"):
+    for url in (
+        "sqlite+aiosqlite:////nonexistent-dir/x/backupchecks.sqlite3",
+        "postgresql+asyncpg://postgres@127.0.0.1:9/backupchecks",
+        "postgresql+psycopg://postgres@127.0.0.1:9/backupchecks",
+    ):
         storage = SqlStorage(url)
         try:
             with pytest.raises(ConnectionError):

@@ -18,8 +18,7 @@ def fleet() -> list[Run]:
     than by most locales (upper case, digits, non-ASCII)."""
     ids = [f"{prefix}{n:02d}" for n in range(10) for prefix in ("a-", "B-", "é-")]
     return [
-        s.run(rid, customer_id=f"c-{i % 3}", minutes=(i // 4) * 10, status=STATUSES[i % 4])
-        for i, rid in enumerate(ids)
+        s.run(rid, customer_id=f"c-{i % 3}", minutes=(i // 4) * 10, status=STATUSES[i % 4]) for i, rid in enumerate(ids)
     ]
 
 
@@ -44,15 +43,24 @@ async def test_run_filters(uow_factory: UnitOfWorkFactory) -> None:
     since, until = s.at(20), s.at(50)
     cases: list[tuple[RunQuery, list[Run]]] = [
         (RunQuery(limit=100), runs),
-        (RunQuery(statuses=frozenset({RunStatus.ERROR, RunStatus.MISSED}), limit=100),
-         [r for r in runs if r.status in (RunStatus.ERROR, RunStatus.MISSED)]),
+        (
+            RunQuery(statuses=frozenset({RunStatus.ERROR, RunStatus.MISSED}), limit=100),
+            [r for r in runs if r.status in (RunStatus.ERROR, RunStatus.MISSED)],
+        ),
         (RunQuery(customer_id="c-1", limit=100), [r for r in runs if r.customer_id == "c-1"]),
         (RunQuery(has_ticket=True, limit=100), [r for r in runs if r.id in linked]),
         (RunQuery(has_ticket=False, limit=100), [r for r in runs if r.id not in linked]),
         (RunQuery(since=since, until=until, limit=100), [r for r in runs if since <= r.run_at < until]),
-        (RunQuery(statuses=frozenset({RunStatus.WARNING}), customer_id="c-0", has_ticket=False, since=since, limit=100),
-         [r for r in runs if r.status is RunStatus.WARNING and r.customer_id == "c-0" and r.id not in linked
-          and r.run_at >= since]),
+        (
+            RunQuery(
+                statuses=frozenset({RunStatus.WARNING}), customer_id="c-0", has_ticket=False, since=since, limit=100
+            ),
+            [
+                r
+                for r in runs
+                if r.status is RunStatus.WARNING and r.customer_id == "c-0" and r.id not in linked and r.run_at >= since
+            ],
+        ),
         (RunQuery(limit=7), runs),
         (RunQuery(customer_id="nobody"), []),
     ]

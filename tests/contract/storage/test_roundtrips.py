@@ -136,11 +136,24 @@ async def test_settings_round_trip_keep_the_installation_id(uow_factory: UnitOfW
         initial = await uow.settings.get()
     assert len(initial.installation_id) >= 16 and not initial.enabled and initial.api_password_sealed is None
     every = dataclasses.replace(
-        initial, enabled=True, environment=Environment.PRODUCTION, api_username="api@example.com",
-        api_password_sealed="v1.sealed-ciphertext==", tracking_identifier="TRACK-ÿ", backupchecks_base_url="https://bc",
-        default_queue_id=1, default_issue_type_id=2, default_sub_issue_type_id=3, default_source_id=4,
-        priority_error_id=5, priority_warning_id=6, new_ticket_status_id=7, note_type_id=8, note_publish_id=9,
-        allow_resolve=True, api_log_level=ApiLogLevel.REQUESTS,
+        initial,
+        enabled=True,
+        environment=Environment.PRODUCTION,
+        api_username="api@example.com",
+        api_password_sealed="v1.sealed-ciphertext==",
+        tracking_identifier="TRACK-ÿ",
+        backupchecks_base_url="https://bc",
+        default_queue_id=1,
+        default_issue_type_id=2,
+        default_sub_issue_type_id=3,
+        default_source_id=4,
+        priority_error_id=5,
+        priority_warning_id=6,
+        new_ticket_status_id=7,
+        note_type_id=8,
+        note_publish_id=9,
+        allow_resolve=True,
+        api_log_level=ApiLogLevel.REQUESTS,
     )
     async with uow_factory() as uow:
         await uow.settings.save(every)
@@ -240,8 +253,9 @@ INCOMPRESSIBLE = "".join(chr(0x4E00 + i * 7919 % 20000) for i in range(3000))  #
 
 
 @pytest.mark.parametrize("bad_id", [INCOMPRESSIBLE, "nul\x00inside"], ids=["9000-bytes", "nul"])
-async def test_an_id_the_database_cannot_index_or_hold_is_a_value_error(uow_factory: UnitOfWorkFactory,
-                                                                        bad_id: str) -> None:
+async def test_an_id_the_database_cannot_index_or_hold_is_a_value_error(
+    uow_factory: UnitOfWorkFactory, bad_id: str
+) -> None:
     """PostgreSQL refuses index entries over ~2,700 bytes and NUL characters in text: that is a refused value
     (ValueError), never a lost connection or an unnamed failure. Memory and SQLite hold both."""
     try:

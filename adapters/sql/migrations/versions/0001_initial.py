@@ -184,6 +184,13 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_records_no_truncate ON audit_records")
         op.execute("DROP TRIGGER audit_records_no_change ON audit_records")
         op.execute("DROP FUNCTION audit_records_append_only()")
-    for table in ("audit_records", "users", "autotask_settings", "ticket_links", "company_mappings", "runs",
-                  "customers"):
+    for table in (
+        "audit_records",
+        "users",
+        "autotask_settings",
+        "ticket_links",
+        "company_mappings",
+        "runs",
+        "customers",
+    ):
         op.drop_table(table)  # its indexes and SQLite triggers go with it
