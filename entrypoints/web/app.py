@@ -11,9 +11,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
-from application.errors import SignInRefused, UseCaseError
+from application.errors import SignInRefused, StorageError, UseCaseError
 from application.use_cases.web_sessions import Sessions
-from entrypoints.http.problems import use_case_status
+from entrypoints.http.problems import on_storage_error, use_case_status
 from entrypoints.web.admin import AuditPages, SettingsPages, UserPages
 from entrypoints.web.customers import CustomerPages
 from entrypoints.web.plumbing import (
@@ -112,6 +112,17 @@ def _use_case_error(request: Request[Any, Any, Any], error: UseCaseError) -> Res
     return _error_page(request, use_case_status(error), "Not available", error.message)
 
 
+def _storage_error(request: Request[Any, Any, Any], error: StorageError) -> Response[Any]:
+    """The database failed: the API's status and log line (503 when it did not answer, 422 when it refused a value;
+    nothing was stored), said as a page."""
+    answer = on_storage_error(request, error)
+    status = answer.status_code
+    if status is None or status == 500:
+        return answer
+    heading = "The database is not answering" if status == 503 else "Not saved"
+    return _error_page(request, status, heading, f"{error.message_default} Nothing was changed.")
+
+
 def web_router() -> Router:
     """Every page and form; each page's actor comes from the session cookie (`web_actor`), each form is CSRF-checked
     (`form`). Not part of the API's OpenAPI document."""
@@ -130,7 +141,12 @@ def web_router() -> Router:
             create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False),
         ],
         dependencies={"web_actor": Provide(provide_web_actor), "form": Provide(provide_form)},
-        exception_handlers={SignInRequired: _to_sign_in, CsrfRejected: _csrf_rejected, UseCaseError: _use_case_error},
+        exception_handlers={
+            SignInRequired: _to_sign_in,
+            CsrfRejected: _csrf_rejected,
+            UseCaseError: _use_case_error,
+            StorageError: _storage_error,
+        },
         after_request=secure_headers,
         include_in_schema=False,
     )

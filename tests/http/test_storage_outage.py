@@ -78,6 +78,8 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
                     await client.put("/api/v1/customers/c9", headers=headers, json={"name": "C"}),
                 ]
                 ready = await client.get("/ready")
+                client.cookies.set("bc_session", "a-session-the-database-must-look-up")
+                page = await client.get("/runs")
             finally:
                 _restore(name, storage)
                 # The app's connections belong to its own event loop: close them there, before it stops.
@@ -88,6 +90,8 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
             assert answer.headers["content-type"].startswith("application/problem+json")
             assert "Traceback" not in answer.text and "sqlalchemy" not in answer.text.lower()
         assert ready.status_code == 503
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")  # the web pages too
+        assert "The database is not answering" in page.text and "Traceback" not in page.text
         assert "unhandled error" not in caplog.text  # an outage is not a bug: no traceback logged as one
 
 
