@@ -31,7 +31,7 @@ AUDIT_PAGE = 50
 
 @dataclass(frozen=True, slots=True)
 class SettingField:
-    """One input of the Autotask settings form. `kind`: check, text, choice (fixed `choices`), or picklist (the
+    """One input of the Autotask settings form. `kind`: check, text, number, choice (fixed `choices`), or picklist (the
     tenant's live `picklist`; a number input when the picklists cannot be read)."""
 
     name: str
@@ -54,7 +54,7 @@ SETTING_FIELDS = (
     SettingField("priority_error_id", "Priority for errors and missed runs", "picklist", "priorities"),
     SettingField("priority_warning_id", "Priority for warnings", "picklist", "priorities"),
     SettingField("new_ticket_status_id", "Status of new tickets", "picklist", "statuses"),
-    SettingField("ticket_due_hours", "Ticket due (hours after the run is reviewed, 1-8760)", "text"),
+    SettingField("ticket_due_hours", "Ticket due (hours after the run is reviewed, 1-8760)", "number"),
     SettingField("note_type_id", "Closing note type", "picklist", "note_types"),
     SettingField("note_publish_id", "Closing note publish (visibility)", "picklist", "note_publish"),
     SettingField("allow_resolve", "Allow resolving tickets from Backupchecks", "check"),
