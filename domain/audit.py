@@ -142,11 +142,51 @@ def chain(previous: AuditRecord | None, entry: AuditEntry, key: AuditKey) -> Aud
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """The chain's head as last seen by this installation, kept outside the database and signed with the audit key
+    (docs/adr/0028-audit-anchor.md): the log must still hold record `seq` with `hash` (else records were cut off the
+    end or the log deleted), and no record from `keyed_since` on may be unkeyed (else the chain was downgraded to plain
+    SHA-256 and rewritten). Without the key an anchor can be deleted, not forged or moved."""
+
+    seq: int
+    hash: str
+    keyed_since: int
+    key_id: str
+    mac: str
+
+    @staticmethod
+    def _body(seq: int, hash_: str, keyed_since: int, key_id: str) -> bytes:
+        return _canonical({"anchor_seq": seq, "hash": hash_, "keyed_since": keyed_since, "key_id": key_id})
+
+    @classmethod
+    def at(cls, key: AuditKey, record: AuditRecord, previous: Anchor | None = None) -> Anchor:
+        """The anchor at `record`, keeping `previous`'s `keyed_since` when it is genuine (else it starts here)."""
+        since = previous.keyed_since if previous is not None and previous.genuine(key) else record.seq
+        return cls(
+            record.seq, record.hash, since, key.key_id, key.sign(cls._body(record.seq, record.hash, since, key.key_id))
+        )
+
+    def genuine(self, key: AuditKey) -> bool:
+        """Signed with `key` over what it says."""
+        expected = key.sign(self._body(self.seq, self.hash, self.keyed_since, self.key_id))
+        return self.key_id == key.key_id and hmac.compare_digest(self.mac, expected)
+
+
+class ChainFault(StrEnum):
+    """Why a walk failed."""
+
+    BROKEN = "broken"  # a record edited, inserted, deleted or moved, or signed with another key
+    DOWNGRADED = "downgraded"  # an unkeyed record where the anchor says the chain was keyed
+    TRUNCATED = "truncated"  # the anchored head is gone: records cut off the end, or the whole log deleted
+    ANCHOR_INVALID = "anchor_invalid"  # the anchor is unreadable or not signed with this key
+
+
+@dataclass(frozen=True, slots=True)
 class ChainCheck:
-    """The outcome of a walk over the log. `last_seq` and `last_hash` name the chain's end: kept elsewhere, they
-    reveal records cut off the end, which the chain alone cannot. `key_id` names the key that checked it;
-    `unkeyed_records` counts the records written before the chain had a key (they lead the chain, and the first keyed
-    record's HMAC covers their last hash)."""
+    """The outcome of a walk over the log. `last_seq` and `last_hash` name the chain's end: kept elsewhere (the
+    anchor), they reveal records cut off the end, which the chain alone cannot. `key_id` names the key that checked
+    it; `unkeyed_records` counts the records written before the chain had a key (they lead the chain, and the first
+    keyed record's HMAC covers their last hash). `anchored_seq` is the anchor's head when one was checked."""
 
     ok: bool
     records: int
@@ -155,6 +195,8 @@ class ChainCheck:
     unkeyed_records: int = 0
     last_seq: int | None = None
     last_hash: str | None = None
+    fault: ChainFault | None = None
+    anchored_seq: int | None = None
 
 
 def _intact(record: AuditRecord, prev_hash: str, key: AuditKey, keyed_seen: bool) -> bool:
@@ -167,17 +209,40 @@ def _intact(record: AuditRecord, prev_hash: str, key: AuditKey, keyed_seen: bool
     )
 
 
-def verify_chain(records: Iterable[AuditRecord], key: AuditKey) -> ChainCheck:
+def _fault(
+    record: AuditRecord, expected_seq: int, prev_hash: str, key: AuditKey, keyed_seen: bool, anchor: Anchor | None
+) -> ChainFault | None:
+    if record.seq != expected_seq or not _intact(record, prev_hash, key, keyed_seen):
+        return ChainFault.BROKEN
+    if anchor is None:
+        return None
+    if record.key_id is None and record.seq >= anchor.keyed_since:
+        return ChainFault.DOWNGRADED
+    if record.seq == anchor.seq and not hmac.compare_digest(record.hash, anchor.hash):
+        return ChainFault.TRUNCATED  # the anchored record was replaced: the log was cut there and written anew
+    return None
+
+
+def verify_chain(records: Iterable[AuditRecord], key: AuditKey, anchor: Anchor | None = None) -> ChainCheck:
     """Walk the log in order: every seq follows the last, every record links to its predecessor's hash, and every
     hash is the HMAC of its stored columns under `key` (or, for the records before the chain had a key, their plain
-    hash). A record signed with another key fails: it cannot be checked with this one."""
+    hash). A record signed with another key fails: it cannot be checked with this one. With an `anchor`, the log must
+    also reach the anchored head unchanged and hold no unkeyed record from the anchor's `keyed_since` on."""
+    forged = anchor is not None and not anchor.genuine(key)
+    if forged:
+        anchor = None  # the walk goes on without it, and fails at the end if nothing else failed first
+    anchored = None if anchor is None else anchor.seq
     expected_seq, prev_hash, count, unkeyed = 1, GENESIS_HASH, 0, 0
     for record in records:
         count += 1
-        if record.seq != expected_seq or not _intact(record, prev_hash, key, count > unkeyed + 1):
-            return ChainCheck(False, count, record.seq, key.key_id, unkeyed)
+        if (fault := _fault(record, expected_seq, prev_hash, key, count > unkeyed + 1, anchor)) is not None:
+            return ChainCheck(False, count, record.seq, key.key_id, unkeyed, fault=fault, anchored_seq=anchored)
         unkeyed += record.key_id is None
         expected_seq, prev_hash = record.seq + 1, record.hash
-    return ChainCheck(
-        True, count, None, key.key_id, unkeyed, expected_seq - 1 if count else None, prev_hash if count else None
-    )
+    last_seq, last_hash = (expected_seq - 1, prev_hash) if count else (None, None)
+    if anchor is not None and (last_seq or 0) < anchor.seq:
+        return ChainCheck(
+            False, count, (last_seq or 0) + 1, key.key_id, unkeyed, last_seq, last_hash, ChainFault.TRUNCATED, anchored
+        )
+    fault = ChainFault.ANCHOR_INVALID if forged else None
+    return ChainCheck(not forged, count, None, key.key_id, unkeyed, last_seq, last_hash, fault, anchored)

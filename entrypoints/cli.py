@@ -8,8 +8,10 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TextIO
 
+from adapters.audit_anchor import read_anchor
 from adapters.files import private_dir
 from application.errors import UseCaseError
 from application.ports import AuditQuery
@@ -130,7 +132,15 @@ async def tickets_refresh(container: Container, args: argparse.Namespace, out: T
 
 
 async def audit_verify(container: Container, args: argparse.Namespace, out: TextIO) -> int:
-    check = await container.verify_audit().execute(SYSTEM)
+    try:
+        anchor = None if args.anchor is None else read_anchor(args.anchor)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.anchor is not None and anchor is None:
+        print(f"error: {args.anchor} does not exist", file=sys.stderr)
+        return 1
+    check = await container.verify_audit().execute(SYSTEM, anchor)
     print(
         json.dumps(
             {
@@ -141,6 +151,8 @@ async def audit_verify(container: Container, args: argparse.Namespace, out: Text
                 "last_hash": check.last_hash,
                 "key_id": check.key_id,
                 "unkeyed_records": check.unkeyed_records,
+                "fault": None if check.fault is None else check.fault.value,
+                "anchored_seq": check.anchored_seq,
             }
         ),
         file=out,
@@ -250,7 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     tickets = commands.add_parser("tickets", help="ticket links").add_subparsers(dest="sub", required=True)
     action("refresh", "poll the status of every open ticket", tickets_refresh, tickets)
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True)
-    action("verify", "check the hash chain (exit 2 when broken)", audit_verify, audit)
+    p = action("verify", "check the hash chain and its anchor (exit 2 when broken)", audit_verify, audit)
+    p.add_argument(
+        "--anchor",
+        type=Path,
+        help="check against this copy of the anchor (e.g. one kept on another host) instead of the data directory's",
+    )
     p = action("export", "write the whole log to stdout", audit_export, audit)
     p.add_argument("--format", choices=[f.value for f in ExportFormat], default=ExportFormat.JSONL.value)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from adapters.audit_anchor import ANCHOR_FILE, FileAnchor
 from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
 from adapters.autotask import AutotaskConnector
 from adapters.autotask.budget import LocalBudget
@@ -109,7 +110,7 @@ class Config:
 
 
 def make_storage(config: Config, audit_key: AuditKey) -> UnitOfWorkFactory:
-    return SqlStorage(config.effective_database_url, audit_key)
+    return SqlStorage(config.effective_database_url, audit_key, FileAnchor(config.data_dir / ANCHOR_FILE, audit_key))
 
 
 def make_audit_key(config: Config) -> AuditKey:

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from application.ports import (
+    AuditAnchorStore,
     AuditLog,
     AuditQuery,
     CustomerRepository,
@@ -52,6 +53,7 @@ class MemoryStore:
     audit: list[AuditRecord] = field(default_factory=list)
     settings: dict[str, AutotaskSettings] = field(default_factory=dict)
     audit_key: AuditKey = field(default_factory=AuditKey.generate)
+    audit_anchor: AuditAnchorStore | None = None
     commits: int = 0
     _lock_owners: dict[object, object] = field(default_factory=dict)
     _released: asyncio.Condition | None = None
@@ -278,6 +280,7 @@ class MemoryAudit(_Repo):
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow)
         self.key = uow.store.audit_key
+        self.anchor = uow.store.audit_anchor
         self.pending: list[AuditRecord] = []
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
@@ -367,6 +370,8 @@ class MemoryUnitOfWork:
         for table in self._tables():
             table.apply()
         self.store.audit.extend(self._audit.pending)
+        if self._audit.pending and self.store.audit_anchor is not None:
+            self.store.audit_anchor.advance(self._audit.pending[-1])
         self._audit.pending.clear()
         self.store.commits += 1
         self.committed = True

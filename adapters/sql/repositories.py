@@ -12,7 +12,7 @@ from sqlalchemy.engine import RowMapping
 
 from adapters.sql import rows
 from adapters.sql import tables as t
-from application.ports import AuditQuery, RunQuery, User
+from application.ports import AuditAnchorStore, AuditQuery, RunQuery, User
 from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
@@ -210,9 +210,17 @@ class SqlAudit(_Repo):
     PostgreSQL by a transaction-scoped advisory lock taken before reading the chain's head, on SQLite by the write
     lock every unit of work holds (BEGIN IMMEDIATE). The primary key on seq refuses a fork in any case."""
 
-    def __init__(self, uow: SqlUnitOfWork, key: AuditKey) -> None:
+    def __init__(self, uow: SqlUnitOfWork, key: AuditKey, anchor: AuditAnchorStore | None) -> None:
         super().__init__(uow)
         self.key = key
+        self.anchor = anchor
+        self._appended: AuditRecord | None = None
+
+    def ended(self, *, committed: bool) -> None:
+        """The transaction ended: when it committed appended records, the anchor moves to the last of them."""
+        appended, self._appended = self._appended, None
+        if committed and appended is not None and self.anchor is not None:
+            self.anchor.advance(appended)
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         if entry.at.tzinfo is None or entry.at.utcoffset() is None:
@@ -223,6 +231,7 @@ class SqlAudit(_Repo):
         head = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
         record = chain(None if head is None else rows.audit_from(head), entry, self.key)
         await self._uow.execute(sa.insert(t.audit_records).values(rows.audit_row(record)))
+        self._appended = record
         return record
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]:

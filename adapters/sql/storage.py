@@ -27,6 +27,7 @@ from adapters.sql.repositories import (
     SqlUsers,
 )
 from application.ports import (
+    AuditAnchorStore,
     AuditLog,
     CustomerRepository,
     MappingRepository,
@@ -90,7 +91,14 @@ class SqlUnitOfWork:
     A database failure that leaves `async with` (or prevents it) is the storage port's error: StorageUnavailable
     when the database did not answer, StorageRefused when it refused a value."""
 
-    def __init__(self, engine: AsyncEngine, audit_key: AuditKey, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        audit_key: AuditKey,
+        anchor: AuditAnchorStore | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self._engine = engine
         self.read_only = read_only
         self._conn: AsyncConnection | None = None
@@ -102,7 +110,8 @@ class SqlUnitOfWork:
         self.tickets: TicketLinkRepository = SqlTicketLinks(self)
         self.settings: SettingsRepository = SqlSettings(self)
         self.users: UserRepository = SqlUsers(self)
-        self.audit: AuditLog = SqlAudit(self, audit_key)
+        self._audit = SqlAudit(self, audit_key, anchor)
+        self.audit: AuditLog = self._audit
 
     @property
     def dialect(self) -> str:
@@ -161,6 +170,7 @@ class SqlUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self._conn = self._conn, None
+        self._audit.ended(committed=False)
         self._forget_nesting()
         if conn is not None:
             try:
@@ -180,8 +190,10 @@ class SqlUnitOfWork:
         with translated():
             await self._conn.commit()
         self.committed = True
+        self._audit.ended(committed=True)
 
     async def rollback(self) -> None:
+        self._audit.ended(committed=False)
         if self._conn is not None:
             with translated():
                 await self._conn.rollback()
@@ -226,13 +238,14 @@ class SqlStorage:
     import time; `await dispose()` closes its pool. The schema is made by `adapters.sql.migrate.upgrade`. `audit_key`
     signs the audit chain (a fresh random key when none is given: a chain only this instance can check)."""
 
-    def __init__(self, url: str, audit_key: AuditKey | None = None) -> None:
+    def __init__(self, url: str, audit_key: AuditKey | None = None, anchor: AuditAnchorStore | None = None) -> None:
         self.url = url
         self.audit_key = audit_key or AuditKey.generate()
+        self.anchor = anchor
         self.engine = make_engine(url)
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.audit_key, read_only=read_only)
+        return SqlUnitOfWork(self.engine, self.audit_key, self.anchor, read_only=read_only)
 
     __call__ = unit_of_work
 

@@ -31,6 +31,7 @@ from application.ports.psa import (
     Zone,
 )
 from application.ports.repositories import (
+    AuditAnchorStore,
     AuditLog,
     AuditQuery,
     CustomerRepository,
@@ -53,6 +54,7 @@ from application.ports.web_sessions import (
 __all__ = [
     "Access",
     "ApiUsage",
+    "AuditAnchorStore",
     "AuditLog",
     "AuditQuery",
     "AuthFailure",

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome
+from domain.audit import Anchor, AuditEntry, AuditKey, AuditRecord, Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, Run, RunStatus
@@ -132,9 +132,23 @@ class UserRepository(Protocol):
     async def remove(self, user_id: str) -> bool: ...
 
 
+class AuditAnchorStore(Protocol):
+    """Where the chain's signed head is kept outside the database (docs/adr/0028-audit-anchor.md)."""
+
+    def read(self) -> Anchor | None:
+        """The anchor, None when none was written yet; ValueError when what is kept is not an anchor."""
+        ...
+
+    def advance(self, record: AuditRecord) -> None:
+        """Move the anchor to a committed record (never backwards; failures are logged, not raised)."""
+        ...
+
+
 class AuditLog(Protocol):
     key: AuditKey
     """The installation's audit key: it signs every appended record and checks the chain."""
+    anchor: AuditAnchorStore | None
+    """Where the chain's head is anchored (None: nowhere, e.g. in tests)."""
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain the entry after the last record. Records are never updated or deleted."""

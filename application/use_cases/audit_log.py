@@ -15,7 +15,7 @@ from typing import Any
 from application.attempts import Attempt
 from application.deps import Deps, UseCase
 from application.ports import AuditQuery
-from domain.audit import AuditRecord, ChainCheck, verify_chain
+from domain.audit import Anchor, AuditRecord, ChainCheck, ChainFault, verify_chain
 from domain.roles import Actor, Permission
 
 COLUMNS = (
@@ -116,8 +116,14 @@ def _blocking(
             return
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, dict) else value
+    """A cell as a spreadsheet shows it, never as a formula (OWASP's CSV injection advice): text that starts like one
+    (a sign-in username typed by anyone, say) gets a leading apostrophe. The JSON export keeps every value as is."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, dict) else value
+    return "'" + text if isinstance(text, str) and text.startswith(FORMULA_PREFIXES) else text
 
 
 def _csv_line(cells: Any) -> str:
@@ -127,14 +133,24 @@ def _csv_line(cells: Any) -> str:
 
 
 class VerifyAudit(UseCase):
-    async def execute(self, actor: Actor) -> ChainCheck:
+    async def execute(self, actor: Actor, anchor: Anchor | None = None) -> ChainCheck:
+        """Walk the chain, checked against `anchor` when given, else against the installation's own anchor when it
+        keeps one. The anchor is read before the walk: records appended meanwhile only lengthen the chain."""
         await Attempt(self.deps, actor, "audit.verify", ("audit", "*")).authorized(Permission.ADMINISTER)
         async with self.deps.uow(read_only=True) as uow:
-            key = uow.audit.key
+            key, kept = uow.audit.key, uow.audit.anchor
+        unreadable = False
+        if anchor is None and kept is not None:
+            try:
+                anchor = kept.read()
+            except ValueError:
+                unreadable = True
         # The hashing runs in a worker thread (the event loop keeps serving), fed batch by batch. No unit of work stays
         # open between batches, so a walk cut short (a broken link, a cancelled request) leaves nothing behind.
         source, stop = batches(self.deps, AuditQuery(limit=EXPORT_PAGE)), threading.Event()
         try:
-            return await asyncio.to_thread(verify_chain, _blocking(source, asyncio.get_running_loop(), stop), key)
+            records = _blocking(source, asyncio.get_running_loop(), stop)
+            check = await asyncio.to_thread(verify_chain, records, key, anchor)
         finally:
             stop.set()
+        return replace(check, ok=False, fault=ChainFault.ANCHOR_INVALID) if unreadable and check.ok else check

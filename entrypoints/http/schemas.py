@@ -14,7 +14,7 @@ from application.use_cases.diagnostics import ConnectionResult
 from application.use_cases.get_ticket import TicketView
 from application.use_cases.list_customers import CustomerView
 from application.use_cases.view_runs import RunView
-from domain.audit import Outcome
+from domain.audit import ChainFault, Outcome
 from domain.mapping import MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
@@ -369,6 +369,12 @@ class VerifyOut(Struct):
     """The fingerprint of the audit key that checked the chain (never the key)."""
     unkeyed_records: int
     """Records written before the chain had a key, checked by their plain hash (they lead the chain)."""
+    fault: ChainFault | None = None
+    """Why the check failed: a record edited, inserted, deleted or moved; an unkeyed record where the anchor says
+    the chain was keyed; the anchored head gone (records cut off the end, or the log deleted); an anchor that is
+    unreadable or not signed with this key."""
+    anchored_seq: int | None = None
+    """The head of the anchor kept outside the database that the chain was checked against (None: no anchor)."""
 
 
 # ----------------------------------------------------------------------------------------------------- converters

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import re
 import sqlite3
@@ -12,6 +14,8 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
+from adapters.sql import SqlStorage
+from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash
 from entrypoints.cli import main
 from entrypoints.container import Container
 from entrypoints.http.app import create_app
@@ -95,6 +99,8 @@ def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.Captur
         "last_hash": None,
         "key_id": key_id,
         "unkeyed_records": 0,
+        "fault": "broken",
+        "anchored_seq": 4,
     }
 
 
@@ -108,6 +114,99 @@ def test_the_customer_filter_column_is_inside_the_keyed_chain(
         db.execute("UPDATE audit_records SET details_customer_id = 'c-other' WHERE seq = 1")
     code, out = run(capsys, "audit", "verify")
     assert code == 2 and json.loads(out)["first_bad_seq"] == 1
+
+
+def stored_records(data_dir: Path) -> list[AuditRecord]:
+    async def read() -> list[AuditRecord]:
+        storage = SqlStorage(f"sqlite+aiosqlite:///{data_dir / 'backupchecks.sqlite3'}")
+        try:
+            async with storage() as uow:
+                return await uow.audit.all()
+        finally:
+            await storage.dispose()
+
+    return asyncio.run(read())
+
+
+def tamper(data_dir: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    """What an attacker with write access to the database file (not to the key file) does."""
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f'DROP TRIGGER "{name}"')
+        for statement, parameters in statements:
+            db.execute(statement, parameters)
+
+
+def test_a_chain_downgraded_to_plain_hashes_fails_verify(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 21 item 2: key ids set NULL, one record edited, the whole chain recomputed as plain SHA-256 (as if it
+    predated the key). The anchor beside the key remembers that the chain is keyed."""
+    for name in ("alice", "bob", "carol"):
+        run(capsys, "users", "add", name, "--role", "admin")
+    assert json.loads(run(capsys, "audit", "verify")[1])["anchored_seq"] == 3
+    prev, rewritten = GENESIS_HASH, []
+    for record in stored_records(data_dir):
+        content = dataclasses.replace(record.entry, actor="mallory") if record.seq == 2 else record.entry
+        rewritten.append((content.actor, prev, digest := unkeyed_hash(record.seq, content, prev), record.seq))
+        prev = digest
+    tamper(
+        data_dir,
+        *[
+            ("UPDATE audit_records SET key_id = NULL, actor = ?, prev_hash = ?, hash = ? WHERE seq = ?", row)
+            for row in rewritten
+        ],
+    )
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and json.loads(out) | {"key_id": None, "last_hash": None} == {
+        "ok": False,
+        "records": 1,
+        "first_bad_seq": 1,
+        "last_seq": None,
+        "last_hash": None,
+        "key_id": None,
+        "unkeyed_records": 0,
+        "fault": "downgraded",
+        "anchored_seq": 3,
+    }
+    (data_dir / "audit.anchor").unlink()  # without its anchor the rewrite would pass: keep a copy elsewhere
+    assert run(capsys, "audit", "verify")[0] == 0
+
+
+def test_records_cut_off_the_end_or_all_deleted_fail_verify_against_the_anchor(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("alice", "bob", "carol"):
+        run(capsys, "users", "add", name, "--role", "admin")
+    copy = tmp_path / "anchor-copy.json"
+    copy.write_text((data_dir / "audit.anchor").read_text())  # e.g. shipped off the host by a log collector
+    tamper(data_dir, ("DELETE FROM audit_records WHERE seq > 1", ()))
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and {k: v for k, v in json.loads(out).items() if k in ("ok", "fault", "last_seq")} == {
+        "ok": False,
+        "fault": "truncated",
+        "last_seq": 1,
+    }
+    tamper(data_dir, ("DELETE FROM audit_records", ()))
+    (data_dir / "audit.anchor").unlink()  # the attacker also removes the anchor beside the key
+    assert run(capsys, "audit", "verify")[0] == 0  # nothing left to compare with here …
+    code, out = run(capsys, "audit", "verify", "--anchor", str(copy))
+    assert code == 2 and json.loads(out)["fault"] == "truncated" and json.loads(out)["records"] == 0  # … but a copy
+    assert run(capsys, "audit", "verify", "--anchor", str(tmp_path / "absent"))[0] == 1
+    copy.write_text("not an anchor")
+    assert run(capsys, "audit", "verify", "--anchor", str(copy))[0] == 1
+
+
+def test_a_forged_or_unreadable_anchor_fails_verify(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    anchor = json.loads((data_dir / "audit.anchor").read_text())
+    (data_dir / "audit.anchor").write_text(json.dumps(anchor | {"seq": 0}))  # moved back, without the key
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and json.loads(out)["fault"] == "anchor_invalid"
+    (data_dir / "audit.anchor").write_text("{")
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and json.loads(out)["fault"] == "anchor_invalid" and json.loads(out)["records"] == 1
+    run(capsys, "users", "add", "bob", "--role", "admin")  # the next append writes a genuine anchor again
+    code, out = run(capsys, "audit", "verify")
+    assert code == 0 and json.loads(out)["anchored_seq"] == 2
 
 
 def test_another_audit_key_cannot_check_the_chain(

@@ -3,6 +3,8 @@ security headers, the protected /metrics, failed authentication slowed, repeated
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -377,3 +379,30 @@ async def test_a_rejected_request_is_still_400_when_its_audit_cannot_be_written(
         r = await call(client, world, R, "GET", "/api/v1/runs/a%00b")
     assert r.status_code == 400 and r.json()["code"] == "invalid_input"
     assert "could not audit a rejected request on GET /api/v1/runs/{run_id}: ConnectionError" in caplog.text
+
+
+async def test_the_csv_export_never_writes_a_formula(client: Client, world: HttpWorld) -> None:
+    """Issue 21 item 7: anyone can put text into the log through the sign-in username; a spreadsheet opening the CSV
+    export must show it as text. The JSON lines export keeps it as stored."""
+    page = await client.get("/sign-in")
+    csrf = page.text.split('name="_csrf" value="')[1].split('"')[0]
+    payloads = ['=HYPERLINK("http://x.invalid","y")', "+1+1", "-2+3", "@SUM(A1)", "\tpad", "\rreturn"]
+    for payload in payloads:
+        await client.post("/sign-in", data={"_csrf": csrf, "username": payload, "password": "wrong"})
+    exported = await call(client, world, A, "GET", "/api/v1/audit/export?format=csv&action=session.sign_in")
+    actors = {row["actor"] for row in csv.DictReader(io.StringIO(exported.text))}
+    stored = {p.strip() for p in payloads}  # sign-in trims the username: the tab and the carriage return go
+    assert (
+        actors
+        == {"'" + p if p[0] in "=+-@" else p for p in stored}
+        == {
+            '\'=HYPERLINK("http://x.invalid","y")',
+            "'+1+1",
+            "'-2+3",
+            "'@SUM(A1)",
+            "pad",
+            "return",
+        }
+    )
+    lines = await call(client, world, A, "GET", "/api/v1/audit/export?format=jsonl&action=session.sign_in")
+    assert {line.split('"actor":')[1].split(',"actor_role"')[0] for line in lines.text.splitlines()} >= {'"+1+1"'}

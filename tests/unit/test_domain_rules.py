@@ -9,9 +9,11 @@ import pytest
 
 from domain.audit import (
     GENESIS_HASH,
+    Anchor,
     AuditEntry,
     AuditKey,
     AuditRecord,
+    ChainFault,
     Outcome,
     chain,
     unkeyed_hash,
@@ -326,7 +328,7 @@ def unkeyed(*entries: AuditEntry) -> list[AuditRecord]:
     records: list[AuditRecord] = []
     for seq, content in enumerate(entries, start=1):
         prev = records[-1].hash if records else GENESIS_HASH
-        records.append(AuditRecord(seq, content, prev, unkeyed_hash(seq, content, prev)))
+        records.append(AuditRecord(seq, content, prev, unkeyed_hash(seq, content, prev), None, content.customer_id))
     return records
 
 
@@ -340,6 +342,44 @@ def test_records_from_before_the_key_lead_the_chain_and_stay_checkable() -> None
     late = AuditRecord(4, entry(n=3), records[-1].hash, unkeyed_hash(4, entry(n=3), records[-1].hash))
     assert verify_chain([*records, late], KEY).first_bad_seq == 4  # no unkeyed record after a keyed one
     assert verify_chain(keyed_chain(2, AuditKey(b"x" * 32)), KEY).first_bad_seq == 1  # another key: cannot check
+
+
+def test_an_anchored_chain_cannot_be_downgraded_cut_or_deleted() -> None:
+    """Issue 21 item 2: without the key, rewriting the whole log as a plain SHA-256 chain passes the walk alone (it
+    looks like a log from before the key); the anchor, kept outside the database, says the chain has been keyed since
+    seq 1 and where its head was."""
+    records = keyed_chain(4)
+    anchor = Anchor.at(KEY, records[-1], Anchor.at(KEY, records[0]))
+    assert anchor.keyed_since == 1 and anchor.seq == 4 and anchor.genuine(KEY)
+    assert verify_chain(records, KEY, anchor).ok and verify_chain(records, KEY, anchor).anchored_seq == 4
+    assert verify_chain([*records, chain(records[-1], entry(n=5), KEY)], KEY, anchor).ok  # appended since: fine
+    downgraded = unkeyed(
+        *[r.entry for r in records[:1]], replace(records[1].entry, actor="mallory"), *[r.entry for r in records[2:]]
+    )
+    assert verify_chain(downgraded, KEY).ok  # the walk alone is fooled
+    check = verify_chain(downgraded, KEY, anchor)
+    assert (check.ok, check.fault, check.first_bad_seq) == (False, ChainFault.DOWNGRADED, 1)
+    cut = verify_chain(records[:2], KEY, anchor)
+    assert (cut.ok, cut.fault, cut.first_bad_seq, cut.last_seq) == (False, ChainFault.TRUNCATED, 3, 2)
+    assert verify_chain([], KEY, anchor).fault is ChainFault.TRUNCATED
+    rewritten = [*records[:3], chain(records[2], entry(n=99), KEY)]  # with the key, the head written anew
+    assert verify_chain(rewritten, KEY, anchor).fault is ChainFault.TRUNCATED
+
+
+def test_an_anchor_cannot_be_forged_or_moved_without_the_key() -> None:
+    records = keyed_chain(3)
+    anchor = Anchor.at(KEY, records[1])
+    for forged in (
+        replace(anchor, seq=1),
+        replace(anchor, keyed_since=3),
+        Anchor.at(AuditKey(b"m" * 32), records[1]),
+    ):
+        check = verify_chain(records, KEY, forged)
+        assert (check.ok, check.fault, check.anchored_seq) == (False, ChainFault.ANCHOR_INVALID, None)
+    edited = [records[0], replace(records[1], entry=replace(records[1].entry, actor="mallory")), records[2]]
+    assert verify_chain(edited, KEY, replace(anchor, seq=1)).fault is ChainFault.BROKEN  # the walk reports first
+    legacy = unkeyed(entry(n=0))
+    assert Anchor.at(KEY, chain(legacy[0], entry(n=1), KEY), replace(anchor, mac="0" * 64)).keyed_since == 2
 
 
 def test_audit_details_are_immutable() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import pytest
 
+from adapters.audit_anchor import read_anchor
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from domain.audit import verify_chain
 from tests.contract.storage import samples as s
+from tests.storage_backends import CONTRACT_BACKENDS, backend_params, storage_backend
 
 
 class Boom(Exception):
@@ -157,3 +160,33 @@ async def test_cancelling_again_while_rolling_back_still_gives_the_connection_ba
     assert await open_connections(uow_factory) == 0
     async with uow_factory() as uow:
         assert await uow.customers.get("c-1") is None
+
+
+@pytest.mark.parametrize("name", backend_params(CONTRACT_BACKENDS))
+async def test_the_audit_anchor_follows_committed_appends_only(name: str, tmp_path: Path) -> None:
+    """The anchor (docs/adr/0028-audit-anchor.md) moves to the last record a commit made durable; a rolled-back append,
+    a commit with no append and a read-only unit of work leave it where it was."""
+    path = tmp_path / "audit.anchor"
+    async with storage_backend(name, path) as factory:
+        async with factory() as uow:
+            await uow.audit.append(s.entry(1))
+            await uow.audit.append(s.entry(2))
+            assert read_anchor(path) is None  # not before the commit
+            await uow.commit()
+        first = read_anchor(path)
+        assert first is not None and (first.seq, first.keyed_since) == (2, 2)
+        async with factory() as uow:
+            await uow.audit.append(s.entry(3))
+            await uow.rollback()
+            await uow.customers.save(s.customer())
+            await uow.commit()
+        async with factory() as uow:
+            await uow.audit.append(s.entry(4))  # left without a commit
+        assert read_anchor(path) == first
+        async with factory() as uow:
+            appended = await uow.audit.append(s.entry(5))
+            await uow.commit()
+            records = await uow.audit.all()
+        anchor = read_anchor(path)
+        assert anchor is not None and (anchor.seq, anchor.hash, anchor.keyed_since) == (appended.seq, appended.hash, 2)
+        assert appended.seq == 3 and verify_chain(records, uow.audit.key, anchor).ok
