@@ -513,6 +513,8 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWo
         "last_hash": world.store.audit[-1].hash,
         "key_id": world.store.audit_key.key_id,
         "unkeyed_records": 0,
+        "fault": None,
+        "anchored_seq": None,  # this in-memory store keeps no anchor (the CLI tests check one)
     }
     problem(await call(client, world, A, "GET", "/api/v1/audit/export?format=xml"), 400, "invalid_input")
 
