@@ -533,6 +533,8 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: HttpWo
         "last_hash": None,
         "key_id": world.store.audit_key.key_id,
         "unkeyed_records": 0,
+        "fault": "broken",
+        "anchored_seq": None,
     }
 
 
