@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +18,8 @@ class Argon2Credentials:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._argon2 = hasher or PasswordHasher()
+        self._dummy: str | None = None
+        self._dummy_lock = threading.Lock()
 
     def new_token(self) -> str:
         return secrets.token_urlsafe(32)
@@ -35,6 +38,12 @@ class Argon2Credentials:
             return self._argon2.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def dummy_hash(self) -> str:
+        with self._dummy_lock:
+            if self._dummy is None:
+                self._dummy = self._argon2.hash(secrets.token_urlsafe(18))
+            return self._dummy
 
     def __repr__(self) -> str:
         return "Argon2Credentials()"

@@ -87,14 +87,19 @@ class Attempt:
         """Write the record of `error` in its own transaction (denials folded); it is not written again."""
         error.recorded = True
         record = self.entry(error.outcome, code=error.code, message=error.message, **error.details)
-        records = [record]
-        if error.outcome is Outcome.DENIED and self.deps.denials is not None:
-            admitted = self.deps.denials.admit(record)
-            if admitted is None:
-                return
-            folded, evicted = admitted
-            records = [*evicted, with_folded(record, folded)]
-        await write(self.deps, records)
+        await (write_denial(self.deps, record) if error.outcome is Outcome.DENIED else write(self.deps, [record]))
+
+
+async def write_denial(deps: Deps, record: AuditEntry) -> None:
+    """Write a denial's record in its own transaction, folded with the same actor's repeats of the same action."""
+    records = [record]
+    if deps.denials is not None:
+        admitted = deps.denials.admit(record)
+        if admitted is None:
+            return
+        folded, evicted = admitted
+        records = [*evicted, with_folded(record, folded)]
+    await write(deps, records)
 
 
 async def write(deps: Deps, records: list[AuditEntry]) -> None:

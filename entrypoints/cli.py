@@ -96,6 +96,12 @@ async def users_remove(container: Container, args: argparse.Namespace, out: Text
     return 0
 
 
+async def users_unlock(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    await container.sessions().unlock(SYSTEM, args.name)
+    print(f"unlocked {args.name}: their failed sign-ins are forgotten", file=out)
+    return 0
+
+
 async def mappings_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     result = await container.refresh_all_mappings().execute(SYSTEM)
     print(
@@ -256,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"username", "role", "token", "password"}')
     action("list", "list users", users_list, users)
     action("remove", "remove a user", users_remove, users).add_argument("name")
+    action("unlock", "forget a user's failed web sign-ins (lifts the hold)", users_unlock, users).add_argument("name")
 
     mappings = commands.add_parser("mappings", help="company mappings").add_subparsers(dest="sub", required=True)
     action("refresh", "re-check every mapping against Autotask", mappings_refresh, mappings)

@@ -29,14 +29,25 @@ class MemorySessionStore:
     async def remove_unused_since(self, last_seen_before: datetime) -> None:
         self.sessions = {k: v for k, v in self.sessions.items() if v.last_seen_at >= last_seen_before}
 
-    async def failures(self, username: str) -> SignInFailures | None:
-        return self._failures.get(username)
+    async def failures(self, key: str) -> SignInFailures | None:
+        return self._failures.get(key)
+
+    async def count_failure(self, key: str, at: datetime, forget_before: datetime) -> SignInFailures:
+        old = self._failures.get(key)
+        if old is None or old.last_at < forget_before:
+            counted = SignInFailures(1, at)
+        else:
+            counted = SignInFailures(old.count + 1, at, old.locked_until)
+        self._failures[key] = counted
+        return counted
+
+    async def hold(self, key: str, until: datetime) -> None:
+        old = self._failures.get(key)
+        if old is not None and (old.locked_until is None or old.locked_until < until):
+            self._failures[key] = dataclasses.replace(old, locked_until=until)
+
+    async def clear_failures(self, key: str) -> None:
+        self._failures.pop(key, None)
 
     async def forget_failures_before(self, last_at: datetime) -> None:
         self._failures = {k: v for k, v in self._failures.items() if v.last_at >= last_at}
-
-    async def set_failures(self, username: str, failures: SignInFailures | None) -> None:
-        if failures is None:
-            self._failures.pop(username, None)
-        else:
-            self._failures[username] = failures

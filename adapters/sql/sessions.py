@@ -40,21 +40,38 @@ class SqlSessionStore:
     async def remove_unused_since(self, last_seen_before: datetime) -> None:
         await self._write(sa.delete(t.web_sessions).where(t.web_sessions.c.last_seen_at < last_seen_before))
 
-    async def failures(self, username: str) -> SignInFailures | None:
+    async def failures(self, key: str) -> SignInFailures | None:
         c = t.sign_in_failures.c
         async with self._storage() as uow:
-            statement = sa.select(c.count, c.last_at, c.locked_until).where(c.username == username)
+            statement = sa.select(c.count, c.last_at, c.locked_until).where(c.username == key)
             row = (await uow.execute(statement)).first()
         return None if row is None else SignInFailures(**row._mapping)
 
+    async def count_failure(self, key: str, at: datetime, forget_before: datetime) -> SignInFailures:
+        table = t.sign_in_failures
+        c = table.c
+        stale = c.last_at < forget_before
+        async with self._storage() as uow:
+            insert = uow.insert(table).values(username=key, count=1, last_at=at, locked_until=None)
+            statement = insert.on_conflict_do_update(
+                index_elements=[c.username],
+                set_={
+                    "count": sa.case((stale, 1), else_=c.count + 1),
+                    "locked_until": sa.case((stale, None), else_=c.locked_until),
+                    "last_at": at,
+                },
+            ).returning(c.count, c.last_at, c.locked_until)
+            row = (await uow.execute(statement)).one()
+            await uow.commit()
+        return SignInFailures(**row._mapping)
+
+    async def hold(self, key: str, until: datetime) -> None:
+        c = t.sign_in_failures.c
+        later = sa.or_(c.locked_until.is_(None), c.locked_until < until)
+        await self._write(sa.update(t.sign_in_failures).where(c.username == key, later).values(locked_until=until))
+
+    async def clear_failures(self, key: str) -> None:
+        await self._write(sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.username == key))
+
     async def forget_failures_before(self, last_at: datetime) -> None:
         await self._write(sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.last_at < last_at))
-
-    async def set_failures(self, username: str, failures: SignInFailures | None) -> None:
-        delete = sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.username == username)
-        if failures is None:
-            await self._write(delete)
-        else:
-            await self._write(
-                delete, sa.insert(t.sign_in_failures).values(username=username, **dataclasses.asdict(failures))
-            )

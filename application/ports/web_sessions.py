@@ -20,7 +20,8 @@ class WebSession:
 
 @dataclass(frozen=True, slots=True)
 class SignInFailures:
-    """Consecutive failed sign-ins for one username, and until when it is locked."""
+    """Consecutive failed sign-ins counted under one key (`address:<ip>` or `user:<name>`), and until when sign-ins
+    under it are held back."""
 
     count: int
     last_at: datetime
@@ -38,8 +39,17 @@ class SessionStore(Protocol):
         """Drop the sessions idle since before this time (they can no longer be resumed)."""
         ...
 
-    async def failures(self, username: str) -> SignInFailures | None: ...
-    async def set_failures(self, username: str, failures: SignInFailures | None) -> None: ...
+    async def failures(self, key: str) -> SignInFailures | None: ...
+    async def count_failure(self, key: str, at: datetime, forget_before: datetime) -> SignInFailures:
+        """Count one more failure under `key` in one atomic statement (parallel failures all count), starting afresh
+        when its last failure was before `forget_before`; the count after it."""
+        ...
+
+    async def hold(self, key: str, until: datetime) -> None:
+        """Hold sign-ins under `key` back until then (a later hold already set stays)."""
+        ...
+
+    async def clear_failures(self, key: str) -> None: ...
     async def forget_failures_before(self, last_at: datetime) -> None:
-        """Drop the counts of usernames whose last failure is older (their lock, if any, is over)."""
+        """Drop the counts whose last failure is older (their hold, if any, is over)."""
         ...

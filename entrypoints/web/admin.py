@@ -18,6 +18,7 @@ from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudi
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
+from application.use_cases.web_sessions import Sessions
 from domain.audit import ChainCheck, Outcome
 from domain.picklists import Picklists
 from domain.roles import Actor, Role
@@ -272,3 +273,17 @@ class UserPages(Controller):
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "removing the user"))
         return done(self.path, "ok", f"User {user.username} was removed; their token and sessions no longer work.")
+
+    @post("/unlock")
+    async def unlock(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        sessions: NamedDependency[Sessions],
+    ) -> Redirect:
+        username = field(form, "username")
+        try:
+            await sessions.unlock(web_actor, username)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "unlocking the user"))
+        return done(self.path, "ok", f"{username} can sign in again: their failed sign-ins are forgotten.")

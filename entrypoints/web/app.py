@@ -17,9 +17,11 @@ from entrypoints.http.problems import on_storage_error, use_case_status
 from entrypoints.web.admin import AuditPages, SettingsPages, UserPages
 from entrypoints.web.customers import CustomerPages
 from entrypoints.web.plumbing import (
+    FORM_MAX_BYTES,
     HERE,
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
+    SIGN_IN_MAX_BYTES,
     CsrfRejected,
     SignInRequired,
     field,
@@ -43,14 +45,17 @@ async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
     return page(request, "sign_in.html", None, error=None, username="")
 
 
-@post("/sign-in")
+@post("/sign-in", request_max_body_size=SIGN_IN_MAX_BYTES)
 async def sign_in(
     request: Request[Any, Any, Any], sessions: NamedDependency[Sessions], form: NamedDependency[FormMultiDict]
 ) -> Response[Any]:
     username, password = field(form, "username"), form.get("password")
     try:
         signed_in = await sessions.sign_in(
-            username, password if isinstance(password, str) else "", replacing=request.cookies.get(SESSION_COOKIE)
+            username,
+            password if isinstance(password, str) else "",
+            replacing=request.cookies.get(SESSION_COOKIE),
+            address=request.client.host if request.client else None,
         )
     except SignInRefused as error:
         return page(request, "sign_in.html", None, status_code=401, error=error.message, username=username[:64])
@@ -149,4 +154,5 @@ def web_router() -> Router:
         },
         after_request=secure_headers,
         include_in_schema=False,
+        request_max_body_size=FORM_MAX_BYTES,
     )

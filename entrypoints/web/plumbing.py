@@ -29,6 +29,9 @@ SESSION_COOKIE = "bc_session"
 PRE_SESSION_COOKIE = "bc_pre"
 """Before sign-in, the sign-in form's CSRF token is derived from this random cookie instead of a session."""
 FLASH_COOKIE = "bc_flash"
+FORM_MAX_BYTES = 1024 * 1024
+"""The largest form any page posts (answered 413 beyond, before it is read); the sign-in form's cap is smaller."""
+SIGN_IN_MAX_BYTES = 16 * 1024
 FLASH_MAX = 1500
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -71,11 +74,17 @@ async def provide_web_actor(request: Request[Any, Any, Any], sessions: NamedDepe
 
 
 async def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:
-    """The posted form, once its CSRF token matches this browser's session (or pre-session) cookie."""
+    """The posted form, once its CSRF token matches this browser's session or pre-session cookie. Without either
+    cookie the body is not even read; its size is capped by the router (FORM_MAX_BYTES). A session cookie that has
+    timed out does not block the sign-in form, whose token comes from the pre-session cookie."""
+    keys = [request.cookies.get(name) for name in (SESSION_COOKIE, PRE_SESSION_COOKIE)]
+    if not any(keys):
+        raise CsrfRejected()
     form = await request.form()
-    secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_SESSION_COOKIE) or ""
     sent = form.get("_csrf")
-    if not secret or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), csrf_token(secret).encode()):
+    if not isinstance(sent, str) or not any(
+        hmac.compare_digest(sent.encode(), csrf_token(secret).encode()) for secret in keys if secret
+    ):
         raise CsrfRejected()
     return form
 

@@ -61,6 +61,17 @@ def test_users_list_remove_and_refusals(data_dir: Path, capsys: pytest.CaptureFi
     assert run(capsys, "mappings", "refresh")[0] == 1  # integration_disabled, audited
 
 
+def test_users_unlock_forgets_the_failed_sign_ins(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "bob", "--role", "admin")
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        at, until = "2026-12-03 08:00:00.000000", "2026-12-03 08:15:00.000000"
+        db.execute("INSERT INTO sign_in_failures VALUES ('user:bob', 12, ?, ?)", (at, until))
+    assert run(capsys, "users", "unlock", "bob") == (0, "unlocked bob: their failed sign-ins are forgotten\n")
+    assert run(capsys, "users", "unlock", "nobody")[0] == 1
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM sign_in_failures").fetchone() == (0,)
+
+
 def test_audit_verify_export_and_tampering(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "users", "add", "alice", "--role", "admin")
     run(capsys, "users", "add", "bob", "--role", "reporter")

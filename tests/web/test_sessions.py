@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,13 +15,15 @@ from litestar.testing import AsyncTestClient
 
 from adapters.credentials import Argon2Credentials
 from adapters.memory.sessions import MemorySessionStore
+from application.denials import DenialFolder
+from application.errors import Forbidden, UserNotFound
 from application.ports import User
 from application.use_cases.web_sessions import Sessions, SignInRefused
-from domain.roles import Role
+from domain.roles import Actor, Role
 from entrypoints.container import Config
 from entrypoints.http.app import create_app
 from tests.http.conftest import make_world
-from tests.support import T0, UseCaseWorld
+from tests.support import ADMIN, T0, UseCaseWorld
 
 HASHER = Argon2Credentials(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 PASSWORD = "a long enough password"
@@ -90,23 +94,97 @@ async def test_a_removed_user_or_a_changed_role_takes_effect_at_once() -> None:
     assert await sessions.resume(signed.session_id) is None
 
 
-async def test_failed_sign_ins_are_audited_and_lock_the_username_for_a_while() -> None:
-    world, sessions, _ = await _world_with_user()
-    for attempt in range(1, 6):
-        with pytest.raises(SignInRefused) as refused:
-            await sessions.sign_in("oscar", f"wrong {attempt}")
-        assert refused.value.code == "sign_in_failed"
-    assert "locked for 15 minutes" in refused.value.message
+async def _refused(sessions: Sessions, username: str, password: str, address: str) -> SignInRefused:
     with pytest.raises(SignInRefused) as refused:
-        await sessions.sign_in("oscar", PASSWORD)  # even the right password, while locked
-    assert refused.value.code == "sign_in_locked"
-    world.clock.advance(15 * 60 + 1)
-    assert (await sessions.sign_in("oscar", PASSWORD)).actor.name == "oscar"
+        await sessions.sign_in(username, password, address=address)
+    return refused.value
+
+
+async def test_failures_from_an_address_hold_it_back_longer_and_longer_but_not_its_neighbours() -> None:
+    world, sessions, store = await _world_with_user()
+    for attempt in range(1, 5):
+        assert (await _refused(sessions, "oscar", f"wrong {attempt}", "10.0.0.9")).code == "sign_in_failed"
+    fifth = await _refused(sessions, "oscar", "wrong 5", "10.0.0.9")
+    assert "wait 30 seconds" in fifth.message
+    held = await _refused(sessions, "oscar", PASSWORD, "10.0.0.9")  # even the right password, while held back
+    assert held.code == "sign_in_locked" and "from this address" in held.message
+    assert (await sessions.sign_in("oscar", PASSWORD, address="10.0.0.7")).actor.name == "oscar"  # another address
+    world.clock.advance(31)
+    assert "wait 60 seconds" in (await _refused(sessions, "oscar", "wrong 6", "10.0.0.9")).message  # doubled
+    world.clock.advance(61)
+    assert (await sessions.sign_in("oscar", PASSWORD, address="10.0.0.9")).actor.name == "oscar"
+    assert await store.failures("address:10.0.0.9") is None  # a success forgets the address's failures
     with pytest.raises(SignInRefused):
         await sessions.sign_in("nobody", PASSWORD)
     denied = [a for a in await _audit(world) if a[1] == "denied"]
-    assert len(denied) == 7
+    assert len(denied) == 8
     assert all("wrong" not in d[2] and PASSWORD not in d[2] for d in denied)  # never a password in the audit log
+
+
+async def test_holds_grow_to_fifteen_minutes_and_a_quiet_hour_starts_afresh() -> None:
+    world, sessions, store = await _world_with_user()
+    for attempt in range(12):
+        await _refused(sessions, "nobody", f"wrong {attempt}", "10.0.0.9")
+        world.clock.advance(15 * 60 + 1)  # each hold is over by the next guess
+    failures = await store.failures("address:10.0.0.9")
+    assert failures is not None and failures.count == 12
+    assert failures.locked_until == world.clock.now() - timedelta(seconds=1)  # 30 s doubled 7 times, capped at 15 min
+    world.clock.advance(3600)
+    await _refused(sessions, "nobody", "wrong again", "10.0.0.9")
+    failures = await store.failures("address:10.0.0.9")
+    assert failures is not None and failures.count == 1 and failures.locked_until is None
+
+
+async def test_guessing_at_the_only_admin_from_many_addresses_never_locks_the_admin_out() -> None:
+    _world, sessions, store = await _world_with_user(Role.ADMIN)
+    for attempt in range(30):
+        await _refused(sessions, "oscar", f"wrong {attempt}", f"10.0.1.{attempt}")
+    held = await store.failures("user:oscar")
+    assert held is not None and held.count == 30 and held.locked_until is not None
+    # An address that has failed is held back by the username too ...
+    assert "for this username" in (await _refused(sessions, "oscar", PASSWORD, "10.0.1.3")).message
+    # ... but the admin, from an address that has not failed, signs in.
+    assert (await sessions.sign_in("oscar", PASSWORD, address="192.0.2.1")).actor.name == "oscar"
+    assert await store.failures("user:oscar") is None
+
+
+async def test_parallel_wrong_passwords_all_count() -> None:
+    _world, sessions, store = await _world_with_user()
+    results = await asyncio.gather(
+        *(sessions.sign_in("oscar", f"wrong {n}", address="10.0.0.9") for n in range(40)), return_exceptions=True
+    )
+    assert all(isinstance(r, SignInRefused) for r in results)
+    by_address, by_user = await store.failures("address:10.0.0.9"), await store.failures("user:oscar")
+    assert by_address is not None and by_address.count == 40 and by_address.locked_until is not None
+    assert by_user is not None and by_user.count == 40
+
+
+async def test_refused_sign_ins_for_one_username_are_folded_into_counted_records() -> None:
+    world = UseCaseWorld()
+    sessions = Sessions(replace(world.deps, denials=DenialFolder()), HASHER, MemorySessionStore())
+    for attempt in range(20):
+        await _refused(sessions, "mallory", f"wrong {attempt}", f"10.0.2.{attempt}")
+    world.clock.advance(61)
+    await _refused(sessions, "mallory", "wrong", "10.0.2.99")
+    async with world.uow() as uow:
+        records = [r.entry for r in await uow.audit.all()]
+    assert [(r.action, r.details.get("folded")) for r in records] == [
+        ("session.sign_in", None),
+        ("session.sign_in", 19),
+    ]
+
+
+async def test_an_admin_unlocks_a_username_and_others_may_not() -> None:
+    world, sessions, store = await _world_with_user()
+    for attempt in range(10):
+        await _refused(sessions, "oscar", f"wrong {attempt}", "10.0.0.9")
+    with pytest.raises(Forbidden):
+        await sessions.unlock(Actor("olga", Role.OPERATOR), "oscar")
+    with pytest.raises(UserNotFound):
+        await sessions.unlock(ADMIN, "nobody")
+    await sessions.unlock(ADMIN, "oscar")
+    assert await store.failures("user:oscar") is None
+    assert ("user.unlock", "ok", "{}") in await _audit(world)
 
 
 @pytest.mark.parametrize("secure", [False, True])
@@ -134,3 +212,57 @@ async def test_cookies_and_csrf_over_http(tmp_path: Path, secure: bool) -> None:
         client.cookies.clear()
         client.cookies.set("bc_session", "forged")
         assert (await client.get("/runs", follow_redirects=False)).headers["location"] == "/sign-in"
+
+
+async def test_a_timed_out_session_cookie_never_blocks_the_sign_in_form(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.store.users["operator"] = replace(world.store.users["operator"], password_hash=HASHER.hash_password(PASSWORD))
+    async with AsyncTestClient(create_app(world.container), base_url="http://testserver.local") as client:
+        client.cookies.set("bc_session", "a-session-that-timed-out")
+        page = await client.get("/sign-in")
+        csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf is not None
+        answer = await client.post(
+            "/sign-in", data={"_csrf": csrf[1], "username": "operator", "password": PASSWORD}, follow_redirects=False
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == "/runs"
+
+
+async def test_oversized_or_cookieless_forms_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    async with AsyncTestClient(create_app(world.container), base_url="http://testserver.local") as client:
+        big = {"username": "x" * (17 * 1024), "password": "y"}
+        assert (await client.post("/sign-in", data=big)).status_code == 403  # no cookie: the body is not read
+        page = await client.get("/sign-in")
+        csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf is not None
+        assert (await client.post("/sign-in", data={**big, "_csrf": csrf[1]})).status_code == 413
+        assert (await client.post("/sign-out", data={"_csrf": csrf[1], "x": "y" * (1024 * 1024)})).status_code == 413
+        assert all(r.entry.action != "session.sign_in" for r in world.store.audit)  # no password was even checked
+
+
+async def test_an_admin_unlocks_a_user_from_the_users_page(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.store.users["admin"] = replace(world.store.users["admin"], password_hash=HASHER.hash_password(PASSWORD))
+    store = world.container.session_store()
+    await store.count_failure("user:operator", T0, T0)
+    async with AsyncTestClient(create_app(world.container), base_url="http://testserver.local") as client:
+        page = await client.get("/sign-in")
+        csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf is not None
+        await client.post("/sign-in", data={"_csrf": csrf[1], "username": "admin", "password": PASSWORD})
+        users = await client.get("/users")
+        assert 'aria-label="Unlock operator"' in users.text
+        csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', users.text)
+        assert csrf is not None
+        answer = await client.post("/users/unlock", data={"_csrf": csrf[1], "username": "operator"})
+        assert "operator can sign in again" in answer.text
+    assert await store.failures("user:operator") is None
+
+
+def test_unknown_usernames_verify_against_one_dummy_hash_per_process(tmp_path: Path) -> None:
+    container = make_world(tmp_path).container
+    first, second = container.sessions(), container.sessions()  # one per request
+    assert first is not second and first.hasher is second.hasher
+    assert first.hasher.dummy_hash() == second.hasher.dummy_hash()  # made once, not per request
+    assert not first.hasher.verify_password(first.hasher.dummy_hash(), "any password at all")

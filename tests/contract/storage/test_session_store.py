@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -29,13 +30,24 @@ async def test_sessions_and_failures_round_trip(backend: str) -> None:
         await store.remove(new.id_hash)
         assert await store.get(new.id_hash) is None
 
-        assert await store.failures("oscar") is None
-        await store.set_failures("oscar", SignInFailures(1, T0))
-        locked = SignInFailures(5, T0, T0 + timedelta(minutes=15))
-        await store.set_failures("oscar", locked)
-        assert await store.failures("oscar") == locked
-        await store.set_failures("mallory", SignInFailures(1, T0 + timedelta(minutes=20)))
+        assert await store.failures("user:oscar") is None
+        counted = [await store.count_failure("user:oscar", T0, T0 - timedelta(hours=1)) for _ in range(3)]
+        assert [c.count for c in counted] == [1, 2, 3]
+        await store.hold("user:oscar", T0 + timedelta(minutes=15))
+        await store.hold("user:oscar", T0 + timedelta(minutes=1))  # an earlier hold does not shorten it
+        assert await store.failures("user:oscar") == SignInFailures(3, T0, T0 + timedelta(minutes=15))
+        later = T0 + timedelta(hours=2)  # the last failure is older than the window: counted afresh, hold gone
+        assert await store.count_failure("user:oscar", later, later - timedelta(hours=1)) == SignInFailures(1, later)
+        await store.count_failure("address:10.0.0.1", T0, T0)
         await store.forget_failures_before(T0 + timedelta(minutes=20))
-        assert await store.failures("oscar") is None and await store.failures("mallory") is not None
-        await store.set_failures("mallory", None)
-        assert await store.failures("mallory") is None
+        assert await store.failures("address:10.0.0.1") is None and await store.failures("user:oscar") is not None
+        await store.clear_failures("user:oscar")
+        assert await store.failures("user:oscar") is None
+
+
+@pytest.mark.parametrize("backend", backend_params())
+async def test_parallel_failures_all_count(backend: str) -> None:
+    async with storage_backend(backend) as storage:
+        store = make_session_store(storage)
+        counts = await asyncio.gather(*(store.count_failure("user:oscar", T0, T0) for _ in range(40)))
+        assert sorted(c.count for c in counts) == list(range(1, 41))
