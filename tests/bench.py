@@ -38,13 +38,14 @@ from dependency_injector import providers
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from adapters.audit_key import audit_key_from_file
 from adapters.autotask_simulator import Fault, Simulator, running_simulator
 from adapters.sql import SqlStorage, default_database_url, rows
 from adapters.sql import tables as t
 from adapters.sql.migrate import upgrade
 from application.ports import RunQuery
 from application.use_cases.settings import SettingsChange
-from domain.audit import AuditEntry, AuditRecord, Outcome, chain
+from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome, chain
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
@@ -53,7 +54,10 @@ from entrypoints.container import Config, Container, close
 from entrypoints.demo import _defaults
 
 SCALE = float(os.environ.get("BENCH_SCALE") or 1)
-RUNS, CUSTOMERS, LINKS, AUDIT = (int(n * SCALE) for n in (100_000, 2_000, 10_000, 100_000))
+RUNS, CUSTOMERS, LINKS, AUDIT = (
+    max(floor, int(n * SCALE)) for n, floor in ((100_000, 300), (2_000, 10), (10_000, 10), (100_000, 100))
+)
+"""Floors keep a tiny scale (CI runs BENCH_SCALE=0.01) meaningful: 300 runs leave 10 creates per measurement."""
 FIRST_AUDIT = AUDIT // 10
 """Audit records present for the first verify/export; the rest are added before the second (10×)."""
 REQUESTS_ONE_CLIENT = 40
@@ -103,9 +107,9 @@ async def insert(conn: Any, table: sa.Table, items: Sequence[dict[str, Any]], ba
         await conn.execute(sa.insert(table), list(items[start : start + batch]))
 
 
-async def seed_audit(url: str, count: int) -> None:
-    """`count` more audit records, chained after the log's head."""
-    storage = SqlStorage(url)
+async def seed_audit(url: str, key: AuditKey, count: int) -> None:
+    """`count` more audit records, chained after the log's head and signed with the server's audit `key`."""
+    storage = SqlStorage(url, key)
     try:
         async with storage.engine.begin() as conn:
             head = await conn.execute(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
@@ -123,7 +127,7 @@ async def seed_audit(url: str, count: int) -> None:
                     Outcome.OK,
                     {"customer_id": f"cust-{n % CUSTOMERS:04}"},
                 )
-                last = chain(last, entry)
+                last = chain(last, entry, key)
                 records.append(rows.audit_row(last))
             await insert(conn, t.audit_records, records)
     finally:
@@ -234,8 +238,8 @@ async def serving(config: Config, zone_url: str) -> AsyncIterator[tuple[str, sub
     """`backupchecks serve` on a free port: its base URL, its process and the seconds to the first /health."""
     port = free_port()
     command, root = server_command()
-    env = {
-        **os.environ,
+    env = {  # none of the caller's own BACKUPCHECKS_* (an audit key or database URL would not be the bench's)
+        **{name: value for name, value in os.environ.items() if not name.startswith("BACKUPCHECKS_")},
         "BACKUPCHECKS_DATA_DIR": str(config.data_dir),
         "BACKUPCHECKS_SECRET_KEY": SECRET_KEY,
         "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url,
@@ -398,6 +402,7 @@ async def autotask_own_time(zone_url: str) -> float:
             "priority": 1,
             "queueID": None,
             "description": "x",
+            "dueDateTime": (datetime.now(UTC) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         fields = (await client.get(f"{api}/Tickets/entityInformation/fields")).json()["fields"]
         for field in fields:
@@ -455,7 +460,8 @@ async def bench_backend(name: str) -> dict[str, Any]:
                 started = time.perf_counter()
                 await asyncio.to_thread(upgrade, url)
                 await seed(url)
-                await seed_audit(url, FIRST_AUDIT)
+                key = audit_key_from_file(config.data_dir)  # the key file `serve` reads from the same data dir
+                await seed_audit(url, key, FIRST_AUDIT)
                 token = await configure(replace(config, database_url=url, autotask_zone_url=zone_url))
                 report["seed_s"] = round(time.perf_counter() - started, 1)
                 log(
@@ -492,7 +498,7 @@ async def bench_backend(name: str) -> dict[str, Any]:
                         report["memory_after_load_mib"] = round(peak_mib(process), 1)
                         log(f"{name}: audit walks")
                         report["audit_small"] = await audit_walks(client, process)
-                        await seed_audit(url, AUDIT - FIRST_AUDIT)
+                        await seed_audit(url, key, AUDIT - FIRST_AUDIT)
                         report["audit_large"] = await audit_walks(client, process)
                         log(f"{name}: creates")
                         report["autotask_own_ms"] = round(await autotask_own_time(zone_url), 2)
