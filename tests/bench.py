@@ -45,6 +45,7 @@ from adapters.sql import tables as t
 from adapters.sql.migrate import upgrade
 from application.ports import RunQuery
 from application.use_cases.settings import SettingsChange
+from application.use_cases.users import NewUser
 from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome, chain
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
@@ -181,7 +182,7 @@ async def configure(config: Config) -> str:
     container = Container()
     container.config.override(providers.Object(config))
     try:
-        admin = await container.add_user().execute(BENCH, "bench-admin", Role.ADMIN)
+        admin: NewUser = await container.add_user().execute(BENCH, "bench-admin", Role.ADMIN)
         settings = {
             "enabled": True,
             "api_username": SIM_USER,
