@@ -8,7 +8,9 @@ loses its connection, and PostgreSQL frees its locks with it. No table, no migra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +18,11 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.errors import port_errors
+
 _TRY = sa.text("SELECT pg_try_advisory_lock(:key, :slot)")
 _UNLOCK = sa.text("SELECT pg_advisory_unlock(:key, :slot)")
+log = logging.getLogger("backupchecks.budget")
 
 
 def lock_key(key: str) -> int:
@@ -34,16 +39,19 @@ class AdvisoryLockBudget:
         self.poll_seconds = poll_seconds
 
     async def _take(self, key: int) -> tuple[AsyncConnection, int] | None:
-        connection = await self.engine.connect()
-        try:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for slot in range(self.size):
-                if (await connection.execute(_TRY, {"key": key, "slot": slot})).scalar():
-                    return connection, slot
-        except BaseException:
-            await connection.invalidate()  # a lock may have been taken: the closed session frees it
-            raise
-        await connection.close()
+        """A slot's lock on a connection of its own, or None when all are taken. A database that does not answer
+        raises StorageUnavailable (503), like every other storage call."""
+        with port_errors():
+            connection = await self.engine.connect()
+            try:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                for slot in range(self.size):
+                    if (await connection.execute(_TRY, {"key": key, "slot": slot})).scalar():
+                        return connection, slot
+            except BaseException:
+                await connection.invalidate()  # a lock may have been taken: the closed session frees it
+                raise
+            await connection.close()
         return None
 
     @asynccontextmanager
@@ -59,9 +67,19 @@ class AdvisoryLockBudget:
         try:
             yield
         finally:
-            try:
-                await connection.execute(_UNLOCK, {"key": digest, "slot": slot})
-                await connection.close()
-            except BaseException:
-                await connection.invalidate()  # closing the session frees its locks
-                raise
+            await _release(connection, digest, slot)
+
+
+async def _release(connection: AsyncConnection, key: int, slot: int) -> None:
+    """Unlock and close. A connection lost meanwhile took its locks with it: that is logged, never raised, so the
+    request that held the slot (a ticket Autotask created, say) keeps its answer."""
+    try:
+        await connection.execute(_UNLOCK, {"key": key, "slot": slot})
+        await connection.close()
+    except Exception as error:
+        log.warning("in-flight slot released with its lost connection: %s", type(error).__name__)
+        with contextlib.suppress(Exception):  # already gone
+            await connection.invalidate()
+    except BaseException:
+        await connection.invalidate()  # cancelled: closing the session frees its locks
+        raise

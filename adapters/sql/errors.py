@@ -43,6 +43,19 @@ def translated() -> Iterator[None]:
         raise ConnectionError(f"{UNAVAILABLE}: {error}") from None
 
 
+@contextmanager
+def port_errors() -> Iterator[None]:
+    """`translated`, and what the application knows of it raised as the storage port's errors (for connections of
+    the adapter's own, outside a unit of work)."""
+    try:
+        with translated():
+            yield
+    except Exception as error:
+        if (port := port_error(error)) is not None:
+            raise port from None
+        raise
+
+
 def _builtin(error: exc.StatementError) -> Exception:
     orig = error.orig
     state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
@@ -51,7 +64,11 @@ def _builtin(error: exc.StatementError) -> Exception:
         return ValueError(f"{CONSTRAINT_VIOLATED}: {reason}")
     if state.startswith(REFUSED_VALUE_CLASSES) or isinstance(error, exc.DataError) or _client_side_value_error(orig):
         return ValueError(f"{VALUE_REFUSED}: {reason}")
-    if state.startswith(CONNECTION_CLASSES) or getattr(error, "connection_invalidated", False):
+    if (
+        state.startswith(CONNECTION_CLASSES)
+        or getattr(error, "connection_invalidated", False)
+        or error.statement is None  # refused while connecting: "not currently accepting connections" (55000), …
+    ):
         return ConnectionError(f"{UNAVAILABLE}: {reason}")
     if not state and isinstance(error, exc.OperationalError | exc.InterfaceError):  # SQLite, or no server answer
         return ConnectionError(f"{UNAVAILABLE}: {reason}")

@@ -14,8 +14,6 @@ import sqlalchemy as sa
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from adapters.credentials import token_hash
 from adapters.sql import SqlStorage
@@ -24,12 +22,13 @@ from application.ports import User
 from domain.roles import Role
 from entrypoints.http.app import create_app
 from tests.http.conftest import AT, NO_DELAY, make_world
-from tests.storage_backends import backend_params, postgres_url, storage_backend
+from tests.storage_backends import backend_params, execute_on_server, postgres_url, storage_backend
 
 
-async def _break(name: str, storage: SqlStorage) -> None:
+async def _break(name: str, storage: SqlStorage, how: str) -> None:
     """Take the database away under the running app: the SQLite file's directory moved away, or the PostgreSQL
-    database dropped (its connections terminated)."""
+    database dropped (its connections terminated), or refusing connections as in a restart or failover (new ones
+    refused with SQLSTATE 55000, the open ones terminated)."""
     url = make_url(storage.url)
     if name == "sqlite":
         assert url.database is not None
@@ -39,23 +38,41 @@ async def _break(name: str, storage: SqlStorage) -> None:
         return
     server = postgres_url(name)
     assert server is not None
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    if how == "refusing":
+        await execute_on_server(server, f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+        await execute_on_server(
+            server, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{url.database}'"
+        )
+        return
+    await execute_on_server(server, f'DROP DATABASE "{url.database}" WITH (FORCE)')
 
 
-def _restore(name: str, storage: SqlStorage) -> None:
+async def _restore(name: str, storage: SqlStorage, how: str) -> None:
+    url = make_url(storage.url)
     if name == "sqlite":
-        folder = Path(str(make_url(storage.url).database)).parent
+        folder = Path(str(url.database)).parent
         shutil.move(folder.with_name(folder.name + "-gone"), folder)
+    elif how == "refusing":
+        server = postgres_url(name)
+        assert server is not None
+        await execute_on_server(server, f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
 
 
-@pytest.mark.parametrize("name", backend_params(("sqlite", "postgres")))
+OUTAGES = [
+    *(
+        pytest.param(p.values[0], "gone", id=f"{p.id}-gone", marks=p.marks)
+        for p in backend_params(("sqlite", "postgres"))
+    ),
+    *(
+        pytest.param("postgres", "refusing", id="postgres-refusing", marks=p.marks)
+        for p in backend_params(("postgres",))
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "how"), OUTAGES)
 async def test_a_database_outage_mid_run_answers_503_database_unavailable(
-    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    name: str, how: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with storage_backend(name) as storage:
         assert isinstance(storage, SqlStorage)
@@ -69,7 +86,7 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
         async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
             before = await client.get("/api/v1/runs/r-1", headers=headers)
             assert before.status_code == 404 and before.json()["code"] == "run_not_found"
-            await _break(name, storage)
+            await _break(name, storage, how)
             try:
                 caplog.set_level(logging.ERROR)
                 answers: list[Any] = [
@@ -81,7 +98,7 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
                 client.cookies.set("bc_session", "a-session-the-database-must-look-up")
                 page = await client.get("/runs")
             finally:
-                _restore(name, storage)
+                await _restore(name, storage, how)
                 # The app's connections belong to its own event loop: close them there, before it stops.
                 await asyncio.to_thread(client.blocking_portal.call, storage.dispose)
         for answer in answers:

@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from adapters.autotask.budget import LocalBudget
 from adapters.sql import SqlStorage
 from adapters.sql.budget import AdvisoryLockBudget
+from application.errors import StorageUnavailable
 from application.ports import InFlightBudget
-from tests.storage_backends import backend_params, empty_database
+from tests.storage_backends import backend_params, empty_database, execute_on_server, postgres_url
 
 
 @asynccontextmanager
@@ -78,3 +80,38 @@ async def test_a_full_budget_times_out_and_frees_every_slot_after_use(name: str)
         async with AsyncExitStack() as stack:
             for _ in range(3):
                 await stack.enter_async_context(one.slot("t1:Tickets", timeout=1.0))
+
+
+async def _refuse_connections(url: str, allow: bool) -> None:
+    """PostgreSQL restarting or failing over, as a client sees it: the database refuses new connections (SQLSTATE
+    55000) and the ones it had are terminated (57P01)."""
+    server, database = postgres_url(), make_url(url).database
+    assert server is not None
+    await execute_on_server(server, f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allow).lower()}')
+    if not allow:
+        await execute_on_server(
+            server,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' "
+            "AND pid <> pg_backend_pid()",
+        )
+
+
+@pytest.mark.parametrize("name", backend_params(("postgres",)))
+async def test_a_database_refusing_connections_is_unavailable_and_a_lost_slot_is_no_error(name: str) -> None:
+    async with empty_database(name) as url:
+        storage = SqlStorage(url)
+        budget = AdvisoryLockBudget(storage.engine)
+        try:
+            async with budget.slot("t1:Tickets", timeout=5.0):
+                await _refuse_connections(url, allow=False)  # the slot's own connection is terminated meanwhile
+            # ... and the request that held it keeps its answer: no error on leaving the slot.
+            with pytest.raises(StorageUnavailable) as refused:
+                async with budget.slot("t1:Tickets", timeout=5.0):
+                    pass
+            assert refused.value.code == "database_unavailable"
+            with pytest.raises(StorageUnavailable):
+                async with storage(read_only=True) as uow:
+                    await uow.settings.get()
+        finally:
+            await _refuse_connections(url, allow=True)
+            await storage.dispose()
