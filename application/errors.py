@@ -241,6 +241,17 @@ class CompanyInactive(Unprocessable):
         super().__init__(f"Autotask company {company_id} is inactive.")
 
 
+class SettingInvalid(Unprocessable):
+    """422: a setting holds a value it cannot be used with (a credential HTTP headers cannot carry); `field` names it
+    and the message says what it may hold (never the value: it may be a password)."""
+
+    code = "setting_invalid"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class CompanyInaccessible(Unprocessable):
     code = "company_inaccessible"
 

@@ -26,7 +26,7 @@ from application.ports import (
     SecretUnreadable,
 )
 from domain.mapping import CompanyLookup, LookupOutcome
-from domain.settings import AutotaskSettings
+from domain.settings import CREDENTIAL_NAMES, AutotaskSettings, header_sendable
 
 T = TypeVar("T")
 
@@ -59,6 +59,17 @@ def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = T
             "The stored Autotask password cannot be read with this installation's key (the secret "
             "key or key file changed): enter the password again in the settings."
         ) from error
+    stored = {
+        "api_username": settings.api_username,
+        "api_password": secret,
+        "tracking_identifier": settings.tracking_identifier,
+    }
+    for name, value in stored.items():
+        if not header_sendable(value):  # stored before the settings checked it: it could never be sent
+            raise NotConfigured(
+                f"The stored Autotask {CREDENTIAL_NAMES[name]} holds characters an HTTP header cannot carry (only "
+                "visible ASCII): enter it again in the settings."
+            ).noting(setting=name)
     return deps.psa.connect(
         Credentials(
             environment=settings.environment,

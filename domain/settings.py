@@ -25,6 +25,25 @@ DUE_HOURS_DEFAULT = 24
 DUE_HOURS_MIN = 1
 DUE_HOURS_MAX = 8760
 """A ticket is due between 1 hour and a year after the run is reviewed (its ticket created)."""
+CREDENTIAL_NAMES = {
+    "api_username": "API username",
+    "api_password": "API password",
+    "tracking_identifier": "tracking identifier",
+}
+"""The settings Autotask reads from HTTP headers (UserName, Secret, ApiIntegrationCode), by their words on the page."""
+
+
+def visible_ascii(text: str) -> bool:
+    """Only visible ASCII (0x21-0x7e): what a credential in an HTTP header may hold as typed (no space, no accented
+    letter, no control character). Autotask's API usernames are email addresses, its secrets and integration codes
+    plain ASCII."""
+    return all("!" <= c <= "~" for c in text)
+
+
+def header_sendable(text: str) -> bool:
+    """Text an HTTP header can carry at all (printable ASCII, spaces included): what a credential stored before
+    `visible_ascii` was checked must be to be sent."""
+    return all(" " <= c <= "~" for c in text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,10 @@ MAX_BACKOFF = 4.0
 MAX_THROTTLE_RETRIES = 30
 """Thread-limit refusals are retried until the deadline, and at most this often."""
 
+UNSENDABLE = (
+    "The request was not sent to Autotask: a credential or the address holds characters HTTP cannot carry (only "
+    "visible ASCII); enter the API username, password and tracking identifier again in the settings."
+)
 _THROTTLE = re.compile(r"thread|threshold|too many requests|rate limit", re.IGNORECASE)
 _PERMISSION = re.compile(r"permission", re.IGNORECASE)
 _UNKNOWN_ZONE = re.compile(r"zone information could not be determined", re.IGNORECASE)
@@ -158,6 +162,9 @@ class Transport:
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             status = type(error).__name__
             result = _transport_error(error, request.write)
+        except UnicodeEncodeError:  # a header (a credential) or the address holds what HTTP cannot carry: never sent
+            status = "UnicodeEncodeError"
+            result = PsaRejected(UNSENDABLE)
         duration_ms = (time.perf_counter() - started) * 1000
         outcome = _outcome(result)
         if self.on_request is not None:

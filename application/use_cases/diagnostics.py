@@ -153,7 +153,7 @@ class ValidateConfiguration(UseCase):
         try:
             picklists = await connect(self.deps, settings, require_enabled=False).picklists(refresh=True)
         except NotConfigured as error:
-            return [Problem("api_password", error.message)]
+            return [Problem(str(error.details.get("setting", "api_password")), error.message)]
         except PsaAuthError as error:
             setting, message = AUTH_SETTING[error.failure]
             return [Problem(setting, f"{message} Autotask said: {error.message}")]

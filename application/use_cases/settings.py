@@ -7,9 +7,16 @@ from typing import Any
 
 from application.attempts import Attempt
 from application.deps import UseCase
-from application.errors import InvalidInput
+from application.errors import InvalidInput, SettingInvalid
 from domain.roles import Actor, Permission
-from domain.settings import DUE_HOURS_DEFAULT, DUE_HOURS_MAX, DUE_HOURS_MIN, AutotaskSettings
+from domain.settings import (
+    CREDENTIAL_NAMES,
+    DUE_HOURS_DEFAULT,
+    DUE_HOURS_MAX,
+    DUE_HOURS_MIN,
+    AutotaskSettings,
+    visible_ascii,
+)
 from domain.tickets import STATUS_COMPLETE
 
 # Settings an admin may change; the installation id and the sealed password are not among them.
@@ -54,12 +61,21 @@ class UpdateSettings(UseCase):
 
 
 def _check(change: SettingsChange) -> None:
-    """InvalidInput for the first value an admin may not set."""
+    """InvalidInput (or SettingInvalid) for the first value an admin may not set."""
     unknown = set(change.values) - EDITABLE
     if unknown:
         raise InvalidInput(sorted(unknown)[0], "This setting does not exist or cannot be changed.")
     if change.api_password is not None and not change.api_password:
         raise InvalidInput("api_password", "The password cannot be empty; omit it to keep the stored one.")
+    credentials = {**change.values, "api_password": change.api_password or ""}
+    for name, words in CREDENTIAL_NAMES.items():
+        value = credentials.get(name)
+        if isinstance(value, str) and not visible_ascii(value):
+            raise SettingInvalid(
+                name,
+                f"The {words} may hold only visible ASCII characters (letters, digits and punctuation, no spaces or "
+                "accented letters): Autotask reads it from an HTTP header, which cannot carry other characters.",
+            )
     due = change.values.get("ticket_due_hours", DUE_HOURS_DEFAULT)
     if isinstance(due, bool) or not isinstance(due, int) or not DUE_HOURS_MIN <= due <= DUE_HOURS_MAX:
         raise InvalidInput(

@@ -27,6 +27,7 @@ from application.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    SettingInvalid,
     StorageError,
     StorageRefused,
     StorageUnavailable,
@@ -205,7 +206,8 @@ def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Respons
     status = use_case_status(error)
     if status == 500:
         return on_unexpected(_, error)
-    errors = [{"field": error.field, "message": error.message}] if isinstance(error, InvalidInput) else None
+    named = error if isinstance(error, InvalidInput | SettingInvalid) else None
+    errors = [{"field": named.field, "message": named.message}] if named else None
     return problem(status, error.code, error.message, errors=errors)
 
 

@@ -6,7 +6,7 @@ from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
-from application.errors import NotConfigured
+from application.errors import NotConfigured, SettingInvalid
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from domain.roles import Actor
@@ -33,7 +33,7 @@ class SettingsController(Controller):
     ) -> SettingsOut:
         return out(await get_settings.execute(actor), SettingsOut)
 
-    @put("/", operation_id="updateSettings", status_code=200, responses=api_responses(400, 403))
+    @put("/", operation_id="updateSettings", status_code=200, responses=api_responses(400, 403, SettingInvalid))
     async def update_settings(
         self,
         actor: NamedDependency[Actor],

@@ -11,13 +11,16 @@ import stat
 from pathlib import Path
 
 import pytest
+from dependency_injector import providers
 from litestar.testing import TestClient
 
 from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
+from adapters.autotask_simulator import Simulator, running_simulator
 from adapters.sql import SqlStorage
 from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash
 from entrypoints.cli import main
-from entrypoints.container import Container
+from entrypoints.container import Config, Container, close
+from entrypoints.demo import fresh_database, seed_demo
 from entrypoints.http.app import create_app
 
 
@@ -300,7 +303,6 @@ def test_simulator_banner_names_the_credentials_the_simulator_accepts(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import adapters.autotask_simulator
-    from adapters.autotask_simulator import Simulator
 
     served: list[tuple[str, int, Simulator | None]] = []
     monkeypatch.setattr(
@@ -313,3 +315,38 @@ def test_simulator_banner_names_the_credentials_the_simulator_accepts(
     assert port == 8123 and sim is not None
     assert (sim.username, sim.integration_code) == (shown["username"], shown["identifier"])
     assert sim.secret_matches(shown["secret"])
+
+
+def test_a_stored_credential_http_cannot_carry_is_an_error_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21 item 6: a password stored before the settings checked it (here written straight to the database) made
+    every Autotask call raise UnicodeEncodeError: `mappings refresh` ended in a traceback. Now: one error line."""
+    url = fresh_database(tmp_path)
+    sim = Simulator.seeded()
+    with running_simulator(sim) as zone_url:
+        config = Config(data_dir=tmp_path, database_url=url, autotask_zone_url=zone_url, base_url="http://demo.test")
+        container = Container()
+        container.config.override(providers.Object(config))
+        asyncio.run(seed_demo(container, sim, "http://demo.test"))
+
+        async def store_unsendable_password() -> None:
+            try:
+                async with container.deps().uow() as uow:
+                    settings = await uow.settings.get()
+                    sealed = container.secret_box().seal("pässwörd")
+                    await uow.settings.save(dataclasses.replace(settings, api_password_sealed=sealed))
+                    await uow.commit()
+            finally:
+                await close(container)
+
+        container.storage.reset()
+        asyncio.run(store_unsendable_password())
+        for name, value in (("DATA_DIR", str(tmp_path)), ("DATABASE_URL", url), ("AUTOTASK_ZONE_URL", zone_url)):
+            monkeypatch.setenv(f"BACKUPCHECKS_{name}", value)
+        before = sum(sim.counts.values())
+        code = main(["mappings", "refresh"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "pässwörd" not in err
+    assert "error: integration_disabled: The stored Autotask API password holds characters" in err
+    assert "only visible ASCII" in err and sum(sim.counts.values()) == before  # nothing was sent

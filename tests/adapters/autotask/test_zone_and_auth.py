@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from adapters.autotask import AutotaskConnector
-from application.ports import AuthFailure, PsaAuthError, PsaUnavailable
+from application.ports import AuthFailure, PsaAuthError, PsaRejected, PsaUnavailable
 from domain.settings import Environment
 
 from .conftest import API, CODE, DISCOVERY, DISCOVERY2, SECRET, USER, WEB, ZONE_ANSWER, creds
@@ -194,3 +194,17 @@ async def test_nothing_is_created_before_use() -> None:
     conn = AutotaskConnector()
     assert conn._client is None
     await conn.aclose()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"secret": "pässwörd-ü"}, {"tracking_identifier": "TRACKING-Ω"}, {"username": "api-ü@example.com"}],
+)
+async def test_a_credential_http_cannot_carry_is_a_clear_refusal_never_a_traceback(router, zone, connector, changes):
+    """Issue 21 item 6: headers are ASCII. A credential stored before the settings checked it made httpx raise
+    UnicodeEncodeError (a 500, a CLI traceback); it is the adapter's own refusal, not retried, nothing sent."""
+    usage = router.get(API + "ThresholdInformation").respond(200, json=THRESHOLD)
+    with pytest.raises(PsaRejected, match=r"not sent to Autotask.*only visible ASCII") as caught:
+        await connector.connect(creds(**changes)).usage()
+    assert usage.call_count == 0 and connector.sleeps == []
+    assert not any(value in caught.value.message for value in changes.values())
