@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -14,6 +15,8 @@ from application.errors import InvalidInput
 CURSOR = r"^[A-Za-z0-9_-]+$"
 CURSOR_FORMAT = "backupchecks-cursor"
 """A page's `next_cursor` (base64url, no padding); a value of this shape that is not one of ours is 400."""
+KEY_TEXT_MAX = 255
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 T = TypeVar("T")
 
 
@@ -44,6 +47,8 @@ def _cursor_value(value: Any, kind: type) -> Any:
         raise ValueError("wrong type")
     if isinstance(value, int) and not 0 <= value < 2**63:  # a storage key, never beyond a signed 64-bit integer
         raise ValueError("out of range")
+    if isinstance(value, str) and (len(value) > KEY_TEXT_MAX or CONTROL.search(value)):
+        raise ValueError("not a key")  # ids and names are one-line text of at most 255 characters
     return value
 
 

@@ -25,7 +25,7 @@ from domain.roles import Actor, Role
 from domain.settings import ApiLogLevel, Environment
 from entrypoints.http.schemas import SettingsIn
 from entrypoints.web import words
-from entrypoints.web.plumbing import day_bound, done, field, page
+from entrypoints.web.plumbing import day_bound, done, field, page, whole_number
 
 AUDIT_PAGE = 50
 
@@ -167,7 +167,6 @@ def _audit_query(request: Request[Any, Any, Any], limit: int) -> AuditQuery:
         return (q.get(name) or "").strip()[:64] or None
 
     outcome = q.get("outcome") or ""
-    after = q.get("after") or ""
     return AuditQuery(
         text("action"),
         text("actor"),
@@ -177,7 +176,7 @@ def _audit_query(request: Request[Any, Any, Any], limit: int) -> AuditQuery:
         day_bound(q.get("since"), end=False),
         day_bound(q.get("until"), end=True),
         limit,
-        int(after) if after.isdigit() else None,
+        whole_number(q.get("after")),
     )
 
 

@@ -22,7 +22,7 @@ from application.use_cases.search_companies import SearchCompanies
 from domain.roles import Actor, Permission
 from entrypoints.http.parameters import CustomerId
 from entrypoints.web import words
-from entrypoints.web.plumbing import done, field, page
+from entrypoints.web.plumbing import done, field, page, whole_number
 
 CUSTOMERS_SHOWN = 500
 
@@ -120,11 +120,11 @@ class CustomerPages(Controller):
         map_customer: NamedDependency[MapCustomer],
         customer_id: CustomerId,
     ) -> Redirect:
-        text = field(form, "company_id")
-        if not text.isdigit() or not 0 < int(text) < 2**31:
+        company_id = whole_number(field(form, "company_id"), 2**31 - 1)
+        if not company_id:
             return done(f"/customers/{customer_id}", "error", "Enter the Autotask company ID (a whole number).")
         try:
-            mapping = await map_customer.execute(web_actor, customer_id, int(text))
+            mapping = await map_customer.execute(web_actor, customer_id, company_id)
         except UseCaseError as error:
             return done(f"/customers/{customer_id}", "error", words.failed(error, "mapping the customer"))
         return done("/customers", "ok", f"Mapped to Autotask company {mapping.company_name} (ID {mapping.company_id}).")

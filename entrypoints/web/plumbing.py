@@ -6,6 +6,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -87,6 +88,21 @@ async def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:
     ):
         raise CsrfRejected()
     return form
+
+
+ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+KEY_MAX = 2**63 - 1
+"""A storage key (an audit sequence number) is a signed 64-bit integer at most."""
+
+
+def whole_number(text: str | None, maximum: int = KEY_MAX) -> int | None:
+    """`text` as a whole number 0 to `maximum` written in ASCII digits only; None for anything else (a sign, a space,
+    a Unicode digit such as `١٢` or `²`, a number the storage cannot hold): the page then ignores it, as it ignores
+    any other filter value it cannot read."""
+    if text is None or not ASCII_DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 def day_bound(text: str | None, *, end: bool) -> datetime | None:

@@ -4,15 +4,24 @@ web pages: credentials HTTP headers can carry, page positions in ASCII digits, a
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
+from adapters.credentials import token_hash
+from application.ports import User
 from domain.roles import Role
-from tests.http.conftest import HttpWorld, call
+from entrypoints.http.app import create_app
+from entrypoints.http.pagination import encode_cursor
+from tests.http.conftest import AT, NO_DELAY, HttpWorld, call, make_world
 from tests.http.test_hardening import audit_records
+from tests.storage_backends import backend_params, storage_backend
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP = Role.ADMIN, Role.OPERATOR
@@ -111,3 +120,80 @@ async def test_the_settings_page_says_why_a_credential_is_refused(client: Client
 
 def _text(answer: Any) -> str:
     return re.sub(r"\s+", " ", str(answer.text))
+
+
+# ------------------------------------------------------------------- item 11: page positions in ASCII digits only
+NOT_A_POSITION = ["١٢", "²", "𝟗", str(10**30), str(2**63), "-1", "+1", " 1", "1e3", "0x10"]
+
+
+@pytest.fixture(params=backend_params())
+async def web_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[HttpWorld, Any]]:
+    """An app on a fresh memory, SQLite or PostgreSQL store whose users may sign in to the pages, the admin signed in
+    (which writes the first audit record)."""
+    async with storage_backend(request.param) as storage:
+        world = make_world(tmp_path)
+        world.container.storage.override(providers.Object(storage))
+        hashed = world.container.hasher().hash_password(WEB_PASSWORD)
+        async with storage() as uow:
+            for role, token in world.tokens.items():
+                await uow.users.add(User(role.value, role.value, role, hashed, token_hash(token), AT))
+            await uow.commit()
+        transport = httpx.ASGITransport(app=create_app(world.container, throttle=NO_DELAY))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await web_sign_in(client, A)
+            yield world, client
+
+
+async def test_the_audit_page_reads_after_in_ascii_digits_only_never_500(web_backend: tuple[HttpWorld, Any]) -> None:
+    """`/audit?after=` used str.isdigit: `²` is a digit int() cannot read, `١٢` one it reads, 10**30 one no database
+    column holds (500 on SQLite and PostgreSQL). Anything but ASCII digits up to 2**63-1 is ignored, as the page
+    ignores every filter value it cannot read."""
+    _, client = web_backend
+    first = await client.get("/audit")
+    assert first.status_code == 200 and "session.sign_in" in first.text
+    for after in NOT_A_POSITION:
+        page = await client.get("/audit", params={"after": after})
+        assert page.status_code == 200, (after, page.text[:300])
+        assert "session.sign_in" in page.text, after  # the first page, as without `after`
+        export = await client.get("/audit/export", params={"after": after})
+        assert export.status_code == 200 and "session.sign_in" in export.text, after
+    assert "session.sign_in" not in (await client.get("/audit", params={"after": "1"})).text  # digits still page
+    assert (await client.get("/audit", params={"after": str(2**63 - 1)})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"cursor": encode_cursor(10**30)},
+        {"cursor": encode_cursor(2**63)},
+        {"cursor": encode_cursor("١٢")},
+        {"cursor": encode_cursor(-1)},
+        {"cursor": "١٢"},
+        {"limit": "١٢"},
+        {"limit": str(10**30)},
+    ],
+)
+async def test_the_api_reads_cursors_and_limits_strictly(client: Client, world: HttpWorld, query: Any) -> None:
+    r = await client.get("/api/v1/audit", params=query, headers=world.auth(A))
+    assert r.status_code == 400 and r.json()["code"] == "invalid_input", r.text
+    assert r.json()["errors"][0]["field"] in query
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "x" * 256])
+async def test_a_cursor_key_no_id_or_name_can_be_is_400(client: Client, world: HttpWorld, key: str) -> None:
+    for path in ("/api/v1/customers", "/api/v1/users"):
+        r = await client.get(path, params={"cursor": encode_cursor(key)}, headers=world.auth(A))
+        assert r.status_code == 400 and r.json()["errors"] == [
+            {"field": "cursor", "message": "This cursor is not valid; start again without one."}
+        ], r.text
+
+
+@pytest.mark.parametrize("company_id", ["١٢", "²", str(10**30), str(2**31), "0", "-5"])
+async def test_the_mapping_form_reads_the_company_id_in_ascii_digits(
+    client: Client, world: HttpWorld, company_id: str
+) -> None:
+    await sign_in(client, world, OP)
+    form = {"_csrf": await page_csrf(client), "company_id": company_id}
+    answer = await client.post("/customers/c2/map", data=form)
+    assert answer.status_code == 200 and "Enter the Autotask company ID (a whole number)." in answer.text
+    assert world.store.mappings.get("c2") is None
