@@ -7,6 +7,7 @@ answer's keys are folded to lower case before conversion and every struct field 
 from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -57,8 +58,29 @@ class ZoneInformation(_Wire):
             raise PsaUnavailable(f"Zone discovery answered an API url that is not http(s): {self.url[:100]!r}.")
         api = self.url if self.url.endswith("/") else self.url + "/"
         web = self.web_url or ""
+        if web and not web_address_safe(web):
+            raise PsaUnavailable(
+                "Zone discovery answered a web address (webUrl) that is not https (http only on this computer, "
+                f"for a simulator), so no ticket link is made with it: {web[:100]!r}."
+            )
         web = web if not web or web.endswith("/") else web + "/"
         return Zone(self.zone_name or "", api + "V1.0/", web)
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def web_address_safe(url: str) -> bool:
+    """Every ticket link starts with the zone's webUrl: https with a host, or http to this computer (a simulator);
+    never `javascript:`, `data:` or any other scheme a browser would run or open."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host or any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK)
 
 
 class ErrorAnswer(_Wire):

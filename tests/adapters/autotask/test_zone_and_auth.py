@@ -208,3 +208,41 @@ async def test_a_credential_http_cannot_carry_is_a_clear_refusal_never_a_traceba
         await connector.connect(creds(**changes)).usage()
     assert usage.call_count == 0 and connector.sleeps == []
     assert not any(value in caught.value.message for value in changes.values())
+
+
+@pytest.mark.parametrize(
+    "web_url",
+    [
+        "javascript:alert(document.cookie)//",
+        "JavaScript://ww5.autotask.net/%0aalert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "http://ww5.autotask.net/",  # plain http off this computer
+        "http://localhost@evil.example/",
+        "http://127.0.0.1.evil.example/",
+        "https:///no-host",
+        "//ww5.autotask.net/",
+        "https://ww5.autotask.net/\nx",
+    ],
+)
+async def test_a_zone_whose_web_address_is_not_https_is_refused(router, connector, web_url) -> None:
+    """Issue 21 item 11: every ticket link starts with the zone's webUrl; `javascript:` reached every ticket URL."""
+    router.get(DISCOVERY).respond(200, json={**ZONE_ANSWER, "webUrl": web_url})
+    router.get(DISCOVERY2).respond(200, json={**ZONE_ANSWER, "webUrl": web_url})
+    with pytest.raises(PsaUnavailable, match=r"web address \(webUrl\) that is not https"):
+        await connector.connect(creds()).zone()
+
+
+@pytest.mark.parametrize(
+    ("web_url", "kept"),
+    [
+        ("https://ww5.autotask.net", "https://ww5.autotask.net/"),
+        ("HTTPS://ww5.autotask.net/", "HTTPS://ww5.autotask.net/"),
+        ("http://127.0.0.1:8001", "http://127.0.0.1:8001/"),  # the simulator, on this computer
+        ("http://localhost:8001/", "http://localhost:8001/"),
+        ("http://[::1]:8001/", "http://[::1]:8001/"),
+        ("", ""),  # no web address: tickets get no link
+    ],
+)
+async def test_an_https_or_loopback_web_address_is_used(router, connector, web_url, kept) -> None:
+    router.get(DISCOVERY).respond(200, json={**ZONE_ANSWER, "webUrl": web_url})
+    assert (await connector.connect(creds()).zone()).web_url == kept
