@@ -13,13 +13,17 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import sqlite3
+import statistics
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,7 @@ from domain.roles import Actor, Role
 from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle
+from verify.conftest import record
 
 POSTGRES_URL = os.environ.get("BACKUPCHECKS_TEST_POSTGRES_URL") or None
 PASSWORD = "Autotask-Secret-" + secrets.token_hex(8)
@@ -410,6 +415,68 @@ def test_denied_flood_is_folded_and_counted(served: Server, tmp_path: Path) -> N
         ]
     assert 2 <= len(records) <= 10  # not 200: the first, then one a minute, then the one shutdown wrote
     assert len(records) + sum(r["details"].get("folded", 0) for r in records) == 200  # every refusal counted
+
+
+def _sign_in_form(c: httpx.Client) -> str:
+    """The sign-in form's CSRF token (its pre-session cookie stays in the client)."""
+    match = re.search(r'name="_csrf" value="([0-9a-f]+)"', c.get("/sign-in").text)
+    assert match is not None
+    return match[1]
+
+
+def test_parallel_wrong_passwords_all_count_and_hold_the_address_back(served: Server) -> None:
+    """Issue 21, item 1: 40 parallel wrong passwords for the only admin. Before, the count was read, argon2 ran, and
+    `count + 1` was written: it ended at 2 and the address was never held back."""
+    with served.client() as c:
+        token = _sign_in_form(c)
+        form = {"_csrf": token, "username": "admin"}
+
+        def guess(n: int) -> int:
+            with httpx.Client(base_url=served.url, cookies=c.cookies, timeout=60) as each:
+                return each.post("/sign-in", data={**form, "password": f"wrong {n}"}).status_code
+
+        with ThreadPoolExecutor(40) as pool:
+            answers = Counter(pool.map(guess, range(40)))
+        assert answers == {401: 40}
+        held = c.post("/sign-in", data={**form, "password": served.passwords[0]})
+        assert held.status_code == 401 and "Too many failed sign-ins from this address" in held.text
+
+
+def test_large_form_floods_do_not_stall_the_service(served: Server) -> None:
+    """Issue 21, item 3: 3 clients posting 4 MB forms to /sign-in (with and without the pre-session cookie) are
+    answered 413/403 without the form being parsed; /health keeps answering (p50 printed, not asserted)."""
+    body = b"username=" + b"x" * (4 * 1024 * 1024)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def p50() -> float:
+        with httpx.Client(base_url=served.url, timeout=30) as c:
+            times = []
+            for _ in range(30):
+                start = time.perf_counter()
+                assert c.get("/health").status_code == 200
+                times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1000
+
+    idle = p50()
+    stop = threading.Event()
+    answers: Counter[int] = Counter()
+
+    def flood(with_cookie: bool) -> None:
+        with httpx.Client(base_url=served.url, timeout=60) as c:
+            if with_cookie:
+                _sign_in_form(c)
+            while not stop.is_set():
+                answers[c.post("/sign-in", content=body, headers=headers).status_code] += 1
+
+    with ThreadPoolExecutor(3) as pool:
+        floods = [pool.submit(flood, n != 0) for n in range(3)]
+        time.sleep(0.5)
+        flooded = p50()
+        stop.set()
+        for each in floods:
+            each.result()
+    assert set(answers) <= {403, 413} and answers[413] > 0 and answers[403] > 0
+    record("form flood (3 clients x 4 MB)", health_p50_idle_ms=round(idle, 1), health_p50_flooded_ms=round(flooded, 1))
 
 
 # --------------------------------------------------------------------------------------------------------- secrets
