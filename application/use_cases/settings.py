@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from application.attempts import Attempt
 from application.deps import UseCase
@@ -58,6 +58,14 @@ class UpdateSettings(UseCase):
                 )
                 await uow.commit()
             return updated
+
+    async def refuse(self, actor: Actor, error: InvalidInput) -> NoReturn:
+        """A change the caller sent that could not even be read as one (a form whose number field holds text):
+        authorised first, so a caller who may not change the settings is refused as such and audited whatever they
+        sent; an admin is refused with `error`, audited too."""
+        async with Attempt(self.deps, actor, "settings.update", TARGET) as attempt:
+            attempt.authorize(Permission.ADMINISTER)
+            raise error
 
 
 def _check(change: SettingsChange) -> None:

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Stream, Template
 
-from application.errors import UseCaseError
+from application.errors import InvalidInput, UseCaseError
 from application.ports import ApiUsage, AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
@@ -81,6 +81,12 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
     return values
 
 
+def _unreadable(error: msgspec.ValidationError) -> InvalidInput:
+    """The form value msgspec could not convert, named by its setting."""
+    message, _, where = str(error).partition(" - at `$.")
+    return InvalidInput(where.rstrip("`") or "form", f"{message} ({where.rstrip('`') or 'the form'}).")
+
+
 class SettingsPages(Controller):
     path = "/settings/autotask"
 
@@ -125,10 +131,11 @@ class SettingsPages(Controller):
     ) -> Redirect:
         password = field(form, "api_password") or None
         try:
-            data = msgspec.convert(_form_values(form), SettingsIn, strict=False)  # form text to numbers
+            try:
+                data = msgspec.convert(_form_values(form), SettingsIn, strict=False)  # form text to numbers
+            except msgspec.ValidationError as error:  # authorised first: a non-admin hears (and is audited) that
+                await update_settings.refuse(web_actor, _unreadable(error))
             await update_settings.execute(web_actor, SettingsChange(data.values(), password))
-        except msgspec.ValidationError as error:
-            return done(self.path, "error", f"Not saved: {error}")
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "saving the settings"))
         return done(self.path, "ok", "The settings were saved." + (" The new password is stored." if password else ""))

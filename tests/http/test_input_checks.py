@@ -3,6 +3,8 @@ web pages: credentials HTTP headers can carry, page positions in ASCII digits, a
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -118,6 +120,12 @@ async def test_the_settings_page_says_why_a_credential_is_refused(client: Client
     assert world.store.settings["autotask"] == before
 
 
+def _flash(answer: Any) -> Any:
+    """What the page a redirect leads to will say (the flash cookie the answer sets)."""
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("bc_flash="))
+    return json.loads(base64.urlsafe_b64decode(cookie.split(";")[0].removeprefix("bc_flash=")))
+
+
 def _text(answer: Any) -> str:
     return re.sub(r"\s+", " ", str(answer.text))
 
@@ -197,3 +205,36 @@ async def test_the_mapping_form_reads_the_company_id_in_ascii_digits(
     answer = await client.post("/customers/c2/map", data=form)
     assert answer.status_code == 200 and "Enter the Autotask company ID (a whole number)." in answer.text
     assert world.store.mappings.get("c2") is None
+
+
+# ------------------------------------------------------- item 11: the settings form authorises before it converts
+UNCONVERTIBLE = {**SETTINGS_FORM, "ticket_due_hours": "soon", "default_queue_id": "queue"}
+
+
+@pytest.mark.parametrize("form", [SETTINGS_FORM, UNCONVERTIBLE], ids=["convertible", "unconvertible"])
+async def test_a_non_admin_saving_the_settings_form_is_forbidden_and_audited_whatever_it_holds(
+    client: Client, world: HttpWorld, form: dict[str, str]
+) -> None:
+    await sign_in(client, world, OP)
+    before = world.store.settings["autotask"]
+    form = {**form, "_csrf": await page_csrf(client)}
+    answer = await client.post("/settings/autotask", data=form, follow_redirects=False)
+    assert answer.status_code == 303 and _flash(answer) == {
+        "kind": "error",
+        "text": "Not done (saving the settings): Your role may not do this.",
+    }
+    assert world.store.settings["autotask"] == before
+    (record,) = await audit_records(world, "settings.update")
+    assert (record.actor, record.outcome.value, record.details["code"]) == ("operator", "denied", "forbidden")
+
+
+async def test_an_admin_saving_an_unconvertible_settings_form_hears_which_value_and_it_is_audited(
+    client: Client, world: HttpWorld
+) -> None:
+    await sign_in(client, world, A)
+    before = world.store.settings["autotask"]
+    answer = await client.post("/settings/autotask", data={**UNCONVERTIBLE, "_csrf": await page_csrf(client)})
+    assert "Not done (saving the settings): Expected `int | null`, got `str` (default_queue_id)." in _text(answer)
+    assert world.store.settings["autotask"] == before
+    (record,) = await audit_records(world, "settings.update")
+    assert (record.actor, record.outcome.value, record.details["code"]) == ("admin", "denied", "invalid_input")
