@@ -305,11 +305,15 @@ class MemoryAudit(_Repo):
                 lambda: query.run_id is None or (e.target_type == "run" and e.target_id == query.run_id),
                 lambda: query.since is None or e.at >= query.since,
                 lambda: query.until is None or e.at < query.until,
-                lambda: query.after_seq is None or r.seq > query.after_seq,
+                lambda: (
+                    query.after_seq is None
+                    or (r.seq < query.after_seq if query.newest_first else r.seq > query.after_seq)
+                ),
             ]
             return all(check() for check in checks)
 
-        return [r for r in await self.all() if keep(r)][: query.limit]
+        walk = await self.all()
+        return [r for r in (reversed(walk) if query.newest_first else walk) if keep(r)][: query.limit]
 
     async def all(self) -> list[AuditRecord]:
         return [*self._uow.store.audit, *self.pending]

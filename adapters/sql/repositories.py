@@ -251,10 +251,11 @@ class SqlAudit(_Repo):
             (q.run_id, lambda: sa.and_(c.target_type == "run", c.target_id == q.run_id)),
             (q.since, lambda: c.at >= q.since),
             (q.until, lambda: c.at < q.until),
-            (q.after_seq, lambda: c.seq > q.after_seq),
+            (q.after_seq, lambda: c.seq < q.after_seq if q.newest_first else c.seq > q.after_seq),
         ]
         where = [condition() for value, condition in conditions if value is not None]
-        statement = sa.select(t.audit_records).where(*where).order_by(c.seq).limit(query.limit)
+        order = c.seq.desc() if q.newest_first else c.seq
+        statement = sa.select(t.audit_records).where(*where).order_by(order).limit(query.limit)
         return [rows.audit_from(row) for row in await self._rows(statement)]
 
     async def all(self) -> list[AuditRecord]:

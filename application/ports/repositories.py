@@ -39,6 +39,9 @@ class AuditQuery:
     until: datetime | None = None
     limit: int = 50
     after_seq: int | None = None
+    """Records beyond this one in the walk's direction (a page's keyset)."""
+    newest_first: bool = False
+    """Descending seq (the API's and the Audit page's default); exports and verification walk ascending."""
 
 
 @dataclass(frozen=True, slots=True)

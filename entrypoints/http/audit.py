@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
@@ -35,11 +35,21 @@ def provide_audit_query(
     until: Moment = None,
     limit: Limit = 50,
     cursor: SeqCursor = None,
+    order: FromQuery[Literal["desc", "asc"]] = "desc",
 ) -> AuditQuery:
-    """The audit filters shared by the list and the export."""
+    """The audit filters shared by the list and the export (which always walks in seq order: the chain's)."""
     after = decode_cursor(cursor, int)[0] if cursor else None
     return AuditQuery(
-        action, actor_name, customer_id, run_id, outcome, utc(since, "since"), utc(until, "until"), limit, after
+        action,
+        actor_name,
+        customer_id,
+        run_id,
+        outcome,
+        utc(since, "since"),
+        utc(until, "until"),
+        limit,
+        after,
+        newest_first=order == "desc",
     )
 
 
@@ -67,7 +77,7 @@ class AuditController(Controller):
         audit_query: NamedDependency[AuditQuery],
         format: FromQuery[ExportFormat] = ExportFormat.JSONL,
     ) -> Stream:
-        lines = await export_audit.execute(actor, audit_query, format)
+        lines = await export_audit.execute(actor, replace(audit_query, newest_first=False), format)
         media = "text/csv" if format is ExportFormat.CSV else "application/jsonl"
         return Stream(
             lines, media_type=media, headers={"Content-Disposition": f'attachment; filename="audit.{format.value}"'}

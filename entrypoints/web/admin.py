@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import msgspec
@@ -198,7 +198,8 @@ class AuditPages(Controller):
         query_audit: NamedDependency[QueryAudit],
         verify_audit: NamedDependency[VerifyAudit],
     ) -> Template:
-        records = await query_audit.execute(web_actor, _audit_query(request, AUDIT_PAGE + 1))
+        query = replace(_audit_query(request, AUDIT_PAGE + 1), newest_first=True)  # the newest an admin looks for
+        records = await query_audit.execute(web_actor, query)
         check: ChainCheck | None = None
         if request.query_params.get("verify") == "1":
             check = await verify_audit.execute(web_actor)

@@ -465,11 +465,13 @@ async def test_users_add_list_remove(client: Client, world: HttpWorld) -> None:
 async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWorld) -> None:
     await map_and_ticket(client, world)
     await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket/resolve")
-    items = (await call(client, world, A, "GET", "/api/v1/audit?run_id=r-err")).json()["items"]
+    items = (await call(client, world, A, "GET", "/api/v1/audit?run_id=r-err&order=asc")).json()["items"]
     assert [(i["action"], i["actor"], i["outcome"]) for i in items] == [
         ("ticket.create", "operator", "ok"),
         ("ticket.resolve", "reporter", "denied"),
     ]
+    newest_first = (await call(client, world, A, "GET", "/api/v1/audit?run_id=r-err")).json()["items"]
+    assert newest_first == items[::-1]  # the default: newest first
     assert set(items[0]) >= {
         "seq",
         "at",
@@ -490,9 +492,14 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWo
     assert (await call(client, world, A, "GET", "/api/v1/audit?customer_id=c1")).json()["items"][0][
         "action"
     ] == "mapping.set"
-    first = (await call(client, world, A, "GET", "/api/v1/audit?limit=2")).json()
-    rest = (await call(client, world, A, "GET", f"/api/v1/audit?limit=2&cursor={first['next_cursor']}")).json()
+    first = (await call(client, world, A, "GET", "/api/v1/audit?limit=2&order=asc")).json()
+    rest = (
+        await call(client, world, A, "GET", f"/api/v1/audit?limit=2&order=asc&cursor={first['next_cursor']}")
+    ).json()
     assert [i["seq"] for i in first["items"] + rest["items"]] == [1, 2, 3]
+    newest = (await call(client, world, A, "GET", "/api/v1/audit?limit=2")).json()
+    older = (await call(client, world, A, "GET", f"/api/v1/audit?limit=2&cursor={newest['next_cursor']}")).json()
+    assert [i["seq"] for i in newest["items"] + older["items"]] == [3, 2, 1]
     csv_export = await call(client, world, A, "GET", "/api/v1/audit/export?format=csv&run_id=r-err")
     assert csv_export.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv_export.headers["content-disposition"]
