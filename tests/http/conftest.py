@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
@@ -30,6 +32,7 @@ from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
 from entrypoints.metrics import Metrics
+from tests.storage_backends import storage_backend
 
 PASSWORD = "s3cret-Autotask-pw"
 CREDENTIALS = ("api@example.com", PASSWORD, "TRACKING01")
@@ -173,3 +176,23 @@ async def map_and_ticket(client: AsyncTestClient, world: HttpWorld) -> dict[str,
     r = await call(client, world, Role.OPERATOR, "POST", "/api/v1/runs/r-err/autotask-ticket")
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+@asynccontextmanager
+async def app_on_backend(
+    name: str, tmp_path: Path, password: str | None = None
+) -> AsyncIterator[tuple[HttpWorld, httpx.AsyncClient]]:
+    """The app on a fresh `name` store (memory, SQLite or PostgreSQL) holding one user per role (with `password`, so
+    they may sign in to the pages), served in this event loop: a test client in a thread of its own would share
+    PostgreSQL connections across event loops."""
+    async with storage_backend(name) as storage:
+        world = make_world(tmp_path)
+        world.container.storage.override(providers.Object(storage))
+        password_hash = None if password is None else world.container.hasher().hash_password(password)
+        async with storage() as uow:
+            for role, token in world.tokens.items():
+                await uow.users.add(User(role.value, role.value, role, password_hash, token_hash(token), AT))
+            await uow.commit()
+        transport = httpx.ASGITransport(app=create_app(world.container, throttle=NO_DELAY))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield world, client

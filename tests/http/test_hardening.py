@@ -12,22 +12,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from adapters.credentials import token_hash
 from application.denials import DenialFolder
 from application.errors import NotFound
-from application.ports import AuditQuery, UnitOfWorkFactory, User
+from application.ports import AuditQuery, UnitOfWorkFactory
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor, Role
 from entrypoints.container import Config
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle, too_deep
-from tests.http.conftest import AT, NO_DELAY, HttpWorld, call, make_world
-from tests.storage_backends import backend_params, storage_backend
+from tests.http.conftest import AT, NO_DELAY, HttpWorld, app_on_backend, call
+from tests.storage_backends import backend_params
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
@@ -47,19 +45,10 @@ RUN = {
 @pytest.fixture(params=backend_params())
 async def backend_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[HttpWorld, Any]]:
     """An app on a fresh memory, SQLite or PostgreSQL store with the three users and customer c1 (made over HTTP)."""
-    async with storage_backend(request.param) as storage:
-        world = make_world(tmp_path)
-        world.container.storage.override(providers.Object(storage))
-        async with storage() as uow:
-            for role, token in world.tokens.items():
-                await uow.users.add(User(role.value, role.value, role, None, token_hash(token), AT))
-            await uow.commit()
-        # In this event loop (the test client's own thread would share PostgreSQL connections across loops).
-        transport = httpx.ASGITransport(app=create_app(world.container, throttle=NO_DELAY))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            r = await call(client, world, A, "PUT", "/api/v1/customers/c1", {"name": "Acme"})
-            assert r.status_code == 201, r.text
-            yield world, client
+    async with app_on_backend(request.param, tmp_path) as (world, client):
+        r = await call(client, world, A, "PUT", "/api/v1/customers/c1", {"name": "Acme"})
+        assert r.status_code == 201, r.text
+        yield world, client
 
 
 async def audit_records(world: HttpWorld, action: str) -> list[Any]:

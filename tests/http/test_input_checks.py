@@ -11,19 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from adapters.credentials import token_hash
-from application.ports import User
 from domain.roles import Role
-from entrypoints.http.app import create_app
 from entrypoints.http.pagination import encode_cursor
-from tests.http.conftest import AT, NO_DELAY, HttpWorld, call, make_world
+from tests.http.conftest import HttpWorld, app_on_backend, call
 from tests.http.test_hardening import audit_records
-from tests.storage_backends import backend_params, storage_backend
+from tests.storage_backends import backend_params
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP = Role.ADMIN, Role.OPERATOR
@@ -138,18 +133,9 @@ NOT_A_POSITION = ["١٢", "²", "𝟗", str(10**30), str(2**63), "-1", "+1", " 1
 async def web_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[HttpWorld, Any]]:
     """An app on a fresh memory, SQLite or PostgreSQL store whose users may sign in to the pages, the admin signed in
     (which writes the first audit record)."""
-    async with storage_backend(request.param) as storage:
-        world = make_world(tmp_path)
-        world.container.storage.override(providers.Object(storage))
-        hashed = world.container.hasher().hash_password(WEB_PASSWORD)
-        async with storage() as uow:
-            for role, token in world.tokens.items():
-                await uow.users.add(User(role.value, role.value, role, hashed, token_hash(token), AT))
-            await uow.commit()
-        transport = httpx.ASGITransport(app=create_app(world.container, throttle=NO_DELAY))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            await web_sign_in(client, A)
-            yield world, client
+    async with app_on_backend(request.param, tmp_path, WEB_PASSWORD) as (world, client):
+        await web_sign_in(client, A)
+        yield world, client
 
 
 async def test_the_audit_page_reads_after_in_ascii_digits_only_never_500(web_backend: tuple[HttpWorld, Any]) -> None:
