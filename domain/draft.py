@@ -33,6 +33,12 @@ class TicketDraft:
     external_id: str
     due_at: datetime
     """When the ticket is due (UTC): Autotask needs `dueDateTime` unless the ticket category supplies one."""
+    category_id: int | None = None
+    """Autotask's `ticketCategory`; None leaves the choice to Autotask (the API user's or the tenant's default)."""
+    work_type_id: int | None = None
+    """The ticket's Work Type, Autotask's `billingCodeID`."""
+    udfs: tuple[tuple[str, str], ...] = ()
+    """User-defined fields as (name, value), sent as `userDefinedFields`."""
 
 
 def external_id(installation_id: str, run_id: str) -> str:

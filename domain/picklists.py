@@ -19,6 +19,38 @@ class PicklistValue:
 
 
 @dataclass(frozen=True, slots=True)
+class UdfChoice:
+    """One value of a picklist user-defined field: `value` is what a ticket carries, `label` what people read."""
+
+    value: str
+    label: str
+    is_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TicketUdf:
+    """A ticket user-defined field of the tenant (`Tickets/entityInformation/userDefinedFields`)."""
+
+    name: str
+    label: str
+    is_required: bool = False
+    default_value: str | None = None
+    choices: tuple[UdfChoice, ...] = ()
+    """A picklist UDF's values; empty for a free-text (or number, date) field."""
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryDefaults:
+    """What a ticket category fills in by itself (`TicketCategoryFieldDefaults`): the ticket fields it gives a value,
+    by Autotask's ticket field names folded to lower case (`queueid`, `billingcodeid`, `priority`, `issuetype`,
+    `subissuetype`, `source`, `status`), and the UDFs it gives a value, by name."""
+
+    category_id: int
+    fields: frozenset[str] = frozenset()
+    udfs: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Picklists:
     queues: tuple[PicklistValue, ...] = ()
     issue_types: tuple[PicklistValue, ...] = ()
@@ -29,6 +61,12 @@ class Picklists:
     note_types: tuple[PicklistValue, ...] = ()
     note_publish: tuple[PicklistValue, ...] = ()
     required_ticket_fields: frozenset[str] = frozenset()
+    ticket_categories: tuple[PicklistValue, ...] = ()
+    """The `ticketCategory` picklist; `is_default` marks the tenant's default category."""
+    work_types: tuple[PicklistValue, ...] = ()
+    """Work Types (`BillingCodes` of use type 1), sent as a ticket's `billingCodeID`."""
+    ticket_udfs: tuple[TicketUdf, ...] = ()
+    category_defaults: tuple[CategoryDefaults, ...] = ()
 
     def status_label(self, value: int) -> str:
         return next((v.label for v in self.statuses if v.id == value), str(value))

@@ -12,11 +12,13 @@ from application.ports.clock_and_secrets import (
 )
 from application.ports.psa import (
     Access,
+    AccessLevel,
     ApiUsage,
     AuthFailure,
     Company,
     CompanyPage,
     Credentials,
+    EntityRights,
     InFlightBudget,
     NoteDraft,
     PsaAuthError,
@@ -27,6 +29,7 @@ from application.ports.psa import (
     PsaNotFound,
     PsaRejected,
     PsaUnavailable,
+    Rights,
     TicketFacts,
     Zone,
 )
@@ -53,6 +56,7 @@ from application.ports.web_sessions import (
 
 __all__ = [
     "Access",
+    "AccessLevel",
     "ApiUsage",
     "AuditAnchorStore",
     "AuditLog",
@@ -64,6 +68,7 @@ __all__ = [
     "CredentialHasher",
     "Credentials",
     "CustomerRepository",
+    "EntityRights",
     "InFlightBudget",
     "MappingRepository",
     "NoteDraft",
@@ -75,6 +80,7 @@ __all__ = [
     "PsaNotFound",
     "PsaRejected",
     "PsaUnavailable",
+    "Rights",
     "RunQuery",
     "RunRepository",
     "SecretBox",

@@ -85,6 +85,33 @@ class Access:
     companies: int | None
 
 
+class AccessLevel(StrEnum):
+    """How much of an entity the API user may reach for one action (Autotask's `userAccessFor…`): `full` is every
+    record (`All`), `limited` only some (`Mine`, `Restricted`, …), `none` nothing (or `can…` false)."""
+
+    NONE = "none"
+    LIMITED = "limited"
+    FULL = "full"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRights:
+    create: AccessLevel
+    query: AccessLevel
+    update: AccessLevel
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """What the API user's security level allows on each entity the integration relies on
+    (`{Entity}/entityInformation`)."""
+
+    tickets: EntityRights
+    notes: EntityRights
+    time_entries: EntityRights
+    companies: EntityRights
+
+
 @dataclass(frozen=True, slots=True)
 class TicketFacts:
     """A ticket as the PSA holds it now."""
