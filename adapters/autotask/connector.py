@@ -66,8 +66,15 @@ IN_CHUNK = 400
 IN_RETRY_SECONDS = 15 * 60
 """After a tenant refused the `in` operator, tickets are read one by one for this long, then `in` is tried again."""
 LOGGER_NAME = "backupchecks.autotask"
-_IN_REFUSED = re.compile(r"""(?i)['"]in['"]|\bin operator\b""")
-"""A refusal that names the `in` operator (and not any other rejection of the query)."""
+_IN_REFUSED = re.compile(
+    r"""(?ix)
+    ['"`]in['"`]                                                  # quoted: "Operator 'in' is not supported"
+    | \bin\s+operator\b                                            # "The in operator ...", "IN operator not allowed"
+    | \boperator\s*[:=]?\s*in\s*(?:$|[.,;!)]|\s(?:is|isn't|not)\b)   # "Invalid filter operator: in", "... operator in"
+    """
+)
+"""A refusal that names the `in` operator, in any of the phrasings tenants use (and not any other rejection of the
+query: "Error in query" or "Field 'status' not found in entity" merely contain the word)."""
 
 
 @dataclass

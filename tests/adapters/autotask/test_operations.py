@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -313,3 +314,42 @@ async def test_search_limits_map_to_max_records_within_autotask_range(
     found = await connector.connect(creds()).search_companies("a", limit)
     assert len(found.companies) == 1
     assert body(route)["maxRecords"] == max_records  # Autotask takes 1..500
+
+
+IN_REFUSALS = [
+    "Invalid filter operator: in",
+    "Operator 'in' is not supported",
+    "Operator 'in' is not supported.",
+    'Operator "in" is not supported.',
+    "The in operator is not supported",
+    "unsupported operator in",
+    "'in' is not a valid operator",
+    "IN operator not allowed",
+    "The operator IN is not supported.",
+]
+NOT_IN_REFUSALS = [
+    "Error in query",
+    "Field 'status' not found in entity",
+    "Unable to find field 'id'.",
+    "Unknown operator in filter",
+    "Invalid value 'in progress' for field status.",
+]
+
+
+@pytest.mark.parametrize("message", IN_REFUSALS)
+async def test_a_refusal_naming_the_in_operator_falls_back_to_single_reads(router, zone, connector, message) -> None:
+    query = router.post(API + "Tickets/query").respond(500, json={"errors": [message]})
+    single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    router.get(API + "Tickets/2").respond(404)
+    found = await connector.connect(creds()).get_tickets([1, 2])
+    assert sorted(found) == [1] and found[1].ticket_number == "T20260115.0001"
+    assert query.call_count == 1 and single.call_count == 1
+
+
+@pytest.mark.parametrize("message", NOT_IN_REFUSALS)
+async def test_a_refusal_merely_containing_the_word_in_is_no_fallback(router, zone, connector, message) -> None:
+    router.post(API + "Tickets/query").respond(500, json={"errors": [message]})
+    single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    with pytest.raises(PsaRejected, match="^" + re.escape(message) + "$"):
+        await connector.connect(creds()).get_tickets([1])
+    assert single.call_count == 0
