@@ -257,7 +257,7 @@ async def test_complete_a_missing_ticket(router, zone, connector) -> None:
     assert put.call_count == 0
 
 
-async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector) -> None:
+async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector, configuration) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
         200, json=fixture("tickets-fields-real-tenant.json")
     )
@@ -284,7 +284,7 @@ async def test_picklists_from_the_real_tenant_fields_document(router, zone, conn
     assert tickets.call_count == 2
 
 
-async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector) -> None:
+async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector, configuration) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
         200, json=fixture("tickets-fields-real-tenant.json")
     )
@@ -295,6 +295,12 @@ async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, 
     results = await asyncio.gather(*(gateway.picklists() for _ in range(5)))
     assert all(r is results[0] for r in results)
     assert (tickets.call_count, notes.call_count) == (1, 1)
+    assert (
+        configuration.udfs.call_count,
+        configuration.billing_codes.call_count,
+        configuration.category_defaults.call_count,
+    ) == (1, 1, 1)
+    assert gateway.calls == 1 + 5  # zone discovery, then the five reads of the tenant's configuration
 
 
 async def test_usage_in_pascal_case(router, zone, connector) -> None:
