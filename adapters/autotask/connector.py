@@ -302,7 +302,10 @@ class AutotaskGateway:
         return found[0]
 
     async def _query(self, entity: str, filters: list[dict[str, Any]]) -> list[Any]:
-        """Every item matching the filter (all pages: the same body POSTed to `nextPageUrl`)."""
+        """Every item matching the filter (all pages: the same body POSTed to `nextPageUrl`, as Autotask documents; a
+        GET there answers 405). The link is sent exactly as Autotask wrote it, URL-encoded JSON (`?paging=%7b…%7d`, and
+        `&search=…` on some tenants) included: nothing here decodes or rebuilds it, and httpx sends its escapes as
+        given. Only a link on the zone's own origin is followed: the credentials go nowhere else."""
         body: dict[str, Any] = {"filter": filters}
         items: list[Any] = []
         path, absolute, seen = f"{entity}/query", False, set()

@@ -12,10 +12,11 @@ import httpx
 import pytest
 import respx
 
-from application.ports import NoteDraft, PsaNotFound, PsaRejected
+from adapters.autotask import AutotaskConnector
+from application.ports import NoteDraft, PsaNotFound, PsaRejected, PsaUnavailable
 from domain.draft import TicketDraft
 
-from .conftest import API, WEB, creds, fixture
+from .conftest import API, WEB, ZONE_ANSWER, creds, fixture
 
 TICKET_URL = WEB + "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID="
 
@@ -359,3 +360,75 @@ async def test_a_refusal_merely_containing_the_word_in_is_no_fallback(router, zo
     with pytest.raises(PsaRejected, match="^" + re.escape(message) + "$"):
         await connector.connect(creds()).get_tickets([1])
     assert single.call_count == 0
+
+
+PAGING = "%7b%22pageSize%22%3a500%2c%22previousIds%22%3a%5b1%2c2%5d%2c%22nextIds%22%3a%5b3%2c4%5d%7d"
+SEARCH = "%7b%22filter%22%3a%5b%7b%22op%22%3a%22in%22%2c%22field%22%3a%22id%22%2c%22value%22%3a%5b1%2c2%2c3%5d%7d%5d%7d"
+
+
+class Wire(httpx.AsyncBaseTransport):
+    """Answers like Autotask and records what went over the wire: method, request target (as raw bytes) and body."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "zoneInformation" in request.url.path:
+            return httpx.Response(200, json=ZONE_ANSWER)
+        self.sent.append((request.method, request.url.raw_path, await request.aread()))
+        if len(self.sent) == 1:
+            return httpx.Response(200, json=page([ticket(1), ticket(2)], self.next_url))
+        return httpx.Response(200, json=page([ticket(3)]))
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        API + f"Tickets/query/next?paging={PAGING}",
+        API + f"Tickets/query/next?paging={PAGING}&search={SEARCH}",  # as a GET query's link carries it
+        API + f"Tickets/query/next?paging={PAGING.upper()}&search={SEARCH}",
+        API.replace("webservices5", "WebServices5").replace("V1.0", "v1.0") + f"Tickets/query/next?paging={PAGING}",
+    ],
+    ids=["paging", "paging-and-search", "upper-case-escapes", "other-casing"],
+)
+async def test_a_url_encoded_next_page_link_is_followed_exactly_as_given(next_url) -> None:
+    """Real tenants send next-page links as URL-encoded JSON: the link goes over the wire byte for byte (nothing
+    decoded, nothing re-encoded), to the zone's own host, POSTed with the same body (a GET there answers 405)."""
+    wire = Wire(next_url)
+    conn = AutotaskConnector(transport=wire)
+    found = await conn.connect(creds()).get_tickets([1, 2, 3])
+    await conn.aclose()
+    assert sorted(found) == [1, 2, 3]
+    (method1, target1, body1), (method2, target2, body2) = wire.sent
+    assert (method1, target1) == ("POST", b"/ATServicesRest/V1.0/Tickets/query")
+    assert method2 == "POST" and body2 == body1
+    assert target2 == next_url.split("autotask.net", 1)[1].encode()
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        f"https://evil.example/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+        f"https://webservices5.autotask.net@evil.example/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+        f"https://webservices5.autotask.net.evil.example/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+        f"http://webservices5.autotask.net/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+    ],
+)
+async def test_an_encoded_next_page_link_off_the_zone_is_never_followed(next_url) -> None:
+    wire = Wire(next_url)
+    conn = AutotaskConnector(transport=wire)
+    with pytest.raises(PsaUnavailable, match="off its own host"):
+        await conn.connect(creds()).get_tickets([1, 2, 3])
+    await conn.aclose()
+    assert len(wire.sent) == 1
+
+
+async def test_a_missing_ticket_or_company_answered_with_a_null_item_is_missing(router, zone, connector) -> None:
+    """`200 {"item": null}` is a 404 (records the API user may not see answer so too)."""
+    router.get(API + "Tickets/7003").respond(200, json={"item": None})
+    router.get(API + "Companies/103").respond(200, json={"Item": None})
+    gateway = connector.connect(creds())
+    assert await gateway.get_ticket(7003) is None
+    with pytest.raises(PsaNotFound):
+        await gateway.get_company(103)
