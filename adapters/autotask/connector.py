@@ -10,18 +10,20 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from application.ports import (
     Access,
+    AccessLevel,
     ApiUsage,
     AuthFailure,
     Company,
     CompanyPage,
     Credentials,
+    EntityRights,
     InFlightBudget,
     NoteDraft,
     PsaAuthError,
@@ -30,6 +32,7 @@ from application.ports import (
     PsaNotFound,
     PsaRejected,
     PsaUnavailable,
+    Rights,
     TicketFacts,
     Zone,
 )
@@ -40,14 +43,17 @@ from domain.settings import Environment
 from .budget import LocalBudget
 from .transport import Request, Transport, Unauthorized, redact_httpx_log
 from .wire import (
+    WORK_TYPE_USE,
     CompanyWire,
     CountAnswer,
     CreateAnswer,
+    EntityInformationAnswer,
     FieldsAnswer,
     NoteWire,
     QueryAnswer,
     ThresholdInformation,
     TicketWire,
+    UdfsAnswer,
     ZoneInformation,
     convert,
     to_picklists,
@@ -66,8 +72,16 @@ IN_CHUNK = 400
 IN_RETRY_SECONDS = 15 * 60
 """After a tenant refused the `in` operator, tickets are read one by one for this long, then `in` is tried again."""
 LOGGER_NAME = "backupchecks.autotask"
-_IN_REFUSED = re.compile(r"""(?i)['"]in['"]|\bin operator\b""")
-"""A refusal that names the `in` operator (and not any other rejection of the query)."""
+T = TypeVar("T")
+_IN_REFUSED = re.compile(
+    r"""(?ix)
+    ['"`]in['"`]                                                  # quoted: "Operator 'in' is not supported"
+    | \bin\s+operator\b                                            # "The in operator ...", "IN operator not allowed"
+    | \boperator\s*[:=]?\s*in\s*(?:$|[.,;!)]|\s(?:is|isn't|not)\b)   # "Invalid filter operator: in", "... operator in"
+    """
+)
+"""A refusal that names the `in` operator, in any of the phrasings tenants use (and not any other rejection of the
+query: "Error in query" or "Field 'status' not found in entity" merely contain the word)."""
 
 
 @dataclass
@@ -288,7 +302,10 @@ class AutotaskGateway:
         return found[0]
 
     async def _query(self, entity: str, filters: list[dict[str, Any]]) -> list[Any]:
-        """Every item matching the filter (all pages: the same body POSTed to `nextPageUrl`)."""
+        """Every item matching the filter (all pages: the same body POSTed to `nextPageUrl`, as Autotask documents; a
+        GET there answers 405). The link is sent exactly as Autotask wrote it, URL-encoded JSON (`?paging=%7b…%7d`, and
+        `&search=…` on some tenants) included: nothing here decodes or rebuilds it, and httpx sends its escapes as
+        given. Only a link on the zone's own origin is followed: the credentials go nowhere else."""
         body: dict[str, Any] = {"filter": filters}
         items: list[Any] = []
         path, absolute, seen = f"{entity}/query", False, set()
@@ -382,6 +399,9 @@ class AutotaskGateway:
             "source": draft.source_id,
             "externalID": draft.external_id,
             "dueDateTime": draft.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "ticketCategory": draft.category_id,
+            "billingCodeID": draft.work_type_id,
+            "userDefinedFields": [{"name": name, "value": value} for name, value in draft.udfs] or None,
         }
         return await self._create("Tickets", "Tickets", fields)
 
@@ -443,20 +463,53 @@ class AutotaskGateway:
 
     # -- tenant facts --------------------------------------------------------------------------------------------------
     async def picklists(self, *, refresh: bool = False) -> Picklists:
+        """The tenant's picklists and configuration, 5 requests (then cached per credentials): the Tickets and
+        TicketNotes field documents, the ticket UDFs, the Work Types (`BillingCodes` of use type 1, every page) and the
+        ticket categories' defaults (`TicketCategoryFieldDefaults`, every page)."""
         tenant = self._tenant
         if tenant.picklists is not None and not refresh:
             return tenant.picklists
         known = tenant.picklists
         async with tenant.picklists_read:
             if tenant.picklists is None or (refresh and tenant.picklists is known):  # else read meanwhile: reuse it
-                tickets = await self._call(
-                    "GET", "Tickets/entityInformation/fields", "Tickets/entityInformation/fields"
+                tickets = await self._fields("Tickets/entityInformation/fields", FieldsAnswer)
+                notes = await self._fields("TicketNotes/entityInformation/fields", FieldsAnswer)
+                udfs = await self._optional(self._fields("Tickets/entityInformation/userDefinedFields", UdfsAnswer))
+                work_types = await self._optional(self._query("BillingCodes", [_eq("useType", WORK_TYPE_USE)]))
+                defaults = await self._optional(
+                    self._query("TicketCategoryFieldDefaults", [{"op": "gt", "field": "id", "value": 0}])
                 )
-                notes = await self._call(
-                    "GET", "TicketNotes/entityInformation/fields", "TicketNotes/entityInformation/fields"
-                )
-                tenant.picklists = to_picklists(convert(tickets, FieldsAnswer), convert(notes, FieldsAnswer))
+                tenant.picklists = to_picklists(tickets, notes, udfs, work_types, defaults)
             return tenant.picklists
+
+    async def _fields(self, path: str, kind: type[T]) -> T:
+        return convert(await self._call("GET", path, path), kind)
+
+    @staticmethod
+    async def _optional(call: Awaitable[T]) -> T | None:
+        """A tenant fact not every API user may read: a tenant answering 404 or 403 (no right to the entity, or a
+        tenant or simulator without it) yields None, so the other picklists still work (and nothing is known of that
+        fact). Anything else, an unreachable Autotask first, still fails the read."""
+        try:
+            return await call
+        except (PsaNotFound, PsaForbidden):
+            return None
+
+    async def rights(self) -> Rights:
+        """What the API user's security level allows on Tickets, TicketNotes, TimeEntries and Companies: one
+        `{Entity}/entityInformation` request each (4). An entity whose information is refused (403) is out of reach
+        altogether: no rights on it."""
+
+        async def entity(name: str) -> EntityRights:
+            try:
+                answer = await self._call("GET", f"{name}/entityInformation", f"{name}/entityInformation")
+            except PsaForbidden:
+                return EntityRights(AccessLevel.NONE, AccessLevel.NONE, AccessLevel.NONE)
+            return convert(answer, EntityInformationAnswer).info.to_rights()
+
+        return Rights(
+            await entity("Tickets"), await entity("TicketNotes"), await entity("TimeEntries"), await entity("Companies")
+        )
 
     async def usage(self) -> ApiUsage:
         answer = await self._call("GET", "ThresholdInformation", "ThresholdInformation")

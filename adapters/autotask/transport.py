@@ -50,7 +50,26 @@ _THROTTLE = re.compile(r"thread|threshold|too many requests|rate limit", re.IGNO
 _PERMISSION = re.compile(r"permission", re.IGNORECASE)
 _UNKNOWN_ZONE = re.compile(r"zone information could not be determined", re.IGNORECASE)
 _BAD_INTEGRATION = re.compile(r"integration ?code is invalid", re.IGNORECASE)
+_BAD_LOGIN = re.compile(
+    r"""(?ix)
+    authorization\ has\ been\ denied                                  # ASP.NET's own 401 words
+    | \A\W*unauthori[sz]ed\W*\Z
+    | invalid\ (api\ )?(credentials?|secret|password)
+    | invalid\ user\ ?name\ or\ (password|secret)
+    | user\ ?name\ or\ (password|secret)\ (is\ )?(invalid|incorrect|wrong)
+    | (secret|password|credentials?)\ (is|are|was|were)\ (invalid|incorrect|wrong|not\ valid)
+    | account\ (has\ been|is)\ locked
+    | \b(login|authentication)\ failed
+    """
+)
+"""A refused login in Autotask's words. Wrong secrets answer `401`, but some tenants answer `500` with these words: that
+is a refused credential too (never retried, remembered so the API user is not locked), not a rejection or an outage."""
 _USER_PARAM = re.compile(r"(?i)([?&]user=)[^&]*")
+_JSON_TYPE = re.compile(r"(application|text)/([\w.-]+\+)?json")
+"""Autotask answers `application/json` (its Swagger also names `text/json`). A success in any other media type is never
+one, even when the body happens to parse: during maintenance Autotask answers `200` with an HTML page (`text/html`), so
+a write's outcome is then unknown (`maybe_applied`, reconciled by externalID as after a timeout) and a read has no
+answer. An answer naming no media type at all is judged by its body."""
 
 
 class Unauthorized(PsaAuthError):
@@ -252,22 +271,39 @@ def _message(response: httpx.Response) -> tuple[str, bool, bool]:
     return answer.text() or response.reason_phrase, bool(answer.errors), bool(answer.text())
 
 
+def _content_type(response: httpx.Response) -> str:
+    """The answer's media type, lower case and without parameters ("" when it names none)."""
+    kind: str = response.headers.get("Content-Type", "")
+    return kind.split(";", 1)[0].strip().lower()
+
+
+def _not_json(status: int, kind: str) -> str:
+    if "html" in kind:
+        return f"Autotask answered {status} with an HTML page, not JSON (maintenance?)."
+    return f"Autotask answered {status} with {kind[:100]}, not JSON."
+
+
 def _translate(response: httpx.Response, write: bool) -> Any:
     """The decoded answer, or the port error it means (returned, not raised, so the caller logs it first)."""
     status = response.status_code
     if 200 <= status < 300:
+        if not response.content:
+            return None
+        kind = _content_type(response)
+        if kind and not _JSON_TYPE.fullmatch(kind):
+            return PsaUnavailable(_not_json(status, kind), maybe_applied=write)
         try:
-            return response.json() if response.content else None
+            return response.json()
         except ValueError:
             return PsaUnavailable(f"Autotask answered {status} with a body that is not JSON.", maybe_applied=write)
     message, has_errors, worded = _message(response)
     if status == 429 or (status >= 500 and worded and _THROTTLE.search(message)):
         return _Throttled(message or "Throttled by Autotask.", _retry_after(response.headers.get("Retry-After")))
-    if has_errors and _UNKNOWN_ZONE.search(message):
+    if worded and _UNKNOWN_ZONE.search(message):
         return PsaAuthError(AuthFailure.UNKNOWN_USER, message)
-    if has_errors and _BAD_INTEGRATION.search(message):
+    if worded and _BAD_INTEGRATION.search(message):
         return PsaAuthError(AuthFailure.BAD_TRACKING_IDENTIFIER, message)
-    if status == 401:
+    if status == 401 or (status >= 500 and worded and _BAD_LOGIN.search(message)):
         return Unauthorized(message)
     if status == 403 or (status >= 500 and _PERMISSION.search(message)):
         return PsaForbidden(message)

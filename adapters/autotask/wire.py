@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from application.ports import ApiUsage, Company, PsaUnavailable, TicketFacts, Zone
-from domain.picklists import Picklists, PicklistValue
+from application.ports import AccessLevel, ApiUsage, Company, EntityRights, PsaUnavailable, TicketFacts, Zone
+from domain.picklists import CategoryDefaults, Picklists, PicklistValue, TicketUdf, UdfChoice
 
 
 def _fold(name: str) -> str:
@@ -192,7 +192,119 @@ def _values(fields: list[FieldWire], name: str) -> tuple[PicklistValue, ...]:
     return tuple(out)
 
 
-def to_picklists(tickets: FieldsAnswer, notes: FieldsAnswer) -> Picklists:
+class UdfWire(_Wire):
+    name: str
+    label: str | None = None
+    is_required: bool | None = None
+    default_value: Any = None
+    picklist_values: list[PicklistValueWire] | None = None
+
+    def to_udf(self) -> TicketUdf:
+        value = self.default_value
+        default = None if not _given(value) or isinstance(value, dict | list) else _text(value)
+        choices = tuple(
+            UdfChoice(str(v.value), v.label or str(v.value), v.is_active is not False)
+            for v in self.picklist_values or []
+        )
+        return TicketUdf(self.name, self.label or self.name, self.is_required is True, default, choices)
+
+
+class UdfsAnswer(_Wire):
+    fields: list[UdfWire] | None = None
+
+
+class BillingCodeWire(_Wire):
+    id: Long
+    name: str | None = None
+    is_active: bool | None = None
+    use_type: Long | None = None
+
+
+WORK_TYPE_USE = 1
+"""`BillingCodes.useType` of the general work types (a ticket's Work Type); other use types are expenses, mileage, …"""
+
+
+class UdfValueWire(_Wire):
+    name: str | None = None
+    value: Any = None
+
+
+class CategoryDefaultsWire(_Wire):
+    """One `TicketCategoryFieldDefaults` record. The Swagger names `workTypeID`, `issueTypeID`, `subIssueTypeID` and
+    `sourceID`; Autotask's documentation also speaks of `billingCodeID`, `issueType`, …: both spellings are read."""
+
+    ticket_category_id: Long | None = None
+    queue_id: Any = None
+    work_type_id: Any = None
+    billing_code_id: Any = None
+    priority: Any = None
+    issue_type_id: Any = None
+    issue_type: Any = None
+    sub_issue_type_id: Any = None
+    sub_issue_type: Any = None
+    source_id: Any = None
+    source: Any = None
+    status: Any = None
+    user_defined_fields: list[UdfValueWire] | None = None
+
+    def given(self) -> frozenset[str]:
+        """The ticket fields this record gives a value, by Autotask's ticket field names folded to lower case."""
+        fields = {
+            "queueid": (self.queue_id,),
+            "billingcodeid": (self.work_type_id, self.billing_code_id),
+            "priority": (self.priority,),
+            "issuetype": (self.issue_type_id, self.issue_type),
+            "subissuetype": (self.sub_issue_type_id, self.sub_issue_type),
+            "source": (self.source_id, self.source),
+            "status": (self.status,),
+        }
+        return frozenset(name for name, values in fields.items() if any(_given(v) for v in values))
+
+    def udfs(self) -> frozenset[str]:
+        return frozenset(u.name for u in self.user_defined_fields or [] if u.name and _given(u.value))
+
+
+def _text(value: Any) -> str:
+    """A scalar JSON value as the text a UDF carries."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _given(value: Any) -> bool:
+    """A default is given when it is not null (an empty text is no default either: it fills nothing)."""
+    return value is not None and value != ""
+
+
+def work_types(items: list[Any]) -> tuple[PicklistValue, ...]:
+    """Work Types from a `BillingCodes` query by `useType eq 1`; a record of another use type is dropped (never trust
+    that Autotask applied the filter)."""
+    codes = [convert(i, BillingCodeWire) for i in items]
+    return tuple(
+        PicklistValue(c.id, c.name or str(c.id), c.is_active is not False)
+        for c in sorted(codes, key=lambda c: c.id)
+        if c.use_type is None or c.use_type == WORK_TYPE_USE
+    )
+
+
+def category_defaults(items: list[Any]) -> tuple[CategoryDefaults, ...]:
+    """What each ticket category fills in, from every `TicketCategoryFieldDefaults` record (merged per category)."""
+    fields: dict[int, set[str]] = {}
+    udfs: dict[int, set[str]] = {}
+    for record in (convert(i, CategoryDefaultsWire) for i in items):
+        if record.ticket_category_id is None:
+            continue
+        fields.setdefault(record.ticket_category_id, set()).update(record.given())
+        udfs.setdefault(record.ticket_category_id, set()).update(record.udfs())
+    return tuple(CategoryDefaults(c, frozenset(fields[c]), frozenset(udfs[c])) for c in sorted(fields))
+
+
+def to_picklists(
+    tickets: FieldsAnswer,
+    notes: FieldsAnswer,
+    udfs: UdfsAnswer | None = None,
+    work_type_items: list[Any] | None = None,
+    category_default_items: list[Any] | None = None,
+) -> Picklists:
+    """None (or nothing) for the facts the tenant did not let the API user read."""
     t, n = tickets.fields or [], notes.fields or []
     return Picklists(
         queues=_values(t, "queueID"),
@@ -204,4 +316,40 @@ def to_picklists(tickets: FieldsAnswer, notes: FieldsAnswer) -> Picklists:
         note_types=_values(n, "noteType"),
         note_publish=_values(n, "publish"),
         required_ticket_fields=frozenset(f.name for f in t if f.is_required),
+        ticket_categories=_values(t, "ticketCategory"),
+        work_types=work_types(work_type_items or []),
+        ticket_udfs=tuple(u.to_udf() for u in (udfs.fields or [] if udfs else [])),
+        category_defaults=category_defaults(category_default_items or []),
     )
+
+
+class EntityInfoWire(_Wire):
+    name: str | None = None
+    can_create: bool | None = None
+    can_update: bool | None = None
+    can_query: bool | None = None
+    user_access_for_create: str | int | None = None
+    user_access_for_query: str | int | None = None
+    user_access_for_update: str | int | None = None
+
+    def to_rights(self) -> EntityRights:
+        return EntityRights(
+            _level(self.can_create, self.user_access_for_create),
+            _level(self.can_query, self.user_access_for_query),
+            _level(self.can_update, self.user_access_for_update),
+        )
+
+
+class EntityInformationAnswer(_Wire):
+    info: EntityInfoWire
+
+
+def _level(can: bool | None, access: str | int | None) -> AccessLevel:
+    """`can<Action>` false: none. Else `userAccessFor<Action>`: "All" full, "None" none, absent full (the entity allows
+    the action and nothing narrows it), anything else ("Mine", "Restricted", a number we cannot read) limited."""
+    if can is False:
+        return AccessLevel.NONE
+    if access is None:
+        return AccessLevel.FULL
+    word = str(access).strip().casefold()
+    return AccessLevel.FULL if word == "all" else AccessLevel.NONE if word == "none" else AccessLevel.LIMITED

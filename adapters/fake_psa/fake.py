@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from application.ports import (
     Access,
+    AccessLevel,
     ApiUsage,
     AuthFailure,
     Company,
     CompanyPage,
     Credentials,
+    EntityRights,
     NoteDraft,
     PsaAuthError,
     PsaError,
@@ -19,6 +21,7 @@ from application.ports import (
     PsaNotFound,
     PsaRejected,
     PsaUnavailable,
+    Rights,
     TicketFacts,
     Zone,
 )
@@ -63,6 +66,12 @@ class FakeTicket:
     due_at: datetime | None = None
     notes: list[FakeNote] = field(default_factory=list)
     time_entries: int = 0
+    category_id: int | None = None
+    """`ticketCategory` as sent (None: Autotask's default category)."""
+    work_type_id: int | None = None
+    """`billingCodeID` as sent."""
+    udfs: dict[str, str] = field(default_factory=dict)
+    """`userDefinedFields` as sent, by name."""
 
 
 @dataclass
@@ -79,6 +88,13 @@ class PsaEvent:
     kind: str
     ticket_id: int
     detail: str = ""
+
+
+ALL_RIGHTS = EntityRights(AccessLevel.FULL, AccessLevel.FULL, AccessLevel.FULL)
+
+
+def full_rights() -> Rights:
+    return Rights(ALL_RIGHTS, ALL_RIGHTS, ALL_RIGHTS, ALL_RIGHTS)
 
 
 def default_picklists() -> Picklists:
@@ -122,6 +138,8 @@ class FakePsa:
     hidden_areas: dict[str, str] = field(default_factory=dict)
     """Areas the API user's security level cannot query: "forbidden" (refused) or "zero" (answers 0 records, as
     Autotask does for time entries)."""
+    rights: Rights = field(default_factory=full_rights)
+    """What the API user's security level allows per entity (`rights()`); `restrict` narrows it."""
     events: list[PsaEvent] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     faults: dict[str, deque[PsaError | str]] = field(default_factory=lambda: defaultdict(deque))
@@ -149,6 +167,20 @@ class FakePsa:
             self.tickets[landing.ticket.id] = landing.ticket
             self.events.append(PsaEvent("create", landing.ticket.id, landing.ticket.external_id or ""))
         self._landing.clear()
+
+    def restrict(
+        self,
+        area: str,
+        *,
+        create: AccessLevel | None = None,
+        query: AccessLevel | None = None,
+        update: AccessLevel | None = None,
+    ) -> None:
+        """Narrow (or widen) the API user's rights on one area ("tickets", "notes", "time_entries", "companies");
+        the actions not named keep their level."""
+        current: EntityRights = getattr(self.rights, area)
+        changes = {k: v for k, v in (("create", create), ("query", query), ("update", update)) if v is not None}
+        self.rights = replace(self.rights, **{area: replace(current, **changes)})
 
     def fail_next(self, operation: str, *faults: PsaError | str) -> None:
         self.faults[operation].extend(faults)
@@ -319,6 +351,9 @@ class FakeGateway:
             queue_id=draft.queue_id,
             external_id=draft.external_id,
             due_at=draft.due_at,
+            category_id=draft.category_id,
+            work_type_id=draft.work_type_id,
+            udfs=dict(draft.udfs),
         )
         if fault == LANDS_LATER:
             self.psa._landing.append(Landing(2, ticket))
@@ -410,3 +445,7 @@ class FakeGateway:
         return Access(
             **{area: (0 if hidden.get(area) == "zero" else None if area in hidden else n) for area, n in areas.items()}
         )
+
+    async def rights(self) -> Rights:
+        self._enter("rights")
+        return self.psa.rights

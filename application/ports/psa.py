@@ -216,6 +216,11 @@ class PsaGateway(Protocol):
         """Count what the API user can see of tickets, time entries, notes and companies (one request each)."""
         ...
 
+    async def rights(self) -> Rights:
+        """What the API user's security level allows (create, query, update) on tickets, notes, time entries and
+        companies (one request each)."""
+        ...
+
 
 class PsaConnector(Protocol):
     """Hands out a gateway for a set of credentials (cached zone and picklists stay with the credentials).

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,28 @@ def router() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def zone(router: respx.MockRouter) -> respx.Route:
     return router.get(DISCOVERY).respond(200, json=ZONE_ANSWER)
+
+
+EMPTY_PAGE = {"items": [], "pageDetails": {"count": 0, "requestCount": 500, "prevPageUrl": None, "nextPageUrl": None}}
+
+
+@dataclass
+class Configuration:
+    """The routes of the tenant configuration `picklists()` reads besides the two field documents."""
+
+    udfs: respx.Route
+    billing_codes: respx.Route
+    category_defaults: respx.Route
+
+
+@pytest.fixture
+def configuration(router: respx.MockRouter) -> Configuration:
+    """A tenant without UDFs, work types or category defaults (tests replace the answers they need)."""
+    return Configuration(
+        router.get(API + "Tickets/entityInformation/userDefinedFields").respond(200, json={"fields": []}),
+        router.post(API + "BillingCodes/query").respond(200, json=EMPTY_PAGE),
+        router.post(API + "TicketCategoryFieldDefaults/query").respond(200, json=EMPTY_PAGE),
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,16 @@ import httpx
 import pytest
 
 from adapters.autotask import AutotaskConnector
-from application.ports import NoteDraft, PsaForbidden, PsaNotFound, PsaRejected, PsaUnavailable
+from application.ports import (
+    AuthFailure,
+    NoteDraft,
+    PsaAuthError,
+    PsaError,
+    PsaForbidden,
+    PsaNotFound,
+    PsaRejected,
+    PsaUnavailable,
+)
 from domain.settings import ApiLogLevel
 
 from .conftest import API, CODE, DISCOVERY, SECRET, USER, ZONE_ANSWER, creds
@@ -271,3 +280,99 @@ async def test_an_unexplained_500_on_a_create_may_have_applied_and_is_not_retrie
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).create_ticket(DRAFT)
     assert caught.value.maybe_applied and not caught.value.throttled and route.call_count == 1
+
+
+MAINTENANCE = {"Content-Type": "text/html; charset=utf-8"}
+
+
+async def test_a_200_html_page_answering_a_create_is_no_success_even_if_it_parses(router, zone, connector) -> None:
+    """During maintenance Autotask answers 200 with an HTML page: the create's outcome is unknown (found again by its
+    externalID, as after a timeout), never a ticket id read off the page, and never resent."""
+    route = router.post(API + "Tickets").respond(200, content=b'{"itemId": 7001}', headers=MAINTENANCE)
+    with pytest.raises(PsaUnavailable, match=r"HTML page.*maintenance\?") as caught:
+        await connector.connect(creds()).create_ticket(DRAFT)
+    assert caught.value.maybe_applied and not caught.value.throttled
+    assert route.call_count == 1
+
+
+async def test_a_200_html_page_answering_a_read_is_unavailable_surely_not_applied(router, zone, connector) -> None:
+    route = router.get(API + "Tickets/1").respond(200, content=b'{"item": {"id": 1}}', headers=MAINTENANCE)
+    connector.transport.retries = 1
+    with pytest.raises(PsaUnavailable, match=r"HTML page.*maintenance\?") as caught:
+        await connector.connect(creds()).get_ticket(1)
+    assert not caught.value.maybe_applied
+    assert route.call_count == 2  # a read may be asked again
+
+
+@pytest.mark.parametrize("kind", ["text/plain", "application/xml", "application/octet-stream"])
+async def test_a_200_in_another_media_type_is_no_success_either(router, zone, connector, kind) -> None:
+    router.post(API + "Tickets").respond(200, content=b'{"itemId": 7001}', headers={"Content-Type": kind})
+    with pytest.raises(PsaUnavailable, match=f"{kind}, not JSON") as caught:
+        await connector.connect(creds()).create_ticket(DRAFT)
+    assert caught.value.maybe_applied
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json; charset=utf-8"},
+        {"Content-Type": "Application/JSON"},
+        {"Content-Type": "text/json"},
+        {"Content-Type": "application/problem+json"},
+        {},  # no media type named: judged by the body
+    ],
+)
+async def test_json_media_types_are_read(router, zone, connector, headers) -> None:
+    router.post(API + "Tickets").respond(200, content=b'{"itemId": 7001}', headers=headers)
+    assert await connector.connect(creds()).create_ticket(DRAFT) == 7001
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, json={"errors": ["Authorization has been denied for this request."]}),
+        httpx.Response(500, json={"Message": "Authorization has been denied for this request."}),
+        httpx.Response(500, json={"errors": ["Unauthorized"]}),
+        httpx.Response(500, json={"errors": ["Invalid credentials."]}),
+        httpx.Response(500, json={"errors": ["Invalid user name or password."]}),
+        httpx.Response(500, json={"errors": ["The secret is invalid."]}),
+        httpx.Response(500, json={"errors": ["Login failed for API user."]}),
+        httpx.Response(
+            500, json={"errors": ["The user account has been locked. Please see your Autotask Administrator."]}
+        ),
+    ],
+)
+async def test_a_bad_credential_answered_with_500_is_the_refused_login_it_is(router, zone, connector, answer) -> None:
+    """Wrong secrets answer 401, but some tenants answer 500 with the words of a refused login: the same auth failure
+    (not a rejection, not an outage), never retried, and remembered so the API user is not locked."""
+    usage = router.get(API + "ThresholdInformation").mock(return_value=answer)
+    with pytest.raises(PsaAuthError) as caught:
+        await connector.connect(creds()).usage()
+    assert caught.value.failure is AuthFailure.BAD_SECRET
+    assert usage.call_count == 1 and connector.sleeps == []
+    with pytest.raises(PsaAuthError, match="Test connection"):
+        await connector.connect(creds()).usage()
+    assert usage.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (httpx.Response(500, json={"Message": "IntegrationCode is invalid."}), PsaAuthError),
+        (httpx.Response(500, json={"errors": ["Missing Required Field: priority"]}), PsaRejected),
+        (httpx.Response(500, json={"errors": ["The user is not authorized to update tickets."]}), PsaRejected),
+        (httpx.Response(500, json={"errors": ["User does not have adequate permissions."]}), PsaForbidden),
+        (httpx.Response(500, json={"Message": "An error has occurred."}), PsaUnavailable),
+        (httpx.Response(502, html="<h1>401 Unauthorized</h1>"), PsaUnavailable),  # a proxy's page, not Autotask's words
+    ],
+)
+async def test_only_the_words_of_a_refused_login_make_a_500_an_auth_failure(
+    router, zone, connector, answer, error
+) -> None:
+    router.get(API + "ThresholdInformation").mock(return_value=answer)
+    connector.transport.retries = 0
+    with pytest.raises(PsaError) as caught:
+        await connector.connect(creds()).usage()
+    assert type(caught.value) is error or (error is PsaAuthError and isinstance(caught.value, PsaAuthError))
+    if isinstance(caught.value, PsaAuthError):
+        assert caught.value.failure is AuthFailure.BAD_TRACKING_IDENTIFIER

@@ -141,7 +141,9 @@ async def test_malformed_query_and_count_answers_are_unavailable(router, zone, c
     ],
     ids=["text-fields", "text-values", "list", "nameless"],
 )
-async def test_malformed_fields_and_threshold_answers_are_unavailable(router, zone, connector, answer) -> None:
+async def test_malformed_fields_and_threshold_answers_are_unavailable(
+    router, zone, connector, configuration, answer
+) -> None:
     router.get(API + "Tickets/entityInformation/fields").respond(200, json=answer)
     router.get(API + "TicketNotes/entityInformation/fields").respond(200, json=answer)
     router.get(API + "ThresholdInformation").respond(200, json={"externalRequestThreshold": "lots"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +12,11 @@ import httpx
 import pytest
 import respx
 
-from application.ports import NoteDraft, PsaNotFound, PsaRejected
+from adapters.autotask import AutotaskConnector
+from application.ports import NoteDraft, PsaNotFound, PsaRejected, PsaUnavailable
 from domain.draft import TicketDraft
 
-from .conftest import API, WEB, creds, fixture
+from .conftest import API, WEB, ZONE_ANSWER, creds, fixture
 
 TICKET_URL = WEB + "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID="
 
@@ -256,7 +258,7 @@ async def test_complete_a_missing_ticket(router, zone, connector) -> None:
     assert put.call_count == 0
 
 
-async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector) -> None:
+async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector, configuration) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
         200, json=fixture("tickets-fields-real-tenant.json")
     )
@@ -283,7 +285,7 @@ async def test_picklists_from_the_real_tenant_fields_document(router, zone, conn
     assert tickets.call_count == 2
 
 
-async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector) -> None:
+async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector, configuration) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
         200, json=fixture("tickets-fields-real-tenant.json")
     )
@@ -294,6 +296,12 @@ async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, 
     results = await asyncio.gather(*(gateway.picklists() for _ in range(5)))
     assert all(r is results[0] for r in results)
     assert (tickets.call_count, notes.call_count) == (1, 1)
+    assert (
+        configuration.udfs.call_count,
+        configuration.billing_codes.call_count,
+        configuration.category_defaults.call_count,
+    ) == (1, 1, 1)
+    assert gateway.calls == 1 + 5  # zone discovery, then the five reads of the tenant's configuration
 
 
 async def test_usage_in_pascal_case(router, zone, connector) -> None:
@@ -313,3 +321,114 @@ async def test_search_limits_map_to_max_records_within_autotask_range(
     found = await connector.connect(creds()).search_companies("a", limit)
     assert len(found.companies) == 1
     assert body(route)["maxRecords"] == max_records  # Autotask takes 1..500
+
+
+IN_REFUSALS = [
+    "Invalid filter operator: in",
+    "Operator 'in' is not supported",
+    "Operator 'in' is not supported.",
+    'Operator "in" is not supported.',
+    "The in operator is not supported",
+    "unsupported operator in",
+    "'in' is not a valid operator",
+    "IN operator not allowed",
+    "The operator IN is not supported.",
+]
+NOT_IN_REFUSALS = [
+    "Error in query",
+    "Field 'status' not found in entity",
+    "Unable to find field 'id'.",
+    "Unknown operator in filter",
+    "Invalid value 'in progress' for field status.",
+]
+
+
+@pytest.mark.parametrize("message", IN_REFUSALS)
+async def test_a_refusal_naming_the_in_operator_falls_back_to_single_reads(router, zone, connector, message) -> None:
+    query = router.post(API + "Tickets/query").respond(500, json={"errors": [message]})
+    single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    router.get(API + "Tickets/2").respond(404)
+    found = await connector.connect(creds()).get_tickets([1, 2])
+    assert sorted(found) == [1] and found[1].ticket_number == "T20260115.0001"
+    assert query.call_count == 1 and single.call_count == 1
+
+
+@pytest.mark.parametrize("message", NOT_IN_REFUSALS)
+async def test_a_refusal_merely_containing_the_word_in_is_no_fallback(router, zone, connector, message) -> None:
+    router.post(API + "Tickets/query").respond(500, json={"errors": [message]})
+    single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
+    with pytest.raises(PsaRejected, match="^" + re.escape(message) + "$"):
+        await connector.connect(creds()).get_tickets([1])
+    assert single.call_count == 0
+
+
+PAGING = "%7b%22pageSize%22%3a500%2c%22previousIds%22%3a%5b1%2c2%5d%2c%22nextIds%22%3a%5b3%2c4%5d%7d"
+SEARCH = "%7b%22filter%22%3a%5b%7b%22op%22%3a%22in%22%2c%22field%22%3a%22id%22%2c%22value%22%3a%5b1%2c2%2c3%5d%7d%5d%7d"
+
+
+class Wire(httpx.AsyncBaseTransport):
+    """Answers like Autotask and records what went over the wire: method, request target (as raw bytes) and body."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "zoneInformation" in request.url.path:
+            return httpx.Response(200, json=ZONE_ANSWER)
+        self.sent.append((request.method, request.url.raw_path, await request.aread()))
+        if len(self.sent) == 1:
+            return httpx.Response(200, json=page([ticket(1), ticket(2)], self.next_url))
+        return httpx.Response(200, json=page([ticket(3)]))
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        API + f"Tickets/query/next?paging={PAGING}",
+        API + f"Tickets/query/next?paging={PAGING}&search={SEARCH}",  # as a GET query's link carries it
+        API + f"Tickets/query/next?paging={PAGING.upper()}&search={SEARCH}",
+        API.replace("webservices5", "WebServices5").replace("V1.0", "v1.0") + f"Tickets/query/next?paging={PAGING}",
+    ],
+    ids=["paging", "paging-and-search", "upper-case-escapes", "other-casing"],
+)
+async def test_a_url_encoded_next_page_link_is_followed_exactly_as_given(next_url) -> None:
+    """Real tenants send next-page links as URL-encoded JSON: the link goes over the wire byte for byte (nothing
+    decoded, nothing re-encoded), to the zone's own host, POSTed with the same body (a GET there answers 405)."""
+    wire = Wire(next_url)
+    conn = AutotaskConnector(transport=wire)
+    found = await conn.connect(creds()).get_tickets([1, 2, 3])
+    await conn.aclose()
+    assert sorted(found) == [1, 2, 3]
+    (method1, target1, body1), (method2, target2, body2) = wire.sent
+    assert (method1, target1) == ("POST", b"/ATServicesRest/V1.0/Tickets/query")
+    assert method2 == "POST" and body2 == body1
+    assert target2 == next_url.split("autotask.net", 1)[1].encode()
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        f"https://evil.example/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+        f"https://webservices5.autotask.net@evil.example/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+        f"https://webservices5.autotask.net.evil.example/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+        f"http://webservices5.autotask.net/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
+    ],
+)
+async def test_an_encoded_next_page_link_off_the_zone_is_never_followed(next_url) -> None:
+    wire = Wire(next_url)
+    conn = AutotaskConnector(transport=wire)
+    with pytest.raises(PsaUnavailable, match="off its own host"):
+        await conn.connect(creds()).get_tickets([1, 2, 3])
+    await conn.aclose()
+    assert len(wire.sent) == 1
+
+
+async def test_a_missing_ticket_or_company_answered_with_a_null_item_is_missing(router, zone, connector) -> None:
+    """`200 {"item": null}` is a 404 (records the API user may not see answer so too)."""
+    router.get(API + "Tickets/7003").respond(200, json={"item": None})
+    router.get(API + "Companies/103").respond(200, json={"Item": None})
+    gateway = connector.connect(creds())
+    assert await gateway.get_ticket(7003) is None
+    with pytest.raises(PsaNotFound):
+        await gateway.get_company(103)
