@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from litestar import Litestar, Request, Response, route
 from litestar.enums import HttpMethod
@@ -17,6 +19,7 @@ from .routing import Endpoint, lenient_json, resolve
 from .simulator import ApiError, Fault, Simulator
 
 PAGE_SIZE = 500
+AUTH_REFUSED = "Unable to authenticate the API user: the UserName or Secret is not valid."
 UDF_ENTITIES = ("Tickets", "Companies")
 THREAD_LIMIT = (
     "Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
@@ -40,8 +43,35 @@ def _not_allowed(method: str) -> Response[Any]:
     return _json({"Message": f"The requested resource does not support http method '{method}'."}, 405)
 
 
-def _token(data: dict[str, int]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+def url_encode(text: str) -> str:
+    """A query-string value as .NET's `HttpUtility.UrlEncode` writes it: lower-case escapes, `+` for a space."""
+    return re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote_plus(text, safe="-_.!*()"))
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a page starts: ids above `after`; `earlier` holds where the pages before it started (for prevPageUrl)."""
+
+    size: int | None
+    earlier: list[int]
+    after: int
+
+    def encode(self) -> str:
+        data = {"pageSize": self.size, "previousIds": self.earlier, "nextIds": [self.after]}
+        return url_encode(json.dumps(data, separators=(",", ":")))
+
+    @classmethod
+    def decode(cls, text: str | None) -> Paging:
+        try:
+            data = json.loads(text or "")
+            size, earlier, [after] = data.get("pageSize"), data["previousIds"], data["nextIds"]
+            if not all(isinstance(i, int) and not isinstance(i, bool) for i in [*earlier, after]):
+                raise ValueError(data)
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+                raise ValueError(size)
+            return cls(size, list(earlier), after)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise QueryError("The paging parameter is invalid.") from None
 
 
 class RequestHandler:
@@ -102,35 +132,35 @@ class RequestHandler:
     def do_query(self) -> Response[Any]:
         entity, query = self.endpoint.entity, lower_keys(self.body)
         items = self.sim.query(entity, query.get("filter"))
-        size = query.get("maxrecords") or PAGE_SIZE
+        paging = self._paging()
+        size = query.get("maxrecords") or (paging.size if paging else None) or PAGE_SIZE
         if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= PAGE_SIZE:
             raise QueryError(f"MaxRecords must be between 1 and {PAGE_SIZE}.")
-        paging = self._paging()
-        if "before" in paging:
-            page = [i for i in items if i["id"] < paging["before"]][-size:]
-        else:
-            page = [i for i in items if i["id"] > paging.get("after", -(2**63))][:size]
-        root = f"{self.base}/ATServicesRest/V1.0/{entity}/query"
-        has_next = bool(page) and items[-1]["id"] > page[-1]["id"]
-        has_prev = bool(page) and items[0]["id"] < page[0]["id"]
+        earlier, after = (paging.earlier, paging.after) if paging else ([], -1)
+        page = [i for i in items if i["id"] > after][:size]
+        more = bool(page) and items[-1]["id"] > page[-1]["id"]
+        following = Paging(size, [*earlier, after], page[-1]["id"]) if more else None
         details = {
             "count": len(page),
             "requestCount": size,
-            "prevPageUrl": f"{root}/prev?paging={_token({'before': page[0]['id']})}" if has_prev else None,
-            "nextPageUrl": f"{root}/next?paging={_token({'after': page[-1]['id']})}" if has_next else None,
+            "prevPageUrl": self._page_url("prev", Paging(size, earlier[:-1], earlier[-1])) if earlier else None,
+            "nextPageUrl": self._page_url("next", following) if following else None,
         }
         return _json(
             {"items": [self._select(query.get("includefields"), self._item(i)) for i in page], "pageDetails": details}
         )
 
-    def _paging(self) -> dict[str, int]:
+    def _page_url(self, direction: str, paging: Paging) -> str:
+        """Like Autotask's: `paging` is URL-encoded JSON (`{"pageSize","previousIds","nextIds"}`); a GET query's link
+        carries its `search` too, so a GET of the link works."""
+        url = f"{self.base}/ATServicesRest/V1.0/{self.endpoint.entity}/query/{direction}?paging={paging.encode()}"
+        search = self.request.query_params.get("search")
+        return url if search is None else f"{url}&search={url_encode(search)}"
+
+    def _paging(self) -> Paging | None:
         if not self.endpoint.template.endswith(("/next", "/prev")):
-            return {}
-        try:
-            data = json.loads(base64.urlsafe_b64decode(self.request.query_params.get("paging", "")))
-            return {k: int(v) for k, v in data.items() if k in ("after", "before")} or {"after": -1}
-        except (ValueError, TypeError, AttributeError):
-            raise QueryError("The paging parameter is invalid.") from None
+            return None
+        return Paging.decode(self.request.query_params.get("paging"))
 
     def _select(self, include: Any, record: dict[str, Any]) -> dict[str, Any]:
         if not include:
@@ -186,6 +216,8 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     if (headers.get("username") or "").lower() != sim.username.lower() or not sim.secret_matches(
         headers.get("secret") or ""
     ):
+        if sim.auth_failure_status == 500:
+            return _errors(500, AUTH_REFUSED)
         return Response(content=b"", status_code=401)
     if headers.get("apiintegrationcode") != sim.integration_code:
         return _errors(500, "IntegrationCode is invalid.")
@@ -212,6 +244,8 @@ async def _body(request: Request[Any, Any, Any], action: str) -> Any:
             raise ApiError(500, "A GET query needs the 'search' parameter.")
         return lenient_json(search) if search is not None else None
     raw = (await request.body()).decode("utf-8-sig", errors="replace")
+    if not raw.strip() and action == "query" and request.query_params.get("search") is not None:
+        return lenient_json(request.query_params["search"])  # a POST of a GET query's next page link
     return lenient_json(raw) if raw.strip() else {}
 
 
@@ -249,7 +283,9 @@ def create_app(sim: Simulator) -> Litestar:
             sim.counts[f"{method} {path}"] += 1
             return _errors(404, f"No HTTP resource was found that matches the request URI '{path}'.")
         sim.counts[f"{method} {endpoint.template}"] += 1
-        if method not in endpoint.actions:
+        if method not in endpoint.actions or (
+            method == "GET" and endpoint.template.endswith(("/next", "/prev")) and not sim.next_page_get
+        ):
             return _not_allowed(method)
         if endpoint.entity == "zoneInformation":
             fault = sim.take_fault(endpoint.entity, method, False)

@@ -50,7 +50,7 @@ def resolve(path: str) -> Endpoint | None:
     if low[1:] == ["query", "count"]:
         return Endpoint(entity, f"{entity}/query/count", {"POST": "count", "GET": "count"})
     if low[1:] in (["query", "next"], ["query", "prev"]):
-        return Endpoint(entity, f"{entity}/query/{low[2]}", {"POST": "query"})
+        return Endpoint(entity, f"{entity}/query/{low[2]}", {"POST": "query", "GET": "query"})
     if low[1:] == ["entityinformation", "fields"]:
         return Endpoint(entity, f"{entity}/entityInformation/fields", {"GET": "fields"})
     if entity == "Tickets" and len(rest) == 3 and item_id is not None and low[2] == "notes":
@@ -59,8 +59,8 @@ def resolve(path: str) -> Endpoint | None:
 
 
 def lenient_json(text: str) -> Any:
-    """Parse JSON the way Autotask's .NET server does: trailing commas and unquoted property names are accepted
-    (Datto's own Postman collection relies on both)."""
+    """Parse JSON the way Autotask's .NET server does: trailing commas, unquoted property names (Datto's own Postman
+    collection relies on both) and single-quoted strings (a public client's `search` sends them) are accepted."""
     try:
         return json.loads(text)
     except ValueError:
@@ -74,6 +74,13 @@ def lenient_json(text: str) -> Any:
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
             out.append(text[i : j + 1])
+            i = j + 1
+        elif c == "'":
+            j, chars = i + 1, []
+            while j < n and text[j] != "'":
+                chars.append(text[j + 1] if text[j] == "\\" and j + 1 < n else text[j])
+                j += 2 if text[j] == "\\" else 1
+            out.append(json.dumps("".join(chars)))
             i = j + 1
         elif c == ",":
             j = i + 1

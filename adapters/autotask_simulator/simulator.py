@@ -122,7 +122,10 @@ class Simulator:
         ci: int = 30595,
         require_due_date: bool = True,
         require_queue: bool = True,
-        null_items: bool = False,
+        null_items: bool = True,
+        auth_failure_status: int = 401,
+        next_page_get: bool = True,
+        own_company_name: str = "Simulated MSP",
     ) -> None:
         self.username = username
         self._secret_digest = _digest(secret)
@@ -139,7 +142,14 @@ class Simulator:
         """A ticket needs a queue, or both an assigned resource and its role (enforced although the fields document
         does not flag `queueID` required)."""
         self.null_items = null_items
-        """A missing (or unseen) item answers `200 {"item": null}` instead of 404."""
+        """A missing (or unseen) item answers `200 {"item": null}`, as live tenants do; False: `404` with `errors`."""
+        if auth_failure_status not in (401, 500):
+            raise ValueError("auth_failure_status is 401 or 500")
+        self.auth_failure_status = auth_failure_status
+        """What a wrong username or secret answers: `401` with an empty body, or `500` with `errors` (as tenants
+        answer an unknown username)."""
+        self.next_page_get = next_page_get
+        """A GET of a `nextPageUrl`/`prevPageUrl` is served (real clients do it); False: `405`, as the README says."""
         self.hidden: dict[str, str] = {}
         """Entities the API user's security level cannot see: "forbidden" (queries refused for lack of permission)
         or "zero" (queries answer nothing, as Autotask does for time entries)."""
@@ -167,7 +177,7 @@ class Simulator:
         """Per entity: the most requests ever in flight at once (admitted or refused)."""
         self.thread_refusals: Counter[str] = Counter()
         """Per entity: requests refused for the thread limit."""
-        self.add_company(0, "Simulator MSP (own company)")
+        self.add_company(0, own_company_name)  # the tenant's own company
 
     def __repr__(self) -> str:  # never show the secret
         return f"Simulator(username={self.username!r}, tickets={len(self.tickets)}, companies={len(self.companies)})"

@@ -46,7 +46,7 @@ async def test_thread_limit_fault(client: httpx.AsyncClient, sim: Simulator) -> 
 async def test_faults_respect_entity_method_and_stickiness(client: httpx.AsyncClient, sim: Simulator) -> None:
     sim.inject(Fault("server_error", entity="Tickets", method="POST", times=None))
     assert (await client.get(f"{API}/Companies/100")).status_code == 200
-    assert (await client.get(f"{API}/Tickets/1")).status_code == 404
+    assert (await client.get(f"{API}/Tickets/1")).json() == {"item": None}
     for _ in range(3):
         assert (await client.post(f"{API}/Tickets", json=TICKET)).status_code == 503
     assert sim.tickets == {}

@@ -52,11 +52,12 @@ async def test_unknown_operators_are_silently_ignored(client: httpx.AsyncClient)
     assert [i["id"] for i in answer["items"]] == [first, second]  # unfiltered
 
 
-async def test_missing_items_can_answer_200_with_a_null_item(sim: Simulator, client: httpx.AsyncClient) -> None:
-    assert (await client.get(f"{API}/Tickets/4242")).status_code == 404
-    sim.null_items = True
+async def test_missing_items_answer_200_with_a_null_item_or_404(sim: Simulator, client: httpx.AsyncClient) -> None:
     response = await client.get(f"{API}/Tickets/4242")
-    assert (response.status_code, response.json()) == (200, {"item": None})
+    assert (response.status_code, response.json()) == (200, {"item": None})  # as live tenants answer
+    sim.null_items = False
+    response = await client.get(f"{API}/Tickets/4242")
+    assert (response.status_code, response.json()) == (404, {"errors": ["Tickets with id 4242 was not found."]})
 
 
 async def test_hidden_entities_answer_nothing_or_refuse(sim: Simulator, client: httpx.AsyncClient) -> None:
