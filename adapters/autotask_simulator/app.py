@@ -20,7 +20,6 @@ from .simulator import ApiError, Fault, Simulator
 
 PAGE_SIZE = 500
 AUTH_REFUSED = "Unable to authenticate the API user: the UserName or Secret is not valid."
-UDF_ENTITIES = ("Tickets", "Companies")
 THREAD_LIMIT = (
     "Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
     "object endpoint for this API integration code was exceeded. Retry later."
@@ -95,14 +94,17 @@ class RequestHandler:
             raise ApiError(500, "The request body must be a JSON object.")
         return self.body
 
-    def _item(self, record: dict[str, Any]) -> dict[str, Any]:
-        return {**record, "userDefinedFields": []} if self.endpoint.entity in UDF_ENTITIES else record
-
     def do_threshold(self) -> Response[Any]:
         return _json(self.sim.threshold_information())
 
     def do_fields(self) -> Response[Any]:
         return _json(self.sim.schemas[self.endpoint.entity].answer())
+
+    def do_info(self) -> Response[Any]:
+        return _json(self.sim.entity_information(self.endpoint.entity))
+
+    def do_udfs(self) -> Response[Any]:
+        return _json(self.sim.udf_document(self.endpoint.entity))
 
     def do_get(self) -> Response[Any]:
         assert self.endpoint.item_id is not None
@@ -111,7 +113,7 @@ class RequestHandler:
             return _json({"item": None})
         if record is None:
             return _errors(404, f"{self.endpoint.entity} with id {self.endpoint.item_id} was not found.")
-        return _json({"item": self._item(record)})
+        return _json({"item": record})
 
     def do_create(self) -> Response[Any]:
         return _json({"itemId": self.sim.create_ticket(self._object())})
@@ -146,9 +148,7 @@ class RequestHandler:
             "prevPageUrl": self._page_url("prev", Paging(size, earlier[:-1], earlier[-1])) if earlier else None,
             "nextPageUrl": self._page_url("next", following) if following else None,
         }
-        return _json(
-            {"items": [self._select(query.get("includefields"), self._item(i)) for i in page], "pageDetails": details}
-        )
+        return _json({"items": [self._select(query.get("includefields"), i) for i in page], "pageDetails": details})
 
     def _page_url(self, direction: str, paging: Paging) -> str:
         """Like Autotask's: `paging` is URL-encoded JSON (`{"pageSize","previousIds","nextIds"}`); a GET query's link

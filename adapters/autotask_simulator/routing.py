@@ -6,7 +6,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-ENTITIES = {name.lower(): name for name in ("Companies", "Tickets", "TicketNotes", "TimeEntries")}
+ENTITIES = {
+    name.lower(): name
+    for name in (
+        "Companies",
+        "Tickets",
+        "TicketNotes",
+        "TimeEntries",
+        "BillingCodes",
+        "TicketCategories",
+        "TicketCategoryFieldDefaults",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,12 @@ def resolve(path: str) -> Endpoint | None:
         return Endpoint(entity, f"{entity}/query/count", {"POST": "count", "GET": "count"})
     if low[1:] in (["query", "next"], ["query", "prev"]):
         return Endpoint(entity, f"{entity}/query/{low[2]}", {"POST": "query", "GET": "query"})
+    if low[1:] == ["entityinformation"]:
+        return Endpoint(entity, f"{entity}/entityInformation", {"GET": "info"})
     if low[1:] == ["entityinformation", "fields"]:
         return Endpoint(entity, f"{entity}/entityInformation/fields", {"GET": "fields"})
+    if low[1:] == ["entityinformation", "userdefinedfields"]:
+        return Endpoint(entity, f"{entity}/entityInformation/userDefinedFields", {"GET": "udfs"})
     if entity == "Tickets" and len(rest) == 3 and item_id is not None and low[2] == "notes":
         return Endpoint(entity, "Tickets/{id}/Notes", {"POST": "note"}, item_id)
     return None

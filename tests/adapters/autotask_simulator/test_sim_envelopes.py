@@ -84,7 +84,7 @@ async def test_create_then_read_a_ticket(client: httpx.AsyncClient, sim: Simulat
     assert item["id"] == ticket_id and item["externalID"] == "bc-1" and item["status"] == 1
     assert item["ticketNumber"].startswith("T") and len(item["ticketNumber"]) == len("T20260115.0001")
     assert item["createDate"].endswith("Z") and item["lastActivityDate"] and item["completedDate"] is None
-    assert item["ticketType"] == 1 and item["ticketCategory"] == 3  # the tenant's defaults
+    assert item["ticketType"] == 1 and item["ticketCategory"] == 1  # the tenant's defaults
     assert sim.tickets[ticket_id]["title"] == TICKET["title"]
     second = await create_ticket(client)
     assert sim.tickets[second]["ticketNumber"] != item["ticketNumber"]
