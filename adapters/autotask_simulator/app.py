@@ -24,6 +24,15 @@ THREAD_LIMIT = (
     "Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
     "object endpoint for this API integration code was exceeded. Retry later."
 )
+THREAD_THRESHOLD = (
+    "API thread threshold of {n} threads has been exceeded for this integration code and the {entity} endpoint. "
+    "Retry the request later."
+)
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Autotask - Scheduled Maintenance</title></head><body>"
+    "<h1>Autotask is currently undergoing scheduled maintenance</h1>"
+    "<p>We apologize for the inconvenience. Please try again shortly.</p></body></html>"
+)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -172,8 +181,15 @@ class RequestHandler:
         return {k: v for k, v in record.items() if k in names}
 
 
+def _thread_refusal(sim: Simulator, entity: str, status: int) -> Response[Any]:
+    n = sim.max_concurrent_per_endpoint or 3
+    if status == 429:
+        return _errors(429, THREAD_THRESHOLD.format(n=n, entity=entity))
+    return _errors(500, THREAD_LIMIT.format(n=n))
+
+
 async def _with_fault(
-    sim: Simulator, fault: Fault | None, method: str, run: Callable[[], Response[Any]]
+    sim: Simulator, fault: Fault | None, endpoint: Endpoint, method: str, run: Callable[[], Response[Any]]
 ) -> Response[Any]:
     if fault is None:
         return run()
@@ -191,7 +207,11 @@ async def _with_fault(
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
         return _errors(429, "Too many requests: the request was throttled.", headers=headers)
     if kind == "thread_limit":
-        return _errors(500, THREAD_LIMIT.format(n=sim.max_concurrent_per_endpoint or 3))
+        return _thread_refusal(sim, endpoint.entity, fault.status or 500)
+    if kind == "maintenance":
+        if fault.applied:
+            run()
+        return Response(content=MAINTENANCE_PAGE, status_code=200, media_type="text/html")
     if kind == "patch_refused":
         return _not_allowed(method)
     if kind == "forbidden":
@@ -233,7 +253,7 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     sim.peak_in_flight[entity] = max(sim.peak_in_flight[entity], sim.in_flight[entity] + 1)
     if limit is not None and sim.in_flight[entity] >= limit:
         sim.thread_refusals[entity] += 1
-        return _errors(500, THREAD_LIMIT.format(n=limit))
+        return _thread_refusal(sim, entity, sim.thread_limit_status)
     return None
 
 
@@ -289,7 +309,7 @@ def create_app(sim: Simulator) -> Litestar:
             return _not_allowed(method)
         if endpoint.entity == "zoneInformation":
             fault = sim.take_fault(endpoint.entity, method, False)
-            return await _with_fault(sim, fault, method, lambda: _zone(sim, request))
+            return await _with_fault(sim, fault, endpoint, method, lambda: _zone(sim, request))
         refusal = _refusal(sim, request, endpoint)
         if refusal is not None:
             return refusal
@@ -303,7 +323,7 @@ def create_app(sim: Simulator) -> Litestar:
                 return _errors(500, "The request body is not valid JSON.")
             query = lower_keys(body).get("filter") if isinstance(body, dict) else None
             fault = sim.take_fault(endpoint.entity, method, uses_operator(query, "in"))
-            return await _with_fault(sim, fault, method, RequestHandler(sim, endpoint, request, body).run)
+            return await _with_fault(sim, fault, endpoint, method, RequestHandler(sim, endpoint, request, body).run)
         finally:
             sim.in_flight[endpoint.entity] -= 1
 

@@ -47,6 +47,7 @@ FAULT_KINDS = frozenset(
         "in_refused",
         "forbidden",
         "null_item",
+        "maintenance",
     }
 )
 COMPLETE = 5
@@ -87,9 +88,12 @@ class Fault:
     Kinds: "latency" (sleep `seconds`, then answer normally); "timeout" (sleep `seconds`, then do the work and answer:
     a client with a shorter timeout gives up while the write still lands); "lost_answer" (do the work, sleep `seconds`,
     answer 504); "server_error" (503 text/plain); "throttle" (429, `Retry-After` when `retry_after` is set);
-    "thread_limit" (500 with a thread-limit message); "patch_refused" (PATCH answers 405); "in_refused" (a query
+    "thread_limit" (a thread-limit refusal: `status` 500 (the default, "Thread Threshold Exceeded (Itgenatr005)") or 429
+    ("thread threshold of 3 threads has been exceeded")); "patch_refused" (PATCH answers 405); "in_refused" (a query
     using the `in` operator answers 500); "forbidden" (500 saying the user lacks adequate permissions, as tenants
-    answer more often than 403); "null_item" (a GET of a missing id answers `200 {"item": null}`, not 404).
+    answer more often than 403); "null_item" (a GET of a missing id answers `200 {"item": null}`, not 404);
+    "maintenance" (`200` with `Content-Type: text/html` and Autotask's maintenance page; `applied=True` does the work
+    first, so a create lands while its outcome is unknown to the client, as with "lost_answer").
     Faults act after authentication; the first matching fault is used.
 
     `entity`/`method` restrict it (entity as in the path: "Tickets", "Companies", "TicketNotes", "zoneInformation"...).
@@ -102,10 +106,14 @@ class Fault:
     times: int | None = 1
     seconds: float = 0.0
     retry_after: int | None = None
+    status: int | None = None
+    applied: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
+        if self.status not in (None, 429, 500):
+            raise ValueError("a fault's status is 429 or 500 (thread_limit)")
 
     def hits(self, entity: str, method: str, uses_in: bool) -> bool:
         if self.entity is None and entity == "zoneInformation":
@@ -138,6 +146,7 @@ class Simulator:
         ticket_notes_fields: dict[str, Any] | None = None,
         request_threshold: int = 10_000,
         max_concurrent_per_endpoint: int | None = 3,
+        thread_limit_status: int = 429,
         clock: Callable[[], datetime] | None = None,
         zone_name: str = "Simulator Zone",
         ci: int = 30595,
@@ -159,6 +168,11 @@ class Simulator:
         self.max_concurrent_per_endpoint = max_concurrent_per_endpoint
         """Autotask's thread limit: requests in flight per tracking identifier and entity (the first path segment:
         `Tickets/{id}/Notes` draws on `Tickets`), whatever the method."""
+        if thread_limit_status not in (429, 500):
+            raise ValueError("thread_limit_status is 429 or 500")
+        self.thread_limit_status = thread_limit_status
+        """How a request over the thread limit is refused: `429` "thread threshold of 3 threads has been exceeded" (as
+        public client fixtures show) or `500` "Thread Threshold Exceeded (Itgenatr005)"."""
         self.require_due_date = require_due_date
         """No ticket category supplies a due date: a create without `dueDateTime` is refused (as seen in 2026)."""
         self.require_queue = require_queue
