@@ -28,6 +28,8 @@ from .tenant import (
     CategoryRules,
     TicketUdfs,
     billing_code,
+    category_records,
+    entity_information,
     field_defaults_record,
     permission_refused,
     ticket_field_name,
@@ -427,23 +429,7 @@ class Simulator:
 
     def entity_information(self, entity: str) -> dict[str, Any]:
         """The body of `GET /V1.0/{Entity}/entityInformation`."""
-        can_create, can_update, can_delete, can_query, udfs, webhooks = CAPABILITIES[entity]
-        access = self.access[entity]
-        return {
-            "info": {
-                "name": entity,
-                "canCreate": can_create,
-                "canUpdate": can_update,
-                "canDelete": can_delete,
-                "canQuery": can_query,
-                "hasUserDefinedFields": udfs,
-                "userAccessForCreate": access["create"],
-                "userAccessForQuery": access["query"],
-                "userAccessForUpdate": access["update"],
-                "userAccessForDelete": access["delete"],
-                "supportsWebhookCallouts": webhooks,
-            }
-        }
+        return entity_information(entity, self.access[entity])
 
     def udf_document(self, entity: str) -> dict[str, Any]:
         """The body of `GET /V1.0/{Entity}/entityInformation/userDefinedFields`."""
@@ -685,24 +671,7 @@ class Simulator:
         return {**record, "userDefinedFields": []} if CAPABILITIES[entity][4] else dict(record)
 
     def _categories(self) -> list[Record]:
-        """TicketCategories, as the `ticketCategory` picklist holds them (with nicknames and `isApiOnly`)."""
-        spec = self.schemas["Tickets"].field("ticketCategory") or {}
-        categories = []
-        for pick in spec.get("picklistValues") or []:
-            category_id = int(pick["value"])
-            extra = self.category_extras.get(category_id, {})
-            categories.append(
-                {
-                    "id": category_id,
-                    "name": pick["label"],
-                    "nickname": extra.get("nickname", pick["label"]),
-                    "isActive": pick["isActive"],
-                    "isApiOnly": extra.get("isApiOnly", False),
-                    "isGlobalDefault": pick["isDefaultValue"],
-                    "displayColorRGB": 0,
-                }
-            )
-        return categories
+        return category_records(self.schemas["Tickets"].field("ticketCategory"), self.category_extras)
 
     def _touch_ticket(self, ticket: Record, previous_status: int | None) -> None:
         stamp = format_time(self.now())

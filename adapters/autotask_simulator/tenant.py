@@ -99,6 +99,45 @@ FIELD_DEFAULTS_FIELDS = simple_document(
 )
 
 
+def entity_information(entity: str, access: Mapping[str, str]) -> dict[str, Any]:
+    """The body of `GET /V1.0/{Entity}/entityInformation`: what the entity supports, and the API user's access."""
+    can_create, can_update, can_delete, can_query, udfs, webhooks = CAPABILITIES[entity]
+    return {
+        "info": {
+            "name": entity,
+            "canCreate": can_create,
+            "canUpdate": can_update,
+            "canDelete": can_delete,
+            "canQuery": can_query,
+            "hasUserDefinedFields": udfs,
+            "userAccessForCreate": access["create"],
+            "userAccessForQuery": access["query"],
+            "userAccessForUpdate": access["update"],
+            "userAccessForDelete": access["delete"],
+            "supportsWebhookCallouts": webhooks,
+        }
+    }
+
+
+def category_records(picklist: Record | None, extras: Mapping[int, Mapping[str, Any]]) -> list[Record]:
+    """TicketCategories as the `ticketCategory` picklist holds them, with their nicknames and `isApiOnly`."""
+    categories = []
+    for pick in (picklist or {}).get("picklistValues") or []:
+        extra = extras.get(int(pick["value"]), {})
+        categories.append(
+            {
+                "id": int(pick["value"]),
+                "name": pick["label"],
+                "nickname": extra.get("nickname", pick["label"]),
+                "isActive": pick["isActive"],
+                "isApiOnly": extra.get("isApiOnly", False),
+                "isGlobalDefault": pick["isDefaultValue"],
+                "displayColorRGB": 0,
+            }
+        )
+    return categories
+
+
 def permission_refused(operation: str, entity: str) -> str:
     """Autotask's words when the API user's security level lacks a right (a 500, like the `forbidden` fault)."""
     return f"User does not have adequate permissions to {operation} {entity}."
