@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from litestar import Litestar, Request, Response, route
 from litestar.enums import HttpMethod
@@ -17,10 +19,19 @@ from .routing import Endpoint, lenient_json, resolve
 from .simulator import ApiError, Fault, Simulator
 
 PAGE_SIZE = 500
-UDF_ENTITIES = ("Tickets", "Companies")
+AUTH_REFUSED = "Unable to authenticate the API user: the UserName or Secret is not valid."
 THREAD_LIMIT = (
     "Rejected: Thread Threshold Exceeded (Itgenatr005): the thread limit of {n} concurrent requests per "
     "object endpoint for this API integration code was exceeded. Retry later."
+)
+THREAD_THRESHOLD = (
+    "API thread threshold of {n} threads has been exceeded for this integration code and the {entity} endpoint. "
+    "Retry the request later."
+)
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Autotask - Scheduled Maintenance</title></head><body>"
+    "<h1>Autotask is currently undergoing scheduled maintenance</h1>"
+    "<p>We apologize for the inconvenience. Please try again shortly.</p></body></html>"
 )
 
 
@@ -40,8 +51,35 @@ def _not_allowed(method: str) -> Response[Any]:
     return _json({"Message": f"The requested resource does not support http method '{method}'."}, 405)
 
 
-def _token(data: dict[str, int]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+def url_encode(text: str) -> str:
+    """A query-string value as .NET's `HttpUtility.UrlEncode` writes it: lower-case escapes, `+` for a space."""
+    return re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote_plus(text, safe="-_.!*()"))
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a page starts: ids above `after`; `earlier` holds where the pages before it started (for prevPageUrl)."""
+
+    size: int | None
+    earlier: list[int]
+    after: int
+
+    def encode(self) -> str:
+        data = {"pageSize": self.size, "previousIds": self.earlier, "nextIds": [self.after]}
+        return url_encode(json.dumps(data, separators=(",", ":")))
+
+    @classmethod
+    def decode(cls, text: str | None) -> Paging:
+        try:
+            data = json.loads(text or "")
+            size, earlier, [after] = data.get("pageSize"), data["previousIds"], data["nextIds"]
+            if not all(isinstance(i, int) and not isinstance(i, bool) for i in [*earlier, after]):
+                raise ValueError(data)
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+                raise ValueError(size)
+            return cls(size, list(earlier), after)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise QueryError("The paging parameter is invalid.") from None
 
 
 class RequestHandler:
@@ -65,14 +103,17 @@ class RequestHandler:
             raise ApiError(500, "The request body must be a JSON object.")
         return self.body
 
-    def _item(self, record: dict[str, Any]) -> dict[str, Any]:
-        return {**record, "userDefinedFields": []} if self.endpoint.entity in UDF_ENTITIES else record
-
     def do_threshold(self) -> Response[Any]:
         return _json(self.sim.threshold_information())
 
     def do_fields(self) -> Response[Any]:
         return _json(self.sim.schemas[self.endpoint.entity].answer())
+
+    def do_info(self) -> Response[Any]:
+        return _json(self.sim.entity_information(self.endpoint.entity))
+
+    def do_udfs(self) -> Response[Any]:
+        return _json(self.sim.udf_document(self.endpoint.entity))
 
     def do_get(self) -> Response[Any]:
         assert self.endpoint.item_id is not None
@@ -81,7 +122,7 @@ class RequestHandler:
             return _json({"item": None})
         if record is None:
             return _errors(404, f"{self.endpoint.entity} with id {self.endpoint.item_id} was not found.")
-        return _json({"item": self._item(record)})
+        return _json({"item": record})
 
     def do_create(self) -> Response[Any]:
         return _json({"itemId": self.sim.create_ticket(self._object())})
@@ -102,35 +143,33 @@ class RequestHandler:
     def do_query(self) -> Response[Any]:
         entity, query = self.endpoint.entity, lower_keys(self.body)
         items = self.sim.query(entity, query.get("filter"))
-        size = query.get("maxrecords") or PAGE_SIZE
+        paging = self._paging()
+        size = query.get("maxrecords") or (paging.size if paging else None) or PAGE_SIZE
         if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= PAGE_SIZE:
             raise QueryError(f"MaxRecords must be between 1 and {PAGE_SIZE}.")
-        paging = self._paging()
-        if "before" in paging:
-            page = [i for i in items if i["id"] < paging["before"]][-size:]
-        else:
-            page = [i for i in items if i["id"] > paging.get("after", -(2**63))][:size]
-        root = f"{self.base}/ATServicesRest/V1.0/{entity}/query"
-        has_next = bool(page) and items[-1]["id"] > page[-1]["id"]
-        has_prev = bool(page) and items[0]["id"] < page[0]["id"]
+        earlier, after = (paging.earlier, paging.after) if paging else ([], -1)
+        page = [i for i in items if i["id"] > after][:size]
+        more = bool(page) and items[-1]["id"] > page[-1]["id"]
+        following = Paging(size, [*earlier, after], page[-1]["id"]) if more else None
         details = {
             "count": len(page),
             "requestCount": size,
-            "prevPageUrl": f"{root}/prev?paging={_token({'before': page[0]['id']})}" if has_prev else None,
-            "nextPageUrl": f"{root}/next?paging={_token({'after': page[-1]['id']})}" if has_next else None,
+            "prevPageUrl": self._page_url("prev", Paging(size, earlier[:-1], earlier[-1])) if earlier else None,
+            "nextPageUrl": self._page_url("next", following) if following else None,
         }
-        return _json(
-            {"items": [self._select(query.get("includefields"), self._item(i)) for i in page], "pageDetails": details}
-        )
+        return _json({"items": [self._select(query.get("includefields"), i) for i in page], "pageDetails": details})
 
-    def _paging(self) -> dict[str, int]:
+    def _page_url(self, direction: str, paging: Paging) -> str:
+        """Like Autotask's: `paging` is URL-encoded JSON (`{"pageSize","previousIds","nextIds"}`); a GET query's link
+        carries its `search` too, so a GET of the link works."""
+        url = f"{self.base}/ATServicesRest/V1.0/{self.endpoint.entity}/query/{direction}?paging={paging.encode()}"
+        search = self.request.query_params.get("search")
+        return url if search is None else f"{url}&search={url_encode(search)}"
+
+    def _paging(self) -> Paging | None:
         if not self.endpoint.template.endswith(("/next", "/prev")):
-            return {}
-        try:
-            data = json.loads(base64.urlsafe_b64decode(self.request.query_params.get("paging", "")))
-            return {k: int(v) for k, v in data.items() if k in ("after", "before")} or {"after": -1}
-        except (ValueError, TypeError, AttributeError):
-            raise QueryError("The paging parameter is invalid.") from None
+            return None
+        return Paging.decode(self.request.query_params.get("paging"))
 
     def _select(self, include: Any, record: dict[str, Any]) -> dict[str, Any]:
         if not include:
@@ -142,8 +181,15 @@ class RequestHandler:
         return {k: v for k, v in record.items() if k in names}
 
 
+def _thread_refusal(sim: Simulator, entity: str, status: int) -> Response[Any]:
+    n = sim.max_concurrent_per_endpoint or 3
+    if status == 429:
+        return _errors(429, THREAD_THRESHOLD.format(n=n, entity=entity))
+    return _errors(500, THREAD_LIMIT.format(n=n))
+
+
 async def _with_fault(
-    sim: Simulator, fault: Fault | None, method: str, run: Callable[[], Response[Any]]
+    sim: Simulator, fault: Fault | None, endpoint: Endpoint, method: str, run: Callable[[], Response[Any]]
 ) -> Response[Any]:
     if fault is None:
         return run()
@@ -161,7 +207,11 @@ async def _with_fault(
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
         return _errors(429, "Too many requests: the request was throttled.", headers=headers)
     if kind == "thread_limit":
-        return _errors(500, THREAD_LIMIT.format(n=sim.max_concurrent_per_endpoint or 3))
+        return _thread_refusal(sim, endpoint.entity, fault.status or 500)
+    if kind == "maintenance":
+        if fault.applied:
+            run()
+        return Response(content=MAINTENANCE_PAGE, status_code=200, media_type="text/html")
     if kind == "patch_refused":
         return _not_allowed(method)
     if kind == "forbidden":
@@ -186,6 +236,8 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     if (headers.get("username") or "").lower() != sim.username.lower() or not sim.secret_matches(
         headers.get("secret") or ""
     ):
+        if sim.auth_failure_status == 500:
+            return _errors(500, AUTH_REFUSED)
         return Response(content=b"", status_code=401)
     if headers.get("apiintegrationcode") != sim.integration_code:
         return _errors(500, "IntegrationCode is invalid.")
@@ -201,7 +253,7 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     sim.peak_in_flight[entity] = max(sim.peak_in_flight[entity], sim.in_flight[entity] + 1)
     if limit is not None and sim.in_flight[entity] >= limit:
         sim.thread_refusals[entity] += 1
-        return _errors(500, THREAD_LIMIT.format(n=limit))
+        return _thread_refusal(sim, entity, sim.thread_limit_status)
     return None
 
 
@@ -212,6 +264,8 @@ async def _body(request: Request[Any, Any, Any], action: str) -> Any:
             raise ApiError(500, "A GET query needs the 'search' parameter.")
         return lenient_json(search) if search is not None else None
     raw = (await request.body()).decode("utf-8-sig", errors="replace")
+    if not raw.strip() and action == "query" and request.query_params.get("search") is not None:
+        return lenient_json(request.query_params["search"])  # a POST of a GET query's next page link
     return lenient_json(raw) if raw.strip() else {}
 
 
@@ -249,11 +303,13 @@ def create_app(sim: Simulator) -> Litestar:
             sim.counts[f"{method} {path}"] += 1
             return _errors(404, f"No HTTP resource was found that matches the request URI '{path}'.")
         sim.counts[f"{method} {endpoint.template}"] += 1
-        if method not in endpoint.actions:
+        if method not in endpoint.actions or (
+            method == "GET" and endpoint.template.endswith(("/next", "/prev")) and not sim.next_page_get
+        ):
             return _not_allowed(method)
         if endpoint.entity == "zoneInformation":
             fault = sim.take_fault(endpoint.entity, method, False)
-            return await _with_fault(sim, fault, method, lambda: _zone(sim, request))
+            return await _with_fault(sim, fault, endpoint, method, lambda: _zone(sim, request))
         refusal = _refusal(sim, request, endpoint)
         if refusal is not None:
             return refusal
@@ -267,7 +323,7 @@ def create_app(sim: Simulator) -> Litestar:
                 return _errors(500, "The request body is not valid JSON.")
             query = lower_keys(body).get("filter") if isinstance(body, dict) else None
             fault = sim.take_fault(endpoint.entity, method, uses_operator(query, "in"))
-            return await _with_fault(sim, fault, method, RequestHandler(sim, endpoint, request, body).run)
+            return await _with_fault(sim, fault, endpoint, method, RequestHandler(sim, endpoint, request, body).run)
         finally:
             sim.in_flight[endpoint.entity] -= 1
 

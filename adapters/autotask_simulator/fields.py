@@ -190,6 +190,26 @@ class EntitySchema:
                 return
         raise KeyError(f"{self.entity}.{name} has no picklist value {value}")
 
+    def add_picklist_value(self, name: str, value: int | str, label: str, *, active: bool, default: bool) -> None:
+        """Add (or replace) a value of a picklist; `default` makes it the only `isDefaultValue`."""
+        picks = self._spec(name)["picklistValues"]
+        picks[:] = [p for p in picks if p["value"] != str(value)]
+        if default:
+            for pick in picks:
+                pick["isDefaultValue"] = False
+        sort = max((p["sortOrder"] for p in picks), default=0) + 1
+        picks.append(
+            {
+                "value": str(value),
+                "label": label,
+                "isDefaultValue": default,
+                "sortOrder": sort,
+                "parentValue": "",
+                "isActive": active,
+                "isSystem": False,
+            }
+        )
+
     def _spec(self, name: str) -> dict[str, Any]:
         spec = self.field(name)
         if spec is None:

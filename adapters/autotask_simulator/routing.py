@@ -6,7 +6,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-ENTITIES = {name.lower(): name for name in ("Companies", "Tickets", "TicketNotes", "TimeEntries")}
+ENTITIES = {
+    name.lower(): name
+    for name in (
+        "Companies",
+        "Tickets",
+        "TicketNotes",
+        "TimeEntries",
+        "BillingCodes",
+        "TicketCategories",
+        "TicketCategoryFieldDefaults",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -50,17 +61,21 @@ def resolve(path: str) -> Endpoint | None:
     if low[1:] == ["query", "count"]:
         return Endpoint(entity, f"{entity}/query/count", {"POST": "count", "GET": "count"})
     if low[1:] in (["query", "next"], ["query", "prev"]):
-        return Endpoint(entity, f"{entity}/query/{low[2]}", {"POST": "query"})
+        return Endpoint(entity, f"{entity}/query/{low[2]}", {"POST": "query", "GET": "query"})
+    if low[1:] == ["entityinformation"]:
+        return Endpoint(entity, f"{entity}/entityInformation", {"GET": "info"})
     if low[1:] == ["entityinformation", "fields"]:
         return Endpoint(entity, f"{entity}/entityInformation/fields", {"GET": "fields"})
+    if low[1:] == ["entityinformation", "userdefinedfields"]:
+        return Endpoint(entity, f"{entity}/entityInformation/userDefinedFields", {"GET": "udfs"})
     if entity == "Tickets" and len(rest) == 3 and item_id is not None and low[2] == "notes":
         return Endpoint(entity, "Tickets/{id}/Notes", {"POST": "note"}, item_id)
     return None
 
 
 def lenient_json(text: str) -> Any:
-    """Parse JSON the way Autotask's .NET server does: trailing commas and unquoted property names are accepted
-    (Datto's own Postman collection relies on both)."""
+    """Parse JSON the way Autotask's .NET server does: trailing commas, unquoted property names (Datto's own Postman
+    collection relies on both) and single-quoted strings (a public client's `search` sends them) are accepted."""
     try:
         return json.loads(text)
     except ValueError:
@@ -74,6 +89,13 @@ def lenient_json(text: str) -> Any:
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
             out.append(text[i : j + 1])
+            i = j + 1
+        elif c == "'":
+            j, chars = i + 1, []
+            while j < n and text[j] != "'":
+                chars.append(text[j + 1] if text[j] == "\\" and j + 1 < n else text[j])
+                j += 2 if text[j] == "\\" else 1
+            out.append(json.dumps("".join(chars)))
             i = j + 1
         elif c == ",":
             j = i + 1

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.autotask_simulator import Simulator, create_app
+from adapters.autotask_simulator import Simulator, create_app, running_simulator
 
 API = "/ATServicesRest/V1.0"
 HEADERS = {"UserName": "api@example.com", "Secret": "s3cret", "ApiIntegrationCode": "TRACKING01"}
@@ -31,6 +31,15 @@ async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as c:
         yield c
+
+
+@pytest.fixture
+async def live(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `sim` served over real HTTP on 127.0.0.1 (base URL: the server's root)."""
+    with running_simulator(sim) as zone_base:
+        root = zone_base.removesuffix("/atservicesrest")
+        async with httpx.AsyncClient(base_url=root, headers=HEADERS) as c:
+            yield c
 
 
 async def create_ticket(client: httpx.AsyncClient, **fields: Any) -> int:

@@ -68,7 +68,7 @@ async def test_companies_read_rename_deactivate_delete(client: httpx.AsyncClient
     sim.delete_company(103)
     assert (await client.get(f"{API}/Companies/101")).json()["item"]["companyName"] == "Globex International"
     assert (await client.get(f"{API}/Companies/102")).json()["item"]["isActive"] is False
-    assert (await client.get(f"{API}/Companies/103")).status_code == 404
+    assert (await client.get(f"{API}/Companies/103")).json() == {"item": None}
     sim.add_company(200, "New Customer")
     assert (await client.get(f"{API}/Companies/200")).json()["item"] == {
         "id": 200,
@@ -84,11 +84,11 @@ async def test_create_then_read_a_ticket(client: httpx.AsyncClient, sim: Simulat
     assert item["id"] == ticket_id and item["externalID"] == "bc-1" and item["status"] == 1
     assert item["ticketNumber"].startswith("T") and len(item["ticketNumber"]) == len("T20260115.0001")
     assert item["createDate"].endswith("Z") and item["lastActivityDate"] and item["completedDate"] is None
-    assert item["ticketType"] == 1 and item["ticketCategory"] == 3  # the tenant's defaults
+    assert item["ticketType"] == 1 and item["ticketCategory"] == 1  # the tenant's defaults
     assert sim.tickets[ticket_id]["title"] == TICKET["title"]
     second = await create_ticket(client)
     assert sim.tickets[second]["ticketNumber"] != item["ticketNumber"]
-    assert (await client.get(f"{API}/Tickets/{second + 1000}")).status_code == 404
+    assert (await client.get(f"{API}/Tickets/{second + 1000}")).json() == {"item": None}
 
 
 async def test_pascal_case_keys_are_accepted_and_answers_are_camel_case(client: httpx.AsyncClient) -> None:
@@ -189,7 +189,7 @@ async def test_simulator_side_status_change_and_deletion(client: httpx.AsyncClie
     sim.set_ticket_status(ticket_id, 5)
     assert (await client.get(f"{API}/Tickets/{ticket_id}")).json()["item"]["completedDate"]
     sim.delete_ticket(ticket_id)
-    assert (await client.get(f"{API}/Tickets/{ticket_id}")).status_code == 404
+    assert (await client.get(f"{API}/Tickets/{ticket_id}")).json() == {"item": None}
 
 
 async def test_unsupported_verbs_answer_405_with_message(client: httpx.AsyncClient) -> None:

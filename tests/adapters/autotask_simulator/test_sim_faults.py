@@ -38,15 +38,15 @@ async def test_throttle(client: httpx.AsyncClient, sim: Simulator, retry_after: 
 
 
 async def test_thread_limit_fault(client: httpx.AsyncClient, sim: Simulator) -> None:
-    sim.inject(Fault("thread_limit"))
+    sim.inject(Fault("thread_limit"))  # the README's 500 variant, as before
     response = await client.get(f"{API}/Companies/100")
-    assert response.status_code == 500 and "thread limit" in response.json()["errors"][0]
+    assert response.status_code == 500 and "Thread Threshold Exceeded (Itgenatr005)" in response.json()["errors"][0]
 
 
 async def test_faults_respect_entity_method_and_stickiness(client: httpx.AsyncClient, sim: Simulator) -> None:
     sim.inject(Fault("server_error", entity="Tickets", method="POST", times=None))
     assert (await client.get(f"{API}/Companies/100")).status_code == 200
-    assert (await client.get(f"{API}/Tickets/1")).status_code == 404
+    assert (await client.get(f"{API}/Tickets/1")).json() == {"item": None}
     for _ in range(3):
         assert (await client.post(f"{API}/Tickets", json=TICKET)).status_code == 503
     assert sim.tickets == {}
@@ -160,8 +160,8 @@ async def test_at_most_three_concurrent_requests_per_endpoint(client: httpx.Asyn
         client.get(f"{API}/Tickets/entityInformation/fields"),
     )
     codes = sorted(a.status_code for a in answers[:4])
-    assert codes == [200, 200, 200, 500] and answers[4].status_code == 200
-    assert "thread limit" in next(a for a in answers if a.status_code == 500).json()["errors"][0]
+    assert codes == [200, 200, 200, 429] and answers[4].status_code == 200
+    assert "thread threshold of 3 threads" in next(a for a in answers if a.status_code == 429).json()["errors"][0]
 
 
 async def test_real_http_round_trip_through_zone_discovery() -> None:

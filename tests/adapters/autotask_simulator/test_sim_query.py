@@ -148,14 +148,6 @@ async def test_max_records_sets_the_page_size(client: httpx.AsyncClient) -> None
     assert [i["id"] for i in second["items"]] == [102, 103, 104]
 
 
-async def test_a_get_on_next_page_url_is_405(client: httpx.AsyncClient) -> None:
-    body = {"filter": [{"op": "exist", "field": "id"}], "maxRecords": 1}
-    next_url = (await client.post(f"{API}/Companies/query", json=body)).json()["pageDetails"]["nextPageUrl"]
-    response = await client.get(next_url)
-    assert response.status_code == 405
-    assert response.json() == {"Message": "The requested resource does not support http method 'GET'."}
-
-
 async def test_ticket_notes_query_at_the_root(client: httpx.AsyncClient, sim: Simulator) -> None:
     ticket = await create_ticket(client, title="a")
     note = {"description": "n", "noteType": 1, "publish": 2}

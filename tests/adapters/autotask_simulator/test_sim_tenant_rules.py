@@ -52,11 +52,12 @@ async def test_unknown_operators_are_silently_ignored(client: httpx.AsyncClient)
     assert [i["id"] for i in answer["items"]] == [first, second]  # unfiltered
 
 
-async def test_missing_items_can_answer_200_with_a_null_item(sim: Simulator, client: httpx.AsyncClient) -> None:
-    assert (await client.get(f"{API}/Tickets/4242")).status_code == 404
-    sim.null_items = True
+async def test_missing_items_answer_200_with_a_null_item_or_404(sim: Simulator, client: httpx.AsyncClient) -> None:
     response = await client.get(f"{API}/Tickets/4242")
-    assert (response.status_code, response.json()) == (200, {"item": None})
+    assert (response.status_code, response.json()) == (200, {"item": None})  # as live tenants answer
+    sim.null_items = False
+    response = await client.get(f"{API}/Tickets/4242")
+    assert (response.status_code, response.json()) == (404, {"errors": ["Tickets with id 4242 was not found."]})
 
 
 async def test_hidden_entities_answer_nothing_or_refuse(sim: Simulator, client: httpx.AsyncClient) -> None:
@@ -73,7 +74,7 @@ async def test_hidden_entities_answer_nothing_or_refuse(sim: Simulator, client: 
 
 async def test_the_thread_limit_counts_every_method_on_one_entity(sim: Simulator, client: httpx.AsyncClient) -> None:
     """Three slow requests on Tickets (a read, a query, a note) fill its budget: a fourth of any method is refused
-    with the thread-limit answer, while another entity is still served."""
+    with the thread-limit answer (429 by default), while another entity is still served."""
     ticket_id = await create_ticket(client)
     sim.inject(Fault("latency", entity="Tickets", times=3, seconds=0.3))
     slow = [
@@ -87,7 +88,7 @@ async def test_the_thread_limit_counts_every_method_on_one_entity(sim: Simulator
     other = await client.get(f"{API}/Companies/100")
     answers = await asyncio.gather(*tasks)
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert fourth.status_code == 500 and "Thread Threshold Exceeded" in fourth.json()["errors"][0]
+    assert fourth.status_code == 429 and "thread threshold of 3 threads has been exceeded" in fourth.json()["errors"][0]
     assert other.status_code == 200
     assert (sim.peak_in_flight["Tickets"], sim.thread_refusals["Tickets"]) == (4, 1)
     assert sim.in_flight["Tickets"] == 0
