@@ -197,6 +197,10 @@ class TimeEntriesPresent(Conflict):
     code = DenyReason.TIME_ENTRIES_PRESENT.value
 
 
+class TimeEntriesUnverifiable(Conflict):
+    code = DenyReason.TIME_ENTRIES_UNVERIFIABLE.value
+
+
 class ResolvingDisabled(Conflict):
     code = DenyReason.RESOLVING_DISABLED.value
 
@@ -274,6 +278,7 @@ DENIED: dict[DenyReason, type[UseCaseError]] = {
     DenyReason.TICKET_DELETED: TicketDeleted,
     DenyReason.ALREADY_CLOSED: AlreadyClosed,
     DenyReason.TIME_ENTRIES_PRESENT: TimeEntriesPresent,
+    DenyReason.TIME_ENTRIES_UNVERIFIABLE: TimeEntriesUnverifiable,
     DenyReason.RESOLVING_DISABLED: ResolvingDisabled,
     DenyReason.FORBIDDEN: Forbidden,
     DenyReason.NOTE_TYPE_MISSING: NoteTypeMissing,

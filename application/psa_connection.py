@@ -52,6 +52,10 @@ def connect(deps: Deps, settings: AutotaskSettings, *, require_enabled: bool = T
         raise NotConfigured()
     if not settings.has_credentials or settings.api_password_sealed is None:
         raise NotConfigured("The Autotask credentials are incomplete (username, password and tracking identifier).")
+    if settings.environment is None:
+        raise NotConfigured(
+            "Choose the environment (sandbox or production) the Autotask credentials belong to."
+        ).noting(setting="environment")
     try:
         secret = deps.secrets.open(settings.api_password_sealed)
     except SecretUnreadable as error:

@@ -216,4 +216,48 @@ def build_ticket_draft(
         source_id=settings.default_source_id,
         external_id=external_id(settings.installation_id, run.id),
         due_at=now + timedelta(hours=settings.ticket_due_hours),
+        category_id=settings.ticket_category_id,
+        work_type_id=settings.work_type_id,
+        udfs=settings.ticket_udfs,
+    )
+
+
+TEST_TITLE = f"{TITLE_PREFIX}Test ticket"
+
+
+def test_ticket_settings_missing(settings: AutotaskSettings) -> list[str]:
+    """What a test ticket lacks before Autotask could accept it: a queue, and a priority (warning's, else error's)."""
+    missing = [] if settings.default_queue_id is not None else ["default_queue_id"]
+    if settings.priority_warning_id is None and settings.priority_error_id is None:
+        missing.append("priority_warning_id")
+    return missing
+
+
+def build_test_draft(
+    settings: AutotaskSettings, company_id: int, now: datetime, requested_by: str, test_id: str
+) -> TicketDraft:
+    """A ticket made like every run's ticket (same settings: queue, category, Work Type, UDFs, due date), saying what it
+    is; `test_id` makes its `externalID` unique so an unanswered create can be found and completed."""
+    description = (
+        f"A test ticket from the Backupchecks Autotask settings, requested by {requested_by} at "
+        f"{now.strftime('%Y-%m-%d %H:%M:%S')} UTC, to prove that these settings make tickets Autotask accepts.\n"
+        "Backupchecks adds its internal closing note and completes it at once: nothing needs doing."
+    )
+    return TicketDraft(
+        company_id=company_id,
+        title=TEST_TITLE,
+        description=description,
+        status=settings.new_ticket_status_id,
+        priority=settings.priority_warning_id
+        if settings.priority_warning_id is not None
+        else settings.priority_error_id,
+        queue_id=settings.default_queue_id,
+        issue_type_id=settings.default_issue_type_id,
+        sub_issue_type_id=settings.default_sub_issue_type_id,
+        source_id=settings.default_source_id,
+        external_id=f"bc-{settings.installation_id[:8]}-test-{test_id[:32]}",
+        due_at=now + timedelta(hours=settings.ticket_due_hours),
+        category_id=settings.ticket_category_id,
+        work_type_id=settings.work_type_id,
+        udfs=settings.ticket_udfs,
     )

@@ -131,21 +131,80 @@ def _labels(picklists: Picklists) -> str:
 class Problem:
     setting: str
     message: str
+    warning: bool = False
+    """A risk Backupchecks cannot confirm from the API (Test ticket does): reported, but the settings may be fine."""
 
 
 # Ticket fields Backupchecks fills itself, and the setting that fills each optional one.
-_ALWAYS_SENT = frozenset({"id", "companyid", "title", "description", "status", "priority", "externalid"})
+_ALWAYS_SENT = frozenset({"id", "companyid", "title", "description", "status", "priority", "externalid", "duedatetime"})
 _FIELD_SETTINGS = {
     "queueid": "default_queue_id",
     "issuetype": "default_issue_type_id",
     "subissuetype": "default_sub_issue_type_id",
     "source": "default_source_id",
+    "ticketcategory": "ticket_category_id",
+    "billingcodeid": "work_type_id",
 }
+
+
+def ticket_category(settings: AutotaskSettings, picklists: Picklists) -> PicklistValue | None:
+    """The category new tickets get: the configured one, else the tenant's default (None when neither is known)."""
+    wanted = settings.ticket_category_id
+    return next(
+        (c for c in picklists.ticket_categories if (c.id == wanted if wanted is not None else c.is_default)), None
+    )
+
+
+def _category_defaults(category: PicklistValue | None, picklists: Picklists) -> CategoryDefaults:
+    found = (
+        None
+        if category is None
+        else next((d for d in picklists.category_defaults if d.category_id == category.id), None)
+    )
+    return found or CategoryDefaults(-1)
+
+
+def _tenant_fit(settings: AutotaskSettings, picklists: Picklists) -> list[Problem]:
+    """The category's defaults and the tenant's ticket UDFs against the settings: required UDFs without a value,
+    UDF values Autotask would refuse, and a Work Type neither set nor given by the category."""
+    problems: list[Problem] = []
+    category = ticket_category(settings, picklists)
+    defaults = _category_defaults(category, picklists)
+    udfs = {u.name: u for u in picklists.ticket_udfs}
+    for name, value in settings.ticket_udfs:
+        udf = udfs.get(name)
+        if udf is None:
+            problems.append(Problem("ticket_udfs", f"Autotask has no ticket user-defined field named '{name}'."))
+        elif udf.choices and value and not any(c.value == value and c.is_active for c in udf.choices):
+            allowed = ", ".join(f"'{c.value}' ({c.label})" for c in udf.choices if c.is_active)
+            problems.append(Problem("ticket_udfs", f"'{value}' is not an active value of '{udf.label}': {allowed}."))
+    given = {name for name, value in settings.ticket_udfs if value}
+    for udf in picklists.ticket_udfs:
+        if udf.is_required and udf.name not in given and not udf.default_value and udf.name not in defaults.udfs:
+            problems.append(
+                Problem(
+                    "ticket_udfs",
+                    f"Autotask requires the user-defined field '{udf.label}' ({udf.name}) on every ticket and it has "
+                    "no default: give it a value.",
+                )
+            )
+    if settings.work_type_id is None and "billingcodeid" not in defaults.fields and picklists.work_types:
+        where = f"category '{category.label}'" if category else "the default category"
+        problems.append(
+            Problem(
+                "work_type_id",
+                f"No Work Type is set and {where} gives none: a category that requires one refuses every ticket "
+                "(Autotask's API does not say whether it does; Test ticket proves it). Choose a Work Type.",
+                warning=True,
+            )
+        )
+    return problems
 
 
 def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> list[Problem]:
     """Every configured picklist value still exists and is active in the tenant, the sub-issue type belongs to the
-    issue type, the closing note can be published internally, and the tenant's required ticket fields are covered."""
+    issue type, the closing note can be published internally, the tenant's required ticket fields are covered (by a
+    setting or the category's defaults), and the tenant's UDFs and category fit (`_tenant_fit`)."""
     problems: list[Problem] = []
 
     def check(setting: str, value: int | None, choices: tuple[PicklistValue, ...], what: str) -> PicklistValue | None:
@@ -176,6 +235,8 @@ def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> 
     check("new_ticket_status_id", settings.new_ticket_status_id, picklists.statuses, "Status")
     check("note_type_id", settings.note_type_id, picklists.note_types, "Note type")
     check("note_publish_id", settings.note_publish_id, picklists.note_publish, "Publish value")
+    check("ticket_category_id", settings.ticket_category_id, picklists.ticket_categories, "Ticket category")
+    check("work_type_id", settings.work_type_id, picklists.work_types, "Work Type")
     for setting in ("priority_error_id", "priority_warning_id"):
         if getattr(settings, setting) is None:
             problems.append(Problem(setting, "Not set; Autotask needs it."))
@@ -210,13 +271,14 @@ def validate_configuration(settings: AutotaskSettings, picklists: Picklists) -> 
         )
     if settings.new_ticket_status_id == STATUS_COMPLETE:
         problems.append(Problem("new_ticket_status_id", "New tickets would be created closed (Complete)."))
+    covered = _category_defaults(ticket_category(settings, picklists), picklists).fields
     for name in sorted(picklists.required_ticket_fields):
         key = name.lower()
-        if key in _ALWAYS_SENT:
+        if key in _ALWAYS_SENT or key in covered:
             continue
         field_setting = _FIELD_SETTINGS.get(key)
         if field_setting is None:
             problems.append(Problem(name, f"Autotask requires '{name}'; Backupchecks does not fill it."))
         elif getattr(settings, field_setting) is None:
             problems.append(Problem(field_setting, f"Autotask requires the ticket field '{name}'; set a default."))
-    return problems
+    return problems + _tenant_fit(settings, picklists)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from domain.tickets import CLOSING_NOTE
@@ -52,7 +53,9 @@ class AutotaskSettings:
 
     installation_id: str
     enabled: bool = False
-    environment: Environment = Environment.SANDBOX
+    environment: Environment | None = None
+    """Which kind of Autotask database the credentials reach, as the admin says (docs/adr/0021): no default. It
+    only orders zone discovery and labels the pages; the tenant's name (Test connection) is what proves it."""
     api_username: str = ""
     api_password_sealed: str | None = None
     tracking_identifier: str = ""
@@ -71,6 +74,19 @@ class AutotaskSettings:
     ticket_due_hours: int = DUE_HOURS_DEFAULT
     """Every ticket is sent with `dueDateTime` this many hours after it is created: tenants whose ticket category gives
     no due date refuse tickets without one."""
+    ticket_category_id: int | None = None
+    """Autotask's `ticketCategory` for new tickets; None leaves it to the API user's (or the tenant's) default."""
+    work_type_id: int | None = None
+    """The Work Type (`billingCodeID`) of new tickets."""
+    ticket_udfs: tuple[tuple[str, str], ...] = ()
+    """Values for the tenant's ticket user-defined fields, (name, value), sent on every new ticket."""
+    tenant_name: str | None = None
+    """Observed, not set: the name of the tenant's own company (`Companies/0`) at the last Test connection."""
+    time_entries_visible: bool | None = None
+    """Observed, not set: whether the API user may see every time entry (None: not checked yet). While False no
+    ticket is resolved from Backupchecks: a count of 0 would prove nothing."""
+    rights_checked_at: datetime | None = None
+    """When the API user's rights were last read (Test connection, or a resolve at most hourly)."""
 
     @property
     def closing_note(self) -> str:
@@ -83,3 +99,22 @@ class AutotaskSettings:
     @property
     def has_credentials(self) -> bool:
         return bool(self.api_username and self.api_password_sealed and self.tracking_identifier)
+
+    @property
+    def reach(self) -> tuple[object, ...]:
+        """What decides which Autotask database and API user the settings reach: when it changes, what was observed
+        there (OBSERVED) no longer holds."""
+        return (self.environment, self.api_username, self.api_password_sealed, self.tracking_identifier)
+
+    @property
+    def udfs(self) -> dict[str, str]:
+        return dict(self.ticket_udfs)
+
+
+OBSERVED = frozenset({"tenant_name", "time_entries_visible", "rights_checked_at"})
+"""Settings Backupchecks observes in Autotask: no admin sets them; forgotten when the credentials change."""
+RIGHTS_RECHECK_SECONDS = 3600
+"""How old the observed rights may grow before a resolve reads them again (Test connection always does)."""
+UDFS_MAX = 50
+UDF_NAME_MAX = 100
+UDF_VALUE_MAX = 1000

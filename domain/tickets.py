@@ -214,6 +214,7 @@ class DenyReason(StrEnum):
     TICKET_DELETED = "ticket_deleted"
     ALREADY_CLOSED = "already_closed"
     TIME_ENTRIES_PRESENT = "time_entries_present"
+    TIME_ENTRIES_UNVERIFIABLE = "time_entries_unverifiable"
     RESOLVING_DISABLED = "resolving_disabled"
     FORBIDDEN = "forbidden"
     NOTE_TYPE_MISSING = "note_type_missing"
@@ -225,6 +226,9 @@ DENY_MESSAGES: dict[DenyReason, str] = {
     DenyReason.TICKET_DELETED: "The ticket no longer exists in Autotask.",
     DenyReason.ALREADY_CLOSED: "The ticket is already closed in Autotask.",
     DenyReason.TIME_ENTRIES_PRESENT: "The ticket has time entries in Autotask; resolve it there.",
+    DenyReason.TIME_ENTRIES_UNVERIFIABLE: "The Autotask API user may not see every time entry, so Backupchecks "
+    "cannot prove the ticket has none: resolve it in Autotask, or give the API user's security level full access to "
+    "time entries and run Test connection.",
     DenyReason.RESOLVING_DISABLED: "Resolving tickets from Backupchecks is turned off in the settings.",
     DenyReason.FORBIDDEN: "Your role may not resolve tickets.",
     DenyReason.NOTE_TYPE_MISSING: "No usable note type for the closing note: the configured one is not active in "
@@ -258,8 +262,12 @@ def refused_on_snapshot(decision: ResolveDecision, link: TicketLink | None) -> D
     return reason
 
 
-def decide_resolve(link: TicketLink | None, *, may_resolve: bool, allow_resolve: bool) -> ResolveDecision:
-    """The mandatory resolution policy, on the facts the link holds (the resolve use case refreshes them live first)."""
+def decide_resolve(
+    link: TicketLink | None, *, may_resolve: bool, allow_resolve: bool, time_entries_visible: bool | None = True
+) -> ResolveDecision:
+    """The mandatory resolution policy, on the facts the link holds (the resolve use case refreshes them live first).
+    `time_entries_visible` False (the API user sees only some time entries) refuses: no count could prove "none";
+    None (not checked yet) lets the resolve use case check."""
     if not may_resolve:
         return ResolveDecision(False, DenyReason.FORBIDDEN)
     if not allow_resolve:
@@ -270,6 +278,8 @@ def decide_resolve(link: TicketLink | None, *, may_resolve: bool, allow_resolve:
         return ResolveDecision(False, DenyReason.TICKET_DELETED)
     if link.state is LinkState.RESOLVED or (link.status is not None and link.status.closed):
         return ResolveDecision(False, DenyReason.ALREADY_CLOSED)
+    if time_entries_visible is False:
+        return ResolveDecision(False, DenyReason.TIME_ENTRIES_UNVERIFIABLE)
     if link.time_entries > 0:
         return ResolveDecision(False, DenyReason.TIME_ENTRIES_PRESENT)
     return ResolveDecision(True)

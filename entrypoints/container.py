@@ -34,6 +34,7 @@ from application.use_cases.diagnostics import CheckConnection, GetPicklists, Get
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.list_customers import ListCustomers
 from application.use_cases.map_customer import MapCustomer
+from application.use_cases.preview_ticket import PreviewTicket
 from application.use_cases.put_customer import PutCustomer
 from application.use_cases.put_run import PutRun
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
@@ -42,7 +43,8 @@ from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.rejected_request import RecordRejectedRequest
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.search_companies import SearchCompanies
-from application.use_cases.settings import GetSettings, UpdateSettings
+from application.use_cases.settings import GetReach, GetSettings, UpdateSettings
+from application.use_cases.test_ticket import MakeTestTicket
 from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
 from application.use_cases.view_runs import GetRun, ListRuns
 from application.use_cases.web_sessions import SessionPolicy, Sessions
@@ -186,14 +188,17 @@ class Container(containers.DeclarativeContainer):
         CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after, base_url=config.provided.base_url
     )
     get_ticket = UseCase(GetTicket, deps)
+    preview_ticket = UseCase(PreviewTicket, deps, base_url=config.provided.base_url)
     resolve_ticket = UseCase(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
     refresh_tickets = UseCase(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
     get_settings = UseCase(GetSettings, deps)
+    get_reach = UseCase(GetReach, deps)
     update_settings = UseCase(UpdateSettings, deps)
     test_connection = UseCase(CheckConnection, deps)
     validate_configuration = UseCase(ValidateConfiguration, deps)
     get_picklists = UseCase(GetPicklists, deps)
     get_usage = UseCase(GetUsage, deps)
+    test_ticket = UseCase(MakeTestTicket, deps)
     add_user = UseCase(AddUser, deps, hasher)
     list_users = UseCase(ListUsers, deps)
     remove_user = UseCase(RemoveUser, deps)

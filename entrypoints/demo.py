@@ -19,6 +19,7 @@ from application.use_cases.settings import SettingsChange
 from domain.picklists import Picklists, PicklistValue
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from domain.settings import Environment
 from entrypoints.container import Config, Container, close
 
 DEMO = Actor("demo", Role.ADMIN)
@@ -62,6 +63,8 @@ def _defaults(p: Picklists) -> dict[str, int | None]:
         "priority_warning_id": _pick(p.priorities, "medium", "normal"),
         "note_type_id": _pick(p.note_types, "internal", "task", "note"),
         "note_publish_id": _pick(p.note_publish, "internal"),
+        "ticket_category_id": _pick(p.ticket_categories, "api only", "backupchecks"),
+        "work_type_id": _pick(p.work_types, "backup", "monitor"),
     }
 
 
@@ -148,6 +151,7 @@ async def seed_demo(container: Container, sim: Simulator, base_url: str) -> list
         logins.append(Login(role.value, role, new.token, new.password))
     settings = {
         "enabled": True,
+        "environment": Environment.SANDBOX,
         "api_username": SIM_USER,
         "tracking_identifier": SIM_TRACKING,
         "allow_resolve": True,
@@ -156,6 +160,7 @@ async def seed_demo(container: Container, sim: Simulator, base_url: str) -> list
     await container.update_settings().execute(DEMO, SettingsChange(settings, api_password=SIM_SECRET))
     picklists = await container.get_picklists().execute(DEMO, refresh=True)
     await container.update_settings().execute(DEMO, SettingsChange(_defaults(picklists)))
+    await container.test_connection().execute(DEMO)  # as an admin would: the tenant named, the rights read
     for customer_id, name, company_id, _ in CUSTOMERS:
         await container.put_customer().execute(DEMO, Customer(customer_id, name))
         if company_id is not None:

@@ -50,6 +50,7 @@ from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome, chain
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from domain.settings import Environment
 from domain.tickets import TicketLink, TicketStatus
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import _defaults
@@ -185,6 +186,7 @@ async def configure(config: Config) -> str:
         admin: NewUser = await container.add_user().execute(BENCH, "bench-admin", Role.ADMIN)
         settings = {
             "enabled": True,
+            "environment": Environment.SANDBOX,
             "api_username": SIM_USER,
             "tracking_identifier": SIM_TRACKING,
             "allow_resolve": True,

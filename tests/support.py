@@ -17,6 +17,7 @@ from application.ports import Credentials, UnitOfWorkFactory
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from domain.settings import Environment
 
 ADMIN = Actor("alice", Role.ADMIN)
 OPERATOR = Actor("oscar", Role.OPERATOR)
@@ -91,6 +92,7 @@ class UseCaseWorld:
             settings = replace(
                 settings,
                 enabled=True,
+                environment=Environment.SANDBOX,
                 api_username="api@example.com",
                 api_password_sealed=self.secrets.seal(PASSWORD),
                 tracking_identifier="TRACKING01",
@@ -104,6 +106,8 @@ class UseCaseWorld:
                 note_publish_id=2,
                 allow_resolve=True,
                 backupchecks_base_url="https://backupchecks.example.com",
+                time_entries_visible=True,  # as a Test connection just now found
+                rights_checked_at=self.clock.now(),
             )
             await uow.settings.save(replace(settings, **changes))  # type: ignore[arg-type]
             await uow.commit()

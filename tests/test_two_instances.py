@@ -77,6 +77,7 @@ async def drive(bases: list[str], token: str) -> list[int]:
         first = bases[0]
         settings = {
             "enabled": True,
+            "environment": "sandbox",
             "api_username": USER,
             "api_password": SECRET,
             "tracking_identifier": TRACKING,

@@ -216,6 +216,7 @@ def configure(stack: Stack) -> None:
     stack.operator = made.json()["token"]
     settings = {
         "enabled": True,
+        "environment": "sandbox",
         "api_username": SIM_USER,
         "api_password": SIM_SECRET,
         "tracking_identifier": SIM_TRACKING,

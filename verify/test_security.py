@@ -196,6 +196,7 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "/api/v1/settings/autotask",
                 json={
                     "enabled": True,
+                    "environment": "sandbox",
                     "api_username": API_USER,
                     "api_password": PASSWORD,
                     "tracking_identifier": TRACKING,

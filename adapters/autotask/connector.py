@@ -16,7 +16,6 @@ from urllib.parse import quote
 import httpx
 
 from application.ports import (
-    Access,
     AccessLevel,
     ApiUsage,
     AuthFailure,
@@ -514,23 +513,6 @@ class AutotaskGateway:
     async def usage(self) -> ApiUsage:
         answer = await self._call("GET", "ThresholdInformation", "ThresholdInformation")
         return convert(answer, ThresholdInformation).to_usage()
-
-    async def access(self) -> Access:
-        async def count(entity: str) -> int | None:
-            try:
-                answer = await self._call(
-                    "POST",
-                    f"{entity}/query/count",
-                    f"{entity}/query/count",
-                    {"filter": [{"op": "gt", "field": "id", "value": 0}]},
-                )
-            except PsaForbidden:
-                return None
-            return convert(answer, CountAnswer).query_count
-
-        return Access(
-            await count("Tickets"), await count("TimeEntries"), await count("TicketNotes"), await count("Companies")
-        )
 
 
 __all__ = ["PRODUCTION_DISCOVERY", "SANDBOX_DISCOVERY", "AutotaskConnector", "AutotaskGateway"]

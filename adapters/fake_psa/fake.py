@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from application.ports import (
-    Access,
     AccessLevel,
     ApiUsage,
     AuthFailure,
@@ -135,9 +134,6 @@ class FakePsa:
         )
     )
     usage_limit: int = 10_000
-    hidden_areas: dict[str, str] = field(default_factory=dict)
-    """Areas the API user's security level cannot query: "forbidden" (refused) or "zero" (answers 0 records, as
-    Autotask does for time entries)."""
     rights: Rights = field(default_factory=full_rights)
     """What the API user's security level allows per entity (`rights()`); `restrict` narrows it."""
     events: list[PsaEvent] = field(default_factory=list)
@@ -431,20 +427,6 @@ class FakeGateway:
     async def usage(self) -> ApiUsage:
         self._enter("usage")
         return ApiUsage(self.psa.total_calls, self.psa.usage_limit, 60)
-
-    async def access(self) -> Access:
-        self._enter("access")
-        hidden = self.psa.hidden_areas
-        tickets = self.psa.tickets.values()
-        areas = {
-            "tickets": len(tickets),
-            "time_entries": sum(t.time_entries for t in tickets),
-            "notes": sum(len(t.notes) for t in tickets),
-            "companies": len(self.psa.companies),
-        }
-        return Access(
-            **{area: (0 if hidden.get(area) == "zero" else None if area in hidden else n) for area, n in areas.items()}
-        )
 
     async def rights(self) -> Rights:
         self._enter("rights")

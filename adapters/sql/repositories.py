@@ -181,7 +181,7 @@ class SqlSettings(_Repo):
         if settings.installation_id != current.installation_id:
             raise ValueError("the installation id belongs to the database and cannot change")
         statement = sa.update(t.settings).where(t.settings.c.id == t.SETTINGS_ROW_ID)
-        await self._uow.execute(statement.values(rows.flat_row(settings)))
+        await self._uow.execute(statement.values(rows.settings_row(settings)))
 
 
 class SqlUsers(_Repo):

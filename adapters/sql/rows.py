@@ -20,7 +20,7 @@ Row = RowMapping
 
 
 def flat_row(entity: Any) -> dict[str, Any]:
-    """Customer, CompanyMapping, AutotaskSettings, User: one column per field."""
+    """Customer, CompanyMapping, User: one column per field."""
     return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
 
 
@@ -38,8 +38,14 @@ def mapping_from(row: Row) -> CompanyMapping:
     return flat_entity(CompanyMapping, row)
 
 
+def settings_row(settings: AutotaskSettings) -> dict[str, Any]:
+    row = flat_row(settings)
+    row["ticket_udfs"] = [list(pair) for pair in settings.ticket_udfs]
+    return row
+
+
 def settings_from(row: Row) -> AutotaskSettings:
-    return flat_entity(AutotaskSettings, row)
+    return flat_entity(AutotaskSettings, row, ticket_udfs=tuple((n, v) for n, v in row["ticket_udfs"]))
 
 
 def user_from(row: Row) -> User:

@@ -143,7 +143,7 @@ settings = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("installation_id", sa.String(64), nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
-    sa.Column("environment", EnumText(Environment), nullable=False),
+    sa.Column("environment", EnumText(Environment)),  # NULL until the admin chooses it (docs/adr/0021)
     sa.Column("api_username", sa.Text, nullable=False),
     sa.Column("api_password_sealed", sa.Text),  # the SecretBox's ciphertext, never the password
     sa.Column("tracking_identifier", sa.Text, nullable=False),
@@ -160,6 +160,12 @@ settings = sa.Table(
     sa.Column("allow_resolve", sa.Boolean, nullable=False),
     sa.Column("api_log_level", EnumText(ApiLogLevel), nullable=False),
     sa.Column("ticket_due_hours", sa.Integer, nullable=False, server_default="24"),
+    sa.Column("ticket_category_id", sa.BigInteger),
+    sa.Column("work_type_id", sa.BigInteger),
+    sa.Column("ticket_udfs", sa.JSON, nullable=False),  # [[name, value], ...] in the admin's order
+    sa.Column("tenant_name", sa.Text),
+    sa.Column("time_entries_visible", sa.Boolean),
+    sa.Column("rights_checked_at", UtcDateTime),
     sa.CheckConstraint("id = 1", name="ck_autotask_settings_single_row"),
 )
 SETTINGS_ROW_ID = 1

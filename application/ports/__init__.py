@@ -11,7 +11,6 @@ from application.ports.clock_and_secrets import (
     SecretUnreadable,
 )
 from application.ports.psa import (
-    Access,
     AccessLevel,
     ApiUsage,
     AuthFailure,
@@ -55,7 +54,6 @@ from application.ports.web_sessions import (
 )
 
 __all__ = [
-    "Access",
     "AccessLevel",
     "ApiUsage",
     "AuditAnchorStore",

@@ -74,17 +74,6 @@ class CompanyPage:
     """Ask for the next page with this; None when no more matches exist."""
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
-    """What the API user can query, per area the integration relies on: how many records it sees, or None when the
-    PSA refused (a missing right)."""
-
-    tickets: int | None
-    time_entries: int | None
-    notes: int | None
-    companies: int | None
-
-
 class AccessLevel(StrEnum):
     """How much of an entity the API user may reach for one action (Autotask's `userAccessFor…`): `full` is every
     record (`All`), `limited` only some (`Mine`, `Restricted`, …), `none` nothing (or `can…` false)."""
@@ -211,10 +200,6 @@ class PsaGateway(Protocol):
     async def picklists(self, *, refresh: bool = False) -> Picklists: ...
 
     async def usage(self) -> ApiUsage: ...
-
-    async def access(self) -> Access:
-        """Count what the API user can see of tickets, time entries, notes and companies (one request each)."""
-        ...
 
     async def rights(self) -> Rights:
         """What the API user's security level allows (create, query, update) on tickets, notes, time entries and

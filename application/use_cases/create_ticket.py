@@ -12,30 +12,20 @@ send → record."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from application.attempts import Attempt
 from application.deps import Deps
-from application.errors import (
-    TICKET_REFUSED,
-    LinkChanged,
-    MappingInvalid,
-    MappingMissing,
-    RunNotFound,
-    TicketSettingsIncomplete,
-    UseCaseError,
-)
+from application.errors import LinkChanged, UseCaseError
 from application.ports import PsaError, PsaGateway, PsaUnavailable
 from application.psa_connection import connect, psa_error, within
 from application.reconciliation import Found, reconcile
+from application.ticket_drafts import Loaded, load, refusal_error, ticket_draft
 from application.ticket_links import recorded, replace_link, stored
 from domain.audit import Outcome
-from domain.draft import TicketDraft, TicketRefusal, build_ticket_draft, missing_ticket_settings, ticket_refusal
-from domain.mapping import CompanyMapping
+from domain.draft import TicketDraft, ticket_refusal
 from domain.roles import Actor, Permission
-from domain.runs import Customer, Run
-from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, TicketLink
 
 ACTION = "ticket.create"
@@ -56,32 +46,8 @@ class CreateTicketResult:
     outcome: Created
 
 
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    run: Run
-    customer: Customer
-    mapping: CompanyMapping | None
-    settings: AutotaskSettings
-    link: TicketLink | None
-
-
 def _settled(link: TicketLink) -> CreateTicketResult:
     return CreateTicketResult(link, Created.PENDING if link.state is LinkState.PENDING else Created.EXISTING)
-
-
-def refusal_error(refusal: TicketRefusal, loaded: _Loaded) -> UseCaseError:
-    """The error of the domain's reason, in this use case's words."""
-    if refusal is TicketRefusal.MAPPING_MISSING:
-        return MappingMissing("Map this customer to an Autotask company first.")
-    if refusal is TicketRefusal.MAPPING_INVALID:
-        assert loaded.mapping is not None
-        return MappingInvalid(loaded.mapping.status_reason or "The customer's mapping is invalid.")
-    if refusal is TicketRefusal.TICKET_SETTINGS_INCOMPLETE:
-        missing = missing_ticket_settings(loaded.settings, loaded.run.status)
-        return TicketSettingsIncomplete(
-            f"Autotask would refuse the ticket: set {', '.join(missing)} in the Autotask settings first."
-        )
-    return TICKET_REFUSED[refusal]()
 
 
 class CreateTicket:
@@ -94,7 +60,7 @@ class CreateTicket:
     async def execute(self, actor: Actor, run_id: str) -> CreateTicketResult:
         async with Attempt(self.deps, actor, ACTION, ("run", run_id)) as attempt:
             attempt.authorize(Permission.MANAGE_TICKETS)
-            loaded = await self._load(run_id)
+            loaded = await load(self.deps, run_id)
             link = loaded.link
             if link is not None and link.state is not LinkState.PENDING:
                 return CreateTicketResult(link, Created.EXISTING)
@@ -110,25 +76,14 @@ class CreateTicket:
                 link = found.link
             if refusal is not None:
                 raise refusal_error(refusal, loaded).noting(customer_id=loaded.run.customer_id)
-            draft = self._draft(loaded)
+            draft = ticket_draft(self.deps, loaded, self.base_url)
             reserved = await self._reserve_or_retake(attempt, run_id, link, draft)
             if not isinstance(reserved, TicketLink):
                 return reserved
             ticket_id = await self._send(attempt, reserved, draft, gateway)
             return await self._record(attempt, reserved, ticket_id, gateway)
 
-    async def _load(self, run_id: str) -> _Loaded:
-        async with self.deps.uow(read_only=True) as uow:
-            run = await uow.runs.get(run_id)
-            link = await uow.tickets.get(run_id)
-            settings = await uow.settings.get()
-            customer = await uow.customers.get(run.customer_id) if run else None
-            mapping = await uow.mappings.get(run.customer_id) if run else None
-        if run is None or customer is None:
-            raise RunNotFound(run_id)
-        return _Loaded(run, customer, mapping, settings, link)
-
-    def _connect(self, loaded: _Loaded) -> PsaGateway:
+    def _connect(self, loaded: Loaded) -> PsaGateway:
         try:
             return connect(self.deps, loaded.settings)
         except UseCaseError as error:
@@ -136,12 +91,6 @@ class CreateTicket:
 
     def _stale(self, link: TicketLink) -> bool:
         return link.stale(self.deps.clock.now(), self.stale_after_seconds)
-
-    def _draft(self, loaded: _Loaded) -> TicketDraft:
-        assert loaded.mapping is not None
-        base_url = loaded.settings.backupchecks_base_url or self.base_url
-        settings = replace(loaded.settings, backupchecks_base_url=base_url)
-        return build_ticket_draft(loaded.run, loaded.customer, loaded.mapping, settings, self.deps.clock.now())
 
     async def _reserve_or_retake(
         self, attempt: Attempt, run_id: str, link: TicketLink | None, draft: TicketDraft

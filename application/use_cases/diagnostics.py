@@ -7,8 +7,20 @@ from dataclasses import dataclass
 from application.attempts import Attempt
 from application.deps import Deps, UseCase
 from application.errors import NotConfigured
-from application.ports import Access, ApiUsage, AuthFailure, PsaAuthError, PsaError, PsaGateway, PsaUnavailable, Zone
+from application.ports import (
+    ApiUsage,
+    AuthFailure,
+    Company,
+    PsaAuthError,
+    PsaError,
+    PsaForbidden,
+    PsaGateway,
+    PsaNotFound,
+    PsaUnavailable,
+    Zone,
+)
 from application.psa_connection import connect, psa_error
+from application.tenant_facts import MISSING_RIGHTS, missing_rights, remember
 from domain.audit import Outcome
 from domain.picklists import Picklists, Problem, validate_configuration
 from domain.roles import Actor, Permission
@@ -22,7 +34,9 @@ class ConnectionResult:
     zone: Zone | None = None
     code: str | None = None
     missing_rights: tuple[str, ...] = ()
-    """Areas the API user cannot query (`tickets`, `time_entries`, `notes`, `companies`)."""
+    """What the API user may not do or fully see (application.tenant_facts.MISSING_RIGHTS)."""
+    tenant_name: str | None = None
+    """The tenant's own company (`Companies/0`): which database the settings reach."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,51 +78,48 @@ def _missing_credentials(settings: AutotaskSettings) -> list[Problem]:
     return [Problem(name, "Required to reach Autotask.") for name, value in given.items() if not value]
 
 
-RIGHTS = {
-    "tickets": "Tickets (Service Desk: view and edit)",
-    "time_entries": "Time entries (view all time entries on tickets)",
-    "notes": "Ticket notes (view and add)",
-    "companies": "Companies (CRM: view)",
-}
-
-
-def _rights(zone: Zone, usage: ApiUsage, access: Access) -> ConnectionResult:
-    """What the API user can query: a missing right fails the test; a tenant with tickets but no time entries in
-    sight is a warning (Autotask answers 0, not an error, to a security level that cannot see them)."""
-    seen = {
-        "tickets": access.tickets,
-        "time_entries": access.time_entries,
-        "notes": access.notes,
-        "companies": access.companies,
-    }
-    missing = tuple(area for area, count in seen.items() if count is None)
-    if missing:
+def _connected(zone: Zone, usage: ApiUsage, tenant: Company | None, missing: tuple[str, ...]) -> ConnectionResult:
+    """What the API user reaches and may do: a missing right fails the test; time entries it cannot all see do not
+    (tickets can be made) but turn resolving off, and are listed too."""
+    where = f"'{tenant.name}' in {zone.name}" if tenant is not None else zone.name
+    message = f"Connected to {where}; {usage.requests_this_hour} of {usage.limit} API requests used this hour."
+    blocking = tuple(code for code in missing if code != "see_all_time_entries")
+    name = tenant.name if tenant is not None else None
+    if blocking:
         return ConnectionResult(
             False,
-            f"Connected to {zone.name}, but the API user cannot query "
-            f"{'; '.join(RIGHTS[a] for a in missing)}: give its security level these "
-            "rights (README, Autotask API user).",
+            f"Connected to {where}, but the API user may not "
+            f"{'; '.join(MISSING_RIGHTS[code] for code in missing)}: give its security level these rights "
+            "(README, The Autotask API user).",
             zone,
             "missing_rights",
             missing,
+            name,
         )
-    message = f"Connected to {zone.name}; {usage.requests_this_hour} of {usage.limit} API requests used this hour."
-    if access.tickets and not access.time_entries:
+    if missing:
         return ConnectionResult(
             True,
-            message + f" Warning: the API user sees {access.tickets} tickets but no time "
-            "entries. If its security level cannot see time entries (or Lines of "
-            "Business hide them), tickets with time entries could be resolved: "
-            "check its rights.",
+            message + " The API user may not see every time entry, so Backupchecks cannot prove a ticket has none: "
+            "resolving from Backupchecks stays off until its security level has full access to time entries.",
             zone,
-            "time_entries_unseen",
+            "missing_rights",
+            missing,
+            name,
         )
-    return ConnectionResult(True, message, zone)
+    return ConnectionResult(True, message, zone, tenant_name=name)
+
+
+async def _own_company(gateway: PsaGateway) -> Company | None:
+    """The tenant's own company, id 0 (None when the API user may not see it: `query_companies` says why)."""
+    try:
+        return await gateway.get_company(0)
+    except (PsaNotFound, PsaForbidden):
+        return None
 
 
 class CheckConnection(UseCase):
-    """Zone discovery, the API usage and a count of each area the integration relies on, with a clear message per
-    failure. Credentials Autotask refused before are tried once more (only here)."""
+    """Zone discovery, the API usage, the tenant's name and the API user's rights, with a clear message per failure;
+    what it learns of the tenant is stored. Credentials Autotask refused before are tried once more (only here)."""
 
     async def execute(self, actor: Actor) -> ConnectionResult:
         async with Attempt(self.deps, actor, "settings.test_connection", TARGET) as attempt:
@@ -123,7 +134,8 @@ class CheckConnection(UseCase):
             gateway = connect(self.deps, settings, require_enabled=False, fresh=True)
             zone = await gateway.zone()
             usage = await gateway.usage()
-            access = await gateway.access()
+            tenant = await _own_company(gateway)
+            missing = missing_rights(await gateway.rights())
         except NotConfigured as error:
             return ConnectionResult(False, error.message, None, "not_configured")
         except PsaAuthError as error:
@@ -133,7 +145,13 @@ class CheckConnection(UseCase):
             return ConnectionResult(False, f"Autotask could not be reached: {error.message}", None, "unreachable")
         except PsaError as error:
             return ConnectionResult(False, psa_error(error).message, None, "rejected")
-        return _rights(zone, usage, access)
+        await remember(
+            self.deps,
+            settings,
+            tenant_name=tenant.name if tenant else None,
+            time_entries_visible="see_all_time_entries" not in missing,
+        )
+        return _connected(zone, usage, tenant, missing)
 
 
 class ValidateConfiguration(UseCase):
@@ -147,7 +165,7 @@ class ValidateConfiguration(UseCase):
             async with self.deps.uow() as uow:
                 await attempt.record(uow, problems=len(problems))
                 await uow.commit()
-            return ValidationResult(not problems, tuple(problems))
+            return ValidationResult(not any(not p.warning for p in problems), tuple(problems))
 
     async def _problems(self, settings: AutotaskSettings) -> list[Problem]:
         try:

@@ -38,7 +38,12 @@ class GetTicket(UseCase):
             async with attempt:
                 link = await self._refresh(attempt, link, settings)
         may = actor.may(Permission.MANAGE_TICKETS)
-        decision = decide_resolve(link, may_resolve=may, allow_resolve=settings.allow_resolve)
+        decision = decide_resolve(
+            link,
+            may_resolve=may,
+            allow_resolve=settings.allow_resolve,
+            time_entries_visible=settings.time_entries_visible,
+        )
         if decision.allowed and link.closing_note_id is None:
             decision = await self._note_check(settings, decision)
         return TicketView(link, decision)

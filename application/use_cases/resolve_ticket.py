@@ -13,11 +13,12 @@ from application.deps import Deps
 from application.errors import DENIED, TicketBusy, UseCaseError
 from application.ports import NoteDraft, PsaError, PsaGateway, PsaUnavailable, UnitOfWork
 from application.psa_connection import connect, psa_error, within
+from application.tenant_facts import observe_rights, rights_stale
 from application.ticket_links import amend_link, observe, replace_link
 from domain.audit import Outcome
 from domain.picklists import Picklists, closing_note_refusal, closing_note_type, internal_publish
 from domain.roles import Actor, Permission
-from domain.settings import AutotaskSettings
+from domain.settings import RIGHTS_RECHECK_SECONDS, AutotaskSettings
 from domain.tickets import (
     CLOSING_NOTE,
     CLOSING_NOTE_TITLE,
@@ -47,6 +48,7 @@ class ResolveTicket:
             attempt.authorize(Permission.MANAGE_TICKETS)
             link, settings = await self._check_snapshot(run_id)
             gateway = connect(self.deps, settings)
+            settings = await self._check_rights(settings, gateway)
             observed, picklists = await self._observe_live(link, gateway)
             if observed.completion_lost() and settings.allow_resolve:
                 # Backupchecks sent the completion and the ticket is closed: that answer was lost. Finish the record.
@@ -70,6 +72,18 @@ class ResolveTicket:
         if link.note_in_flight(self.deps.clock.now(), self.stale_after_seconds):
             raise TicketBusy()
         return link, settings
+
+    async def _check_rights(self, settings: AutotaskSettings, gateway: PsaGateway) -> AutotaskSettings:
+        """Whether the API user sees every time entry, read again when the last reading is over an hour old (or
+        there is none): a count of 0 proves "no time entries" only then."""
+        if rights_stale(settings, self.deps.clock.now(), RIGHTS_RECHECK_SECONDS):
+            try:
+                settings = await observe_rights(self.deps, settings, gateway)
+            except PsaError as error:
+                raise psa_error(error).failed(stage="rights") from error
+        if settings.time_entries_visible is False:
+            raise denied(DenyReason.TIME_ENTRIES_UNVERIFIABLE)
+        return settings
 
     async def _observe_live(self, link: TicketLink, gateway: PsaGateway) -> tuple[TicketLink, Picklists]:
         """The ticket's live status and time entries, stored over the snapshot (unless someone changed it)."""

@@ -14,14 +14,19 @@ from domain.settings import (
     DUE_HOURS_DEFAULT,
     DUE_HOURS_MAX,
     DUE_HOURS_MIN,
+    OBSERVED,
+    UDF_NAME_MAX,
+    UDF_VALUE_MAX,
+    UDFS_MAX,
     AutotaskSettings,
+    Environment,
     visible_ascii,
 )
 from domain.tickets import STATUS_COMPLETE
 
 # Settings an admin may change; the installation id and the sealed password are not among them.
 TARGET = ("settings", "autotask")
-EDITABLE = frozenset(f.name for f in fields(AutotaskSettings)) - {"installation_id", "api_password_sealed"}
+EDITABLE = frozenset(f.name for f in fields(AutotaskSettings)) - {"installation_id", "api_password_sealed"} - OBSERVED
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,22 @@ class GetSettings(UseCase):
                 return await uow.settings.get()
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Which Autotask the settings reach, as every signed-in user sees it (the pages' banner): no secret in it."""
+
+    environment: Environment | None
+    tenant_name: str | None
+
+
+class GetReach(UseCase):
+    async def execute(self, actor: Actor) -> Reach:
+        await Attempt(self.deps, actor, "settings.reach", TARGET).authorized(Permission.VIEW_RUNS)
+        async with self.deps.uow(read_only=True) as uow:
+            settings = await uow.settings.get()
+        return Reach(settings.environment, settings.tenant_name)
+
+
 class UpdateSettings(UseCase):
     async def execute(self, actor: Actor, change: SettingsChange) -> AutotaskSettings:
         async with Attempt(self.deps, actor, "settings.update", TARGET) as attempt:
@@ -50,6 +71,9 @@ class UpdateSettings(UseCase):
                 updated = replace(current, **change.values)
                 if change.api_password is not None:
                     updated = replace(updated, api_password_sealed=self.deps.secrets.seal(change.api_password))
+                _check_environment(updated)
+                if current.reach != updated.reach:
+                    updated = replace(updated, tenant_name=None, time_entries_visible=None, rights_checked_at=None)
                 changed = sorted(k for k in change.values if getattr(current, k) != getattr(updated, k))
                 await uow.settings.save(updated)
                 # Names of what changed, never values: the audit log must not hold a secret.
@@ -92,3 +116,30 @@ def _check(change: SettingsChange) -> None:
         )
     if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
         raise InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete).")
+    _check_udfs(change.values.get("ticket_udfs", ()))
+
+
+def _check_udfs(udfs: tuple[tuple[str, str], ...]) -> None:
+    """The shape the HTTP schema also states (its patterns refuse control characters first)."""
+    if len(udfs) > UDFS_MAX:
+        raise InvalidInput("ticket_udfs", f"At most {UDFS_MAX} user-defined fields.")
+    names = [name for name, _ in udfs]
+    if len(set(names)) != len(names):
+        raise InvalidInput("ticket_udfs", "Each user-defined field may be named once.")
+    for name, value in udfs:
+        if not 1 <= len(name) <= UDF_NAME_MAX:
+            raise InvalidInput("ticket_udfs", f"A user-defined field's name has 1 to {UDF_NAME_MAX} characters.")
+        if len(value) > UDF_VALUE_MAX:
+            raise InvalidInput("ticket_udfs", f"The value of '{name}' has at most {UDF_VALUE_MAX} characters.")
+
+
+def _check_environment(settings: AutotaskSettings) -> None:
+    """Credentials belong to one Autotask database: whoever enters them says which kind (no default pretends)."""
+    if settings.environment is None and (
+        settings.api_username or settings.api_password_set or settings.tracking_identifier
+    ):
+        raise SettingInvalid(
+            "environment",
+            "Choose the environment these credentials reach (sandbox or production): Backupchecks has no default. "
+            "Test connection then names the tenant they reach.",
+        )

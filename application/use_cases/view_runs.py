@@ -57,7 +57,10 @@ def run_view(
     resolve_reason = None
     if link is not None and link.state is not LinkState.PENDING:
         decision = decide_resolve(
-            link, may_resolve=actor.may(Permission.MANAGE_TICKETS), allow_resolve=settings.allow_resolve
+            link,
+            may_resolve=actor.may(Permission.MANAGE_TICKETS),
+            allow_resolve=settings.allow_resolve,
+            time_entries_visible=settings.time_entries_visible,
         )
         if decision.allowed:
             actions.append("resolve_ticket")

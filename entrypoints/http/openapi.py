@@ -14,6 +14,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from domain.settings import UDF_NAME_MAX, UDF_VALUE_MAX, UDFS_MAX
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from entrypoints.http.schemas import (
     MULTI_LINE,
@@ -24,11 +25,12 @@ from entrypoints.http.schemas import (
     RunIn,
     RunObjectIn,
     SettingsIn,
+    TestTicketIn,
     TicketsRefreshIn,
     UserIn,
 )
 
-REQUEST_BODIES = (CustomerIn, RunIn, RunObjectIn, MappingIn, TicketsRefreshIn, UserIn, SettingsIn)
+REQUEST_BODIES = (CustomerIn, RunIn, RunObjectIn, MappingIn, TicketsRefreshIn, UserIn, SettingsIn, TestTicketIn)
 """Each refuses a field it does not know (400 invalid_input)."""
 LIMITS = (
     f"Bodies are JSON (`application/json`), at most {MAX_BODY_BYTES} bytes (413 payload_too_large) and nested at "
@@ -59,10 +61,19 @@ def make_exact(app: Litestar) -> None:
             max_items=500,
             items=Schema(type=OpenAPIType.STRING, max_length=4000, pattern=MULTI_LINE),
         )
+    for name in ("SettingsIn", "TestTicketIn"):
+        for prop in (schemas[name].properties or {}).values() if name in schemas else ():
+            for choice in [prop, *(prop.one_of or [])] if isinstance(prop, Schema) else []:
+                if isinstance(choice, Schema) and choice.maximum == 2_147_483_647:
+                    choice.minimum = 0  # an Autotask id (Litestar leaves out a lower bound of 0)
     if "SettingsIn" in schemas and schemas["SettingsIn"].properties:
-        for prop in schemas["SettingsIn"].properties.values():
-            if isinstance(prop, Schema) and prop.maximum == 2_147_483_647:
-                prop.minimum = 0  # a picklist id (Litestar leaves out a lower bound of 0)
+        schemas["SettingsIn"].properties["ticket_udfs"] = Schema(
+            type=OpenAPIType.OBJECT,
+            max_properties=UDFS_MAX,
+            property_names=Schema(type=OpenAPIType.STRING, min_length=1, max_length=UDF_NAME_MAX, pattern=SINGLE_LINE),
+            additional_properties=Schema(type=OpenAPIType.STRING, max_length=UDF_VALUE_MAX, pattern=MULTI_LINE),
+            description="Values for the tenant's ticket user-defined fields, by name; `{}` sends none.",
+        )
     if "TicketsRefreshIn" in schemas and schemas["TicketsRefreshIn"].properties:
         schemas["TicketsRefreshIn"].properties["run_ids"] = Schema(
             one_of=[

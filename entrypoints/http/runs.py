@@ -27,11 +27,13 @@ from application.errors import (
     TicketDeleted,
     TicketSettingsIncomplete,
     TimeEntriesPresent,
+    TimeEntriesUnverifiable,
     UnknownCustomer,
 )
 from application.ports import RunQuery
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.get_ticket import GetTicket
+from application.use_cases.preview_ticket import PreviewTicket
 from application.use_cases.put_run import PutRun
 from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.resolve_ticket import ResolveTicket
@@ -47,10 +49,12 @@ from entrypoints.http.schemas import (
     RunOut,
     RunPage,
     Saved,
+    TicketDraftOut,
     TicketLinkOut,
     TicketsRefreshedOut,
     TicketsRefreshIn,
     TicketViewOut,
+    draft_out,
     out,
     run_out,
     ticket_view_out,
@@ -58,10 +62,20 @@ from entrypoints.http.schemas import (
 )
 from entrypoints.metrics import Metrics
 
+CREATE_REFUSALS = (
+    RunNotFound,
+    NotConfigured,
+    MappingMissing,
+    MappingInvalid,
+    RunNotTicketable,
+    TicketSettingsIncomplete,
+)
+"""Why a run's ticket cannot be made: the create and its preview answer alike."""
 RESOLVE_CONFLICTS = (
     ResolvingDisabled,
     AlreadyClosed,
     TimeEntriesPresent,
+    TimeEntriesUnverifiable,
     TicketDeleted,
     TicketBusy,
     NotConfigured,
@@ -141,12 +155,7 @@ class RunController(Controller):
         responses=api_responses(
             400,
             403,
-            RunNotFound,
-            NotConfigured,
-            MappingMissing,
-            MappingInvalid,
-            RunNotTicketable,
-            TicketSettingsIncomplete,
+            *CREATE_REFUSALS,
             502,
             503,
             success={
@@ -182,6 +191,18 @@ class RunController(Controller):
         refresh: FromQuery[bool] = False,
     ) -> TicketViewOut:
         return ticket_view_out(await get_ticket.execute(actor, run_id, refresh=refresh))
+
+    @get(
+        "/{run_id:str}/autotask-ticket/draft",
+        operation_id="previewTicket",
+        description="Exactly what a create would send now (no write; the queue's name from the cached picklists); "
+        "409 with the create's codes.",
+        responses=api_responses(400, 403, *CREATE_REFUSALS),
+    )
+    async def preview_ticket(
+        self, actor: NamedDependency[Actor], preview_ticket: NamedDependency[PreviewTicket], run_id: RunId
+    ) -> TicketDraftOut:
+        return draft_out(await preview_ticket.execute(actor, run_id))
 
     @post(
         "/{run_id:str}/autotask-ticket/resolve",

@@ -13,12 +13,24 @@ from application.errors import InvalidInput
 from application.use_cases.diagnostics import ConnectionResult
 from application.use_cases.get_ticket import TicketView
 from application.use_cases.list_customers import CustomerView
+from application.use_cases.preview_ticket import TicketPreview
 from application.use_cases.view_runs import RunView
 from domain.audit import ChainFault, Outcome
 from domain.mapping import MappingStatus
+from domain.picklists import Picklists
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
-from domain.settings import DUE_HOURS_MAX, DUE_HOURS_MIN, ApiLogLevel, Environment
+from domain.settings import (
+    DUE_HOURS_MAX,
+    DUE_HOURS_MIN,
+    OBSERVED,
+    UDF_NAME_MAX,
+    UDF_VALUE_MAX,
+    UDFS_MAX,
+    ApiLogLevel,
+    AutotaskSettings,
+    Environment,
+)
 from domain.tickets import DenyReason, LinkState
 
 SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
@@ -83,7 +95,7 @@ class TicketsRefreshIn(Struct, forbid_unknown_fields=True):
     run_ids: Annotated[list[Id], Meta(max_length=5000)] | None = None
 
 
-_NOT_SETTABLE = frozenset({"api_password", "installation_id", "api_password_set", "closing_note"})
+_NOT_SETTABLE = frozenset({"api_password", "installation_id", "api_password_set", "closing_note"}) | OBSERVED
 
 
 class SettingsIn(Struct, forbid_unknown_fields=True):
@@ -108,13 +120,34 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
     api_log_level: ApiLogLevel | UnsetType = UNSET
     ticket_due_hours: Annotated[int, Meta(ge=DUE_HOURS_MIN, le=DUE_HOURS_MAX)] | UnsetType = UNSET
     """Tickets fall due this many hours after the run is reviewed (1 hour to a year)."""
+    ticket_category_id: PicklistId | UnsetType | None = UNSET
+    work_type_id: PicklistId | UnsetType | None = UNSET
+    ticket_udfs: (
+        Annotated[
+            dict[
+                Annotated[str, Meta(min_length=1, max_length=UDF_NAME_MAX, pattern=SINGLE_LINE)],
+                Annotated[str, Meta(max_length=UDF_VALUE_MAX, pattern=MULTI_LINE)],
+            ],
+            Meta(max_length=UDFS_MAX),
+        ]
+        | UnsetType
+    ) = UNSET
+    """Values for the tenant's ticket user-defined fields, by name; `{}` sends none."""
     # Read-only fields of the GET answer, accepted and ignored so a client may PUT back what it read.
     installation_id: Annotated[str, Meta(max_length=64, pattern=SINGLE_LINE)] | UnsetType = UNSET
     api_password_set: bool | UnsetType = UNSET
     closing_note: Annotated[str, Meta(max_length=1000, pattern=MULTI_LINE)] | UnsetType = UNSET
+    tenant_name: Annotated[str, Meta(max_length=1000)] | UnsetType | None = UNSET
+    time_entries_visible: bool | UnsetType | None = UNSET
+    rights_checked_at: datetime | UnsetType | None = UNSET
 
     def values(self) -> dict[str, Any]:
-        return {f: v for f in self.__struct_fields__ if f not in _NOT_SETTABLE and (v := getattr(self, f)) is not UNSET}
+        given = {
+            f: v for f in self.__struct_fields__ if f not in _NOT_SETTABLE and (v := getattr(self, f)) is not UNSET
+        }
+        if "ticket_udfs" in given:
+            given["ticket_udfs"] = tuple(given["ticket_udfs"].items())
+        return given
 
     def __repr__(self) -> str:
         return f"SettingsIn({sorted(self.values())!r}, api_password={'***' if self.api_password else None})"
@@ -253,7 +286,7 @@ class TicketsRefreshedOut(Struct):
 class SettingsOut(Struct):
     installation_id: str
     enabled: bool
-    environment: Environment
+    environment: Environment | None
     api_username: str
     api_password_set: bool
     tracking_identifier: str
@@ -271,6 +304,14 @@ class SettingsOut(Struct):
     api_log_level: ApiLogLevel
     closing_note: str
     ticket_due_hours: int
+    ticket_category_id: int | None
+    work_type_id: int | None
+    ticket_udfs: dict[str, str]
+    tenant_name: str | None
+    """Observed: the tenant's own company at the last Test connection (which database the settings reach)."""
+    time_entries_visible: bool | None
+    """Observed: whether the API user sees every time entry (None: not checked yet)."""
+    rights_checked_at: datetime | None
 
 
 class ZoneOut(Struct):
@@ -279,17 +320,64 @@ class ZoneOut(Struct):
     web_url: str
 
 
+class TicketDraftOut(Struct):
+    """What a create would send to Autotask now, field by field."""
+
+    title: str
+    description: str
+    company_id: int
+    company_name: str | None
+    queue_id: int | None
+    queue_label: str | None
+    due_at: datetime
+    status: int
+    priority: int | None
+    issue_type_id: int | None
+    sub_issue_type_id: int | None
+    source_id: int | None
+    ticket_category_id: int | None
+    category_label: str | None
+    work_type_id: int | None
+    work_type_label: str | None
+    user_defined_fields: dict[str, str]
+    external_id: str
+
+
+class TestTicketIn(Struct, forbid_unknown_fields=True):
+    company_id: PicklistId | None = None
+    """The company to make the test ticket for; none: the tenant's own company (id 0)."""
+
+
+class StepOut(Struct):
+    step: str
+    ok: bool
+    message: str
+
+
+class TestTicketOut(Struct, omit_defaults=True):
+    ok: bool
+    steps: list[StepOut]
+    ticket_number: str | None = None
+
+
+class TenantOut(Struct):
+    company_name: str
+
+
 class ConnectionOut(Struct, omit_defaults=True):
     ok: bool
     message: str
     zone: ZoneOut | None = None
+    tenant: TenantOut | None = None
     code: str | None = None
     missing_rights: list[str] | None = None
 
 
-class ProblemOut(Struct):
+class ProblemOut(Struct, omit_defaults=True):
     setting: str
     message: str
+    warning: bool = False
+    """A risk the API cannot confirm (Test ticket does); `ok` stays true for warnings alone."""
 
 
 class ValidationOut(Struct):
@@ -304,6 +392,21 @@ class PicklistValueOut(Struct, omit_defaults=True):
     parent_id: int | None = None
 
 
+class UdfChoiceOut(Struct):
+    value: str
+    label: str
+    is_active: bool
+
+
+class TicketUdfOut(Struct, omit_defaults=True):
+    name: str
+    label: str
+    is_required: bool
+    default_value: str | None = None
+    values: list[UdfChoiceOut] | None = None
+    """A picklist UDF's values (absent for a free-text field)."""
+
+
 class PicklistsOut(Struct):
     queues: list[PicklistValueOut]
     issue_types: list[PicklistValueOut]
@@ -313,6 +416,9 @@ class PicklistsOut(Struct):
     statuses: list[PicklistValueOut]
     note_types: list[PicklistValueOut]
     note_publish: list[PicklistValueOut]
+    ticket_categories: list[PicklistValueOut]
+    work_types: list[PicklistValueOut]
+    ticket_udfs: list[TicketUdfOut]
 
 
 class UsageOut(Struct):
@@ -407,7 +513,43 @@ def _fields(value: Any, exclude: str | None = None) -> dict[str, Any]:
 
 def connection_out(r: ConnectionResult) -> ConnectionOut:
     """`missing_rights` is left out of the answer when the API user lacks none."""
-    return out({**_fields(r), "missing_rights": list(r.missing_rights) or None}, ConnectionOut)
+    tenant = None if r.tenant_name is None else {"company_name": r.tenant_name}
+    return out({**_fields(r), "tenant": tenant, "missing_rights": list(r.missing_rights) or None}, ConnectionOut)
+
+
+def draft_out(preview: TicketPreview) -> TicketDraftOut:
+    d = preview.draft
+    return out(
+        {
+            **_fields(d),
+            "company_name": preview.company_name,
+            "queue_label": preview.queue_label,
+            "work_type_label": preview.work_type_label,
+            "category_label": preview.category_label,
+            "ticket_category_id": d.category_id,
+            "user_defined_fields": dict(d.udfs),
+        },
+        TicketDraftOut,
+    )
+
+
+def settings_out(settings: AutotaskSettings) -> SettingsOut:
+    return out(
+        {
+            **_fields(settings),
+            "closing_note": settings.closing_note,
+            "api_password_set": settings.api_password_set,
+            "ticket_udfs": settings.udfs,
+        },
+        SettingsOut,
+    )
+
+
+def picklists_out(picklists: Picklists) -> PicklistsOut:
+    """`work_types` lists active Work Types only (the contract's; Validate still knows the inactive ones)."""
+    udfs = [{**_fields(u), "values": list(u.choices) or None} for u in picklists.ticket_udfs]
+    work_types = [w for w in picklists.work_types if w.is_active]
+    return out({**_fields(picklists), "ticket_udfs": udfs, "work_types": work_types}, PicklistsOut)
 
 
 def customer_in(customer_id: str, data: CustomerIn) -> Customer:

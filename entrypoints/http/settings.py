@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody
 from application.errors import NotConfigured, SettingInvalid
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.test_ticket import MakeTestTicket
 from domain.roles import Actor
 from entrypoints.http.problems import api_responses
 from entrypoints.http.schemas import (
@@ -16,10 +17,14 @@ from entrypoints.http.schemas import (
     PicklistsOut,
     SettingsIn,
     SettingsOut,
+    TestTicketIn,
+    TestTicketOut,
     UsageOut,
     ValidationOut,
     connection_out,
     out,
+    picklists_out,
+    settings_out,
 )
 
 
@@ -31,7 +36,7 @@ class SettingsController(Controller):
     async def get_settings(
         self, actor: NamedDependency[Actor], get_settings: NamedDependency[GetSettings]
     ) -> SettingsOut:
-        return out(await get_settings.execute(actor), SettingsOut)
+        return settings_out(await get_settings.execute(actor))
 
     @put("/", operation_id="updateSettings", status_code=200, responses=api_responses(400, 403, SettingInvalid))
     async def update_settings(
@@ -41,7 +46,7 @@ class SettingsController(Controller):
         data: JSONBody[SettingsIn],
     ) -> SettingsOut:
         password = data.api_password if isinstance(data.api_password, str) else None
-        return out(await update_settings.execute(actor, SettingsChange(data.values(), password)), SettingsOut)
+        return settings_out(await update_settings.execute(actor, SettingsChange(data.values(), password)))
 
     @post("/test-connection", operation_id="testConnection", status_code=200, responses=api_responses(403))
     async def test_connection(
@@ -55,6 +60,17 @@ class SettingsController(Controller):
     ) -> ValidationOut:
         return out(await validate_configuration.execute(actor), ValidationOut)
 
+    @post("/test-ticket", operation_id="testTicket", status_code=200, responses=api_responses(400, 403, NotConfigured))
+    async def test_ticket(
+        self,
+        actor: NamedDependency[Actor],
+        test_ticket: NamedDependency[MakeTestTicket],
+        data: JSONBody[TestTicketIn | None] = None,
+    ) -> TestTicketOut:
+        """One real ticket with the saved settings, noted internally and completed at once; `ok: false` is an answer
+        (each step says what Autotask said), not an error."""
+        return out(await test_ticket.execute(actor, data.company_id if data else None), TestTicketOut)
+
     @get("/picklists", operation_id="getPicklists", responses=api_responses(400, 403, NotConfigured, 502, 503))
     async def picklists(
         self,
@@ -62,7 +78,7 @@ class SettingsController(Controller):
         get_picklists: NamedDependency[GetPicklists],
         refresh: FromQuery[bool] = False,
     ) -> PicklistsOut:
-        return out(await get_picklists.execute(actor, refresh=refresh), PicklistsOut)
+        return picklists_out(await get_picklists.execute(actor, refresh=refresh))
 
     @get("/usage", operation_id="getUsage", responses=api_responses(403, NotConfigured, 502, 503))
     async def usage(self, actor: NamedDependency[Actor], get_usage: NamedDependency[GetUsage]) -> UsageOut:

@@ -17,6 +17,7 @@ from application.ports import ApiUsage, AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.test_ticket import MakeTestTicket
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from application.use_cases.web_sessions import Sessions
 from domain.audit import ChainCheck, Outcome
@@ -56,6 +57,10 @@ SETTING_FIELDS = (
     SettingField("priority_warning_id", "Priority for warnings", "picklist", "priorities"),
     SettingField("new_ticket_status_id", "Status of new tickets", "picklist", "statuses"),
     SettingField("ticket_due_hours", "Ticket due (hours after the run is reviewed, 1-8760)", "number"),
+    SettingField(
+        "ticket_category_id", "Ticket category (empty: the API user's default)", "picklist", "ticket_categories"
+    ),
+    SettingField("work_type_id", "Work Type", "picklist", "work_types"),
     SettingField("note_type_id", "Closing note type", "picklist", "note_types"),
     SettingField("note_publish_id", "Closing note publish (visibility)", "picklist", "note_publish"),
     SettingField("allow_resolve", "Allow resolving tickets from Backupchecks", "check"),
@@ -64,9 +69,19 @@ SETTING_FIELDS = (
 """Adding a setting to the page is one line here."""
 
 
+UDF_PREFIX = "udf:"
+"""Each ticket UDF's input is named `udf:<its name>`; an empty one sends no value."""
+
+
 def _form_values(form: FormMultiDict) -> dict[str, Any]:
     """The settings form as the API's SettingsIn fields (an empty number means none)."""
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {
+        "ticket_udfs": {
+            key[len(UDF_PREFIX) :]: value
+            for key, value in form.multi_items()
+            if key.startswith(UDF_PREFIX) and isinstance(value, str) and value.strip()
+        }
+    }
     for f in SETTING_FIELDS:
         text = field(form, f.name)
         if f.kind == "check":
@@ -74,7 +89,7 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
         elif f.kind == "picklist":
             if text or f.name != "new_ticket_status_id":
                 values[f.name] = text or None
-        elif f.name == "backupchecks_base_url":
+        elif f.name == "backupchecks_base_url" or f.name == "environment":
             values[f.name] = text or None
         else:
             values[f.name] = text
@@ -110,6 +125,7 @@ class SettingsPages(Controller):
             except UseCaseError as error:
                 notice = words.failed(error, "reading the picklists and API usage")
         parents = {v.id: v.label for v in picklists.issue_types} if picklists else {}
+        known = {u.name for u in picklists.ticket_udfs} if picklists else set()
         return page(
             request,
             "settings.html",
@@ -120,6 +136,10 @@ class SettingsPages(Controller):
             parents=parents,
             usage=usage,
             notice=notice,
+            udfs=picklists.ticket_udfs if picklists else (),
+            other_udfs=[(n, v) for n, v in settings.ticket_udfs if n not in known],
+            udf_prefix=UDF_PREFIX,
+            proof=None,
         )
 
     @post("/")
@@ -150,6 +170,22 @@ class SettingsPages(Controller):
         result = await test_connection.execute(web_actor)
         return done(self.path, "ok" if result.ok else "error", f"Test connection: {result.message}")
 
+    @post("/test-ticket")
+    async def test_ticket(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        test_ticket: NamedDependency[MakeTestTicket],
+    ) -> Redirect:
+        try:
+            proof = await test_ticket.execute(web_actor)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "making the test ticket"))
+        steps = " ".join(f"{s.step.capitalize()}: {'done' if s.ok else 'failed'}. {s.message}" for s in proof.steps)
+        if proof.ok:
+            return done(self.path, "ok", f"Test ticket {proof.ticket_number or ''} made, noted and completed. {steps}")
+        return done(self.path, "error", f"Test ticket failed. {steps}")
+
     @post("/validate")
     async def validate(
         self,
@@ -161,10 +197,12 @@ class SettingsPages(Controller):
             result = await validate_configuration.execute(web_actor)
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "validating the settings"))
-        if result.ok:
+        listed = "; ".join(f"{p.setting}{' (warning)' if p.warning else ''}: {p.message}" for p in result.problems)
+        if result.ok and not result.problems:
             return done(self.path, "ok", "Validate: every setting fits the tenant's live picklists.")
-        problems = "; ".join(f"{p.setting}: {p.message}" for p in result.problems)
-        return done(self.path, "error", f"Validate found {len(result.problems)} problem(s): {problems}")
+        if result.ok:
+            return done(self.path, "info", f"Validate: no problems; {len(result.problems)} warning(s): {listed}")
+        return done(self.path, "error", f"Validate found {len(result.problems)} problem(s): {listed}")
 
 
 def _audit_query(request: Request[Any, Any, Any], limit: int) -> AuditQuery:

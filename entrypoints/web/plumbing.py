@@ -22,6 +22,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 
+from application.use_cases.settings import GetReach
 from application.use_cases.web_sessions import Sessions, csrf_token
 from domain.roles import Actor, Permission
 
@@ -65,12 +66,16 @@ def session_cookie(value: str, *, secure: bool, max_age: int | None = None) -> C
     )
 
 
-async def provide_web_actor(request: Request[Any, Any, Any], sessions: NamedDependency[Sessions]) -> Actor:
-    """The signed-in user of this browser, or a redirect to the sign-in page."""
+async def provide_web_actor(
+    request: Request[Any, Any, Any], sessions: NamedDependency[Sessions], get_reach: NamedDependency[GetReach]
+) -> Actor:
+    """The signed-in user of this browser, or a redirect to the sign-in page; and which Autotask the settings reach,
+    for every page's banner."""
     actor = await sessions.resume(request.cookies.get(SESSION_COOKIE, ""))
     if actor is None:
         raise SignInRequired()
     request.state.user = actor.name
+    request.state.reach = await get_reach.execute(actor)
     return actor
 
 
@@ -186,6 +191,7 @@ def page(
             "path": request.url.path,
             "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             "is_admin": actor is not None and actor.may(Permission.ADMINISTER),
+            "reach": getattr(request.state, "reach", None) if actor is not None else None,
             **context,
         },
         status_code=status_code,

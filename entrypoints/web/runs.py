@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
@@ -16,6 +16,7 @@ from application.errors import UseCaseError
 from application.ports import RunQuery
 from application.use_cases.create_ticket import CreateTicket
 from application.use_cases.list_customers import ListCustomers
+from application.use_cases.preview_ticket import PreviewTicket
 from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.view_runs import GetRun, ListRuns
@@ -31,6 +32,7 @@ LOGGER = logging.getLogger("backupchecks.web")
 PAGE_SIZE = 25
 DEFAULT_STATUSES = ("error", "warning", "missed")
 CUSTOMERS_SHOWN = 500
+PREVIEW_LINES = 12
 
 
 async def _refresh_in_background(refresh: RefreshTickets, actor: Actor, run_ids: list[str]) -> None:
@@ -121,6 +123,32 @@ class RunPages(Controller):
             request, "runs.html", web_actor, views=[await get_run.execute(web_actor, run_id)], single=True, words=words
         )
 
+    @get("/{run_id:str}/ticket/new")
+    async def preview(
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        preview_ticket: NamedDependency[PreviewTicket],
+        run_id: RunId,
+    ) -> Template | Redirect:
+        """The ticket a create would send, to confirm before anything reaches Autotask."""
+        back = _back(request.query_params)
+        try:
+            preview = await preview_ticket.execute(web_actor, run_id)
+        except UseCaseError as error:
+            return done(back, "error", words.failed(error, "preparing the ticket"))
+        lines = preview.draft.description.splitlines()
+        return page(
+            request,
+            "ticket_new.html",
+            web_actor,
+            run_id=run_id,
+            preview=preview,
+            first_lines="\n".join(lines[:PREVIEW_LINES]),
+            more_lines=max(len(lines) - PREVIEW_LINES, 0),
+            back_to=back,
+        )
+
     @post("/{run_id:str}/ticket")
     async def create(
         self,
@@ -152,7 +180,7 @@ class RunPages(Controller):
         return done(back, "ok", f"Ticket {words.ticket_name(link)} was resolved in Autotask with the closing note.")
 
 
-def _back(form: FormMultiDict) -> str:
+def _back(form: FormMultiDict | MultiDict[str]) -> str:
     """Where a form came from (only our own Run Checks pages, never another site)."""
     back = form.get("back")
     return (

@@ -15,6 +15,7 @@ from application.errors import (
     RunNotTicketable,
     TicketDeleted,
     TimeEntriesPresent,
+    TimeEntriesUnverifiable,
     UseCaseError,
 )
 from application.use_cases.create_ticket import Created, CreateTicketResult
@@ -25,6 +26,7 @@ RESOLVE_BLOCKED = {
     TicketDeleted.code: "the ticket was deleted in Autotask",
     AlreadyClosed.code: "already closed",
     TimeEntriesPresent.code: "time entries present",
+    TimeEntriesUnverifiable.code: "the Autotask API user cannot see every time entry (resolve it in Autotask)",
     ResolvingDisabled.code: "resolving is switched off",
     Forbidden.code: "your role may not resolve tickets",
 }

@@ -28,6 +28,7 @@ from adapters.secret_box import FernetSecretBox
 from application.ports import User
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
+from domain.settings import Environment
 from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
@@ -56,6 +57,7 @@ class HttpWorld:
         settings = replace(
             self.store.settings["autotask"],
             enabled=True,
+            environment=Environment.SANDBOX,
             api_username=CREDENTIALS[0],
             api_password_sealed=self.box.seal(CREDENTIALS[1]),
             tracking_identifier=CREDENTIALS[2],
@@ -66,6 +68,8 @@ class HttpWorld:
             note_publish_id=2,
             allow_resolve=True,
             backupchecks_base_url="https://backupchecks.example.com",
+            time_entries_visible=True,  # as a Test connection just now found
+            rights_checked_at=datetime.now(UTC),
         )
         self.store.settings["autotask"] = replace(settings, **changes)
 

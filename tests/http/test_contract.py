@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from adapters.fake_psa.fake import LOST_ANSWER
 from adapters.secret_box import FernetSecretBox
-from application.ports import PsaRejected, PsaUnavailable
+from application.ports import AccessLevel, PsaRejected, PsaUnavailable
 from domain.roles import Role
 from domain.tickets import TicketLink
 from tests.http.conftest import AT, HttpWorld, call, map_and_ticket
@@ -404,10 +404,13 @@ async def test_settings_diagnostics(client: Client, world: HttpWorld) -> None:
     bad = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
     assert bad["ok"] is False and bad["code"] == "bad_secret" and "zone" not in bad
     world.configure()
-    world.psa.hidden_areas["time_entries"] = "forbidden"
+    world.psa.add_company(0, "Example MSP Ltd")
+    every = world.psa.rights
+    world.psa.rights = replace(every, notes=replace(every.notes, create=AccessLevel.NONE))
     rights = (await call(client, world, A, "POST", f"{base}/test-connection")).json()
-    assert (rights["ok"], rights["code"], rights["missing_rights"]) == (False, "missing_rights", ["time_entries"])
-    world.psa.hidden_areas.clear()
+    assert (rights["ok"], rights["code"], rights["missing_rights"]) == (False, "missing_rights", ["create_notes"])
+    assert rights["tenant"] == {"company_name": "Example MSP Ltd"} and "'Example MSP Ltd'" in rights["message"]
+    world.psa.rights = every
     assert (await call(client, world, A, "POST", f"{base}/validate")).json() == {"ok": True, "problems": []}
     world.configure(default_queue_id=29683482)
     checked = (await call(client, world, A, "POST", f"{base}/validate")).json()
@@ -423,6 +426,9 @@ async def test_settings_diagnostics(client: Client, world: HttpWorld) -> None:
         "statuses",
         "note_types",
         "note_publish",
+        "ticket_categories",
+        "work_types",
+        "ticket_udfs",
     }
     assert {"id": 111, "label": "Backup failed", "is_active": True, "parent_id": 11} in picklists["sub_issue_types"]
     usage = (await call(client, world, A, "GET", f"{base}/usage")).json()

@@ -96,6 +96,7 @@ WRITES = [
     "PUT /api/v1/customers/c1/autotask-mapping",
     "POST /api/v1/autotask/tickets/refresh",
     "PUT /api/v1/settings/autotask",
+    "POST /api/v1/settings/autotask/test-ticket",
     "POST /api/v1/users",
 ]
 FIELDS = [
@@ -113,6 +114,8 @@ FIELDS = [
     "api_password",
     "environment",
     "default_queue_id",
+    "ticket_udfs",
+    "work_type_id",
     "username",
     "role",
     "password",
@@ -122,6 +125,7 @@ PATHS = [
     "/api/v1/runs/{}",
     "/api/v1/runs/{}/autotask-ticket",
     "/api/v1/runs/{}/autotask-ticket/resolve",
+    "/api/v1/runs/{}/autotask-ticket/draft",
     "/api/v1/customers/{}/autotask-mapping",
     "/api/v1/customers/{}/autotask-mapping/refresh",
     "/api/v1/users/{}",

@@ -21,7 +21,7 @@ from domain.audit import (
 )
 from domain.draft import build_ticket_draft, external_id, ticket_description, ticket_title
 from domain.mapping import CompanyLookup, CompanyMapping, LookupOutcome, MappingStatus
-from domain.picklists import Picklists, PicklistValue, validate_configuration
+from domain.picklists import CategoryDefaults, Picklists, PicklistValue, TicketUdf, UdfChoice, validate_configuration
 from domain.roles import Actor, Permission, Role, permits
 from domain.runs import Customer, RunStatus
 from domain.settings import AutotaskSettings
@@ -428,9 +428,64 @@ def test_configuration_problems(changes: dict[str, object], setting: str, words:
 
 
 def test_required_field_backupchecks_cannot_fill_is_reported() -> None:
-    lists = replace(picklists(), required_ticket_fields=frozenset({"billingCodeID"}))
+    lists = replace(picklists(), required_ticket_fields=frozenset({"contactID"}))
     problems = validate_configuration(settings(note_type_id=3, note_publish_id=2), lists)
-    assert [p.setting for p in problems] == ["billingCodeID"]
+    assert [p.setting for p in problems] == ["contactID"]
+
+
+def test_a_required_work_type_names_its_setting_and_a_category_default_covers_it() -> None:
+    lists = replace(
+        picklists(),
+        required_ticket_fields=frozenset({"billingCodeID", "dueDateTime"}),
+        ticket_categories=(PicklistValue(1, "Standard", is_default=True), PicklistValue(3, "Backupchecks")),
+        category_defaults=(CategoryDefaults(3, frozenset({"billingcodeid"})),),
+    )
+    base = settings(note_type_id=3, note_publish_id=2)
+    assert [p.setting for p in validate_configuration(base, lists)] == ["work_type_id"]  # no false dueDateTime
+    assert validate_configuration(replace(base, ticket_category_id=3), lists) == []
+
+
+def tenant_lists() -> Picklists:
+    return replace(
+        picklists(),
+        ticket_categories=(
+            PicklistValue(1, "Standard", is_default=True),
+            PicklistValue(2, "Old", is_active=False),
+            PicklistValue(3, "Backupchecks"),
+        ),
+        work_types=(PicklistValue(30, "Remote support"), PicklistValue(31, "Retired", is_active=False)),
+        ticket_udfs=(
+            TicketUdf("Backup Reference", "Backup reference", is_required=True),
+            TicketUdf("Tier", "Tier", choices=(UdfChoice("1", "Gold"), UdfChoice("2", "Silver", is_active=False))),
+            TicketUdf("Region", "Region", is_required=True, default_value="EU"),
+        ),
+        category_defaults=(CategoryDefaults(3, frozenset({"billingcodeid"}), frozenset({"Backup Reference"})),),
+    )
+
+
+def test_validate_names_required_udfs_and_a_work_type_neither_set_nor_defaulted() -> None:
+    problems = validate_configuration(settings(note_type_id=3, note_publish_id=2), tenant_lists())
+    by_setting = {(p.setting, p.warning) for p in problems}
+    assert by_setting == {("ticket_udfs", False), ("work_type_id", True)}
+    assert "Backup reference" in next(p.message for p in problems if p.setting == "ticket_udfs")  # Region has a default
+
+
+def test_validate_accepts_a_tenant_fit_and_refuses_inactive_or_unknown_choices() -> None:
+    fit = settings(note_type_id=3, note_publish_id=2, work_type_id=30, ticket_udfs=(("Backup Reference", "BC"),))
+    assert validate_configuration(fit, tenant_lists()) == []
+    assert (
+        validate_configuration(replace(fit, ticket_category_id=3, work_type_id=None, ticket_udfs=()), tenant_lists())
+        == []
+    )
+    wrong = replace(
+        fit, ticket_category_id=2, work_type_id=31, ticket_udfs=(*fit.ticket_udfs, ("Tier", "2"), ("Nope", "x"))
+    )
+    messages = {p.setting: p.message for p in validate_configuration(wrong, tenant_lists())}
+    assert "inactive" in messages["ticket_category_id"] and "inactive" in messages["work_type_id"]
+    assert [p.message for p in validate_configuration(wrong, tenant_lists()) if p.setting == "ticket_udfs"] == [
+        "'2' is not an active value of 'Tier': '1' (Gold).",
+        "Autotask has no ticket user-defined field named 'Nope'.",
+    ]
 
 
 def test_internal_publish_values() -> None:

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from application.errors import Conflict, InvalidInput
+from application.errors import Conflict, InvalidInput, SettingInvalid
+from application.ports import AccessLevel, EntityRights
+from application.tenant_facts import MISSING_RIGHTS
 from application.use_cases.create_ticket import CreateTicket
-from application.use_cases.diagnostics import RIGHTS, CheckConnection, ValidateConfiguration
+from application.use_cases.diagnostics import CheckConnection, ValidateConfiguration
 from application.use_cases.get_ticket import GetTicket
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
@@ -18,6 +20,7 @@ from application.use_cases.view_runs import GetRun
 from domain.audit import Outcome
 from domain.picklists import PicklistValue
 from domain.runs import RunStatus
+from domain.settings import RIGHTS_RECHECK_SECONDS, Environment
 from domain.tickets import CLOSING_NOTE, DenyReason, LinkState
 from tests.support import ADMIN, OPERATOR, T0, UseCaseWorld, make_run
 from tests.unit.test_tickets import created
@@ -151,28 +154,95 @@ async def test_refused_credentials_stop_every_use_until_test_connection(world: U
 # ------------------------------------------------------------------------------------------------ API rights
 
 
+NONE, LIMITED, FULL = AccessLevel.NONE, AccessLevel.LIMITED, AccessLevel.FULL
+EVERY = EntityRights(FULL, FULL, FULL)
+
+
 @pytest.mark.parametrize(
-    ("hidden", "ok", "code", "missing"),
+    ("narrowed", "ok", "missing"),
     [
-        ({}, True, None, ()),
-        ({"time_entries": "forbidden"}, False, "missing_rights", ("time_entries",)),
-        ({"notes": "forbidden", "companies": "forbidden"}, False, "missing_rights", ("notes", "companies")),
-        ({"time_entries": "zero"}, True, "time_entries_unseen", ()),
+        ({}, True, ()),
+        ({"time_entries": EntityRights(FULL, LIMITED, FULL)}, True, ("see_all_time_entries",)),
+        ({"time_entries": EntityRights(NONE, NONE, NONE)}, True, ("see_all_time_entries",)),
+        ({"tickets": EntityRights(NONE, FULL, LIMITED)}, False, ("create_tickets",)),
+        (
+            {"notes": EntityRights(NONE, FULL, FULL), "companies": EntityRights(NONE, NONE, NONE)},
+            False,
+            ("create_notes", "query_companies"),
+        ),
     ],
 )
-async def test_test_connection_names_the_missing_rights(
-    world: UseCaseWorld, hidden: dict[str, str], ok: bool, code: str | None, missing: tuple[str, ...]
+async def test_test_connection_names_the_tenant_and_the_missing_rights(
+    world: UseCaseWorld, narrowed: dict[str, EntityRights], ok: bool, missing: tuple[str, ...]
 ) -> None:
-    ticket_id = await created(world)
-    world.psa.add_time_entry(ticket_id)
-    world.psa.hidden_areas.update(hidden)
+    """Limited create or update access (Mine) is enough; time entries must be fully visible or resolving stops."""
+    world.psa.add_company(0, "Example MSP Ltd")
+    world.psa.rights = replace(world.psa.rights, **narrowed)
     result = await CheckConnection(world.deps).execute(ADMIN)
-    assert (result.ok, result.code, result.missing_rights) == (ok, code, missing)
-    if missing:
-        assert "cannot query" in result.message and all(RIGHTS[area] in result.message for area in missing)
+    assert (result.ok, result.missing_rights, result.tenant_name) == (ok, missing, "Example MSP Ltd")
+    assert result.code == ("missing_rights" if missing else None)
+    assert "'Example MSP Ltd'" in result.message
+    assert all(MISSING_RIGHTS[code] in result.message for code in missing if code != "see_all_time_entries")
+    stored = await GetSettings(world.deps).execute(ADMIN)
+    assert (stored.tenant_name, stored.time_entries_visible) == (
+        "Example MSP Ltd",
+        "see_all_time_entries" not in missing,
+    )
     async with world.uow() as uow:
         last = [r for r in await uow.audit.all() if r.entry.action == "settings.test_connection"][-1]
     assert last.entry.outcome is (Outcome.OK if ok else Outcome.FAILED)
+
+
+async def test_time_entries_not_fully_visible_means_no_resolve_offered_or_performed(world: UseCaseWorld) -> None:
+    """Autotask answers 0 time entries to a Restricted API user: that must never read as "none"."""
+    await created(world)
+    world.psa.add_company(0, "Example MSP Ltd")
+    world.psa.rights = replace(world.psa.rights, time_entries=EntityRights(FULL, LIMITED, FULL))
+    assert (await CheckConnection(world.deps).execute(ADMIN)).ok
+    view = await GetTicket(world.deps).execute(OPERATOR, "run-1")
+    assert (view.resolve.allowed, view.resolve.reason) == (False, DenyReason.TIME_ENTRIES_UNVERIFIABLE)
+    assert "resolve_ticket" not in (await GetRun(world.deps).execute(OPERATOR, "run-1")).actions
+    calls = world.psa.total_calls
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "time_entries_unverifiable"
+    assert world.psa.total_calls == calls  # checked an hour ago at most: no call at all
+    ticket = next(iter(world.psa.tickets.values()))
+    assert (ticket.notes, ticket.status) == ([], 1)
+
+
+async def test_a_resolve_reads_the_rights_again_when_the_last_reading_is_an_hour_old(world: UseCaseWorld) -> None:
+    await created(world)
+    world.psa.rights = replace(world.psa.rights, time_entries=EntityRights(FULL, LIMITED, FULL))
+    world.clock.advance(RIGHTS_RECHECK_SECONDS)
+    with pytest.raises(Conflict) as caught:
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    assert caught.value.code == "time_entries_unverifiable" and world.psa.calls["rights"] == 1
+    assert (await GetSettings(world.deps).execute(ADMIN)).time_entries_visible is False
+    world.psa.rights = replace(world.psa.rights, time_entries=EVERY)
+    world.clock.advance(RIGHTS_RECHECK_SECONDS)
+    assert (await ResolveTicket(world.deps).execute(OPERATOR, "run-1")).state is LinkState.RESOLVED
+    assert world.psa.calls["rights"] == 2
+
+
+async def test_changed_credentials_forget_what_was_observed_of_the_old_tenant(world: UseCaseWorld) -> None:
+    world.psa.add_company(0, "Example MSP Ltd")
+    await CheckConnection(world.deps).execute(ADMIN)
+    await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"api_username": "other@example.com"}))
+    stored = await GetSettings(world.deps).execute(ADMIN)
+    assert (stored.tenant_name, stored.time_entries_visible, stored.rights_checked_at) == (None, None, None)
+
+
+async def test_credentials_need_an_environment_chosen_by_the_admin(world: UseCaseWorld) -> None:
+    async with world.uow() as uow:
+        settings = await uow.settings.get()
+        await uow.settings.save(replace(settings, environment=None, api_username="", tracking_identifier=""))
+        await uow.commit()
+    with pytest.raises(SettingInvalid) as caught:
+        await UpdateSettings(world.deps).execute(ADMIN, SettingsChange({"api_username": "api@example.com"}))
+    assert caught.value.field == "environment"
+    change = SettingsChange({"api_username": "api@example.com", "environment": Environment.PRODUCTION})
+    assert (await UpdateSettings(world.deps).execute(ADMIN, change)).environment is Environment.PRODUCTION
 
 
 async def test_resolve_costs_five_requests_against_the_simulator_over_http() -> None:

@@ -16,6 +16,7 @@ PAGES = {
     "run-checks": "/runs",
     "customers": "/customers",
     "customer-search": "/customers/cust-umbrella?search=Umbrella",
+    "ticket-preview": "/runs/run-globex-1/ticket/new",
     "settings": "/settings/autotask",
     "audit-log": "/audit?verify=1",
     "users": "/users",

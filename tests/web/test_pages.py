@@ -32,12 +32,17 @@ def test_operator_journey(page: Any, site: Site) -> None:
     page.wait_for_url(re.compile(r"/runs\?f=1"))
     assert [runs.nth(i).get_attribute("data-run") for i in range(runs.count())] == ["run-acme-2"]
 
-    # Create, with a double click: one ticket only.
+    # Create: the preview shows in the run's row exactly what will be sent; then a double click makes one ticket only.
     page.on("dialog", lambda dialog: dialog.accept())
     before = len(site.sim.tickets)
     row = page.locator("[data-run=run-acme-2]")
     page.evaluate("window.samePage = true")
     row.get_by_role("button", name="Create Autotask ticket").dblclick()
+    preview = row.locator("#ticket-preview")
+    assert "[Backupchecks] Acme Corporation - " in preview.inner_text() and "Due" in preview.inner_text()
+    assert "Customer: Acme Corporation" in preview.locator("pre.description").inner_text()
+    assert len(site.sim.tickets) == before  # nothing sent yet
+    preview.get_by_role("button", name="Create this ticket").dblclick()
     flash = page.get_by_role("status")
     assert re.search(r"Autotask ticket T\S+ was created", flash.inner_text())
     assert len(site.sim.tickets) == before + 1
@@ -234,9 +239,10 @@ def test_a_form_without_its_csrf_token_does_nothing(page: Any, site: Site) -> No
     sign_in(page, site, Role.OPERATOR)
     page.goto(site.url + "/runs?f=1&status=error&customer=cust-globex")
     before = len(site.sim.tickets)
-    page.evaluate("document.querySelectorAll('input[name=_csrf]').forEach(e => e.remove())")
-    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Create Autotask ticket").click()
+    page.locator("#ticket-preview").wait_for()
+    page.evaluate("document.querySelectorAll('input[name=_csrf]').forEach(e => e.remove())")
+    page.get_by_role("button", name="Create this ticket").click()
     page.get_by_role("heading", name="This form has expired").wait_for()
     assert len(site.sim.tickets) == before
 
@@ -294,6 +300,7 @@ def test_every_create_outcome_is_said_in_words(page: Any, site: Site) -> None:
 
     def create(tab: Any = page) -> str:
         tab.get_by_role("button", name="Create Autotask ticket").click()
+        tab.get_by_role("button", name="Create this ticket").click()
         tab.wait_for_load_state()
         return str(tab.locator(".flash").inner_text())
 

@@ -38,14 +38,36 @@ function postInline(form, row) {
     .catch(function () { setBusy(form, false); form.submit(); });
 }
 
+// "Create Autotask ticket" on Run Checks: fetch the ticket's preview (exactly what the create will send) and show it in
+// the run's row, with its own "Create this ticket" button; without this file the preview is a page of its own.
+function previewInline(form) {
+  var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
+  fetch(url, { credentials: "same-origin" })
+    .then(function (response) { return response.text(); })
+    .then(function (html) {
+      var preview = new DOMParser().parseFromString(html, "text/html").getElementById("ticket-preview");
+      if (!preview) { window.location.assign(url); return; }  // refused: the page itself says why
+      form.replaceWith(preview);
+      var confirm = preview.querySelector("button[type=submit]");
+      if (confirm) { confirm.focus(); }
+    })
+    .catch(function () { window.location.assign(url); });
+}
+
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!(form instanceof HTMLFormElement)) { return; }
   if (form.dataset.busy === "1") { event.preventDefault(); return; }  // a double click never posts twice
   var question = form.dataset.confirm;
   if (question && !window.confirm(question)) { event.preventDefault(); return; }
+  if (form.dataset.preview === "1" && window.fetch && window.DOMParser) {
+    event.preventDefault();
+    setBusy(form, true);
+    previewInline(form);
+    return;
+  }
   var row = form.closest("li.run[id]");
-  if (row && window.fetch && window.DOMParser) {
+  if (row && window.fetch && window.DOMParser && form.method === "post") {
     event.preventDefault();
     setBusy(form, true);
     postInline(form, row);

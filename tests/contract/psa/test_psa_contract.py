@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.ports import AuthFailure, NoteDraft, PsaAuthError, PsaGateway, PsaNotFound, PsaRejected, PsaUnavailable
+from application.ports import (
+    AccessLevel,
+    AuthFailure,
+    NoteDraft,
+    PsaAuthError,
+    PsaGateway,
+    PsaNotFound,
+    PsaRejected,
+    PsaUnavailable,
+)
 from domain.draft import TicketDraft
 from domain.tickets import CLOSING_NOTE, CLOSING_NOTE_TITLE, STATUS_COMPLETE
 
@@ -262,14 +271,14 @@ async def test_refused_credentials_are_not_sent_again_until_tried_afresh(world: 
     assert (await world.gateway().get_company(100)).id == 100  # other credentials are unaffected
 
 
-async def test_access_counts_what_the_api_user_can_see(world: PsaWorld) -> None:
-    gateway, ticket_id = await new_ticket(world, "bc-rules-access")
-    world.add_time_entry(ticket_id)
-    access = await gateway.access()
-    assert (access.tickets, access.time_entries, access.companies) == (1, 1, 1) and access.notes is not None
-    world.hide("time_entries", "zero")
-    assert (await gateway.access()).time_entries == 0
-    world.hide("time_entries", "forbidden")
-    world.hide("notes", "forbidden")
-    access = await gateway.access()
-    assert (access.tickets, access.time_entries, access.notes, access.companies) == (1, None, None, 1)
+async def test_rights_say_what_the_api_users_security_level_allows(world: PsaWorld) -> None:
+    gateway = world.gateway()
+    every = await gateway.rights()
+    assert {every.tickets.create, every.tickets.query, every.time_entries.query} == {AccessLevel.FULL}
+    calls = world.requests()
+    world.restrict("time_entries", query=AccessLevel.LIMITED)
+    world.restrict("tickets", create=AccessLevel.NONE)
+    narrowed = await gateway.rights()
+    assert (narrowed.time_entries.query, narrowed.tickets.create) == (AccessLevel.LIMITED, AccessLevel.NONE)
+    assert (narrowed.tickets.query, narrowed.companies.query) == (AccessLevel.FULL, AccessLevel.FULL)
+    assert world.requests() - calls == (4 if world.name == "simulator" else 1)  # one per entity over HTTP

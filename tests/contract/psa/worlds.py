@@ -16,7 +16,7 @@ from adapters.autotask import AutotaskConnector
 from adapters.autotask_simulator import Fault, Simulator, running_simulator
 from adapters.fake_psa import FakeConnector, FakePsa
 from adapters.fake_psa.fake import LOST_ANSWER
-from application.ports import Credentials, PsaConnector, PsaGateway, PsaUnavailable
+from application.ports import AccessLevel, Credentials, PsaConnector, PsaGateway, PsaUnavailable
 from domain.settings import ApiLogLevel, Environment
 
 USERNAME, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
@@ -46,8 +46,8 @@ class PsaWorld(Protocol):
     def requests(self) -> int:
         """Requests that reached the PSA so far."""
 
-    def hide(self, area: str, how: str) -> None:
-        """The API user's security level cannot see `area` ("time_entries", ...): "forbidden" or "zero"."""
+    def restrict(self, area: str, *, create: AccessLevel | None = None, query: AccessLevel | None = None) -> None:
+        """The API user's security level on `area` ("tickets", "notes", "time_entries", "companies")."""
 
 
 class FakeWorld:
@@ -96,8 +96,8 @@ class FakeWorld:
     def requests(self) -> int:
         return self.psa.total_calls
 
-    def hide(self, area: str, how: str) -> None:
-        self.psa.hidden_areas[area] = how
+    def restrict(self, area: str, *, create: AccessLevel | None = None, query: AccessLevel | None = None) -> None:
+        self.psa.restrict(area, create=create, query=query)
 
 
 class SimulatorWorld:
@@ -152,14 +152,10 @@ class SimulatorWorld:
     def requests(self) -> int:
         return sum(self.sim.counts.values())
 
-    def hide(self, area: str, how: str) -> None:
-        entity = {
-            "tickets": "Tickets",
-            "time_entries": "TimeEntries",
-            "notes": "TicketNotes",
-            "companies": "Companies",
-        }[area]
-        self.sim.hidden[entity] = how
+    def restrict(self, area: str, *, create: AccessLevel | None = None, query: AccessLevel | None = None) -> None:
+        entity = {"tickets": "Tickets", "time_entries": "TimeEntries", "notes": "TicketNotes", "companies": "Companies"}
+        words = {AccessLevel.FULL: "All", AccessLevel.LIMITED: "Restricted", AccessLevel.NONE: "None", None: None}
+        self.sim.set_access(entity[area], create=words[create], query=words[query])
 
 
 @asynccontextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -135,6 +135,7 @@ async def test_settings_round_trip_keep_the_installation_id(uow_factory: UnitOfW
     async with uow_factory() as uow:
         initial = await uow.settings.get()
     assert len(initial.installation_id) >= 16 and not initial.enabled and initial.api_password_sealed is None
+    assert initial.environment is None  # no default: the admin chooses it with the credentials
     every = dataclasses.replace(
         initial,
         enabled=True,
@@ -154,6 +155,13 @@ async def test_settings_round_trip_keep_the_installation_id(uow_factory: UnitOfW
         note_publish_id=9,
         allow_resolve=True,
         api_log_level=ApiLogLevel.REQUESTS,
+        ticket_due_hours=72,
+        ticket_category_id=10,
+        work_type_id=29682803,
+        ticket_udfs=(("Zeta", "last, kept in order"), ("Backup Reference", "BC-ÿ\nline two"), ("Empty", "")),
+        tenant_name="Example MSP Ltd ÿ",
+        time_entries_visible=False,
+        rights_checked_at=datetime(2026, 12, 3, 13, 0, 0, 123456, tzinfo=UTC),
     )
     async with uow_factory() as uow:
         await uow.settings.save(every)
