@@ -26,6 +26,9 @@ DUE_HOURS_DEFAULT = 24
 DUE_HOURS_MIN = 1
 DUE_HOURS_MAX = 8760
 """A ticket is due between 1 hour and a year after the run is reviewed (its ticket created)."""
+STATUS_SYNC_DEFAULT, STATUS_SYNC_MAX = 15, 1440
+MAPPING_CHECK_DEFAULT, MAPPING_CHECK_MAX = 24, 168
+"""Background work: 0 turns a job off, else minutes (1 to a day) and hours (1 to a week)."""
 CREDENTIAL_NAMES = {
     "api_username": "API username",
     "api_password": "API password",
@@ -87,6 +90,10 @@ class AutotaskSettings:
     ticket is resolved from Backupchecks: a count of 0 would prove nothing."""
     rights_checked_at: datetime | None = None
     """When the API user's rights were last read (Test connection, or a resolve at most hourly)."""
+    status_sync_minutes: int = STATUS_SYNC_DEFAULT
+    """How often the service itself polls the status of open tickets (0: never; the CLI still can)."""
+    mapping_check_hours: int = MAPPING_CHECK_DEFAULT
+    """How often the service itself re-checks every mapping (0: never)."""
 
     @property
     def closing_note(self) -> str:

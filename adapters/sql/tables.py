@@ -166,6 +166,8 @@ settings = sa.Table(
     sa.Column("tenant_name", sa.Text),
     sa.Column("time_entries_visible", sa.Boolean),
     sa.Column("rights_checked_at", UtcDateTime),
+    sa.Column("status_sync_minutes", sa.Integer, nullable=False, server_default="15"),
+    sa.Column("mapping_check_hours", sa.Integer, nullable=False, server_default="24"),
     sa.CheckConstraint("id = 1", name="ck_autotask_settings_single_row"),
 )
 SETTINGS_ROW_ID = 1
@@ -222,4 +224,29 @@ sign_in_failures = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("last_at", UtcDateTime, nullable=False),
     sa.Column("locked_until", UtcDateTime),
+)
+
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("job", sa.String(64), primary_key=True),  # `status_sync`, `mapping_check`
+    sa.Column("holder", sa.Text),  # the process running it now (NULL: nobody)
+    sa.Column("lease_expires_at", UtcDateTime),  # renewed while it runs; past it, another process may take over
+    sa.Column("version", sa.Integer, nullable=False),  # compare-and-set guard of every take, renewal and release
+    sa.Column("last_started_at", UtcDateTime),
+    sa.Column("last_finished_at", UtcDateTime),
+    sa.Column("last_result", sa.JSON),  # the counts of the last run
+    sa.Column("last_error", sa.Text),
+    sa.Column("paused_reason", sa.Text),
+    sa.Column("next_run_at", UtcDateTime),
+    sa.Column("cursor", UtcDateTime),  # status sync: when the last complete poll started (changes since then)
+)
+
+refused_credentials = sa.Table(
+    "refused_credentials",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # sha256 of the credentials, never the credentials
+    sa.Column("failure", sa.String(32), nullable=False),  # unknown_user, bad_secret, bad_tracking_identifier
+    sa.Column("message", sa.Text, nullable=False),  # Autotask's words
+    sa.Column("refused_at", UtcDateTime, nullable=False),
 )
