@@ -18,14 +18,16 @@ from adapters.autotask import AutotaskConnector
 from adapters.autotask.budget import LocalBudget
 from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
+from adapters.memory.jobs import MemoryJobStore
 from adapters.memory.sessions import MemorySessionStore
 from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.budget import AdvisoryLockBudget
+from adapters.sql.jobs import SqlJobStore
 from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
 from application.deps import Deps
-from application.ports import InFlightBudget, PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
+from application.ports import InFlightBudget, JobStore, PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
@@ -132,6 +134,11 @@ def make_session_store(storage: UnitOfWorkFactory) -> SessionStore:
     return SqlSessionStore(storage) if isinstance(storage, SqlStorage) else MemorySessionStore()
 
 
+def make_job_store(storage: UnitOfWorkFactory) -> JobStore:
+    """The scheduled jobs' leases beside the data (every process sharing the database sees them)."""
+    return SqlJobStore(storage) if isinstance(storage, SqlStorage) else MemoryJobStore()
+
+
 def session_policy(config: Config) -> SessionPolicy:
     return SessionPolicy(
         idle=timedelta(minutes=config.session_idle_minutes), absolute=timedelta(hours=config.session_max_hours)
@@ -208,6 +215,7 @@ class Container(containers.DeclarativeContainer):
     verify_audit = UseCase(VerifyAudit, deps)
     record_rejected_request = UseCase(RecordRejectedRequest, deps)
     session_store = providers.Singleton(make_session_store, storage)
+    job_store = providers.Singleton(make_job_store, storage)
     sessions = UseCase(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))
 
 

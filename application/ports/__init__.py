@@ -10,6 +10,7 @@ from application.ports.clock_and_secrets import (
     SecretBox,
     SecretUnreadable,
 )
+from application.ports.jobs import JobState, JobStore
 from application.ports.psa import (
     AccessLevel,
     ApiUsage,
@@ -68,6 +69,8 @@ __all__ = [
     "CustomerRepository",
     "EntityRights",
     "InFlightBudget",
+    "JobState",
+    "JobStore",
     "MappingRepository",
     "NoteDraft",
     "PsaAuthError",
