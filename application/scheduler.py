@@ -109,11 +109,13 @@ class Scheduler:
         return (await self.run(job, interval)).status
 
     async def run(self, job: str, interval: timedelta | None = None, actor: Actor = SYSTEM) -> JobRun:
-        """Run `job` now under its lease (the scheduler, or the command line): `held` when another process runs it;
-        else `ran` or `failed` (the failure stored with the job and logged). Without `interval` (the command line)
-        the next scheduled run stays as it was."""
+        """Run `job` now under its lease (the scheduler, or the command line): `held` when another process runs it
+        (or, for the scheduler, has just run it: the lease is taken only while the job is due); else `ran` or
+        `failed` (the failure stored with the job and logged). Without `interval` (the command line) it runs
+        whenever the lease is free, and the next scheduled run stays as it was."""
         now = self.deps.clock.now()
-        lease = await self.jobs.take(job, self.holder, now, now + timedelta(seconds=self.timing.lease_seconds))
+        until = now + timedelta(seconds=self.timing.lease_seconds)
+        lease = await self.jobs.take(job, self.holder, now, until, due=interval is not None)
         if lease is None:
             return JobRun("held")
         holder = _Held(lease)

@@ -34,9 +34,12 @@ class JobStore(Protocol):
 
     async def get(self, job: str) -> JobState | None: ...
 
-    async def take(self, job: str, holder: str, now: datetime, until: datetime) -> JobState | None:
+    async def take(
+        self, job: str, holder: str, now: datetime, until: datetime, *, due: bool = False
+    ) -> JobState | None:
         """The lease for `holder` until `until` when nobody holds it (or its holder's lease ran out, or `holder` has
-        it already); None when another process holds it."""
+        it already); None when another process holds it. With `due`, only while the job is due (`next_run_at`
+        unset or not after `now`): a process that saw it due just before another finished it does not run it again."""
         ...
 
     async def renew(self, state: JobState, until: datetime) -> JobState | None:
