@@ -107,3 +107,18 @@ async def test_the_command_line_takes_the_same_lease(world: UseCaseWorld) -> Non
     world.clock.advance(61)
     run = await cli.run(STATUS_SYNC, actor=SYSTEM)
     assert run.status == "ran" and run.result is not None and run.result["checked"] == 0
+
+
+async def test_a_page_views_recheck_that_changes_nothing_writes_nothing(world: UseCaseWorld) -> None:
+    refresh = RefreshAllMappings(world.deps)
+    async with world.uow() as uow:
+        before = (await uow.mappings.list(), len(await uow.audit.all()))
+    quiet = await refresh.execute(SYSTEM, quiet=True)
+    async with world.uow() as uow:
+        assert (await uow.mappings.list(), len(await uow.audit.all())) == before
+    assert quiet.checked == 0 and quiet.autotask_calls == 1
+    world.psa.rename_company(100, "Acme Holding B.V.")
+    renamed = await refresh.execute(SYSTEM, quiet=True)
+    assert (renamed.checked, renamed.renamed) == (1, 1)
+    async with world.uow() as uow:
+        assert len(await uow.audit.all()) == before[1] + 1
