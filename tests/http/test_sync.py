@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
-from tests.http.conftest import HttpWorld, call
+from tests.http.conftest import CREDENTIALS, HttpWorld, app_on_backend, call
 from tests.http.test_contract import problem
+from tests.http.test_input_checks import WEB_PASSWORD, web_sign_in
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
@@ -35,3 +38,29 @@ async def test_the_intervals_are_settings_with_bounds(client: Client, world: Htt
     off = (await call(client, world, OP, "GET", "/api/v1/autotask/sync")).json()["status_sync"]
     assert off["every"] == 0 and off["next_run_at"] is None
     assert (await world.container.scheduler().tick())["status_sync"] == "off"
+
+
+async def test_at_75_percent_the_scheduler_pauses_and_the_settings_page_says_why(tmp_path: Path) -> None:
+    async with app_on_backend("sqlite", tmp_path, WEB_PASSWORD) as (world, client):
+        put = await client.put(
+            "/api/v1/settings/autotask",
+            json={
+                "enabled": True,
+                "environment": "sandbox",
+                "api_username": CREDENTIALS[0],
+                "api_password": CREDENTIALS[1],
+                "tracking_identifier": CREDENTIALS[2],
+            },
+            headers=world.auth(A),
+        )
+        assert put.status_code == 200, put.text
+        world.psa.usage_limit = 100
+        world.psa.calls["other integrations"] += 80  # the tenant's hour so far
+        assert await world.container.scheduler().tick() == {"status_sync": "paused", "mapping_check": "paused"}
+        sync = (await client.get("/api/v1/autotask/sync", headers=world.auth(R))).json()
+        assert "API requests this hour" in sync["status_sync"]["paused_reason"]
+        await web_sign_in(client, A)
+        page = (await client.get("/settings/autotask")).text
+        assert "paused: the tenant has used 81 of its 100 API requests this hour" in page
+        audit = (await client.get("/api/v1/audit?action=scheduler.pause", headers=world.auth(A))).json()["items"]
+        assert len(audit) == 2 and {r["actor"] for r in audit} == {"system"}
