@@ -77,7 +77,7 @@ UDF_PREFIX = "udf:"
 
 
 def _form_values(form: FormMultiDict) -> dict[str, Any]:
-    """The settings form as the API's SettingsIn fields (an empty number means none)."""
+    """The settings form as the API's SettingsIn fields (an empty picklist means none)."""
     values: dict[str, Any] = {
         "ticket_udfs": {
             key[len(UDF_PREFIX) :]: value
@@ -94,7 +94,7 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
                 values[f.name] = text or None
         elif f.name == "backupchecks_base_url" or f.name == "environment":
             values[f.name] = text or None
-        else:
+        elif f.kind != "number" or text:  # a number left empty (or not on the form) keeps its stored value
             values[f.name] = text
     return values
 
