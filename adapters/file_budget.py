@@ -85,6 +85,7 @@ class FileLockBudget:
                     raise
                 return fd
         except OSError as error:
+            self._prepared = False  # made again next time (a folder removed meanwhile)
             raise StorageUnavailable(
                 f"The in-flight budget's lock files in {self.folder} cannot be used: {error.strerror or error}."
             ) from None

@@ -171,9 +171,13 @@ async def test_files_are_private_and_a_key_that_is_not_plain_is_named_by_its_dig
 
 async def test_an_unusable_folder_is_storage_unavailable(tmp_path: Path) -> None:
     (tmp_path / "not-a-folder").write_text("")
+    blocked = FileLockBudget(tmp_path / "not-a-folder" / "budget")
     with pytest.raises(StorageUnavailable, match="lock files"):
-        async with FileLockBudget(tmp_path / "not-a-folder" / "budget").slot(KEY, timeout=1.0):
+        async with blocked.slot(KEY, timeout=1.0):
             pass
+    (tmp_path / "not-a-folder").unlink()  # the folder can be made now: the same budget makes it and serves
+    async with blocked.slot(KEY, timeout=1.0):
+        pass
     folder = tmp_path / "budget"
     folder.mkdir()
     (folder / f"{KEY}.0.lock").symlink_to(tmp_path / "elsewhere")  # never followed
