@@ -18,14 +18,23 @@ from adapters.autotask import AutotaskConnector
 from adapters.autotask.budget import LocalBudget
 from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
+from adapters.memory.refusals import MemoryRefusedCredentials
 from adapters.memory.sessions import MemorySessionStore
 from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.budget import AdvisoryLockBudget
+from adapters.sql.refusals import SqlRefusedCredentials
 from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
 from application.deps import Deps
-from application.ports import InFlightBudget, PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
+from application.ports import (
+    InFlightBudget,
+    PsaConnector,
+    RefusedCredentials,
+    SecretBox,
+    SessionStore,
+    UnitOfWorkFactory,
+)
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
@@ -144,6 +153,12 @@ def make_budget(storage: UnitOfWorkFactory) -> InFlightBudget:
     if isinstance(storage, SqlStorage) and storage.engine.dialect.name == "postgresql":
         return AdvisoryLockBudget(storage.engine)
     return LocalBudget()
+
+
+def make_refusals(storage: UnitOfWorkFactory) -> RefusedCredentials:
+    """The credentials Autotask refused, beside the data: in the SQL database (every process and the CLI see them),
+    or in memory when the storage is (tests)."""
+    return SqlRefusedCredentials(storage) if isinstance(storage, SqlStorage) else MemoryRefusedCredentials()
 
 
 def make_connector(config: Config, metrics: Metrics, storage: UnitOfWorkFactory) -> PsaConnector:
