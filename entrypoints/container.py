@@ -166,6 +166,7 @@ def make_connector(config: Config, metrics: Metrics, storage: UnitOfWorkFactory)
         zone_discovery_urls=[config.autotask_zone_url] if config.autotask_zone_url else None,
         timeout=config.autotask_timeout,
         budget=make_budget(storage),
+        refusals=make_refusals(storage),
         on_request=metrics.autotask_request,
         logger=logging.getLogger("backupchecks.autotask"),
     )
