@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -182,6 +183,12 @@ class PsaGateway(Protocol):
         ...
 
     async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None: ...
+
+    async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
+        """The tickets whose external id begins with `external_id_prefix` (without case, as Autotask compares text)
+        that changed after `since` (their status or any other field, a note, a time entry): one paged query, its
+        cost growing with what changed, not with how many tickets exist. A deleted ticket is not among them."""
+        ...
 
     async def count_time_entries(self, ticket_id: int) -> int: ...
 
