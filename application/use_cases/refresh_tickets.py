@@ -57,7 +57,10 @@ class RefreshTickets:
         self.stale_after_seconds = stale_after_seconds
         self.jobs = jobs
 
-    async def execute(self, actor: Actor, run_ids: Sequence[str] | None = None) -> TicketsRefreshed:
+    async def execute(
+        self, actor: Actor, run_ids: Sequence[str] | None = None, *, quiet: bool = False
+    ) -> TicketsRefreshed:
+        """`quiet` (a page view re-reading what it shows): a refresh that changed nothing writes no audit record."""
         async with Attempt(self.deps, actor, ACTION, ("tickets", "*")) as attempt:
             attempt.authorize(Permission.MANAGE_TICKETS)
             started = self.deps.clock.now()
@@ -86,6 +89,8 @@ class RefreshTickets:
                 summary = TicketsRefreshed(
                     len(links) + len(pending), changed, deleted, gateway.calls, settled, released, changes is None
                 )
+                if quiet and not (changed or deleted or settled or released):
+                    return summary
                 await attempt.record(
                     uow,
                     checked=summary.checked,
