@@ -113,6 +113,13 @@ class StorageRefused(StorageError, ValueError):
     message_default = "The database refused a value of this request; nothing was stored."
 
 
+class WrongPassword(Forbidden):
+    """403: the current password given to change one's own password is not theirs."""
+
+    code = "wrong_password"
+    message_default = "The current password is wrong."
+
+
 # ------------------------------------------------------------------------------------------------------ 404 codes
 class RunNotFound(NotFound):
     code = "run_not_found"
@@ -220,7 +227,7 @@ class UsernameTaken(Conflict):
 
 class LastAdmin(Conflict):
     code = "last_admin"
-    message_default = "The last admin cannot be removed."
+    message_default = "The last enabled admin cannot be removed, demoted or disabled: make another admin first."
 
 
 # ------------------------------------------------------------------------------------------------------ 422 codes
@@ -243,6 +250,12 @@ class CompanyInactive(Unprocessable):
 
     def __init__(self, company_id: int) -> None:
         super().__init__(f"Autotask company {company_id} is inactive.")
+
+
+class WeakPassword(Unprocessable):
+    """422: a new password does not meet the policy (domain/passwords.py); the message says why."""
+
+    code = "weak_password"
 
 
 class SettingInvalid(Unprocessable):
@@ -270,6 +283,11 @@ class SignInFailed(SignInRefused):
 
 class SignInLocked(SignInRefused):
     code = "sign_in_locked"
+
+
+class SignInDisabled(SignInRefused):
+    code = "user_disabled"
+    message_default = "This account is disabled: ask an admin."
 
 
 # ----------------------------------------------------------------------------------------- domain reasons → codes

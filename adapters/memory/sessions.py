@@ -26,6 +26,12 @@ class MemorySessionStore:
     async def remove(self, id_hash: str) -> None:
         self.sessions.pop(id_hash, None)
 
+    async def remove_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        ended = [k for k, v in self.sessions.items() if v.user_id == user_id and k != keep]
+        for key in ended:
+            del self.sessions[key]
+        return len(ended)
+
     async def remove_unused_since(self, last_seen_before: datetime) -> None:
         self.sessions = {k: v for k, v in self.sessions.items() if v.last_seen_at >= last_seen_before}
 

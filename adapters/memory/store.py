@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar, Token
@@ -263,8 +264,19 @@ class MemoryUsers(_Repo):
     async def by_username(self, username: str) -> User | None:
         return next((u for u in self._uow.t_users.values() if u.username == username), None)
 
+    async def get(self, user_id: str) -> User | None:
+        return self._uow.t_users.get(user_id)
+
     async def list(self) -> list[User]:
         return sorted(self._uow.t_users.values(), key=lambda u: u.username)
+
+    async def update(self, user: User) -> bool:
+        await self._uow.lock(("user", user.id))
+        old = self._uow.t_users.get(user.id)
+        if old is None:
+            return False
+        self._uow.t_users.put(user.id, dataclasses.replace(user, username=old.username, created_at=old.created_at))
+        return True
 
     async def remove(self, user_id: str) -> bool:
         await self._uow.lock(("user", user_id))

@@ -198,8 +198,16 @@ class SqlUsers(_Repo):
     async def by_username(self, username: str) -> User | None:
         return await self._first(t.users.c.username == username)
 
+    async def get(self, user_id: str) -> User | None:
+        return await self._first(t.users.c.id == user_id)
+
     async def list(self) -> list[User]:
         return [rows.user_from(row) for row in await self._rows(sa.select(t.users).order_by(t.users.c.username))]
+
+    async def update(self, user: User) -> bool:
+        values = {k: v for k, v in rows.flat_row(user).items() if k not in {"id", "username", "created_at"}}
+        statement = sa.update(t.users).where(t.users.c.id == user.id).values(values)
+        return (await self._uow.execute(statement)).rowcount == 1
 
     async def remove(self, user_id: str) -> bool:
         return (await self._uow.execute(sa.delete(t.users).where(t.users.c.id == user_id))).rowcount == 1

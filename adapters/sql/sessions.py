@@ -37,6 +37,16 @@ class SqlSessionStore:
     async def remove(self, id_hash: str) -> None:
         await self._write(sa.delete(t.web_sessions).where(t.web_sessions.c.id_hash == id_hash))
 
+    async def remove_user_sessions(self, user_id: str, keep: str | None = None) -> int:
+        c = t.web_sessions.c
+        statement = sa.delete(t.web_sessions).where(c.user_id == user_id)
+        if keep is not None:
+            statement = statement.where(c.id_hash != keep)
+        async with self._storage() as uow:
+            ended = (await uow.execute(statement)).rowcount
+            await uow.commit()
+        return int(ended)
+
     async def remove_unused_since(self, last_seen_before: datetime) -> None:
         await self._write(sa.delete(t.web_sessions).where(t.web_sessions.c.last_seen_at < last_seen_before))
 

@@ -181,6 +181,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text),
     sa.Column("token_hash", sa.String(128), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("password_changed_at", UtcDateTime),
     sa.Index("ix_users_token_hash", "token_hash"),
 )
 

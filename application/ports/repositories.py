@@ -52,6 +52,9 @@ class User:
     password_hash: str | None
     token_hash: str
     created_at: datetime
+    disabled: bool = False
+    """A disabled user's token and sessions do not work and it cannot sign in (its audit trail stays)."""
+    password_changed_at: datetime | None = None
 
 
 class CustomerRepository(Protocol):
@@ -131,7 +134,12 @@ class UserRepository(Protocol):
 
     async def by_token_hash(self, token_hash: str) -> User | None: ...
     async def by_username(self, username: str) -> User | None: ...
+    async def get(self, user_id: str) -> User | None: ...
     async def list(self) -> list[User]: ...
+    async def update(self, user: User) -> bool:
+        """Replace the stored user of this id (its username and creation time stay); False when it is gone."""
+        ...
+
     async def remove(self, user_id: str) -> bool: ...
 
 

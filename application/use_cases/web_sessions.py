@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from application.attempts import Attempt, write_denial
 from application.deps import Deps
-from application.errors import SignInFailed, SignInLocked, SignInRefused, UserNotFound
+from application.errors import SignInDisabled, SignInFailed, SignInLocked, SignInRefused, UserNotFound
 from application.ports import CredentialHasher, SessionStore, SignInFailures, WebSession
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor, Permission
@@ -93,6 +93,8 @@ class Sessions:
         valid = await asyncio.to_thread(verify) and stored_hash is not None  # argon2: off the event loop
         if user is None or not valid:
             raise await self._failed(username, keys, now)
+        if user.disabled:  # told only to whoever knows the password
+            raise await self._refused(username, SignInDisabled())
         for key, failures in zip(keys, (from_address, for_user), strict=True):
             if failures is not None:
                 await self.store.clear_failures(key)
@@ -120,7 +122,7 @@ class Sessions:
                 await uow.commit()
 
     async def resume(self, session_id: str) -> Actor | None:
-        """The actor of a live session, or None (unknown, timed out, or its user removed)."""
+        """The actor of a live session, or None (unknown, timed out, or its user removed or disabled)."""
         if not session_id or len(session_id) > 256:
             return None
         id_hash = self.hasher.hash_token(session_id)
@@ -133,7 +135,7 @@ class Sessions:
             return None
         async with self.deps.uow() as uow:
             user = await uow.users.by_username(session.username)
-        if user is None or user.id != session.user_id:
+        if user is None or user.id != session.user_id or user.disabled:
             await self.store.remove(id_hash)
             return None
         if now - session.last_seen_at >= TOUCH_EVERY:

@@ -207,6 +207,34 @@ async def test_users_round_trip_unique_usernames(uow_factory: UnitOfWorkFactory)
         assert await uow.users.list() == [alice]
 
 
+async def test_a_users_lifecycle_round_trips(uow_factory: UnitOfWorkFactory) -> None:
+    alice = s.user()
+    async with uow_factory() as uow:
+        assert await uow.users.add(alice) is True
+        await uow.commit()
+    changed = dataclasses.replace(
+        alice,
+        role=Role.REPORTER,
+        disabled=True,
+        password_hash="$argon2id$v=19$new",
+        token_hash="sha256:rotated",
+        password_changed_at=s.at(5),
+        username="renamed",  # the username and creation time never change
+        created_at=s.at(9),
+    )
+    async with uow_factory() as uow:
+        assert await uow.users.get("u-1") == alice and alice.disabled is False
+        assert await uow.users.update(changed) is True
+        assert await uow.users.update(s.user("u-none", "nobody")) is False
+        await uow.commit()
+    stored = dataclasses.replace(changed, username="alice", created_at=alice.created_at)
+    async with uow_factory() as uow:
+        assert await uow.users.get("u-1") == stored
+        assert await uow.users.by_token_hash("sha256:rotated") == stored
+        assert await uow.users.by_token_hash(alice.token_hash) is None
+        assert await uow.users.get("u-none") is None
+
+
 async def test_audit_records_round_trip_and_chain(uow_factory: UnitOfWorkFactory) -> None:
     entries = [
         s.entry(0, customer_id="c-1", ticket_id=2**40, ratio=0.1, ok=True, nothing=None, text="naïve “quotes”"),

@@ -46,6 +46,21 @@ async def test_sessions_and_failures_round_trip(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", backend_params())
+async def test_a_users_sessions_end_together_but_the_one_kept(backend: str) -> None:
+    async with storage_backend(backend) as storage:
+        store = make_session_store(storage)
+        mine = [WebSession(c * 64, "u1", "oscar", T0, T0) for c in "abc"]
+        theirs = WebSession("d" * 64, "u2", "petra", T0, T0)
+        for session in (*mine, theirs):
+            await store.add(session)
+        assert await store.remove_user_sessions("u1", keep=mine[0].id_hash) == 2
+        assert [await store.get(s.id_hash) for s in mine] == [mine[0], None, None]
+        assert await store.remove_user_sessions("u1") == 1
+        assert await store.get(mine[0].id_hash) is None and await store.get(theirs.id_hash) == theirs
+        assert await store.remove_user_sessions("u-none") == 0
+
+
+@pytest.mark.parametrize("backend", backend_params())
 async def test_parallel_failures_all_count(backend: str) -> None:
     async with storage_backend(backend) as storage:
         store = make_session_store(storage)
