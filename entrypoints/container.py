@@ -62,7 +62,16 @@ from application.use_cases.search_companies import SearchCompanies
 from application.use_cases.settings import GetReach, GetSettings, UpdateSettings
 from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
-from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
+from application.use_cases.users import (
+    AddUser,
+    Authenticate,
+    ChangeOwnPassword,
+    ListUsers,
+    RemoveUser,
+    ResetPassword,
+    RotateToken,
+    UpdateUser,
+)
 from application.use_cases.view_runs import GetRun, ListRuns
 from application.use_cases.web_sessions import SessionPolicy, Sessions
 from domain.audit import AuditKey
@@ -259,15 +268,19 @@ class Container(containers.DeclarativeContainer):
     get_picklists = UseCase(GetPicklists, deps)
     get_usage = UseCase(GetUsage, deps)
     test_ticket = UseCase(MakeTestTicket, deps)
+    session_store = providers.Singleton(make_session_store, storage)
     add_user = UseCase(AddUser, deps, hasher)
     list_users = UseCase(ListUsers, deps)
     remove_user = UseCase(RemoveUser, deps)
+    update_user = UseCase(UpdateUser, deps, session_store)
+    rotate_token = UseCase(RotateToken, deps, hasher, session_store)
+    reset_password = UseCase(ResetPassword, deps, hasher, session_store)
+    change_own_password = UseCase(ChangeOwnPassword, deps, hasher, session_store)
     authenticate = UseCase(Authenticate, deps, hasher)
     query_audit = UseCase(QueryAudit, deps)
     export_audit = UseCase(ExportAudit, deps)
     verify_audit = UseCase(VerifyAudit, deps)
     record_rejected_request = UseCase(RecordRejectedRequest, deps)
-    session_store = providers.Singleton(make_session_store, storage)
     get_sync_status = UseCase(GetSyncStatus, deps, job_store)
     scheduler = providers.Singleton(make_scheduler, deps, job_store, config, refresh_tickets, refresh_all_mappings)
     sessions = UseCase(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))

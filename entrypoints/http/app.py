@@ -45,7 +45,7 @@ from entrypoints.http.problems import (
 )
 from entrypoints.http.runs import RunController, TicketRefreshController
 from entrypoints.http.settings import SettingsController
-from entrypoints.http.users import UserController
+from entrypoints.http.users import MeController, UserController
 from entrypoints.logs import configure_logging
 from entrypoints.metrics import CONTENT_TYPE, Metrics
 from entrypoints.web.app import web_router
@@ -179,6 +179,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
             TicketRefreshController,
             SettingsController,
             UserController,
+            MeController,
             AuditController,
         ],
         dependencies={"actor": Provide(provide_actor)},

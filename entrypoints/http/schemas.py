@@ -160,13 +160,38 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
         return f"SettingsIn({sorted(self.values())!r}, api_password={'***' if self.api_password else None})"
 
 
+Password = Annotated[str, Meta(min_length=1, max_length=256, pattern=SINGLE_LINE)]
+
+
 class UserIn(Struct, forbid_unknown_fields=True):
     username: Annotated[str, Meta(min_length=1, max_length=64, pattern=USERNAME)]
     role: Role
-    password: Annotated[str, Meta(min_length=12, max_length=256, pattern=SINGLE_LINE)] | None = None
+    password: Password | None = None
+    """Checked by the password policy (422 weak_password), not here."""
 
     def __repr__(self) -> str:
         return f"UserIn(username={self.username!r}, role={self.role.value!r})"
+
+
+class UserPatchIn(Struct, forbid_unknown_fields=True):
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class PasswordResetIn(Struct, forbid_unknown_fields=True):
+    password: Password | None = None
+    """Absent: a password is generated (and answered once)."""
+
+    def __repr__(self) -> str:
+        return "PasswordResetIn(password='***')"
+
+
+class OwnPasswordIn(Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, Meta(max_length=256)]
+    new_password: Password
+
+    def __repr__(self) -> str:
+        return "OwnPasswordIn(current_password='***', new_password='***')"
 
 
 # ------------------------------------------------------------------------------------------------------ responses
@@ -456,7 +481,18 @@ class UserOut(Struct):
     id: str
     username: str
     role: Role
+    disabled: bool
     created_at: datetime
+    password_changed_at: datetime | None
+
+
+class TokenOut(Struct):
+    token: str
+
+
+class PasswordOut(Struct):
+    password: str | None
+    """The generated password (shown once); null when the admin chose it."""
 
 
 class NewUserOut(Struct):

@@ -1,20 +1,43 @@
-"""API and web users: add (a token shown once), list, remove (admin)."""
+"""API and web users: add (a token shown once), list, remove, change role or disable, a new token or password (admin);
+one's own password (every role)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
-from application.errors import LastAdmin, UsernameTaken, UserNotFound
-from application.use_cases.users import AddUser, ListUsers, RemoveUser
+from application.errors import LastAdmin, UsernameTaken, UserNotFound, WeakPassword, WrongPassword
+from application.use_cases.users import (
+    AddUser,
+    ChangeOwnPassword,
+    ListUsers,
+    RemoveUser,
+    ResetPassword,
+    RotateToken,
+    UpdateUser,
+)
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import Limit, NameCursor
 from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import SINGLE_LINE, NewUserOut, UserIn, UserOut, UserPage, out
+from entrypoints.http.schemas import (
+    SINGLE_LINE,
+    NewUserOut,
+    OwnPasswordIn,
+    PasswordOut,
+    PasswordResetIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPage,
+    UserPatchIn,
+    out,
+)
+
+UserId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 
 
 class UserController(Controller):
@@ -26,7 +49,7 @@ class UserController(Controller):
         operation_id="addUser",
         status_code=201,
         description="The token is shown once; only its hash is kept.",
-        responses=api_responses(400, 403, UsernameTaken),
+        responses=api_responses(400, 403, UsernameTaken, WeakPassword),
     )
     async def add_user(
         self, actor: NamedDependency[Actor], add_user: NamedDependency[AddUser], data: JSONBody[UserIn]
@@ -60,6 +83,70 @@ class UserController(Controller):
         self,
         actor: NamedDependency[Actor],
         remove_user: NamedDependency[RemoveUser],
-        user_id: Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)],
+        user_id: UserId,
     ) -> None:
         await remove_user.execute(actor, user_id)
+
+    @patch(
+        "/{user_id:str}",
+        operation_id="updateUser",
+        description="Change the role or disable / enable; the user's web sessions end at once.",
+        responses=api_responses(400, 403, UserNotFound, LastAdmin),
+    )
+    async def update_user(
+        self,
+        actor: NamedDependency[Actor],
+        update_user: NamedDependency[UpdateUser],
+        user_id: UserId,
+        data: JSONBody[UserPatchIn],
+    ) -> UserOut:
+        return out(await update_user.execute(actor, user_id, data.role, data.disabled), UserOut)
+
+    @post(
+        "/{user_id:str}/token",
+        operation_id="rotateUserToken",
+        status_code=200,
+        description="A new token, shown once; the old one stops working at once.",
+        responses=api_responses(400, 403, UserNotFound),
+    )
+    async def rotate_token(
+        self, actor: NamedDependency[Actor], rotate_token: NamedDependency[RotateToken], user_id: UserId
+    ) -> TokenOut:
+        return TokenOut((await rotate_token.execute(actor, user_id)).secret)
+
+    @post(
+        "/{user_id:str}/password",
+        operation_id="resetUserPassword",
+        status_code=200,
+        description="Set the password, or (without a body) generate one, shown once; every session of the user ends.",
+        responses=api_responses(400, 403, UserNotFound, WeakPassword),
+    )
+    async def reset_password(
+        self,
+        actor: NamedDependency[Actor],
+        reset_password: NamedDependency[ResetPassword],
+        user_id: UserId,
+        data: JSONBody[PasswordResetIn | None] = None,
+    ) -> PasswordOut:
+        new = await reset_password.execute(actor, user_id, data.password if data is not None else None)
+        return PasswordOut(new.secret if new.generated else None)
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ("users",)
+
+    @post(
+        "/password",
+        operation_id="changeOwnPassword",
+        status_code=204,
+        description="Every role: change one's own password (the current one required); every web session ends.",
+        responses=api_responses(400, WrongPassword, UserNotFound, WeakPassword),
+    )
+    async def change_password(
+        self,
+        actor: NamedDependency[Actor],
+        change_own_password: NamedDependency[ChangeOwnPassword],
+        data: JSONBody[OwnPasswordIn],
+    ) -> None:
+        await change_own_password.execute(actor, data.current_password, data.new_password)
