@@ -19,7 +19,15 @@ from application.use_cases.diagnostics import CheckConnection, GetPicklists, Get
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
-from application.use_cases.users import AddUser, ListUsers, RemoveUser
+from application.use_cases.users import (
+    AddUser,
+    ListUsers,
+    NewSecret,
+    RemoveUser,
+    ResetPassword,
+    RotateToken,
+    UpdateUser,
+)
 from application.use_cases.web_sessions import Sessions
 from domain.audit import ChainCheck, Outcome
 from domain.picklists import Picklists
@@ -284,7 +292,13 @@ class UserPages(Controller):
         self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]
     ) -> Template:
         return page(
-            request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role), new=None
+            request,
+            "users.html",
+            web_actor,
+            users=await list_users.execute(web_actor),
+            roles=list(Role),
+            new=None,
+            secret=None,
         )
 
     @post("/")
@@ -307,8 +321,107 @@ class UserPages(Controller):
             return done(self.path, "error", words.failed(error, "adding the user"))
         # Not a redirect: the token (and a generated password) are shown once, in this answer only (never cached).
         return page(
-            request, "users.html", web_actor, users=await list_users.execute(web_actor), roles=list(Role), new=new
+            request,
+            "users.html",
+            web_actor,
+            users=await list_users.execute(web_actor),
+            roles=list(Role),
+            new=new,
+            secret=None,
         )
+
+    @post("/{user_id:str}/role")
+    async def role(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        update_user: NamedDependency[UpdateUser],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> Redirect:
+        role = field(form, "role")
+        if role not in Role.__members__.values():
+            return done(self.path, "error", "Choose a role.")
+        try:
+            user = await update_user.execute(web_actor, user_id, role=Role(role))
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "changing the role"))
+        return done(self.path, "ok", f"{user.username} is {user.role.value} now; their sessions ended.")
+
+    @post("/{user_id:str}/disable")
+    async def disable(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        update_user: NamedDependency[UpdateUser],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> Redirect:
+        try:
+            user = await update_user.execute(web_actor, user_id, disabled=True)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "disabling the user"))
+        return done(self.path, "ok", f"{user.username} is disabled: their token and sessions no longer work.")
+
+    @post("/{user_id:str}/enable")
+    async def enable(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        update_user: NamedDependency[UpdateUser],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> Redirect:
+        try:
+            user = await update_user.execute(web_actor, user_id, disabled=False)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "enabling the user"))
+        return done(self.path, "ok", f"{user.username} is enabled again.")
+
+    @post("/{user_id:str}/token")
+    async def token(
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        rotate_token: NamedDependency[RotateToken],
+        list_users: NamedDependency[ListUsers],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> Template | Redirect:
+        try:
+            secret = await rotate_token.execute(web_actor, user_id)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "making a new token"))
+        return await self._shown_once(request, web_actor, list_users, secret, "API token")
+
+    @post("/{user_id:str}/password")
+    async def password(
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        reset_password: NamedDependency[ResetPassword],
+        list_users: NamedDependency[ListUsers],
+        user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> Template | Redirect:
+        chosen = form.get("password")
+        try:
+            secret = await reset_password.execute(
+                web_actor, user_id, chosen if isinstance(chosen, str) and chosen else None
+            )
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "resetting the password"))
+        if not secret.generated:
+            return done(self.path, "ok", f"{secret.user.username}'s password was set; their sessions ended.")
+        return await self._shown_once(request, web_actor, list_users, secret, "Password")
+
+    async def _shown_once(
+        self, request: Request[Any, Any, Any], actor: Actor, list_users: ListUsers, secret: NewSecret, kind: str
+    ) -> Template | Redirect:
+        """A new secret, in this answer only (not a redirect: never cached); when the admin changed their own, their
+        session is over and the sign-in page follows."""
+        try:
+            users = await list_users.execute(actor)
+        except UseCaseError as error:
+            return done(self.path, "error", words.failed(error, "listing the users"))
+        return page(request, "users.html", actor, users=users, roles=list(Role), new=None, secret=(kind, secret))
 
     @post("/{user_id:str}/remove")
     async def remove(

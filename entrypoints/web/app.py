@@ -14,6 +14,7 @@ from litestar.static_files import create_static_files_router
 from application.errors import SignInRefused, StorageError, UseCaseError
 from application.use_cases.web_sessions import Sessions
 from entrypoints.http.problems import on_storage_error, use_case_status
+from entrypoints.web.account import AccountPages
 from entrypoints.web.admin import AuditPages, SettingsPages, UserPages
 from entrypoints.web.customers import CustomerPages
 from entrypoints.web.plumbing import (
@@ -143,6 +144,7 @@ def web_router() -> Router:
             SettingsPages,
             AuditPages,
             UserPages,
+            AccountPages,
             create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False),
         ],
         dependencies={"web_actor": Provide(provide_web_actor), "form": Provide(provide_form)},

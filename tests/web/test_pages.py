@@ -200,7 +200,7 @@ def test_users_add_shows_the_secrets_once_and_remove(page: Any, site: Site) -> N
     sign_in(page, site, Role.ADMIN)
     page.get_by_role("link", name="Users").click()
     page.get_by_label("Username").fill("night-shift")
-    page.get_by_label("Role").select_option("operator")
+    page.get_by_label("Role", exact=True).select_option("operator")
     page.get_by_role("button", name="Add user").click()
     token = page.locator("#new-token").inner_text()
     assert len(token) >= 40 and page.locator("#new-password").count() == 1
