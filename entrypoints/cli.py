@@ -82,18 +82,53 @@ async def users_add(container: Container, args: argparse.Namespace, out: TextIO)
 
 async def users_list(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     for user in await container.list_users().execute(SYSTEM):
-        print(f"{user.username}\t{user.role.value}\t{user.created_at.isoformat()}\t{user.id}", file=out)
+        state = "disabled" if user.disabled else "enabled"
+        print(f"{user.username}\t{user.role.value}\t{user.created_at.isoformat()}\t{user.id}\t{state}", file=out)
     return 0
 
 
-async def users_remove(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+async def named_user(container: Container, name: str) -> str | None:
+    """The id of the user named `name` (None, said on stderr, when there is none)."""
     users = await container.list_users().execute(SYSTEM)
-    user = next((u for u in users if u.username == args.name), None)
+    user = next((u for u in users if u.username == name), None)
     if user is None:
-        print(f"error: user_not_found: no user is named {args.name!r}", file=sys.stderr)
+        print(f"error: user_not_found: no user is named {name!r}", file=sys.stderr)
+    return None if user is None else user.id
+
+
+async def users_remove(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    if (user_id := await named_user(container, args.name)) is None:
         return 1
-    await container.remove_user().execute(SYSTEM, user.id)
-    print(f"removed {user.username}", file=out)
+    await container.remove_user().execute(SYSTEM, user_id)
+    print(f"removed {args.name}", file=out)
+    return 0
+
+
+async def users_update(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    """`disable`, `enable` and `role`: the user's sessions end at once; a disabled user's token stops working."""
+    if (user_id := await named_user(container, args.name)) is None:
+        return 1
+    disabled = {"disable": True, "enable": False}.get(args.users_command)
+    role = Role(args.role) if args.users_command == "role" else None
+    user = await container.update_user().execute(SYSTEM, user_id, role=role, disabled=disabled)
+    state = "disabled" if user.disabled else "enabled"
+    print(f"{user.username}: {user.role.value}, {state}; their web sessions ended", file=out)
+    return 0
+
+
+async def users_token(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    if (user_id := await named_user(container, args.name)) is None:
+        return 1
+    new = await container.rotate_token().execute(SYSTEM, user_id)
+    print(f"token:    {new.secret}\nThe old token no longer works. Keep this one now: it is not shown again.", file=out)
+    return 0
+
+
+async def users_password(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    if (user_id := await named_user(container, args.name)) is None:
+        return 1
+    new = await container.reset_password().execute(SYSTEM, user_id)
+    print(f"password: {new.secret}\nTheir web sessions ended. Keep it now: it is not shown again.", file=out)
     return 0
 
 
@@ -249,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     action("list", "list users", users_list, users)
     action("remove", "remove a user", users_remove, users).add_argument("name")
     action("unlock", "forget a user's failed web sign-ins (lifts the hold)", users_unlock, users).add_argument("name")
+    action("disable", "disable a user: its token and sessions stop working", users_update, users).add_argument("name")
+    action("enable", "enable a disabled user again", users_update, users).add_argument("name")
+    p = action("role", "change a user's role (its sessions end)", users_update, users)
+    p.add_argument("name")
+    p.add_argument("role", choices=[r.value for r in Role])
+    action("token", "give a user a new API token (printed once)", users_token, users).add_argument("name")
+    action("password", "give a user a generated password (printed once)", users_password, users).add_argument("name")
 
     mappings = commands.add_parser("mappings", help="company mappings").add_subparsers(dest="sub", required=True)
     action("refresh", "re-check every mapping against Autotask", mappings_refresh, mappings)

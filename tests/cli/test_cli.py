@@ -64,6 +64,33 @@ def test_users_list_remove_and_refusals(data_dir: Path, capsys: pytest.CaptureFi
     assert run(capsys, "mappings", "refresh")[0] == 1  # integration_disabled, audited
 
 
+def test_users_disable_enable_role_token_and_password(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    _, out = run(capsys, "users", "add", "bob", "--role", "reporter", "--json")
+    old_token = json.loads(out)["token"]
+    assert run(capsys, "users", "disable", "bob") == (0, "bob: reporter, disabled; their web sessions ended\n")
+    assert run(capsys, "users", "list")[1].splitlines()[1].endswith("\tdisabled")
+    with TestClient(create_app(Container())) as client:
+        assert client.get("/api/v1/runs", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    assert run(capsys, "users", "enable", "bob")[0] == 0
+    assert run(capsys, "users", "role", "bob", "operator") == (0, "bob: operator, enabled; their web sessions ended\n")
+    code, out = run(capsys, "users", "token", "bob")
+    token = re.search(r"token:\s+(\S+)", out)
+    assert code == 0 and token is not None and token[1] != old_token
+    code, out = run(capsys, "users", "password", "bob")
+    password = re.search(r"password:\s+(\S+)", out)
+    assert code == 0 and password is not None and len(password[1]) >= 12
+    with TestClient(create_app(Container())) as client:
+        assert client.get("/api/v1/runs", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+        assert client.get("/api/v1/runs", headers={"Authorization": f"Bearer {token[1]}"}).status_code == 200
+    with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
+        stored = " ".join(str(v) for row in db.execute("SELECT * FROM audit_records") for v in row)
+    assert token[1] not in stored and password[1] not in stored
+    assert run(capsys, "users", "disable", "alice")[0] == 1  # the last enabled admin stays
+    assert run(capsys, "users", "role", "alice", "reporter")[0] == 1
+    assert run(capsys, "users", "token", "nobody")[0] == 1
+
+
 def test_users_unlock_forgets_the_failed_sign_ins(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "users", "add", "bob", "--role", "admin")
     with sqlite3.connect(data_dir / "backupchecks.sqlite3") as db:
