@@ -267,7 +267,9 @@ class MemoryUsers(_Repo):
     async def get(self, user_id: str) -> User | None:
         return self._uow.t_users.get(user_id)
 
-    async def list(self) -> list[User]:
+    async def list(self, *, for_update: bool = False) -> list[User]:
+        if for_update:
+            await self._uow.lock(("users", "*"))
         return sorted(self._uow.t_users.values(), key=lambda u: u.username)
 
     async def update(self, user: User) -> bool:

@@ -201,8 +201,11 @@ class SqlUsers(_Repo):
     async def get(self, user_id: str) -> User | None:
         return await self._first(t.users.c.id == user_id)
 
-    async def list(self) -> list[User]:
-        return [rows.user_from(row) for row in await self._rows(sa.select(t.users).order_by(t.users.c.username))]
+    async def list(self, *, for_update: bool = False) -> list[User]:
+        statement = sa.select(t.users).order_by(t.users.c.username)
+        if for_update:  # PostgreSQL locks the rows; SQLite's write transaction already excludes other writers
+            statement = statement.with_for_update()
+        return [rows.user_from(row) for row in await self._rows(statement)]
 
     async def update(self, user: User) -> bool:
         values = {k: v for k, v in rows.flat_row(user).items() if k not in {"id", "username", "created_at"}}

@@ -103,7 +103,7 @@ class RemoveUser(UseCase):
         async with Attempt(self.deps, actor, "user.remove", ("user", user_id[:64])) as attempt:
             attempt.authorize(Permission.ADMINISTER)
             async with self.deps.uow() as uow:
-                users = await uow.users.list()
+                users = await uow.users.list(for_update=True)  # the last enabled admin rule holds
                 user = next((u for u in users if u.id == user_id), None)
                 if user is not None and user.role is Role.ADMIN and not user.disabled and enabled_admins(users) == 1:
                     raise LastAdmin()
@@ -125,7 +125,7 @@ class UpdateUser:
         async with Attempt(self.deps, actor, "user.update", ("user", user_id[:64])) as attempt:
             attempt.authorize(Permission.ADMINISTER)
             async with self.deps.uow() as uow:
-                users = await uow.users.list()
+                users = await uow.users.list(for_update=True)  # the last enabled admin rule holds
                 user = next((u for u in users if u.id == user_id), None)
                 if user is None:
                     raise UserNotFound()

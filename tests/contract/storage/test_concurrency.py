@@ -1,14 +1,20 @@
-"""Many units of work at once: one reservation wins, compare-and-set has one winner, the audit chain stays one."""
+"""Many units of work at once: one reservation wins, compare-and-set has one winner, the audit chain stays one, the last
+enabled admin stays."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
 
+from adapters.memory.sessions import MemorySessionStore
+from application.errors import LastAdmin
 from application.ports import UnitOfWorkFactory
+from application.use_cases.users import UpdateUser
 from domain.audit import verify_chain
+from domain.roles import Role
 from domain.tickets import TicketLink
 from tests.contract.storage import samples as s
+from tests.support import ADMIN, UseCaseWorld
 
 RACERS = 24
 
@@ -111,3 +117,24 @@ async def test_concurrent_audit_appends_keep_one_valid_chain(uow_factory: UnitOf
             1,
             2,
         )
+
+
+async def test_two_admins_disabling_each_other_at_once_leave_one_enabled(uow_factory: UnitOfWorkFactory) -> None:
+    """The rule over all admins reads them locked (PostgreSQL's FOR UPDATE): without it both were disabled."""
+    for round_ in range(5):
+        ids = [f"a{round_}-{i}" for i in range(2)]
+        async with uow_factory() as uow:
+            for uid in ids:
+                await uow.users.add(s.user(uid, uid, Role.ADMIN))
+            for other in await uow.users.list():
+                if other.id not in ids and not other.disabled:
+                    await uow.users.update(replace(other, disabled=True))  # the previous round's survivor
+            await uow.commit()
+        update = UpdateUser(UseCaseWorld(uow=uow_factory).deps, MemorySessionStore())
+        results = await asyncio.gather(
+            *(update.execute(ADMIN, uid, disabled=True) for uid in ids), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["LastAdmin", "User"], results
+        assert any(isinstance(r, LastAdmin) for r in results)
+        async with uow_factory() as uow:
+            assert sum(u.role is Role.ADMIN and not u.disabled for u in await uow.users.list()) == 1
