@@ -18,6 +18,7 @@ from adapters.autotask import AutotaskConnector
 from adapters.autotask.budget import LocalBudget
 from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
+from adapters.file_budget import FileLockBudget, sqlite_budget_folder
 from adapters.memory.jobs import MemoryJobStore
 from adapters.memory.sessions import MemorySessionStore
 from adapters.secret_box import FernetSecretBox
@@ -147,9 +148,14 @@ def session_policy(config: Config) -> SessionPolicy:
 
 def make_budget(storage: UnitOfWorkFactory) -> InFlightBudget:
     """Autotask's in-flight cap counts every process with the same tracking identifier: on PostgreSQL (several
-    instances) the processes share it through the database; otherwise one process holds it in memory."""
-    if isinstance(storage, SqlStorage) and storage.engine.dialect.name == "postgresql":
-        return AdvisoryLockBudget(storage.engine)
+    instances) the processes share it through the database's advisory locks; on a SQLite file every process on the
+    host (each `serve` worker, the command line run by cron) shares it through lock files beside the database; in
+    memory (tests) one process holds it."""
+    if isinstance(storage, SqlStorage):
+        if storage.engine.dialect.name == "postgresql":
+            return AdvisoryLockBudget(storage.engine)
+        if storage.engine.dialect.name == "sqlite" and (folder := sqlite_budget_folder(storage.engine.url.database)):
+            return FileLockBudget(folder)
     return LocalBudget()
 
 

@@ -267,7 +267,7 @@ async def test_one_budget_of_three_per_entity_across_methods(world: SimulatorWor
 
 
 async def test_two_processes_without_a_shared_budget_are_refused_and_retry_until_served(world: SimulatorWorld) -> None:
-    """Two connectors with budgets of their own (two processes on SQLite, say) overrun the tenant's thread limit:
+    """Two connectors with budgets of their own (processes that share no budget) overrun the tenant's thread limit:
     the refusals were not processed, so every create is retried and lands exactly once."""
     urls = world.connector.zone_discovery_urls
     one, other = (AutotaskConnector(zone_discovery_urls=urls, backoff_base=0.05) for _ in range(2))  # real waits

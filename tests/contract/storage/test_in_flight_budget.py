@@ -1,31 +1,41 @@
-"""The in-flight budget (Autotask's 3 requests per tracking identifier and entity): in-process, and shared by every
-process through PostgreSQL advisory locks."""
+"""The in-flight budget (Autotask's 3 requests per tracking identifier and entity): in-process, shared by every
+process on one host through lock files (the SQLite deployment), and shared by every process through PostgreSQL advisory
+locks. What only the lock files do (real processes, kill -9, names and modes) is in test_file_lock_budget.py."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from adapters.autotask.budget import LocalBudget
+from adapters.file_budget import FileLockBudget
 from adapters.sql import SqlStorage
 from adapters.sql.budget import AdvisoryLockBudget
 from application.errors import StorageUnavailable
 from application.ports import InFlightBudget
 from tests.storage_backends import backend_params, empty_database, execute_on_server, postgres_url
 
+BUDGETS = [*backend_params(("memory",)), pytest.param("host", id="host"), *backend_params(("postgres",))]
+
 
 @asynccontextmanager
 async def budgets(name: str) -> AsyncIterator[tuple[InFlightBudget, InFlightBudget]]:
-    """Two budgets as two processes would hold them: one shared in-process budget, or two engines (two pools, two
-    sets of sessions) on one PostgreSQL database."""
+    """Two budgets as two processes would hold them: one shared in-process budget, two budgets on one folder of lock
+    files, or two engines (two pools, two sets of sessions) on one PostgreSQL database."""
     if name == "memory":
         shared = LocalBudget()
         yield shared, shared
+        return
+    if name == "host":
+        with tempfile.TemporaryDirectory() as folder:
+            yield FileLockBudget(Path(folder) / "budget"), FileLockBudget(Path(folder) / "budget")
         return
     async with empty_database(name) as url:
         first, second = SqlStorage(url), SqlStorage(url)
@@ -36,7 +46,7 @@ async def budgets(name: str) -> AsyncIterator[tuple[InFlightBudget, InFlightBudg
             await second.dispose()
 
 
-@pytest.mark.parametrize("name", backend_params(("memory", "postgres")))
+@pytest.mark.parametrize("name", BUDGETS)
 async def test_at_most_three_hold_one_key_across_both(name: str) -> None:
     async with budgets(name) as (one, two):
         holding: Counter[str] = Counter()
@@ -55,7 +65,7 @@ async def test_at_most_three_hold_one_key_across_both(name: str) -> None:
         assert sum(holding.values()) == 0
 
 
-@pytest.mark.parametrize("name", backend_params(("memory", "postgres")))
+@pytest.mark.parametrize("name", BUDGETS)
 async def test_a_full_budget_times_out_and_frees_every_slot_after_use(name: str) -> None:
     async with budgets(name) as (one, two):
         release = asyncio.Event()
