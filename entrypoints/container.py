@@ -20,15 +20,25 @@ from adapters.clock import SystemClock
 from adapters.credentials import Argon2Credentials
 from adapters.file_budget import FileLockBudget, sqlite_budget_folder
 from adapters.memory.jobs import MemoryJobStore
+from adapters.memory.refusals import MemoryRefusedCredentials
 from adapters.memory.sessions import MemorySessionStore
 from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.budget import AdvisoryLockBudget
 from adapters.sql.jobs import SqlJobStore
+from adapters.sql.refusals import SqlRefusedCredentials
 from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
 from application.deps import Deps
-from application.ports import InFlightBudget, JobStore, PsaConnector, SecretBox, SessionStore, UnitOfWorkFactory
+from application.ports import (
+    InFlightBudget,
+    JobStore,
+    PsaConnector,
+    RefusedCredentials,
+    SecretBox,
+    SessionStore,
+    UnitOfWorkFactory,
+)
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
@@ -159,11 +169,18 @@ def make_budget(storage: UnitOfWorkFactory) -> InFlightBudget:
     return LocalBudget()
 
 
+def make_refusals(storage: UnitOfWorkFactory) -> RefusedCredentials:
+    """The credentials Autotask refused, beside the data: in the SQL database (every process and the CLI see them),
+    or in memory when the storage is (tests)."""
+    return SqlRefusedCredentials(storage) if isinstance(storage, SqlStorage) else MemoryRefusedCredentials()
+
+
 def make_connector(config: Config, metrics: Metrics, storage: UnitOfWorkFactory) -> PsaConnector:
     return AutotaskConnector(
         zone_discovery_urls=[config.autotask_zone_url] if config.autotask_zone_url else None,
         timeout=config.autotask_timeout,
         budget=make_budget(storage),
+        refusals=make_refusals(storage),
         on_request=metrics.autotask_request,
         logger=logging.getLogger("backupchecks.autotask"),
     )

@@ -9,16 +9,20 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
+from adapters.clock import SystemClock
+from adapters.memory.refusals import MemoryRefusedCredentials
+from application.errors import StorageError
 from application.ports import (
     AccessLevel,
     ApiUsage,
     AuthFailure,
+    Clock,
     Company,
     CompanyPage,
     Credentials,
@@ -31,6 +35,7 @@ from application.ports import (
     PsaNotFound,
     PsaRejected,
     PsaUnavailable,
+    RefusedCredentials,
     Rights,
     TicketFacts,
     Zone,
@@ -70,6 +75,9 @@ IN_CHUNK = 400
 """Autotask fails a query with more than about 500 conditions (each `in` value counts one)."""
 IN_RETRY_SECONDS = 15 * 60
 """After a tenant refused the `in` operator, tickets are read one by one for this long, then `in` is tried again."""
+REFUSAL_RETRY_SECONDS = 30 * 60
+"""Credentials Autotask refused are tried once more after this long, by one process of all those sharing the refusals
+(a new API user or secret can take a while to reach every Autotask server; then it heals without an admin)."""
 LOGGER_NAME = "backupchecks.autotask"
 T = TypeVar("T")
 _IN_REFUSED = re.compile(
@@ -93,24 +101,21 @@ class _Tenant:
     picklists_read: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One read of the field documents at a time: concurrent first callers share it."""
     in_refused_until: float = 0.0
-    refused: PsaAuthError | None = None
-    """Autotask refused these credentials: no call is made with them again (repeated failed logins lock the API
-    user) until they change or an admin's Test connection asks afresh."""
-
-
-def _key(credentials: Credentials) -> str:
-    """A digest naming the credentials (the secret is part of it, so a changed secret starts afresh)."""
-    parts = (credentials.environment.value, credentials.username, credentials.secret, credentials.tracking_identifier)
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
 class AutotaskConnector:
-    """Hands out gateways; holds the HTTP client, the in-flight budget and, per credentials, zone, picklists and
-    whether Autotask refused them (docs/adr/0007-autotask-as-real-tenants-are.md).
+    """Hands out gateways; holds the HTTP client, the in-flight budget and, per credentials, zone and picklists
+    (docs/adr/0007-autotask-as-real-tenants-are.md).
 
     `budget` is shared by every process using the tracking identifier (the container passes the PostgreSQL one when
     instances share a database; by default one process's `LocalBudget(max_in_flight)`). `deadline` bounds a request's
-    wait for a slot and its thread-limit retries; `timeout` bounds each HTTP exchange."""
+    wait for a slot and its thread-limit retries; `timeout` bounds each HTTP exchange.
+
+    `refusals` remembers the credentials Autotask refused, for every process sharing it (the container passes the
+    database's; by default this process's memory): they are not sent again until they change, an admin's Test
+    connection (`fresh=True`) tries them, or `refusal_retry_seconds` passed since they were last tried, when one
+    process of all takes one retry (docs/adr/0030-refused-credentials-remembered-in-the-database.md). `clock` tells
+    that time."""
 
     def __init__(
         self,
@@ -126,17 +131,24 @@ class AutotaskConnector:
         transport: httpx.AsyncBaseTransport | None = None,
         logger: logging.Logger | None = None,
         on_request: Callable[[str, str], None] | None = None,
+        refusals: RefusedCredentials | None = None,
+        refusal_retry_seconds: float = REFUSAL_RETRY_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         self.zone_discovery_urls = tuple(zone_discovery_urls) if zone_discovery_urls else None
         self.zone_ttl_seconds = zone_ttl_seconds
+        self.refusals: RefusedCredentials = refusals if refusals is not None else MemoryRefusedCredentials()
+        self.refusal_retry = timedelta(seconds=refusal_retry_seconds)
+        self.clock: Clock = clock or SystemClock()
         self._timeout = timeout
         self._httpx_transport = transport
         self._client: httpx.AsyncClient | None = None
         self._tenants: dict[str, _Tenant] = {}
+        self.logger = logger or logging.getLogger(LOGGER_NAME)
         redact_httpx_log()
         self.transport = Transport(
             self._http,
-            logger or logging.getLogger(LOGGER_NAME),
+            self.logger,
             retries,
             backoff_base,
             budget or LocalBudget(max_in_flight),
@@ -155,13 +167,12 @@ class AutotaskConnector:
         return SANDBOX_DISCOVERY if environment is Environment.SANDBOX else PRODUCTION_DISCOVERY
 
     def connect(self, credentials: Credentials, *, fresh: bool = False) -> AutotaskGateway:
-        tenant = self._tenants.setdefault(_key(credentials), _Tenant())
-        if fresh:
-            tenant.refused = None
-        return AutotaskGateway(self, credentials, tenant)
+        """A gateway for the credentials. Nothing is asked here (of Autotask or the refusals): its first call does."""
+        return AutotaskGateway(self, credentials, self._tenants.setdefault(credentials.digest, _Tenant()), fresh=fresh)
 
     def forget(self, credentials: Credentials) -> None:
-        self._tenants.pop(_key(credentials), None)
+        """Drop the cached zone and picklists of the credentials (a refusal stays: only its store forgets it)."""
+        self._tenants.pop(credentials.digest, None)
 
     def clear(self) -> None:
         self._tenants.clear()
@@ -185,13 +196,32 @@ def _eq(field: str, value: Any) -> dict[str, Any]:
 
 
 class AutotaskGateway:
-    def __init__(self, connector: AutotaskConnector, credentials: Credentials, tenant: _Tenant) -> None:
+    """The PSA gateway over Autotask. Before its first request it asks the connector's refusals whether Autotask
+    refused these credentials (once per gateway): refused ones send nothing, unless this gateway may try them once
+    more (`fresh`, or the retry window passed and it took the retry); that try's first authenticated answer decides,
+    the refusal forgotten by every process on success or remembered anew on failure. Concurrent calls of one gateway
+    wait for that answer, so one try is one login."""
+
+    def __init__(
+        self, connector: AutotaskConnector, credentials: Credentials, tenant: _Tenant, *, fresh: bool = False
+    ) -> None:
         self._connector = connector
         self._credentials = credentials
         self._tenant = tenant
         self._calls = 0
         self._gate_key = hashlib.sha256(credentials.tracking_identifier.encode()).hexdigest()[:16]
         """The in-flight budget is per tracking identifier; its digest names it (the identifier is a credential)."""
+        self._digest = credentials.digest
+        self._fresh = fresh
+        self._admitted = False
+        """The refusals were asked: none stood in the way (or this gateway's try of refused credentials succeeded)."""
+        self._trying = False
+        """These credentials were refused, and this gateway tries them once more: its first authenticated answer
+        decides."""
+        self._refused: PsaAuthError | None = None
+        """Refused (remembered or just now): this gateway sends nothing more."""
+        self._admission = asyncio.Lock()
+        self._try_lock = asyncio.Lock()
 
     @property
     def calls(self) -> int:
@@ -217,26 +247,81 @@ class AutotaskGateway:
     async def _zone(self) -> tuple[Zone, bool]:
         """The zone, and whether it was discovered just now (rather than cached)."""
         tenant = self._tenant
-        self._check_refused()
+        await self._admit()
         if tenant.zone is None or time.monotonic() >= tenant.zone_expires:
             try:
                 tenant.zone = await self._discover()
             except PsaAuthError as error:
-                tenant.refused = error
+                await self._refuse(error)
                 raise
             tenant.zone_expires = time.monotonic() + self._connector.zone_ttl_seconds
             return tenant.zone, True
         return tenant.zone, False
 
-    def _check_refused(self) -> None:
-        refused = self._tenant.refused
-        if refused is not None:
-            raise PsaAuthError(
-                refused.failure,
-                f"{refused.message} (Autotask refused these credentials; Backupchecks "
-                "stops using them, so the API user is not locked, until they change "
-                "in the settings or an admin runs Test connection.)",
+    # -- refused credentials -------------------------------------------------------------------------------------------
+    async def _admit(self) -> None:
+        """Raise the refusal when these credentials may not be sent. Asks the connector's refusals once per gateway
+        (a database that does not answer raises StorageUnavailable: nothing is sent then either)."""
+        if self._refused is not None:
+            raise self._refusal(self._refused)
+        if self._admitted or self._trying:
+            return
+        async with self._admission:
+            if self._refused is not None:
+                raise self._refusal(self._refused)
+            if self._admitted or self._trying:
+                return
+            connector = self._connector
+            refusal = await connector.refusals.get(self._digest)
+            if refusal is None:
+                self._admitted = True
+                return
+            now = connector.clock.now()
+            if self._fresh:  # an admin's Test connection tries; pushing `refused_at` keeps the window's retry off
+                await connector.refusals.take_retry(self._digest, refusal.refused_at, now)
+                self._start_try()
+                return
+            if now - refusal.refused_at >= connector.refusal_retry and await connector.refusals.take_retry(
+                self._digest, refusal.refused_at, now
+            ):
+                connector.logger.info(
+                    "Autotask refused these credentials %s ago: trying them once more", now - refusal.refused_at
+                )
+                self._start_try()
+                return
+            self._refused = PsaAuthError(refusal.failure, refusal.message)
+            raise self._refusal(self._refused)
+
+    def _start_try(self) -> None:
+        self._trying = True
+        self._tenant.zone = None  # discovered afresh, so a 401 is believed at once: one try costs one login
+
+    def _refusal(self, refused: PsaAuthError) -> PsaAuthError:
+        minutes = self._connector.refusal_retry.total_seconds() / 60
+        return PsaAuthError(
+            refused.failure,
+            f"{refused.message} (Autotask refused these credentials; Backupchecks stops using them, so the API user is "
+            f"not locked, until they change in the settings or an admin runs Test connection; one process tries them "
+            f"once more {minutes:g} minutes after the last try.)",
+        )
+
+    async def _refuse(self, error: PsaAuthError) -> None:
+        """Autotask refused the credentials: this gateway sends nothing more, and every process learns it."""
+        self._refused, self._trying, self._admitted = error, False, False
+        try:
+            await self._connector.refusals.remember(
+                self._digest, error.failure, error.message, self._connector.clock.now()
             )
+        except StorageError as lost:  # Autotask's answer is what the caller must hear
+            self._connector.logger.warning("the refusal of Autotask credentials was not stored: %s", lost)
+
+    async def _accepted(self) -> None:
+        """Autotask answered refused credentials after authenticating them: no process refuses them any more."""
+        self._trying, self._admitted = False, True
+        try:
+            await self._connector.refusals.forget(self._digest)
+        except StorageError as lost:  # the answer (a ticket created, say) must reach the caller
+            self._connector.logger.warning("an old refusal of Autotask credentials was not forgotten: %s", lost)
 
     async def _discover(self) -> Zone:
         """Ask each discovery host in turn (any failure, a 404 included, moves on to the next); the user is unknown
@@ -271,7 +356,24 @@ class AutotaskGateway:
         self, method: str, path: str, endpoint: str, body: Any = None, *, write: bool = False, absolute: bool = False
     ) -> Any:
         """One API call; a 401 with a cached zone re-discovers it once (the tenant may have moved) before it is
-        believed. Refused credentials are remembered: no further call is made with them."""
+        believed. Refused credentials are remembered: no further call is made with them (see the class)."""
+        await self._admit()
+        if self._trying:
+            async with self._try_lock:  # the other calls of this gateway wait for the try's answer
+                await self._admit()
+                if self._trying:
+                    try:
+                        answer = await self._authenticated(method, path, endpoint, body, write, absolute)
+                    except (PsaNotFound, PsaForbidden, PsaRejected):  # authenticated, and refused on the merits
+                        await self._accepted()
+                        raise
+                    await self._accepted()
+                    return answer
+        return await self._authenticated(method, path, endpoint, body, write, absolute)
+
+    async def _authenticated(
+        self, method: str, path: str, endpoint: str, body: Any, write: bool, absolute: bool
+    ) -> Any:
         while True:
             zone, fresh = await self._zone()
             url = path if absolute else zone.api_url + path
@@ -280,13 +382,14 @@ class AutotaskGateway:
                     Request(method, url, f"{method} {endpoint}", body, write, self._headers()), tenant=self._gate_key
                 )
             except Unauthorized as error:
-                if not fresh:
+                if not fresh and not self._trying:  # a try of refused credentials is one login, never two
                     self._tenant.zone = None
                     continue
-                self._tenant.refused = PsaAuthError(AuthFailure.BAD_SECRET, error.message)
-                raise self._tenant.refused from None
+                refused = PsaAuthError(AuthFailure.BAD_SECRET, error.message)
+                await self._refuse(refused)
+                raise refused from None
             except PsaAuthError as error:
-                self._tenant.refused = error
+                await self._refuse(error)
                 raise
 
     async def _item(self, entity: str, item_id: int) -> dict[str, Any] | None:

@@ -236,6 +236,7 @@ def _refusal(sim: Simulator, request: Request[Any, Any, Any], endpoint: Endpoint
     if (headers.get("username") or "").lower() != sim.username.lower() or not sim.secret_matches(
         headers.get("secret") or ""
     ):
+        sim.failed_logins += 1
         if sim.auth_failure_status == 500:
             return _errors(500, AUTH_REFUSED)
         return Response(content=b"", status_code=401)

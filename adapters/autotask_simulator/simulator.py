@@ -230,6 +230,8 @@ class Simulator:
         self.by_api_user: defaultdict[str, set[int]] = defaultdict(set)
         """Ids of the records the API user made (what "Mine"/"Restricted" access sees)."""
         self.counts: Counter[str] = Counter()
+        self.failed_logins = 0
+        """Requests refused for a wrong username or secret (what locks a real tenant's API user when repeated)."""
         self.faults: list[Fault] = []
         self._lock = threading.RLock()
         self._ids = {"Tickets": 7000, "TicketNotes": 29_000, "TimeEntries": 51_000}
@@ -259,6 +261,11 @@ class Simulator:
 
     def secret_matches(self, secret: str) -> bool:
         return hmac.compare_digest(self._secret_digest, _digest(secret))
+
+    def set_secret(self, secret: str) -> None:
+        """The API user's secret changes (an admin reset it, or a new one reached this server at last)."""
+        with self._lock:
+            self._secret_digest = _digest(secret)
 
     def add_company(self, company_id: int, name: str, active: bool = True) -> None:
         with self._lock:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -145,6 +147,14 @@ class Credentials:
     def __repr__(self) -> str:  # the secret never reaches a log through repr
         return f"Credentials(environment={self.environment.value!r}, username={self.username!r}, secret='***')"
 
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) naming these credentials: environment, username, secret and tracking identifier, so changed
+        credentials (or the same ones in the other environment's database) have another. What is stored or logged
+        about credentials is this, never the credentials."""
+        parts = (self.environment.value, self.username, self.secret, self.tracking_identifier)
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
 
 class PsaGateway(Protocol):
     """One PSA (Autotask) seen through the operations Backupchecks needs. PSA-neutral names; Autotask's dialect
@@ -212,9 +222,41 @@ class PsaConnector(Protocol):
 
     Once the PSA refuses a set of credentials, their gateways refuse every call without asking the PSA again (real
     tenants lock API users after repeated failed logins), until the credentials change or `fresh=True` (an admin's
-    Test connection) tries them once more."""
+    Test connection) tries them once more. The Autotask connector remembers refusals in `RefusedCredentials`, so every
+    process sharing the database knows them, and after a retry window lets one of them try once more."""
 
     def connect(self, credentials: Credentials, *, fresh: bool = False) -> PsaGateway: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The PSA refused a set of credentials (known by their digest only): how, in its words, and when it last did (or
+    when a process last took the one retry it allows)."""
+
+    failure: AuthFailure
+    message: str
+    refused_at: datetime
+
+
+class RefusedCredentials(Protocol):
+    """Credentials the PSA refused, by `Credentials.digest`, in the service's own database: every process and the CLI
+    see them before they ask the PSA (docs/adr/0030-refused-credentials-remembered-in-the-database.md)."""
+
+    async def get(self, digest: str) -> Refusal | None: ...
+
+    async def remember(self, digest: str, failure: AuthFailure, message: str, at: datetime) -> None:
+        """Store the refusal (replacing one stored before), refused at `at`."""
+        ...
+
+    async def take_retry(self, digest: str, seen: datetime, at: datetime) -> bool:
+        """Claim the one retry of refused credentials, compare-and-set: move `refused_at` from `seen` (as `get` read
+        it) to `at`. True only for the caller whose statement moved it; False when another process did first, or the
+        refusal was replaced or forgotten meanwhile."""
+        ...
+
+    async def forget(self, digest: str) -> None:
+        """The credentials worked: no process refuses them any more (nothing happens when none was stored)."""
+        ...
 
 
 class InFlightBudget(Protocol):
