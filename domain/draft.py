@@ -41,11 +41,16 @@ class TicketDraft:
     """User-defined fields as (name, value), sent as `userDefinedFields`."""
 
 
+def external_id_prefix(installation_id: str) -> str:
+    """How every `externalID` this installation gives a ticket begins (a status poll asks Autotask for its own)."""
+    return f"bc-{installation_id[:8]}-"
+
+
 def external_id(installation_id: str, run_id: str) -> str:
     """A stable key (≤ 50 characters) naming this installation's ticket for this run, so a ticket whose creation
     answer was lost can be found again in Autotask instead of being created twice."""
     digest = hashlib.sha256(f"{installation_id}\x00{run_id}".encode()).hexdigest()[:32]
-    return f"bc-{installation_id[:8]}-{digest}"
+    return external_id_prefix(installation_id) + digest
 
 
 def _clip(text: str, limit: int) -> str:
@@ -255,7 +260,7 @@ def build_test_draft(
         issue_type_id=settings.default_issue_type_id,
         sub_issue_type_id=settings.default_sub_issue_type_id,
         source_id=settings.default_source_id,
-        external_id=f"bc-{settings.installation_id[:8]}-test-{test_id[:32]}",
+        external_id=f"{external_id_prefix(settings.installation_id)}test-{test_id[:32]}",
         due_at=now + timedelta(hours=settings.ticket_due_hours),
         category_id=settings.ticket_category_id,
         work_type_id=settings.work_type_id,

@@ -201,6 +201,7 @@ class Container(containers.DeclarativeContainer):
     psa = providers.Singleton(make_connector, config, metrics, storage)
     hasher = providers.Singleton(Argon2Credentials)
     denials = providers.Singleton(DenialFolder)
+    job_store = providers.Singleton(make_job_store, storage)
     deps = providers.Factory(Deps, uow=storage, clock=clock, psa=psa, secrets=secret_box, denials=denials)
 
     put_customer = UseCase(PutCustomer, deps)
@@ -220,7 +221,9 @@ class Container(containers.DeclarativeContainer):
     get_ticket = UseCase(GetTicket, deps)
     preview_ticket = UseCase(PreviewTicket, deps, base_url=config.provided.base_url)
     resolve_ticket = UseCase(ResolveTicket, deps, stale_after_seconds=config.provided.ticket_stale_after)
-    refresh_tickets = UseCase(RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after)
+    refresh_tickets = UseCase(
+        RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after, jobs=job_store
+    )
     get_settings = UseCase(GetSettings, deps)
     get_reach = UseCase(GetReach, deps)
     update_settings = UseCase(UpdateSettings, deps)
@@ -238,7 +241,6 @@ class Container(containers.DeclarativeContainer):
     verify_audit = UseCase(VerifyAudit, deps)
     record_rejected_request = UseCase(RecordRejectedRequest, deps)
     session_store = providers.Singleton(make_session_store, storage)
-    job_store = providers.Singleton(make_job_store, storage)
     sessions = UseCase(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))
 
 

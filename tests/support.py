@@ -76,6 +76,9 @@ class UseCaseWorld:
     clock: FixedClock = field(default_factory=FixedClock)
     secrets: FernetSecretBox = field(default_factory=lambda: FernetSecretBox(Fernet.generate_key()))
 
+    def __post_init__(self) -> None:
+        self.psa.clock = self.clock.now  # the fake PSA stamps its changes by the test's clock
+
     @property
     def deps(self) -> Deps:
         return Deps(self.uow, self.clock, FakeConnector(self.psa), self.secrets)

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -73,6 +73,8 @@ databases have lived), production at webservices first. Each falls back to the o
 PAGE_SIZE = 500
 IN_CHUNK = 400
 """Autotask fails a query with more than about 500 conditions (each `in` value counts one)."""
+MODIFIED = "lastTrackedModificationDateTime"
+"""Autotask moves it on every tracked change of a ticket (its fields, notes, time entries); queryable."""
 IN_RETRY_SECONDS = 15 * 60
 """After a tenant refused the `in` operator, tickets are read one by one for this long, then `in` is tried again."""
 REFUSAL_RETRY_SECONDS = 30 * 60
@@ -193,6 +195,23 @@ def _same_origin(url: str, base: str) -> bool:
 
 def _eq(field: str, value: Any) -> dict[str, Any]:
     return {"op": "eq", "field": field, "value": value}
+
+
+def _wire_time(value: datetime) -> str:
+    """A time as Autotask takes it in a filter: UTC, whole seconds, `Z`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _changed_after(item: dict[str, Any], after: datetime) -> bool:
+    """Whether a ticket in a changes answer changed after `after`: its `lastTrackedModificationDateTime` (with or
+    without fractional seconds; no offset is UTC) is later, or missing or unreadable (the change is read rather than
+    lost)."""
+    raw = next((v for k, v in item.items() if k.lower() == MODIFIED.lower()), None)
+    try:
+        at = datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return True
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)) > after
 
 
 class AutotaskGateway:
@@ -525,6 +544,23 @@ class AutotaskGateway:
         zone = await self.zone()
         exact = [f for f in (self._facts(i, zone) for i in items) if f.external_id == external_id]
         return min(exact, key=lambda f: f.ticket_id) if exact else None  # Autotask's eq may ignore case; we may not
+
+    async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
+        """One paged query: `externalID beginsWith` the prefix and `lastTrackedModificationDateTime gt` `since`
+        (rounded down to the second, as Autotask takes times: a change in that second is read again, never lost).
+        The answer is checked here too (an operator Autotask ignored answers unfiltered): only tickets whose
+        externalID begins with the prefix (without case) and that changed after `since` are kept."""
+        after = since.astimezone(UTC).replace(microsecond=0)
+        filters = [
+            {"op": "beginsWith", "field": "externalID", "value": external_id_prefix},
+            {"op": "gt", "field": MODIFIED, "value": _wire_time(after)},
+        ]
+        items = [i for i in await self._query("Tickets", filters) if isinstance(i, dict) and _changed_after(i, after)]
+        if not items:
+            return []
+        zone, prefix = await self.zone(), external_id_prefix.casefold()
+        facts = (self._facts(i, zone) for i in items)
+        return [f for f in facts if (f.external_id or "").casefold().startswith(prefix)]
 
     async def count_time_entries(self, ticket_id: int) -> int:
         answer = await self._call(

@@ -298,6 +298,7 @@ class Simulator:
                 "summaryNotes": None,
                 "createDateTime": stamp,
             }
+            self.tickets[ticket_id]["lastTrackedModificationDateTime"] = stamp  # a ticket's time entry changes it
             if by_api_user:
                 self.by_api_user["TimeEntries"].add(entry_id)
             return entry_id
@@ -586,7 +587,7 @@ class Simulator:
             note.update(id=note_id, createDateTime=stamp, lastActivityDate=stamp)
             self.notes[note_id] = note
             self.by_api_user["TicketNotes"].add(note_id)
-            ticket["lastActivityDate"] = stamp
+            ticket["lastActivityDate"] = ticket["lastTrackedModificationDateTime"] = stamp  # a note changes it
             return note_id
 
     def _fill_defaults(self, ticket: Record) -> tuple[CategoryRules | None, set[str]]:
@@ -681,8 +682,10 @@ class Simulator:
         return category_records(self.schemas["Tickets"].field("ticketCategory"), self.category_extras)
 
     def _touch_ticket(self, ticket: Record, previous_status: int | None) -> None:
+        """A ticket made or changed: its activity and tracked-modification times move (a status poll asks for tickets
+        with `lastTrackedModificationDateTime gt` its last run), and its completion date follows its status."""
         stamp = format_time(self.now())
-        ticket["lastActivityDate"] = stamp
+        ticket["lastActivityDate"] = ticket["lastTrackedModificationDateTime"] = stamp
         if ticket["status"] == COMPLETE and previous_status != COMPLETE:
             ticket["completedDate"] = stamp
         elif ticket["status"] != COMPLETE:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from application.ports import (
     AccessLevel,
@@ -31,6 +31,8 @@ TICKET_LINK = "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail
 """Appended to the zone's web URL, as Autotask's own ticket links are."""
 IN_BATCH = 400
 """Ids per bulk read, as the Autotask adapter's `in` queries carry."""
+PAGE_SIZE = 500
+"""Items per page of a query answer, as Autotask pages them."""
 LOST_ANSWER = "lost_answer"
 """A fault for `create_ticket` and `add_ticket_note`: the PSA applies the change, then the answer is lost."""
 QUEUE_RULE = (
@@ -71,6 +73,9 @@ class FakeTicket:
     """`billingCodeID` as sent."""
     udfs: dict[str, str] = field(default_factory=dict)
     """`userDefinedFields` as sent, by name."""
+    modified_at: datetime | None = None
+    """Autotask's `lastTrackedModificationDateTime`: set on create and on every change of the ticket, its notes and
+    its time entries (from the PSA's clock)."""
 
 
 @dataclass
@@ -139,6 +144,8 @@ class FakePsa:
     events: list[PsaEvent] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     faults: dict[str, deque[PsaError | str]] = field(default_factory=lambda: defaultdict(deque))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The PSA's own clock, which stamps every change of a ticket (tests hand it theirs, or one running behind)."""
     _next_id: int = 1000
     _next_note: int = 5000
     _landing: list[Landing] = field(default_factory=list)
@@ -160,6 +167,7 @@ class FakePsa:
     def settle(self) -> None:
         """Every create still in progress lands now (Autotask finishes what it accepted)."""
         for landing in self._landing:
+            self.touch(landing.ticket)
             self.tickets[landing.ticket.id] = landing.ticket
             self.events.append(PsaEvent("create", landing.ticket.id, landing.ticket.external_id or ""))
         self._landing.clear()
@@ -183,11 +191,17 @@ class FakePsa:
 
     def add_time_entry(self, ticket_id: int) -> None:
         self.tickets[ticket_id].time_entries += 1
+        self.touch(self.tickets[ticket_id])
         self.events.append(PsaEvent("time_entry", ticket_id))
 
     def set_status(self, ticket_id: int, status: int) -> None:
         """Someone changes the status in Autotask itself."""
         self.tickets[ticket_id].status = status
+        self.touch(self.tickets[ticket_id])
+
+    def touch(self, ticket: FakeTicket) -> None:
+        """The ticket changed now (its tracked modification time moves)."""
+        ticket.modified_at = self.clock()
 
     def delete_ticket(self, ticket_id: int) -> None:
         """Someone deletes the ticket in Autotask (the API cannot, a person can)."""
@@ -350,6 +364,7 @@ class FakeGateway:
             category_id=draft.category_id,
             work_type_id=draft.work_type_id,
             udfs=dict(draft.udfs),
+            modified_at=self.psa.clock(),
         )
         if fault == LANDS_LATER:
             self.psa._landing.append(Landing(2, ticket))
@@ -373,6 +388,21 @@ class FakeGateway:
         self._enter("find_ticket_by_external_id")
         found = self.psa.tickets_with_external_id(external_id)
         return self._facts(found[0]) if found else None
+
+    async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
+        """One call per page of 500 (at least one), as Autotask's paged answer costs."""
+        self._enter("changed_tickets")
+        prefix = external_id_prefix.casefold()
+        found = [
+            t
+            for t in sorted(self.psa.tickets.values(), key=lambda t: t.id)
+            if (t.external_id or "").casefold().startswith(prefix)
+            and t.modified_at is not None
+            and t.modified_at > since
+        ]
+        for _ in range(PAGE_SIZE, len(found), PAGE_SIZE):
+            self._enter("changed_tickets")
+        return [self._facts(t) for t in found]
 
     async def count_time_entries(self, ticket_id: int) -> int:
         self._enter("count_time_entries")
@@ -399,6 +429,7 @@ class FakeGateway:
             )
         self.psa._next_note += 1
         ticket.notes.append(FakeNote(self.psa._next_note, note.title, note.description, note.note_type, note.publish))
+        self.psa.touch(ticket)
         self.psa.events.append(PsaEvent("note", ticket_id, str(note.publish)))
         if fault == LOST_ANSWER:
             raise self._lost()
@@ -416,6 +447,7 @@ class FakeGateway:
         if ticket is None:
             raise PsaNotFound(f"Ticket {ticket_id} was not found.")
         ticket.status = status
+        self.psa.touch(ticket)
         self.psa.events.append(PsaEvent("status", ticket_id, str(status)))
         if fault == LOST_ANSWER:
             raise self._lost()

@@ -193,6 +193,12 @@ class PsaGateway(Protocol):
 
     async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None: ...
 
+    async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
+        """The tickets whose external id begins with `external_id_prefix` (without case, as Autotask compares text)
+        that changed after `since` (their status or any other field, a note, a time entry): one paged query, its
+        cost growing with what changed, not with how many tickets exist. A deleted ticket is not among them."""
+        ...
+
     async def count_time_entries(self, ticket_id: int) -> int: ...
 
     async def add_ticket_note(self, ticket_id: int, note: NoteDraft) -> int:

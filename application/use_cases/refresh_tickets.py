@@ -2,24 +2,36 @@
 Pending links are settled too, so a scheduled refresh heals a crash with no operator: one whose earlier attempt may
 have created a ticket (ambiguous, or stale) is looked up by the ticket id kept, else by `externalID`, and linked; a
 stale reservation Autotask has no ticket for is released (no attempt can land any more: each runs under a deadline of
-half the stale timeout), so the run offers its create again."""
+half the stale timeout), so the run offers its create again.
+
+The bulk poll (no `run_ids`) asks Autotask only for our tickets changed since the last complete poll started (the
+JobStore's `status_sync` cursor, less a safety margin), so with nothing changed it costs one request however many
+tickets are linked (docs/adr/0031-polling-by-changes-since.md). It reads every linked ticket in full, as `run_ids`
+always do, on the first poll (no cursor), on the first poll of each UTC day (a changes query cannot see a ticket
+deleted in Autotask), and when the tenant refuses the changes query."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps
-from application.ports import PsaError, PsaGateway, TicketFacts
+from application.ports import JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
 from application.reconciliation import Found, reconcile
+from domain.draft import external_id_prefix
 from domain.picklists import Picklists
 from domain.roles import Actor, Permission
 from domain.tickets import LinkState, TicketLink, TicketStatus
 
 ACTION = "ticket.refresh"
+STATUS_SYNC = "status_sync"
+"""The JobStore row of the bulk poll: its `cursor` is when the last complete one started."""
+MARGIN = timedelta(minutes=5)
+"""A changes poll asks for what changed since its cursor less this: Autotask's clock and ours differ, and a change
+stamped while the last poll ran (or in the second it started) is read again rather than lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +44,25 @@ class TicketsRefreshed:
     """Pending links linked to the ticket an earlier attempt created (or marked deleted when it is gone since)."""
     released: int = 0
     """Stale reservations Autotask has no ticket for, dropped."""
+    full: bool = True
+    """Every linked ticket was read; False: only those Autotask says changed since the last poll (the others are
+    known unchanged)."""
 
 
 class RefreshTickets:
-    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0) -> None:
+    """`jobs` holds the bulk poll's cursor; without it every poll reads every linked ticket."""
+
+    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0, jobs: JobStore | None = None) -> None:
         self.deps = deps
         self.stale_after_seconds = stale_after_seconds
+        self.jobs = jobs
 
     async def execute(self, actor: Actor, run_ids: Sequence[str] | None = None) -> TicketsRefreshed:
         async with Attempt(self.deps, actor, ACTION, ("tickets", "*")) as attempt:
             attempt.authorize(Permission.MANAGE_TICKETS)
-            _, gateway = await connected(self.deps)
+            started = self.deps.clock.now()
+            settings, gateway = await connected(self.deps)
+            since = await self._since(started) if run_ids is None else None
             async with self.deps.uow(read_only=True) as uow:
                 if run_ids is None:
                     links, pending = await uow.tickets.list_open(), await uow.tickets.list_pending()
@@ -51,15 +71,20 @@ class RefreshTickets:
                     links = [x for x in chosen if x.state is LinkState.LINKED]
                     pending = [x for x in chosen if x.state is LinkState.PENDING]
             settled, released = await self._settle(attempt, pending, gateway)
-            found, labels = await _read(gateway, [x.ticket_id for x in links if x.ticket_id is not None])
+            ids = [x.ticket_id for x in links if x.ticket_id is not None]
+            changes = None
+            if since is not None:
+                changes = await _changes(gateway, external_id_prefix(settings.installation_id), since, links)
+            found, labels = changes if changes is not None else await _read(gateway, ids)
+            polled = links if changes is None else [x for x in links if x.ticket_id in found]
             changed = deleted = 0
             async with self.deps.uow() as uow:
-                for new, old in _updates(links, found, labels, self.deps.clock.now()):
+                for new, old in _updates(polled, found, labels, self.deps.clock.now()):
                     if await uow.tickets.update(new, old.version):
                         deleted += new.state is LinkState.DELETED
                         changed += new.state is not LinkState.DELETED
                 summary = TicketsRefreshed(
-                    len(links) + len(pending), changed, deleted, gateway.calls, settled, released
+                    len(links) + len(pending), changed, deleted, gateway.calls, settled, released, changes is None
                 )
                 await attempt.record(
                     uow,
@@ -69,9 +94,22 @@ class RefreshTickets:
                     autotask_calls=summary.autotask_calls,
                     settled=settled,
                     released=released,
+                    full=summary.full,
                 )
                 await uow.commit()
+            if run_ids is None and self.jobs is not None:
+                await self.jobs.note(STATUS_SYNC, {"cursor": started})  # complete: the next poll asks from here
             return summary
+
+    async def _since(self, now: datetime) -> datetime | None:
+        """Since when the bulk poll asks Autotask for changes, or None to read every linked ticket: no cursor (the
+        first poll), or a cursor of another UTC day (the first poll of each day reads in full, which finds the
+        tickets deleted in Autotask that a changes query cannot see)."""
+        state = await self.jobs.get(STATUS_SYNC) if self.jobs is not None else None
+        cursor = state.cursor if state is not None else None
+        if cursor is None or cursor.astimezone(UTC).date() != now.astimezone(UTC).date():
+            return None
+        return cursor - MARGIN
 
     async def _settle(self, attempt: Attempt, pending: Sequence[TicketLink], gateway: PsaGateway) -> tuple[int, int]:
         """Settle the pending links an earlier attempt may have left behind; one in flight (a create running now,
@@ -109,6 +147,27 @@ async def _read(gateway: PsaGateway, ids: list[int]) -> tuple[dict[int, TicketFa
             if facts is not None:
                 found[missing] = facts
         return found, await gateway.picklists() if found else None
+    except PsaError as error:
+        raise psa_error(error) from error
+
+
+async def _changes(
+    gateway: PsaGateway, prefix: str, since: datetime, links: Sequence[TicketLink]
+) -> tuple[dict[int, TicketFacts], Picklists | None] | None:
+    """The tickets of `links` that changed in Autotask after `since` (one query, whatever the number of links), and
+    the labels of their statuses when one's differs from its link's; None when the tenant refuses the query (the
+    caller reads every ticket instead)."""
+    ours = {x.ticket_id: x for x in links if x.ticket_id is not None}
+    if not ours:
+        return {}, None
+    try:
+        try:
+            answer = await gateway.changed_tickets(prefix, since)
+        except PsaRejected:
+            return None
+        found = {f.ticket_id: f for f in answer if f.ticket_id in ours}
+        moved = any((s := ours[i].status) is None or s.value != f.status for i, f in found.items())
+        return found, await gateway.picklists() if moved else None
     except PsaError as error:
         raise psa_error(error) from error
 

@@ -363,6 +363,18 @@ async def test_bulk_ticket_refresh(client: Client, world: HttpWorld) -> None:
     assert run["actions"] == []
 
 
+async def test_the_next_bulk_refresh_asks_autotask_only_for_what_changed(client: Client, world: HttpWorld) -> None:
+    link = await map_and_ticket(client, world)
+    first = (await call(client, world, OP, "POST", "/api/v1/autotask/tickets/refresh")).json()
+    assert first["checked"] == 1 and world.psa.calls["get_tickets"] == 1  # the first poll reads every ticket
+    world.psa.set_status(link["ticket_id"], 7)
+    second = (await call(client, world, OP, "POST", "/api/v1/autotask/tickets/refresh")).json()
+    assert (second["checked"], second["changed"]) == (1, 1)
+    assert world.psa.calls["get_tickets"] == 1 and world.psa.calls["changed_tickets"] == 1
+    run = (await call(client, world, OP, "GET", "/api/v1/runs/r-err")).json()
+    assert run["ticket"]["status"]["value"] == 7
+
+
 async def test_settings_password_is_write_only(client: Client, world: HttpWorld) -> None:
     url = "/api/v1/settings/autotask"
     got = (await call(client, world, A, "GET", url)).json()

@@ -4,11 +4,12 @@ operations, and a ticket's category, Work Type and UDFs kept as the client sends
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from adapters.fake_psa import FakeConnector, FakePsa
-from application.ports import AccessLevel, EntityRights, PsaAuthError, Rights
+from application.ports import AccessLevel, EntityRights, NoteDraft, PsaAuthError, Rights
 
 from .conftest import creds
 from .test_operations import DRAFT
@@ -50,3 +51,22 @@ async def test_the_fake_keeps_category_work_type_and_udfs_on_its_ticket() -> Non
     assert (ticket.category_id, ticket.work_type_id, ticket.udfs) == (100, 29682801, {"Customer Impact": "2"})
     plain = psa.tickets[await gateway.create_ticket(dataclasses.replace(DRAFT, external_id="bc-other"))]
     assert (plain.category_id, plain.work_type_id, plain.udfs) == (None, None, {})
+
+
+async def test_the_fake_stamps_every_change_and_pages_its_changes_by_500() -> None:
+    at = [datetime(2026, 1, 15, 2, 10, tzinfo=UTC)]
+    psa = FakePsa(clock=lambda: at[0])
+    psa.add_company(DRAFT.company_id, "Acme")
+    gateway = FakeConnector(psa).connect(creds())
+    ids = [await gateway.create_ticket(dataclasses.replace(DRAFT, external_id=f"bc-x-{i}")) for i in range(1001)]
+    assert {psa.tickets[i].modified_at for i in ids} == {at[0]}
+    before = at[0] - timedelta(seconds=1)
+    assert len(await gateway.changed_tickets("BC-X-", before)) == 1001 and psa.calls["changed_tickets"] == 3
+    at[0] += timedelta(minutes=1)
+    psa.set_status(ids[0], 5)
+    psa.add_time_entry(ids[1])
+    await gateway.add_ticket_note(ids[2], NoteDraft("t", "d", 1, 2))
+    await gateway.complete_ticket(ids[3], 5)
+    changed = await gateway.changed_tickets("bc-x-", at[0] - timedelta(seconds=1))
+    assert [f.ticket_id for f in changed] == ids[:4] and psa.calls["changed_tickets"] == 4
+    assert await gateway.changed_tickets("bc-x-", at[0]) == []  # after `since`, not at it

@@ -6,7 +6,7 @@ Whatever one backend does here, the other must do too: the fake stays honest, th
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -282,3 +282,33 @@ async def test_rights_say_what_the_api_users_security_level_allows(world: PsaWor
     assert (narrowed.time_entries.query, narrowed.tickets.create) == (AccessLevel.LIMITED, AccessLevel.NONE)
     assert (narrowed.tickets.query, narrowed.companies.query) == (AccessLevel.FULL, AccessLevel.FULL)
     assert world.requests() - calls == (4 if world.name == "simulator" else 1)  # one per entity over HTTP
+
+
+async def test_changed_tickets_are_ours_changed_since_and_never_the_deleted(world: PsaWorld) -> None:
+    world.add_company(100, "Acme Corporation")
+    gateway = world.gateway()
+    draft, prefix = await draft_for(gateway, 100, "unused"), "bc-1a2b3c4d-"
+    ours = [await gateway.create_ticket(dataclasses.replace(draft, external_id=f"{prefix}run-{i}")) for i in range(5)]
+    other = await gateway.create_ticket(dataclasses.replace(draft, external_id="bc-99999999-run-0"))
+    made = world.later(0)
+
+    async def changed_since(since: datetime) -> dict[int, int]:
+        return {f.ticket_id: f.status for f in await gateway.changed_tickets(prefix, since)}
+
+    assert sorted(await changed_since(made - timedelta(minutes=5))) == ours
+    last_poll = world.later(10)
+    calls = gateway.calls
+    assert await changed_since(last_poll) == {}
+    assert gateway.calls == calls + 1  # nothing changed: one request
+    world.later(1)
+    world.set_status(ours[0], STATUS_COMPLETE)  # closed by a person in Autotask
+    await gateway.complete_ticket(ours[1], STATUS_COMPLETE)  # by the API
+    picklists = await gateway.picklists()
+    internal = next(p.id for p in picklists.note_publish if "internal" in p.label.lower())
+    await gateway.add_ticket_note(ours[2], NoteDraft("n", "a note", picklists.note_types[0].id, internal))
+    world.add_time_entry(ours[3])
+    world.set_status(ours[4], 8)
+    world.delete_ticket(ours[4])  # changed, then deleted: not among the changes
+    world.set_status(other, STATUS_COMPLETE)  # another installation's ticket
+    assert await changed_since(last_poll) == {ours[0]: 5, ours[1]: 5, ours[2]: 1, ours[3]: 1}
+    assert await changed_since(world.later(10)) == {}

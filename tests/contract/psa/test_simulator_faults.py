@@ -159,7 +159,10 @@ async def test_completion_is_one_patch_of_the_status_and_a_refused_patch_sends_n
     await g.complete_ticket(ticket_id, STATUS_COMPLETE)
     after = world.sim.tickets[ticket_id]
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    assert changed <= {"status", "completedDate", "lastActivityDate"} and "status" in changed
+    assert (
+        changed <= {"status", "completedDate", "lastActivityDate", "lastTrackedModificationDateTime"}
+        and "status" in changed
+    )
     assert after["description"] == "Backup failed" and after["queueID"] == 8 and after["externalID"] == "bc-fault"
     assert world.sim.counts["PATCH Tickets"] == 1 and world.sim.counts["GET Tickets/{id}"] == 0
     world.sim.inject(Fault("patch_refused", times=None))

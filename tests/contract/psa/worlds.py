@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from adapters.autotask import AutotaskConnector
@@ -21,6 +21,20 @@ from domain.settings import ApiLogLevel, Environment
 
 USERNAME, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
 GOOD = Credentials(Environment.SANDBOX, USERNAME, SECRET, TRACKING, ApiLogLevel.ERRORS)
+
+
+class ShiftedClock:
+    """The PSA's clock: real time, moved on by `later` (so a test puts minutes between changes)."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.shift
+
+    def later(self, minutes: float) -> datetime:
+        self.shift += timedelta(minutes=minutes)
+        return self.now()
 
 
 class PsaWorld(Protocol):
@@ -49,13 +63,20 @@ class PsaWorld(Protocol):
     def restrict(self, area: str, *, create: AccessLevel | None = None, query: AccessLevel | None = None) -> None:
         """The API user's security level on `area` ("tickets", "notes", "time_entries", "companies")."""
 
+    def later(self, minutes: float) -> datetime:
+        """The PSA's clock moved on by `minutes`; answers its time now."""
+
 
 class FakeWorld:
     name = "fake"
 
     def __init__(self) -> None:
-        self.psa = FakePsa(accept=(USERNAME, SECRET, TRACKING))
+        self.clock = ShiftedClock()
+        self.psa = FakePsa(accept=(USERNAME, SECRET, TRACKING), clock=self.clock.now)
         self.connector = FakeConnector(self.psa)
+
+    def later(self, minutes: float) -> datetime:
+        return self.clock.later(minutes)
 
     def gateway(self, credentials: Credentials = GOOD) -> PsaGateway:
         return self.connector.connect(credentials)
@@ -105,15 +126,24 @@ class SimulatorWorld:
 
     name = "simulator"
 
-    def __init__(self, sim: Simulator, connector: AutotaskConnector, sleeps: list[float]) -> None:
+    def __init__(
+        self, sim: Simulator, connector: AutotaskConnector, sleeps: list[float], clock: ShiftedClock | None = None
+    ) -> None:
         self.sim = sim
         self.connector = connector
+        self.clock = clock
+        """The simulator's clock, when the world made the simulator."""
         self.sleeps = sleeps
         """The backoff waits the adapter asked for (not waited: the contract runs fast; waits are tested in
         tests/adapters/autotask)."""
 
     def gateway(self, credentials: Credentials = GOOD) -> PsaGateway:
         return self.connector.connect(credentials)
+
+    def later(self, minutes: float) -> datetime:
+        if self.clock is None:
+            raise RuntimeError("the simulator was made by the test, with its own clock")
+        return self.clock.later(minutes)
 
     def add_company(self, company_id: int, name: str, *, active: bool = True) -> None:
         self.sim.add_company(company_id, name, active=active)
@@ -160,7 +190,8 @@ class SimulatorWorld:
 
 @asynccontextmanager
 async def simulator_world(sim: Simulator | None = None, *, timeout: float = 30.0) -> AsyncIterator[SimulatorWorld]:
-    sim = sim if sim is not None else Simulator()
+    clock = ShiftedClock() if sim is None else None
+    sim = sim if sim is not None else Simulator(clock=clock.now if clock else None)
     sleeps: list[float] = []
 
     async def record(seconds: float) -> None:
@@ -171,6 +202,6 @@ async def simulator_world(sim: Simulator | None = None, *, timeout: float = 30.0
         connector.transport.sleep = record
         connector.transport.now = lambda: time.monotonic() + sum(sleeps)  # time passes in the waits not waited
         try:
-            yield SimulatorWorld(sim, connector, sleeps)
+            yield SimulatorWorld(sim, connector, sleeps, clock)
         finally:
             await connector.aclose()
