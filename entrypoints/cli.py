@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from adapters.audit_anchor import read_anchor
 from adapters.files import private_dir
 from application.errors import UseCaseError
-from application.ports import AuditQuery
+from application.ports import MAPPING_CHECK, STATUS_SYNC, AuditQuery
 from application.use_cases.audit_log import ExportFormat
 from domain.roles import Actor, Role
 from entrypoints.container import Config, Container, close
@@ -102,39 +102,24 @@ async def users_unlock(container: Container, args: argparse.Namespace, out: Text
     return 0
 
 
-async def mappings_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
-    result = await container.refresh_all_mappings().execute(SYSTEM)
-    print(
-        json.dumps(
-            {
-                "checked": result.checked,
-                "ok": result.ok,
-                "renamed": result.renamed,
-                "invalid": result.invalid,
-                "autotask_calls": result.autotask_calls,
-            }
-        ),
-        file=out,
-    )
+async def run_job(container: Container, job: str, out: TextIO) -> int:
+    """A scheduled job run now, under the same lease as `serve`'s scheduler (never two at once)."""
+    run = await container.scheduler().run(job, actor=SYSTEM)
+    if run.status == "held":
+        print(f"error: job_running: another process is running {job} now; try again later", file=sys.stderr)
+        return 1
+    if run.failure is not None:
+        raise run.failure
+    print(json.dumps(run.result), file=out)
     return 0
+
+
+async def mappings_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    return await run_job(container, MAPPING_CHECK, out)
 
 
 async def tickets_refresh(container: Container, args: argparse.Namespace, out: TextIO) -> int:
-    result = await container.refresh_tickets().execute(SYSTEM)
-    print(
-        json.dumps(
-            {
-                "checked": result.checked,
-                "changed": result.changed,
-                "deleted": result.deleted,
-                "autotask_calls": result.autotask_calls,
-                "settled": result.settled,
-                "released": result.released,
-            }
-        ),
-        file=out,
-    )
-    return 0
+    return await run_job(container, STATUS_SYNC, out)
 
 
 async def audit_verify(container: Container, args: argparse.Namespace, out: TextIO) -> int:

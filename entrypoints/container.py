@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +33,8 @@ from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
 from application.deps import Deps
 from application.ports import (
+    MAPPING_CHECK,
+    STATUS_SYNC,
     InFlightBudget,
     JobStore,
     PsaConnector,
@@ -39,6 +43,7 @@ from application.ports import (
     SessionStore,
     UnitOfWorkFactory,
 )
+from application.scheduler import Runner, Scheduler, Timing
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
@@ -57,6 +62,7 @@ from application.use_cases.rejected_request import RecordRejectedRequest
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.search_companies import SearchCompanies
 from application.use_cases.settings import GetReach, GetSettings, UpdateSettings
+from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
 from application.use_cases.users import AddUser, Authenticate, ListUsers, RemoveUser
 from application.use_cases.view_runs import GetRun, ListRuns
@@ -85,6 +91,12 @@ class Config:
     """Mark the web session cookie Secure (set BACKUPCHECKS_COOKIE_SECURE=true when a TLS proxy serves the pages)."""
     session_idle_minutes: float = 30.0
     session_max_hours: float = 12.0
+    scheduler: bool = False
+    """Run the scheduled jobs in this process (`serve` and `demo` do, from the environment; tests choose)."""
+    scheduler_tick_seconds: float = 15.0
+    scheduler_lease_seconds: float = 120.0
+    scheduler_minute_seconds: float = 60.0
+    """Seconds per minute of the job intervals: only tests shorten it."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -106,6 +118,10 @@ class Config:
             cookie_secure=(get("COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
             session_idle_minutes=float(get("SESSION_IDLE_MINUTES") or 30.0),
             session_max_hours=float(get("SESSION_MAX_HOURS") or 12.0),
+            scheduler=(get("SCHEDULER") or "on").lower() not in ("0", "off", "false", "no"),
+            scheduler_tick_seconds=float(get("SCHEDULER_TICK_SECONDS") or 15.0),
+            scheduler_lease_seconds=float(get("SCHEDULER_LEASE_SECONDS") or 120.0),
+            scheduler_minute_seconds=float(get("SCHEDULER_MINUTE_SECONDS") or 60.0),
         )
 
     @property
@@ -148,6 +164,19 @@ def make_session_store(storage: UnitOfWorkFactory) -> SessionStore:
 def make_job_store(storage: UnitOfWorkFactory) -> JobStore:
     """The scheduled jobs' leases beside the data (every process sharing the database sees them)."""
     return SqlJobStore(storage) if isinstance(storage, SqlStorage) else MemoryJobStore()
+
+
+def make_scheduler(
+    deps: Deps, jobs: JobStore, config: Config, refresh_tickets: RefreshTickets, refresh_mappings: RefreshAllMappings
+) -> Scheduler:
+    timing = Timing(
+        lease_seconds=config.scheduler_lease_seconds,
+        tick_seconds=config.scheduler_tick_seconds,
+        minute_seconds=config.scheduler_minute_seconds,
+    )
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    runners: dict[str, Runner] = {STATUS_SYNC: refresh_tickets.execute, MAPPING_CHECK: refresh_mappings.execute}
+    return Scheduler(deps, jobs, runners, holder, timing)
 
 
 def session_policy(config: Config) -> SessionPolicy:
@@ -241,6 +270,8 @@ class Container(containers.DeclarativeContainer):
     verify_audit = UseCase(VerifyAudit, deps)
     record_rejected_request = UseCase(RecordRejectedRequest, deps)
     session_store = providers.Singleton(make_session_store, storage)
+    get_sync_status = UseCase(GetSyncStatus, deps, job_store)
+    scheduler = providers.Singleton(make_scheduler, deps, job_store, config, refresh_tickets, refresh_all_mappings)
     sessions = UseCase(Sessions, deps, hasher, session_store, providers.Factory(session_policy, config))
 
 

@@ -228,7 +228,8 @@ def run_demo(host: str, port: int, data_dir: Path) -> int:
     sim = demo_simulator()
     with running_simulator(sim) as zone_url:
         container, logins = seeded_container(
-            Config(data_dir=data_dir, database_url=url, autotask_zone_url=zone_url, base_url=base_url), sim
+            Config(data_dir=data_dir, database_url=url, autotask_zone_url=zone_url, base_url=base_url, scheduler=True),
+            sim,
         )
         print(banner(base_url, zone_url, logins), flush=True)
         uvicorn.run(create_app(container), host=host, port=port, access_log=False, log_config=None)

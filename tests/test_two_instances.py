@@ -9,6 +9,7 @@ attempt, a timeout on every step (about 10 seconds in all). Needs BACKUPCHECKS_T
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -39,8 +40,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    """One `backupchecks serve` process on a free loopback port; its base URL once /ready answers."""
+def serving(env: dict[str, str], pids: list[int] | None = None) -> Iterator[str]:
+    """One `backupchecks serve` process on a free loopback port; its base URL once /ready answers (its pid added to
+    `pids`)."""
     port = free_port()
     process = subprocess.Popen(
         [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -49,6 +51,8 @@ def serving(env: dict[str, str]) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids.append(process.pid)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -121,6 +125,7 @@ def test_two_processes_on_one_postgresql_never_exceed_three_in_flight(backend: s
             "BACKUPCHECKS_SECRET_KEY": "issue-8-two-instances",
             "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url,
             "BACKUPCHECKS_DATA_DIR": str(tmp_path),
+            "BACKUPCHECKS_SCHEDULER": "off",  # only the operators' creates reach Autotask here
         }
         made = subprocess.run(
             [str(BIN), "users", "add", "admin", "--role", "admin", "--json"],
@@ -158,3 +163,141 @@ def _sync(manager: object) -> Iterator[str]:
             loop.run_until_complete(manager.__aexit__(None, None, None))  # type: ignore[attr-defined]
     finally:
         loop.close()
+
+
+# ------------------------------------------------------------------------------------ issue 17: the scheduler's lease
+MINUTE = 0.5
+"""Seconds per minute of the job intervals in these processes: the status sync runs every 0.5 s."""
+LEASE = 2.0
+
+
+def admin_token(env: dict[str, str]) -> str:
+    made = subprocess.run(
+        [str(BIN), "users", "add", "admin", "--role", "admin", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return str(json.loads(made.stdout)["token"])
+
+
+def configure_sync(base: str, token: str) -> None:
+    settings = {
+        "enabled": True,
+        "environment": "sandbox",
+        "api_username": USER,
+        "api_password": SECRET,
+        "tracking_identifier": TRACKING,
+        "default_queue_id": 29683325,
+        "priority_error_id": 2,
+        "priority_warning_id": 3,
+        "status_sync_minutes": 1,
+        "mapping_check_hours": 0,
+    }
+    answer = httpx.put(f"{base}/api/v1/settings/autotask", json=settings, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+
+
+def sync_runs(base: str, token: str) -> list[str]:
+    """The times of the scheduled status syncs, oldest first, from the audit log (actor `system`)."""
+    query = {"actor": "system", "action": "ticket.refresh", "order": "asc", "limit": 500}
+    answer = httpx.get(f"{base}/api/v1/audit", params=query, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return [r["at"] for r in answer.json()["items"]]
+
+
+def holder_pid(url: str) -> int | None:
+    """The pid in the status sync's lease holder (`host:pid:nonce`) while it is held, read from the database."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read() -> str | None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                statement = sa.text("SELECT holder FROM job_leases WHERE job = 'status_sync'")
+                row = (await connection.execute(statement)).first()
+        finally:
+            await engine.dispose()
+        return None if row is None else row[0]
+
+    holder = asyncio.run(read())
+    return None if holder is None else int(holder.split(":")[1])
+
+
+def open_tickets(base: str, token: str, count: int) -> None:
+    """`count` runs of one mapped customer, each with its ticket (links for the status sync to poll)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        assert client.put("/api/v1/customers/c1", json={"name": "Acme"}).status_code in (200, 201)
+        assert client.put("/api/v1/customers/c1/autotask-mapping", json={"company_id": 100}).status_code == 200
+        for n in range(count):
+            run = {
+                "customer_id": "c1",
+                "job_name": f"Job {n}",
+                "backup_software": "Veeam",
+                "backup_type": "Backup",
+                "run_at": "2026-12-01T02:00:00Z",
+                "status": "error",
+                "objects": [],
+                "messages": ["failed"],
+            }
+            assert client.put(f"/api/v1/runs/run-{n}", json=run).status_code == 201
+            assert client.post(f"/api/v1/runs/run-{n}/autotask-ticket").status_code == 201
+
+
+@pytest.mark.parametrize("backend", backend_params(("sqlite", "postgres")))
+def test_two_processes_run_the_status_sync_one_at_a_time_and_take_over_a_dead_holder(
+    backend: str, tmp_path: Path
+) -> None:
+    """Both processes tick every 0.2 s for a job due every 0.5 s: the runs they make between them are never closer
+    than the interval (two runners would each run it). Then a slow sync is held by one process, which is killed
+    with SIGKILL: the other takes the job over within one lease (2 s)."""
+    import signal
+    from datetime import datetime
+
+    sim = Simulator.seeded(username=USER, secret=SECRET, integration_code=TRACKING)
+    with ExitStack() as stack:
+        url = stack.enter_context(_sync(empty_database(backend)))
+        upgrade(url)
+        zone_url = stack.enter_context(running_simulator(sim))
+        env = {
+            **os.environ,
+            "BACKUPCHECKS_DATABASE_URL": url,
+            "BACKUPCHECKS_SECRET_KEY": "issue-17-scheduler",
+            "BACKUPCHECKS_AUTOTASK_ZONE_URL": zone_url,
+            "BACKUPCHECKS_DATA_DIR": str(tmp_path),
+            "BACKUPCHECKS_SCHEDULER_TICK_SECONDS": "0.2",
+            "BACKUPCHECKS_SCHEDULER_LEASE_SECONDS": str(LEASE),
+            "BACKUPCHECKS_SCHEDULER_MINUTE_SECONDS": str(MINUTE),
+        }
+        token = admin_token(env)
+        pids: list[int] = []
+        bases = [stack.enter_context(serving(env, pids)) for _ in range(2)]
+        configure_sync(bases[0], token)
+        open_tickets(bases[0], token, 3)
+        deadline = time.monotonic() + 30
+        while len(sync_runs(bases[1], token)) < 6 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        runs = [datetime.fromisoformat(at) for at in sync_runs(bases[1], token)]
+        assert len(runs) >= 6
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(runs)]
+        assert min(gaps) >= MINUTE, gaps  # one runner at a time: each run starts an interval after the last ended
+
+        # A slow sync (each Tickets read takes 3 s): kill its holder mid-run; the other process takes it over.
+        sim.inject(Fault("latency", entity="Tickets", seconds=3.0, times=None))
+        before = len(sync_runs(bases[1], token))
+        deadline = time.monotonic() + 30
+        pid = holder_pid(url)
+        while pid is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pid = holder_pid(url)
+        assert pid in pids
+        os.kill(pid, signal.SIGKILL)
+        survivor = bases[1 - pids.index(pid)]
+        killed_at = time.monotonic()
+        while len(sync_runs(survivor, token)) <= before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(sync_runs(survivor, token)) > before
+        print(f"\nruns: {len(runs)}, smallest gap {min(gaps):.2f} s; taken over {time.monotonic() - killed_at:.1f} s")

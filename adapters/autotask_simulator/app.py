@@ -328,4 +328,5 @@ def create_app(sim: Simulator) -> Litestar:
         finally:
             sim.in_flight[endpoint.entity] -= 1
 
-    return Litestar(route_handlers=[autotask], debug=False, openapi_config=None)
+    # logging_config=None: the process that runs the simulator (the demo, a test) decides how it logs, one JSON format
+    return Litestar(route_handlers=[autotask], debug=False, openapi_config=None, logging_config=None)

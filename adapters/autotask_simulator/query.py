@@ -73,7 +73,7 @@ def _condition(schema: EntitySchema, cond: dict[str, Any]) -> Predicate:
             raise QueryError(f"The '{op}' operator needs a list value for field '{name}'.")
         if len(raw) > MAX_IN_VALUES:
             raise QueryError(f"The '{op}' operator takes at most {MAX_IN_VALUES} values ({len(raw)} given).")
-        values = {_key(spec, v) for v in raw}
+        values = [_key(spec, v) for v in raw]
         inside = op == "in"
         return lambda rec: rec.get(name) is not None and (_key(spec, rec[name]) in values) == inside
     if op in TEXT:

@@ -16,9 +16,13 @@ class MemoryJobStore:
     async def get(self, job: str) -> JobState | None:
         return self.jobs.get(job)
 
-    async def take(self, job: str, holder: str, now: datetime, until: datetime) -> JobState | None:
+    async def take(
+        self, job: str, holder: str, now: datetime, until: datetime, *, due: bool = False
+    ) -> JobState | None:
         current = self.jobs.get(job, JobState(job))
         if current.held(now) and current.holder != holder:
+            return None
+        if due and current.next_run_at is not None and current.next_run_at > now:
             return None
         taken = dataclasses.replace(
             current, holder=holder, lease_expires_at=until, version=current.version + 1, last_started_at=now

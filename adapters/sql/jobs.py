@@ -24,9 +24,13 @@ class SqlJobStore:
             row = (await uow.execute(sa.select(t.job_leases).where(t.job_leases.c.job == job))).first()
         return None if row is None else JobState(**row._mapping)
 
-    async def take(self, job: str, holder: str, now: datetime, until: datetime) -> JobState | None:
+    async def take(
+        self, job: str, holder: str, now: datetime, until: datetime, *, due: bool = False
+    ) -> JobState | None:
         c = t.job_leases.c
         free = sa.or_(c.holder.is_(None), c.holder == holder, c.lease_expires_at.is_(None), c.lease_expires_at <= now)
+        if due:
+            free = sa.and_(free, sa.or_(c.next_run_at.is_(None), c.next_run_at <= now))
         async with self._storage() as uow:
             await uow.execute(uow.insert(t.job_leases).values(job=job, version=0).on_conflict_do_nothing())
             statement = (

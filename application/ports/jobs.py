@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+STATUS_SYNC, MAPPING_CHECK = "status_sync", "mapping_check"
+"""The scheduled jobs, by the names their lease rows carry."""
+
 
 @dataclass(frozen=True, slots=True)
 class JobState:
@@ -34,9 +37,12 @@ class JobStore(Protocol):
 
     async def get(self, job: str) -> JobState | None: ...
 
-    async def take(self, job: str, holder: str, now: datetime, until: datetime) -> JobState | None:
+    async def take(
+        self, job: str, holder: str, now: datetime, until: datetime, *, due: bool = False
+    ) -> JobState | None:
         """The lease for `holder` until `until` when nobody holds it (or its holder's lease ran out, or `holder` has
-        it already); None when another process holds it."""
+        it already); None when another process holds it. With `due`, only while the job is due (`next_run_at`
+        unset or not after `now`): a process that saw it due just before another finished it does not run it again."""
         ...
 
     async def renew(self, state: JobState, until: datetime) -> JobState | None:

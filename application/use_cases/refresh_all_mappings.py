@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from application.attempts import Attempt
@@ -47,14 +47,26 @@ async def _check_all(
     return checked, None
 
 
+def _unchanged(before: CompanyMapping, after: CompanyMapping) -> bool:
+    """A re-check that found what the mapping already says (only its check time would move)."""
+    return replace(after, last_synced_at=before.last_synced_at, version=before.version) == before
+
+
 class RefreshAllMappings(UseCase):
-    async def execute(self, actor: Actor) -> MappingsRefreshed:
+    async def execute(self, actor: Actor, *, quiet: bool = False) -> MappingsRefreshed:
+        """`quiet` (a page view): store and audit only what changed; a re-check that changed nothing writes
+        nothing."""
         async with Attempt(self.deps, actor, "mapping.refresh_all", ("mappings", "*")) as attempt:
             attempt.authorize(Permission.MANAGE_MAPPINGS)
             _, gateway = await connected(self.deps)
             async with self.deps.uow(read_only=True) as uow:
                 mappings = [m for m in await uow.mappings.list() if m.company_id is not None]
             checked, failure = await _check_all(gateway, mappings, self.deps.clock.now())
+            not_checked = len(mappings) - len(checked)
+            if quiet:
+                checked = [(before, after) for before, after in checked if not _unchanged(before, after)]
+                if not checked and failure is None:
+                    return MappingsRefreshed(0, 0, 0, 0, gateway.calls)
             async with self.deps.uow() as uow:
                 stored = [after for before, after in checked if await store_checked(uow, before, after)]
                 counts = {status: sum(1 for m in stored if m.status is status) for status in MappingStatus}
@@ -73,7 +85,7 @@ class RefreshAllMappings(UseCase):
                     renamed=summary.renamed,
                     invalid=summary.invalid,
                     changed_meanwhile=len(checked) - len(stored),
-                    not_checked=len(mappings) - len(checked),
+                    not_checked=not_checked,
                     autotask_calls=summary.autotask_calls,
                 )
                 await uow.commit()

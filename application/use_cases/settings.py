@@ -14,7 +14,9 @@ from domain.settings import (
     DUE_HOURS_DEFAULT,
     DUE_HOURS_MAX,
     DUE_HOURS_MIN,
+    MAPPING_CHECK_MAX,
     OBSERVED,
+    STATUS_SYNC_MAX,
     UDF_NAME_MAX,
     UDF_VALUE_MAX,
     UDFS_MAX,
@@ -117,6 +119,13 @@ def _check(change: SettingsChange) -> None:
     if change.values.get("new_ticket_status_id") == STATUS_COMPLETE:
         raise InvalidInput("new_ticket_status_id", "New tickets cannot start closed (Complete).")
     _check_udfs(change.values.get("ticket_udfs", ()))
+    for name, most, unit in (
+        ("status_sync_minutes", STATUS_SYNC_MAX, "minutes"),
+        ("mapping_check_hours", MAPPING_CHECK_MAX, "hours"),
+    ):
+        value = change.values.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise InvalidInput(name, f"0 (off) or 1 to {most} {unit}.")
 
 
 def _check_udfs(udfs: tuple[tuple[str, str], ...]) -> None:

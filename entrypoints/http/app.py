@@ -3,6 +3,7 @@ providers per request, so `container.<provider>.override(...)` takes effect at o
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Callable
@@ -154,7 +155,17 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
                 return problem(403, Forbidden.code, "Only an admin (or the metrics token) may read the metrics.")
         return Response(metrics_provider().exposition(), media_type=CONTENT_TYPE)
 
+    stop, running = asyncio.Event(), []
+
+    async def on_startup() -> None:
+        """The scheduled jobs run in every `serve` process; their leases let one work at a time (ADR 0022)."""
+        if container.config().scheduler:
+            running.append(asyncio.create_task(container.scheduler().serve(stop)))
+
     async def on_shutdown() -> None:
+        stop.set()
+        for task in running:
+            await task
         await flush_denials(container.deps())
         await close(container)
 
@@ -183,6 +194,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         after_exception=[audit_rejected],
         middleware=[options_allow(allowed), request_log(metrics_provider())],
         before_send=[security_headers],
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         openapi_config=OpenAPIConfig(
             title="Backupchecks Autotask integration",

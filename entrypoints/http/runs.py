@@ -37,6 +37,7 @@ from application.use_cases.preview_ticket import PreviewTicket
 from application.use_cases.put_run import PutRun
 from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.resolve_ticket import ResolveTicket
+from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.view_runs import GetRun, ListRuns
 from domain.roles import Actor
 from domain.runs import RunStatus
@@ -49,6 +50,7 @@ from entrypoints.http.schemas import (
     RunOut,
     RunPage,
     Saved,
+    SyncOut,
     TicketDraftOut,
     TicketLinkOut,
     TicketsRefreshedOut,
@@ -57,6 +59,7 @@ from entrypoints.http.schemas import (
     draft_out,
     out,
     run_out,
+    sync_out,
     ticket_view_out,
     utc,
 )
@@ -241,3 +244,9 @@ class TicketRefreshController(Controller):
         data: JSONBody[TicketsRefreshIn | None] = None,
     ) -> TicketsRefreshedOut:
         return out(await refresh_tickets.execute(actor, data.run_ids if data else None), TicketsRefreshedOut)
+
+    @get("/sync", operation_id="getSync", responses=api_responses(403))
+    async def sync(self, actor: NamedDependency[Actor], get_sync_status: NamedDependency[GetSyncStatus]) -> SyncOut:
+        """The service's own scheduled work: each job's interval, last and next run, last result and error, and why
+        it is paused (one process runs each job at a time, across every `serve` process sharing the database)."""
+        return sync_out(await get_sync_status.execute(actor))

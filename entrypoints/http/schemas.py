@@ -14,6 +14,7 @@ from application.use_cases.diagnostics import ConnectionResult
 from application.use_cases.get_ticket import TicketView
 from application.use_cases.list_customers import CustomerView
 from application.use_cases.preview_ticket import TicketPreview
+from application.use_cases.sync_status import JobView
 from application.use_cases.view_runs import RunView
 from domain.audit import ChainFault, Outcome
 from domain.mapping import MappingStatus
@@ -23,7 +24,9 @@ from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import (
     DUE_HOURS_MAX,
     DUE_HOURS_MIN,
+    MAPPING_CHECK_MAX,
     OBSERVED,
+    STATUS_SYNC_MAX,
     UDF_NAME_MAX,
     UDF_VALUE_MAX,
     UDFS_MAX,
@@ -122,6 +125,10 @@ class SettingsIn(Struct, forbid_unknown_fields=True):
     """Tickets fall due this many hours after the run is reviewed (1 hour to a year)."""
     ticket_category_id: PicklistId | UnsetType | None = UNSET
     work_type_id: PicklistId | UnsetType | None = UNSET
+    status_sync_minutes: Annotated[int, Meta(ge=0, le=STATUS_SYNC_MAX)] | UnsetType = UNSET
+    """How often the service polls ticket status itself: 0 (off) or 1-1440 minutes."""
+    mapping_check_hours: Annotated[int, Meta(ge=0, le=MAPPING_CHECK_MAX)] | UnsetType = UNSET
+    """How often the service re-checks every mapping itself: 0 (off) or 1-168 hours."""
     ticket_udfs: (
         Annotated[
             dict[
@@ -312,6 +319,8 @@ class SettingsOut(Struct):
     time_entries_visible: bool | None
     """Observed: whether the API user sees every time entry (None: not checked yet)."""
     rights_checked_at: datetime | None
+    status_sync_minutes: int
+    mapping_check_hours: int
 
 
 class ZoneOut(Struct):
@@ -358,6 +367,22 @@ class TestTicketOut(Struct, omit_defaults=True):
     ok: bool
     steps: list[StepOut]
     ticket_number: str | None = None
+
+
+class JobOut(Struct, omit_defaults=True):
+    every: int
+    """Minutes between runs; 0: switched off in the settings."""
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    last_result: dict[str, Any] | None
+    running: bool
+    last_error: str | None = None
+    paused_reason: str | None = None
+
+
+class SyncOut(Struct):
+    status_sync: JobOut
+    mapping_check: JobOut
 
 
 class TenantOut(Struct):
@@ -531,6 +556,10 @@ def draft_out(preview: TicketPreview) -> TicketDraftOut:
         },
         TicketDraftOut,
     )
+
+
+def sync_out(views: dict[str, JobView]) -> SyncOut:
+    return out({job: {**_fields(view), "every": view.every_minutes} for job, view in views.items()}, SyncOut)
 
 
 def settings_out(settings: AutotaskSettings) -> SettingsOut:

@@ -17,6 +17,7 @@ from application.ports import ApiUsage, AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
+from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
 from application.use_cases.users import AddUser, ListUsers, RemoveUser
 from application.use_cases.web_sessions import Sessions
@@ -64,6 +65,8 @@ SETTING_FIELDS = (
     SettingField("note_type_id", "Closing note type", "picklist", "note_types"),
     SettingField("note_publish_id", "Closing note publish (visibility)", "picklist", "note_publish"),
     SettingField("allow_resolve", "Allow resolving tickets from Backupchecks", "check"),
+    SettingField("status_sync_minutes", "Poll ticket status every (minutes, 0 = off)", "number"),
+    SettingField("mapping_check_hours", "Re-check every mapping every (hours, 0 = off)", "number"),
     SettingField("api_log_level", "API log level", "choice", choices=tuple(ApiLogLevel)),
 )
 """Adding a setting to the page is one line here."""
@@ -74,7 +77,7 @@ UDF_PREFIX = "udf:"
 
 
 def _form_values(form: FormMultiDict) -> dict[str, Any]:
-    """The settings form as the API's SettingsIn fields (an empty number means none)."""
+    """The settings form as the API's SettingsIn fields (an empty picklist means none)."""
     values: dict[str, Any] = {
         "ticket_udfs": {
             key[len(UDF_PREFIX) :]: value
@@ -91,7 +94,7 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
                 values[f.name] = text or None
         elif f.name == "backupchecks_base_url" or f.name == "environment":
             values[f.name] = text or None
-        else:
+        elif f.kind != "number" or text:  # a number left empty (or not on the form) keeps its stored value
             values[f.name] = text
     return values
 
@@ -113,8 +116,10 @@ class SettingsPages(Controller):
         get_settings: NamedDependency[GetSettings],
         get_picklists: NamedDependency[GetPicklists],
         get_usage: NamedDependency[GetUsage],
+        get_sync_status: NamedDependency[GetSyncStatus],
     ) -> Template:
         settings = await get_settings.execute(web_actor)
+        sync = await get_sync_status.execute(web_actor)
         picklists: Picklists | None = None
         usage: ApiUsage | None = None
         notice = None
@@ -139,7 +144,7 @@ class SettingsPages(Controller):
             udfs=picklists.ticket_udfs if picklists else (),
             other_udfs=[(n, v) for n, v in settings.ticket_udfs if n not in known],
             udf_prefix=UDF_PREFIX,
-            proof=None,
+            sync=sync,
         )
 
     @post("/")

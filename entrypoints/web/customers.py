@@ -54,7 +54,7 @@ class CustomerPages(Controller):
         # Opening the page re-checks the mappings against Autotask, so a rename there shows without a click.
         if web_actor.may(Permission.MANAGE_MAPPINGS) and any(v.mapping and v.mapping.company_id for v in views):
             try:
-                await refresh_all_mappings.execute(web_actor)
+                await refresh_all_mappings.execute(web_actor, quiet=True)
             except UseCaseError as error:
                 notice = words.failed(error, "re-checking the mappings")
             views = await _views(web_actor, list_customers)

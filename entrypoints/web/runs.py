@@ -38,7 +38,7 @@ PREVIEW_LINES = 12
 async def _refresh_in_background(refresh: RefreshTickets, actor: Actor, run_ids: list[str]) -> None:
     """After the page is sent: one bulk read of the shown tickets' status (the next view shows it)."""
     try:
-        await refresh.execute(actor, run_ids)
+        await refresh.execute(actor, run_ids, quiet=True)
     except UseCaseError as error:
         LOGGER.info("ticket status refresh skipped: %s", error.code)
 

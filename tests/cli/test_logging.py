@@ -72,6 +72,37 @@ def test_a_serving_process_logs_json_lines_only(tmp_path: Path) -> None:
     assert TOKEN not in text and QUERY not in text
 
 
+def test_the_demo_logs_json_lines_only_its_simulator_and_scheduler_included(tmp_path: Path) -> None:
+    """The demo runs the Autotask simulator (a Litestar app of its own) in the same process: it once replaced the
+    process's logging with Litestar's text lines (`INFO - … - observability - {json}`)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUPCHECKS_")} | {
+        "BACKUPCHECKS_DATA_DIR": str(tmp_path)
+    }
+    process = subprocess.Popen(
+        [str(BIN), "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]  # fails on any line not JSON
+    assert any(line.get("event") == "request" and line.get("route") == "/health" for line in lines)
+    assert any(line["logger"] == "backupchecks.scheduler" for line in lines)
+
+
 def test_an_event_is_fields_on_the_line_and_a_message_is_text() -> None:
     formatter = JsonFormatter()
     event = logging.LogRecord("backupchecks.http", logging.INFO, __file__, 1, Event("request", status=201), None, None)

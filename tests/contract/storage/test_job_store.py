@@ -53,3 +53,15 @@ async def test_parallel_takes_give_the_lease_to_one(backend: str) -> None:
         store = make_job_store(storage)
         takes = await asyncio.gather(*(store.take("status_sync", f"p{i}", T0, T0 + LEASE) for i in range(8)))
         assert sum(t is not None for t in takes) == 1
+
+
+@pytest.mark.parametrize("backend", backend_params())
+async def test_a_scheduled_take_waits_for_the_job_to_be_due(backend: str) -> None:
+    """A process that saw the job due just before another finished it must not run it again."""
+    async with storage_backend(backend) as storage:
+        store = make_job_store(storage)
+        first = await store.take("status_sync", "a", T0, T0 + LEASE, due=True)
+        assert first is not None
+        assert await store.finish(first, {"next_run_at": T0 + timedelta(minutes=15)})
+        assert await store.take("status_sync", "b", T0 + timedelta(seconds=1), T0 + LEASE, due=True) is None
+        assert await store.take("status_sync", "cli", T0 + timedelta(seconds=1), T0 + LEASE) is not None  # forced
