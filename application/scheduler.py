@@ -18,7 +18,7 @@ from typing import Any
 from application.attempts import Attempt
 from application.deps import Deps
 from application.errors import UseCaseError
-from application.ports import ApiUsage, JobState, JobStore, PsaError
+from application.ports import MAPPING_CHECK, STATUS_SYNC, ApiUsage, JobState, JobStore, PsaError
 from application.psa_connection import connect
 from domain.audit import Outcome
 from domain.roles import Actor, Role
@@ -27,7 +27,6 @@ from domain.settings import AutotaskSettings
 LOGGER = logging.getLogger("backupchecks.scheduler")
 SYSTEM = Actor("system", Role.ADMIN)
 """Who the scheduled work acts as, in the audit log."""
-STATUS_SYNC, MAPPING_CHECK = "status_sync", "mapping_check"
 JOBS = (STATUS_SYNC, MAPPING_CHECK)
 PAUSE_AT = 0.75
 """Share of the tenant's hourly request limit from which background work waits (Autotask slows every integration

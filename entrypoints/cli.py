@@ -14,8 +14,7 @@ from typing import Any, TextIO
 from adapters.audit_anchor import read_anchor
 from adapters.files import private_dir
 from application.errors import UseCaseError
-from application.ports import AuditQuery
-from application.scheduler import MAPPING_CHECK, STATUS_SYNC
+from application.ports import MAPPING_CHECK, STATUS_SYNC, AuditQuery
 from application.use_cases.audit_log import ExportFormat
 from domain.roles import Actor, Role
 from entrypoints.container import Config, Container, close

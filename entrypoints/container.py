@@ -33,6 +33,8 @@ from adapters.sql.sessions import SqlSessionStore
 from application.denials import DenialFolder
 from application.deps import Deps
 from application.ports import (
+    MAPPING_CHECK,
+    STATUS_SYNC,
     InFlightBudget,
     JobStore,
     PsaConnector,
@@ -41,7 +43,7 @@ from application.ports import (
     SessionStore,
     UnitOfWorkFactory,
 )
-from application.scheduler import MAPPING_CHECK, STATUS_SYNC, Runner, Scheduler, Timing
+from application.scheduler import Runner, Scheduler, Timing
 from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping

@@ -10,7 +10,7 @@ from application.ports.clock_and_secrets import (
     SecretBox,
     SecretUnreadable,
 )
-from application.ports.jobs import JobState, JobStore
+from application.ports.jobs import MAPPING_CHECK, STATUS_SYNC, JobState, JobStore
 from application.ports.psa import (
     AccessLevel,
     ApiUsage,
@@ -57,6 +57,8 @@ from application.ports.web_sessions import (
 )
 
 __all__ = [
+    "MAPPING_CHECK",
+    "STATUS_SYNC",
     "AccessLevel",
     "ApiUsage",
     "AuditAnchorStore",

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+STATUS_SYNC, MAPPING_CHECK = "status_sync", "mapping_check"
+"""The scheduled jobs, by the names their lease rows carry."""
+
 
 @dataclass(frozen=True, slots=True)
 class JobState:

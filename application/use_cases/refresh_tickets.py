@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps
-from application.ports import JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
+from application.ports import STATUS_SYNC, JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
 from application.reconciliation import Found, reconcile
 from domain.draft import external_id_prefix
@@ -27,8 +27,6 @@ from domain.roles import Actor, Permission
 from domain.tickets import LinkState, TicketLink, TicketStatus
 
 ACTION = "ticket.refresh"
-STATUS_SYNC = "status_sync"
-"""The JobStore row of the bulk poll: its `cursor` is when the last complete one started."""
 MARGIN = timedelta(minutes=5)
 """A changes poll asks for what changed since its cursor less this: Autotask's clock and ours differ, and a change
 stamped while the last poll ran (or in the second it started) is read again rather than lost."""

@@ -8,8 +8,8 @@ from typing import Any
 
 from application.attempts import Attempt
 from application.deps import Deps
-from application.ports import JobStore
-from application.scheduler import JOBS, STATUS_SYNC
+from application.ports import STATUS_SYNC, JobStore
+from application.scheduler import JOBS
 from domain.roles import Actor, Permission
 
 

@@ -64,8 +64,8 @@ def make_exact(app: Litestar) -> None:
     for name in ("SettingsIn", "TestTicketIn"):
         for prop in (schemas[name].properties or {}).values() if name in schemas else ():
             for choice in [prop, *(prop.one_of or [])] if isinstance(prop, Schema) else []:
-                if isinstance(choice, Schema) and choice.maximum == 2_147_483_647:
-                    choice.minimum = 0  # an Autotask id (Litestar leaves out a lower bound of 0)
+                if isinstance(choice, Schema) and choice.maximum is not None and choice.minimum is None:
+                    choice.minimum = 0  # an id or an interval: Litestar leaves out a lower bound of 0
     if "SettingsIn" in schemas and schemas["SettingsIn"].properties:
         schemas["SettingsIn"].properties["ticket_udfs"] = Schema(
             type=OpenAPIType.OBJECT,

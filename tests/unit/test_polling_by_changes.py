@@ -12,9 +12,9 @@ import pytest
 
 from adapters.memory.jobs import MemoryJobStore
 from application.errors import AutotaskUnavailable
-from application.ports import PsaRejected, PsaUnavailable, TicketFacts
+from application.ports import STATUS_SYNC, PsaRejected, PsaUnavailable, TicketFacts
 from application.use_cases.create_ticket import CreateTicket
-from application.use_cases.refresh_tickets import MARGIN, STATUS_SYNC, RefreshTickets, TicketsRefreshed
+from application.use_cases.refresh_tickets import MARGIN, RefreshTickets, TicketsRefreshed
 from application.use_cases.resolve_ticket import ResolveTicket
 from domain.tickets import STATUS_COMPLETE, LinkState, TicketLink
 from tests.support import OPERATOR, T0, UseCaseWorld, make_run

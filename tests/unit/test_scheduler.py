@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory.jobs import MemoryJobStore
-from application.scheduler import MAPPING_CHECK, STATUS_SYNC, SYSTEM, Scheduler, Timing
+from application.ports import MAPPING_CHECK, STATUS_SYNC
+from application.scheduler import SYSTEM, Scheduler, Timing
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_tickets import RefreshTickets
 from tests.support import UseCaseWorld
