@@ -355,11 +355,7 @@ class UserPages(Controller):
         update_user: NamedDependency[UpdateUser],
         user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> Redirect:
-        try:
-            user = await update_user.execute(web_actor, user_id, disabled=True)
-        except UseCaseError as error:
-            return done(self.path, "error", words.failed(error, "disabling the user"))
-        return done(self.path, "ok", f"{user.username} is disabled: their token and sessions no longer work.")
+        return await _switch(self.path, update_user, web_actor, user_id, disabled=True)
 
     @post("/{user_id:str}/enable")
     async def enable(
@@ -369,11 +365,7 @@ class UserPages(Controller):
         update_user: NamedDependency[UpdateUser],
         user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> Redirect:
-        try:
-            user = await update_user.execute(web_actor, user_id, disabled=False)
-        except UseCaseError as error:
-            return done(self.path, "error", words.failed(error, "enabling the user"))
-        return done(self.path, "ok", f"{user.username} is enabled again.")
+        return await _switch(self.path, update_user, web_actor, user_id, disabled=False)
 
     @post("/{user_id:str}/token")
     async def token(
@@ -450,3 +442,13 @@ class UserPages(Controller):
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "unlocking the user"))
         return done(self.path, "ok", f"{username} can sign in again: their failed sign-ins are forgotten.")
+
+
+async def _switch(path: str, update_user: UpdateUser, actor: Actor, user_id: str, *, disabled: bool) -> Redirect:
+    """Disable or enable a user, saying what that means for them."""
+    try:
+        user = await update_user.execute(actor, user_id, disabled=disabled)
+    except UseCaseError as error:
+        return done(path, "error", words.failed(error, "disabling the user" if disabled else "enabling the user"))
+    said = "is disabled: their token and sessions no longer work" if disabled else "is enabled again"
+    return done(path, "ok", f"{user.username} {said}.")
