@@ -7,6 +7,7 @@ An error also carries what its audit record says besides the code and message: `
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from domain.audit import JsonScalar, Outcome
@@ -271,6 +272,26 @@ class SettingInvalid(Unprocessable):
 
 class CompanyInaccessible(Unprocessable):
     code = "company_inaccessible"
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    line: int
+    """The line of the file (1 is the header)."""
+    customer_id: str
+    code: str
+    message: str
+
+
+class ImportInvalid(Unprocessable):
+    """422: a mappings file with bad lines; `errors` names each, and nothing of the file was applied."""
+
+    code = "import_invalid"
+
+    def __init__(self, errors: list[LineError]) -> None:
+        lines = ", ".join(str(e.line) for e in errors[:10]) + (" …" if len(errors) > 10 else "")
+        super().__init__(f"{len(errors)} bad line{'s' * (len(errors) != 1)} ({lines}); nothing was applied.")
+        self.errors = errors
 
 
 class SignInRefused(UseCaseError):

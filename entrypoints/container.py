@@ -50,8 +50,10 @@ from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.create_ticket import CreateTicket
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.get_ticket import GetTicket
-from application.use_cases.list_customers import ListCustomers
+from application.use_cases.list_customers import CountCustomers, GetCustomer, ListCustomers
 from application.use_cases.map_customer import MapCustomer
+from application.use_cases.mapping_files import ExportMappings, ImportMappings
+from application.use_cases.mapping_suggestions import AcceptSuggestions, SuggestMappings
 from application.use_cases.preview_ticket import PreviewTicket
 from application.use_cases.put_customer import PutCustomer
 from application.use_cases.put_run import PutRun
@@ -244,11 +246,17 @@ class Container(containers.DeclarativeContainer):
 
     put_customer = UseCase(PutCustomer, deps)
     list_customers = UseCase(ListCustomers, deps)
+    count_customers = UseCase(CountCustomers, deps)
+    get_customer = UseCase(GetCustomer, deps)
     put_run = UseCase(PutRun, deps)
     list_runs = UseCase(ListRuns, deps)
     get_run = UseCase(GetRun, deps)
     search_companies = UseCase(SearchCompanies, deps)
     map_customer = UseCase(MapCustomer, deps)
+    suggest_mappings = UseCase(SuggestMappings, deps)
+    export_mappings = UseCase(ExportMappings, deps)
+    import_mappings = UseCase(ImportMappings, deps)
+    accept_suggestions = UseCase(AcceptSuggestions, deps)
     clear_mapping = UseCase(ClearMapping, deps)
     refresh_mapping = UseCase(RefreshMapping, deps)
     confirm_mapping = UseCase(ConfirmMapping, deps)

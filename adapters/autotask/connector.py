@@ -506,6 +506,20 @@ class AutotaskGateway:
         more = bool(page.page_details and page.page_details.next_page_url) and bool(companies)
         return CompanyPage(shown, max(c.id for c in companies) if more else None)
 
+    async def active_companies(self, limit: int = 500, after_id: int | None = None) -> CompanyPage:
+        """One `Companies/query` of active companies with ids above `after_id` (Autotask pages by id); more exist when
+        Autotask names a next page. Inactive ones are dropped (an operator Autotask ignored would answer them)."""
+        limit = max(1, min(limit, PAGE_SIZE))
+        filters: list[dict[str, Any]] = [{"op": "eq", "field": "isActive", "value": True}]
+        if after_id is not None:
+            filters.append({"op": "gt", "field": "id", "value": after_id})
+        body = {"filter": filters, "maxRecords": limit}
+        page = convert(await self._call("POST", "Companies/query", "Companies/query", body), QueryAnswer)
+        companies = [convert(i, CompanyWire).to_company() for i in page.items or []]
+        shown = [c for c in companies if c.is_active and (after_id is None or c.id > after_id)][:limit]
+        more = bool(page.page_details and page.page_details.next_page_url) and bool(companies)
+        return CompanyPage(shown, max(c.id for c in companies) if more else None)
+
     # -- tickets -------------------------------------------------------------------------------------------------------
     async def create_ticket(self, draft: TicketDraft) -> int:
         fields = {

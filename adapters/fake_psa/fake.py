@@ -313,6 +313,19 @@ class FakeGateway:
         visible = (self.psa.companies.get(i) for i in company_ids if i not in self.psa.inaccessible)
         return {c.id: c for c in visible if c is not None}
 
+    async def active_companies(self, limit: int = 500, after_id: int | None = None) -> CompanyPage:
+        self._enter("active_companies")
+        found = sorted(
+            (
+                c
+                for c in self.psa.companies.values()
+                if c.is_active and c.id not in self.psa.inaccessible and (after_id is None or c.id > after_id)
+            ),
+            key=lambda c: c.id,
+        )
+        page = found[: max(1, min(limit, 500))]
+        return CompanyPage(page, page[-1].id if len(found) > len(page) else None)
+
     async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
         self._enter("search_companies")
         found = sorted(

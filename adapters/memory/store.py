@@ -13,7 +13,9 @@ from application.ports import (
     AuditAnchorStore,
     AuditLog,
     AuditQuery,
+    CustomerQuery,
     CustomerRepository,
+    MappingFilter,
     MappingRepository,
     RunQuery,
     RunRepository,
@@ -147,6 +149,28 @@ class MemoryCustomers(_Repo):
         new = self._uow.t_customers.get(customer.id) is None
         self._uow.t_customers.put(customer.id, customer)
         return new
+
+    async def query(self, query: CustomerQuery) -> list[Customer]:
+        items = [c for c in self._selected(query) if query.after is None or c.id > query.after]
+        return sorted(items, key=lambda c: c.id)[: query.limit]
+
+    async def count(self, query: CustomerQuery) -> int:
+        return len(self._selected(query))
+
+    def _selected(self, query: CustomerQuery) -> list[Customer]:
+        text = (query.search or "").lower()
+
+        def keep(customer: Customer) -> bool:
+            if text and text not in customer.name.lower() and text not in customer.id.lower():
+                return False
+            if query.mapping is None:
+                return True
+            mapping = self._uow.t_mappings.get(customer.id)
+            if query.mapping is MappingFilter.UNMAPPED:
+                return mapping is None or mapping.company_id is None
+            return mapping is not None and mapping.status.value == query.mapping.value
+
+        return [c for c in self._uow.t_customers.values() if keep(c)]
 
     async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]:
         items = sorted(self._uow.t_customers.values(), key=lambda c: c.id)

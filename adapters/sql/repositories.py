@@ -12,7 +12,7 @@ from sqlalchemy.engine import RowMapping
 
 from adapters.sql import rows
 from adapters.sql import tables as t
-from application.ports import AuditAnchorStore, AuditQuery, RunQuery, User
+from application.ports import AuditAnchorStore, AuditQuery, CustomerQuery, MappingFilter, RunQuery, User
 from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
@@ -70,11 +70,37 @@ class SqlCustomers(_Repo):
     async def save(self, customer: Customer) -> bool:
         return await self._upsert(t.customers, rows.flat_row(customer))
 
+    async def query(self, query: CustomerQuery) -> list[Customer]:
+        c = t.customers.c
+        statement = sa.select(t.customers).where(*_customer_where(query)).order_by(c.id).limit(query.limit)
+        if query.after is not None:
+            statement = statement.where(c.id > query.after)
+        return [rows.customer_from(row) for row in await self._rows(statement)]
+
+    async def count(self, query: CustomerQuery) -> int:
+        statement = sa.select(sa.func.count()).select_from(t.customers).where(*_customer_where(query))
+        return int((await self._uow.execute(statement)).scalar_one())
+
     async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]:
         statement = sa.select(t.customers).order_by(t.customers.c.id).limit(limit)
         if after is not None:
             statement = statement.where(t.customers.c.id > after)
         return [rows.customer_from(row) for row in await self._rows(statement)]
+
+
+def _customer_where(query: CustomerQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a customers query: a case-insensitive LIKE on name or id (its wildcards escaped), and the
+    mapping filter as an EXISTS on the customer's mapping."""
+    c, m = t.customers.c, t.company_mappings.c
+    where: list[sa.ColumnElement[bool]] = []
+    if query.search:
+        text = query.search.lower()
+        where.append(sa.or_(c.name.icontains(text, autoescape=True), c.id.icontains(text, autoescape=True)))
+    if query.mapping is MappingFilter.UNMAPPED:
+        where.append(~sa.exists().where(m.customer_id == c.id, m.company_id.is_not(None)))
+    elif query.mapping is not None:
+        where.append(sa.exists().where(m.customer_id == c.id, m.status == MappingStatus(query.mapping.value)))
+    return where
 
 
 class SqlRuns(_Repo):

@@ -173,6 +173,11 @@ class PsaGateway(Protocol):
         """Companies whose name contains `text`, at most `limit` (1-500), with ids above `after_id`."""
         ...
 
+    async def active_companies(self, limit: int = 500, after_id: int | None = None) -> CompanyPage:
+        """One page (by id, at most 500) of the active companies this API user can see, ids above `after_id`: a bulk
+        read of the tenant's companies, one request per page."""
+        ...
+
     async def get_companies(self, company_ids: Sequence[int]) -> dict[int, Company]:
         """Bulk read (one `in` query per batch); an id missing from the answer may not exist or may be hidden from
         this user: `get_company` tells which."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -26,6 +27,27 @@ class RunQuery:
     limit: int = 50
     after: tuple[datetime, str] | None = None
     """Keyset cursor: the (run_at, id) of the last run already seen; runs come newest first."""
+
+
+class MappingFilter(StrEnum):
+    """A customers list's `mapping` filter: a mapping status, or `unmapped` (no company: never mapped, or cleared)."""
+
+    OK = "ok"
+    RENAMED = "renamed"
+    MISSING = "missing"
+    INVALID = "invalid"
+    UNMAPPED = "unmapped"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerQuery:
+    search: str | None = None
+    """Part of the customer's name or id, matched case-insensitively (in the database)."""
+    mapping: MappingFilter | None = None
+    """`missing`: a mapping cleared (status missing); `unmapped`: no company at all (never mapped, or cleared)."""
+    limit: int = 50
+    after: str | None = None
+    """Keyset cursor: the id of the last customer already seen; customers come by id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +87,14 @@ class CustomerRepository(Protocol):
 
     async def save(self, customer: Customer) -> bool:
         """Insert or update; True when it was new."""
+        ...
+
+    async def query(self, query: CustomerQuery) -> list[Customer]:
+        """The customers the query selects, by id, in one statement (the mapping filter joins in the database)."""
+        ...
+
+    async def count(self, query: CustomerQuery) -> int:
+        """How many customers the query selects (its limit and cursor ignored), in one statement."""
         ...
 
     async def list(self, limit: int = 50, after: str | None = None) -> list[Customer]: ...

@@ -1,4 +1,5 @@
-"""Customers with their Autotask mapping (null when never mapped)."""
+"""Customers with their Autotask mapping (null when never mapped): a page of them, how many a filter selects, and one
+customer by id."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 from application.attempts import Attempt
 from application.deps import UseCase
+from application.errors import CustomerNotFound
+from application.ports import CustomerQuery, MappingFilter
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 from domain.runs import Customer
@@ -18,9 +21,38 @@ class CustomerView:
 
 
 class ListCustomers(UseCase):
-    async def execute(self, actor: Actor, limit: int = 50, after: str | None = None) -> list[CustomerView]:
+    async def execute(
+        self,
+        actor: Actor,
+        limit: int = 50,
+        after: str | None = None,
+        search: str | None = None,
+        mapping: MappingFilter | None = None,
+    ) -> list[CustomerView]:
+        """A page by id: the customers, then their mappings, in one query each whatever the page's size."""
         await Attempt(self.deps, actor, "customer.list", ("customers", "*")).authorized(Permission.VIEW_RUNS)
+        query = CustomerQuery(search=search or None, mapping=mapping, limit=limit, after=after)
         async with self.deps.uow(read_only=True) as uow:
-            customers = await uow.customers.list(limit, after)
+            customers = await uow.customers.query(query)
             mappings = await uow.mappings.get_many([c.id for c in customers])
         return [CustomerView(c, mappings.get(c.id)) for c in customers]
+
+
+class CountCustomers(UseCase):
+    async def execute(self, actor: Actor, search: str | None = None, mapping: MappingFilter | None = None) -> int:
+        """How many customers the search and mapping filter select (one count in the database)."""
+        await Attempt(self.deps, actor, "customer.list", ("customers", "*")).authorized(Permission.VIEW_RUNS)
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.customers.count(CustomerQuery(search=search or None, mapping=mapping))
+
+
+class GetCustomer(UseCase):
+    async def execute(self, actor: Actor, customer_id: str) -> CustomerView:
+        """Any customer by id, with its mapping; CustomerNotFound when Backupchecks does not know it."""
+        await Attempt(self.deps, actor, "customer.get", ("customer", customer_id)).authorized(Permission.VIEW_RUNS)
+        async with self.deps.uow(read_only=True) as uow:
+            customer = await uow.customers.get(customer_id)
+            mapping = None if customer is None else await uow.mappings.get(customer_id)
+        if customer is None:
+            raise CustomerNotFound()
+        return CustomerView(customer, mapping)

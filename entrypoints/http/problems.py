@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from http import HTTPStatus
@@ -25,6 +26,7 @@ from application.errors import (
     AutotaskUnavailable,
     Conflict,
     Forbidden,
+    ImportInvalid,
     InvalidInput,
     NotFound,
     SettingInvalid,
@@ -62,9 +64,15 @@ HTTP_CODES = {
 }
 
 
-class FieldError(Struct):
-    field: str
+class FieldError(Struct, omit_defaults=True):
+    """One item of `errors`: `{field, message}` in a `400 invalid_input`; `{line, customer_id, code, message}` in a
+    mappings file's `422 import_invalid`."""
+
     message: str
+    field: str | UnsetType = UNSET
+    line: int | UnsetType = UNSET
+    customer_id: str | UnsetType = UNSET
+    code: str | UnsetType = UNSET
 
 
 class Problem(Struct, omit_defaults=True):
@@ -182,7 +190,7 @@ def problem(
     code: str,
     detail: str,
     *,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
@@ -207,7 +215,9 @@ def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Respons
     if status == 500:
         return on_unexpected(_, error)
     named = error if isinstance(error, InvalidInput | SettingInvalid) else None
-    errors = [{"field": named.field, "message": named.message}] if named else None
+    errors: list[dict[str, Any]] | None = [{"field": named.field, "message": named.message}] if named else None
+    if isinstance(error, ImportInvalid):
+        errors = [dataclasses.asdict(e) for e in error.errors]
     return problem(status, error.code, error.message, errors=errors)
 
 

@@ -94,6 +94,10 @@ class MappingIn(Struct, forbid_unknown_fields=True):
     company_id: Annotated[int, Meta(ge=1, le=2_147_483_647)]
 
 
+class AcceptSuggestionsIn(Struct, forbid_unknown_fields=True):
+    customer_ids: Annotated[list[Id], Meta(min_length=1, max_length=500)]
+
+
 class TicketsRefreshIn(Struct, forbid_unknown_fields=True):
     run_ids: Annotated[list[Id], Meta(max_length=5000)] | None = None
 
@@ -294,6 +298,37 @@ class CompanyList(Struct):
     items: list[CompanyOut]
     next_cursor: str | None = None
     more: bool = False
+
+
+class SuggestionOut(Struct):
+    customer_id: str
+    customer_name: str
+    company_id: int
+    company_name: str
+    match: str
+    """`exact` (the names are the same) or `normalized` (the same after case, punctuation and legal suffixes)."""
+
+
+class SuggestionPage(Struct):
+    items: list[SuggestionOut]
+    next_cursor: str | None
+
+
+class RefusedOut(Struct):
+    customer_id: str
+    code: str
+
+
+class AcceptedOut(Struct):
+    mapped: int
+    refused: list[RefusedOut]
+
+
+class ImportedOut(Struct):
+    mapped: int
+    removed: int
+    unchanged: int
+    dry_run: bool
 
 
 class MappingsRefreshedOut(Struct):

@@ -5,26 +5,32 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
-from application.errors import UseCaseError
-from application.ports import Company
+from application.errors import CustomerNotFound, ImportInvalid, UseCaseError
+from application.ports import Company, MappingFilter
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
-from application.use_cases.list_customers import CustomerView, ListCustomers
+from application.use_cases.list_customers import CountCustomers, CustomerView, GetCustomer, ListCustomers
 from application.use_cases.map_customer import MapCustomer
+from application.use_cases.mapping_files import ExportMappings, ImportMappings
+from application.use_cases.mapping_suggestions import ACCEPT_MAX, AcceptSuggestions, SuggestMappings
 from application.use_cases.refresh_all_mappings import MappingsRefreshed, RefreshAllMappings
 from application.use_cases.refresh_mapping import RefreshMapping
 from application.use_cases.search_companies import SearchCompanies
 from domain.roles import Actor, Permission
+from domain.suggestions import Suggestion
+from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import CustomerId
 from entrypoints.web import words
 from entrypoints.web.plumbing import done, field, page, whole_number
 
-CUSTOMERS_SHOWN = 500
+PAGE_SIZE = 50
+SUGGESTIONS_SHOWN = 100
+MAPPING_FILTERS = [(f.value, f.value) for f in MappingFilter]
 
 
 def _counts(r: MappingsRefreshed) -> str:
@@ -34,8 +40,11 @@ def _counts(r: MappingsRefreshed) -> str:
     )
 
 
-async def _views(actor: Actor, list_customers: ListCustomers) -> list[CustomerView]:
-    return await list_customers.execute(actor, CUSTOMERS_SHOWN)
+def _mapping_filter(text: str | None) -> MappingFilter | None:
+    try:
+        return MappingFilter(text) if text else None
+    except ValueError:
+        return None
 
 
 class CustomerPages(Controller):
@@ -47,36 +56,123 @@ class CustomerPages(Controller):
         request: Request[Any, Any, Any],
         web_actor: NamedDependency[Actor],
         list_customers: NamedDependency[ListCustomers],
+        count_customers: NamedDependency[CountCustomers],
         refresh_all_mappings: NamedDependency[RefreshAllMappings],
+        suggest_mappings: NamedDependency[SuggestMappings],
     ) -> Template:
+        q = request.query_params
+        search = (q.get("search") or "").strip()[:100]
+        mapping = _mapping_filter(q.get("mapping"))
+        try:
+            after = decode_cursor(q["cursor"], str)[0] if q.get("cursor") else None
+        except UseCaseError:
+            after = None
+
+        async def views() -> tuple[list[CustomerView], str | None]:
+            found = await list_customers.execute(web_actor, PAGE_SIZE + 1, after, search=search, mapping=mapping)
+            return paginate(found, PAGE_SIZE, lambda v: (v.customer.id,))
+
         notice = None
-        views = await _views(web_actor, list_customers)
+        shown, next_cursor = await views()
         # Opening the page re-checks the mappings against Autotask, so a rename there shows without a click.
-        if web_actor.may(Permission.MANAGE_MAPPINGS) and any(v.mapping and v.mapping.company_id for v in views):
+        if web_actor.may(Permission.MANAGE_MAPPINGS) and any(v.mapping and v.mapping.company_id for v in shown):
             try:
                 await refresh_all_mappings.execute(web_actor, quiet=True)
             except UseCaseError as error:
                 notice = words.failed(error, "re-checking the mappings")
-            views = await _views(web_actor, list_customers)
+            shown, next_cursor = await views()
+        suggestions: list[Suggestion] | None = None
+        if q.get("suggest") == "1" and web_actor.may(Permission.MANAGE_MAPPINGS):
+            try:
+                suggestions = await suggest_mappings.execute(web_actor, SUGGESTIONS_SHOWN)
+            except UseCaseError as error:
+                notice = words.failed(error, "suggesting companies")
+        filters = [(k, v) for k, v in (("search", search), ("mapping", mapping.value if mapping else "")) if v]
         return page(
             request,
             "customers.html",
             web_actor,
-            views=views,
+            views=shown,
+            total=await count_customers.execute(web_actor, search=search, mapping=mapping),
+            search=search,
+            mapping=mapping.value if mapping else "",
+            mapping_filters=MAPPING_FILTERS,
+            first_query=filters if after else None,
+            next_query=[*filters, ("cursor", next_cursor)] if next_cursor else None,
+            suggestions=suggestions,
             notice=notice,
             may_map=web_actor.may(Permission.MANAGE_MAPPINGS),
         )
+
+    @post("/mappings/accept")
+    async def accept_suggestions(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        accept_suggestions: NamedDependency[AcceptSuggestions],
+    ) -> Redirect:
+        ids = [v.strip() for v in form.getall("customer_id", []) if isinstance(v, str) and v.strip()]
+        if not ids:
+            return done("/customers?suggest=1", "error", "Tick at least one suggestion to accept.")
+        try:
+            accepted = await accept_suggestions.execute(web_actor, ids[:ACCEPT_MAX])
+        except UseCaseError as error:
+            return done("/customers?suggest=1", "error", words.failed(error, "accepting the suggestions"))
+        text = f"Mapped {accepted.mapped} customer{'s' * (accepted.mapped != 1)}."
+        if accepted.refused:
+            text += " Not mapped: " + ", ".join(f"{c} ({code.replace('_', ' ')})" for c, code in accepted.refused) + "."
+        return done("/customers?suggest=1", "error" if accepted.refused else "ok", text)
+
+    @get("/mappings/export")
+    async def export_mappings(
+        self, web_actor: NamedDependency[Actor], export_mappings: NamedDependency[ExportMappings]
+    ) -> Stream:
+        lines = await export_mappings.execute(web_actor)
+        disposition = 'attachment; filename="autotask-mappings.csv"'
+        return Stream(lines, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+    @post("/mappings/import")
+    async def import_mappings(
+        self,
+        web_actor: NamedDependency[Actor],
+        form: NamedDependency[FormMultiDict],
+        import_mappings: NamedDependency[ImportMappings],
+    ) -> Redirect:
+        upload = form.get("file")
+        raw = await upload.read() if isinstance(upload, UploadFile) else b""
+        dry_run = field(form, "mode") != "apply"
+        if not raw.strip():
+            return done("/customers", "error", "Choose a CSV file (customer_id,company_id) to import.")
+        try:
+            result = await import_mappings.execute(web_actor, raw.decode("utf-8-sig"), dry_run=dry_run)
+        except UnicodeDecodeError:
+            return done("/customers", "error", "The file is not UTF-8 text; nothing was imported.")
+        except ImportInvalid as error:
+            shown = "; ".join(
+                f"line {e.line} ({e.customer_id or 'no customer'}): {e.message}" for e in error.errors[:8]
+            )
+            more = f"; and {len(error.errors) - 8} more" if len(error.errors) > 8 else ""
+            return done("/customers", "error", f"Nothing was imported: {error.message} {shown}{more}.")
+        except UseCaseError as error:
+            return done("/customers", "error", words.failed(error, "importing the mappings"))
+        counts = f"{result.mapped} mapped, {result.removed} removed, {result.unchanged} unchanged"
+        if dry_run:
+            return done("/customers", "info", f"Dry run: the file would leave {counts}. Nothing was applied.")
+        return done("/customers", "ok", f"Imported: {counts}.")
 
     @get("/{customer_id:str}")
     async def customer(
         self,
         request: Request[Any, Any, Any],
         web_actor: NamedDependency[Actor],
-        list_customers: NamedDependency[ListCustomers],
+        get_customer: NamedDependency[GetCustomer],
         search_companies: NamedDependency[SearchCompanies],
         customer_id: CustomerId,
     ) -> Template:
-        view = next((v for v in await _views(web_actor, list_customers) if v.customer.id == customer_id), None)
+        try:
+            view: CustomerView | None = await get_customer.execute(web_actor, customer_id)
+        except CustomerNotFound:
+            view = None
         search = (request.query_params.get("search") or "").strip()[:100]
         companies: list[Company] = []
         more, notice = False, None

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event
 
 from adapters.sql import SqlStorage
-from application.ports import RunQuery
-from application.use_cases.list_customers import ListCustomers
+from application.ports import MappingFilter, RunQuery
+from application.use_cases.list_customers import CountCustomers, CustomerView, GetCustomer, ListCustomers
 from application.use_cases.view_runs import GetRun, ListRuns, RunView
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.runs import Customer, RunStatus
@@ -95,6 +95,25 @@ async def test_each_view_of_a_full_page_has_its_own_customer_and_ticket(world: U
         assert (view.ticket.ticket_id if view.ticket else None) == (5000 + n if view.run.id.endswith("e") else None)
 
 
-async def test_a_customers_page_costs_the_same_statements_at_every_size(world: UseCaseWorld) -> None:
-    counts = await statements(world.uow, lambda size: ListCustomers(world.deps).execute(OPERATOR, size), PAGE_SIZES)
+@pytest.mark.parametrize(
+    ("search", "mapping"), [(None, None), ("customer", None), (None, MappingFilter.OK), ("CUST-", MappingFilter.OK)]
+)
+async def test_a_customers_page_costs_the_same_statements_at_every_size(
+    world: UseCaseWorld, search: str | None, mapping: MappingFilter | None
+) -> None:
+    def page(size: int) -> Awaitable[list[CustomerView]]:
+        return ListCustomers(world.deps).execute(OPERATOR, size, search=search, mapping=mapping)
+
+    counts = await statements(world.uow, page, PAGE_SIZES)
     assert counts == [counts[0]] * len(PAGE_SIZES) and counts[0] <= CUSTOMERS_PAGE_STATEMENTS
+
+
+async def test_one_customer_and_the_count_cost_no_more_than_a_page(world: UseCaseWorld) -> None:
+    async def one(_size: int) -> list[CustomerView]:
+        return [await GetCustomer(world.deps).execute(OPERATOR, "cust-0499")]
+
+    async def counted(_size: int) -> list[int]:
+        return [await CountCustomers(world.deps).execute(OPERATOR, "customer 4", MappingFilter.OK)]
+
+    assert await statements(world.uow, one, (1,)) <= [CUSTOMERS_PAGE_STATEMENTS]
+    assert await statements(world.uow, counted, (1,)) <= [2]  # BEGIN (SQLite), the count

@@ -312,3 +312,23 @@ async def test_changed_tickets_are_ours_changed_since_and_never_the_deleted(worl
     world.set_status(other, STATUS_COMPLETE)  # another installation's ticket
     assert await changed_since(last_poll) == {ours[0]: 5, ours[1]: 5, ours[2]: 1, ours[3]: 1}
     assert await changed_since(world.later(10)) == {}
+
+
+async def test_active_companies_page_through_the_tenant_by_id(world: PsaWorld) -> None:
+    for n in range(1, 1101):
+        world.add_company(1000 + n, f"Company {n}", active=n % 10 != 0)
+    gateway, seen, pages, after = world.gateway(), [], 0, None
+    before = world.requests()
+    while True:
+        page = await gateway.active_companies(after_id=after)
+        assert all(c.is_active for c in page.companies)
+        seen += [c.id for c in page.companies]
+        pages += 1
+        if page.after_id is None:
+            break
+        after = page.after_id
+    expected = [1000 + n for n in range(1, 1101) if n % 10 != 0]
+    assert sorted(i for i in seen if i > 0) == expected and len(seen) == len(set(seen)) and pages == 2  # 0: the tenant
+    assert world.requests() - before <= pages + 1  # one request a page (and, the first time, the zone's)
+    small = await gateway.active_companies(limit=3, after_id=1000)
+    assert [c.id for c in small.companies] == [1001, 1002, 1003] and small.after_id == 1003

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from application.ports import AuditQuery, RunQuery, UnitOfWorkFactory
+from application.ports import AuditQuery, CustomerQuery, MappingFilter, RunQuery, UnitOfWorkFactory
 from domain.audit import Outcome
-from domain.mapping import CompanyMapping, MappingStatus
+from domain.mapping import CompanyLookup, CompanyMapping, MappingStatus
 from domain.runs import Run, RunStatus
 from tests.contract.storage import samples as s
 
@@ -147,3 +147,42 @@ async def test_audit_query_filters_and_pages_by_seq(uow_factory: UnitOfWorkFacto
     assert await seqs(since=s.at(1), until=s.at(3)) == [2, 3]
     assert await seqs(after_seq=2, limit=2) == [3, 4]
     assert await seqs(action="ticket.create", customer_id="c-2", outcome=Outcome.FAILED) == [4]
+
+
+async def test_customer_query_searches_name_or_id_case_insensitively_and_filters_by_mapping(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        for cid, name in (
+            ("c-1", "Acme B.V."),
+            ("c-2", "ACME Ltd"),
+            ("C-3", "Globex"),
+            ("x_9", "100% Pure"),
+            ("z", "z"),
+        ):
+            await uow.customers.save(s.customer(cid, name))
+        ok = CompanyMapping.from_lookup("c-1", CompanyLookup.found(1, "Acme", is_active=True), s.T0)
+        await uow.mappings.save(ok)
+        await uow.mappings.save(CompanyMapping.from_lookup("C-3", CompanyLookup.found(3, "G", is_active=True), s.T0))
+        await uow.mappings.save(dataclasses.replace(ok, customer_id="c-2", status=MappingStatus.INVALID))
+        await uow.mappings.save(CompanyMapping.missing("z"))
+        await uow.commit()
+
+    async def found(**query: object) -> list[str]:
+        async with uow_factory(read_only=True) as uow:
+            selected = [c.id for c in await uow.customers.query(CustomerQuery(**query))]  # type: ignore[arg-type]
+            assert await uow.customers.count(CustomerQuery(**query)) == len(selected) or "limit" in query
+            return selected
+
+    assert await found(search="acme") == ["c-1", "c-2"]
+    assert await found(search="c-") == ["C-3", "c-1", "c-2"]  # the id matches too, whatever its case
+    assert await found(search="%") == ["x_9"] and await found(search="_") == ["x_9"]  # wildcards are literal
+    assert await found(mapping=MappingFilter.OK) == ["C-3", "c-1"]
+    assert await found(mapping=MappingFilter.INVALID) == ["c-2"]
+    assert await found(mapping=MappingFilter.MISSING) == ["z"]
+    assert await found(mapping=MappingFilter.UNMAPPED) == ["x_9", "z"]
+    assert await found(mapping=MappingFilter.RENAMED) == []
+    assert await found(search="ACME", mapping=MappingFilter.OK) == ["c-1"]
+    assert await found(search="c", limit=2, after="C-3") == ["c-1", "c-2"]
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.customers.count(CustomerQuery(search="c", limit=1, after="zzz")) == 3
