@@ -86,7 +86,10 @@ def parse(text: str) -> tuple[list[ImportLine], list[LineError]]:
     except (StopIteration, csv.Error):
         names = []
     if "customer_id" not in names or "company_id" not in names:
-        raise InvalidInput("body", "The first line must name the columns customer_id and company_id.")
+        header_error = LineError(
+            1, "", "header_invalid", "The first line must name the columns customer_id and company_id."
+        )
+        raise ImportInvalid([header_error])
     at_customer, at_company = names.index("customer_id"), names.index("company_id")
     lines: list[ImportLine] = []
     errors: list[LineError] = []

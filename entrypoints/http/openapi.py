@@ -13,25 +13,19 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
+from msgspec import Struct
 
 from domain.settings import UDF_NAME_MAX, UDF_VALUE_MAX, UDFS_MAX
+from entrypoints.http import schemas as bodies
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from entrypoints.http.schemas import (
-    MULTI_LINE,
-    RFC3339,
-    SINGLE_LINE,
-    CustomerIn,
-    MappingIn,
-    RunIn,
-    RunObjectIn,
-    SettingsIn,
-    TestTicketIn,
-    TicketsRefreshIn,
-    UserIn,
-)
+from entrypoints.http.schemas import MULTI_LINE, RFC3339, SINGLE_LINE
 
-REQUEST_BODIES = (CustomerIn, RunIn, RunObjectIn, MappingIn, TicketsRefreshIn, UserIn, SettingsIn, TestTicketIn)
-"""Each refuses a field it does not know (400 invalid_input)."""
+REQUEST_BODIES = tuple(
+    kind
+    for kind in vars(bodies).values()
+    if isinstance(kind, type) and issubclass(kind, Struct) and kind.__struct_config__.forbid_unknown_fields
+)
+"""Every request body: each refuses a field it does not know (400 invalid_input)."""
 LIMITS = (
     f"Bodies are JSON (`application/json`), at most {MAX_BODY_BYTES} bytes (413 payload_too_large) and nested at "
     f"most {MAX_JSON_DEPTH} deep (400 invalid_input). Control characters are refused (400 invalid_input) in ids "
@@ -76,15 +70,10 @@ def make_exact(app: Litestar) -> None:
         )
     if "TicketsRefreshIn" in schemas and schemas["TicketsRefreshIn"].properties:
         schemas["TicketsRefreshIn"].properties["run_ids"] = Schema(
-            one_of=[
-                Schema(
-                    type=OpenAPIType.ARRAY,
-                    max_items=5000,
-                    items=Schema(type=OpenAPIType.STRING, min_length=1, max_length=64, pattern=SINGLE_LINE),
-                ),
-                Schema(type=OpenAPIType.NULL),
-            ]
+            one_of=[_ids(max_items=5000), Schema(type=OpenAPIType.NULL)]
         )
+    if "AcceptSuggestionsIn" in schemas and schemas["AcceptSuggestionsIn"].properties:
+        schemas["AcceptSuggestionsIn"].properties["customer_ids"] = _ids(min_items=1, max_items=500)
     paths = document.paths or {}
     for item in paths.values():
         for operation in (item.put, item.post):
@@ -93,6 +82,12 @@ def make_exact(app: Litestar) -> None:
     refresh = paths.get("/api/v1/autotask/tickets/refresh")
     if refresh and isinstance(refresh.post, Operation) and isinstance(refresh.post.request_body, RequestBody):
         refresh.post.request_body.required = False  # no body: every link
+    mappings = paths.get("/api/v1/autotask/mappings/export")
+    if mappings and isinstance(mappings.get, Operation) and mappings.get.responses:
+        mappings.get.responses["200"] = OpenAPIResponse(
+            description="Every customer's mapping: `customer_id,customer_name,company_id,company_name,status`.",
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+        )
     export = paths.get("/api/v1/audit/export")
     if export and isinstance(export.get, Operation) and export.get.responses:
         text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
@@ -100,6 +95,12 @@ def make_exact(app: Litestar) -> None:
             description="The records, one JSON object a line (`format=jsonl`) or CSV with a header (`format=csv`).",
             content={"application/jsonl": text, "text/csv": text},
         )
+
+
+def _ids(*, max_items: int, min_items: int | None = None) -> Schema:
+    """A list of ids as the API reads them (Litestar leaves out the items' lower length bound)."""
+    item = Schema(type=OpenAPIType.STRING, min_length=1, max_length=64, pattern=SINGLE_LINE)
+    return Schema(type=OpenAPIType.ARRAY, min_items=min_items, max_items=max_items, items=item)
 
 
 def _body_refusals(operation: Operation) -> None:

@@ -248,11 +248,16 @@ async def test_a_file_with_a_bad_line_changes_nothing_and_names_each_line(client
     assert (await send_csv(client, world, body, dry_run=True)).status_code == 422
 
 
-@pytest.mark.parametrize(
-    "body", [b"", b"name,company\nc1,100\n", b"customer_id,company_id\n\xff\xfe,1\n"], ids=["empty", "header", "utf8"]
-)
-async def test_a_file_that_is_not_a_mappings_file_is_400(client: Client, world: HttpWorld, body: bytes) -> None:
-    problem(await send_csv(client, world, body, dry_run=True), 400, "invalid_input")
+async def test_a_file_that_is_not_text_is_400(client: Client, world: HttpWorld) -> None:
+    problem(await send_csv(client, world, b"customer_id,company_id\n\xff\xfe,1\n", dry_run=True), 400, "invalid_input")
+
+
+@pytest.mark.parametrize("body", [b"", b"name,company\nc1,100\n"], ids=["empty", "header"])
+async def test_a_file_without_the_two_columns_is_refused_at_its_first_line(
+    client: Client, world: HttpWorld, body: bytes
+) -> None:
+    refused = problem(await send_csv(client, world, body, dry_run=True), 422, "import_invalid")
+    assert [(e["line"], e["code"]) for e in refused["errors"]] == [(1, "header_invalid")]
 
 
 async def test_import_needs_the_mapping_role(client: Client, world: HttpWorld) -> None:
