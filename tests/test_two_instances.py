@@ -30,6 +30,16 @@ from tests.storage_backends import backend_params, empty_database
 BIN = Path(sys.executable).parent / "backupchecks"
 USER, SECRET, TRACKING = "api@example.com", "s3cret", "TRACKING01"
 CREATES = 8
+SETTINGS = {
+    "enabled": True,
+    "environment": "sandbox",
+    "api_username": USER,
+    "api_password": SECRET,
+    "tracking_identifier": TRACKING,
+    "default_queue_id": 29683325,
+    "priority_error_id": 2,
+    "priority_warning_id": 3,
+}
 LATENCY = 0.3
 
 
@@ -79,17 +89,7 @@ async def drive(bases: list[str], token: str) -> list[int]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
         first = bases[0]
-        settings = {
-            "enabled": True,
-            "environment": "sandbox",
-            "api_username": USER,
-            "api_password": SECRET,
-            "tracking_identifier": TRACKING,
-            "default_queue_id": 29683325,
-            "priority_error_id": 2,
-            "priority_warning_id": 3,
-            "allow_resolve": True,
-        }
+        settings = {**SETTINGS, "allow_resolve": True}
         assert (await client.put(f"{first}/api/v1/settings/autotask", json=settings)).status_code == 200
         assert (await client.put(f"{first}/api/v1/customers/c1", json={"name": "Acme"})).status_code == 201
         mapped = await client.put(f"{first}/api/v1/customers/c1/autotask-mapping", json={"company_id": 100})
@@ -127,15 +127,7 @@ def test_two_processes_on_one_postgresql_never_exceed_three_in_flight(backend: s
             "BACKUPCHECKS_DATA_DIR": str(tmp_path),
             "BACKUPCHECKS_SCHEDULER": "off",  # only the operators' creates reach Autotask here
         }
-        made = subprocess.run(
-            [str(BIN), "users", "add", "admin", "--role", "admin", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        token = json.loads(made.stdout)["token"]
+        token = admin_token(env)
         bases = [stack.enter_context(serving(env)) for _ in range(2)]
         sim.inject(Fault("latency", entity="Tickets", seconds=LATENCY, times=None))
         statuses = asyncio.run(drive(bases, token))
@@ -184,18 +176,7 @@ def admin_token(env: dict[str, str]) -> str:
 
 
 def configure_sync(base: str, token: str) -> None:
-    settings = {
-        "enabled": True,
-        "environment": "sandbox",
-        "api_username": USER,
-        "api_password": SECRET,
-        "tracking_identifier": TRACKING,
-        "default_queue_id": 29683325,
-        "priority_error_id": 2,
-        "priority_warning_id": 3,
-        "status_sync_minutes": 1,
-        "mapping_check_hours": 0,
-    }
+    settings = {**SETTINGS, "status_sync_minutes": 1, "mapping_check_hours": 0}
     answer = httpx.put(f"{base}/api/v1/settings/autotask", json=settings, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.text
 

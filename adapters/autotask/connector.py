@@ -490,33 +490,29 @@ class AutotaskGateway:
         return {c.id: c for c in (convert(i, CompanyWire).to_company() for i in items)}
 
     async def search_companies(self, text: str, limit: int = 50, after_id: int | None = None) -> CompanyPage:
-        """One page of Autotask's answer (it pages by id and ignores sorting): `maxRecords` = `limit`, ids above
-        `after_id`; more exist when Autotask names a next page. Items that do not match the filter are dropped (an
-        operator Autotask ignored would answer unfiltered)."""
-        limit = max(1, min(limit, PAGE_SIZE))
-        filters: list[dict[str, Any]] = [{"op": "contains", "field": "companyName", "value": text}]
-        if after_id is not None:
-            filters.append({"op": "gt", "field": "id", "value": after_id})
-        body = {"filter": filters, "maxRecords": limit}
-        page = convert(await self._call("POST", "Companies/query", "Companies/query", body), QueryAnswer)
-        companies = [convert(i, CompanyWire).to_company() for i in page.items or []]
-        shown = [
-            c for c in companies if text.casefold() in c.name.casefold() and (after_id is None or c.id > after_id)
-        ][:limit]
-        more = bool(page.page_details and page.page_details.next_page_url) and bool(companies)
-        return CompanyPage(shown, max(c.id for c in companies) if more else None)
+        """Companies whose name contains `text` (see `_company_page`)."""
+        condition = {"op": "contains", "field": "companyName", "value": text}
+        return await self._company_page(condition, lambda c: text.casefold() in c.name.casefold(), limit, after_id)
 
     async def active_companies(self, limit: int = 500, after_id: int | None = None) -> CompanyPage:
-        """One `Companies/query` of active companies with ids above `after_id` (Autotask pages by id); more exist when
-        Autotask names a next page. Inactive ones are dropped (an operator Autotask ignored would answer them)."""
+        """Active companies (see `_company_page`)."""
+        condition = {"op": "eq", "field": "isActive", "value": True}
+        return await self._company_page(condition, lambda c: c.is_active, limit, after_id)
+
+    async def _company_page(
+        self, condition: dict[str, Any], matches: Callable[[Company], bool], limit: int, after_id: int | None
+    ) -> CompanyPage:
+        """One page of Autotask's answer to `condition` (it pages by id and ignores sorting): `maxRecords` = `limit`,
+        ids above `after_id`; more exist when Autotask names a next page. Items that do not `match` are dropped (an
+        operator Autotask ignored would answer unfiltered)."""
         limit = max(1, min(limit, PAGE_SIZE))
-        filters: list[dict[str, Any]] = [{"op": "eq", "field": "isActive", "value": True}]
+        filters: list[dict[str, Any]] = [condition]
         if after_id is not None:
             filters.append({"op": "gt", "field": "id", "value": after_id})
         body = {"filter": filters, "maxRecords": limit}
         page = convert(await self._call("POST", "Companies/query", "Companies/query", body), QueryAnswer)
         companies = [convert(i, CompanyWire).to_company() for i in page.items or []]
-        shown = [c for c in companies if c.is_active and (after_id is None or c.id > after_id)][:limit]
+        shown = [c for c in companies if matches(c) and (after_id is None or c.id > after_id)][:limit]
         more = bool(page.page_details and page.page_details.next_page_url) and bool(companies)
         return CompanyPage(shown, max(c.id for c in companies) if more else None)
 
