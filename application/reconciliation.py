@@ -1,11 +1,15 @@
 """Settle a pending link whose earlier attempt may have created a ticket: look it up in Autotask by the ticket id kept,
 else by `externalID`, and link what is found. At most one caller reconciles a link at a time (a claim on the link,
 taken by compare-and-set and committed before any Autotask call); the others answer what is stored and write nothing.
-Both the create (before a new attempt) and the ticket refresh (healing a crash with no operator) use it."""
+Both the create (before a new attempt) and the ticket refresh (healing a crash with no operator) use it.
+
+A pending link whose attempt may have been sent is retaken (create) or released (refresh) only once Autotask can no
+longer apply that attempt (`attempt_settled`), and right after a look-up found nothing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from application.attempts import Attempt
@@ -14,6 +18,22 @@ from application.psa_connection import psa_error, within
 from application.ticket_links import amend_link, recorded, replace_link, stored
 from domain.picklists import Picklists
 from domain.tickets import TicketLink
+
+STALE_AFTER_SECONDS = 120.0
+"""The default of BACKUPCHECKS_TICKET_STALE_AFTER: an attempt older than this is looked up by its `externalID` even
+when nobody marked its outcome unknown (a crashed process's); every Autotask write runs under half of it."""
+AUTOTASK_PROCESSING_SECONDS = 300.0
+"""How long after a POST was sent Autotask may still apply it: its own request timeout (it keeps working on a request
+the client gave up on until then; "Limits" of the Autotask REST API facts). A create that timed out for us may make
+its ticket appear this late."""
+
+
+def attempt_settled(link: TicketLink, now: datetime, stale_after_seconds: float) -> bool:
+    """Whether no send of the link's current attempt can still be applied by Autotask: its send deadline (half the
+    stale timeout after the attempt began) plus Autotask's processing window have passed. A stale timeout below its
+    default shrinks the window in proportion (so tests tell the whole story in seconds); it never grows past 300 s."""
+    window = AUTOTASK_PROCESSING_SECONDS * min(1.0, stale_after_seconds / STALE_AFTER_SECONDS)
+    return link.stale(now, max(stale_after_seconds, stale_after_seconds / 2 + window))
 
 
 class Found(StrEnum):

@@ -201,6 +201,9 @@ async def _with_fault(
         run()
         await asyncio.sleep(fault.seconds)
         return _text(504, "Gateway Timeout")
+    if kind == "late_apply":
+        sim.apply_later(fault.seconds, run)
+        return _text(504, "Gateway Timeout")
     if kind == "server_error":
         return _text(503, "Service Unavailable")
     if kind == "throttle":
@@ -297,6 +300,7 @@ def create_app(sim: Simulator) -> Litestar:
     )
     async def autotask(request: Request[Any, Any, Any]) -> Response[Any]:
         method, path = request.method, request.url.path
+        sim.apply_due()
         endpoint = resolve(path)
         if endpoint is None:
             if path.lower() == "/autotask/autotaskextend/executecommand.aspx" and method == "GET":

@@ -50,6 +50,7 @@ FAULT_KINDS = frozenset(
         "forbidden",
         "null_item",
         "maintenance",
+        "late_apply",
     }
 )
 COMPLETE = 5
@@ -95,7 +96,9 @@ class Fault:
     using the `in` operator answers 500); "forbidden" (500 saying the user lacks adequate permissions, as tenants
     answer more often than 403); "null_item" (a GET of a missing id answers `200 {"item": null}`, not 404);
     "maintenance" (`200` with `Content-Type: text/html` and Autotask's maintenance page; `applied=True` does the work
-    first, so a create lands while its outcome is unknown to the client, as with "lost_answer").
+    first, so a create lands while its outcome is unknown to the client, as with "lost_answer"); "late_apply" (answer
+    504 at once and do the work `seconds` later by the simulator's clock, as Autotask may apply a write it timed out on
+    up to 300 s after it was sent: the work is done by the first request after that moment, or `apply_due()`).
     Faults act after authentication; the first matching fault is used.
 
     `entity`/`method` restrict it (entity as in the path: "Tickets", "Companies", "TicketNotes", "zoneInformation"...).
@@ -233,6 +236,8 @@ class Simulator:
         self.failed_logins = 0
         """Requests refused for a wrong username or secret (what locks a real tenant's API user when repeated)."""
         self.faults: list[Fault] = []
+        self._later: list[tuple[datetime, Callable[[], object]]] = []
+        """Work accepted under a "late_apply" fault, and when it is applied."""
         self._lock = threading.RLock()
         self._ids = {"Tickets": 7000, "TicketNotes": 29_000, "TimeEntries": 51_000}
         self._numbers: Counter[str] = Counter()
@@ -317,6 +322,21 @@ class Simulator:
     def inject(self, fault: Fault) -> None:
         with self._lock:
             self.faults.append(fault)
+
+    def apply_later(self, seconds: float, work: Callable[[], object]) -> None:
+        """Do `work` once the simulator's clock has moved `seconds` on (see `apply_due`)."""
+        with self._lock:
+            self._later.append((self.now() + timedelta(seconds=seconds), work))
+
+    def apply_due(self) -> int:
+        """Do the late work whose moment has come, in the order it was accepted; answers how many were done."""
+        with self._lock:
+            now = self.now()
+            due = [work for at, work in self._later if at <= now]
+            self._later = [(at, work) for at, work in self._later if at > now]
+            for work in due:
+                work()
+            return len(due)
 
     def clear_faults(self) -> None:
         with self._lock:

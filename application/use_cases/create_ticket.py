@@ -6,6 +6,8 @@
    when the outcome is unknown.
 4. Before any new attempt on an ambiguous or stale reservation, look the `externalID` up in Autotask: a ticket found is
    linked, never created again. One caller at a time does that look-up (`reconcile`); the others answer what is stored.
+   A reservation is retaken only once Autotask can no longer apply its attempt (`attempt_settled`: the send deadline
+   plus Autotask's 300 s processing window), right after a look-up found nothing (ADR 0034).
 
 Steps of `execute`: load → refuse (domain.draft.ticket_refusal) → reconcile an earlier attempt → reserve or retake →
 send → record."""
@@ -20,7 +22,7 @@ from application.deps import Deps
 from application.errors import LinkChanged, UseCaseError
 from application.ports import PsaError, PsaGateway, PsaUnavailable
 from application.psa_connection import connect, psa_error, within
-from application.reconciliation import Found, reconcile
+from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
 from application.ticket_drafts import Loaded, load, refusal_error, ticket_draft
 from application.ticket_links import recorded, replace_link, stored
 from domain.audit import Outcome
@@ -51,7 +53,9 @@ def _settled(link: TicketLink) -> CreateTicketResult:
 
 
 class CreateTicket:
-    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0, base_url: str | None = None) -> None:
+    def __init__(
+        self, deps: Deps, *, stale_after_seconds: float = STALE_AFTER_SECONDS, base_url: str | None = None
+    ) -> None:
         self.deps = deps
         self.stale_after_seconds = stale_after_seconds
         self.base_url = base_url
@@ -106,7 +110,9 @@ class CreateTicket:
                     return reservation
                 current = await uow.tickets.get(run_id)
             return _settled(current or reservation)
-        if not self._stale(link):  # in flight, or a create that timed out and may still land in Autotask: wait
+        if not attempt_settled(
+            link, now, self.stale_after_seconds
+        ):  # in flight, or a send Autotask may still apply: wait
             return CreateTicketResult(link, Created.PENDING)
         retaken = link.retaken(attempt.actor.name, now)
         if not await replace_link(self.deps, retaken, link):
@@ -114,9 +120,9 @@ class CreateTicket:
         return retaken
 
     async def _send(self, attempt: Attempt, link: TicketLink, draft: TicketDraft, gateway: PsaGateway) -> int:
-        """Create, within half the stale timeout: no other caller may retake the reservation while this attempt
-        can still land in Autotask. A failure keeps the reservation (ambiguous) when the ticket may exist, else
-        releases it."""
+        """Create, within half the stale timeout: no other caller retakes the reservation until that deadline and
+        Autotask's processing window after it have passed. A failure keeps the reservation (ambiguous) when the ticket
+        may exist, else releases it."""
         try:
             return await within(self.stale_after_seconds / 2, gateway.create_ticket(draft))
         except PsaError as error:

@@ -1,8 +1,8 @@
 """Poll the status of linked tickets in bulk: snapshots refreshed, tickets completed or deleted in Autotask noticed.
 Pending links are settled too, so a scheduled refresh heals a crash with no operator: one whose earlier attempt may
 have created a ticket (ambiguous, or stale) is looked up by the ticket id kept, else by `externalID`, and linked; a
-stale reservation Autotask has no ticket for is released (no attempt can land any more: each runs under a deadline of
-half the stale timeout), so the run offers its create again.
+reservation Autotask has no ticket for is released once its attempt can no longer be applied (`attempt_settled`), so
+the run offers its create again.
 
 The bulk poll (no `run_ids`) asks Autotask only for our tickets changed since the last complete poll started (the
 JobStore's `status_sync` cursor, less a safety margin), so with nothing changed it costs one request however many
@@ -20,7 +20,7 @@ from application.attempts import Attempt
 from application.deps import Deps
 from application.ports import STATUS_SYNC, JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
-from application.reconciliation import Found, reconcile
+from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
 from domain.draft import external_id_prefix
 from domain.picklists import Picklists
 from domain.roles import Actor, Permission
@@ -50,7 +50,9 @@ class TicketsRefreshed:
 class RefreshTickets:
     """`jobs` holds the bulk poll's cursor; without it every poll reads every linked ticket."""
 
-    def __init__(self, deps: Deps, *, stale_after_seconds: float = 120.0, jobs: JobStore | None = None) -> None:
+    def __init__(
+        self, deps: Deps, *, stale_after_seconds: float = STALE_AFTER_SECONDS, jobs: JobStore | None = None
+    ) -> None:
         self.deps = deps
         self.stale_after_seconds = stale_after_seconds
         self.jobs = jobs
@@ -125,7 +127,11 @@ class RefreshTickets:
                 continue
             found = await reconcile(attempt, link, gateway, self.stale_after_seconds)
             settled += found.found is Found.TICKET
-            if found.found is Found.NOTHING and found.link is not None and stale:
+            if (
+                found.found is Found.NOTHING
+                and found.link is not None
+                and attempt_settled(link, now, self.stale_after_seconds)
+            ):
                 released += await self._release(attempt, found.link)
         return settled, released
 

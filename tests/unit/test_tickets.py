@@ -163,10 +163,13 @@ async def test_ambiguous_attempt_that_created_nothing_is_retried_once_looked_up(
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     waiting = await CreateTicket(world.deps).execute(OPERATOR, "run-1")  # it may still land: no new attempt yet
     assert waiting.outcome is Created.PENDING and world.psa.calls["create_ticket"] == 1
-    world.clock.advance(121)
+    world.clock.advance(121)  # stale, but Autotask may apply the POST until 300 s after its send deadline
+    waiting = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert waiting.outcome is Created.PENDING and world.psa.calls["create_ticket"] == 1
+    world.clock.advance(239)  # 360 s: the send deadline (60 s) and Autotask's 300 s have passed
     result = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     assert result.outcome is Created.CREATED and result.link.attempt == 2
-    assert world.psa.calls["find_ticket_by_external_id"] == 2 and len(world.psa.tickets) == 1
+    assert world.psa.calls["find_ticket_by_external_id"] == 3 and len(world.psa.tickets) == 1
 
 
 async def test_a_create_still_landing_is_found_not_repeated(world: UseCaseWorld) -> None:
@@ -215,7 +218,7 @@ async def test_in_flight_reservation_answers_pending_until_stale(world: UseCaseW
         await uow.commit()
     pending = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     assert pending.outcome is Created.PENDING and not world.psa.tickets
-    world.clock.advance(121)
+    world.clock.advance(360)  # the crashed attempt may have been sent: Autotask's 300 s window after its deadline
     done = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
     assert done.outcome is Created.CREATED and len(world.psa.tickets) == 1
 
@@ -549,7 +552,7 @@ async def test_ticket_refresh_settles_what_a_crash_left_pending(world: UseCaseWo
             TicketLink.reserve("run-3", external_id(settings.installation_id, "run-3"), "crashed", world.clock.now())
         )
         await uow.commit()
-    world.clock.advance(121)
+    world.clock.advance(360)
     async with world.uow() as uow:
         await uow.tickets.reserve(
             TicketLink.reserve("run-4", external_id(settings.installation_id, "run-4"), "in-flight", world.clock.now())

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from adapters.autotask_simulator import Fault, Simulator, create_app, running_simulator
+from tests.support import FixedClock
 
 from .conftest import API, HEADERS, TICKET, create_ticket
 
@@ -73,6 +74,21 @@ async def test_lost_answer_applies_the_create_then_answers_504(client: httpx.Asy
         f"{API}/Tickets/query", json={"filter": [{"op": "eq", "field": "externalID", "value": "bc-run-1"}]}
     )
     assert [i["id"] for i in found.json()["items"]] == [ticket["id"]]
+
+
+async def test_late_apply_answers_504_and_creates_the_ticket_seconds_later_by_its_clock() -> None:
+    clock = FixedClock()
+    sim = Simulator.seeded(clock=clock.now)
+    transport = httpx.ASGITransport(app=create_app(sim))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as late:
+        sim.inject(Fault("late_apply", entity="Tickets", method="POST", seconds=200))
+        assert (await late.post(f"{API}/Tickets", json={**TICKET, "externalID": "bc-late"})).status_code == 504
+        query = {"filter": [{"op": "eq", "field": "externalID", "value": "bc-late"}]}
+        clock.advance(199)
+        assert (await late.post(f"{API}/Tickets/query", json=query)).json()["items"] == [] and sim.tickets == {}
+        clock.advance(1)
+        [ticket] = (await late.post(f"{API}/Tickets/query", json=query)).json()["items"]  # applied before answering
+    assert ticket["externalID"] == "bc-late" and list(sim.tickets) == [ticket["id"]] and sim.apply_due() == 0
 
 
 async def test_patch_refused_leaves_put_working(client: httpx.AsyncClient, sim: Simulator) -> None:
