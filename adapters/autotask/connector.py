@@ -444,25 +444,37 @@ class AutotaskGateway:
     async def _by_ids(
         self, entity: str, ids: Sequence[int], one: Callable[[int], Awaitable[dict[str, Any] | None]]
     ) -> list[Any]:
-        """The raw items whose id is in `ids`: one `in` query per IN_CHUNK ids, its answer checked against the chunk (an
-        operator Autotask ignored answers unfiltered). On a tenant whose answer names the `in` operator, `one` read per
-        id (None: not in the answer) for IN_RETRY_SECONDS, then `in` is tried again."""
-        unique = list(dict.fromkeys(ids))
+        """The raw items whose id is in `ids` (see `_in_chunks`); `one` reads an id (None: not in the answer)."""
+
+        async def listed(item_id: int) -> list[Any]:
+            item = await one(item_id)
+            return [] if item is None else [item]
+
+        return await self._in_chunks(entity, "id", ids, listed)
+
+    async def _in_chunks(
+        self, entity: str, field: str, values: Sequence[Any], one: Callable[[Any], Awaitable[list[Any]]]
+    ) -> list[Any]:
+        """The raw items whose `field` is in `values`: one `in` query per IN_CHUNK values, its answer checked against
+        the chunk (an operator Autotask ignored answers unfiltered; items' keys are lower case). On a tenant whose
+        answer names the `in` operator, `one` query per value for IN_RETRY_SECONDS, then `in` is tried again."""
+        unique = list(dict.fromkeys(values))
         items: list[Any] = []
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start : start + IN_CHUNK]
             if time.monotonic() >= self._tenant.in_refused_until:
                 try:
-                    answer = await self._query(entity, [{"op": "in", "field": "id", "value": chunk}])
+                    answer = await self._query(entity, [{"op": "in", "field": field, "value": chunk}])
                 except PsaRejected as error:
                     if not _IN_REFUSED.search(error.message):
                         raise
                     self._tenant.in_refused_until = time.monotonic() + IN_RETRY_SECONDS
                 else:
                     wanted = set(chunk)
-                    items += [i for i in answer if isinstance(i, dict) and i.get("id") in wanted]
+                    items += [i for i in answer if isinstance(i, dict) and i.get(field.lower()) in wanted]
                     continue
-            items += [item for item_id in chunk if (item := await one(item_id)) is not None]
+            for value in chunk:
+                items += await one(value)
         return items
 
     async def _create(self, path: str, endpoint: str, body: dict[str, Any]) -> int:
@@ -554,6 +566,17 @@ class AutotaskGateway:
         zone = await self.zone()
         exact = [f for f in (self._facts(i, zone) for i in items) if f.external_id == external_id]
         return min(exact, key=lambda f: f.ticket_id) if exact else None  # Autotask's eq may ignore case; we may not
+
+    async def tickets_by_external_ids(self, external_ids: Sequence[str]) -> list[TicketFacts]:
+        async def one(external_id: str) -> list[Any]:
+            return await self._query("Tickets", [_eq("externalID", external_id)])
+
+        wanted = set(external_ids)  # Autotask's `in` and `eq` may ignore case; we may not
+        items = await self._in_chunks("Tickets", "externalID", external_ids, one)
+        if not items:
+            return []
+        zone = await self.zone()
+        return [f for f in (self._facts(i, zone) for i in items) if f.external_id in wanted]
 
     async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
         """One paged query: `externalID beginsWith` the prefix and `lastTrackedModificationDateTime gt` `since`

@@ -303,7 +303,7 @@ class FakeGateway:
             raise PsaNotFound(f"Company {company_id} was not found.")
         return company
 
-    def _enter_batches(self, operation: str, ids: Sequence[int]) -> None:
+    def _enter_batches(self, operation: str, ids: Sequence[int | str]) -> None:
         """A bulk read costs one call per IN_BATCH ids, as an `in` query does on Autotask."""
         for _ in range(0, len(set(ids)), IN_BATCH):
             self._enter(operation)
@@ -401,6 +401,11 @@ class FakeGateway:
         self._enter("find_ticket_by_external_id")
         found = self.psa.tickets_with_external_id(external_id)
         return self._facts(found[0]) if found else None
+
+    async def tickets_by_external_ids(self, external_ids: Sequence[str]) -> list[TicketFacts]:
+        self._enter_batches("tickets_by_external_ids", external_ids)
+        wanted = set(external_ids)
+        return [self._facts(t) for t in self.psa.tickets.values() if t.external_id in wanted]
 
     async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
         """One call per page of 500 (at least one), as Autotask's paged answer costs."""

@@ -198,6 +198,11 @@ class PsaGateway(Protocol):
 
     async def find_ticket_by_external_id(self, external_id: str) -> TicketFacts | None: ...
 
+    async def tickets_by_external_ids(self, external_ids: Sequence[str]) -> list[TicketFacts]:
+        """Every ticket whose external id is one of `external_ids` (exactly), two of one id included: one `in` query
+        per 400 ids (Autotask fails a query of about 500 conditions)."""
+        ...
+
     async def changed_tickets(self, external_id_prefix: str, since: datetime) -> list[TicketFacts]:
         """The tickets whose external id begins with `external_id_prefix` (without case, as Autotask compares text)
         that changed after `since` (their status or any other field, a note, a time entry): one paged query, its

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps
+from application.duplicate_tickets import report_duplicates
 from application.ports import STATUS_SYNC, JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
 from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
@@ -74,6 +75,7 @@ class RefreshTickets:
                     links = [x for x in chosen if x.state is LinkState.LINKED]
                     pending = [x for x in chosen if x.state is LinkState.PENDING]
             settled, released = await self._settle(attempt, pending, gateway)
+            await report_duplicates(attempt, gateway, links)
             ids = [x.ticket_id for x in links if x.ticket_id is not None]
             changes = None
             if since is not None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from application.attempts import Attempt
 from application.deps import UseCase
+from application.duplicate_tickets import duplicate_ticket_ids
 from application.errors import Forbidden, NotConfigured, RunNotFound
 from application.ports import RunQuery, UnitOfWork
 from domain.draft import ticket_refusal
@@ -27,6 +28,9 @@ class RunView:
     """Why no ticket can be created for this ticketless run (`forbidden`, `integration_disabled`, `mapping_missing`,
     `mapping_invalid`, `run_not_ticketable`, `ticket_settings_incomplete`), so the page can say so before anyone
     clicks."""
+    duplicate_ticket_ids: tuple[int, ...] = ()
+    """Every ticket Autotask holds with this run's `externalID`, when it holds more than one (only the run's own view
+    reads them; docs/adr/0034-late-applied-creates.md)."""
 
 
 def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> str | None:
@@ -106,4 +110,7 @@ class GetRun(UseCase):
             run = await uow.runs.get(run_id)
             if run is None:
                 raise RunNotFound(run_id)
-            return (await _views(uow, actor, [run]))[0]
+            view = (await _views(uow, actor, [run]))[0]
+            if view.ticket is None or view.ticket.attempt < 2:  # only a retaken reservation can make a second one
+                return view
+            return replace(view, duplicate_ticket_ids=await duplicate_ticket_ids(uow, run_id))

@@ -269,6 +269,8 @@ class RunOut(Struct):
     actions: list[str]
     resolve_blocked_reason: DenyReason | None
     create_blocked_reason: str | None
+    duplicate_ticket_ids: list[int] = []
+    """Every Autotask ticket carrying this run's `externalID` when there are two or more (the run's own view)."""
 
 
 class Saved(Struct):

@@ -12,8 +12,10 @@ import pytest
 from adapters.autotask_simulator import Fault, Simulator
 from application.deps import Deps
 from application.errors import AutotaskUnavailable
+from application.ports import AuditQuery
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.refresh_tickets import RefreshTickets
+from application.use_cases.view_runs import GetRun
 from domain.tickets import LinkState
 from tests.contract.psa.worlds import simulator_world
 from tests.support import OPERATOR, PASSWORD, UseCaseWorld
@@ -53,3 +55,30 @@ async def test_a_create_autotask_applies_200_s_late_yields_one_linked_ticket(
     assert found.outcome is Created.EXISTING and found.link.state is LinkState.LINKED
     assert list(sim.tickets) == [found.link.ticket_id] and sim.counts["POST Tickets"] == 1
     assert sim.counts["POST Tickets/query"] == 5  # an externalID look-up before each answer
+
+
+async def test_a_create_applied_after_the_window_is_a_duplicate_reported_once_and_never_linked(
+    tenant: tuple[Simulator, UseCaseWorld, Deps],
+) -> None:
+    sim, world, deps = tenant
+    sim.inject(Fault("late_apply", entity="Tickets", method="POST", seconds=400))  # later than Autotask's own 300 s
+    with pytest.raises(AutotaskUnavailable):
+        await CreateTicket(deps).execute(OPERATOR, "run-1")
+    world.clock.advance(360)  # the send deadline and the window have passed, and a look-up finds nothing: retaken
+    second = await CreateTicket(deps).execute(OPERATOR, "run-1")
+    assert second.outcome is Created.CREATED and second.link.attempt == 2
+    assert (await RefreshTickets(deps).execute(OPERATOR)).checked == 1
+    world.clock.advance(40)  # the first POST is applied at last
+    for _ in range(2):  # the scheduled sync runs this refresh too: reported once, not per sync
+        await RefreshTickets(deps).execute(OPERATOR)
+    assert len(sim.tickets) == 2
+    async with world.uow() as uow:
+        records = await uow.audit.query(AuditQuery(action="ticket.duplicate"))
+        link = await uow.tickets.get("run-1")
+    (record,) = records
+    first = next(i for i in sim.tickets if i != second.link.ticket_id)
+    ids = sorted([first, second.link.ticket_id or 0])
+    assert record.entry.details["ticket_ids"] == ",".join(map(str, ids)) and record.entry.target_id == "run-1"
+    assert record.entry.details["ticket_numbers"] == ",".join(sim.tickets[i]["ticketNumber"] for i in ids)
+    assert link is not None and link.ticket_id == second.link.ticket_id  # the second is never linked silently
+    assert (await GetRun(deps).execute(OPERATOR, "run-1")).duplicate_ticket_ids == tuple(ids)

@@ -115,6 +115,22 @@ async def test_bulk_get_leaves_out_missing_and_deleted_tickets(world: PsaWorld) 
     assert await gateway.get_tickets([]) == {}
 
 
+async def test_tickets_by_external_ids_finds_every_ticket_of_each_id_in_batches_of_400(world: PsaWorld) -> None:
+    gateway, first = await new_ticket(world, "bc-twice")
+    second = await gateway.create_ticket(await draft_for(gateway, 100, "bc-twice"))
+    other = await gateway.create_ticket(await draft_for(gateway, 100, "bc-once"))
+    before = world.requests()
+    others = [f"bc-none-{n}" for n in range(798)]
+    found = await gateway.tickets_by_external_ids(["bc-twice", *others, "bc-once", "bc-twice"])
+    assert sorted((f.external_id, f.ticket_id) for f in found) == [
+        ("bc-once", other),
+        ("bc-twice", first),
+        ("bc-twice", second),
+    ]
+    assert world.requests() - before == 2  # 800 distinct ids: two `in` queries of 400
+    assert await gateway.tickets_by_external_ids([]) == [] and world.requests() - before == 2
+
+
 async def test_time_entries_are_counted_per_ticket(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world)
     assert await gateway.count_time_entries(ticket_id) == 0

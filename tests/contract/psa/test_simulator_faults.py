@@ -181,6 +181,14 @@ async def test_in_refused_falls_back_to_single_reads(world: SimulatorWorld) -> N
     assert world.sim.counts["POST Tickets/query"] == 1  # remembered for these credentials
 
 
+async def test_external_ids_in_refused_fall_back_to_one_query_each(world: SimulatorWorld) -> None:
+    g = gateway(world)
+    ids = [await g.create_ticket(DRAFT) for _ in range(2)]
+    world.sim.inject(Fault("in_refused", times=None))
+    found = await g.tickets_by_external_ids(["bc-fault", "bc-other"])
+    assert sorted(f.ticket_id for f in found) == ids and world.sim.counts["POST Tickets/query"] == 3
+
+
 async def test_bulk_read_with_in_pages_through_more_than_500(world: SimulatorWorld) -> None:
     g = gateway(world)
     ids = [await g.create_ticket(DRAFT) for _ in range(3)]
