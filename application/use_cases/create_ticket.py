@@ -14,12 +14,13 @@ send → record."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
 from application.attempts import Attempt
 from application.deps import Deps
-from application.errors import LinkChanged, UseCaseError
+from application.errors import LinkChanged, StorageUnavailable, UseCaseError
 from application.ports import PsaError, PsaGateway, PsaUnavailable
 from application.psa_connection import connect, psa_error, within
 from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
@@ -31,6 +32,7 @@ from domain.roles import Actor, Permission
 from domain.tickets import LinkState, TicketLink
 
 ACTION = "ticket.create"
+LOGGER = logging.getLogger("backupchecks.tickets")
 
 
 class Created(StrEnum):
@@ -138,6 +140,34 @@ class CreateTicket:
                 await uow.commit()
             raise failure from error
 
+    async def _link(self, attempt: Attempt, link: TicketLink, new: TicketLink) -> bool:
+        """Store the link to the ticket Autotask created, with its audit record. When the database does not answer,
+        the log names the run and the ticket (the audit log lives in that database); the reservation stays, so the
+        next create or ticket refresh finds the ticket by its `externalID` and links it, audited `reconciled`."""
+        try:
+            async with self.deps.uow() as uow:
+                done = await uow.tickets.update(new, link.version)
+                if done:
+                    await attempt.record(
+                        uow,
+                        ticket_id=new.ticket_id,
+                        state=new.state.value,
+                        ticket_number=new.ticket_number,
+                        reconciled=False,
+                        attempt=link.attempt,
+                    )
+                    await uow.commit()
+                return done
+        except StorageUnavailable:
+            LOGGER.warning(
+                "ticket %s (%s) was created in Autotask for run %s but the database did not answer: not recorded yet,"
+                " the next create or ticket refresh links it by its externalID",
+                new.ticket_id,
+                new.ticket_number,
+                link.run_id,
+            )
+            raise
+
     async def _record(
         self, attempt: Attempt, link: TicketLink, ticket_id: int, gateway: PsaGateway
     ) -> CreateTicketResult:
@@ -154,19 +184,7 @@ class CreateTicket:
                 await uow.commit()
             raise failure from error
         new = recorded(link, ticket_id, facts, labels, self.deps)
-        async with self.deps.uow() as uow:
-            done = await uow.tickets.update(new, link.version)
-            if done:
-                await attempt.record(
-                    uow,
-                    ticket_id=ticket_id,
-                    state=new.state.value,
-                    ticket_number=new.ticket_number,
-                    reconciled=False,
-                    attempt=link.attempt,
-                )
-                await uow.commit()
-        if done:
+        if await self._link(attempt, link, new):
             return CreateTicketResult(new, Created.CREATED)
         current = await stored(self.deps, link)
         if current is None or current.ticket_id != ticket_id:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,14 @@ from sqlalchemy.engine import make_url
 from adapters.credentials import token_hash
 from adapters.sql import SqlStorage
 from application.errors import StorageRefused, StorageUnavailable
-from application.ports import User
+from application.ports import AuditQuery, UnitOfWork, User
+from application.use_cases.create_ticket import Created, CreateTicket
+from domain.picklists import Picklists
 from domain.roles import Role
 from entrypoints.http.app import create_app
 from tests.http.conftest import AT, NO_DELAY, make_world
 from tests.storage_backends import backend_params, execute_on_server, postgres_url, storage_backend
+from tests.support import OPERATOR, PASSWORD, UseCaseWorld
 
 
 async def _break(name: str, storage: SqlStorage, how: str) -> None:
@@ -131,3 +136,43 @@ async def test_a_refused_value_leaves_the_unit_of_work_as_storage_refused(name: 
         assert "hash-2" not in str(refused.value)
         async with storage(read_only=True) as uow:  # nothing half-written
             assert [u.username for u in await uow.users.list()] == ["alice"]
+
+
+async def test_a_ticket_created_while_the_database_stops_answering_is_logged_then_healed_and_audited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Autotask created the ticket, then the database failed before the link was stored: the caller gets the
+    storage error (503 on HTTP), the log names the run and the ticket, and the next attempt once the reservation is
+    stale links that ticket by its externalID (audited `reconciled`), never creating a second."""
+    world = UseCaseWorld()
+    await world.configure()
+    await world.seed()
+    down = False
+
+    def storage(*, read_only: bool = False) -> UnitOfWork:
+        if down:
+            raise StorageUnavailable("the database did not answer")
+        return world.uow(read_only=read_only)
+
+    def outage_after(picklists: Callable[[], Awaitable[Picklists]]) -> Callable[[], Awaitable[Picklists]]:
+        async def then_down() -> Picklists:
+            nonlocal down
+            answer = await picklists()
+            down = True  # Autotask has answered; storing the link is next
+            return answer
+
+        return then_down
+
+    deps = replace(world.deps_with(picklists=outage_after), uow=storage)
+    caplog.set_level(logging.WARNING, logger="backupchecks.tickets")
+    with pytest.raises(StorageUnavailable):
+        await CreateTicket(deps).execute(OPERATOR, "run-1")
+    (ticket_id,) = world.psa.tickets
+    assert f"ticket {ticket_id} " in caplog.text and "run run-1" in caplog.text and PASSWORD not in caplog.text
+    down = False
+    world.clock.advance(121)
+    healed = await CreateTicket(world.deps).execute(OPERATOR, "run-1")
+    assert healed.outcome is Created.EXISTING and healed.link.ticket_id == ticket_id and len(world.psa.tickets) == 1
+    async with world.uow() as uow:
+        (record,) = await uow.audit.query(AuditQuery(action="ticket.create", run_id="run-1"))
+    assert record.entry.details["reconciled"] is True and record.entry.details["ticket_id"] == ticket_id
