@@ -33,6 +33,10 @@ SIM_USER, SIM_SECRET, SIM_TRACKING = "api@example.com", "s3cret", "TRACKING01"
 STALE_AFTER = 3.0
 """BACKUPCHECKS_TICKET_STALE_AFTER of the servers: each Autotask write runs under half of it, so a crashed create is
 settled by a refresh this many seconds later."""
+SETTLE_AFTER = 3 * STALE_AFTER
+"""When a crashed or timed-out create's reservation may be retaken or released: its send deadline (STALE_AFTER / 2)
+plus Autotask's processing window, which a stale timeout below the default of 120 s shrinks in proportion (300 s at
+120 s, 7.5 s here; application/reconciliation.py `attempt_settled`)."""
 AUTOTASK_TIMEOUT = 2.0
 BIN = Path(sys.executable).parent
 FIGURES: dict[str, dict[str, Any]] = {}

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from adapters.autotask_simulator import Fault
-from verify.conftest import STALE_AFTER, Stack, record
+from verify.conftest import SETTLE_AFTER, Stack, record
 
 HANG = 1.2
 """How long the simulator holds the chosen call (under the servers' write deadline of STALE_AFTER / 2): the server is
@@ -87,7 +87,7 @@ def _swallow(method: str, url: str, headers: dict[str, str]) -> None:
 
 
 def heal(stack: Stack) -> dict[str, int]:
-    time.sleep(STALE_AFTER)  # a crashed attempt is settled once no deadline can still let it land
+    time.sleep(SETTLE_AFTER)  # a crashed attempt is settled once Autotask can no longer apply it
     code, out = stack.cli("tickets", "refresh")
     assert code == 0, out
     summary: dict[str, int] = json.loads(out)

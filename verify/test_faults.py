@@ -15,7 +15,7 @@ import pytest
 
 from adapters.autotask_simulator import Fault
 from adapters.autotask_simulator.simulator import FAULT_KINDS
-from verify.conftest import AUTOTASK_TIMEOUT, STALE_AFTER, Stack, record
+from verify.conftest import AUTOTASK_TIMEOUT, SETTLE_AFTER, Stack, record
 
 OPERATIONS = ("create", "resolve", "mapping_refresh", "ticket_refresh")
 ACTIONS = {
@@ -61,8 +61,8 @@ def operate(stack: Stack, op: str, run_id: str) -> httpx.Response:
 
 
 def settle(stack: Stack, op: str, run_id: str) -> httpx.Response:
-    """Retry with no fault until the operation has its end (a lost or late write may need STALE_AFTER to settle)."""
-    deadline = time.monotonic() + STALE_AFTER * 3
+    """Retry with no fault until the operation has its end (a lost or late write may need SETTLE_AFTER to settle)."""
+    deadline = time.monotonic() + SETTLE_AFTER * 2
     while True:
         answer = operate(stack, op, run_id)
         done = answer.status_code in (200, 201) or (
