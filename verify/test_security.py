@@ -443,6 +443,21 @@ def test_parallel_wrong_passwords_all_count_and_hold_the_address_back(served: Se
         assert held.status_code == 401 and "Too many failed sign-ins from this address" in held.text
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("api_password", "pässwörd"), ("api_username", "api@exämple.com"), ("tracking_identifier", "TRACKING-Ω")],
+)
+def test_a_non_ascii_credential_is_refused_422_and_nothing_is_stored(served: Server, name: str, value: str) -> None:
+    """Issue 21, item 6: before, a non-ASCII Autotask secret was stored, then every Autotask call answered 500 (HTTP
+    headers are ASCII). Against the served app on SQLite and PostgreSQL: 422 `setting_invalid`, the settings kept."""
+    with served.client(Role.ADMIN) as admin:
+        before = admin.get("/api/v1/settings/autotask").json()
+        refused = admin.put("/api/v1/settings/autotask", json={name: value})
+        after = admin.get("/api/v1/settings/autotask").json()
+    assert "visible ASCII" in problem(refused, 422, "setting_invalid")["detail"]
+    assert after == before and value not in refused.text
+
+
 def test_large_form_floods_do_not_stall_the_service(served: Server) -> None:
     """Issue 21, item 3: 3 clients posting 4 MB forms to /sign-in (with and without the pre-session cookie) are
     answered 413/403 without the form being parsed; /health keeps answering (p50 printed, not asserted)."""
