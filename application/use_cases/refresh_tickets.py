@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps
+from application.page_refresh import RUN_CHECKS, at_most_every
 from application.ports import STATUS_SYNC, JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
 from application.reconciliation import Found, reconcile
@@ -30,6 +31,9 @@ ACTION = "ticket.refresh"
 MARGIN = timedelta(minutes=5)
 """A changes poll asks for what changed since its cursor less this: Autotask's clock and ours differ, and a change
 stamped while the last poll ran (or in the second it started) is read again rather than lost."""
+PAGE_EVERY = timedelta(minutes=1)
+"""Run Checks re-reads its shown tickets in the background at most this often (the scheduled status sync keeps every
+link fresh in between)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,12 @@ class RefreshTickets:
         self.deps = deps
         self.stale_after_seconds = stale_after_seconds
         self.jobs = jobs
+
+    async def on_page_view(self, actor: Actor, run_ids: Sequence[str]) -> bool:
+        """After Run Checks is sent: a quiet refresh of the shown tickets, at most once per PAGE_EVERY across
+        processes (a failure is logged); True when this view ran it."""
+        work = lambda: self.execute(actor, run_ids, quiet=True)  # noqa: E731
+        return await at_most_every(self.jobs, RUN_CHECKS, PAGE_EVERY, self.deps.clock, work)
 
     async def execute(
         self, actor: Actor, run_ids: Sequence[str] | None = None, *, quiet: bool = False
