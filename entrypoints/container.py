@@ -260,7 +260,7 @@ class Container(containers.DeclarativeContainer):
     clear_mapping = UseCase(ClearMapping, deps)
     refresh_mapping = UseCase(RefreshMapping, deps)
     confirm_mapping = UseCase(ConfirmMapping, deps)
-    refresh_all_mappings = UseCase(RefreshAllMappings, deps)
+    refresh_all_mappings = UseCase(RefreshAllMappings, deps, jobs=job_store)
     create_ticket = UseCase(
         CreateTicket, deps, stale_after_seconds=config.provided.ticket_stale_after, base_url=config.provided.base_url
     )

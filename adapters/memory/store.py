@@ -220,6 +220,10 @@ class MemoryMappings(_Repo):
         await self._uow.lock(("mapping", mapping.customer_id))
         return self._uow.t_mappings.swap(mapping.customer_id, mapping, expected_version)
 
+    async def update_many(self, changes: Sequence[tuple[CompanyMapping, int]]) -> set[str]:
+        ordered = sorted(changes, key=lambda change: change[0].customer_id)  # locks in key order, as SQL takes them
+        return {mapping.customer_id for mapping, expected in ordered if await self.update(mapping, expected)}
+
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
         items = sorted(self._uow.t_mappings.values(), key=lambda m: m.customer_id)
         return [m for m in items if not statuses or m.status in statuses]
@@ -242,6 +246,10 @@ class MemoryTicketLinks(_Repo):
     async def update(self, link: TicketLink, expected_version: int) -> bool:
         await self._uow.lock(("link", link.run_id))
         return self._uow.t_links.swap(link.run_id, link, expected_version)
+
+    async def update_many(self, changes: Sequence[tuple[TicketLink, int]]) -> set[str]:
+        ordered = sorted(changes, key=lambda change: change[0].run_id)  # locks in key order, as SQL takes them
+        return {link.run_id for link, expected in ordered if await self.update(link, expected)}
 
     async def release(self, run_id: str, expected_version: int) -> bool:
         await self._uow.lock(("link", run_id))

@@ -20,7 +20,7 @@ class SqlJobStore:
         self._storage = storage
 
     async def get(self, job: str) -> JobState | None:
-        async with self._storage() as uow:
+        async with self._storage(read_only=True) as uow:
             row = (await uow.execute(sa.select(t.job_leases).where(t.job_leases.c.job == job))).first()
         return None if row is None else JobState(**row._mapping)
 

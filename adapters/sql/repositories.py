@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 AUDIT_LOCK_KEY = 0x62636175646974  # "bcaudit": the PostgreSQL advisory lock that serializes audit appends
 IN_CHUNK = 1000  # ids per IN (…) list, well under every driver's parameter limit
+SWAP_PARAMETERS = 30_000
+"""Bound parameters per batched compare-and-set statement: under SQLite's 32,766 and asyncpg's 32,767."""
 
 
 class _Repo:
@@ -49,6 +51,33 @@ class _Repo:
         a concurrent uncommitted insert of the same key makes this wait for that transaction's end."""
         statement = self._uow.insert(table).values(row).on_conflict_do_nothing().returning(*table.primary_key)
         return (await self._uow.execute(statement)).first() is not None
+
+    async def _swap_many(self, key: sa.Column[str], changes: Sequence[tuple[dict[str, Any], int]]) -> set[str]:
+        """Compare-and-set many rows of `key`'s table: each row is stored only where the stored one's `version` is
+        still its expected version, so a concurrent change is never overwritten (on PostgreSQL a concurrent writer
+        of a row waits for its lock, then the version is checked again, as in a single-row UPDATE). One
+        `WITH new AS (VALUES …) UPDATE … FROM new … RETURNING key` per SWAP_PARAMETERS bound values, rows in key
+        order (two batches lock their common rows in the same order); the keys stored. Each value is cast to its
+        column's type: PostgreSQL types a VALUES column of NULLs only as text."""
+        if not changes:
+            return set()
+        table, names = key.table, list(changes[0][0])
+        columns = [sa.column(name, table.c[name].type) for name in names]
+        columns.append(sa.column("expected_version", sa.Integer))
+        ordered = sorted(changes, key=lambda change: str(change[0][key.name]))
+        per_batch = max(1, SWAP_PARAMETERS // len(columns))
+        stored: set[str] = set()
+        for start in range(0, len(ordered), per_batch):
+            batch = ordered[start : start + per_batch]
+            new = sa.values(*columns, name="new").data([(*(r[n] for n in names), v) for r, v in batch]).cte("new")
+            statement = (
+                sa.update(table)
+                .where(key == new.c[key.name], table.c.version == new.c.expected_version)
+                .values({name: sa.cast(new.c[name], table.c[name].type) for name in names if name != key.name})
+                .returning(key)
+            )
+            stored.update((await self._uow.execute(statement)).scalars())
+        return stored
 
     async def _upsert(self, table: sa.Table, row: dict[str, Any]) -> bool:
         """Insert or update by primary key; True when it was new."""
@@ -151,6 +180,10 @@ class SqlMappings(_Repo):
         )
         return (await self._uow.execute(statement.values(rows.flat_row(mapping)))).rowcount == 1
 
+    async def update_many(self, changes: Sequence[tuple[CompanyMapping, int]]) -> set[str]:
+        key = t.company_mappings.c.customer_id
+        return await self._swap_many(key, [(rows.flat_row(mapping), expected) for mapping, expected in changes])
+
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]:
         c = t.company_mappings.c
         statement = sa.select(t.company_mappings).order_by(c.customer_id)
@@ -176,6 +209,10 @@ class SqlTicketLinks(_Repo):
         c = t.ticket_links.c
         statement = sa.update(t.ticket_links).where(c.run_id == link.run_id, c.version == expected_version)
         return (await self._uow.execute(statement.values(rows.link_row(link)))).rowcount == 1
+
+    async def update_many(self, changes: Sequence[tuple[TicketLink, int]]) -> set[str]:
+        key = t.ticket_links.c.run_id
+        return await self._swap_many(key, [(rows.link_row(link), expected) for link, expected in changes])
 
     async def release(self, run_id: str, expected_version: int) -> bool:
         c = t.ticket_links.c

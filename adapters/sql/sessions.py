@@ -26,7 +26,7 @@ class SqlSessionStore:
         await self._write(sa.insert(t.web_sessions).values(dataclasses.asdict(session)))
 
     async def get(self, id_hash: str) -> WebSession | None:
-        async with self._storage() as uow:
+        async with self._storage(read_only=True) as uow:
             row = (await uow.execute(sa.select(t.web_sessions).where(t.web_sessions.c.id_hash == id_hash))).first()
         return None if row is None else WebSession(**row._mapping)
 
@@ -52,7 +52,7 @@ class SqlSessionStore:
 
     async def failures(self, key: str) -> SignInFailures | None:
         c = t.sign_in_failures.c
-        async with self._storage() as uow:
+        async with self._storage(read_only=True) as uow:
             statement = sa.select(c.count, c.last_at, c.locked_until).where(c.username == key)
             row = (await uow.execute(statement)).first()
         return None if row is None else SignInFailures(**row._mapping)

@@ -123,6 +123,11 @@ class MappingRepository(Protocol):
         """Compare-and-set: store `mapping` only if the stored one's version is still `expected_version`."""
         ...
 
+    async def update_many(self, changes: Sequence[tuple[CompanyMapping, int]]) -> set[str]:
+        """`update` for many (mapping, expected version) pairs in one statement per batch (a bounded number,
+        whatever the count): each is stored only over its expected version; the customer ids stored."""
+        ...
+
     async def list(self, statuses: frozenset[MappingStatus] = frozenset()) -> list[CompanyMapping]: ...
 
 
@@ -137,6 +142,12 @@ class TicketLinkRepository(Protocol):
     async def update(self, link: TicketLink, expected_version: int) -> bool:
         """Compare-and-set: store `link` only if the stored link's version is still `expected_version` (and lock
         the row until the unit of work ends). False when someone else changed it first or it is gone."""
+        ...
+
+    async def update_many(self, changes: Sequence[tuple[TicketLink, int]]) -> set[str]:
+        """`update` for many (link, expected version) pairs in one statement per batch (a bounded number, whatever
+        the count): each is stored only over its expected version, so no concurrent change is overwritten; the run
+        ids stored."""
         ...
 
     async def release(self, run_id: str, expected_version: int) -> bool:

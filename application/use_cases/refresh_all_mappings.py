@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from application.attempts import Attempt
-from application.deps import UseCase
-from application.mapping_checks import store_checked
-from application.ports import PsaError, PsaGateway
+from application.deps import Deps
+from application.page_refresh import CUSTOMERS, at_most_every
+from application.ports import JobStore, PsaError, PsaGateway
 from application.psa_connection import connected, look_up_company, psa_error
 from domain.audit import Outcome
 from domain.mapping import CompanyLookup, CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
+
+PAGE_EVERY = timedelta(minutes=10)
+"""The Customers page re-checks the mappings in the background at most this often (the scheduled mapping check
+keeps them fresh in between)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +56,22 @@ def _unchanged(before: CompanyMapping, after: CompanyMapping) -> bool:
     return replace(after, last_synced_at=before.last_synced_at, version=before.version) == before
 
 
-class RefreshAllMappings(UseCase):
+class RefreshAllMappings:
+    """`jobs` holds the Customers page's refresh lease; without it every view of the page re-checks."""
+
+    def __init__(self, deps: Deps, *, jobs: JobStore | None = None) -> None:
+        self.deps = deps
+        self.jobs = jobs
+
+    async def on_page_view(self, actor: Actor) -> bool:
+        """After the Customers page is sent: a quiet re-check, at most once per PAGE_EVERY across processes (a
+        failure is logged); True when this view ran it."""
+        work = lambda: self.execute(actor, quiet=True)  # noqa: E731
+        return await at_most_every(self.jobs, CUSTOMERS, PAGE_EVERY, self.deps.clock, work)
+
     async def execute(self, actor: Actor, *, quiet: bool = False) -> MappingsRefreshed:
         """`quiet` (a page view): store and audit only what changed; a re-check that changed nothing writes
-        nothing."""
+        nothing. Whatever is stored is stored in one compare-and-set statement per batch."""
         async with Attempt(self.deps, actor, "mapping.refresh_all", ("mappings", "*")) as attempt:
             attempt.authorize(Permission.MANAGE_MAPPINGS)
             _, gateway = await connected(self.deps)
@@ -67,30 +83,44 @@ class RefreshAllMappings(UseCase):
                 checked = [(before, after) for before, after in checked if not _unchanged(before, after)]
                 if not checked and failure is None:
                     return MappingsRefreshed(0, 0, 0, 0, gateway.calls)
-            async with self.deps.uow() as uow:
-                stored = [after for before, after in checked if await store_checked(uow, before, after)]
-                counts = {status: sum(1 for m in stored if m.status is status) for status in MappingStatus}
-                summary = MappingsRefreshed(
-                    len(stored),
-                    counts[MappingStatus.OK],
-                    counts[MappingStatus.RENAMED],
-                    counts[MappingStatus.INVALID],
-                    gateway.calls,
-                )
-                await attempt.record(
-                    uow,
-                    Outcome.OK if failure is None else Outcome.FAILED,
-                    checked=summary.checked,
-                    ok=summary.ok,
-                    renamed=summary.renamed,
-                    invalid=summary.invalid,
-                    changed_meanwhile=len(checked) - len(stored),
-                    not_checked=not_checked,
-                    autotask_calls=summary.autotask_calls,
-                )
-                await uow.commit()
+            summary = await self._store(attempt, checked, failure, not_checked, gateway.calls)
             if failure is not None:
                 error = psa_error(failure)
                 error.recorded = True  # the summary above is its record
                 raise error from failure
             return summary
+
+    async def _store(
+        self,
+        attempt: Attempt,
+        checked: list[tuple[CompanyMapping, CompanyMapping]],
+        failure: PsaError | None,
+        not_checked: int,
+        calls: int,
+    ) -> MappingsRefreshed:
+        """Store each re-checked mapping over the version it was computed from, with the audit record of the
+        counts."""
+        async with self.deps.uow() as uow:
+            won = await uow.mappings.update_many([(after, before.version) for before, after in checked])
+            stored = [after for _, after in checked if after.customer_id in won]
+            counts = {status: sum(1 for m in stored if m.status is status) for status in MappingStatus}
+            summary = MappingsRefreshed(
+                len(stored),
+                counts[MappingStatus.OK],
+                counts[MappingStatus.RENAMED],
+                counts[MappingStatus.INVALID],
+                calls,
+            )
+            await attempt.record(
+                uow,
+                Outcome.OK if failure is None else Outcome.FAILED,
+                checked=summary.checked,
+                ok=summary.ok,
+                renamed=summary.renamed,
+                invalid=summary.invalid,
+                changed_meanwhile=len(checked) - len(stored),
+                not_checked=not_checked,
+                autotask_calls=summary.autotask_calls,
+            )
+            await uow.commit()
+        return summary

@@ -13,12 +13,13 @@ deleted in Autotask), and when the tenant refuses the changes query."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps
 from application.duplicate_tickets import report_duplicates
+from application.page_refresh import RUN_CHECKS, at_most_every
 from application.ports import STATUS_SYNC, JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
 from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
@@ -31,6 +32,9 @@ ACTION = "ticket.refresh"
 MARGIN = timedelta(minutes=5)
 """A changes poll asks for what changed since its cursor less this: Autotask's clock and ours differ, and a change
 stamped while the last poll ran (or in the second it started) is read again rather than lost."""
+PAGE_EVERY = timedelta(minutes=1)
+"""Run Checks re-reads its shown tickets in the background at most this often (the scheduled status sync keeps every
+link fresh in between)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,12 @@ class RefreshTickets:
         self.stale_after_seconds = stale_after_seconds
         self.jobs = jobs
 
+    async def on_page_view(self, actor: Actor, run_ids: Sequence[str]) -> bool:
+        """After Run Checks is sent: a quiet refresh of the shown tickets, at most once per PAGE_EVERY across
+        processes (a failure is logged); True when this view ran it."""
+        work = lambda: self.execute(actor, run_ids, quiet=True)  # noqa: E731
+        return await at_most_every(self.jobs, RUN_CHECKS, PAGE_EVERY, self.deps.clock, work)
+
     async def execute(
         self, actor: Actor, run_ids: Sequence[str] | None = None, *, quiet: bool = False
     ) -> TicketsRefreshed:
@@ -82,31 +92,43 @@ class RefreshTickets:
                 changes = await _changes(gateway, external_id_prefix(settings.installation_id), since, links)
             found, labels = changes if changes is not None else await _read(gateway, ids)
             polled = links if changes is None else [x for x in links if x.ticket_id in found]
-            changed = deleted = 0
-            async with self.deps.uow() as uow:
-                for new, old in _updates(polled, found, labels, self.deps.clock.now()):
-                    if await uow.tickets.update(new, old.version):
-                        deleted += new.state is LinkState.DELETED
-                        changed += new.state is not LinkState.DELETED
-                summary = TicketsRefreshed(
-                    len(links) + len(pending), changed, deleted, gateway.calls, settled, released, changes is None
-                )
-                if quiet and not (changed or deleted or settled or released):
-                    return summary
-                await attempt.record(
-                    uow,
-                    checked=summary.checked,
-                    changed=changed,
-                    deleted=deleted,
-                    autotask_calls=summary.autotask_calls,
-                    settled=settled,
-                    released=released,
-                    full=summary.full,
-                )
-                await uow.commit()
+            updates = _updates(polled, found, labels, self.deps.clock.now())
+            summary = TicketsRefreshed(
+                len(links) + len(pending), 0, 0, gateway.calls, settled, released, changes is None
+            )
+            summary, recorded = await self._apply(attempt, updates, summary, quiet=quiet)
+            if not recorded:
+                return summary
             if run_ids is None and self.jobs is not None:
                 await self.jobs.note(STATUS_SYNC, {"cursor": started})  # complete: the next poll asks from here
             return summary
+
+    async def _apply(
+        self, attempt: Attempt, updates: list[tuple[TicketLink, TicketLink]], summary: TicketsRefreshed, *, quiet: bool
+    ) -> tuple[TicketsRefreshed, bool]:
+        """Store each (new, old) link over the version it was read at, in one compare-and-set statement per batch (a
+        link changed meanwhile keeps its change), with the audit record of the counts; quiet and nothing changed:
+        no write at all. The summary with the counts, and whether it was recorded."""
+        if quiet and not (updates or summary.settled or summary.released):
+            return summary, False
+        async with self.deps.uow() as uow:
+            won = await uow.tickets.update_many([(new, old.version) for new, old in updates])
+            deleted = sum(1 for new, _ in updates if new.run_id in won and new.state is LinkState.DELETED)
+            summary = replace(summary, changed=len(won) - deleted, deleted=deleted)
+            if quiet and not (summary.changed or deleted or summary.settled or summary.released):
+                return summary, False
+            await attempt.record(
+                uow,
+                checked=summary.checked,
+                changed=summary.changed,
+                deleted=deleted,
+                autotask_calls=summary.autotask_calls,
+                settled=summary.settled,
+                released=summary.released,
+                full=summary.full,
+            )
+            await uow.commit()
+        return summary, True
 
     async def _since(self, now: datetime) -> datetime | None:
         """Since when the bulk poll asks Autotask for changes, or None to read every linked ticket: no cursor (the

@@ -83,7 +83,7 @@ class Sessions:
             raise await self._refused(username, _locked("from this address", from_address, now))
         if from_address is not None and _held(for_user, now):  # a clean address is not held back by the username
             raise await self._refused(username, _locked("for this username", for_user, now))
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_username(username) if username else None
         stored_hash = user.password_hash if user is not None else None
 
@@ -113,7 +113,7 @@ class Sessions:
         """An admin lifts the hold on a username (and forgets its failures); audited."""
         async with Attempt(self.deps, actor, "user.unlock", ("user", username)) as attempt:
             attempt.authorize(Permission.ADMINISTER)
-            async with self.deps.uow() as uow:
+            async with self.deps.uow(read_only=True) as uow:
                 if await uow.users.by_username(username) is None:
                     raise UserNotFound("No user has this username.")
             await self.store.clear_failures(f"user:{username}")
@@ -133,7 +133,7 @@ class Sessions:
         if now - session.created_at > self.policy.absolute or now - session.last_seen_at > self.policy.idle:
             await self.store.remove(id_hash)
             return None
-        async with self.deps.uow() as uow:
+        async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_username(session.username)
         if user is None or user.id != session.user_id or user.disabled:
             await self.store.remove(id_hash)

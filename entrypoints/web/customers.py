@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
@@ -74,13 +75,10 @@ class CustomerPages(Controller):
 
         notice = None
         shown, next_cursor = await views()
-        # Opening the page re-checks the mappings against Autotask, so a rename there shows without a click.
+        # After the page is sent, a re-check of the mappings (at most one per interval), so a rename shows soon.
+        background = None
         if web_actor.may(Permission.MANAGE_MAPPINGS) and any(v.mapping and v.mapping.company_id for v in shown):
-            try:
-                await refresh_all_mappings.execute(web_actor, quiet=True)
-            except UseCaseError as error:
-                notice = words.failed(error, "re-checking the mappings")
-            shown, next_cursor = await views()
+            background = BackgroundTask(refresh_all_mappings.on_page_view, web_actor)
         suggestions: list[Suggestion] | None = None
         if q.get("suggest") == "1" and web_actor.may(Permission.MANAGE_MAPPINGS):
             try:
@@ -92,6 +90,7 @@ class CustomerPages(Controller):
             request,
             "customers.html",
             web_actor,
+            background=background,
             views=shown,
             total=await count_customers.execute(web_actor, search=search, mapping=mapping),
             search=search,

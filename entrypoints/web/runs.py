@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -28,19 +27,10 @@ from entrypoints.http.parameters import RunId
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, page
 
-LOGGER = logging.getLogger("backupchecks.web")
 PAGE_SIZE = 25
 DEFAULT_STATUSES = ("error", "warning", "missed")
 CUSTOMERS_SHOWN = 500
 PREVIEW_LINES = 12
-
-
-async def _refresh_in_background(refresh: RefreshTickets, actor: Actor, run_ids: list[str]) -> None:
-    """After the page is sent: one bulk read of the shown tickets' status (the next view shows it)."""
-    try:
-        await refresh.execute(actor, run_ids, quiet=True)
-    except UseCaseError as error:
-        LOGGER.info("ticket status refresh skipped: %s", error.code)
 
 
 class RunPages(Controller):
@@ -84,7 +74,7 @@ class RunPages(Controller):
         linked = [v.run.id for v in views if v.ticket is not None and v.ticket.state is LinkState.LINKED]
         background = None
         if linked and web_actor.may(Permission.MANAGE_TICKETS):
-            background = BackgroundTask(_refresh_in_background, refresh_tickets, web_actor, linked)
+            background = BackgroundTask(refresh_tickets.on_page_view, web_actor, linked)  # at most one per interval
         next_query = None
         if next_cursor:
             params = [(k, v) for k, v in q.multi_items() if k != "cursor"]

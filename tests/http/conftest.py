@@ -28,7 +28,7 @@ from adapters.secret_box import FernetSecretBox
 from application.ports import User
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
-from domain.settings import Environment
+from domain.settings import AutotaskSettings, Environment
 from entrypoints.container import Config, Container
 from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
@@ -54,8 +54,12 @@ class HttpWorld:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def configure(self, **changes: object) -> None:
+        self.store.settings["autotask"] = self.configured(self.store.settings["autotask"], **changes)
+
+    def configured(self, settings: AutotaskSettings, **changes: object) -> AutotaskSettings:
+        """`settings` made ready for tickets with the fake PSA's credentials (sealed with this world's box)."""
         settings = replace(
-            self.store.settings["autotask"],
+            settings,
             enabled=True,
             environment=Environment.SANDBOX,
             api_username=CREDENTIALS[0],
@@ -71,7 +75,7 @@ class HttpWorld:
             time_entries_visible=True,  # as a Test connection just now found
             rights_checked_at=datetime.now(UTC),
         )
-        self.store.settings["autotask"] = replace(settings, **changes)
+        return replace(settings, **changes)
 
     def seed(self) -> None:
         """Customers c1 (mapped to 100), c2 (unmapped); runs r-err (error), r-warn (warning), r-ok (success)."""

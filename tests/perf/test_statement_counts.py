@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from adapters.fake_psa.fake import FakeTicket
 from adapters.sql import SqlStorage
 from application.ports import MappingFilter, RunQuery
 from application.use_cases.list_customers import CountCustomers, CustomerView, GetCustomer, ListCustomers
+from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.view_runs import GetRun, ListRuns, RunView
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.runs import Customer, RunStatus
-from domain.tickets import TicketLink, TicketStatus
+from domain.tickets import STATUS_COMPLETE, TicketLink, TicketStatus
 from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
 from tests.support import OPERATOR, T0, UseCaseWorld, make_run
 
@@ -117,3 +119,25 @@ async def test_one_customer_and_the_count_cost_no_more_than_a_page(world: UseCas
 
     assert await statements(world.uow, one, (1,)) <= [CUSTOMERS_PAGE_STATEMENTS]
     assert await statements(world.uow, counted, (1,)) <= [2]  # BEGIN (SQLite), the count
+
+
+async def test_a_bulk_status_refresh_stores_every_change_in_one_statement(world: UseCaseWorld) -> None:
+    """500 tickets closed in Autotask: one batched compare-and-set UPDATE of the links, not one per link."""
+    for n in range(max(PAGE_SIZES)):
+        world.psa.tickets[5000 + n] = FakeTicket(5000 + n, f"T{n}", 1000 + n, "t", "d", STATUS_COMPLETE, 1, 1, None)
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    assert isinstance(world.uow, SqlStorage)
+    event.listen(world.uow.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        refreshed = await RefreshTickets(world.deps).execute(OPERATOR)
+    finally:
+        event.remove(world.uow.engine.sync_engine, "before_cursor_execute", count)
+    assert (refreshed.checked, refreshed.changed) == (500, 500)
+    assert len([s for s in sent if s.lstrip().startswith(("UPDATE", "WITH"))]) == 1
+    async with world.uow(read_only=True) as uow:
+        statuses = {link.status.value for link in await uow.tickets.list_open() if link.status is not None}
+    assert statuses == {STATUS_COMPLETE}

@@ -104,8 +104,11 @@ def test_mapping_flow(page: Any, site: Site) -> None:
     sign_in(page, site, Role.OPERATOR)
     site.sim.rename_company(100, "Acme Corporation International")
     page.get_by_role("link", name="Customers").click()
+    # Opening the page re-checks the mappings in the background at most every few minutes (an earlier test may just
+    # have): the button re-checks them now.
+    page.get_by_role("button", name="Re-check all mappings").click()
+    page.wait_for_load_state()
     acme, globex, initech = (page.locator(f"#customer-cust-{x}") for x in ("acme", "globex", "initech"))
-    # Opening the page re-checked the mappings: the rename in Autotask shows without a click.
     assert "Acme Corporation International" in acme.inner_text() and "renamed" in acme.inner_text()
     assert "was “Acme Corporation”" in acme.inner_text()
     assert "invalid" in initech.inner_text()
@@ -277,7 +280,7 @@ def test_layout_at_390_px(browser: Any, site: Site) -> None:
     context.close()
 
 
-def test_run_checks_rereads_ticket_status_in_one_bulk_call_after_answering(page: Any, site: Site) -> None:
+def test_run_checks_rereads_ticket_status_at_most_once_per_interval_after_answering(page: Any, site: Site) -> None:
     def refreshes() -> list[dict[str, Any]]:
         query = {"action": "ticket.refresh", "actor": "operator", "limit": 500}
         return list(site.api("GET", "/audit", params=query).json()["items"])
@@ -285,21 +288,20 @@ def test_run_checks_rereads_ticket_status_in_one_bulk_call_after_answering(page:
     def reads() -> int:
         return int(site.sim.counts["POST Tickets/query"])
 
-    sign_in(page, site, Role.OPERATOR)  # the first view of Run Checks refreshes too; wait for it to settle
+    sign_in(page, site, Role.OPERATOR)  # the first view of Run Checks may refresh (once a minute); let it settle
     deadline = time.monotonic() + 15
     while not reads() and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
-    seen, before, written = reads(), Counter(site.sim.counts), len(refreshes())
-    page.reload()
-    assert "re-read from Autotask in the background" in page.content()
-    while reads() == seen and time.monotonic() < deadline:
-        time.sleep(0.1)
+    before, written = Counter(site.sim.counts), len(refreshes())
+    for _ in range(3):
+        page.reload()
+        assert "re-read from Autotask in the background" in page.content()
     time.sleep(0.5)
     calls = Counter(site.sim.counts)
     calls.subtract(before)
-    assert +calls == Counter({"POST Tickets/query": 1})  # one bulk read of every linked ticket shown
-    assert len(refreshes()) == written  # nothing changed in Autotask: the view wrote no audit record
+    assert +calls == Counter()  # within the interval the views ask Autotask nothing
+    assert len(refreshes()) == written  # and write no audit record
 
 
 def test_every_create_outcome_is_said_in_words(page: Any, site: Site) -> None:

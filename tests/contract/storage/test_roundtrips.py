@@ -304,3 +304,48 @@ async def test_an_id_the_database_cannot_index_or_hold_is_a_value_error(
     else:
         async with uow_factory() as uow:
             assert await uow.customers.get(bad_id) == s.customer(bad_id)
+
+
+async def test_batched_mapping_updates_are_a_compare_and_set_per_row(uow_factory: UnitOfWorkFactory) -> None:
+    fresh = [dataclasses.replace(s.full_mapping(), customer_id=f"c-{n}") for n in range(3)]
+    async with uow_factory() as uow:
+        for mapping in fresh:
+            await uow.mappings.save(mapping)
+        await uow.commit()
+    async with uow_factory() as uow:  # someone else changes c-1 first
+        assert await uow.mappings.update(fresh[1].confirmed(), expected_version=fresh[1].version)
+        await uow.commit()
+    renamed = [dataclasses.replace(m, company_name=f"New {m.customer_id}", version=m.version + 1) for m in fresh]
+    unknown = CompanyMapping.missing("c-unknown")
+    async with uow_factory() as uow:
+        changes = [(m, fresh[0].version) for m in renamed] + [(unknown, 1)]
+        assert await uow.mappings.update_many(changes) == {"c-0", "c-2"}
+        assert await uow.mappings.update_many([]) == set()
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.mappings.get_many(["c-0", "c-1", "c-2", "c-unknown"]) == {
+            "c-0": renamed[0],
+            "c-1": fresh[1].confirmed(),  # the concurrent change is not overwritten
+            "c-2": renamed[2],
+        }
+
+
+async def test_batched_ticket_link_updates_are_a_compare_and_set_per_row(uow_factory: UnitOfWorkFactory) -> None:
+    ids = [f"r-{n:02}" for n in range(40)]
+    async with uow_factory() as uow:
+        for run_id in ids:
+            await uow.tickets.reserve(s.pending_link(run_id))
+        await uow.commit()
+    linked = {run_id: s.linked_link(run_id) for run_id in ids}
+    async with uow_factory() as uow:  # someone else links every fifth first
+        for run_id in ids[::5]:
+            assert await uow.tickets.update(linked[run_id].gone(), expected_version=1)
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.tickets.update_many([(linked[run_id], 1) for run_id in reversed(ids)])
+        assert stored == set(ids) - set(ids[::5])
+        assert await uow.tickets.update_many([(s.linked_link("r-unknown"), 1)]) == set()
+        await uow.commit()
+    async with uow_factory() as uow:
+        after = await uow.tickets.get_many(ids)
+    assert after == {run_id: linked[run_id].gone() if run_id in ids[::5] else linked[run_id] for run_id in ids}
