@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from adapters.audit_key import HeldAuditKeys, signing_key
 from application.ports import (
     AuditAnchorStore,
+    AuditKeys,
     AuditLog,
     AuditQuery,
     CustomerQuery,
@@ -24,7 +26,7 @@ from application.ports import (
     User,
     UserRepository,
 )
-from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
+from domain.audit import AuditEntry, AuditKeyring, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -55,7 +57,7 @@ class MemoryStore:
     users: dict[str, User] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     settings: dict[str, AutotaskSettings] = field(default_factory=dict)
-    audit_key: AuditKey = field(default_factory=AuditKey.generate)
+    audit_keys: AuditKeys = field(default_factory=HeldAuditKeys)
     audit_anchor: AuditAnchorStore | None = None
     commits: int = 0
     _lock_owners: dict[object, object] = field(default_factory=dict)
@@ -317,16 +319,20 @@ class MemoryAudit(_Repo):
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow)
-        self.key = uow.store.audit_key
+        self.keys = uow.store.audit_keys
         self.anchor = uow.store.audit_anchor
         self.pending: list[AuditRecord] = []
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         await self._uow.lock(("audit-head",))
         last = self.pending[-1] if self.pending else (self._uow.store.audit[-1] if self._uow.store.audit else None)
-        record = chain(last, entry, self.key)
+        record = chain(last, entry, signing_key(self.keys, last))
         self.pending.append(record)
         return record
+
+    async def rotate_key(self) -> AuditKeyring:
+        await self._uow.lock(("audit-head",))
+        return self.keys.rotate()
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]:
         def keep(r: AuditRecord) -> bool:

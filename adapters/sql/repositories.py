@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from adapters.audit_key import signing_key
 from adapters.sql import rows
 from adapters.sql import tables as t
-from application.ports import AuditAnchorStore, AuditQuery, CustomerQuery, MappingFilter, RunQuery, User
-from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
+from application.ports import AuditAnchorStore, AuditKeys, AuditQuery, CustomerQuery, MappingFilter, RunQuery, User
+from domain.audit import AuditEntry, AuditKeyring, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -247,9 +248,9 @@ class SqlAudit(_Repo):
     PostgreSQL by a transaction-scoped advisory lock taken before reading the chain's head, on SQLite by the write
     lock every unit of work holds (BEGIN IMMEDIATE). The primary key on seq refuses a fork in any case."""
 
-    def __init__(self, uow: SqlUnitOfWork, key: AuditKey, anchor: AuditAnchorStore | None) -> None:
+    def __init__(self, uow: SqlUnitOfWork, keys: AuditKeys, anchor: AuditAnchorStore | None) -> None:
         super().__init__(uow)
-        self.key = key
+        self.keys = keys
         self.anchor = anchor
         self._appended: AuditRecord | None = None
 
@@ -263,13 +264,21 @@ class SqlAudit(_Repo):
         if entry.at.tzinfo is None or entry.at.utcoffset() is None:
             raise ValueError("audit entries need a timezone-aware time")
         entry = dataclasses.replace(entry, at=entry.at.astimezone(UTC))  # the hash covers the stored (UTC) form
-        if self._uow.dialect == "postgresql":
-            await self._uow.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-        head = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
-        record = chain(None if head is None else rows.audit_from(head), entry, self.key)
+        await self._lock_head()
+        row = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
+        head = None if row is None else rows.audit_from(row)
+        record = chain(head, entry, signing_key(self.keys, head))
         await self._uow.execute(sa.insert(t.audit_records).values(rows.audit_row(record)))
         self._appended = record
         return record
+
+    async def _lock_head(self) -> None:
+        if self._uow.dialect == "postgresql":
+            await self._uow.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+
+    async def rotate_key(self) -> AuditKeyring:
+        await self._lock_head()  # no append of another process is between reading the head and signing it
+        return self.keys.rotate()
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]:
         c = t.audit_records.c

@@ -9,7 +9,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.audit import Anchor, AuditEntry, AuditKey, AuditRecord, Outcome
+from domain.audit import Anchor, AuditEntry, AuditKeyring, AuditRecord, Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, Run, RunStatus
@@ -189,14 +189,38 @@ class AuditAnchorStore(Protocol):
         ...
 
 
+class AuditKeys(Protocol):
+    """Where the installation's audit keys are kept, outside the database (docs/adr/0033-audit-key-rotation.md)."""
+
+    def ring(self) -> AuditKeyring:
+        """The keys as this process last read them: the current one signs new records."""
+        ...
+
+    def reload(self) -> AuditKeyring:
+        """The keys read again from where they are kept: another process may have rotated them."""
+        ...
+
+    def rotate(self) -> AuditKeyring:
+        """Keep a new key beside the old ones (they stay, retired, to check their records) and answer the new ring.
+        KeyRotationUnavailable when the keys are not kept where this process can write them (a passphrase given in
+        the environment)."""
+        ...
+
+
 class AuditLog(Protocol):
-    key: AuditKey
-    """The installation's audit key: it signs every appended record and checks the chain."""
+    keys: AuditKeys
+    """The installation's audit keys: the current one signs every appended record; all of them check the chain."""
     anchor: AuditAnchorStore | None
     """Where the chain's head is anchored (None: nowhere, e.g. in tests)."""
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain the entry after the last record. Records are never updated or deleted."""
+        ...
+
+    async def rotate_key(self) -> AuditKeyring:
+        """Under the chain's head lock, start a new key (`keys.rotate()`): the next record appended, in this unit of
+        work and in every process after it, is signed with it. The key file changes at once, whether or not the unit
+        of work commits (a new key with no record under it yet is harmless: epochs only move forward)."""
         ...
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]: ...

@@ -537,7 +537,7 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWo
         "first_bad_seq": None,
         "last_seq": 5,
         "last_hash": world.store.audit[-1].hash,
-        "key_id": world.store.audit_key.key_id,
+        "key_id": world.store.audit_keys.ring().current.key_id,
         "unkeyed_records": 0,
         "fault": None,
         "anchored_seq": None,  # this in-memory store keeps no anchor (the CLI tests check one)
@@ -557,7 +557,7 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: HttpWo
         "first_bad_seq": 1,
         "last_seq": None,
         "last_hash": None,
-        "key_id": world.store.audit_key.key_id,
+        "key_id": world.store.audit_keys.ring().current.key_id,
         "unkeyed_records": 0,
         "fault": "broken",
         "anchored_seq": None,

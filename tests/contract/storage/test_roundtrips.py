@@ -249,7 +249,7 @@ async def test_audit_records_round_trip_and_chain(uow_factory: UnitOfWorkFactory
         stored = await uow.audit.all()
     assert stored == appended
     assert [r.entry for r in stored] == entries
-    assert verify_chain(stored, uow.audit.key).ok and verify_chain(stored, uow.audit.key).records == 3
+    assert verify_chain(stored, uow.audit.keys.ring()).ok and verify_chain(stored, uow.audit.keys.ring()).records == 3
 
 
 @pytest.mark.parametrize("name", backend_params(SQL_BACKENDS))
@@ -267,7 +267,7 @@ async def test_sql_datetimes_come_back_as_the_same_instant_in_utc(name: str) -> 
             got = await uow.runs.get(run.id)
             stored = await uow.audit.all()
     assert got is not None and got.run_at == s.T0 and got.run_at.tzinfo is UTC
-    assert stored == [record] and stored[0].entry.at.tzinfo is UTC and verify_chain(stored, uow.audit.key).ok
+    assert stored == [record] and stored[0].entry.at.tzinfo is UTC and verify_chain(stored, uow.audit.keys.ring()).ok
 
 
 async def test_long_and_unicode_ids_round_trip_and_page(uow_factory: UnitOfWorkFactory) -> None:
