@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -303,7 +304,18 @@ class MemoryUsers(_Repo):
         old = self._uow.t_users.get(user.id)
         if old is None:
             return False
-        self._uow.t_users.put(user.id, dataclasses.replace(user, username=old.username, created_at=old.created_at))
+        kept = dataclasses.replace(
+            user, username=old.username, created_at=old.created_at, last_seen_at=old.last_seen_at
+        )
+        self._uow.t_users.put(user.id, kept)
+        return True
+
+    async def seen(self, user_id: str, at: datetime, every: timedelta) -> bool:
+        await self._uow.lock(("user", user_id))
+        user = self._uow.t_users.get(user_id)
+        if user is None or (user.last_seen_at is not None and user.last_seen_at > at - every):
+            return False
+        self._uow.t_users.put(user_id, dataclasses.replace(user, last_seen_at=at))
         return True
 
     async def remove(self, user_id: str) -> bool:

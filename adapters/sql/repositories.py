@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -235,8 +235,15 @@ class SqlUsers(_Repo):
         return [rows.user_from(row) for row in await self._rows(statement)]
 
     async def update(self, user: User) -> bool:
-        values = {k: v for k, v in rows.flat_row(user).items() if k not in {"id", "username", "created_at"}}
+        kept = {"id", "username", "created_at", "last_seen_at"}
+        values = {k: v for k, v in rows.flat_row(user).items() if k not in kept}
         statement = sa.update(t.users).where(t.users.c.id == user.id).values(values)
+        return (await self._uow.execute(statement)).rowcount == 1
+
+    async def seen(self, user_id: str, at: datetime, every: timedelta) -> bool:
+        c = t.users.c
+        stale = sa.or_(c.last_seen_at.is_(None), c.last_seen_at <= at - every)
+        statement = sa.update(t.users).where(c.id == user_id, stale).values(last_seen_at=at)
         return (await self._uow.execute(statement)).rowcount == 1
 
     async def remove(self, user_id: str) -> bool:

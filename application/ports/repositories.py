@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
@@ -77,6 +77,8 @@ class User:
     disabled: bool = False
     """A disabled user's token and sessions do not work and it cannot sign in (its audit trail stays)."""
     password_changed_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    """When the user last authenticated (sign-in, session, API token), to the minute: see `UserRepository.seen`."""
 
 
 class CustomerRepository(Protocol):
@@ -171,7 +173,13 @@ class UserRepository(Protocol):
         ...
 
     async def update(self, user: User) -> bool:
-        """Replace the stored user of this id (its username and creation time stay); False when it is gone."""
+        """Replace the stored user of this id (its username, creation and last-seen times stay); False when it is
+        gone."""
+        ...
+
+    async def seen(self, user_id: str, at: datetime, every: timedelta) -> bool:
+        """Record that the user authenticated `at`, unless it was last seen less than `every` before: the comparison
+        is the UPDATE's own condition, so requests racing in several processes write it once. True when written."""
         ...
 
     async def remove(self, user_id: str) -> bool: ...

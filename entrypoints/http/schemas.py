@@ -519,6 +519,8 @@ class UserOut(Struct):
     disabled: bool
     created_at: datetime
     password_changed_at: datetime | None
+    last_seen_at: datetime | None
+    """When the user last authenticated (a sign-in, a page of a session, an API token), to the minute; null: never."""
 
 
 class TokenOut(Struct):

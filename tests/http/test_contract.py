@@ -473,7 +473,7 @@ async def test_users_add_list_remove(client: Client, world: HttpWorld) -> None:
     )
     listed = (await call(client, world, A, "GET", "/api/v1/users")).json()
     assert [u["username"] for u in listed["items"]] == ["admin", "dana", "operator", "reporter"]
-    fields = {"id", "username", "role", "disabled", "created_at", "password_changed_at"}
+    fields = {"id", "username", "role", "disabled", "created_at", "password_changed_at", "last_seen_at"}
     assert all(set(u) == fields for u in listed["items"])
     assert (await call(client, world, A, "DELETE", f"/api/v1/users/{new['id']}")).status_code == 204
     assert (await client.get("/api/v1/runs", headers={"Authorization": f"Bearer {new['token']}"})).status_code == 401
