@@ -1,5 +1,6 @@
 """The audit chain's anchor, kept outside the database beside the audit key: `<data_dir>/audit.anchor`, one JSON object
-signed with the key, advanced after every commit that appended records (docs/adr/0028-audit-anchor.md)."""
+signed with the current key, advanced after every commit that appended records (docs/adr/0028-audit-anchor.md; after a
+rotation the next advance re-signs it with the new key and keeps its `keyed_since`: docs/adr/0033)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import os
 from pathlib import Path
 
 from adapters.files import private_dir, private_file
-from domain.audit import Anchor, AuditKey, AuditRecord
+from application.ports import AuditKeys
+from domain.audit import Anchor, AuditRecord
 
 ANCHOR_FILE = "audit.anchor"
 log = logging.getLogger("backupchecks.audit")
@@ -39,9 +41,9 @@ class FileAnchor:
     """`advance` moves the anchor forward to a committed record (never back: processes commit in any order), under an
     exclusive `flock` so processes on this host do not interleave; the new file replaces the old atomically."""
 
-    def __init__(self, path: Path, key: AuditKey) -> None:
+    def __init__(self, path: Path, keys: AuditKeys) -> None:
         self.path = path
-        self._key = key
+        self._keys = keys
         self._lock = path.with_name(path.name + ".lock")
 
     def read(self) -> Anchor | None:
@@ -63,9 +65,12 @@ class FileAnchor:
                 current = read_anchor(self.path)
             except AnchorUnreadable:
                 current = None
-            if current is not None and current.genuine(self._key) and current.seq >= record.seq:
+            ring = self._keys.ring()
+            if current is not None and ring.epoch(current.key_id) is None:
+                ring = self._keys.reload()  # signed with a key another process rotated to
+            if current is not None and current.genuine(ring) and current.seq >= record.seq:
                 return
-            anchor = Anchor.at(self._key, record, current)
+            anchor = Anchor.at(ring, record, current)
             body = {k: getattr(anchor, k) for k in ("seq", "hash", "keyed_since", "key_id", "mac")}
             temporary = private_file(self.path.with_name(self.path.name + ".new"))
             temporary.write_text(json.dumps(body, sort_keys=True) + "\n")

@@ -107,6 +107,15 @@ class StorageUnavailable(StorageError, ConnectionError):
     message_default = "The database is not available; try again shortly."
 
 
+class AuditKeyUnknown(StorageUnavailable):
+    """503: the newest audit record is signed with a key this process does not hold, even after reading its keys
+    again (another host rotated the key and its key file was not copied here): nothing is appended under a stale key
+    (docs/adr/0033-audit-key-rotation.md)."""
+
+    code = "audit_key_unknown"
+    message_default = "The audit key was rotated elsewhere and this instance does not hold the new key yet."
+
+
 class StorageRefused(StorageError, ValueError):
     """422: the database refused a value (too long, out of range, a constraint). Nothing was stored."""
 
@@ -229,6 +238,16 @@ class UsernameTaken(Conflict):
 class LastAdmin(Conflict):
     code = "last_admin"
     message_default = "The last enabled admin cannot be removed, demoted or disabled: make another admin first."
+
+
+class KeyRotationUnavailable(Conflict):
+    """The audit key comes from the environment (BACKUPCHECKS_AUDIT_KEY): rotate it there, not with rotate-key."""
+
+    code = "key_rotation_unavailable"
+    message_default = (
+        "The audit key is given by BACKUPCHECKS_AUDIT_KEY; only a key kept in the data directory's audit.key can be "
+        "rotated."
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ 422 codes

@@ -1,6 +1,8 @@
 """Audit records and their keyed hash chain: each record carries the hash of the one before it and an HMAC-SHA256
 under the installation's audit key over every stored column, so an edited, inserted or deleted record is detected even
-by someone who can write to the database but does not hold the key (docs/adr/0009-keyed-audit-chain.md)."""
+by someone who can write to the database but does not hold the key (docs/adr/0009-keyed-audit-chain.md). The key
+can be rotated: each record names the key that signed it, and the retired keys are kept to check their own epoch
+(docs/adr/0033-audit-key-rotation.md)."""
 
 from __future__ import annotations
 
@@ -89,6 +91,40 @@ class AuditKey:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditKeyring:
+    """The installation's audit keys, oldest first (docs/adr/0033-audit-key-rotation.md): the last one signs new
+    records; the earlier ones are retired and only check the records of their own epoch. Along the chain the epochs
+    only move forward: a record signed with a retired key after one signed with a newer key is a forgery."""
+
+    keys: tuple[AuditKey, ...]
+
+    def __post_init__(self) -> None:
+        ids = [key.key_id for key in self.keys]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValueError("a keyring needs at least one key and no key twice")
+
+    @property
+    def current(self) -> AuditKey:
+        return self.keys[-1]
+
+    def epoch(self, key_id: str) -> int | None:
+        """The place of the key named `key_id` in the ring (0: the oldest), None when the ring does not hold it."""
+        return next((i for i, key in enumerate(self.keys) if key.key_id == key_id), None)
+
+    def rotated(self, new: AuditKey) -> AuditKeyring:
+        """This ring with `new` signing from now on, every key before it retired."""
+        return AuditKeyring((*self.keys, new))
+
+
+Keys = AuditKey | AuditKeyring
+
+
+def keyring(keys: Keys) -> AuditKeyring:
+    """A single key is a ring of one (an installation that never rotated)."""
+    return keys if isinstance(keys, AuditKeyring) else AuditKeyring((keys,))
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     """A record in the chain. `key_id` names the key whose HMAC `hash` is; None for a record written before the
     chain had a key (plain SHA-256, see ADR 0009). `customer_id` is the stored filter column."""
@@ -159,34 +195,43 @@ class Anchor:
         return _canonical({"anchor_seq": seq, "hash": hash_, "keyed_since": keyed_since, "key_id": key_id})
 
     @classmethod
-    def at(cls, key: AuditKey, record: AuditRecord, previous: Anchor | None = None) -> Anchor:
-        """The anchor at `record`, keeping `previous`'s `keyed_since` when it is genuine (else it starts here)."""
-        since = previous.keyed_since if previous is not None and previous.genuine(key) else record.seq
+    def at(cls, keys: Keys, record: AuditRecord, previous: Anchor | None = None) -> Anchor:
+        """The anchor at `record`, signed with the current key, keeping `previous`'s `keyed_since` when it is genuine
+        under any key of the ring (a rotation re-signs the anchor and keeps it), else it starts here."""
+        since = previous.keyed_since if previous is not None and previous.genuine(keys) else record.seq
+        key = keyring(keys).current
         return cls(
             record.seq, record.hash, since, key.key_id, key.sign(cls._body(record.seq, record.hash, since, key.key_id))
         )
 
-    def genuine(self, key: AuditKey) -> bool:
-        """Signed with `key` over what it says."""
-        expected = key.sign(self._body(self.seq, self.hash, self.keyed_since, self.key_id))
-        return self.key_id == key.key_id and hmac.compare_digest(self.mac, expected)
+    def genuine(self, keys: Keys) -> bool:
+        """Signed over what it says with the key of the ring its `key_id` names (a retired key included: a copy taken
+        elsewhere before a rotation still checks the chain up to its head)."""
+        ring = keyring(keys)
+        epoch = ring.epoch(self.key_id)
+        if epoch is None:
+            return False
+        expected = ring.keys[epoch].sign(self._body(self.seq, self.hash, self.keyed_since, self.key_id))
+        return hmac.compare_digest(self.mac, expected)
 
 
 class ChainFault(StrEnum):
     """Why a walk failed."""
 
-    BROKEN = "broken"  # a record edited, inserted, deleted or moved, or signed with another key
+    BROKEN = "broken"  # a record edited, inserted, deleted or moved, or signed with a key older than its epoch's
+    UNKNOWN_KEY = "unknown_key"  # a record signed with a key the keyring does not hold
     DOWNGRADED = "downgraded"  # an unkeyed record where the anchor says the chain was keyed
     TRUNCATED = "truncated"  # the anchored head is gone: records cut off the end, or the whole log deleted
-    ANCHOR_INVALID = "anchor_invalid"  # the anchor is unreadable or not signed with this key
+    ANCHOR_INVALID = "anchor_invalid"  # the anchor is unreadable or not signed with a key of the ring
 
 
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
     """The outcome of a walk over the log. `last_seq` and `last_hash` name the chain's end: kept elsewhere (the
-    anchor), they reveal records cut off the end, which the chain alone cannot. `key_id` names the key that checked
-    it; `unkeyed_records` counts the records written before the chain had a key (they lead the chain, and the first
-    keyed record's HMAC covers their last hash). `anchored_seq` is the anchor's head when one was checked."""
+    anchor), they reveal records cut off the end, which the chain alone cannot. `key_id` names the current key
+    (retired keys checked the records of their epochs); `unkeyed_records` counts the records written before the
+    chain had a key (they lead the chain, and the first keyed record's HMAC covers their last hash). `anchored_seq`
+    is the anchor's head when one was checked."""
 
     ok: bool
     records: int
@@ -199,20 +244,26 @@ class ChainCheck:
     anchored_seq: int | None = None
 
 
-def _intact(record: AuditRecord, prev_hash: str, key: AuditKey, keyed_seen: bool) -> bool:
+def _intact(record: AuditRecord, prev_hash: str, ring: AuditKeyring, epoch: int | None) -> bool:
+    """`epoch`: the ring place of the last keyed record's key so far, None before the first keyed record."""
     if record.prev_hash != prev_hash or record.customer_id != record.entry.customer_id:
         return False
     if record.key_id is None:  # an unkeyed record is only accepted before the first keyed one
-        return not keyed_seen and record.hash == unkeyed_hash(record.seq, record.entry, record.prev_hash)
-    return record.key_id == key.key_id and hmac.compare_digest(
-        record.hash, keyed_hash(key, record.seq, record.entry, record.prev_hash, record.customer_id)
+        return epoch is None and record.hash == unkeyed_hash(record.seq, record.entry, record.prev_hash)
+    own = ring.epoch(record.key_id)
+    if own is None or own < (epoch or 0):  # epochs only move forward: a retired key signs nothing after its successor
+        return False
+    return hmac.compare_digest(
+        record.hash, keyed_hash(ring.keys[own], record.seq, record.entry, record.prev_hash, record.customer_id)
     )
 
 
 def _fault(
-    record: AuditRecord, expected_seq: int, prev_hash: str, key: AuditKey, keyed_seen: bool, anchor: Anchor | None
+    record: AuditRecord, expected_seq: int, prev_hash: str, ring: AuditKeyring, epoch: int | None, anchor: Anchor | None
 ) -> ChainFault | None:
-    if record.seq != expected_seq or not _intact(record, prev_hash, key, keyed_seen):
+    if record.key_id is not None and ring.epoch(record.key_id) is None:
+        return ChainFault.UNKNOWN_KEY
+    if record.seq != expected_seq or not _intact(record, prev_hash, ring, epoch):
         return ChainFault.BROKEN
     if anchor is None:
         return None
@@ -223,26 +274,30 @@ def _fault(
     return None
 
 
-def verify_chain(records: Iterable[AuditRecord], key: AuditKey, anchor: Anchor | None = None) -> ChainCheck:
+def verify_chain(records: Iterable[AuditRecord], keys: Keys, anchor: Anchor | None = None) -> ChainCheck:
     """Walk the log in order: every seq follows the last, every record links to its predecessor's hash, and every
-    hash is the HMAC of its stored columns under `key` (or, for the records before the chain had a key, their plain
-    hash). A record signed with another key fails: it cannot be checked with this one. With an `anchor`, the log must
-    also reach the anchored head unchanged and hold no unkeyed record from the anchor's `keyed_since` on."""
-    forged = anchor is not None and not anchor.genuine(key)
+    hash is the HMAC of its stored columns under the key of the ring it names (or, for the records before the chain
+    had a key, their plain hash). A key the ring does not hold fails, and so does a retired key after a newer one.
+    With an `anchor`, the log must also reach the anchored head unchanged and hold no unkeyed record from the anchor's
+    `keyed_since` on."""
+    ring = keyring(keys)
+    key_id = ring.current.key_id
+    forged = anchor is not None and not anchor.genuine(ring)
     if forged:
         anchor = None  # the walk goes on without it, and fails at the end if nothing else failed first
     anchored = None if anchor is None else anchor.seq
-    expected_seq, prev_hash, count, unkeyed = 1, GENESIS_HASH, 0, 0
+    expected_seq, prev_hash, count, unkeyed, epoch = 1, GENESIS_HASH, 0, 0, None
     for record in records:
         count += 1
-        if (fault := _fault(record, expected_seq, prev_hash, key, count > unkeyed + 1, anchor)) is not None:
-            return ChainCheck(False, count, record.seq, key.key_id, unkeyed, fault=fault, anchored_seq=anchored)
+        if (fault := _fault(record, expected_seq, prev_hash, ring, epoch, anchor)) is not None:
+            return ChainCheck(False, count, record.seq, key_id, unkeyed, fault=fault, anchored_seq=anchored)
         unkeyed += record.key_id is None
+        epoch = epoch if record.key_id is None else ring.epoch(record.key_id)
         expected_seq, prev_hash = record.seq + 1, record.hash
     last_seq, last_hash = (expected_seq - 1, prev_hash) if count else (None, None)
     if anchor is not None and (last_seq or 0) < anchor.seq:
         return ChainCheck(
-            False, count, (last_seq or 0) + 1, key.key_id, unkeyed, last_seq, last_hash, ChainFault.TRUNCATED, anchored
+            False, count, (last_seq or 0) + 1, key_id, unkeyed, last_seq, last_hash, ChainFault.TRUNCATED, anchored
         )
     fault = ChainFault.ANCHOR_INVALID if forged else None
-    return ChainCheck(not forged, count, None, key.key_id, unkeyed, last_seq, last_hash, fault, anchored)
+    return ChainCheck(not forged, count, None, key_id, unkeyed, last_seq, last_hash, fault, anchored)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import re
 import sys
@@ -186,6 +187,12 @@ async def audit_verify(container: Container, args: argparse.Namespace, out: Text
     return 0 if check.ok else 2
 
 
+async def audit_rotate_key(container: Container, args: argparse.Namespace, out: TextIO) -> int:
+    rotation = await container.rotate_audit_key().execute(SYSTEM)
+    print(json.dumps(dataclasses.asdict(rotation)), file=out)
+    return 0
+
+
 async def audit_export(container: Container, args: argparse.Namespace, out: TextIO) -> int:
     lines = await container.export_audit().execute(SYSTEM, AuditQuery(), ExportFormat(args.format))
     async for line in lines:
@@ -301,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--anchor",
         type=Path,
         help="check against this copy of the anchor (e.g. one kept on another host) instead of the data directory's",
+    )
+    action(
+        "rotate-key",
+        "start a new audit key for new records (the old ones are kept to check theirs); prints the key ids",
+        audit_rotate_key,
+        audit,
     )
     p = action("export", "write the whole log to stdout", audit_export, audit)
     p.add_argument("--format", choices=[f.value for f in ExportFormat], default=ExportFormat.JSONL.value)

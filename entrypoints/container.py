@@ -15,7 +15,7 @@ from pathlib import Path
 from dependency_injector import containers, providers
 
 from adapters.audit_anchor import ANCHOR_FILE, FileAnchor
-from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
+from adapters.audit_key import KEY_FILE, FileAuditKeys, HeldAuditKeys, audit_key_from_passphrase
 from adapters.autotask import AutotaskConnector
 from adapters.autotask.budget import LocalBudget
 from adapters.clock import SystemClock
@@ -35,6 +35,7 @@ from application.deps import Deps
 from application.ports import (
     MAPPING_CHECK,
     STATUS_SYNC,
+    AuditKeys,
     InFlightBudget,
     JobStore,
     PsaConnector,
@@ -44,7 +45,7 @@ from application.ports import (
     UnitOfWorkFactory,
 )
 from application.scheduler import Runner, Scheduler, Timing
-from application.use_cases.audit_log import ExportAudit, QueryAudit, VerifyAudit
+from application.use_cases.audit_log import ExportAudit, QueryAudit, RotateAuditKey, VerifyAudit
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.create_ticket import CreateTicket
@@ -78,7 +79,6 @@ from application.use_cases.users import (
 )
 from application.use_cases.view_runs import GetRun, ListRuns
 from application.use_cases.web_sessions import SessionPolicy, Sessions
-from domain.audit import AuditKey
 from entrypoints.metrics import Metrics
 
 ENV_PREFIX = "BACKUPCHECKS_"
@@ -151,14 +151,15 @@ class Config:
         )
 
 
-def make_storage(config: Config, audit_key: AuditKey) -> UnitOfWorkFactory:
-    return SqlStorage(config.effective_database_url, audit_key, FileAnchor(config.data_dir / ANCHOR_FILE, audit_key))
+def make_storage(config: Config, audit_keys: AuditKeys) -> UnitOfWorkFactory:
+    return SqlStorage(config.effective_database_url, audit_keys, FileAnchor(config.data_dir / ANCHOR_FILE, audit_keys))
 
 
-def make_audit_key(config: Config) -> AuditKey:
+def make_audit_keys(config: Config) -> AuditKeys:
+    """A passphrase in the environment is one key (rotated there, not by rotate-key); else the data dir's key file."""
     if config.audit_key:
-        return audit_key_from_passphrase(config.audit_key)
-    return audit_key_from_file(config.data_dir)
+        return HeldAuditKeys(audit_key_from_passphrase(config.audit_key), rotatable=False)
+    return FileAuditKeys(config.data_dir / KEY_FILE)
 
 
 def make_secret_box(config: Config) -> SecretBox:
@@ -235,8 +236,8 @@ class Container(containers.DeclarativeContainer):
     config = providers.Singleton(Config.from_env)
     metrics = providers.Singleton(Metrics)
     clock = providers.Singleton(SystemClock)
-    audit_key = providers.Singleton(make_audit_key, config)
-    storage = providers.Singleton(make_storage, config, audit_key)
+    audit_keys = providers.Singleton(make_audit_keys, config)
+    storage = providers.Singleton(make_storage, config, audit_keys)
     secret_box = providers.Singleton(make_secret_box, config)
     psa = providers.Singleton(make_connector, config, metrics, storage)
     hasher = providers.Singleton(Argon2Credentials)
@@ -290,6 +291,7 @@ class Container(containers.DeclarativeContainer):
     query_audit = UseCase(QueryAudit, deps)
     export_audit = UseCase(ExportAudit, deps)
     verify_audit = UseCase(VerifyAudit, deps)
+    rotate_audit_key = UseCase(RotateAuditKey, deps)
     record_rejected_request = UseCase(RecordRejectedRequest, deps)
     get_sync_status = UseCase(GetSyncStatus, deps, job_store)
     scheduler = providers.Singleton(make_scheduler, deps, job_store, config, refresh_tickets, refresh_all_mappings)

@@ -34,11 +34,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.audit_anchor import FileAnchor
+from adapters.audit_key import HeldAuditKeys
 from adapters.memory import MemoryStore
 from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.migrate import upgrade
 from application.ports import UnitOfWorkFactory
-from domain.audit import AuditKey
 
 POSTGRES_URL_ENV = "BACKUPCHECKS_TEST_POSTGRES_URL"
 POSTGRES_REQUIRED_ENV = "BACKUPCHECKS_TEST_POSTGRES_REQUIRED"
@@ -155,14 +155,14 @@ async def migrated_template(name: str) -> str:
 async def storage_backend(name: str, anchor_file: Path | None = None) -> AsyncIterator[UnitOfWorkFactory]:
     """A fresh, migrated, empty store: a MemoryStore, or a SqlStorage (it has `.url` and `.engine`) on a copy of the
     migrated template with an installation id of its own; its audit chain anchored in `anchor_file` when given."""
-    key = AuditKey.generate()
-    anchor = None if anchor_file is None else FileAnchor(anchor_file, key)
+    keys = HeldAuditKeys()
+    anchor = None if anchor_file is None else FileAnchor(anchor_file, keys)
     if name == "memory":
         # MemoryUnitOfWork's concrete repo attributes vs. the Protocol's
-        yield cast(UnitOfWorkFactory, MemoryStore(audit_key=key, audit_anchor=anchor))
+        yield cast(UnitOfWorkFactory, MemoryStore(audit_keys=keys, audit_anchor=anchor))
         return
     async with empty_database(name, template=await migrated_template(name)) as url:
-        storage = SqlStorage(url, key, anchor)
+        storage = SqlStorage(url, keys, anchor)
         try:
             async with storage.engine.begin() as conn:
                 await conn.execute(text("UPDATE autotask_settings SET installation_id = :id"), {"id": uuid.uuid4().hex})

@@ -6,11 +6,14 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from adapters.audit_key import HeldAuditKeys, signing_key
 from application.ports import (
     AuditAnchorStore,
+    AuditKeys,
     AuditLog,
     AuditQuery,
     CustomerQuery,
@@ -24,7 +27,7 @@ from application.ports import (
     User,
     UserRepository,
 )
-from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
+from domain.audit import AuditEntry, AuditKeyring, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -55,7 +58,7 @@ class MemoryStore:
     users: dict[str, User] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     settings: dict[str, AutotaskSettings] = field(default_factory=dict)
-    audit_key: AuditKey = field(default_factory=AuditKey.generate)
+    audit_keys: AuditKeys = field(default_factory=HeldAuditKeys)
     audit_anchor: AuditAnchorStore | None = None
     commits: int = 0
     _lock_owners: dict[object, object] = field(default_factory=dict)
@@ -309,7 +312,18 @@ class MemoryUsers(_Repo):
         old = self._uow.t_users.get(user.id)
         if old is None:
             return False
-        self._uow.t_users.put(user.id, dataclasses.replace(user, username=old.username, created_at=old.created_at))
+        kept = dataclasses.replace(
+            user, username=old.username, created_at=old.created_at, last_seen_at=old.last_seen_at
+        )
+        self._uow.t_users.put(user.id, kept)
+        return True
+
+    async def seen(self, user_id: str, at: datetime, every: timedelta) -> bool:
+        await self._uow.lock(("user", user_id))
+        user = self._uow.t_users.get(user_id)
+        if user is None or (user.last_seen_at is not None and user.last_seen_at > at - every):
+            return False
+        self._uow.t_users.put(user_id, dataclasses.replace(user, last_seen_at=at))
         return True
 
     async def remove(self, user_id: str) -> bool:
@@ -325,16 +339,20 @@ class MemoryAudit(_Repo):
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow)
-        self.key = uow.store.audit_key
+        self.keys = uow.store.audit_keys
         self.anchor = uow.store.audit_anchor
         self.pending: list[AuditRecord] = []
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         await self._uow.lock(("audit-head",))
         last = self.pending[-1] if self.pending else (self._uow.store.audit[-1] if self._uow.store.audit else None)
-        record = chain(last, entry, self.key)
+        record = chain(last, entry, signing_key(self.keys, last))
         self.pending.append(record)
         return record
+
+    async def rotate_key(self) -> AuditKeyring:
+        await self._uow.lock(("audit-head",))
+        return self.keys.rotate()
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]:
         def keep(r: AuditRecord) -> bool:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from adapters.audit_key import signing_key
 from adapters.sql import rows
 from adapters.sql import tables as t
-from application.ports import AuditAnchorStore, AuditQuery, CustomerQuery, MappingFilter, RunQuery, User
-from domain.audit import AuditEntry, AuditKey, AuditRecord, chain
+from application.ports import AuditAnchorStore, AuditKeys, AuditQuery, CustomerQuery, MappingFilter, RunQuery, User
+from domain.audit import AuditEntry, AuditKeyring, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
@@ -271,8 +272,15 @@ class SqlUsers(_Repo):
         return [rows.user_from(row) for row in await self._rows(statement)]
 
     async def update(self, user: User) -> bool:
-        values = {k: v for k, v in rows.flat_row(user).items() if k not in {"id", "username", "created_at"}}
+        kept = {"id", "username", "created_at", "last_seen_at"}
+        values = {k: v for k, v in rows.flat_row(user).items() if k not in kept}
         statement = sa.update(t.users).where(t.users.c.id == user.id).values(values)
+        return (await self._uow.execute(statement)).rowcount == 1
+
+    async def seen(self, user_id: str, at: datetime, every: timedelta) -> bool:
+        c = t.users.c
+        stale = sa.or_(c.last_seen_at.is_(None), c.last_seen_at <= at - every)
+        statement = sa.update(t.users).where(c.id == user_id, stale).values(last_seen_at=at)
         return (await self._uow.execute(statement)).rowcount == 1
 
     async def remove(self, user_id: str) -> bool:
@@ -284,9 +292,9 @@ class SqlAudit(_Repo):
     PostgreSQL by a transaction-scoped advisory lock taken before reading the chain's head, on SQLite by the write
     lock every unit of work holds (BEGIN IMMEDIATE). The primary key on seq refuses a fork in any case."""
 
-    def __init__(self, uow: SqlUnitOfWork, key: AuditKey, anchor: AuditAnchorStore | None) -> None:
+    def __init__(self, uow: SqlUnitOfWork, keys: AuditKeys, anchor: AuditAnchorStore | None) -> None:
         super().__init__(uow)
-        self.key = key
+        self.keys = keys
         self.anchor = anchor
         self._appended: AuditRecord | None = None
 
@@ -300,13 +308,21 @@ class SqlAudit(_Repo):
         if entry.at.tzinfo is None or entry.at.utcoffset() is None:
             raise ValueError("audit entries need a timezone-aware time")
         entry = dataclasses.replace(entry, at=entry.at.astimezone(UTC))  # the hash covers the stored (UTC) form
-        if self._uow.dialect == "postgresql":
-            await self._uow.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-        head = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
-        record = chain(None if head is None else rows.audit_from(head), entry, self.key)
+        await self._lock_head()
+        row = await self._row(sa.select(t.audit_records).order_by(t.audit_records.c.seq.desc()).limit(1))
+        head = None if row is None else rows.audit_from(row)
+        record = chain(head, entry, signing_key(self.keys, head))
         await self._uow.execute(sa.insert(t.audit_records).values(rows.audit_row(record)))
         self._appended = record
         return record
+
+    async def _lock_head(self) -> None:
+        if self._uow.dialect == "postgresql":
+            await self._uow.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+
+    async def rotate_key(self) -> AuditKeyring:
+        await self._lock_head()  # no append of another process is between reading the head and signing it
+        return self.keys.rotate()
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]:
         c = t.audit_records.c

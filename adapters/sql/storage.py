@@ -15,6 +15,7 @@ from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable, TableClause
 
+from adapters.audit_key import held_keys
 from adapters.files import private_file
 from adapters.sql.errors import port_error, quiet_driver_logs, translated
 from adapters.sql.repositories import (
@@ -28,6 +29,7 @@ from adapters.sql.repositories import (
 )
 from application.ports import (
     AuditAnchorStore,
+    AuditKeys,
     AuditLog,
     CustomerRepository,
     MappingRepository,
@@ -94,7 +96,7 @@ class SqlUnitOfWork:
     def __init__(
         self,
         engine: AsyncEngine,
-        audit_key: AuditKey,
+        audit_keys: AuditKeys,
         anchor: AuditAnchorStore | None = None,
         *,
         read_only: bool = False,
@@ -110,7 +112,7 @@ class SqlUnitOfWork:
         self.tickets: TicketLinkRepository = SqlTicketLinks(self)
         self.settings: SettingsRepository = SqlSettings(self)
         self.users: UserRepository = SqlUsers(self)
-        self._audit = SqlAudit(self, audit_key, anchor)
+        self._audit = SqlAudit(self, audit_keys, anchor)
         self.audit: AuditLog = self._audit
 
     @property
@@ -235,17 +237,20 @@ async def _rollback_and_close(conn: AsyncConnection) -> None:
 
 class SqlStorage:
     """The factory of units of work for one database URL (a `UnitOfWorkFactory`). The engine is made here, not at
-    import time; `await dispose()` closes its pool. The schema is made by `adapters.sql.migrate.upgrade`. `audit_key`
-    signs the audit chain (a fresh random key when none is given: a chain only this instance can check)."""
+    import time; `await dispose()` closes its pool. The schema is made by `adapters.sql.migrate.upgrade`. `audit_keys`
+    sign the audit chain: a key store, or one key (a fresh random key when none is given: a chain only this instance
+    can check)."""
 
-    def __init__(self, url: str, audit_key: AuditKey | None = None, anchor: AuditAnchorStore | None = None) -> None:
+    def __init__(
+        self, url: str, audit_keys: AuditKey | AuditKeys | None = None, anchor: AuditAnchorStore | None = None
+    ) -> None:
         self.url = url
-        self.audit_key = audit_key or AuditKey.generate()
+        self.audit_keys = held_keys(audit_keys)
         self.anchor = anchor
         self.engine = make_engine(url)
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.audit_key, self.anchor, read_only=read_only)
+        return SqlUnitOfWork(self.engine, self.audit_keys, self.anchor, read_only=read_only)
 
     __call__ = unit_of_work
 

@@ -183,6 +183,7 @@ users = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("password_changed_at", UtcDateTime),
+    sa.Column("last_seen_at", UtcDateTime),  # written at most once a minute per user (UserRepository.seen)
     sa.Index("ix_users_token_hash", "token_hash"),
 )
 

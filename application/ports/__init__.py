@@ -37,6 +37,7 @@ from application.ports.psa import (
 )
 from application.ports.repositories import (
     AuditAnchorStore,
+    AuditKeys,
     AuditLog,
     AuditQuery,
     CustomerQuery,
@@ -64,6 +65,7 @@ __all__ = [
     "AccessLevel",
     "ApiUsage",
     "AuditAnchorStore",
+    "AuditKeys",
     "AuditLog",
     "AuditQuery",
     "AuthFailure",

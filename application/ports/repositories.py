@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.audit import Anchor, AuditEntry, AuditKey, AuditRecord, Outcome
+from domain.audit import Anchor, AuditEntry, AuditKeyring, AuditRecord, Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, Run, RunStatus
@@ -77,6 +77,8 @@ class User:
     disabled: bool = False
     """A disabled user's token and sessions do not work and it cannot sign in (its audit trail stays)."""
     password_changed_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    """When the user last authenticated (sign-in, session, API token), to the minute: see `UserRepository.seen`."""
 
 
 class CustomerRepository(Protocol):
@@ -182,7 +184,13 @@ class UserRepository(Protocol):
         ...
 
     async def update(self, user: User) -> bool:
-        """Replace the stored user of this id (its username and creation time stay); False when it is gone."""
+        """Replace the stored user of this id (its username, creation and last-seen times stay); False when it is
+        gone."""
+        ...
+
+    async def seen(self, user_id: str, at: datetime, every: timedelta) -> bool:
+        """Record that the user authenticated `at`, unless it was last seen less than `every` before: the comparison
+        is the UPDATE's own condition, so requests racing in several processes write it once. True when written."""
         ...
 
     async def remove(self, user_id: str) -> bool: ...
@@ -200,14 +208,38 @@ class AuditAnchorStore(Protocol):
         ...
 
 
+class AuditKeys(Protocol):
+    """Where the installation's audit keys are kept, outside the database (docs/adr/0033-audit-key-rotation.md)."""
+
+    def ring(self) -> AuditKeyring:
+        """The keys as this process last read them: the current one signs new records."""
+        ...
+
+    def reload(self) -> AuditKeyring:
+        """The keys read again from where they are kept: another process may have rotated them."""
+        ...
+
+    def rotate(self) -> AuditKeyring:
+        """Keep a new key beside the old ones (they stay, retired, to check their records) and answer the new ring.
+        KeyRotationUnavailable when the keys are not kept where this process can write them (a passphrase given in
+        the environment)."""
+        ...
+
+
 class AuditLog(Protocol):
-    key: AuditKey
-    """The installation's audit key: it signs every appended record and checks the chain."""
+    keys: AuditKeys
+    """The installation's audit keys: the current one signs every appended record; all of them check the chain."""
     anchor: AuditAnchorStore | None
     """Where the chain's head is anchored (None: nowhere, e.g. in tests)."""
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         """Chain the entry after the last record. Records are never updated or deleted."""
+        ...
+
+    async def rotate_key(self) -> AuditKeyring:
+        """Under the chain's head lock, start a new key (`keys.rotate()`): the next record appended, in this unit of
+        work and in every process after it, is signed with it. The key file changes at once, whether or not the unit
+        of work commits (a new key with no record under it yet is harmless: epochs only move forward)."""
         ...
 
     async def query(self, query: AuditQuery) -> list[AuditRecord]: ...

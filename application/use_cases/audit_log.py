@@ -1,4 +1,5 @@
-"""The audit log for admins: query it with filters page by page, export it (CSV or JSON lines), verify its chain."""
+"""The audit log for admins: query it with filters page by page, export it (CSV or JSON lines), verify its chain,
+rotate its key (docs/adr/0033-audit-key-rotation.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import io
 import json
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -138,7 +139,7 @@ class VerifyAudit(UseCase):
         keeps one. The anchor is read before the walk: records appended meanwhile only lengthen the chain."""
         await Attempt(self.deps, actor, "audit.verify", ("audit", "*")).authorized(Permission.ADMINISTER)
         async with self.deps.uow(read_only=True) as uow:
-            key, kept = uow.audit.key, uow.audit.anchor
+            keys, kept = uow.audit.keys.reload(), uow.audit.anchor  # read again: another process may have rotated
         unreadable = False
         if anchor is None and kept is not None:
             try:
@@ -150,7 +151,32 @@ class VerifyAudit(UseCase):
         source, stop = batches(self.deps, AuditQuery(limit=EXPORT_PAGE)), threading.Event()
         try:
             records = _blocking(source, asyncio.get_running_loop(), stop)
-            check = await asyncio.to_thread(verify_chain, records, key, anchor)
+            check = await asyncio.to_thread(verify_chain, records, keys, anchor)
         finally:
             stop.set()
         return replace(check, ok=False, fault=ChainFault.ANCHOR_INVALID) if unreadable and check.ok else check
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotation:
+    """The key ids (fingerprints, never keys) after a rotation: `key_id` signs from now on, `retired_key_id` signed
+    until now, `keys` is how many the ring holds."""
+
+    key_id: str
+    retired_key_id: str
+    keys: int
+
+
+class RotateAuditKey(UseCase):
+    async def execute(self, actor: Actor) -> KeyRotation:
+        """A new key for the records from now on; the old ones stay to check theirs. The rotation's own record is the
+        first one the new key signs, and its commit re-signs the anchor with the new key."""
+        attempt = Attempt(self.deps, actor, "audit.rotate_key", ("audit", "*"))
+        async with attempt:
+            attempt.authorize(Permission.ADMINISTER)
+            async with self.deps.uow() as uow:
+                ring = await uow.audit.rotate_key()
+                rotation = KeyRotation(ring.current.key_id, ring.keys[-2].key_id, len(ring.keys))
+                await attempt.record(uow, key_id=rotation.key_id, retired_key_id=rotation.retired_key_id)
+                await uow.commit()
+        return rotation

@@ -25,6 +25,7 @@ from application.errors import (
     WeakPassword,
     WrongPassword,
 )
+from application.last_seen import due, note_seen
 from application.ports import CredentialHasher, SessionStore, User
 from domain.passwords import password_weakness
 from domain.roles import Actor, Permission, Role
@@ -272,7 +273,8 @@ class ChangeOwnPassword:
 
 
 class Authenticate:
-    """The actor behind an API token, or None. Not audited: without a known user there is no actor to record."""
+    """The actor behind an API token, or None. Not audited: without a known user there is no actor to record. A read,
+    except once a minute per user, when the user's last-seen time is written."""
 
     def __init__(self, deps: Deps, hasher: CredentialHasher) -> None:
         self.deps = deps
@@ -283,4 +285,11 @@ class Authenticate:
             return None
         async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_token_hash(self.hasher.hash_token(token))
-        return None if user is None or user.disabled else Actor(user.username, user.role)
+        if user is None or user.disabled:
+            return None
+        now = self.deps.clock.now()
+        if due(user, now):
+            async with self.deps.uow() as uow:
+                await note_seen(uow, user, now)
+                await uow.commit()
+        return Actor(user.username, user.role)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from application.attempts import Attempt, write_denial
 from application.deps import Deps
 from application.errors import SignInDisabled, SignInFailed, SignInLocked, SignInRefused, UserNotFound
+from application.last_seen import note_seen
 from application.ports import CredentialHasher, SessionStore, SignInFailures, WebSession
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor, Permission
@@ -106,6 +107,7 @@ class Sessions:
         actor = Actor(user.username, user.role)
         async with self.deps.uow() as uow:
             await Attempt(self.deps, actor, "session.sign_in", ("user", user.username)).record(uow)
+            await note_seen(uow, user, now)
             await uow.commit()
         return SignedIn(actor, session_id)
 
@@ -135,12 +137,16 @@ class Sessions:
             return None
         async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_username(session.username)
-        if user is None or user.id != session.user_id or user.disabled:
+            live = user if user is not None and user.id == session.user_id and not user.disabled else None
+            if live is not None:
+                await note_seen(uow, live, now)
+                await uow.commit()
+        if live is None:
             await self.store.remove(id_hash)
             return None
         if now - session.last_seen_at >= TOUCH_EVERY:
             await self.store.touch(id_hash, now)
-        return Actor(user.username, user.role)
+        return Actor(live.username, live.role)
 
     async def sign_out(self, session_id: str) -> None:
         actor = await self.resume(session_id)

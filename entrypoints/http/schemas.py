@@ -521,6 +521,8 @@ class UserOut(Struct):
     disabled: bool
     created_at: datetime
     password_changed_at: datetime | None
+    last_seen_at: datetime | None
+    """When the user last authenticated (a sign-in, a page of a session, an API token), to the minute; null: never."""
 
 
 class TokenOut(Struct):
@@ -570,13 +572,14 @@ class VerifyOut(Struct):
     last_seq: int | None
     last_hash: str | None
     key_id: str
-    """The fingerprint of the audit key that checked the chain (never the key)."""
+    """The fingerprint of the current audit key (never the key); retired keys checked the records of their epoch."""
     unkeyed_records: int
     """Records written before the chain had a key, checked by their plain hash (they lead the chain)."""
     fault: ChainFault | None = None
-    """Why the check failed: a record edited, inserted, deleted or moved; an unkeyed record where the anchor says
-    the chain was keyed; the anchored head gone (records cut off the end, or the log deleted); an anchor that is
-    unreadable or not signed with this key."""
+    """Why the check failed: a record edited, inserted, deleted or moved, or signed with a retired key after a newer
+    one; a record signed with a key the installation does not hold; an unkeyed record where the anchor says the chain
+    was keyed; the anchored head gone (records cut off the end, or the log deleted); an anchor that is unreadable or
+    not signed with a key the installation holds."""
     anchored_seq: int | None = None
     """The head of the anchor kept outside the database that the chain was checked against (None: no anchor)."""
 

@@ -18,7 +18,8 @@ from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
 from adapters.autotask_simulator import Simulator, running_simulator
 from adapters.sql import SqlStorage
 from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash
-from entrypoints.cli import main
+from domain.roles import Role
+from entrypoints.cli import SYSTEM, main
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import fresh_database, seed_demo
 from entrypoints.http.app import create_app
@@ -295,6 +296,64 @@ def test_db_upgrade_and_downgrade(
     assert "users" in tables()
 
 
+def test_rotate_key_starts_a_new_key_that_a_running_process_picks_up(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`audit rotate-key` (docs/adr/0033-audit-key-rotation.md): a new line in audit.key, the old records still verify
+    with theirs, and a process that was already running (`serve`) signs its next record with the new key."""
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    old_id = audit_key_from_file(data_dir).key_id
+    running = Container()  # a `serve` process started before the rotation: it read the old key file
+
+    async def add_user(name: str) -> None:
+        try:
+            await running.add_user().execute(SYSTEM, name, Role.OPERATOR)
+        finally:
+            await close(running)
+
+    asyncio.run(add_user("bob"))
+    code, out = run(capsys, "audit", "rotate-key")
+    rotation = json.loads(out)
+    assert code == 0 and rotation["retired_key_id"] == old_id and rotation["keys"] == 2
+    assert rotation["key_id"] == audit_key_from_file(data_dir).key_id != old_id
+    assert len((data_dir / "audit.key").read_text().split()) == 2
+    assert not any(line in out for line in (data_dir / "audit.key").read_text().split())  # ids, never keys
+    asyncio.run(add_user("carol"))
+    code, out = run(capsys, "audit", "verify")
+    assert code == 0 and json.loads(out) | {"last_hash": None} == {
+        "ok": True,
+        "records": 4,
+        "first_bad_seq": None,
+        "last_seq": 4,
+        "last_hash": None,
+        "key_id": rotation["key_id"],
+        "unkeyed_records": 0,
+        "fault": None,
+        "anchored_seq": 4,
+    }
+    keys = [(r.entry.action, r.key_id) for r in stored_records(data_dir)]
+    assert keys == [
+        ("user.add", old_id),
+        ("user.add", old_id),
+        ("audit.rotate_key", rotation["key_id"]),
+        ("user.add", rotation["key_id"]),
+    ]
+    (data_dir / "audit.key").write_text((data_dir / "audit.key").read_text().split()[1] + "\n")  # the old key lost
+    code, out = run(capsys, "audit", "verify")
+    assert code == 2 and (json.loads(out)["fault"], json.loads(out)["first_bad_seq"]) == ("unknown_key", 1)
+
+
+def test_a_key_given_in_the_environment_is_not_rotated_by_the_command(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKUPCHECKS_AUDIT_KEY", "a passphrase the operator keeps")
+    run(capsys, "users", "add", "alice", "--role", "admin")
+    code = main(["audit", "rotate-key"])
+    printed = capsys.readouterr()
+    assert code == 1 and printed.out == "" and "error: key_rotation_unavailable:" in printed.err
+    assert not (data_dir / "audit.key").exists()  # the environment's key is the only one
+
+
 def test_parser_knows_every_contract_command() -> None:
     from entrypoints.cli import build_parser
 
@@ -309,6 +368,7 @@ def test_parser_knows_every_contract_command() -> None:
         ["mappings", "refresh"],
         ["tickets", "refresh"],
         ["audit", "verify"],
+        ["audit", "rotate-key"],
         ["audit", "export", "--format", "csv"],
         ["simulator", "--port", "8001"],
         ["demo", "--port", "8000"],

@@ -473,7 +473,7 @@ async def test_users_add_list_remove(client: Client, world: HttpWorld) -> None:
     )
     listed = (await call(client, world, A, "GET", "/api/v1/users")).json()
     assert [u["username"] for u in listed["items"]] == ["admin", "dana", "operator", "reporter"]
-    fields = {"id", "username", "role", "disabled", "created_at", "password_changed_at"}
+    fields = {"id", "username", "role", "disabled", "created_at", "password_changed_at", "last_seen_at"}
     assert all(set(u) == fields for u in listed["items"])
     assert (await call(client, world, A, "DELETE", f"/api/v1/users/{new['id']}")).status_code == 204
     assert (await client.get("/api/v1/runs", headers={"Authorization": f"Bearer {new['token']}"})).status_code == 401
@@ -537,7 +537,7 @@ async def test_audit_query_pages_export_and_verify(client: Client, world: HttpWo
         "first_bad_seq": None,
         "last_seq": 5,
         "last_hash": world.store.audit[-1].hash,
-        "key_id": world.store.audit_key.key_id,
+        "key_id": world.store.audit_keys.ring().current.key_id,
         "unkeyed_records": 0,
         "fault": None,
         "anchored_seq": None,  # this in-memory store keeps no anchor (the CLI tests check one)
@@ -557,7 +557,7 @@ async def test_audit_verify_finds_an_edited_record(client: Client, world: HttpWo
         "first_bad_seq": 1,
         "last_seq": None,
         "last_hash": None,
-        "key_id": world.store.audit_key.key_id,
+        "key_id": world.store.audit_keys.ring().current.key_id,
         "unkeyed_records": 0,
         "fault": "broken",
         "anchored_seq": None,

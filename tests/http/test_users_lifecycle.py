@@ -199,3 +199,29 @@ async def test_only_an_admin_manages_users(client: Client, world: HttpWorld) -> 
     assert (await call(client, world, A, "POST", "/api/v1/users/admin/token")).status_code == 200
     assert (await call(client, world, None, "PATCH", "/api/v1/users/admin", {"disabled": True})).status_code == 401
     assert world.store.users["admin"].disabled is False
+
+
+async def test_last_seen_shows_in_the_list_and_on_the_users_page(
+    client: Client, world: HttpWorld, shared_app: SharedApp
+) -> None:
+    """Null (the page says "never") until the user authenticates; then the time of the token's use."""
+
+    def last_seen(listed: Any, username: str) -> Any:
+        return next(u for u in listed.json()["items"] if u["username"] == username)["last_seen_at"]
+
+    assert last_seen(await call(client, world, A, "GET", "/api/v1/users"), "reporter") is None
+    browser = await signed_in(shared_app, world, A)
+    try:
+        page = (await browser.get("/users")).text
+        row = re.search(r'<tr id="user-reporter">.*?</tr>', page, re.S)
+        assert row is not None and '<td data-label="Last seen">never</td>' in row[0]
+        assert (await call(client, world, R, "GET", "/api/v1/runs")).status_code == 200
+        seen = last_seen(await call(client, world, A, "GET", "/api/v1/users"), "reporter")
+        assert isinstance(seen, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*", seen)
+        assert world.store.users["reporter"].last_seen_at is not None
+        page = (await browser.get("/users")).text
+        row = re.search(r'<tr id="user-reporter">.*?</tr>', page, re.S)
+        shown = world.store.users["reporter"].last_seen_at.strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+        assert row is not None and f'<td data-label="Last seen">{shown}</td>' in row[0]
+    finally:
+        await browser.__aexit__(None, None, None)

@@ -3,10 +3,13 @@ and sessions, and which sessions a change ends."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from argon2 import PasswordHasher
 
 from adapters.credentials import Argon2Credentials
+from adapters.memory import MemoryStore
 from adapters.memory.sessions import MemorySessionStore
 from application.errors import Forbidden, LastAdmin, UserNotFound, WeakPassword, WrongPassword
 from application.ports import User, WebSession
@@ -142,3 +145,38 @@ async def test_a_new_token_or_password_ends_the_sessions_and_adding_a_weak_passw
     with pytest.raises(WeakPassword):
         await AddUser(world.deps, HASHER).execute(ADMIN, "petra", Role.REPORTER, "petra")
     assert (await AddUser(world.deps, HASHER).execute(ADMIN, "petra", Role.REPORTER)).generated_password
+
+
+async def test_last_seen_is_recorded_by_token_sign_in_and_session_at_most_once_a_minute() -> None:
+    world, store = await _world(_user("a1", "alice", Role.ADMIN), _user("u1", "oscar", Role.OPERATOR))
+    memory = world.uow
+    assert isinstance(memory, MemoryStore)
+
+    async def seen(user_id: str) -> datetime | None:
+        async with world.uow() as uow:
+            user = await uow.users.get(user_id)
+        assert user is not None
+        return user.last_seen_at
+
+    authenticate = Authenticate(world.deps, HASHER)
+    assert await seen("u1") is None
+    commits = memory.commits
+    for _ in range(5):  # five requests within the minute: one write
+        assert await authenticate.execute("token-u1") is not None
+        world.clock.advance(10)
+    assert await seen("u1") == T0 and memory.commits == commits + 1
+    world.clock.advance(20)  # a minute after the last write: the next request writes again
+    assert await authenticate.execute("token-u1") is not None
+    assert await seen("u1") == T0 + timedelta(seconds=70) and memory.commits == commits + 2
+    assert await authenticate.execute("not a token") is None and memory.commits == commits + 2
+
+    sessions = Sessions(world.deps, HASHER, store)
+    signed_in = await sessions.sign_in("alice", PASSWORD)  # the sign-in records it
+    assert await seen("a1") == world.clock.now()
+    world.clock.advance(30)
+    assert await sessions.resume(signed_in.session_id) is not None
+    assert await seen("a1") == world.clock.now() - timedelta(seconds=30)  # within the minute: unchanged
+    world.clock.advance(30)
+    assert await sessions.resume(signed_in.session_id) is not None
+    assert await seen("a1") == world.clock.now()  # a page a minute later: recorded
+    assert await seen("u1") == T0 + timedelta(seconds=70)  # another user's time is its own

@@ -108,7 +108,7 @@ async def test_concurrent_audit_appends_keep_one_valid_chain(uow_factory: UnitOf
     async with uow_factory() as uow:
         records = await uow.audit.all()
     committed = [i for i in range(RACERS) if i % 5]
-    assert verify_chain(records, uow.audit.key).ok
+    assert verify_chain(records, uow.audit.keys.ring()).ok
     assert [r.seq for r in records] == list(range(1, 2 * len(committed) + 1))
     assert sorted(r.entry.details["writer"] for r in records) == sorted(committed * 2)  # type: ignore[type-var]
     for first, second in zip(records[::2], records[1::2], strict=True):  # one unit of work's records stay together

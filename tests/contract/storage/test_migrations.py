@@ -88,7 +88,8 @@ async def test_the_database_refuses_to_change_audit_records(name: str, statement
                 await conn.execute(sa.text(statement))
         async with storage() as uow:
             records = await uow.audit.all()
-        assert len(records) == 1 and records[0].entry.actor == "alice" and verify_chain(records, storage.audit_key).ok
+        ring = storage.audit_keys.ring()
+        assert len(records) == 1 and records[0].entry.actor == "alice" and verify_chain(records, ring).ok
 
 
 @pytest.mark.parametrize("name", backend_params(("postgres", PSYCOPG)))
@@ -206,6 +207,7 @@ async def test_records_from_before_the_audit_key_stay_checkable_and_lead_the_key
                 records = await uow.audit.all()
         finally:
             await storage.dispose()
-    check = verify_chain(records, storage.audit_key)
+    check = verify_chain(records, storage.audit_keys.ring())
     assert check.ok and (check.records, check.unkeyed_records) == (2, 1)
-    assert [r.key_id for r in records] == [None, storage.audit_key.key_id] and records[1].prev_hash == legacy.hash
+    key_id = storage.audit_keys.ring().current.key_id
+    assert [r.key_id for r in records] == [None, key_id] and records[1].prev_hash == legacy.hash

@@ -235,6 +235,28 @@ async def test_a_users_lifecycle_round_trips(uow_factory: UnitOfWorkFactory) -> 
         assert await uow.users.get("u-none") is None
 
 
+async def test_a_users_last_seen_time_is_written_at_most_once_a_minute(uow_factory: UnitOfWorkFactory) -> None:
+    """`seen` compares in its own UPDATE: within the minute it writes nothing, and `update` never moves it back."""
+    minute = timedelta(minutes=1)
+    async with uow_factory() as uow:
+        await uow.users.add(s.user())
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.seen("u-1", s.at(1), minute) is True  # never seen: written
+        assert await uow.users.seen("u-1", s.at(1) + minute / 2, minute) is False  # within the minute: not
+        assert await uow.users.seen("u-none", s.at(1), minute) is False
+        await uow.commit()
+    async with uow_factory() as uow:
+        user = await uow.users.get("u-1")
+        assert user is not None and user.last_seen_at == s.at(1)
+        assert await uow.users.update(dataclasses.replace(user, role=Role.OPERATOR, last_seen_at=None)) is True
+        assert await uow.users.seen("u-1", s.at(2), minute) is True  # a minute later: written again
+        await uow.commit()
+    async with uow_factory() as uow:
+        user = await uow.users.get("u-1")
+        assert user is not None and (user.role, user.last_seen_at) == (Role.OPERATOR, s.at(2))
+
+
 async def test_audit_records_round_trip_and_chain(uow_factory: UnitOfWorkFactory) -> None:
     entries = [
         s.entry(0, customer_id="c-1", ticket_id=2**40, ratio=0.1, ok=True, nothing=None, text="naïve “quotes”"),
@@ -249,7 +271,7 @@ async def test_audit_records_round_trip_and_chain(uow_factory: UnitOfWorkFactory
         stored = await uow.audit.all()
     assert stored == appended
     assert [r.entry for r in stored] == entries
-    assert verify_chain(stored, uow.audit.key).ok and verify_chain(stored, uow.audit.key).records == 3
+    assert verify_chain(stored, uow.audit.keys.ring()).ok and verify_chain(stored, uow.audit.keys.ring()).records == 3
 
 
 @pytest.mark.parametrize("name", backend_params(SQL_BACKENDS))
@@ -267,7 +289,7 @@ async def test_sql_datetimes_come_back_as_the_same_instant_in_utc(name: str) -> 
             got = await uow.runs.get(run.id)
             stored = await uow.audit.all()
     assert got is not None and got.run_at == s.T0 and got.run_at.tzinfo is UTC
-    assert stored == [record] and stored[0].entry.at.tzinfo is UTC and verify_chain(stored, uow.audit.key).ok
+    assert stored == [record] and stored[0].entry.at.tzinfo is UTC and verify_chain(stored, uow.audit.keys.ring()).ok
 
 
 async def test_long_and_unicode_ids_round_trip_and_page(uow_factory: UnitOfWorkFactory) -> None:

@@ -66,7 +66,7 @@ async def test_explicit_rollback_discards_and_the_unit_of_work_goes_on(uow_facto
     async with uow_factory() as uow:
         assert await uow.customers.get("c-2") == s.customer("c-2")
         records = await uow.audit.all()
-    assert [r.seq for r in records] == [1] and verify_chain(records, uow.audit.key).ok
+    assert [r.seq for r in records] == [1] and verify_chain(records, uow.audit.keys.ring()).ok
 
 
 async def test_commit_keeps_everything_and_later_writes_need_their_own_commit(uow_factory: UnitOfWorkFactory) -> None:
@@ -189,4 +189,4 @@ async def test_the_audit_anchor_follows_committed_appends_only(name: str, tmp_pa
             records = await uow.audit.all()
         anchor = read_anchor(path)
         assert anchor is not None and (anchor.seq, anchor.hash, anchor.keyed_since) == (appended.seq, appended.hash, 2)
-        assert appended.seq == 3 and verify_chain(records, uow.audit.key, anchor).ok
+        assert appended.seq == 3 and verify_chain(records, uow.audit.keys.ring(), anchor).ok
