@@ -27,6 +27,7 @@ from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import RunId
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, page
+from entrypoints.web.run_rows import CellKind, run_rows
 
 LOGGER = logging.getLogger("backupchecks.web")
 PAGE_SIZE = 25
@@ -96,7 +97,7 @@ class RunPages(Controller):
             "runs.html",
             web_actor,
             background=background,
-            views=views,
+            views=run_rows(views),
             customers=customers,
             statuses=statuses,
             all_statuses=[s.value for s in RunStatus],
@@ -105,9 +106,9 @@ class RunPages(Controller):
             since=q.get("since") or "",
             until=q.get("until") or "",
             next_query=next_query,
-            words=words,
             refreshing=background is not None,
             single=False,
+            CellKind=CellKind,
         )
 
     @get("/{run_id:str}")
@@ -119,9 +120,8 @@ class RunPages(Controller):
         run_id: RunId,
     ) -> Template:
         """One run (the "Reference" link in its Autotask ticket points here)."""
-        return page(
-            request, "runs.html", web_actor, views=[await get_run.execute(web_actor, run_id)], single=True, words=words
-        )
+        view = await get_run.execute(web_actor, run_id)
+        return page(request, "runs.html", web_actor, views=run_rows([view]), single=True, CellKind=CellKind)
 
     @get("/{run_id:str}/ticket/new")
     async def preview(
