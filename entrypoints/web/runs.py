@@ -27,7 +27,7 @@ from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import RunId
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, page
-from entrypoints.web.run_rows import CellKind, run_rows
+from entrypoints.web.run_rows import run_rows
 
 LOGGER = logging.getLogger("backupchecks.web")
 PAGE_SIZE = 25
@@ -47,7 +47,7 @@ async def _refresh_in_background(refresh: RefreshTickets, actor: Actor, run_ids:
 class RunPages(Controller):
     path = "/runs"
 
-    @get("/")
+    @get("/", name="runs")
     async def runs(
         self,
         request: Request[Any, Any, Any],
@@ -108,10 +108,9 @@ class RunPages(Controller):
             next_query=next_query,
             refreshing=background is not None,
             single=False,
-            CellKind=CellKind,
         )
 
-    @get("/{run_id:str}")
+    @get("/{run_id:str}", name="run")
     async def run(
         self,
         request: Request[Any, Any, Any],
@@ -121,9 +120,11 @@ class RunPages(Controller):
     ) -> Template:
         """One run (the "Reference" link in its Autotask ticket points here)."""
         view = await get_run.execute(web_actor, run_id)
-        return page(request, "runs.html", web_actor, views=run_rows([view]), single=True, CellKind=CellKind)
+        return page(
+            request, "runs.html", web_actor, views=run_rows([view]), single=True, refreshing=False, next_query=None
+        )
 
-    @get("/{run_id:str}/ticket/new")
+    @get("/{run_id:str}/ticket/new", name="ticket_preview")
     async def preview(
         self,
         request: Request[Any, Any, Any],
@@ -149,7 +150,7 @@ class RunPages(Controller):
             back_to=back,
         )
 
-    @post("/{run_id:str}/ticket")
+    @post("/{run_id:str}/ticket", name="ticket_create")
     async def create(
         self,
         web_actor: NamedDependency[Actor],
@@ -164,7 +165,7 @@ class RunPages(Controller):
             return done(back, "error", words.failed(error, "creating the ticket"))
         return done(back, kind, text)
 
-    @post("/{run_id:str}/ticket/resolve")
+    @post("/{run_id:str}/ticket/resolve", name="ticket_resolve")
     async def resolve(
         self,
         web_actor: NamedDependency[Actor],
