@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias
 
 from application.attempts import Attempt
 from application.deps import UseCase
 from application.duplicate_tickets import duplicate_ticket_ids
-from application.errors import Forbidden, NotConfigured, RunNotFound
+from application.errors import RunNotFound
 from application.ports import RunQuery, UnitOfWork
-from domain.draft import ticket_refusal
+from domain.draft import TicketRefusal, ticket_refusal
 from domain.mapping import CompanyMapping
 from domain.roles import Actor, Permission
 from domain.runs import Run
 from domain.settings import AutotaskSettings
 from domain.tickets import DenyReason, LinkState, TicketLink, decide_resolve
+
+CreateBlocked: TypeAlias = Literal["forbidden", "integration_disabled"] | TicketRefusal
+"""Every reason a ticketless run offers no create: the codes of Forbidden, NotConfigured and each TicketRefusal (a
+closed set, so a page that words them is checked for a missing one by mypy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +29,7 @@ class RunView:
     ticket: TicketLink | None
     actions: tuple[str, ...]
     resolve_blocked_reason: DenyReason | None
-    create_blocked_reason: str | None = None
+    create_blocked_reason: CreateBlocked | None = None
     """Why no ticket can be created for this ticketless run (`forbidden`, `integration_disabled`, `mapping_missing`,
     `mapping_invalid`, `run_not_ticketable`, `ticket_settings_incomplete`), so the page can say so before anyone
     clicks."""
@@ -33,14 +38,15 @@ class RunView:
     reads them; docs/adr/0034-late-applied-creates.md)."""
 
 
-def create_blocked(actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings) -> str | None:
+def create_blocked(
+    actor: Actor, run: Run, mapping: CompanyMapping | None, settings: AutotaskSettings
+) -> CreateBlocked | None:
     """The code of the refusal CreateTicket would give (the same rule: domain.draft.ticket_refusal), or None."""
     if not actor.may(Permission.MANAGE_TICKETS):
-        return Forbidden.code
+        return "forbidden"
     if not settings.enabled or not settings.has_credentials:
-        return NotConfigured.code
-    refusal = ticket_refusal(run, mapping, settings)
-    return None if refusal is None else refusal.value
+        return "integration_disabled"
+    return ticket_refusal(run, mapping, settings)
 
 
 def run_view(

@@ -21,11 +21,11 @@ from entrypoints.web.plumbing import SESSION_COOKIE, done, page
 class AccountPages(Controller):
     path = "/account"
 
-    @get("/")
+    @get("/", name="account")
     async def account(self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor]) -> Template:
         return page(request, "account.html", web_actor, min_length=MIN_LENGTH)
 
-    @post("/password")
+    @post("/password", name="account_password")
     async def change_password(
         self,
         request: Request[Any, Any, Any],

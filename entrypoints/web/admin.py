@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -107,16 +108,104 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
     return values
 
 
-def _unreadable(error: msgspec.ValidationError) -> InvalidInput:
-    """The form value msgspec could not convert, named by its setting."""
-    message, _, where = str(error).partition(" - at `$.")
-    return InvalidInput(where.rstrip("`") or "form", f"{message} ({where.rstrip('`') or 'the form'}).")
+UNREADABLE = (
+    (re.compile(r"Expected `int(?: \| null)?` >= (\d+)"), "Enter a whole number of at least {0}."),
+    (re.compile(r"Expected `int(?: \| null)?` <= (\d+)"), "Enter a whole number of at most {0}."),
+    (re.compile(r"Expected `int"), "Enter a whole number (an ID or a count)."),
+    (re.compile(r"Invalid enum value"), "Choose one of the listed values."),
+    (re.compile(r"of length <= (\d+)"), "Use at most {0} characters."),
+    (re.compile(r"matching regex"), "Use one line of plain text (an address starts with https:// or http://)."),
+)
+
+
+def _sentence(message: str) -> str:
+    """msgspec's words for a value it could not read, as a sentence for the field (never its raw text)."""
+    for pattern, sentence in UNREADABLE:
+        found = pattern.search(message)
+        if found:
+            return sentence.format(*found.groups())
+    return "This value cannot be used here."
+
+
+def _unreadable(values: dict[str, Any]) -> dict[str, str]:
+    """Each setting of the form msgspec cannot read, with a sentence saying what it takes (every field alone: the
+    struct's fields are all optional)."""
+    errors = {}
+    for name, value in values.items():
+        try:
+            msgspec.convert({name: value}, SettingsIn, strict=False)
+        except msgspec.ValidationError as error:
+            errors[name] = _sentence(str(error))
+    return errors
+
+
+def _typed(form: FormMultiDict) -> dict[str, Any]:
+    """What the admin typed, as the form shows values: numbers as numbers, so the lists select them again."""
+    values: dict[str, Any] = {}
+    for f in SETTING_FIELDS:
+        text = field(form, f.name)
+        values[f.name] = (text == "on") if f.kind == "check" else (int(text) if text.isdigit() else text or None)
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class _SettingsReads:
+    """What the settings page shows besides the form: the stored settings, the tenant's picklists, API usage and the
+    background jobs."""
+
+    get_settings: GetSettings
+    get_picklists: GetPicklists
+    get_usage: GetUsage
+    get_sync_status: GetSyncStatus
+
+    async def page(
+        self,
+        request: Request[Any, Any, Any],
+        actor: Actor,
+        *,
+        refresh: bool = False,
+        typed: tuple[dict[str, Any], dict[str, str]] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> Template:
+        """`typed`: the values (and UDF values) a refused form held, shown instead of the stored ones."""
+        settings = await self.get_settings.execute(actor)
+        sync = await self.get_sync_status.execute(actor)
+        picklists: Picklists | None = None
+        usage: ApiUsage | None = None
+        notice = None
+        if settings.enabled and settings.has_credentials:
+            try:
+                picklists = await self.get_picklists.execute(actor, refresh=refresh)
+                usage = await self.get_usage.execute(actor)
+            except UseCaseError as error:
+                notice = words.failed(error, "reading the picklists and API usage")
+        known = {u.name for u in picklists.ticket_udfs} if picklists else set()
+        values, udf_values = typed or ({f.name: getattr(settings, f.name) for f in SETTING_FIELDS}, settings.udfs)
+        return page(
+            request,
+            "settings.html",
+            actor,
+            status_code=400 if errors else 200,
+            settings=settings,
+            values=values,
+            udf_values=udf_values,
+            errors=errors or {},
+            fields=SETTING_FIELDS,
+            picklists=picklists,
+            parents={v.id: v.label for v in picklists.issue_types} if picklists else {},
+            usage=usage,
+            notice=notice,
+            udfs=picklists.ticket_udfs if picklists else (),
+            other_udfs=[(n, v) for n, v in udf_values.items() if n not in known],
+            udf_prefix=UDF_PREFIX,
+            sync=sync,
+        )
 
 
 class SettingsPages(Controller):
     path = "/settings/autotask"
 
-    @get("/")
+    @get("/", name="settings")
     async def settings(
         self,
         request: Request[Any, Any, Any],
@@ -126,54 +215,41 @@ class SettingsPages(Controller):
         get_usage: NamedDependency[GetUsage],
         get_sync_status: NamedDependency[GetSyncStatus],
     ) -> Template:
-        settings = await get_settings.execute(web_actor)
-        sync = await get_sync_status.execute(web_actor)
-        picklists: Picklists | None = None
-        usage: ApiUsage | None = None
-        notice = None
-        if settings.enabled and settings.has_credentials:
-            try:
-                picklists = await get_picklists.execute(web_actor, refresh=request.query_params.get("refresh") == "1")
-                usage = await get_usage.execute(web_actor)
-            except UseCaseError as error:
-                notice = words.failed(error, "reading the picklists and API usage")
-        parents = {v.id: v.label for v in picklists.issue_types} if picklists else {}
-        known = {u.name for u in picklists.ticket_udfs} if picklists else set()
-        return page(
-            request,
-            "settings.html",
-            web_actor,
-            settings=settings,
-            fields=SETTING_FIELDS,
-            picklists=picklists,
-            parents=parents,
-            usage=usage,
-            notice=notice,
-            udfs=picklists.ticket_udfs if picklists else (),
-            other_udfs=[(n, v) for n, v in settings.ticket_udfs if n not in known],
-            udf_prefix=UDF_PREFIX,
-            sync=sync,
-        )
+        reads = _SettingsReads(get_settings, get_picklists, get_usage, get_sync_status)
+        return await reads.page(request, web_actor, refresh=request.query_params.get("refresh") == "1")
 
-    @post("/")
+    @post("/", name="settings_save")
     async def save(
         self,
+        request: Request[Any, Any, Any],
         web_actor: NamedDependency[Actor],
         form: NamedDependency[FormMultiDict],
         update_settings: NamedDependency[UpdateSettings],
-    ) -> Redirect:
+        get_settings: NamedDependency[GetSettings],
+        get_picklists: NamedDependency[GetPicklists],
+        get_usage: NamedDependency[GetUsage],
+        get_sync_status: NamedDependency[GetSyncStatus],
+    ) -> Template | Redirect:
+        """A form with values that cannot be read comes back with each one's sentence beside it, as it was typed."""
         password = field(form, "api_password") or None
+        values = _form_values(form)
+        errors = _unreadable(values)
         try:
-            try:
-                data = msgspec.convert(_form_values(form), SettingsIn, strict=False)  # form text to numbers
-            except msgspec.ValidationError as error:  # authorised first: a non-admin hears (and is audited) that
-                await update_settings.refuse(web_actor, _unreadable(error))
+            if errors:  # authorised first: a non-admin hears (and is audited) that, whatever the form holds
+                first = next(iter(errors))
+                try:
+                    await update_settings.refuse(web_actor, InvalidInput(first, errors[first]))
+                except InvalidInput:
+                    reads = _SettingsReads(get_settings, get_picklists, get_usage, get_sync_status)
+                    typed = (_typed(form), values["ticket_udfs"])
+                    return await reads.page(request, web_actor, typed=typed, errors=errors)
+            data = msgspec.convert(values, SettingsIn, strict=False)  # form text to numbers
             await update_settings.execute(web_actor, SettingsChange(data.values(), password))
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "saving the settings"))
         return done(self.path, "ok", "The settings were saved." + (" The new password is stored." if password else ""))
 
-    @post("/test-connection")
+    @post("/test-connection", name="settings_test_connection")
     async def test(
         self,
         web_actor: NamedDependency[Actor],
@@ -183,7 +259,7 @@ class SettingsPages(Controller):
         result = await test_connection.execute(web_actor)
         return done(self.path, "ok" if result.ok else "error", f"Test connection: {result.message}")
 
-    @post("/test-ticket")
+    @post("/test-ticket", name="settings_test_ticket")
     async def test_ticket(
         self,
         web_actor: NamedDependency[Actor],
@@ -199,7 +275,7 @@ class SettingsPages(Controller):
             return done(self.path, "ok", f"Test ticket {proof.ticket_number or ''} made, noted and completed. {steps}")
         return done(self.path, "error", f"Test ticket failed. {steps}")
 
-    @post("/validate")
+    @post("/validate", name="settings_validate")
     async def validate(
         self,
         web_actor: NamedDependency[Actor],
@@ -241,7 +317,7 @@ def _audit_query(request: Request[Any, Any, Any], limit: int) -> AuditQuery:
 class AuditPages(Controller):
     path = "/audit"
 
-    @get("/")
+    @get("/", name="audit")
     async def audit(
         self,
         request: Request[Any, Any, Any],
@@ -268,7 +344,7 @@ class AuditPages(Controller):
             outcomes=[o.value for o in Outcome],
         )
 
-    @get("/export")
+    @get("/export", name="audit_export")
     async def export(
         self,
         request: Request[Any, Any, Any],
@@ -287,7 +363,7 @@ class AuditPages(Controller):
 class UserPages(Controller):
     path = "/users"
 
-    @get("/")
+    @get("/", name="users")
     async def users(
         self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]
     ) -> Template:
@@ -301,7 +377,7 @@ class UserPages(Controller):
             secret=None,
         )
 
-    @post("/")
+    @post("/", name="user_add")
     async def add(
         self,
         request: Request[Any, Any, Any],
@@ -330,7 +406,7 @@ class UserPages(Controller):
             secret=None,
         )
 
-    @post("/{user_id:str}/role")
+    @post("/{user_id:str}/role", name="user_role")
     async def role(
         self,
         web_actor: NamedDependency[Actor],
@@ -347,7 +423,7 @@ class UserPages(Controller):
             return done(self.path, "error", words.failed(error, "changing the role"))
         return done(self.path, "ok", f"{user.username} is {user.role.value} now; their sessions ended.")
 
-    @post("/{user_id:str}/disable")
+    @post("/{user_id:str}/disable", name="user_disable")
     async def disable(
         self,
         web_actor: NamedDependency[Actor],
@@ -357,7 +433,7 @@ class UserPages(Controller):
     ) -> Redirect:
         return await _switch(self.path, update_user, web_actor, user_id, disabled=True)
 
-    @post("/{user_id:str}/enable")
+    @post("/{user_id:str}/enable", name="user_enable")
     async def enable(
         self,
         web_actor: NamedDependency[Actor],
@@ -367,7 +443,7 @@ class UserPages(Controller):
     ) -> Redirect:
         return await _switch(self.path, update_user, web_actor, user_id, disabled=False)
 
-    @post("/{user_id:str}/token")
+    @post("/{user_id:str}/token", name="user_token")
     async def token(
         self,
         request: Request[Any, Any, Any],
@@ -383,7 +459,7 @@ class UserPages(Controller):
             return done(self.path, "error", words.failed(error, "making a new token"))
         return await self._shown_once(request, web_actor, list_users, secret, "API token")
 
-    @post("/{user_id:str}/password")
+    @post("/{user_id:str}/password", name="user_password")
     async def password(
         self,
         request: Request[Any, Any, Any],
@@ -415,7 +491,7 @@ class UserPages(Controller):
             return done(self.path, "error", words.failed(error, "listing the users"))
         return page(request, "users.html", actor, users=users, roles=list(Role), new=None, secret=(kind, secret))
 
-    @post("/{user_id:str}/remove")
+    @post("/{user_id:str}/remove", name="user_remove")
     async def remove(
         self,
         web_actor: NamedDependency[Actor],
@@ -429,7 +505,7 @@ class UserPages(Controller):
             return done(self.path, "error", words.failed(error, "removing the user"))
         return done(self.path, "ok", f"User {user.username} was removed; their token and sessions no longer work.")
 
-    @post("/unlock")
+    @post("/unlock", name="user_unlock")
     async def unlock(
         self,
         web_actor: NamedDependency[Actor],

@@ -35,18 +35,18 @@ from entrypoints.web.plumbing import (
 from entrypoints.web.runs import RunPages
 
 
-@get("/")
+@get("/", name="home")
 async def home(request: Request[Any, Any, Any], sessions: NamedDependency[Sessions]) -> Redirect:
     signed_in = await sessions.resume(request.cookies.get(SESSION_COOKIE, ""))
     return Redirect("/runs" if signed_in else "/sign-in", status_code=303)
 
 
-@get("/sign-in")
+@get("/sign-in", name="sign_in")
 async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
     return page(request, "sign_in.html", None, error=None, username="")
 
 
-@post("/sign-in", request_max_body_size=SIGN_IN_MAX_BYTES)
+@post("/sign-in", request_max_body_size=SIGN_IN_MAX_BYTES, name="sign_in_post")
 async def sign_in(
     request: Request[Any, Any, Any], sessions: NamedDependency[Sessions], form: NamedDependency[FormMultiDict]
 ) -> Response[Any]:
@@ -71,7 +71,7 @@ async def sign_in(
     )
 
 
-@post("/sign-out")
+@post("/sign-out", name="sign_out")
 async def sign_out(
     request: Request[Any, Any, Any], sessions: NamedDependency[Sessions], form: NamedDependency[FormMultiDict]
 ) -> Redirect:
@@ -95,6 +95,8 @@ def _error_page(request: Request[Any, Any, Any], status_code: int, heading: str,
                 "csrf": "",
                 "flash": None,
                 "path": request.url.path,
+                "back": request.url.path,
+                "reach": None,
                 "is_admin": False,
                 "heading": heading,
                 "message": message,

@@ -51,7 +51,7 @@ def _mapping_filter(text: str | None) -> MappingFilter | None:
 class CustomerPages(Controller):
     path = "/customers"
 
-    @get("/")
+    @get("/", name="customers")
     async def customers(
         self,
         request: Request[Any, Any, Any],
@@ -103,7 +103,7 @@ class CustomerPages(Controller):
             may_map=web_actor.may(Permission.MANAGE_MAPPINGS),
         )
 
-    @post("/mappings/accept")
+    @post("/mappings/accept", name="mappings_accept")
     async def accept_suggestions(
         self,
         web_actor: NamedDependency[Actor],
@@ -122,7 +122,7 @@ class CustomerPages(Controller):
             text += " Not mapped: " + ", ".join(f"{c} ({code.replace('_', ' ')})" for c, code in accepted.refused) + "."
         return done("/customers?suggest=1", "error" if accepted.refused else "ok", text)
 
-    @get("/mappings/export")
+    @get("/mappings/export", name="mappings_export")
     async def export_mappings(
         self, web_actor: NamedDependency[Actor], export_mappings: NamedDependency[ExportMappings]
     ) -> Stream:
@@ -130,7 +130,7 @@ class CustomerPages(Controller):
         disposition = 'attachment; filename="autotask-mappings.csv"'
         return Stream(lines, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
-    @post("/mappings/import")
+    @post("/mappings/import", name="mappings_import")
     async def import_mappings(
         self,
         web_actor: NamedDependency[Actor],
@@ -159,7 +159,7 @@ class CustomerPages(Controller):
             return done("/customers", "info", f"Dry run: the file would leave {counts}. Nothing was applied.")
         return done("/customers", "ok", f"Imported: {counts}.")
 
-    @get("/{customer_id:str}")
+    @get("/{customer_id:str}", name="customer")
     async def customer(
         self,
         request: Request[Any, Any, Any],
@@ -195,7 +195,7 @@ class CustomerPages(Controller):
             may_map=web_actor.may(Permission.MANAGE_MAPPINGS),
         )
 
-    @post("/refresh-all")
+    @post("/refresh-all", name="mappings_refresh_all")
     async def refresh_all(
         self,
         web_actor: NamedDependency[Actor],
@@ -207,7 +207,7 @@ class CustomerPages(Controller):
         except UseCaseError as error:
             return done("/customers", "error", words.failed(error, "re-checking the mappings"))
 
-    @post("/{customer_id:str}/map")
+    @post("/{customer_id:str}/map", name="customer_map")
     async def map(
         self,
         web_actor: NamedDependency[Actor],
@@ -224,7 +224,7 @@ class CustomerPages(Controller):
             return done(f"/customers/{customer_id}", "error", words.failed(error, "mapping the customer"))
         return done("/customers", "ok", f"Mapped to Autotask company {mapping.company_name} (ID {mapping.company_id}).")
 
-    @post("/{customer_id:str}/{action:str}")
+    @post("/{customer_id:str}/{action:str}", name="customer_action")
     async def act(
         self,
         web_actor: NamedDependency[Actor],

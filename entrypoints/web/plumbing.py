@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, FormMultiDict
@@ -25,6 +25,7 @@ from litestar.template import TemplateConfig
 from application.use_cases.settings import GetReach
 from application.use_cases.web_sessions import Sessions, csrf_token
 from domain.roles import Actor, Permission
+from entrypoints.web.run_rows import CellKind
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "bc_session"
@@ -56,7 +57,13 @@ class CsrfRejected(HTTPException):
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+    """Autoescaped; a name the page did not pass is an error (StrictUndefined), never an empty string."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+    )
+    env.globals["CellKind"] = CellKind
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 

@@ -26,6 +26,7 @@ from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import RunId
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, page
+from entrypoints.web.run_rows import run_rows
 
 PAGE_SIZE = 25
 DEFAULT_STATUSES = ("error", "warning", "missed")
@@ -36,7 +37,7 @@ PREVIEW_LINES = 12
 class RunPages(Controller):
     path = "/runs"
 
-    @get("/")
+    @get("/", name="runs")
     async def runs(
         self,
         request: Request[Any, Any, Any],
@@ -86,7 +87,7 @@ class RunPages(Controller):
             "runs.html",
             web_actor,
             background=background,
-            views=views,
+            views=run_rows(views),
             customers=customers,
             statuses=statuses,
             all_statuses=[s.value for s in RunStatus],
@@ -95,12 +96,11 @@ class RunPages(Controller):
             since=q.get("since") or "",
             until=q.get("until") or "",
             next_query=next_query,
-            words=words,
             refreshing=background is not None,
             single=False,
         )
 
-    @get("/{run_id:str}")
+    @get("/{run_id:str}", name="run")
     async def run(
         self,
         request: Request[Any, Any, Any],
@@ -109,11 +109,12 @@ class RunPages(Controller):
         run_id: RunId,
     ) -> Template:
         """One run (the "Reference" link in its Autotask ticket points here)."""
+        view = await get_run.execute(web_actor, run_id)
         return page(
-            request, "runs.html", web_actor, views=[await get_run.execute(web_actor, run_id)], single=True, words=words
+            request, "runs.html", web_actor, views=run_rows([view]), single=True, refreshing=False, next_query=None
         )
 
-    @get("/{run_id:str}/ticket/new")
+    @get("/{run_id:str}/ticket/new", name="ticket_preview")
     async def preview(
         self,
         request: Request[Any, Any, Any],
@@ -139,7 +140,7 @@ class RunPages(Controller):
             back_to=back,
         )
 
-    @post("/{run_id:str}/ticket")
+    @post("/{run_id:str}/ticket", name="ticket_create")
     async def create(
         self,
         web_actor: NamedDependency[Actor],
@@ -154,7 +155,7 @@ class RunPages(Controller):
             return done(back, "error", words.failed(error, "creating the ticket"))
         return done(back, kind, text)
 
-    @post("/{run_id:str}/ticket/resolve")
+    @post("/{run_id:str}/ticket/resolve", name="ticket_resolve")
     async def resolve(
         self,
         web_actor: NamedDependency[Actor],

@@ -2,40 +2,57 @@
 
 from __future__ import annotations
 
-from application.errors import (
-    AlreadyClosed,
-    AutotaskRejected,
-    AutotaskUnavailable,
-    Forbidden,
-    MappingInvalid,
-    MappingMissing,
-    NotConfigured,
-    NoTicket,
-    ResolvingDisabled,
-    RunNotTicketable,
-    TicketDeleted,
-    TimeEntriesPresent,
-    TimeEntriesUnverifiable,
-    UseCaseError,
-)
-from application.use_cases.create_ticket import Created, CreateTicketResult
-from domain.tickets import TicketLink
+from typing import assert_never
 
-RESOLVE_BLOCKED = {
-    NoTicket.code: "no ticket yet",
-    TicketDeleted.code: "the ticket was deleted in Autotask",
-    AlreadyClosed.code: "already closed",
-    TimeEntriesPresent.code: "time entries present",
-    TimeEntriesUnverifiable.code: "the Autotask API user cannot see every time entry (resolve it in Autotask)",
-    ResolvingDisabled.code: "resolving is switched off",
-    Forbidden.code: "your role may not resolve tickets",
-}
-CREATE_BLOCKED = {
-    NotConfigured.code: "The Autotask integration is off or its credentials are incomplete.",
-    MappingMissing.code: "This customer is not mapped to an Autotask company.",
-    MappingInvalid.code: "This customer's Autotask company mapping is invalid.",
-    RunNotTicketable.code: "Successful runs get no ticket.",
-}
+from application.errors import AutotaskRejected, AutotaskUnavailable, UseCaseError
+from application.use_cases.create_ticket import Created, CreateTicketResult
+from application.use_cases.view_runs import CreateBlocked
+from domain.draft import TicketRefusal
+from domain.tickets import DenyReason, TicketLink
+
+
+def create_blocked(reason: CreateBlocked) -> str:
+    """Why a ticketless run offers no create, in words; a code without words fails `mypy --strict` here."""
+    match reason:
+        case "forbidden":
+            return "Your role may not create tickets."
+        case "integration_disabled":
+            return "The Autotask integration is off or its credentials are incomplete."
+        case TicketRefusal.MAPPING_MISSING:
+            return "This customer is not mapped to an Autotask company."
+        case TicketRefusal.MAPPING_INVALID:
+            return "This customer's Autotask company mapping is invalid."
+        case TicketRefusal.RUN_NOT_TICKETABLE:
+            return "Successful runs get no ticket."
+        case TicketRefusal.TICKET_SETTINGS_INCOMPLETE:
+            return "The Autotask settings lack the queue or the priorities tickets need; an admin sets them."
+        case _:
+            assert_never(reason)
+
+
+def resolve_blocked(reason: DenyReason) -> str:
+    """Why a linked ticket offers no resolve, in words; a reason without words fails `mypy --strict` here."""
+    match reason:
+        case DenyReason.NO_TICKET:
+            return "no ticket yet"
+        case DenyReason.TICKET_DELETED:
+            return "the ticket was deleted in Autotask"
+        case DenyReason.ALREADY_CLOSED:
+            return "already closed"
+        case DenyReason.TIME_ENTRIES_PRESENT:
+            return "time entries present"
+        case DenyReason.TIME_ENTRIES_UNVERIFIABLE:
+            return "the Autotask API user cannot see every time entry (resolve it in Autotask)"
+        case DenyReason.RESOLVING_DISABLED:
+            return "resolving is switched off"
+        case DenyReason.FORBIDDEN:
+            return "your role may not resolve tickets"
+        case DenyReason.NOTE_TYPE_MISSING:
+            return "the settings name no usable closing note type"
+        case DenyReason.NOTE_PUBLISH_NOT_INTERNAL:
+            return "the closing note's publish value is not internal"
+        case _:
+            assert_never(reason)
 
 
 def ticket_name(link: TicketLink) -> str:
