@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from application.deps import Deps
 from application.ports import UnitOfWork, User
 
 SEEN_EVERY = timedelta(minutes=1)
@@ -21,3 +22,12 @@ async def note_seen(uow: UnitOfWork, user: User, now: datetime) -> None:
     repository compares again in its UPDATE, so concurrent requests write it once."""
     if due(user, now):
         await uow.users.seen(user.id, now, SEEN_EVERY)
+
+
+async def record_seen(deps: Deps, user: User, now: datetime) -> None:
+    """Record `user` as seen `now` in its own write unit of work when it is due; no transaction otherwise (the
+    authentication around it stays a read)."""
+    if due(user, now):
+        async with deps.uow() as uow:
+            await note_seen(uow, user, now)
+            await uow.commit()

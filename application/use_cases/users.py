@@ -25,7 +25,7 @@ from application.errors import (
     WeakPassword,
     WrongPassword,
 )
-from application.last_seen import due, note_seen
+from application.last_seen import record_seen
 from application.ports import CredentialHasher, SessionStore, User
 from domain.passwords import password_weakness
 from domain.roles import Actor, Permission, Role
@@ -288,8 +288,5 @@ class Authenticate:
         if user is None or user.disabled:
             return None
         now = self.deps.clock.now()
-        if due(user, now):
-            async with self.deps.uow() as uow:
-                await note_seen(uow, user, now)
-                await uow.commit()
+        await record_seen(self.deps, user, now)
         return Actor(user.username, user.role)

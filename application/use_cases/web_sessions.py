@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from application.attempts import Attempt, write_denial
 from application.deps import Deps
 from application.errors import SignInDisabled, SignInFailed, SignInLocked, SignInRefused, UserNotFound
-from application.last_seen import note_seen
+from application.last_seen import note_seen, record_seen
 from application.ports import CredentialHasher, SessionStore, SignInFailures, WebSession
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor, Permission
@@ -137,13 +137,11 @@ class Sessions:
             return None
         async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_username(session.username)
-            live = user if user is not None and user.id == session.user_id and not user.disabled else None
-            if live is not None:
-                await note_seen(uow, live, now)
-                await uow.commit()
+        live = user if user is not None and user.id == session.user_id and not user.disabled else None
         if live is None:
             await self.store.remove(id_hash)
             return None
+        await record_seen(self.deps, live, now)
         if now - session.last_seen_at >= TOUCH_EVERY:
             await self.store.touch(id_hash, now)
         return Actor(live.username, live.role)
