@@ -392,7 +392,10 @@ def test_metrics(served: Server) -> None:
 
 
 def test_denied_flood_is_folded_and_counted(served: Server, tmp_path: Path) -> None:
-    """A second server on the same database (a fresh folder): 200 refusals, then shutdown, then count."""
+    """A second server on the same database (a fresh folder holding a copy of the audit key file, as ADR 0033 asks of
+    every process on one database): 200 refusals, then shutdown, then count."""
+    key_file = served.container.config().data_dir / "audit.key"
+    (tmp_path / "audit.key").write_bytes(key_file.read_bytes())
     flooder = Server(
         "",
         served.database_url,
