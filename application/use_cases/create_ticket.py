@@ -112,9 +112,7 @@ class CreateTicket:
                     return reservation
                 current = await uow.tickets.get(run_id)
             return _settled(current or reservation)
-        if not attempt_settled(
-            link, now, self.stale_after_seconds
-        ):  # in flight, or a send Autotask may still apply: wait
+        if not attempt_settled(link, now, self.stale_after_seconds):  # in flight, or Autotask may still apply it: wait
             return CreateTicketResult(link, Created.PENDING)
         retaken = link.retaken(attempt.actor.name, now)
         if not await replace_link(self.deps, retaken, link):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from application.attempts import Attempt
 from application.deps import Deps
@@ -66,7 +67,7 @@ class RefreshAllMappings:
     async def on_page_view(self, actor: Actor) -> bool:
         """After the Customers page is sent: a quiet re-check, at most once per PAGE_EVERY across processes (a
         failure is logged); True when this view ran it."""
-        work = lambda: self.execute(actor, quiet=True)  # noqa: E731
+        work = partial(self.execute, actor, quiet=True)
         return await at_most_every(self.jobs, CUSTOMERS, PAGE_EVERY, self.deps.clock, work)
 
     async def execute(self, actor: Actor, *, quiet: bool = False) -> MappingsRefreshed:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from application.attempts import Attempt
 from application.deps import Deps
@@ -65,7 +66,7 @@ class RefreshTickets:
     async def on_page_view(self, actor: Actor, run_ids: Sequence[str]) -> bool:
         """After Run Checks is sent: a quiet refresh of the shown tickets, at most once per PAGE_EVERY across
         processes (a failure is logged); True when this view ran it."""
-        work = lambda: self.execute(actor, run_ids, quiet=True)  # noqa: E731
+        work = partial(self.execute, actor, run_ids, quiet=True)
         return await at_most_every(self.jobs, RUN_CHECKS, PAGE_EVERY, self.deps.clock, work)
 
     async def execute(
