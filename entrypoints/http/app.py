@@ -35,14 +35,9 @@ from entrypoints.http.hardening import (
 from entrypoints.http.mappings import AutotaskController, MappingController
 from entrypoints.http.observability import request_log
 from entrypoints.http.openapi import make_exact
-from entrypoints.http.problems import (
-    EXCEPTION_HANDLERS,
-    ApiRequest,
-    check_body_strictly,
-    problem,
-    problem_response,
-    refused_fields,
-)
+from entrypoints.http.problems import EXCEPTION_HANDLERS, problem, refused_fields
+from entrypoints.http.request_bodies import ApiRequest, check_body_strictly
+from entrypoints.http.response_specs import problem_response
 from entrypoints.http.runs import RunController, TicketRefreshController
 from entrypoints.http.settings import SettingsController
 from entrypoints.http.users import MeController, UserController

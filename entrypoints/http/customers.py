@@ -15,7 +15,7 @@ from application.use_cases.put_customer import PutCustomer
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import CustomerId, Limit, NameCursor
-from entrypoints.http.problems import api_responses
+from entrypoints.http.response_specs import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
     CustomerIn,

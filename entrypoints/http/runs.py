@@ -43,7 +43,7 @@ from domain.roles import Actor
 from domain.runs import RunStatus
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import Limit, Moment, RunCursor, RunId
-from entrypoints.http.problems import api_responses
+from entrypoints.http.response_specs import api_responses
 from entrypoints.http.schemas import (
     SINGLE_LINE,
     RunIn,

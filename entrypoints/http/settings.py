@@ -11,7 +11,7 @@ from application.use_cases.diagnostics import CheckConnection, GetPicklists, Get
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from application.use_cases.test_ticket import MakeTestTicket
 from domain.roles import Actor
-from entrypoints.http.problems import api_responses
+from entrypoints.http.response_specs import api_responses
 from entrypoints.http.schemas import (
     ConnectionOut,
     PicklistsOut,
