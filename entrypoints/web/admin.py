@@ -34,7 +34,7 @@ from domain.audit import ChainCheck, Outcome
 from domain.picklists import Picklists
 from domain.roles import Actor, Role
 from domain.settings import ApiLogLevel, Environment
-from entrypoints.http.schemas import SettingsIn
+from entrypoints.http.schemas.settings import SettingsIn
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, field, page, whole_number
 
