@@ -183,7 +183,7 @@ def configure_sync(base: str, token: str) -> None:
 
 def sync_runs(base: str, token: str) -> list[str]:
     """The times of the scheduled status syncs, oldest first, from the audit log (actor `system`)."""
-    query = {"actor": "system", "action": "ticket.refresh", "order": "asc", "limit": 500}
+    query: dict[str, str | int] = {"actor": "system", "action": "ticket.refresh", "order": "asc", "limit": 500}
     answer = httpx.get(f"{base}/api/v1/audit", params=query, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     return [r["at"] for r in answer.json()["items"]]
 

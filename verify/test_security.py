@@ -180,7 +180,8 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     async def add_users() -> None:
         for role in Role:
             new = await container.add_user().execute(Actor("cli", Role.ADMIN), role.value, role)
-            tokens[role], _ = new.token, passwords.append(new.password)
+            tokens[role] = new.token
+            passwords.append(new.password)
         storage = container.storage()
         if isinstance(storage, SqlStorage):
             await storage.dispose()  # the server's own event loop opens its connections anew

@@ -14,9 +14,8 @@ from adapters.secret_box import FernetSecretBox
 from application.ports import AccessLevel, PsaRejected, PsaUnavailable
 from domain.roles import Role
 from domain.tickets import TicketLink
-from tests.http.conftest import AT, HttpWorld, call, map_and_ticket
+from tests.http.conftest import AT, Client, HttpWorld, call, map_and_ticket
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
@@ -386,7 +385,8 @@ async def test_settings_password_is_write_only(client: Client, world: HttpWorld)
     sealed_before = world.store.settings["autotask"].api_password_sealed
     await call(client, world, A, "PUT", url, {"api_password": "another-secret-pw"})
     assert world.store.settings["autotask"].api_password_sealed != sealed_before
-    assert world.box.open(world.store.settings["autotask"].api_password_sealed) == "another-secret-pw"
+    sealed = world.store.settings["autotask"].api_password_sealed
+    assert sealed is not None and world.box.open(sealed) == "another-secret-pw"
     cleared = (await call(client, world, A, "PUT", url, {"default_queue_id": None})).json()
     assert cleared["default_queue_id"] is None
     echoed = await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False})

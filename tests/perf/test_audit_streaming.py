@@ -5,15 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 
 from adapters.memory import MemoryStore
-from application.ports import AuditQuery, UnitOfWork
+from application.ports import AuditQuery, UnitOfWork, UnitOfWorkFactory
 from application.use_cases.audit_log import EXPORT_PAGE, ExportAudit, ExportFormat, VerifyAudit
-from domain.audit import AuditEntry, Outcome
+from domain.audit import AuditEntry, AuditRecord, Outcome
 from tests.storage_backends import backend_params, storage_backend
 from tests.support import ADMIN, T0, UseCaseWorld
 
@@ -34,22 +32,21 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
 class CountingUow:
     """The store's units of work, counting the records each audit query answered."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
         self.inner = inner
         self.batches: list[int] = []
 
-    @asynccontextmanager
-    async def __call__(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
-        async with self.inner(read_only=read_only) as uow:
-            query = uow.audit.query
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        uow = self.inner(read_only=read_only)
+        query = uow.audit.query
 
-            async def counted(q: AuditQuery) -> Any:
-                found = await query(q)
-                self.batches.append(len(found))
-                return found
+        async def counted(q: AuditQuery) -> list[AuditRecord]:
+            found = await query(q)
+            self.batches.append(len(found))
+            return found
 
-            uow.audit.query = counted
-            yield uow
+        uow.audit.query = counted  # type: ignore[method-assign,assignment]  # this unit of work's audit counts its answers
+        return uow
 
 
 async def test_verify_walks_the_whole_chain_in_batches(world: UseCaseWorld) -> None:

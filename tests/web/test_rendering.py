@@ -17,7 +17,7 @@ from application.use_cases.view_runs import CreateBlocked
 from domain.draft import TicketRefusal
 from domain.roles import Role
 from entrypoints.http.app import create_app
-from tests.http.conftest import NO_DELAY, HttpWorld, make_world
+from tests.http.conftest import NO_DELAY, Client, HttpWorld, make_world
 
 PASSWORD = "a long enough password"
 
@@ -31,12 +31,12 @@ def world(tmp_path: Path) -> HttpWorld:
 
 
 @pytest.fixture
-async def client(world: HttpWorld) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(world: HttpWorld) -> AsyncIterator[Client]:
     async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
         yield c
 
 
-async def signed_in(client: AsyncTestClient, world: HttpWorld, role: Role) -> str:  # type: ignore[type-arg]
+async def signed_in(client: Client, world: HttpWorld, role: Role) -> str:
     """Signs `role` in through the sign-in form; the CSRF token of the session's forms."""
     user = world.store.users[role.value]
     world.store.users[role.value] = replace(user, password_hash=world.container.hasher().hash_password(PASSWORD))
@@ -56,7 +56,7 @@ def run_row(html: str, run_id: str) -> str:
 
 
 async def test_incomplete_ticket_settings_are_said_in_words(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: Client,
     world: HttpWorld,
 ) -> None:
     """Issue 18's first bug: `ticket_settings_incomplete` rendered an empty blocked reason."""

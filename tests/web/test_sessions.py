@@ -16,9 +16,9 @@ from litestar.testing import AsyncTestClient
 from adapters.credentials import Argon2Credentials
 from adapters.memory.sessions import MemorySessionStore
 from application.denials import DenialFolder
-from application.errors import Forbidden, UserNotFound
+from application.errors import Forbidden, SignInRefused, UserNotFound
 from application.ports import User
-from application.use_cases.web_sessions import Sessions, SignInRefused
+from application.use_cases.web_sessions import Sessions
 from domain.roles import Actor, Role
 from entrypoints.container import Config
 from entrypoints.http.app import create_app
