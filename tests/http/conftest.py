@@ -127,7 +127,7 @@ def make_world(tmp_path: Path, shared: SharedApp | None = None) -> HttpWorld:
     if shared is not None:
         container.reset_override()
         container.reset_singletons()
-        shared.metrics.__init__()  # type: ignore[misc]  # fresh counters in the object the app's middleware holds
+        Metrics.__init__(shared.metrics)  # fresh counters in the object the app's middleware holds
         container.metrics.override(providers.Object(shared.metrics))
     container.config.override(providers.Object(Config(data_dir=tmp_path)))
     container.storage.override(providers.Object(store))

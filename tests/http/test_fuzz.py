@@ -20,6 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from litestar import Litestar
 from litestar.testing import TestClient
 from schemathesis import GenerationMode
 
@@ -194,7 +195,7 @@ def _is_utf8(raw: bytes) -> bool:
 class Raw:
     """Sends one request as the bytes given, and checks the answer."""
 
-    def __init__(self, client: TestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
+    def __init__(self, client: TestClient[Litestar], world: HttpWorld) -> None:
         self.client, self.admin = client, world.auth(Role.ADMIN)["Authorization"].encode()
 
     def send(
