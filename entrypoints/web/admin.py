@@ -33,52 +33,12 @@ from application.use_cases.web_sessions import Sessions
 from domain.audit import ChainCheck, Outcome
 from domain.picklists import Picklists
 from domain.roles import Actor, Role
-from domain.settings import ApiLogLevel, Environment
 from entrypoints.http.schemas import SettingsIn
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, field, page, whole_number
+from entrypoints.web.setting_fields import SETTING_FIELDS, FieldKind
 
 AUDIT_PAGE = 50
-
-
-@dataclass(frozen=True, slots=True)
-class SettingField:
-    """One input of the Autotask settings form. `kind`: check, text, number, choice (fixed `choices`), or picklist (the
-    tenant's live `picklist`; a number input when the picklists cannot be read)."""
-
-    name: str
-    label: str
-    kind: str
-    picklist: str = ""
-    choices: tuple[str, ...] = ()
-
-
-SETTING_FIELDS = (
-    SettingField("enabled", "Integration enabled", "check"),
-    SettingField("environment", "Environment", "choice", choices=tuple(Environment)),
-    SettingField("api_username", "API username", "text"),
-    SettingField("tracking_identifier", "Tracking identifier (API integration code)", "text"),
-    SettingField("backupchecks_base_url", "Backupchecks address (for links in tickets)", "text"),
-    SettingField("default_queue_id", "Queue", "picklist", "queues"),
-    SettingField("default_issue_type_id", "Issue type", "picklist", "issue_types"),
-    SettingField("default_sub_issue_type_id", "Sub-issue type", "picklist", "sub_issue_types"),
-    SettingField("default_source_id", "Source", "picklist", "sources"),
-    SettingField("priority_error_id", "Priority for errors and missed runs", "picklist", "priorities"),
-    SettingField("priority_warning_id", "Priority for warnings", "picklist", "priorities"),
-    SettingField("new_ticket_status_id", "Status of new tickets", "picklist", "statuses"),
-    SettingField("ticket_due_hours", "Ticket due (hours after the run is reviewed, 1-8760)", "number"),
-    SettingField(
-        "ticket_category_id", "Ticket category (empty: the API user's default)", "picklist", "ticket_categories"
-    ),
-    SettingField("work_type_id", "Work Type", "picklist", "work_types"),
-    SettingField("note_type_id", "Closing note type", "picklist", "note_types"),
-    SettingField("note_publish_id", "Closing note publish (visibility)", "picklist", "note_publish"),
-    SettingField("allow_resolve", "Allow resolving tickets from Backupchecks", "check"),
-    SettingField("status_sync_minutes", "Poll ticket status every (minutes, 0 = off)", "number"),
-    SettingField("mapping_check_hours", "Re-check every mapping every (hours, 0 = off)", "number"),
-    SettingField("api_log_level", "API log level", "choice", choices=tuple(ApiLogLevel)),
-)
-"""Adding a setting to the page is one line here."""
 
 
 UDF_PREFIX = "udf:"
@@ -96,14 +56,14 @@ def _form_values(form: FormMultiDict) -> dict[str, Any]:
     }
     for f in SETTING_FIELDS:
         text = field(form, f.name)
-        if f.kind == "check":
+        if f.kind is FieldKind.CHECK:
             values[f.name] = text == "on"
-        elif f.kind == "picklist":
+        elif f.kind is FieldKind.PICKLIST:
             if text or f.name != "new_ticket_status_id":
                 values[f.name] = text or None
         elif f.name == "backupchecks_base_url" or f.name == "environment":
             values[f.name] = text or None
-        elif f.kind != "number" or text:  # a number left empty (or not on the form) keeps its stored value
+        elif f.kind is not FieldKind.NUMBER or text:  # a number left empty (or not on the form) keeps its stored value
             values[f.name] = text
     return values
 
@@ -144,7 +104,8 @@ def _typed(form: FormMultiDict) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in SETTING_FIELDS:
         text = field(form, f.name)
-        values[f.name] = (text == "on") if f.kind == "check" else (int(text) if text.isdigit() else text or None)
+        typed = int(text) if text.isdigit() else text or None
+        values[f.name] = (text == "on") if f.kind is FieldKind.CHECK else typed
     return values
 
 

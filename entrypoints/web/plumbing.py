@@ -8,11 +8,13 @@ import hmac
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import jinja2
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, FormMultiDict
@@ -25,7 +27,9 @@ from litestar.template import TemplateConfig
 from application.use_cases.settings import GetReach
 from application.use_cases.web_sessions import Sessions, csrf_token
 from domain.roles import Actor, Permission
+from domain.settings import Environment as AutotaskEnvironment
 from entrypoints.web.run_rows import CellKind
+from entrypoints.web.setting_fields import FieldKind
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "bc_session"
@@ -58,12 +62,12 @@ class CsrfRejected(HTTPException):
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     """Autoescaped; a name the page did not pass is an error (StrictUndefined), never an empty string."""
-    env = Environment(
+    env = jinja2.Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
     )
-    env.globals["CellKind"] = CellKind
+    env.globals.update(CellKind=CellKind, FieldKind=FieldKind, Environment=AutotaskEnvironment)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 
@@ -146,13 +150,27 @@ def flash_cookie(kind: str, text: str) -> Cookie:
     )
 
 
-def read_flash(request: Request[Any, Any, Any]) -> dict[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """The outcome of the last action, shown once."""
+
+    kind: str
+    """ok, info or error (its CSS class)."""
+    text: str
+
+    @property
+    def role(self) -> str:
+        """An error is announced at once (`alert`), anything else politely (`status`)."""
+        return "alert" if self.kind == "error" else "status"
+
+
+def read_flash(request: Request[Any, Any, Any]) -> Flash | None:
     value = request.cookies.get(FLASH_COOKIE)
     if not value:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return {"kind": str(data["kind"]), "text": str(data["text"])}
+        return Flash(str(data["kind"]), str(data["text"]))
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
 
