@@ -15,7 +15,7 @@ from application.errors import SignInRefused, StorageError, UseCaseError
 from application.use_cases.web_sessions import Sessions
 from entrypoints.http.problems import on_storage_error, use_case_status
 from entrypoints.web.account import AccountPages
-from entrypoints.web.admin import AuditPages, SettingsPages, UserPages
+from entrypoints.web.audit import AuditPages
 from entrypoints.web.customers import CustomerPages
 from entrypoints.web.plumbing import (
     FORM_MAX_BYTES,
@@ -33,6 +33,8 @@ from entrypoints.web.plumbing import (
     session_cookie,
 )
 from entrypoints.web.runs import RunPages
+from entrypoints.web.settings import SettingsPages
+from entrypoints.web.users import UserPages
 
 
 @get("/", name="home")
