@@ -1,4 +1,4 @@
-"""Sessions, CSRF, outcome messages carried across a redirect, security headers: what every page shares."""
+"""Sessions, CSRF, outcome messages carried across a redirect: what every page shares."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
-from litestar import Request, Response
+from litestar import Request
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, FormMultiDict
 from litestar.di import NamedDependency
@@ -40,16 +40,6 @@ FORM_MAX_BYTES = 1024 * 1024
 """The largest form any page posts (answered 413 beyond, before it is read); the sign-in form's cap is smaller."""
 SIGN_IN_MAX_BYTES = 16 * 1024
 FLASH_MAX = 1500
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 class SignInRequired(HTTPException):
@@ -223,12 +213,3 @@ def page(
         cookies=cookies,
         background=background,
     )
-
-
-def secure_headers(response: Response[Any]) -> Response[Any]:
-    """Every web answer: a strict CSP (no inline script), no framing, no sniffing, no cross-site Referer, no caching
-    of pages that may show data."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response

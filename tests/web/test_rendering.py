@@ -24,7 +24,7 @@ from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission, Role
 from domain.runs import Customer, Run, RunStatus
 from domain.tickets import DenyReason, LinkState, TicketLink, TicketStatus
-from entrypoints.http.app import create_app
+from entrypoints.asgi import create_app
 from entrypoints.web.customer_rows import customer_rows
 from entrypoints.web.plumbing import page
 from entrypoints.web.run_rows import CellKind, run_rows
