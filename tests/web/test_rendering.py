@@ -89,6 +89,27 @@ def test_the_create_refusals_named_by_the_view_are_the_use_cases_codes() -> None
     assert set(get_args(literal)) == {Forbidden.code, NotConfigured.code} and refusals is TicketRefusal
 
 
+@pytest.mark.parametrize("role", list(Role))
+async def test_the_customers_page_offers_what_the_use_case_allows(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    world: HttpWorld,
+    role: Role,
+) -> None:
+    """ListCustomers decides each customer's actions (`customer_view`); the page shows exactly those controls."""
+    mapped = await client.put(
+        "/api/v1/customers/c1/autotask-mapping", json={"company_id": 100}, headers=world.auth(Role.OPERATOR)
+    )
+    assert mapped.status_code == 200, mapped.text
+    await signed_in(client, world, role)
+    html = (await client.get("/customers")).text
+    mapper = Actor(role.value, role).may(Permission.MANAGE_MAPPINGS)
+    row = re.search(r'<tr id="customer-c1">.*?</tr>', html, re.S)
+    assert row is not None, html
+    assert ("Re-check" in row[0] and "Clear" in row[0] and "Choose company" in row[0]) is mapper, row[0]
+    assert "Confirm rename" not in row[0]  # the mapping is ok: nothing to confirm
+    assert ("Map by company ID" in (await client.get("/customers/c1")).text) is mapper
+
+
 # Every state × refusal × role, from the enums themselves: the real view-model functions (run_rows, customer_rows)
 # over every code, rendered by the real templates through the app's own template engine and `page()`. A code without
 # words fails here (assert_never raises; an empty word leaves an empty reason, label or link).
@@ -159,7 +180,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     return create_app(make_world(tmp_path_factory.mktemp("render")).container, throttle=NO_DELAY)
 
 
-def rendered(app: Litestar, path: str, name: str, actor: Actor, **context: object) -> str:
+def rendered(app: Litestar, path: str, name: str, actor: Actor, **context: Any) -> str:
     """`name` as `page()` answers it to a signed-in browser at `path`."""
     scope = {
         "type": "http",
@@ -218,7 +239,7 @@ def run_views(actor: Actor) -> list[RunView]:
                         url=url,
                         status=TicketStatus(1, "New", AT),
                     )
-                    actions = ("open_ticket",) if url else ()
+                    actions: tuple[str, ...] = ("open_ticket",) if url else ()
                     if may_act and reason is None and state is not LinkState.PENDING:
                         actions += ("resolve_ticket",)
                     views.append(RunView(run(run_id), "Acme", link, actions, reason))
