@@ -41,8 +41,8 @@ from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.migrate import upgrade
 from domain.roles import Actor, Role
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container
-from entrypoints.http.app import create_app
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle
 from verify.conftest import record
 

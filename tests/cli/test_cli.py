@@ -19,10 +19,10 @@ from adapters.autotask_simulator import Simulator, running_simulator
 from adapters.sql import SqlStorage
 from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash
 from domain.roles import Role
+from entrypoints.asgi import create_app
 from entrypoints.cli import SYSTEM, main
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import fresh_database, seed_demo
-from entrypoints.http.app import create_app
 
 
 @pytest.fixture

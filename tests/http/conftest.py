@@ -29,8 +29,8 @@ from application.ports import User
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import AutotaskSettings, Environment
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container
-from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
 from entrypoints.metrics import Metrics
 from tests.asgi import asgi_transport

@@ -36,7 +36,7 @@ async def test_health_and_ready(client: Client) -> None:
 async def test_ready_is_503_when_the_database_does_not_answer(world: HttpWorld) -> None:
     from dependency_injector import providers
 
-    from entrypoints.http.app import create_app
+    from entrypoints.asgi import create_app
 
     def broken() -> Any:
         raise ConnectionRefusedError("database down")
@@ -573,7 +573,7 @@ async def test_a_bug_is_a_generic_500_and_logged(world: HttpWorld, caplog: pytes
     from dependency_injector import providers
 
     from application.use_cases.view_runs import ListRuns
-    from entrypoints.http.app import create_app
+    from entrypoints.asgi import create_app
 
     class Broken(ListRuns):
         async def execute(self, *args: Any, **kwargs: Any) -> Any:

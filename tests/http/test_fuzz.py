@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 from schemathesis import GenerationMode
 
 from domain.roles import Role
-from entrypoints.http.app import create_app
+from entrypoints.asgi import create_app
 from tests.http.conftest import NO_DELAY, HttpWorld, make_world
 
 EXAMPLES = int(os.environ.get("BACKUPCHECKS_FUZZ_EXAMPLES", "12"))

@@ -20,8 +20,8 @@ from application.errors import Forbidden, SignInRefused, UserNotFound
 from application.ports import User
 from application.use_cases.web_sessions import Sessions
 from domain.roles import Actor, Role
+from entrypoints.asgi import create_app
 from entrypoints.container import Config
-from entrypoints.http.app import create_app
 from tests.http.conftest import make_world
 from tests.support import ADMIN, T0, UseCaseWorld
 
