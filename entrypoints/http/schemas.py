@@ -599,7 +599,8 @@ def customer_out(view: CustomerView) -> CustomerOut:
 
 
 def ticket_view_out(view: TicketView) -> TicketViewOut:
-    return out({**_fields(view.link), "resolve": view.resolve}, TicketViewOut)
+    link = {name: getattr(view.link, name) for name in TicketLinkOut.__struct_fields__}  # the ticket's parts flat
+    return out({**link, "resolve": view.resolve}, TicketViewOut)
 
 
 def run_out(view: RunView) -> RunOut:
