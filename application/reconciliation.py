@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from functools import partial
 
 from application.attempts import Attempt
 from application.ports import PsaError, PsaGateway, TicketFacts, UnitOfWork
 from application.psa_connection import psa_error, within
-from application.ticket_links import amend_link, recorded, replace_link, stored
+from application.ticket_links import Stored, amend_link, recorded, replace_link, stored
 from domain.picklists import Picklists
 from domain.tickets import TicketLink
 
@@ -36,73 +36,104 @@ def attempt_settled(link: TicketLink, now: datetime, stale_after_seconds: float)
     return link.stale(now, max(stale_after_seconds, stale_after_seconds / 2 + window))
 
 
-class Found(StrEnum):
-    BUSY = "busy"
-    """Another caller reconciles the link, or changed it first: `link` is what is stored now."""
-    TICKET = "ticket"
-    """Autotask holds (or held) the earlier attempt's ticket: `link` is linked to it (or deleted)."""
-    NOTHING = "nothing"
-    """Autotask has no ticket for the link (yet): `link` is the stored link, claim released (None when gone)."""
-
-
 @dataclass(frozen=True, slots=True)
-class Reconciled:
-    found: Found
+class Busy:
+    """Another caller reconciles the link, or changed it first: `link` is what is stored now (None: gone)."""
+
     link: TicketLink | None
 
 
-async def _look_up(gateway: PsaGateway, link: TicketLink) -> tuple[int, TicketFacts | None, Picklists] | None:
-    if link.ticket_id is not None:  # created, only its read-back failed
-        ticket_id, facts = link.ticket_id, await gateway.get_ticket(link.ticket_id)
+@dataclass(frozen=True, slots=True)
+class TicketFound:
+    """Autotask holds (or held) the earlier attempt's ticket: `link` is linked to it (or marked deleted)."""
+
+    link: TicketLink
+
+
+@dataclass(frozen=True, slots=True)
+class NothingFound:
+    """Autotask has no ticket for the link (yet): `released` is the stored link, claim released (None when the link
+    is gone or someone else holds the claim now)."""
+
+    released: TicketLink | None
+
+
+Reconciled = Busy | TicketFound | NothingFound
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What Autotask holds of an earlier attempt: the ticket's id and facts (None: deleted since), and the labels."""
+
+    ticket_id: int
+    facts: TicketFacts | None
+    labels: Picklists
+
+
+async def _look_up(gateway: PsaGateway, link: TicketLink) -> _Answer | None:
+    if link.unread_ticket_id is not None:  # created, only its read-back failed
+        ticket_id, facts = link.unread_ticket_id, await gateway.get_ticket(link.unread_ticket_id)
     elif (facts := await gateway.find_ticket_by_external_id(link.external_id)) is not None:
         ticket_id = facts.ticket_id
     else:
         return None
-    return ticket_id, facts, await gateway.picklists()
+    return _Answer(ticket_id, facts, await gateway.picklists())
+
+
+def _linked_under(claimed: TicketLink, answer: _Answer, now: datetime, current: TicketLink) -> TicketLink | None:
+    """`current` linked to the ticket found, while it is still under the claim `claimed` took."""
+    if not current.same_reconcile_claim(claimed):
+        return None
+    return recorded(current, answer.ticket_id, answer.facts, answer.labels, now)
 
 
 async def reconcile(attempt: Attempt, link: TicketLink, gateway: PsaGateway, stale_after_seconds: float) -> Reconciled:
     """Look the earlier attempt's ticket up, holding the link's reconciliation claim. A failed look-up releases the
     claim and is raised (audited as failed on the run, stage `reconcile`)."""
-    deps, on_run = attempt.deps, attempt.on(("run", link.run_id))
+    deps = attempt.deps
     now = deps.clock.now()
     if link.reconcile_in_flight(now, stale_after_seconds):
-        return Reconciled(Found.BUSY, link)
+        return Busy(link)
     claimed = link.reconcile_claimed(now)
     if not await replace_link(deps, claimed, link):
-        return Reconciled(Found.BUSY, await stored(deps, link))
-
-    async with on_run:
-        try:  # within half the claim's life: nobody retakes the claim while this look-up runs
-            answer = await within(stale_after_seconds / 2, _look_up(gateway, claimed))
-        except PsaError as error:
-            await amend_link(deps, claimed, lambda current: current.reconcile_released(claimed))
-            raise psa_error(error).failed(stage="reconcile") from error
+        return Busy(await stored(deps, link))
+    answer = await _look_up_claimed(attempt, claimed, gateway, stale_after_seconds)
     if answer is None:
-        return Reconciled(
-            Found.NOTHING, await amend_link(deps, claimed, lambda current: current.reconcile_released(claimed))
-        )
-    ticket_id, facts, labels = answer
-    new = recorded(claimed, ticket_id, facts, labels, deps)
+        released = await amend_link(deps, claimed, partial(TicketLink.reconcile_released, claimed=claimed))
+        return NothingFound(released.link if isinstance(released, Stored) else None)
+    return await _settle(attempt, link, claimed, answer)
+
+
+async def _look_up_claimed(
+    attempt: Attempt, claimed: TicketLink, gateway: PsaGateway, stale_after_seconds: float
+) -> _Answer | None:
+    """The look-up, within half the claim's life (nobody retakes the claim while it runs); a failure releases the
+    claim and is raised."""
+    async with attempt.on(("run", claimed.run_id)):
+        try:
+            return await within(stale_after_seconds / 2, _look_up(gateway, claimed))
+        except PsaError as error:
+            await amend_link(attempt.deps, claimed, partial(TicketLink.reconcile_released, claimed=claimed))
+            raise psa_error(error).failed(stage="reconcile") from error
+
+
+async def _settle(attempt: Attempt, link: TicketLink, claimed: TicketLink, answer: _Answer) -> Reconciled:
+    """Link the ticket found (still under the claim), with the audit record of the reconciliation."""
+    deps, on_run = attempt.deps, attempt.on(("run", link.run_id))
+    now = deps.clock.now()
+    new = recorded(claimed, answer.ticket_id, answer.facts, answer.labels, now)
 
     async def log(uow: UnitOfWork) -> None:
         await on_run.record(
             uow,
-            ticket_id=ticket_id,
+            ticket_id=answer.ticket_id,
             state=new.state.value,
             ticket_number=new.ticket_number,
             reconciled=True,
             attempt=claimed.attempt,
         )
 
-    settled = await amend_link(
-        deps,
-        claimed,
-        lambda current: (
-            recorded(current, ticket_id, facts, labels, deps) if current.same_reconcile_claim(claimed) else None
-        ),
-        log,
-    )
-    if settled is None:
-        return Reconciled(Found.BUSY, await stored(deps, link))
-    return Reconciled(Found.TICKET, settled)
+    settled = await amend_link(deps, claimed, partial(_linked_under, claimed, answer, now), log)
+    if isinstance(settled, Stored):
+        return TicketFound(settled.link)
+    return Busy(await stored(deps, link))

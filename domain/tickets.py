@@ -34,6 +34,16 @@ class TicketStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Ticket:
+    """The Autotask ticket a link holds once linked: every part known, none optional."""
+
+    id: int
+    number: str
+    url: str | None
+    status: TicketStatus
+
+
+@dataclass(frozen=True, slots=True)
 class TicketLink:
     """The one ticket of a run.
 
@@ -41,6 +51,8 @@ class TicketLink:
     `attempt` counts creation attempts; `ambiguous` says the last attempt's outcome is unknown and must be looked up
     by `external_id` before anything is created again. `version` grows with every change: storage writes a link only
     over the version it was derived from (compare-and-set), so concurrent callers never overwrite each other.
+    `ticket` is present once linked (and stays on a linked ticket later resolved or deleted); a pending link whose
+    ticket Autotask created but whose facts could not be read yet holds only its id, `unread_ticket_id`.
     """
 
     run_id: str
@@ -50,10 +62,8 @@ class TicketLink:
     created_at: datetime
     attempt: int = 1
     ambiguous: bool = False
-    ticket_id: int | None = None
-    ticket_number: str | None = None
-    url: str | None = None
-    status: TicketStatus | None = None
+    ticket: Ticket | None = None
+    unread_ticket_id: int | None = None
     time_entries: int = 0
     closing_note_id: int | None = None
     closing_note_attempted: bool = False
@@ -65,6 +75,23 @@ class TicketLink:
     version: int = 1
     reconcile_claimed_at: datetime | None = None
     """One caller is looking up an earlier attempt's ticket (since then); the others answer what is stored."""
+
+    # The ticket's parts as the pages and the HTTP answer print them (None before it is linked).
+    @property
+    def ticket_id(self) -> int | None:
+        return self.unread_ticket_id if self.ticket is None else self.ticket.id
+
+    @property
+    def ticket_number(self) -> str | None:
+        return None if self.ticket is None else self.ticket.number
+
+    @property
+    def url(self) -> str | None:
+        return None if self.ticket is None else self.ticket.url
+
+    @property
+    def status(self) -> TicketStatus | None:
+        return None if self.ticket is None else self.ticket.status
 
     def _next(self, **changes: Any) -> TicketLink:
         return replace(self, version=self.version + 1, **changes)
@@ -97,42 +124,35 @@ class TicketLink:
 
     def created_unread(self, ticket_id: int) -> TicketLink:
         """The PSA created the ticket but its facts could not be read yet: still pending, the id remembered."""
-        return self._next(ambiguous=True, ticket_id=ticket_id)
+        return self._next(ambiguous=True, unread_ticket_id=ticket_id)
 
-    def linked(self, ticket_id: int, ticket_number: str, url: str | None, status: TicketStatus) -> TicketLink:
+    def linked(self, ticket: Ticket) -> TicketLink:
         if self.state is not LinkState.PENDING:
             raise ValueError("only a pending link can be linked")
         return self._next(
             state=LinkState.LINKED,
             ambiguous=False,
-            ticket_id=ticket_id,
-            ticket_number=ticket_number,
-            url=url,
-            status=status,
+            ticket=ticket,
+            unread_ticket_id=None,
             time_entries=0,
             reconcile_claimed_at=None,
         )
 
-    def observed(
-        self, status: TicketStatus, time_entries: int, ticket_number: str | None = None, url: str | None = None
-    ) -> TicketLink:
-        """The ticket's status and time-entry count (and number and URL, when read) as just read from the PSA; a link
+    def observed(self, ticket: Ticket, time_entries: int) -> TicketLink:
+        """The ticket and its time-entry count as just read from the PSA (a URL it does not answer is kept); a link
         marked deleted whose ticket the PSA shows again is linked again: Autotask is authoritative."""
         state = LinkState.LINKED if self.state is LinkState.DELETED else self.state
-        return self._next(
-            status=status,
-            time_entries=time_entries,
-            state=state,
-            ticket_number=ticket_number or self.ticket_number,
-            url=url or self.url,
-        )
+        if not ticket.url:
+            ticket = replace(ticket, url=self.url)
+        return self._next(ticket=ticket, time_entries=time_entries, state=state)
 
     def completion_sending(self, sent: bool = True) -> TicketLink:
         """Mark (or, after a completion that surely failed, unmark) that the PSA was asked to complete the ticket."""
         return self._next(completion_sent=sent)
 
-    def with_status(self, status: TicketStatus) -> TicketLink:
-        return self._next(status=status)
+    def with_status(self, ticket: Ticket, status: TicketStatus) -> TicketLink:
+        """`ticket` (this link's) with the status just read."""
+        return self._next(ticket=replace(ticket, status=status))
 
     def gone(self) -> TicketLink:
         """The ticket no longer exists in the PSA."""
@@ -153,8 +173,13 @@ class TicketLink:
         at = self.closing_note_claimed_at
         return at is not None and (now - at).total_seconds() < stale_after_seconds
 
-    def resolved(self, actor: str, status: TicketStatus) -> TicketLink:
-        return self._next(state=LinkState.RESOLVED, status=status, resolved_by=actor, resolved_at=status.read_at)
+    def resolved(self, ticket: Ticket, actor: str, status: TicketStatus) -> TicketLink:
+        return self._next(
+            state=LinkState.RESOLVED,
+            ticket=replace(ticket, status=status),
+            resolved_by=actor,
+            resolved_at=status.read_at,
+        )
 
     def same_reconcile_claim(self, claimed: TicketLink) -> bool:
         """Still under the reconciliation claim `claimed` took (nobody retook or released it since)."""
@@ -181,9 +206,9 @@ class TicketLink:
         """The note added under the claim `claimed` took, recorded (unless someone else holds it now)."""
         return self.note_added(note_id) if self.same_note_claim(claimed) else None
 
-    def recounted(self, status: TicketStatus, time_entries: int) -> TicketLink | None:
+    def recounted(self, time_entries: int) -> TicketLink | None:
         """The live time-entry count stored on a linked ticket."""
-        return self.observed(status, time_entries) if self.state is LinkState.LINKED else None
+        return self._next(time_entries=time_entries) if self.state is LinkState.LINKED else None
 
     def completion_claimed(self, note_id: int | None) -> TicketLink | None:
         """The completion about to be sent, marked, while the link is linked with this resolve's note."""
@@ -191,18 +216,17 @@ class TicketLink:
 
     def resolution(self, actor: str, status: TicketStatus, note_id: int | None) -> TicketLink | None:
         """Resolved by `actor`, while the link is linked with this resolve's note."""
-        return self.resolved(actor, status) if self.linked_with_note(note_id) else None
+        ticket = self.ticket
+        return self.resolved(ticket, actor, status) if ticket is not None and self.linked_with_note(note_id) else None
 
-    def completion_lost(self) -> bool:
-        """Backupchecks sent the completion and Autotask shows the ticket closed with no time entries: the answer to
-        that completion was lost, and the resolution only needs recording."""
-        return (
-            self.completion_sent
-            and self.time_entries == 0
-            and self.state is LinkState.LINKED
-            and self.status is not None
-            and self.status.closed
-        )
+    def lost_completion(self) -> TicketStatus | None:
+        """The closed status Autotask shows when Backupchecks sent the completion and the ticket is closed with no
+        time entries: the answer to that completion was lost, and the resolution only needs recording. None
+        otherwise."""
+        ticket = self.ticket
+        if ticket is None or not (self.completion_sent and self.time_entries == 0 and self.state is LinkState.LINKED):
+            return None
+        return ticket.status if ticket.status.closed else None
 
     def stale(self, now: datetime, after_seconds: float) -> bool:
         """A pending reservation nobody finished (a crash between reserving and recording)."""
@@ -276,7 +300,7 @@ def decide_resolve(
         return ResolveDecision(False, DenyReason.NO_TICKET)
     if link.state is LinkState.DELETED:
         return ResolveDecision(False, DenyReason.TICKET_DELETED)
-    if link.state is LinkState.RESOLVED or (link.status is not None and link.status.closed):
+    if link.state is LinkState.RESOLVED or (link.ticket is not None and link.ticket.status.closed):
         return ResolveDecision(False, DenyReason.ALREADY_CLOSED)
     if time_entries_visible is False:
         return ResolveDecision(False, DenyReason.TIME_ENTRIES_UNVERIFIABLE)

@@ -51,7 +51,7 @@ from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import Environment
-from domain.tickets import TicketLink, TicketStatus
+from domain.tickets import Ticket, TicketLink, TicketStatus
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import _defaults
 
@@ -164,7 +164,7 @@ async def seed(url: str) -> None:
                 [
                     rows.link_row(
                         TicketLink.reserve(f"run-{n:06}", f"bc:bench:{n}", "bench", NOW).linked(
-                            500_000 + n, f"T{n}", None, TicketStatus(1, "New", NOW)
+                            Ticket(500_000 + n, f"T{n}", None, TicketStatus(1, "New", NOW))
                         )
                     )
                     for n in linked

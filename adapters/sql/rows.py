@@ -13,7 +13,7 @@ from domain.audit import AuditEntry, AuditRecord
 from domain.mapping import CompanyMapping
 from domain.runs import Customer, ObjectStatus, Run, RunObject
 from domain.settings import AutotaskSettings
-from domain.tickets import TicketLink, TicketStatus
+from domain.tickets import Ticket, TicketLink, TicketStatus
 
 T = TypeVar("T")
 Row = RowMapping
@@ -70,8 +70,13 @@ def run_from(row: Row) -> Run:
 
 
 def link_row(link: TicketLink) -> dict[str, Any]:
+    """The ticket's parts in their own columns; `ticket_id` holds the linked ticket's id or the unread one's."""
     row = flat_row(link)
-    status = row.pop("status")
+    ticket, status = row.pop("ticket"), link.status
+    del row["unread_ticket_id"]
+    row["ticket_id"] = link.ticket_id
+    row["ticket_number"] = None if ticket is None else ticket.number
+    row["url"] = None if ticket is None else ticket.url
     row["status_value"] = None if status is None else status.value
     row["status_label"] = None if status is None else status.label
     row["status_read_at"] = None if status is None else status.read_at
@@ -79,10 +84,12 @@ def link_row(link: TicketLink) -> dict[str, Any]:
 
 
 def link_from(row: Row) -> TicketLink:
-    status = None
-    if row["status_value"] is not None:
-        status = TicketStatus(value=row["status_value"], label=row["status_label"], read_at=row["status_read_at"])
-    return flat_entity(TicketLink, row, status=status)
+    """A row with a ticket number and a status holds a linked ticket; without, at most the id of an unread one."""
+    if row["ticket_number"] is None or row["status_value"] is None:
+        return flat_entity(TicketLink, row, ticket=None, unread_ticket_id=row["ticket_id"])
+    status = TicketStatus(value=row["status_value"], label=row["status_label"], read_at=row["status_read_at"])
+    ticket = Ticket(row["ticket_id"], row["ticket_number"], row["url"], status)
+    return flat_entity(TicketLink, row, ticket=ticket, unread_ticket_id=None)
 
 
 def audit_row(record: AuditRecord) -> dict[str, Any]:

@@ -23,7 +23,14 @@ from application.deps import Deps
 from application.errors import LinkChanged, StorageUnavailable, UseCaseError
 from application.ports import PsaError, PsaGateway, PsaUnavailable
 from application.psa_connection import connect, psa_error, within
-from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
+from application.reconciliation import (
+    STALE_AFTER_SECONDS,
+    Busy,
+    NothingFound,
+    TicketFound,
+    attempt_settled,
+    reconcile,
+)
 from application.ticket_drafts import Loaded, load, refusal_error, ticket_draft
 from application.ticket_links import recorded, replace_link, stored
 from domain.audit import Outcome
@@ -74,12 +81,13 @@ class CreateTicket:
             gateway = self._connect(loaded)
             if link is not None and (link.ambiguous or self._stale(link)):
                 # An earlier attempt's ticket may exist: link it whatever has changed since (it must not be orphaned).
-                found = await reconcile(attempt, link, gateway, self.stale_after_seconds)
-                if found.found is Found.TICKET and found.link is not None:
-                    return CreateTicketResult(found.link, Created.EXISTING)
-                if found.found is Found.BUSY or found.link is None:  # another caller's: answer what is stored
-                    return _settled(found.link or link)
-                link = found.link
+                match await reconcile(attempt, link, gateway, self.stale_after_seconds):
+                    case TicketFound(found):
+                        return CreateTicketResult(found, Created.EXISTING)
+                    case NothingFound(TicketLink() as released):
+                        link = released
+                    case Busy(current) | NothingFound(current):  # another caller's: answer what is stored
+                        return _settled(current or link)
             if refusal is not None:
                 raise refusal_error(refusal, loaded).noting(customer_id=loaded.run.customer_id)
             draft = ticket_draft(self.deps, loaded, self.base_url)
@@ -181,7 +189,7 @@ class CreateTicket:
                 failure = await attempt.record_failure(uow, psa_error(error).noting(ticket_id=ticket_id))
                 await uow.commit()
             raise failure from error
-        new = recorded(link, ticket_id, facts, labels, self.deps)
+        new = recorded(link, ticket_id, facts, labels, self.deps.clock.now())
         if await self._link(attempt, link, new):
             return CreateTicketResult(new, Created.CREATED)
         current = await stored(self.deps, link)

@@ -9,7 +9,7 @@ from application.deps import UseCase
 from application.errors import NoTicket, UseCaseError
 from application.ports import PsaError, UnitOfWork
 from application.psa_connection import connect, psa_error
-from application.ticket_links import amend_link, observe
+from application.ticket_links import observe, replace_link
 from domain.picklists import closing_note_refusal
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
@@ -34,9 +34,9 @@ class GetTicket(UseCase):
             settings = await uow.settings.get()
         if link is None:
             raise NoTicket()  # not audited: reading is not an attempt at anything
-        if refresh and link.state is not LinkState.PENDING and link.ticket_id is not None:
+        if refresh and link.state is not LinkState.PENDING and (ticket_id := link.ticket_id) is not None:
             async with attempt:
-                link = await self._refresh(attempt, link, settings)
+                link = await self._refresh(attempt, link, ticket_id, settings)
         may = actor.may(Permission.MANAGE_TICKETS)
         decision = decide_resolve(
             link,
@@ -58,10 +58,12 @@ class GetTicket(UseCase):
         reason = closing_note_refusal(settings, picklists)
         return decision if reason is None else ResolveDecision(False, reason)
 
-    async def _refresh(self, attempt: Attempt, link: TicketLink, settings: AutotaskSettings) -> TicketLink:
+    async def _refresh(
+        self, attempt: Attempt, link: TicketLink, ticket_id: int, settings: AutotaskSettings
+    ) -> TicketLink:
         deps = self.deps
         try:
-            observed = await observe(deps, connect(deps, settings), link)
+            observed = await observe(deps, connect(deps, settings), link, ticket_id)
         except PsaError as error:
             raise psa_error(error) from error
 
@@ -74,11 +76,8 @@ class GetTicket(UseCase):
                 stored=stored,
             )
 
-        refreshed = await amend_link(
-            deps, link, lambda current: observed if current.version == link.version else None, log, attempts=1
-        )
-        if refreshed is not None:
-            return refreshed
+        if await replace_link(deps, observed, link, log):
+            return observed
         async with deps.uow() as uow:  # someone changed the link meanwhile: answer what is stored now
             current = await uow.tickets.get(link.run_id)
             await log(uow, stored=False)

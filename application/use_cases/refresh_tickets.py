@@ -23,7 +23,7 @@ from application.duplicate_tickets import report_duplicates
 from application.page_refresh import RUN_CHECKS, at_most_every
 from application.ports import STATUS_SYNC, JobStore, PsaError, PsaGateway, PsaRejected, TicketFacts
 from application.psa_connection import connected, psa_error
-from application.reconciliation import STALE_AFTER_SECONDS, Found, attempt_settled, reconcile
+from application.reconciliation import STALE_AFTER_SECONDS, NothingFound, TicketFound, attempt_settled, reconcile
 from domain.draft import external_id_prefix
 from domain.picklists import Picklists
 from domain.roles import Actor, Permission
@@ -151,13 +151,13 @@ class RefreshTickets:
             if not (link.ambiguous or stale):
                 continue
             found = await reconcile(attempt, link, gateway, self.stale_after_seconds)
-            settled += found.found is Found.TICKET
+            settled += isinstance(found, TicketFound)
             if (
-                found.found is Found.NOTHING
-                and found.link is not None
+                isinstance(found, NothingFound)
+                and found.released
                 and attempt_settled(link, now, self.stale_after_seconds)
             ):
-                released += await self._release(attempt, found.link)
+                released += await self._release(attempt, found.released)
         return settled, released
 
     async def _release(self, attempt: Attempt, link: TicketLink) -> bool:
@@ -191,7 +191,7 @@ async def _changes(
     """The tickets of `links` that changed in Autotask after `since` (one query, whatever the number of links), and
     the labels of their statuses when one's differs from its link's; None when the tenant refuses the query (the
     caller reads every ticket instead)."""
-    ours = {x.ticket_id: x for x in links if x.ticket_id is not None}
+    ours = {x.ticket.id: x.ticket for x in links if x.ticket is not None}
     if not ours:
         return {}, None
     try:
@@ -200,7 +200,7 @@ async def _changes(
         except PsaRejected:
             return None
         found = {f.ticket_id: f for f in answer if f.ticket_id in ours}
-        moved = any((s := ours[i].status) is None or s.value != f.status for i, f in found.items())
+        moved = any(ours[i].status.value != f.status for i, f in found.items())
         return found, await gateway.picklists() if moved else None
     except PsaError as error:
         raise psa_error(error) from error
@@ -212,11 +212,12 @@ def _updates(
     """(new, old) for each link whose ticket is gone or has another status now."""
     updates: list[tuple[TicketLink, TicketLink]] = []
     for link in links:
-        assert link.ticket_id is not None
-        facts = found.get(link.ticket_id)
+        if (ticket := link.ticket) is None:
+            continue
+        facts = found.get(ticket.id)
         if facts is None:
             updates.append((link.gone(), link))
-        elif link.status is None or facts.status != link.status.value:
-            assert labels is not None
-            updates.append((link.with_status(TicketStatus(facts.status, labels.status_label(facts.status), now)), link))
+        elif facts.status != ticket.status.value and labels is not None:  # labels are read whenever a status moved
+            status = TicketStatus(facts.status, labels.status_label(facts.status), now)
+            updates.append((link.with_status(ticket, status), link))
     return updates

@@ -8,13 +8,16 @@ the note, once on the re-count right before completing)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 from application.attempts import Attempt
 from application.deps import Deps
 from application.errors import DENIED, TicketBusy, UseCaseError
 from application.ports import NoteDraft, PsaError, PsaGateway, PsaUnavailable, UnitOfWork
 from application.psa_connection import connect, psa_error, within
 from application.tenant_facts import observe_rights, rights_stale
-from application.ticket_links import amend_link, observe, replace_link
+from application.ticket_links import Stored, amend_link, observe, replace_link
 from domain.audit import Outcome
 from domain.picklists import Picklists, closing_note_refusal, closing_note_type, internal_publish
 from domain.roles import Actor, Permission
@@ -46,32 +49,31 @@ class ResolveTicket:
     async def execute(self, actor: Actor, run_id: str) -> TicketLink:
         async with Attempt(self.deps, actor, ACTION, ("run", run_id)) as attempt:
             attempt.authorize(Permission.MANAGE_TICKETS)
-            link, settings = await self._check_snapshot(run_id)
+            link, ticket_id, settings = await self._check_snapshot(run_id)
             gateway = connect(self.deps, settings)
             settings = await self._check_rights(settings, gateway)
-            observed, picklists = await self._observe_live(link, gateway)
-            if observed.completion_lost() and settings.allow_resolve:
+            observed, picklists = await self._observe_live(link, ticket_id, gateway)
+            if (closed := observed.lost_completion()) is not None and settings.allow_resolve:
                 # Backupchecks sent the completion and the ticket is closed: that answer was lost. Finish the record.
-                assert observed.status is not None
-                return await self._record(attempt, observed, observed.status, completed_earlier=True)
+                return await self._record(attempt, observed, closed, completed_earlier=True)
             self._refuse_unless_resolvable(observed, settings, picklists, time_entries=observed.time_entries)
-            noted = await self._closing_note(observed, gateway, settings, picklists)
-            sending = await self._recount(noted, gateway, settings, picklists)
-            status = await self._complete(sending, gateway, picklists)
+            noted = await self._closing_note(observed, ticket_id, gateway, settings, picklists)
+            sending = await self._recount(noted, ticket_id, gateway, settings, picklists)
+            status = await self._complete(sending, ticket_id, gateway, picklists)
             return await self._record(attempt, sending, status)
 
-    async def _check_snapshot(self, run_id: str) -> tuple[TicketLink, AutotaskSettings]:
-        """Refuse on the stored link what live facts cannot change (no ticket, deleted, switched off, busy)."""
+    async def _check_snapshot(self, run_id: str) -> tuple[TicketLink, int, AutotaskSettings]:
+        """Refuse on the stored link what live facts cannot change (no ticket, deleted, switched off, busy). The link,
+        its ticket's id and the settings."""
         async with self.deps.uow(read_only=True) as uow:
             link = await uow.tickets.get(run_id)
             settings = await uow.settings.get()
         reason = refused_on_snapshot(decide_resolve(link, may_resolve=True, allow_resolve=settings.allow_resolve), link)
-        if reason is not None:
-            raise denied(reason)
-        assert link is not None and link.ticket_id is not None
+        if reason is not None or link is None or link.ticket_id is None:  # the last two: refused above as no_ticket
+            raise denied(reason or DenyReason.NO_TICKET)
         if link.note_in_flight(self.deps.clock.now(), self.stale_after_seconds):
             raise TicketBusy()
-        return link, settings
+        return link, link.ticket_id, settings
 
     async def _check_rights(self, settings: AutotaskSettings, gateway: PsaGateway) -> AutotaskSettings:
         """Whether the API user sees every time entry, read again when the last reading is over an hour old (or
@@ -85,10 +87,12 @@ class ResolveTicket:
             raise denied(DenyReason.TIME_ENTRIES_UNVERIFIABLE)
         return settings
 
-    async def _observe_live(self, link: TicketLink, gateway: PsaGateway) -> tuple[TicketLink, Picklists]:
+    async def _observe_live(
+        self, link: TicketLink, ticket_id: int, gateway: PsaGateway
+    ) -> tuple[TicketLink, Picklists]:
         """The ticket's live status and time entries, stored over the snapshot (unless someone changed it)."""
         try:
-            observed = await observe(self.deps, gateway, link)
+            observed = await observe(self.deps, gateway, link, ticket_id)
             picklists = await gateway.picklists()
         except PsaError as error:
             raise psa_error(error).failed(stage="check") from error
@@ -108,7 +112,7 @@ class ResolveTicket:
             raise denied(reason).noting(**details)
 
     async def _closing_note(
-        self, link: TicketLink, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
+        self, link: TicketLink, ticket_id: int, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
     ) -> TicketLink:
         """Add the closing note once, internal. The attempt is claimed (compare-and-set) and committed before the
         call, and the call has a deadline shorter than a claim's life, so no concurrent resolve can add a second one;
@@ -127,46 +131,52 @@ class ResolveTicket:
         ):
             raise TicketBusy()
         try:
-            note_id = await within(self.stale_after_seconds / 2, self._find_or_add(gateway, link, note))
+            note_id = await within(self.stale_after_seconds / 2, self._find_or_add(gateway, link, ticket_id, note))
         except PsaError as error:
-            await amend_link(self.deps, claimed, lambda current: current.note_released(claimed))
+            await amend_link(self.deps, claimed, partial(TicketLink.note_released, claimed=claimed))
             raise psa_error(error).failed(stage="closing_note") from error
-        noted = await amend_link(self.deps, claimed, lambda current: current.note_recorded(claimed, note_id))
-        if noted is None:
+        noted = await amend_link(
+            self.deps, claimed, partial(TicketLink.note_recorded, claimed=claimed, note_id=note_id)
+        )
+        if not isinstance(noted, Stored):
             raise TicketBusy()
-        return noted
+        return noted.link
 
     async def _recount(
-        self, noted: TicketLink, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
+        self, noted: TicketLink, ticket_id: int, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
     ) -> TicketLink:
         """Time may have been logged while the note was added: count once more right before closing, and claim the
         completion (so a lost answer can be finished later)."""
-        assert noted.ticket_id is not None and noted.status is not None
         try:
-            entries = await gateway.count_time_entries(noted.ticket_id)
+            entries = await gateway.count_time_entries(ticket_id)
         except PsaError as error:
             raise psa_error(error).failed(stage="complete") from error
         if entries:
-            status = noted.status
-            recounted = noted.observed(status, entries)
-            await amend_link(self.deps, noted, lambda current: current.recounted(status, entries))
+            await amend_link(self.deps, noted, partial(TicketLink.recounted, time_entries=entries))
             self._refuse_unless_resolvable(
-                recounted, settings, picklists, time_entries=entries, closing_note_id=noted.closing_note_id
+                replace(noted, time_entries=entries),
+                settings,
+                picklists,
+                time_entries=entries,
+                closing_note_id=noted.closing_note_id,
             )
-        sending = await amend_link(self.deps, noted, lambda current: current.completion_claimed(noted.closing_note_id))
-        if sending is None:
+        sending = await amend_link(
+            self.deps, noted, partial(TicketLink.completion_claimed, note_id=noted.closing_note_id)
+        )
+        if not isinstance(sending, Stored):
             raise TicketBusy()
-        return sending
+        return sending.link
 
-    async def _complete(self, sending: TicketLink, gateway: PsaGateway, picklists: Picklists) -> TicketStatus:
+    async def _complete(
+        self, sending: TicketLink, ticket_id: int, gateway: PsaGateway, picklists: Picklists
+    ) -> TicketStatus:
         """Set the status to Complete, within half the stale timeout. No read after the PATCH: Autotask answered that
         it set exactly this status (resolve costs 5 requests)."""
-        assert sending.ticket_id is not None
         try:
-            await within(self.stale_after_seconds / 2, gateway.complete_ticket(sending.ticket_id, STATUS_COMPLETE))
+            await within(self.stale_after_seconds / 2, gateway.complete_ticket(ticket_id, STATUS_COMPLETE))
         except PsaError as error:
             if not (isinstance(error, PsaUnavailable) and error.maybe_applied):  # surely not completed
-                await amend_link(self.deps, sending, lambda current: current.completion_sending(False))
+                await amend_link(self.deps, sending, partial(TicketLink.completion_sending, sent=False))
             raise psa_error(error).failed(stage="complete", closing_note_id=sending.closing_note_id) from error
         return TicketStatus(STATUS_COMPLETE, picklists.status_label(STATUS_COMPLETE), self.deps.clock.now())
 
@@ -178,17 +188,15 @@ class ResolveTicket:
                 uow, Outcome.OK, ticket_id=link.ticket_id, closing_note_id=link.closing_note_id, **details
             )
 
-        resolved = await amend_link(
-            self.deps, link, lambda current: current.resolution(attempt.actor.name, status, link.closing_note_id), log
+        resolution = partial(
+            TicketLink.resolution, actor=attempt.actor.name, status=status, note_id=link.closing_note_id
         )
-        if resolved is None:
+        resolved = await amend_link(self.deps, link, resolution, log)
+        if not isinstance(resolved, Stored):
             raise TicketBusy().failed(ticket_id=link.ticket_id)
-        return resolved
+        return resolved.link
 
     @staticmethod
-    async def _find_or_add(gateway: PsaGateway, link: TicketLink, note: NoteDraft) -> int:
-        assert link.ticket_id is not None
-        found = (
-            await gateway.find_ticket_note(link.ticket_id, note.description) if link.closing_note_attempted else None
-        )
-        return found if found is not None else await gateway.add_ticket_note(link.ticket_id, note)
+    async def _find_or_add(gateway: PsaGateway, link: TicketLink, ticket_id: int, note: NoteDraft) -> int:
+        found = await gateway.find_ticket_note(ticket_id, note.description) if link.closing_note_attempted else None
+        return found if found is not None else await gateway.add_ticket_note(ticket_id, note)

@@ -25,7 +25,7 @@ from application.use_cases.refresh_tickets import RefreshTickets, TicketsRefresh
 from domain.draft import external_id
 from domain.mapping import CompanyLookup, CompanyMapping, MappingStatus
 from domain.runs import Customer
-from domain.tickets import STATUS_COMPLETE, LinkState, TicketLink, TicketStatus
+from domain.tickets import STATUS_COMPLETE, LinkState, Ticket, TicketLink, TicketStatus
 from entrypoints.demo import _defaults
 from tests.support import OPERATOR, PASSWORD, T0, UseCaseWorld, make_run
 
@@ -123,7 +123,7 @@ async def test_bulk_ticket_status_refresh_costs_one_in_query_per_400_tickets(n: 
                     }
                 )
                 link = TicketLink.reserve(f"run-{i:05}", f"bc:x:{i}", "oscar", T0)
-                await uow.tickets.reserve(link.linked(ticket_id, f"T{i}", None, TicketStatus(1, "New", T0)))
+                await uow.tickets.reserve(link.linked(Ticket(ticket_id, f"T{i}", None, TicketStatus(1, "New", T0))))
             await uow.commit()
         before = t.requests()
         summary = await RefreshTickets(t.deps).execute(OPERATOR)
@@ -172,7 +172,7 @@ async def linked_fleet(t: Tenant, n: int, *, closed: int = 0) -> list[int]:
                 t.sim.add_time_entry(ticket_id)
             status = TicketStatus(5, "Complete", T0) if i < closed else TicketStatus(1, "New", T0)
             link = TicketLink.reserve(run_id, external_id(settings.installation_id, run_id), "oscar", T0)
-            await uow.tickets.reserve(link.linked(ticket_id, f"T{i}", None, status))
+            await uow.tickets.reserve(link.linked(Ticket(ticket_id, f"T{i}", None, status)))
             ids.append(ticket_id)
         await uow.commit()
     t.world.clock.at = T0

@@ -19,7 +19,7 @@ from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.view_runs import GetRun, ListRuns, RunView
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.runs import Customer, RunStatus
-from domain.tickets import STATUS_COMPLETE, TicketLink, TicketStatus
+from domain.tickets import STATUS_COMPLETE, Ticket, TicketLink, TicketStatus
 from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
 from tests.support import OPERATOR, T0, UseCaseWorld, make_run
 
@@ -46,7 +46,7 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
                     run = replace(make_run(f"run-{n:04}-{suffix}", customer_id, status), run_at=T0 - timedelta(hours=n))
                     await uow.runs.save(run)
                 link = TicketLink.reserve(f"run-{n:04}-e", f"bc:x:{n}", "oscar", T0)
-                await uow.tickets.reserve(link.linked(5000 + n, f"T{n}", None, TicketStatus(1, "New", T0)))
+                await uow.tickets.reserve(link.linked(Ticket(5000 + n, f"T{n}", None, TicketStatus(1, "New", T0))))
             await uow.commit()
         yield world
 

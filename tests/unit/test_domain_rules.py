@@ -31,6 +31,7 @@ from domain.tickets import (
     CLOSING_NOTE,
     DenyReason,
     LinkState,
+    Ticket,
     TicketLink,
     TicketStatus,
     decide_resolve,
@@ -228,10 +229,9 @@ def test_description_truncation_says_what_was_cut() -> None:
 # ------------------------------------------------------------------------------------------------ resolution policy
 
 
-def linked(**changes: Any) -> TicketLink:
-    link = TicketLink.reserve("run-1", "bc-x", "oscar", T0).linked(
-        42, "T20260115.0042", "u", TicketStatus(1, "New", T0)
-    )
+def linked(status: TicketStatus | None = None, **changes: Any) -> TicketLink:
+    ticket = Ticket(42, "T20260115.0042", "u", status or TicketStatus(1, "New", T0))
+    link = TicketLink.reserve("run-1", "bc-x", "oscar", T0).linked(ticket)
     return replace(link, **changes)
 
 
@@ -572,5 +572,5 @@ def test_new_tickets_may_not_start_closed() -> None:
 
 def test_a_deleted_link_seen_again_is_linked_again() -> None:
     gone = linked().gone()
-    back = gone.observed(TicketStatus(8, "In Progress", T0), 0)
+    back = gone.observed(Ticket(42, "T20260115.0042", None, TicketStatus(8, "In Progress", T0)), 0)
     assert gone.state is LinkState.DELETED and back.state is LinkState.LINKED and back.version == gone.version + 1

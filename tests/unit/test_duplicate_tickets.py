@@ -6,14 +6,14 @@ from __future__ import annotations
 from application.attempts import Attempt
 from application.duplicate_tickets import report_duplicates
 from application.psa_connection import connected
-from domain.tickets import TicketLink, TicketStatus
+from domain.tickets import Ticket, TicketLink, TicketStatus
 from tests.support import OPERATOR, T0, UseCaseWorld
 
 
 def linked(n: int, *, retaken: bool) -> TicketLink:
     link = TicketLink.reserve(f"run-{n}", f"bc-test-{n}", "oscar", T0)
     link = link.retaken("oscar", T0) if retaken else link
-    return link.linked(7000 + n, f"T2026.{n}", None, TicketStatus(1, "New", T0))
+    return link.linked(Ticket(7000 + n, f"T2026.{n}", None, TicketStatus(1, "New", T0)))
 
 
 async def test_only_retaken_links_are_looked_up_in_batches_of_400() -> None:

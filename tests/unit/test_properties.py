@@ -20,7 +20,7 @@ from domain.draft import (
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import AutotaskSettings
-from domain.tickets import LinkState, TicketLink, TicketStatus, decide_resolve
+from domain.tickets import LinkState, Ticket, TicketLink, TicketStatus, decide_resolve
 
 text = st.text(min_size=0, max_size=400)
 names = st.text(min_size=1, max_size=400)
@@ -101,7 +101,7 @@ links = st.one_of(
     st.builds(
         lambda state, status, entries: (
             replace(
-                TicketLink.reserve("r", "e", "o", T).linked(1, "T1", None, TicketStatus(status, "s", T)),
+                TicketLink.reserve("r", "e", "o", T).linked(Ticket(1, "T1", None, TicketStatus(status, "s", T))),
                 state=state,
                 time_entries=entries,
             )

@@ -23,7 +23,7 @@ from domain.draft import TicketRefusal
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission, Role
 from domain.runs import Customer, Run, RunStatus
-from domain.tickets import DenyReason, LinkState, TicketLink, TicketStatus
+from domain.tickets import DenyReason, LinkState, Ticket, TicketLink, TicketStatus
 from entrypoints.asgi import create_app
 from entrypoints.web.customer_rows import customer_rows
 from entrypoints.web.plumbing import page
@@ -116,7 +116,7 @@ async def test_the_customers_page_offers_what_the_use_case_allows(
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "entrypoints" / "web" / "templates"
 NAMES = (("T20260115.0001", 7), (None, 7), (None, None))
-"""A ticket's number and id as Autotask may give them: both, the id only, neither yet."""
+"""A ticket's number and id as Autotask may give them: both (linked), the id only (created, not read back), neither yet."""
 CHECKED_TAGS = {"a", "button", "label", "option", "h1", "h2", "th", "title", "legend", "strong", "time"}
 CHECKED_CLASSES = {"blocked", "badge", "flash", "muted", "note", "open", "tstatus", "who", "customer", "empty"}
 CHECKED_ATTRIBUTES = {"href", "action", "aria-label", "data-confirm", "title", "aria-describedby", "for", "id"}
@@ -228,16 +228,14 @@ def run_views(actor: Actor) -> list[RunView]:
             for number, ticket_id in NAMES:
                 for reason in [None, *DenyReason]:
                     run_id = f"t-{len(views)}"
+                    ticket = None
+                    if (
+                        number is not None and ticket_id is not None
+                    ):  # linked; else created but not read back, or not yet
+                        ticket = Ticket(ticket_id, number, url, TicketStatus(1, "New", AT))
+                    unread = ticket_id if ticket is None else None
                     link = TicketLink(
-                        run_id,
-                        state,
-                        f"bc-{run_id}",
-                        "operator",
-                        AT,
-                        ticket_id=ticket_id,
-                        ticket_number=number,
-                        url=url,
-                        status=TicketStatus(1, "New", AT),
+                        run_id, state, f"bc-{run_id}", "operator", AT, ticket=ticket, unread_ticket_id=unread
                     )
                     actions: tuple[str, ...] = ("open_ticket",) if url else ()
                     if may_act and reason is None and state is not LinkState.PENDING:

@@ -83,7 +83,8 @@ class TicketDraftOut(Struct):
 
 
 def ticket_view_out(view: TicketView) -> TicketViewOut:
-    return out({**fields_of(view.link), "resolve": view.resolve}, TicketViewOut)
+    link = {name: getattr(view.link, name) for name in TicketLinkOut.__struct_fields__}  # the ticket's parts flat
+    return out({**link, "resolve": view.resolve}, TicketViewOut)
 
 
 def draft_out(preview: TicketPreview) -> TicketDraftOut:

@@ -9,7 +9,7 @@ from domain.audit import AuditEntry, Outcome
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
-from domain.tickets import LinkState, TicketLink, TicketStatus
+from domain.tickets import LinkState, Ticket, TicketLink, TicketStatus
 
 T0 = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 
@@ -52,10 +52,12 @@ def full_link(run_id: str = "r-1") -> TicketLink:
         created_at=at(1),
         attempt=3,
         ambiguous=True,
-        ticket_id=2**40 + 7,
-        ticket_number="T20260301.0042",
-        url="https://ww5.autotask.net/Mvc/ServiceDesk/TicketDetail.mvc?ticketId=1",
-        status=TicketStatus(value=5, label="Complete ✓", read_at=at(2)),
+        ticket=Ticket(
+            2**40 + 7,
+            "T20260301.0042",
+            "https://ww5.autotask.net/Mvc/ServiceDesk/TicketDetail.mvc?ticketId=1",
+            TicketStatus(value=5, label="Complete ✓", read_at=at(2)),
+        ),
         time_entries=4,
         closing_note_id=2**35,
         closing_note_attempted=True,
@@ -71,7 +73,7 @@ def pending_link(run_id: str = "r-1", actor: str = "op") -> TicketLink:
 
 
 def linked_link(run_id: str) -> TicketLink:
-    return pending_link(run_id).linked(100, "T1", None, TicketStatus(1, "New", at(2)))
+    return pending_link(run_id).linked(Ticket(100, "T1", None, TicketStatus(1, "New", at(2))))
 
 
 def user(uid: str = "u-1", username: str = "alice", role: Role = Role.ADMIN) -> User:

@@ -13,7 +13,7 @@ from domain.mapping import CompanyMapping
 from domain.roles import Role
 from domain.runs import RunStatus
 from domain.settings import ApiLogLevel, Environment
-from domain.tickets import TicketLink
+from domain.tickets import Ticket, TicketLink, TicketStatus
 from tests.contract.storage import samples as s
 from tests.storage_backends import SQL_BACKENDS, backend_params, storage_backend
 
@@ -101,9 +101,7 @@ async def test_ticket_link_update_is_a_compare_and_set_on_version(uow_factory: U
         await uow.tickets.reserve(pending)
         await uow.commit()
     linked = s.linked_link("r-1")
-    status = s.full_link().status
-    assert status is not None
-    observed = linked.observed(status, 2)
+    observed = linked.observed(Ticket(100, "T1", None, TicketStatus(5, "Complete ✓", s.at(2))), 2)
     async with uow_factory() as uow:
         assert await uow.tickets.update(linked, expected_version=pending.version) is True
         assert await uow.tickets.update(observed, expected_version=pending.version) is False  # stale version
