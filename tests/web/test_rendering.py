@@ -116,7 +116,7 @@ async def test_the_customers_page_offers_what_the_use_case_allows(
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "entrypoints" / "web" / "templates"
 NAMES = (("T20260115.0001", 7), (None, 7), (None, None))
-"""A ticket's number and id as Autotask may give them: both (linked), the id only (created, not read back), neither yet."""
+"""A ticket's number and id as Autotask may give them: both (linked), the id only (not read back), neither yet."""
 CHECKED_TAGS = {"a", "button", "label", "option", "h1", "h2", "th", "title", "legend", "strong", "time"}
 CHECKED_CLASSES = {"blocked", "badge", "flash", "muted", "note", "open", "tstatus", "who", "customer", "empty"}
 CHECKED_ATTRIBUTES = {"href", "action", "aria-label", "data-confirm", "title", "aria-describedby", "for", "id"}
