@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from entrypoints.http.pagination import CURSOR_FORMAT, encode_cursor
+from entrypoints.shared.pagination import CURSOR_FORMAT, encode_cursor
 
 PROTECTED_USER_ENV = "BACKUPCHECKS_VERIFY_PROTECTED_USER"
 names = st.text(min_size=1, max_size=64)

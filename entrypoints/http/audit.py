@@ -14,11 +14,12 @@ from application.ports import AuditQuery
 from application.use_cases.audit_log import ExportAudit, ExportFormat, QueryAudit, VerifyAudit, record_fields
 from domain.audit import Outcome
 from domain.roles import Actor
-from entrypoints.http.pagination import decode_cursor, paginate
-from entrypoints.http.parameters import Limit, Moment, SeqCursor
 from entrypoints.http.response_specs import api_responses
 from entrypoints.http.schemas.audit import AuditPage, AuditRecordOut, VerifyOut
-from entrypoints.http.schemas.common import SINGLE_LINE, out, utc
+from entrypoints.http.schemas.common import out, utc
+from entrypoints.shared.pagination import decode_cursor, paginate
+from entrypoints.shared.parameters import Limit, Moment, SeqCursor
+from entrypoints.shared.values import SINGLE_LINE
 
 Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 

@@ -13,11 +13,12 @@ from application.ports import MappingFilter
 from application.use_cases.list_customers import GetCustomer, ListCustomers
 from application.use_cases.put_customer import PutCustomer
 from domain.roles import Actor
-from entrypoints.http.pagination import decode_cursor, paginate
-from entrypoints.http.parameters import CustomerId, Limit, NameCursor
 from entrypoints.http.response_specs import api_responses
-from entrypoints.http.schemas.common import SINGLE_LINE, Saved
+from entrypoints.http.schemas.common import Saved
 from entrypoints.http.schemas.customers import CustomerIn, CustomerOut, CustomerPage, customer_in, customer_out
+from entrypoints.shared.pagination import decode_cursor, paginate
+from entrypoints.shared.parameters import CustomerId, Limit, NameCursor
+from entrypoints.shared.values import SINGLE_LINE
 
 
 class CustomerController(Controller):

@@ -31,10 +31,8 @@ from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_mapping import RefreshMapping
 from application.use_cases.search_companies import SearchCompanies
 from domain.roles import Actor
-from entrypoints.http.pagination import decode_cursor, encode_cursor, paginate
-from entrypoints.http.parameters import CompanyCursor, CustomerId, Limit, NameCursor
 from entrypoints.http.response_specs import api_responses
-from entrypoints.http.schemas.common import SINGLE_LINE, out
+from entrypoints.http.schemas.common import out
 from entrypoints.http.schemas.mappings import (
     AcceptedOut,
     AcceptSuggestionsIn,
@@ -48,6 +46,9 @@ from entrypoints.http.schemas.mappings import (
     SuggestionOut,
     SuggestionPage,
 )
+from entrypoints.shared.pagination import decode_cursor, encode_cursor, paginate
+from entrypoints.shared.parameters import CompanyCursor, CustomerId, Limit, NameCursor
+from entrypoints.shared.values import SINGLE_LINE
 
 
 class MappingController(Controller):

@@ -1,11 +1,10 @@
-"""Errors to HTTP, in one place: the status each error answers and the exception handlers that answer it with an
-RFC 9457 problem document (`application/problem+json`). How the OpenAPI document describes these answers:
-`response_specs.py`; how bodies are read before a route runs: `request_bodies.py`."""
+"""Errors to HTTP, in one place: the exception handlers that answer each error with an RFC 9457 problem document
+(`application/problem+json`; the status each error answers: entrypoints/shared/errors.py). How the OpenAPI document
+describes these answers: `response_specs.py`; how bodies are read before a route runs: `request_bodies.py`."""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 from http import HTTPStatus
 from typing import Any
@@ -14,36 +13,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from application.errors import (
-    AutotaskRejected,
-    AutotaskUnavailable,
-    Conflict,
-    Forbidden,
-    ImportInvalid,
-    InvalidInput,
-    NotFound,
-    SettingInvalid,
-    StorageError,
-    StorageRefused,
-    StorageUnavailable,
-    Unprocessable,
-    UseCaseError,
-)
+from application.errors import ImportInvalid, InvalidInput, SettingInvalid, StorageError, UseCaseError
+from entrypoints.shared.errors import log_unexpected, storage_status, use_case_status
 
 MEDIA_TYPE = "application/problem+json"
 FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
-LOGGER = logging.getLogger("backupchecks.http")
 
-USE_CASE_STATUS: tuple[tuple[type[UseCaseError], int], ...] = (
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (Unprocessable, 422),
-    (InvalidInput, 400),
-    (AutotaskRejected, 502),
-    (AutotaskUnavailable, 503),
-)
 HTTP_CODES = {
     400: InvalidInput.code,
     401: "unauthorized",
@@ -53,7 +29,6 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "too_many_requests",
 }
-STORAGE_STATUS = {StorageUnavailable: 503, StorageRefused: 422}
 
 
 def problem(
@@ -76,11 +51,6 @@ def problem(
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def use_case_status(error: UseCaseError | type[UseCaseError]) -> int:
-    kind = error if isinstance(error, type) else type(error)
-    return next((status for cls, status in USE_CASE_STATUS if issubclass(kind, cls)), 500)
-
-
 def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Response[dict[str, Any]]:
     status = use_case_status(error)
     if status == 500:
@@ -93,14 +63,10 @@ def on_use_case_error(_: Request[Any, Any, Any], error: UseCaseError) -> Respons
 
 
 def on_storage_error(request: Request[Any, Any, Any], error: StorageError) -> Response[dict[str, Any]]:
-    """The database failed: 503 when it did not answer (as /ready says), 422 when it refused a value; nothing was
-    stored either way. The driver's reason (parameters masked) goes to the log, not to the client."""
-    status = next((s for cls, s in STORAGE_STATUS.items() if isinstance(error, cls)), None)
-    if status is None:
-        return on_unexpected(request, error)
-    LOGGER.warning(
-        "storage error on %s %s: %s", request.method, request.scope.get("path_template", request.url.path), error.reason
-    )
+    """The database failed (`storage_status`: 503 or 422, the reason logged, nothing stored)."""
+    status = storage_status(request, error)
+    if status == 500:
+        return internal_error()
     headers = {"Retry-After": "5"} if status == 503 else None
     return problem(status, error.code, error.message_default, headers=headers)
 
@@ -155,9 +121,11 @@ def _field(key: str, message: str) -> str:
 
 def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
     """A true bug: logged with its traceback, answered with a generic problem that reveals nothing."""
-    LOGGER.error(
-        "unhandled error on %s %s", request.method, request.scope.get("path_template", request.url.path), exc_info=error
-    )
+    log_unexpected(request, error)
+    return internal_error()
+
+
+def internal_error() -> Response[dict[str, Any]]:
     return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 

@@ -9,7 +9,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET, Struct, UnsetType
 
 from application.errors import AutotaskUnavailable, UseCaseError
-from entrypoints.http.problems import MEDIA_TYPE, use_case_status
+from entrypoints.http.problems import MEDIA_TYPE
+from entrypoints.shared.errors import use_case_status
 
 
 class FieldError(Struct, omit_defaults=True):

@@ -41,10 +41,8 @@ from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.view_runs import GetRun, ListRuns
 from domain.roles import Actor
 from domain.runs import RunStatus
-from entrypoints.http.pagination import decode_cursor, paginate
-from entrypoints.http.parameters import Limit, Moment, RunCursor, RunId
 from entrypoints.http.response_specs import api_responses
-from entrypoints.http.schemas.common import SINGLE_LINE, Saved, out, utc
+from entrypoints.http.schemas.common import Saved, out, utc
 from entrypoints.http.schemas.runs import RunIn, RunOut, RunPage, run_out
 from entrypoints.http.schemas.sync import SyncOut, sync_out
 from entrypoints.http.schemas.tickets import (
@@ -57,6 +55,9 @@ from entrypoints.http.schemas.tickets import (
     ticket_view_out,
 )
 from entrypoints.metrics import Metrics
+from entrypoints.shared.pagination import decode_cursor, paginate
+from entrypoints.shared.parameters import Limit, Moment, RunCursor, RunId
+from entrypoints.shared.values import SINGLE_LINE
 
 CREATE_REFUSALS = (
     RunNotFound,

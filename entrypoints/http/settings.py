@@ -14,7 +14,6 @@ from domain.roles import Actor
 from entrypoints.http.response_specs import api_responses
 from entrypoints.http.schemas.common import out
 from entrypoints.http.schemas.settings import (
-    SettingsIn,
     SettingsOut,
     TestTicketIn,
     TestTicketOut,
@@ -22,6 +21,7 @@ from entrypoints.http.schemas.settings import (
     settings_out,
 )
 from entrypoints.http.schemas.tenant import ConnectionOut, PicklistsOut, UsageOut, connection_out, picklists_out
+from entrypoints.shared.settings import SettingsIn
 
 
 class SettingsController(Controller):

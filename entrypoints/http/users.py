@@ -20,10 +20,8 @@ from application.use_cases.users import (
     UpdateUser,
 )
 from domain.roles import Actor
-from entrypoints.http.pagination import decode_cursor, paginate
-from entrypoints.http.parameters import Limit, NameCursor
 from entrypoints.http.response_specs import api_responses
-from entrypoints.http.schemas.common import SINGLE_LINE, out
+from entrypoints.http.schemas.common import out
 from entrypoints.http.schemas.users import (
     NewUserOut,
     OwnPasswordIn,
@@ -35,6 +33,9 @@ from entrypoints.http.schemas.users import (
     UserPage,
     UserPatchIn,
 )
+from entrypoints.shared.pagination import decode_cursor, paginate
+from entrypoints.shared.parameters import Limit, NameCursor
+from entrypoints.shared.values import SINGLE_LINE
 
 UserId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 

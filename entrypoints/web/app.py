@@ -13,7 +13,7 @@ from litestar.static_files import create_static_files_router
 
 from application.errors import SignInRefused, StorageError, UseCaseError
 from application.use_cases.web_sessions import Sessions
-from entrypoints.http.problems import on_storage_error, use_case_status
+from entrypoints.shared.errors import storage_status, use_case_status
 from entrypoints.shared.headers import page_headers
 from entrypoints.web.account import AccountPages
 from entrypoints.web.audit import AuditPages
@@ -123,12 +123,13 @@ def _use_case_error(request: Request[Any, Any, Any], error: UseCaseError) -> Res
 
 
 def _storage_error(request: Request[Any, Any, Any], error: StorageError) -> Response[Any]:
-    """The database failed: the API's status and log line (503 when it did not answer, 422 when it refused a value;
-    nothing was stored), said as a page."""
-    answer = on_storage_error(request, error)
-    status = answer.status_code
-    if status is None or status == 500:
-        return answer
+    """The database failed: the status and log line the API gives too (503 when it did not answer, 422 when it
+    refused a value; nothing was stored), said as a page."""
+    status = storage_status(request, error)
+    if status == 500:
+        return _error_page(
+            request, 500, "Something went wrong", "Something went wrong on our side; it has been logged."
+        )
     heading = "The database is not answering" if status == 503 else "Not saved"
     return _error_page(request, status, heading, f"{error.message_default} Nothing was changed.")
 

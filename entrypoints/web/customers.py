@@ -30,8 +30,8 @@ from application.use_cases.refresh_mapping import RefreshMapping
 from application.use_cases.search_companies import SearchCompanies
 from domain.roles import Actor, Permission
 from domain.suggestions import Suggestion
-from entrypoints.http.pagination import decode_cursor, paginate
-from entrypoints.http.parameters import CustomerId
+from entrypoints.shared.pagination import decode_cursor, paginate
+from entrypoints.shared.parameters import CustomerId
 from entrypoints.web import words
 from entrypoints.web.customer_rows import customer_row, customer_rows
 from entrypoints.web.plumbing import done, field, page, whole_number

@@ -22,8 +22,8 @@ from application.use_cases.view_runs import GetRun, ListRuns
 from domain.roles import Actor, Permission
 from domain.runs import RunStatus
 from domain.tickets import LinkState
-from entrypoints.http.pagination import decode_cursor, paginate
-from entrypoints.http.parameters import RunId
+from entrypoints.shared.pagination import decode_cursor, paginate
+from entrypoints.shared.parameters import RunId
 from entrypoints.web import words
 from entrypoints.web.plumbing import day_bound, done, page
 from entrypoints.web.run_rows import run_rows

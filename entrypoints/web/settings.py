@@ -20,7 +20,7 @@ from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
 from domain.picklists import Picklists
 from domain.roles import Actor
-from entrypoints.http.schemas.settings import SettingsIn
+from entrypoints.shared.settings import SettingsIn
 from entrypoints.web import words
 from entrypoints.web.plumbing import done, field, page
 from entrypoints.web.setting_fields import SETTING_FIELDS, FieldKind
@@ -30,7 +30,7 @@ UDF_PREFIX = "udf:"
 
 
 def _form_values(form: FormMultiDict) -> dict[str, Any]:
-    """The settings form as the API's SettingsIn fields (an empty picklist means none)."""
+    """The settings form as SettingsIn's fields (an empty picklist means none)."""
     values: dict[str, Any] = {
         "ticket_udfs": {
             key[len(UDF_PREFIX) :]: value

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.roles import Role
-from entrypoints.http.pagination import encode_cursor
+from entrypoints.shared.pagination import encode_cursor
 from tests.http.conftest import Client, HttpWorld, app_on_backend, call
 from tests.http.test_hardening import audit_records
 from tests.storage_backends import backend_params

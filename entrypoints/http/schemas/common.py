@@ -1,5 +1,5 @@
-"""What every resource's wire shapes share: the patterns and limits of ids and text, the `Saved` answer of a PUT, the
-copy of a domain object into a response struct, and the reading of RFC 3339 times."""
+"""What every resource's wire shapes share: the limits of ids and text (their patterns: entrypoints/shared/values.py),
+the `Saved` answer of a PUT, the copy of a domain object into a response struct, and the reading of RFC 3339 times."""
 
 from __future__ import annotations
 
@@ -11,16 +11,11 @@ import msgspec
 from msgspec import Meta, Struct
 
 from application.errors import InvalidInput
+from entrypoints.shared.values import MULTI_LINE, SINGLE_LINE
 
-SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
-"""No control character (C0, DEL, C1): ids, names and every other one-line value (NUL cannot be stored everywhere)."""
-MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
-"""Multi-line text (messages) keeps tab, line feed and carriage return."""
-RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 Text = Annotated[str, Meta(min_length=1, max_length=255, pattern=SINGLE_LINE)]
 LongText = Annotated[str, Meta(max_length=4000, pattern=MULTI_LINE)]
-PicklistId = Annotated[int, Meta(ge=0, le=2_147_483_647)]
 T = TypeVar("T")
 
 

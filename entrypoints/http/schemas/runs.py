@@ -10,8 +10,9 @@ from msgspec import Meta, Struct
 from application.use_cases.view_runs import RunView
 from domain.runs import ObjectStatus, Run, RunObject, RunStatus
 from domain.tickets import DenyReason
-from entrypoints.http.schemas.common import RFC3339, SINGLE_LINE, Id, LongText, Text, as_utc, fields_of, out, parse_time
+from entrypoints.http.schemas.common import Id, LongText, Text, as_utc, fields_of, out, parse_time
 from entrypoints.http.schemas.tickets import TicketLinkOut
+from entrypoints.shared.values import RFC3339, SINGLE_LINE
 
 
 class RunObjectIn(Struct, forbid_unknown_fields=True):

@@ -8,7 +8,7 @@ from typing import Annotated
 from msgspec import Meta, Struct
 
 from domain.roles import Role
-from entrypoints.http.schemas.common import SINGLE_LINE
+from entrypoints.shared.values import SINGLE_LINE
 
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 Password = Annotated[str, Meta(min_length=1, max_length=256, pattern=SINGLE_LINE)]
