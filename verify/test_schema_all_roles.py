@@ -64,8 +64,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     user_ids = {role: uuid.uuid4().hex for role in Role}  # not guessable, and never a path parameter (see the hooks)
     for role, user_id in user_ids.items():
         world.store.users[user_id] = replace(world.store.users.pop(role.value), id=user_id)
-    # Wrong tokens are part of the checks: the throttle runs but holds them 0 s (verify/test_security.py proves it).
-    app = create_app(world.container, throttle=AuthThrottle(cap=0.0))
+    # Wrong tokens are part of the checks: the throttle runs with a budget they never spend (tests/http proves it).
+    app = create_app(world.container, throttle=AuthThrottle(burst=10**9))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -28,6 +28,7 @@ from entrypoints.http.docs import docs_assets, docs_page
 from entrypoints.http.hardening import (
     MAX_BODY_BYTES,
     AuthThrottle,
+    TooManyAttempts,
     allowed_methods,
     options_allow,
     security_headers,
@@ -36,6 +37,7 @@ from entrypoints.http.mappings import AutotaskController, MappingController
 from entrypoints.http.observability import request_log
 from entrypoints.http.openapi import make_exact
 from entrypoints.http.problems import (
+    ERROR_MEANINGS,
     EXCEPTION_HANDLERS,
     ApiRequest,
     check_body_strictly,
@@ -79,7 +81,7 @@ def client_of(request: Request[Any, Any, Any]) -> str:
 
 
 def create_app(container: Container, throttle: AuthThrottle | None = None) -> Litestar:
-    """`throttle`: how failed authentication is slowed (ADR 0008); tests pass one that does not sleep."""
+    """`throttle`: the budget of failed token checks per client address (ADR 0035); tests pass their own."""
     metrics_provider: Callable[[], Metrics] = container.metrics
     throttle = throttle or AuthThrottle()
     allowed: dict[str, str] = {}  # route → its Allow header, filled once the app is built
@@ -88,14 +90,24 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         return metrics_provider()
 
     async def authenticated(request: Request[Any, Any, Any], authenticate: Authenticate) -> Actor:
-        """The bearer token's user, or 401 after the client's failure delay. Unknown tokens are not audited (there is
-        no actor to record); they are slowed instead."""
-        token = bearer_token(request)
-        actor = None if token is None else await authenticate.execute(token)
-        if actor is None:
-            await throttle.failed(client_of(request))
+        """The bearer token's user; 401 without one, 429 while the client's address is over its budget of failed token
+        checks (the token is then not checked: ADR 0035). Unknown tokens are not audited (there is no actor to record);
+        they spend the address's budget instead."""
+        token, client = bearer_token(request), client_of(request)
+        if token is None:
             raise NotAuthorizedException()
-        throttle.succeeded(client_of(request))
+        retry_after = await throttle.admit(client)
+        if retry_after is not None:
+            raise TooManyAttempts(retry_after)
+        try:
+            actor = await authenticate.execute(token)
+        except BaseException:
+            throttle.released(client)
+            raise
+        if actor is None:
+            throttle.failed(client)
+            raise NotAuthorizedException()
+        throttle.succeeded(client)
         request.state.user = actor.name
         request.state.actor = actor
         return actor
@@ -144,6 +156,7 @@ def create_app(container: Container, throttle: AuthThrottle | None = None) -> Li
         responses={
             401: problem_response("unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token"),
             403: problem_response("forbidden: an API token of a role other than admin"),
+            429: problem_response(ERROR_MEANINGS[429]),
         },
         description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.",
     )

@@ -36,7 +36,7 @@ from application.errors import (
     Unprocessable,
     UseCaseError,
 )
-from entrypoints.http.hardening import MAX_JSON_DEPTH, too_deep
+from entrypoints.http.hardening import MAX_JSON_DEPTH, TooManyAttempts, too_deep
 
 MEDIA_TYPE = "application/problem+json"
 TOO_DEEP = f"The body nests arrays and objects more than {MAX_JSON_DEPTH} deep."
@@ -93,6 +93,7 @@ ERROR_MEANINGS = {
     404: "not found",
     409: "the state does not allow it",
     422: "the request names something that cannot be used",
+    429: f"{TooManyAttempts.code}: too many failed token checks from this address; not checked now, see Retry-After",
     502: "autotask_rejected: Autotask answered with an error (its text in `detail`); autotask_permission_denied: the "
     "Autotask API user lacks a permission",
     503: f"{AutotaskUnavailable.code}: Autotask did not answer (timeout, network, throttled)",
@@ -103,14 +104,15 @@ STORAGE_STATUS = {StorageUnavailable: 503, StorageRefused: 422}
 def api_responses(
     *errors: int | type[UseCaseError] | tuple[int, str], success: dict[int, tuple[Any, str]] | None = None
 ) -> dict[int, ResponseSpec]:
-    """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given as problem documents, and
-    other success statuses as `{status: (type, text)}`. An error class names its code under its status (so the lists
-    are the use cases' own error classes and cannot drift); a `(status, text)` pair says something else."""
+    """The OpenAPI `responses=` of one `/api/v1` route: 401 and 429 (ADR 0035) always, the error statuses given as
+    problem documents, and other success statuses as `{status: (type, text)}`. An error class names its code under its
+    status (so the lists are the use cases' own error classes and cannot drift); a `(status, text)` pair says something
+    else."""
     specs = {
         status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
         for status, (kind, text) in (success or {}).items()
     }
-    notes: dict[int, list[str]] = {401: []}
+    notes: dict[int, list[str]] = {401: [], 429: []}
     for error in errors:
         if isinstance(error, tuple):
             notes.setdefault(error[0], []).append(error[1])
@@ -242,7 +244,7 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
         return problem(400, InvalidInput.code, "The request is not valid.", errors=_validation_errors(error))
     if isinstance(error, NotAuthorizedException):
         return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
-    code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
+    code = getattr(error, "code", None) or HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
     detail = [{"field": "body", "message": str(error.detail)}] if status == 400 else None
     return problem(status, code, str(error.detail), errors=detail, headers=error.headers)
 

@@ -17,7 +17,7 @@ from application.use_cases.view_runs import CreateBlocked
 from domain.draft import TicketRefusal
 from domain.roles import Role
 from entrypoints.http.app import create_app
-from tests.http.conftest import NO_DELAY, HttpWorld, make_world
+from tests.http.conftest import NO_LIMIT, HttpWorld, make_world
 
 PASSWORD = "a long enough password"
 
@@ -32,7 +32,7 @@ def world(tmp_path: Path) -> HttpWorld:
 
 @pytest.fixture
 async def client(world: HttpWorld) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
+    async with AsyncTestClient(create_app(world.container, throttle=NO_LIMIT)) as c:
         yield c
 
 
