@@ -32,8 +32,13 @@ def attempt_settled(link: TicketLink, now: datetime, stale_after_seconds: float)
     """Whether no send of the link's current attempt can still be applied by Autotask: its send deadline (half the
     stale timeout after the attempt began) plus Autotask's processing window have passed. A stale timeout below its
     default shrinks the window in proportion (so tests tell the whole story in seconds); it never grows past 300 s."""
+    return link.stale(now, settle_seconds(stale_after_seconds))
+
+
+def settle_seconds(stale_after_seconds: float) -> float:
+    """How long after an Autotask write began it may still be applied (see `attempt_settled`): 360 s by default."""
     window = AUTOTASK_PROCESSING_SECONDS * min(1.0, stale_after_seconds / STALE_AFTER_SECONDS)
-    return link.stale(now, max(stale_after_seconds, stale_after_seconds / 2 + window))
+    return max(stale_after_seconds, stale_after_seconds / 2 + window)
 
 
 @dataclass(frozen=True, slots=True)

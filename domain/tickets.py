@@ -162,9 +162,11 @@ class TicketLink:
         """A resolve is about to add the closing note; others keep off until it ends or the claim grows stale."""
         return self._next(closing_note_attempted=True, closing_note_claimed_at=at)
 
-    def note_unclaimed(self) -> TicketLink:
-        """The attempt failed: the claim ends, but the note may exist, so the next attempt looks for it first."""
-        return self._next(closing_note_claimed_at=None)
+    def note_unclaimed(self, sent_at: datetime | None = None) -> TicketLink:
+        """The attempt failed: the claim ends, but the note may exist, so the next attempt looks for it first.
+        `sent_at`: when a note POST that Autotask may still apply began (ADR 0036); it stays as the claim's time, so
+        the next attempt waits for the claim to grow stale, then only looks the note up until Autotask's window ends."""
+        return self._next(closing_note_claimed_at=sent_at)
 
     def note_added(self, note_id: int) -> TicketLink:
         return self._next(closing_note_id=note_id, closing_note_attempted=True, closing_note_claimed_at=None)
@@ -198,9 +200,10 @@ class TicketLink:
         """The reconciliation claim `claimed` took, released (unless someone else holds it now)."""
         return self.reconcile_unclaimed() if self.same_reconcile_claim(claimed) else None
 
-    def note_released(self, claimed: TicketLink) -> TicketLink | None:
-        """The closing-note claim `claimed` took, released after a failed call (unless someone else holds it now)."""
-        return self.note_unclaimed() if self.same_note_claim(claimed) else None
+    def note_released(self, claimed: TicketLink, sent_at: datetime | None = None) -> TicketLink | None:
+        """The closing-note claim `claimed` took, released after a failed call (unless someone else holds it now);
+        `sent_at` as in `note_unclaimed`."""
+        return self.note_unclaimed(sent_at) if self.same_note_claim(claimed) else None
 
     def note_recorded(self, claimed: TicketLink, note_id: int) -> TicketLink | None:
         """The note added under the claim `claimed` took, recorded (unless someone else holds it now)."""

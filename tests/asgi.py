@@ -6,6 +6,6 @@ import httpx
 from litestar import Litestar
 
 
-def asgi_transport(app: Litestar) -> httpx.ASGITransport:
+def asgi_transport(app: Litestar, client: tuple[str, int] = ("127.0.0.1", 123)) -> httpx.ASGITransport:
     # Litestar types the ASGI callable's scope and events as TypedDicts, httpx as plain dicts: the same call, two types.
-    return httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's ASGI types are narrower than httpx's
+    return httpx.ASGITransport(app=app, client=client)  # type: ignore[arg-type]  # Litestar's ASGI types are narrower than httpx's

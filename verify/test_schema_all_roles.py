@@ -1,12 +1,15 @@
 """Schemathesis with every check (`--checks all`: server errors, status codes, content types, headers, response
 schemas, positive and negative data, Allow headers, authentication) against the app, once per role's token, the
-admin's own user kept out of `DELETE /users`. Self-contained: the app (memory store, fake PSA) is served by uvicorn
-in this process on an ephemeral loopback port; the `st` command line runs against it. Bounded by the example count.
+admin's own user kept out of `DELETE /users`. Self-contained: the app (fake PSA) is served by uvicorn in this process on
+an ephemeral loopback port, on the memory store and on a fresh migrated PostgreSQL database (when
+BACKUPCHECKS_TEST_POSTGRES_URL is set; required under BACKUPCHECKS_TEST_POSTGRES_REQUIRED=1), each seeded alike; the
+`st` command line runs against it. Bounded by the example count.
 
 Prints each role's case counts and the number of 500s the server answered (must be 0)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -19,13 +22,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
+from dependency_injector import providers
+from sqlalchemy.engine import make_url
 
+from adapters.sql import SqlStorage
+from adapters.sql.migrate import upgrade
 from domain.roles import Role
 from entrypoints.asgi import create_app
+from entrypoints.container import Config
 from entrypoints.http.hardening import AuthThrottle
 from tests.http.conftest import HttpWorld, make_world
+from tests.storage_backends import POSTGRES_REQUIRED_ENV, POSTGRES_URL_ENV, execute_on_server
 from verify.schemathesis_hooks import PROTECTED_USER_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +58,7 @@ class Served:
     world: HttpWorld
     url: str
     user_ids: dict[Role, str]
+    backend: str
 
 
 def free_port() -> int:
@@ -57,15 +68,57 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def postgres_database() -> Iterator[str]:
+    """A new, migrated PostgreSQL database for the module, dropped afterwards."""
+    server = os.environ.get(POSTGRES_URL_ENV)
+    if not server:
+        if os.environ.get(POSTGRES_REQUIRED_ENV) == "1":
+            pytest.fail(f"{POSTGRES_REQUIRED_ENV}=1 but {POSTGRES_URL_ENV} is not set")
+        pytest.skip(f"PostgreSQL: set {POSTGRES_URL_ENV}")
+    name = f"backupchecks_schema_{uuid.uuid4().hex[:12]}"
+    asyncio.run(execute_on_server(server, f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(execute_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def copy_into_sql(world: HttpWorld) -> None:
+    """What the world's memory store was seeded with (settings, customers, runs, users), written to the container's
+    SQL storage; its connections are closed again (the server's own event loop opens its own)."""
+    storage = world.container.storage()
+    assert isinstance(storage, SqlStorage)
+    async with storage() as uow:
+        installed = (await uow.settings.get()).installation_id  # the database's own, given by the migration
+        await uow.settings.save(replace(world.store.settings["autotask"], installation_id=installed))
+        for customer in world.store.customers.values():
+            await uow.customers.save(customer)
+        for run in world.store.runs.values():
+            await uow.runs.save(run)
+        for user in world.store.users.values():
+            await uow.users.add(user)
+        await uow.commit()
+    await storage.dispose()
+
+
+@pytest.fixture(scope="module", params=["memory", "postgres"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     world = make_world(tmp_path_factory.mktemp("schema"))
     world.seed()
     world.configure()
     user_ids = {role: uuid.uuid4().hex for role in Role}  # not guessable, and never a path parameter (see the hooks)
     for role, user_id in user_ids.items():
         world.store.users[user_id] = replace(world.store.users.pop(role.value), id=user_id)
-    # Wrong tokens are part of the checks: the throttle runs but holds them 0 s (verify/test_security.py proves it).
-    app = create_app(world.container, throttle=AuthThrottle(cap=0.0))
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_database")
+        world.container.storage.reset_override()
+        data_dir = world.container.config().data_dir
+        world.container.config.override(providers.Object(Config(data_dir=data_dir, database_url=database_url)))
+        asyncio.run(copy_into_sql(world))
+    # Wrong tokens are part of the checks: the throttle runs with a budget they never spend (tests/http proves it).
+    app = create_app(world.container, throttle=AuthThrottle(burst=10**9))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -74,9 +127,23 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the app did not start"
-    yield Served(world, f"http://127.0.0.1:{port}", user_ids)
+    yield Served(world, f"http://127.0.0.1:{port}", user_ids, request.param)
     server.should_exit = True
     thread.join(10)
+
+
+def admin_kept(served: Served) -> bool:
+    """The admin's own user still exists (schemathesis must never have deleted it), read over the API page by page."""
+    headers = {"Authorization": f"Bearer {served.world.tokens[Role.ADMIN]}"}
+    params: dict[str, str | int] = {"limit": 500}
+    for _ in range(100):
+        page = httpx.get(f"{served.url}/api/v1/users", headers=headers, params=params, timeout=30).json()
+        if any(user["id"] == served.user_ids[Role.ADMIN] for user in page["items"]):
+            return True
+        if page["next_cursor"] is None:
+            return False
+        params["cursor"] = page["next_cursor"]
+    return False
 
 
 def server_errors(world: HttpWorld) -> int:
@@ -121,10 +188,10 @@ def test_every_check_passes_for_every_role(served: Served, role: Role, tmp_path:
     generated = re.search(r"(\d+) generated", output)
     errors = server_errors(served.world) - before
     print(
-        f"\nschemathesis {role.value}: {generated.group(0) if generated else '?'} cases, "
+        f"\nschemathesis {served.backend} {role.value}: {generated.group(0) if generated else '?'} cases, "
         f"{errors} answers of 500; summary: {output.strip().splitlines()[-1] if output.strip() else ''}"
     )
     assert errors == 0, output[-5000:]
     assert run.returncode == 0, output[-8000:]
     assert generated and int(generated.group(1)) > 0, output[-2000:]
-    assert served.user_ids[Role.ADMIN] in served.world.store.users  # the admin never deleted itself
+    assert admin_kept(served)  # the admin never deleted itself

@@ -8,7 +8,9 @@ the note, once on the re-count right before completing)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 
 from application.attempts import Attempt
@@ -16,6 +18,7 @@ from application.deps import Deps
 from application.errors import DENIED, TicketBusy, UseCaseError
 from application.ports import NoteDraft, PsaError, PsaGateway, PsaUnavailable, UnitOfWork
 from application.psa_connection import connect, psa_error, within
+from application.reconciliation import settle_seconds
 from application.tenant_facts import observe_rights, rights_stale
 from application.ticket_links import Stored, amend_link, observe, replace_link
 from domain.audit import Outcome
@@ -115,8 +118,10 @@ class ResolveTicket:
         self, link: TicketLink, ticket_id: int, gateway: PsaGateway, settings: AutotaskSettings, picklists: Picklists
     ) -> TicketLink:
         """Add the closing note once, internal. The attempt is claimed (compare-and-set) and committed before the
-        call, and the call has a deadline shorter than a claim's life, so no concurrent resolve can add a second one;
-        after an attempt whose answer was lost, the note is looked up on the ticket instead of being added again."""
+        call, and the call has a deadline shorter than a claim's life, so no concurrent resolve can add a second one.
+        After an attempt whose outcome is unknown the note is looked up on the ticket instead of being added again,
+        and while Autotask may still apply that attempt (ADR 0036: its send plus 300 s) it is only looked up: not
+        found yet, the resolve answers `409 ticket_busy` and the attempt's time is kept."""
         if link.closing_note_id is not None:
             return link
         note = NoteDraft(
@@ -125,16 +130,24 @@ class ResolveTicket:
             closing_note_type(settings.note_type_id, picklists),
             internal_publish(settings.note_publish_id, picklists),
         )
-        claimed = link.note_claimed(self.deps.clock.now())
-        if link.note_in_flight(self.deps.clock.now(), self.stale_after_seconds) or not await replace_link(
-            self.deps, claimed, link
-        ):
+        now = self.deps.clock.now()
+        sent_at = link.closing_note_claimed_at  # set on an idle link: a note POST Autotask may apply began then
+        pending = sent_at is not None and (now - sent_at).total_seconds() < settle_seconds(self.stale_after_seconds)
+        claimed = link.note_claimed(now)
+        if link.note_in_flight(now, self.stale_after_seconds) or not await replace_link(self.deps, claimed, link):
             raise TicketBusy()
         try:
-            note_id = await within(self.stale_after_seconds / 2, self._find_or_add(gateway, link, ticket_id, note))
+            note_id = await within(
+                self.stale_after_seconds / 2, self._find_or_add(gateway, link, ticket_id, note, pending)
+            )
         except PsaError as error:
-            await amend_link(self.deps, claimed, partial(TicketLink.note_released, claimed=claimed))
+            if not pending and isinstance(error, PsaUnavailable) and error.maybe_applied:
+                sent_at = now  # this attempt's POST may have been sent: Autotask's window starts again
+            await amend_link(self.deps, claimed, partial(TicketLink.note_released, claimed=claimed, sent_at=sent_at))
             raise psa_error(error).failed(stage="closing_note") from error
+        if note_id is None:  # only looked up, and not there yet: Autotask may still apply the earlier POST
+            await amend_link(self.deps, claimed, partial(TicketLink.note_released, claimed=claimed, sent_at=sent_at))
+            raise self._note_pending(now, sent_at)
         noted = await amend_link(
             self.deps, claimed, partial(TicketLink.note_recorded, claimed=claimed, note_id=note_id)
         )
@@ -197,6 +210,20 @@ class ResolveTicket:
         return resolved.link
 
     @staticmethod
-    async def _find_or_add(gateway: PsaGateway, link: TicketLink, ticket_id: int, note: NoteDraft) -> int:
+    async def _find_or_add(
+        gateway: PsaGateway, link: TicketLink, ticket_id: int, note: NoteDraft, pending: bool
+    ) -> int | None:
+        """The note an earlier attempt added, else a new one; None when an earlier attempt may still be applied
+        (`pending`) and the note is not there yet."""
         found = await gateway.find_ticket_note(ticket_id, note.description) if link.closing_note_attempted else None
-        return found if found is not None else await gateway.add_ticket_note(ticket_id, note)
+        if found is not None or pending:
+            return found
+        return await gateway.add_ticket_note(ticket_id, note)
+
+    def _note_pending(self, now: datetime, sent_at: datetime | None) -> TicketBusy:
+        """409 ticket_busy while an earlier note POST may still be applied, saying when to try again."""
+        waited = 0.0 if sent_at is None else (now - sent_at).total_seconds()
+        wait = math.ceil(settle_seconds(self.stale_after_seconds) - waited)
+        return TicketBusy(f"Autotask may still add the closing note sent earlier; try again in {wait} s.").failed(
+            stage="closing_note"
+        )

@@ -26,11 +26,11 @@ from entrypoints.container import Container, UseCase, use_cases
 from entrypoints.http.audit import AuditController
 from entrypoints.http.customers import CustomerController
 from entrypoints.http.docs import docs_page
-from entrypoints.http.hardening import AuthThrottle
+from entrypoints.http.hardening import AuthThrottle, TooManyAttempts
 from entrypoints.http.mappings import AutotaskController, MappingController
 from entrypoints.http.problems import problem, refused_fields
 from entrypoints.http.request_bodies import check_body_strictly
-from entrypoints.http.response_specs import problem_response
+from entrypoints.http.response_specs import ERROR_MEANINGS, problem_response
 from entrypoints.http.runs import RunController, TicketRefreshController
 from entrypoints.http.settings import SettingsController
 from entrypoints.http.users import MeController, UserController
@@ -64,20 +64,31 @@ def client_of(request: Request[Any, Any, Any]) -> str:
 
 
 class ApiAuth:
-    """Who sends an API request: the bearer token's user; failed authentication is slowed by `throttle` (ADR 0008)."""
+    """Who sends an API request: the bearer token's user; failed token checks spend the client address's budget in
+    `throttle` (ADR 0035)."""
 
     def __init__(self, throttle: AuthThrottle) -> None:
         self.throttle = throttle
 
     async def authenticated(self, request: Request[Any, Any, Any], authenticate: Authenticate) -> Actor:
-        """The bearer token's user, or 401 after the client's failure delay. Unknown tokens are not audited (there is
-        no actor to record); they are slowed instead."""
-        token = bearer_token(request)
-        actor = None if token is None else await authenticate.execute(token)
-        if actor is None:
-            await self.throttle.failed(client_of(request))
+        """The bearer token's user; 401 without one, 429 while the client's address is over its budget of failed token
+        checks (the token is then not checked: ADR 0035). Unknown tokens are not audited (there is no actor to record);
+        they spend the address's budget instead."""
+        token, client = bearer_token(request), client_of(request)
+        if token is None:
             raise NotAuthorizedException()
-        self.throttle.succeeded(client_of(request))
+        retry_after = await self.throttle.admit(client)
+        if retry_after is not None:
+            raise TooManyAttempts(retry_after)
+        try:
+            actor = await authenticate.execute(token)
+        except BaseException:
+            self.throttle.released(client)
+            raise
+        if actor is None:
+            self.throttle.failed(client)
+            raise NotAuthorizedException()
+        self.throttle.succeeded(client)
         request.state.user = actor.name
         request.state.actor = actor
         return actor
@@ -144,6 +155,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     responses={
         401: problem_response("unauthorized: send BACKUPCHECKS_METRICS_TOKEN or an admin's API token"),
         403: problem_response("forbidden: an API token of a role other than admin"),
+        429: problem_response(ERROR_MEANINGS[429]),
     },
     description="Prometheus metrics. The bearer token is BACKUPCHECKS_METRICS_TOKEN or an admin's API token.",
 )

@@ -79,7 +79,7 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
         return problem(400, InvalidInput.code, "The request is not valid.", errors=_validation_errors(error))
     if isinstance(error, NotAuthorizedException):
         return problem(401, "unauthorized", "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"})
-    code = HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
+    code = getattr(error, "code", None) or HTTP_CODES.get(status, "bad_request" if status == 400 else "client_error")
     detail = [{"field": "body", "message": str(error.detail)}] if status == 400 else None
     return problem(status, code, str(error.detail), errors=detail, headers=error.headers)
 

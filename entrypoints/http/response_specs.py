@@ -9,6 +9,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from msgspec import UNSET, Struct, UnsetType
 
 from application.errors import AutotaskUnavailable, UseCaseError
+from entrypoints.http.hardening import TooManyAttempts
 from entrypoints.http.problems import MEDIA_TYPE
 from entrypoints.shared.errors import use_case_status
 
@@ -42,6 +43,7 @@ ERROR_MEANINGS = {
     404: "not found",
     409: "the state does not allow it",
     422: "the request names something that cannot be used",
+    429: f"{TooManyAttempts.code}: too many failed token checks from this address; not checked now, see Retry-After",
     502: "autotask_rejected: Autotask answered with an error (its text in `detail`); autotask_permission_denied: the "
     "Autotask API user lacks a permission",
     503: f"{AutotaskUnavailable.code}: Autotask did not answer (timeout, network, throttled)",
@@ -51,14 +53,15 @@ ERROR_MEANINGS = {
 def api_responses(
     *errors: int | type[UseCaseError] | tuple[int, str], success: dict[int, tuple[Any, str]] | None = None
 ) -> dict[int, ResponseSpec]:
-    """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given as problem documents, and
-    other success statuses as `{status: (type, text)}`. An error class names its code under its status (so the lists
-    are the use cases' own error classes and cannot drift); a `(status, text)` pair says something else."""
+    """The OpenAPI `responses=` of one `/api/v1` route: 401 and 429 (ADR 0035) always, the error statuses given as
+    problem documents, and other success statuses as `{status: (type, text)}`. An error class names its code under its
+    status (so the lists are the use cases' own error classes and cannot drift); a `(status, text)` pair says something
+    else."""
     specs = {
         status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
         for status, (kind, text) in (success or {}).items()
     }
-    notes: dict[int, list[str]] = {401: []}
+    notes: dict[int, list[str]] = {401: [], 429: []}
     for error in errors:
         if isinstance(error, tuple):
             notes.setdefault(error[0], []).append(error[1])

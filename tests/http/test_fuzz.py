@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 
 from domain.roles import Role
 from entrypoints.asgi import create_app
-from tests.http.conftest import NO_DELAY, HttpWorld, make_world
+from tests.http.conftest import NO_LIMIT, HttpWorld, make_world
 
 EXAMPLES = int(os.environ.get("BACKUPCHECKS_FUZZ_EXAMPLES", "12"))
 UPSTREAM = {502: "autotask_rejected", 503: "autotask_unavailable"}
@@ -61,7 +61,7 @@ def assert_no_server_error(status: int, content_type: str, text: str, where: str
 # --------------------------------------------------------------------------------------------------- schemathesis
 
 WORLD = seeded_world()
-schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(WORLD.container, throttle=NO_DELAY))
+schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(WORLD.container, throttle=NO_LIMIT))
 schema.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
     max_examples=EXAMPLES,
@@ -225,7 +225,7 @@ class Raw:
 @pytest.fixture
 def raw() -> Iterator[Raw]:
     world = seeded_world()
-    with TestClient(create_app(world.container, throttle=NO_DELAY)) as client:
+    with TestClient(create_app(world.container, throttle=NO_LIMIT)) as client:
         yield Raw(client, world)
 
 

@@ -1,8 +1,10 @@
 """HTTP hardening (ADR 0008): control characters refused and audited on every backend, body depth and size limits,
-security headers, the protected /metrics, failed authentication slowed, repeated denials folded with their count."""
+security headers, the protected /metrics, failed token checks limited per address, repeated denials folded with their
+count."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -12,10 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from argon2 import PasswordHasher
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
+from adapters.credentials import Argon2Credentials
 from application.denials import DenialFolder
 from application.errors import NotFound
 from application.ports import AuditQuery, UnitOfWorkFactory
@@ -24,7 +29,8 @@ from domain.roles import Actor, Role
 from entrypoints.asgi import create_app
 from entrypoints.container import Config
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle, too_deep
-from tests.http.conftest import AT, NO_DELAY, Client, HttpWorld, app_on_backend, call
+from tests.asgi import asgi_transport
+from tests.http.conftest import AT, NO_LIMIT, Client, HttpWorld, app_on_backend, call
 from tests.storage_backends import backend_params
 
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
@@ -217,7 +223,7 @@ async def test_the_schema_page_needs_no_internet(client: Client) -> None:
 async def test_metrics_need_the_metrics_token_or_an_admin(world: HttpWorld, tmp_path: Path) -> None:
     metrics_token = secrets.token_urlsafe(24)
     world.container.config.override(providers.Object(Config(data_dir=tmp_path, metrics_token=metrics_token)))
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
+    async with AsyncTestClient(create_app(world.container, throttle=NO_LIMIT)) as client:
         assert (await client.get("/metrics")).status_code == 401
         assert (await client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
         assert (await client.get("/metrics", headers=world.auth(OP))).status_code == 403
@@ -230,41 +236,93 @@ async def test_metrics_need_the_metrics_token_or_an_admin(world: HttpWorld, tmp_
 # ------------------------------------------------------------------------------------------ failed authentication
 
 
-class Recorder:
+class Clock:
     def __init__(self) -> None:
         self.now = 0.0
-        self.slept: list[float] = []
 
-    def clock(self) -> float:
+    def __call__(self) -> float:
         return self.now
 
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+
+class CountingCredentials(Argon2Credentials):
+    """The real credentials, counting the token checks (each check hashes the token once)."""
+
+    def __init__(self) -> None:
+        super().__init__(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        self.checks = 0
+
+    def hash_token(self, token: str) -> str:
+        self.checks += 1
+        return super().hash_token(token)
 
 
-def test_throttle_doubles_per_client_up_to_the_cap_and_forgets_after_the_window() -> None:
-    r = Recorder()
-    throttle = AuthThrottle(base=0.1, cap=1.0, window=60, clients=2, clock=r.clock)
-    assert [throttle.delay("a") for _ in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
-    assert max(throttle.delay("a") for _ in range(5000)) == 1.0  # no overflow however long a client insists
-    assert throttle.delay("b") == 0.1  # per client
-    r.now += 61
-    assert throttle.delay("a") == 0.1  # a quiet window starts over
-    throttle.delay("c")  # a third client: the least recently failing one is forgotten
-    assert len(throttle._failures) == 2
+async def test_the_budget_refills_at_its_rate_is_per_client_and_bounded_in_memory() -> None:
+    clock = Clock()
+    throttle = AuthThrottle(burst=3, rate=0.5, clients=2, clock=clock)
+    for _ in range(3):
+        assert await throttle.admit("a") is None
+        throttle.failed("a")
+    assert await throttle.admit("a") == 2  # one more check fits in 1 / 0.5 s
+    assert await throttle.admit("b") is None  # per client
+    throttle.succeeded("b")
+    clock.now += 2
+    assert await throttle.admit("a") is None  # refilled by one
+    throttle.failed("a")
+    assert await throttle.admit("a") == 2  # and spent again
+    clock.now += 1000
+    for _ in range(3):  # a long quiet spell refills the burst, no more
+        assert await throttle.admit("a") is None
+        throttle.failed("a")
+    assert await throttle.admit("a") == 2
+    assert await throttle.admit("c") is None  # a third client: the least recently seen one is forgotten
+    assert len(throttle._budgets) == 2
 
 
-async def test_wrong_tokens_are_slowed_and_a_right_one_is_not(world: HttpWorld) -> None:
-    r = Recorder()
-    throttle = AuthThrottle(base=0.05, cap=2.0, clock=r.clock, sleep=r.sleep)
-    async with AsyncTestClient(create_app(world.container, throttle=throttle)) as client:
-        for _ in range(8):
-            assert (await client.get("/api/v1/runs", headers={"Authorization": "Bearer nope"})).status_code == 401
-        assert r.slept == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
-        assert (await call(client, world, R, "GET", "/api/v1/runs")).status_code == 200
-        assert (await client.get("/api/v1/runs")).status_code == 401
-        assert r.slept[-1] == 0.05  # a success clears the client's failures
+async def test_checks_in_flight_count_against_the_budget_and_a_success_clears_it() -> None:
+    throttle = AuthThrottle(burst=2, clock=Clock())
+    assert await throttle.admit("a") is None and await throttle.admit("a") is None
+    third = asyncio.ensure_future(throttle.admit("a"))
+    await asyncio.sleep(0)
+    assert not third.done()  # both admitted checks may still fail: the third waits
+    throttle.failed("a")
+    await asyncio.sleep(0)
+    assert not third.done()  # one failure spent, one check in flight: still no room
+    throttle.released("a")  # that check could not run (the database failed): nothing spent
+    assert await third is None
+    throttle.succeeded("a")
+    assert throttle._budgets["a"].spent == 0 and throttle._budgets["a"].in_flight == 0
+
+
+async def test_parallel_wrong_tokens_from_one_address_check_at_most_the_budget(world: HttpWorld) -> None:
+    """Issue 21: the delay before a 401 let parallel guesses reach ~13 checks a second. Now 40 parallel wrong tokens
+    from one address are checked 5 times (the budget); the other 35 are answered 429 without a check."""
+    credentials, clock = CountingCredentials(), Clock()
+    world.container.hasher.override(providers.Object(credentials))
+    app = create_app(world.container, throttle=AuthThrottle(burst=5, rate=0.5, clock=clock))
+
+    def client_from(address: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=asgi_transport(app, (address, 40000)), base_url="http://testserver")
+
+    async with client_from("198.51.100.7") as guesser, client_from("203.0.113.9") as other:
+        wrong = [{"Authorization": f"Bearer guess-{n}"} for n in range(40)]
+        answers = await asyncio.gather(*(guesser.get("/api/v1/runs", headers=h) for h in wrong))
+        assert credentials.checks == 5
+        assert sorted(r.status_code for r in answers) == [401] * 5 + [429] * 35
+        locked = next(r for r in answers if r.status_code == 429)
+        assert locked.json()["code"] == "authentication_locked" and locked.headers["retry-after"] == "2"
+        assert "Too many failed token checks" in locked.json()["detail"]
+
+        assert (await other.get("/api/v1/runs", headers=world.auth(R))).status_code == 200  # another address
+        r = await guesser.get("/api/v1/runs", headers=world.auth(R))  # a right token, not checked while limited
+        assert r.status_code == 429 and credentials.checks == 6
+        assert (await guesser.get("/api/v1/runs")).status_code == 401  # no token: nothing to check or limit
+
+        clock.now += 2
+        assert (await guesser.get("/api/v1/runs", headers=world.auth(R))).status_code == 200
+        assert credentials.checks == 7
+        for h in wrong[:5]:  # the success cleared the address's failures: a full budget again
+            assert (await guesser.get("/api/v1/runs", headers=h)).status_code == 401
+        assert (await guesser.get("/metrics", headers=wrong[5])).status_code == 429  # on every authenticated route
 
 
 # --------------------------------------------------------------------------------------------------------- denials
@@ -298,7 +356,7 @@ def test_a_forgotten_pair_hands_back_its_count() -> None:
 
 
 async def test_repeated_denials_are_folded_and_counted(world: HttpWorld) -> None:
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
+    async with AsyncTestClient(create_app(world.container, throttle=NO_LIMIT)) as client:
         for _ in range(50):
             r = await call(client, world, R, "POST", "/api/v1/runs/r-err/autotask-ticket")
             assert r.status_code == 403
@@ -363,7 +421,7 @@ async def test_a_rejected_request_is_still_400_when_its_audit_cannot_be_written(
             raise ConnectionError("the database does not answer")
 
     world.container.record_rejected_request.override(providers.Object(Unwritable()))
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
+    async with AsyncTestClient(create_app(world.container, throttle=NO_LIMIT)) as client:
         r = await call(client, world, R, "GET", "/api/v1/runs/a%00b")
     assert r.status_code == 400 and r.json()["code"] == "invalid_input"
     assert "could not audit a rejected request on GET /api/v1/runs/{run_id}: ConnectionError" in caplog.text

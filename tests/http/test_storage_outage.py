@@ -25,7 +25,7 @@ from application.use_cases.create_ticket import Created, CreateTicket
 from domain.picklists import Picklists
 from domain.roles import Role
 from entrypoints.asgi import create_app
-from tests.http.conftest import AT, NO_DELAY, make_world
+from tests.http.conftest import AT, NO_LIMIT, make_world
 from tests.storage_backends import backend_params, execute_on_server, postgres_url, storage_backend
 from tests.support import OPERATOR, PASSWORD, UseCaseWorld
 
@@ -88,7 +88,7 @@ async def test_a_database_outage_mid_run_answers_503_database_unavailable(
             await uow.commit()
         await storage.dispose()  # the app serves from its own event loop: no connection of this one in the pool
         headers = world.auth(Role.OPERATOR)
-        async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as client:
+        async with AsyncTestClient(create_app(world.container, throttle=NO_LIMIT)) as client:
             before = await client.get("/api/v1/runs/r-1", headers=headers)
             assert before.status_code == 404 and before.json()["code"] == "run_not_found"
             await _break(name, storage, how)

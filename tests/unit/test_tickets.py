@@ -17,6 +17,7 @@ from application.errors import (
     Forbidden,
     NotConfigured,
     NotFound,
+    TicketBusy,
     UseCaseError,
 )
 from application.ports import NoteDraft, PsaRejected, PsaUnavailable, TicketFacts
@@ -314,9 +315,12 @@ async def test_lost_note_answer_is_found_by_text_not_added_again(world: UseCaseW
     world.psa.fail_next("add_ticket_note", LOST_ANSWER)
     with pytest.raises(AutotaskUnavailable):
         await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    with pytest.raises(TicketBusy):  # the attempt's claim is kept until it grows stale (ADR 0036)
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    world.clock.advance(120)
     await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
     assert len(world.psa.tickets[ticket_id].notes) == 1 and world.psa.tickets[ticket_id].status == 5
-    assert world.psa.calls["find_ticket_note"] == 1
+    assert world.psa.calls["find_ticket_note"] == 1 and world.psa.calls["add_ticket_note"] == 1
 
 
 @EVERY_BACKEND
@@ -438,9 +442,13 @@ async def test_a_note_call_that_hangs_ends_by_its_deadline_and_is_looked_up_next
         )
     async with world.uow() as uow:
         link = await uow.tickets.get("run-1")
-    assert link is not None and link.closing_note_attempted and link.closing_note_claimed_at is None
+    assert link is not None and link.closing_note_attempted and link.closing_note_claimed_at == world.clock.now()
+    world.clock.advance(120)  # stale, but Autotask may still apply the POST that hung: looked up, not added again
+    with pytest.raises(TicketBusy, match="may still add the closing note"):
+        await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
+    world.clock.advance(240)  # 360 s: the send deadline and Autotask's window have passed
     await ResolveTicket(world.deps).execute(OPERATOR, "run-1")
-    assert world.psa.calls["find_ticket_note"] == 1 and len(world.psa.tickets[ticket_id].notes) == 1
+    assert world.psa.calls["find_ticket_note"] == 2 and len(world.psa.tickets[ticket_id].notes) == 1
 
 
 async def test_a_ticket_closed_by_a_person_is_not_recorded_as_resolved_by_backupchecks(world: UseCaseWorld) -> None:

@@ -28,7 +28,7 @@ from entrypoints.asgi import create_app
 from entrypoints.web.customer_rows import customer_rows
 from entrypoints.web.plumbing import page
 from entrypoints.web.run_rows import CellKind, run_rows
-from tests.http.conftest import AT, NO_DELAY, Client, HttpWorld, make_world
+from tests.http.conftest import AT, NO_LIMIT, Client, HttpWorld, make_world
 
 PASSWORD = "a long enough password"
 
@@ -43,7 +43,7 @@ def world(tmp_path: Path) -> HttpWorld:
 
 @pytest.fixture
 async def client(world: HttpWorld) -> AsyncIterator[Client]:
-    async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
+    async with AsyncTestClient(create_app(world.container, throttle=NO_LIMIT)) as c:
         yield c
 
 
@@ -177,7 +177,7 @@ def empty_parts(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
-    return create_app(make_world(tmp_path_factory.mktemp("render")).container, throttle=NO_DELAY)
+    return create_app(make_world(tmp_path_factory.mktemp("render")).container, throttle=NO_LIMIT)
 
 
 def rendered(app: Litestar, path: str, name: str, actor: Actor, **context: Any) -> str:
