@@ -51,7 +51,7 @@ from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.create_ticket import CreateTicket
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.get_ticket import GetTicket
-from application.use_cases.list_customers import CountCustomers, GetCustomer, ListCustomers
+from application.use_cases.list_customers import CountCustomers, GetCustomer, ListCustomerNames, ListCustomers
 from application.use_cases.map_customer import MapCustomer
 from application.use_cases.mapping_files import ExportMappings, ImportMappings
 from application.use_cases.mapping_suggestions import AcceptSuggestions, SuggestMappings
@@ -247,6 +247,7 @@ class Container(containers.DeclarativeContainer):
 
     put_customer = UseCase(PutCustomer, deps)
     list_customers = UseCase(ListCustomers, deps)
+    list_customer_names = UseCase(ListCustomerNames, deps)
     count_customers = UseCase(CountCustomers, deps)
     get_customer = UseCase(GetCustomer, deps)
     put_run = UseCase(PutRun, deps)
