@@ -20,7 +20,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict domain application adapters entrypoints tests/bench.py
+	$(BIN)/mypy --strict domain application adapters entrypoints tests verify
 	$(BIN)/lint-imports
 
 test: lint

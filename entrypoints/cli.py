@@ -209,7 +209,7 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging()
     prepare_database(Config.from_env())
     uvicorn.run(
-        "entrypoints.http.app:app_from_env",
+        "entrypoints.asgi:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,

@@ -213,7 +213,7 @@ def cannot_listen(host: str, port: int) -> str | None:
 def run_demo(host: str, port: int, data_dir: Path) -> int:
     import uvicorn
 
-    from entrypoints.http.app import create_app
+    from entrypoints.asgi import create_app
 
     reason = cannot_listen(host, port)  # before the database is replaced and logins are printed that would not work
     if reason is not None:

@@ -56,9 +56,9 @@ from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import Environment
 from domain.tickets import TicketLink, TicketStatus
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import _defaults
-from entrypoints.http.app import create_app
 
 SCALE = float(os.environ.get("BENCH_SCALE") or 1)
 RUNS, CUSTOMERS, LINKS, AUDIT = (

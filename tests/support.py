@@ -87,7 +87,7 @@ class UseCaseWorld:
         """The ports, with the PSA's operations wrapped (see PatchedConnector)."""
         return replace(self.deps, psa=PatchedConnector(self.psa, **wrappers))
 
-    async def configure(self, **changes: object) -> None:
+    async def configure(self, **changes: Any) -> None:
         """Enable the integration with working credentials and valid defaults (the fake's picklists)."""
         self.psa.accept = ("api@example.com", PASSWORD, "TRACKING01")
         async with self.uow() as uow:
@@ -112,7 +112,7 @@ class UseCaseWorld:
                 time_entries_visible=True,  # as a Test connection just now found
                 rights_checked_at=self.clock.now(),
             )
-            await uow.settings.save(replace(settings, **changes))  # type: ignore[arg-type]
+            await uow.settings.save(replace(settings, **changes))
             await uow.commit()
 
     async def seed(self, run: Run | None = None, *, company_id: int | None = 100, customer_name: str = "Acme") -> Run:

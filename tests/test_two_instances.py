@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -72,7 +72,8 @@ def serving(env: dict[str, str], pids: list[int] | None = None) -> Iterator[str]
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                assert process.stderr is not None  # a pipe: stderr=PIPE above
+                raise RuntimeError(f"serve did not start: {process.stderr.read().decode()[-2000:]}")
             time.sleep(0.1)
         yield base
     finally:
@@ -144,15 +145,15 @@ def test_two_processes_on_one_postgresql_never_exceed_three_in_flight(backend: s
 
 
 @contextmanager
-def _sync(manager: object) -> Iterator[str]:
+def _sync(manager: AbstractAsyncContextManager[str]) -> Iterator[str]:
     """An async context manager (the test database) entered from this synchronous test."""
     loop = asyncio.new_event_loop()
     try:
-        value = loop.run_until_complete(manager.__aenter__())  # type: ignore[attr-defined]
+        value = loop.run_until_complete(manager.__aenter__())
         try:
             yield value
         finally:
-            loop.run_until_complete(manager.__aexit__(None, None, None))  # type: ignore[attr-defined]
+            loop.run_until_complete(manager.__aexit__(None, None, None))
     finally:
         loop.close()
 
@@ -183,7 +184,7 @@ def configure_sync(base: str, token: str) -> None:
 
 def sync_runs(base: str, token: str) -> list[str]:
     """The times of the scheduled status syncs, oldest first, from the audit log (actor `system`)."""
-    query = {"actor": "system", "action": "ticket.refresh", "order": "asc", "limit": 500}
+    query: dict[str, str | int] = {"actor": "system", "action": "ticket.refresh", "order": "asc", "limit": 500}
     answer = httpx.get(f"{base}/api/v1/audit", params=query, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     return [r["at"] for r in answer.json()["items"]]
 

@@ -5,8 +5,6 @@ off; `backupchecks audit verify` fails on both, against the anchor beside the ke
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 from pathlib import Path
 
@@ -14,23 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from adapters.audit_anchor import ANCHOR_FILE
-from adapters.sql import SqlStorage
-from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash
+from domain.audit import AuditRecord
+from tests.audit_chain import downgraded_chain, stored_records
 from verify.conftest import Stack, record
 
 ROW = "UPDATE audit_records SET key_id = :key_id, actor = :actor, prev_hash = :prev_hash, hash = :hash WHERE seq = :seq"
-
-
-def records(stack: Stack) -> list[AuditRecord]:
-    async def read() -> list[AuditRecord]:
-        storage = SqlStorage(stack.database_url)
-        try:
-            async with storage() as uow:
-                return await uow.audit.all()
-        finally:
-            await storage.dispose()
-
-    return asyncio.run(read())
 
 
 def tamper(stack: Stack, statement: str, rows: list[dict[str, object]] | None = None) -> None:
@@ -58,15 +44,12 @@ def verify(stack: Stack, *argv: str) -> tuple[int, dict[str, object]]:
 
 def test_a_downgraded_or_truncated_chain_of_a_served_database_fails_audit_verify(stack: Stack, tmp_path: Path) -> None:
     stack.stop_all()  # nothing appends while the records are rewritten
-    original = records(stack)
+    original = stored_records(stack.database_url)
     assert len(original) >= 3 and verify(stack)[0] == 0
-    prev, rewritten = GENESIS_HASH, []
-    for rec in original:  # key ids NULL, record 2 edited, the chain recomputed as plain SHA-256
-        entry = dataclasses.replace(rec.entry, actor="mallory") if rec.seq == 2 else rec.entry
-        digest = unkeyed_hash(rec.seq, entry, prev)
-        rewritten.append(row(rec, key_id=None, actor=entry.actor, prev_hash=prev, hash=digest))
-        prev = digest
-    tamper(stack, ROW, rewritten)
+    rewritten = downgraded_chain(original, edited_seq=2)  # key ids NULL, the chain recomputed as plain SHA-256
+    tamper(
+        stack, ROW, [row(r.record, key_id=None, actor=r.actor, prev_hash=r.prev_hash, hash=r.hash) for r in rewritten]
+    )
     downgraded = verify(stack)
     assert downgraded[0] == 2 and downgraded[1]["fault"] == "downgraded", downgraded
     tamper(stack, ROW, [row(r) for r in original])

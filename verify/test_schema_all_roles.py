@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 
 from domain.roles import Role
-from entrypoints.http.app import create_app
+from entrypoints.asgi import create_app
 from entrypoints.http.hardening import AuthThrottle
 from tests.http.conftest import HttpWorld, make_world
 from verify.schemathesis_hooks import PROTECTED_USER_ENV

@@ -41,8 +41,8 @@ from adapters.secret_box import FernetSecretBox
 from adapters.sql import SqlStorage, default_database_url
 from adapters.sql.migrate import upgrade
 from domain.roles import Actor, Role
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container
-from entrypoints.http.app import create_app
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle
 from verify.conftest import record
 
@@ -180,7 +180,8 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     async def add_users() -> None:
         for role in Role:
             new = await container.add_user().execute(Actor("cli", Role.ADMIN), role.value, role)
-            tokens[role], _ = new.token, passwords.append(new.password)
+            tokens[role] = new.token
+            passwords.append(new.password)
         storage = container.storage()
         if isinstance(storage, SqlStorage):
             await storage.dispose()  # the server's own event loop opens its connections anew

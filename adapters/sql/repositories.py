@@ -1,11 +1,11 @@
-"""The repositories. They run statements through their unit of work and never commit."""
+"""The repositories. They run statements through their unit of work (as `Statements`) and never commit."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -13,15 +13,13 @@ from sqlalchemy.engine import RowMapping
 from adapters.audit_key import signing_key
 from adapters.sql import rows
 from adapters.sql import tables as t
+from adapters.sql.statements import Statements
 from application.ports import AuditAnchorStore, AuditKeys, AuditQuery, CustomerQuery, MappingFilter, RunQuery, User
 from domain.audit import AuditEntry, AuditKeyring, AuditRecord, chain
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer, Run
 from domain.settings import AutotaskSettings
 from domain.tickets import LinkState, TicketLink
-
-if TYPE_CHECKING:
-    from adapters.sql.storage import SqlUnitOfWork
 
 AUDIT_LOCK_KEY = 0x62636175646974  # "bcaudit": the PostgreSQL advisory lock that serializes audit appends
 IN_CHUNK = 1000  # ids per IN (…) list, well under every driver's parameter limit
@@ -30,7 +28,7 @@ SWAP_PARAMETERS = 30_000
 
 
 class _Repo:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
+    def __init__(self, uow: Statements) -> None:
         self._uow = uow
 
     async def _rows(self, statement: sa.Select[Any]) -> list[RowMapping]:
@@ -292,7 +290,7 @@ class SqlAudit(_Repo):
     PostgreSQL by a transaction-scoped advisory lock taken before reading the chain's head, on SQLite by the write
     lock every unit of work holds (BEGIN IMMEDIATE). The primary key on seq refuses a fork in any case."""
 
-    def __init__(self, uow: SqlUnitOfWork, keys: AuditKeys, anchor: AuditAnchorStore | None) -> None:
+    def __init__(self, uow: Statements, keys: AuditKeys, anchor: AuditAnchorStore | None) -> None:
         super().__init__(uow)
         self.keys = keys
         self.anchor = anchor

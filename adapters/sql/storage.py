@@ -91,7 +91,8 @@ class SqlUnitOfWork:
     """One transaction on one pooled connection. `async with uow:` begins it; leaving without `commit()` rolls it
     back. After `commit()` the next statement begins a new transaction (also rolled back unless committed).
     A database failure that leaves `async with` (or prevents it) is the storage port's error: StorageUnavailable
-    when the database did not answer, StorageRefused when it refused a value."""
+    when the database did not answer, StorageRefused when it refused a value. It builds its repositories and is their
+    `Statements` (adapters.sql.statements)."""
 
     def __init__(
         self,

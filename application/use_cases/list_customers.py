@@ -4,20 +4,48 @@ customer by id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from application.attempts import Attempt
 from application.deps import UseCase
 from application.errors import CustomerNotFound
 from application.ports import CustomerQuery, MappingFilter
-from domain.mapping import CompanyMapping
+from domain.mapping import CompanyMapping, MappingStatus
 from domain.roles import Actor, Permission
 from domain.runs import Customer
+
+
+class CustomerAction(StrEnum):
+    """What the caller may do to a customer's mapping now (each a POST of the pages and the API)."""
+
+    MAP = "map"
+    """Choose (or change) the Autotask company."""
+    REFRESH = "refresh"
+    CONFIRM = "confirm"
+    """Accept the company's new name."""
+    CLEAR = "clear"
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerView:
     customer: Customer
     mapping: CompanyMapping | None
+    actions: tuple[CustomerAction, ...] = ()
+    """Decided here (`customer_view`), as RunView's are, so no page decides by role or status."""
+
+
+def customer_view(actor: Actor, customer: Customer, mapping: CompanyMapping | None) -> CustomerView:
+    """The customer with what the caller may do to its mapping now: a mapper may map any customer, and re-check or
+    clear a mapped one; a renamed company's new name may be confirmed."""
+    if not actor.may(Permission.MANAGE_MAPPINGS):
+        return CustomerView(customer, mapping)
+    actions = [CustomerAction.MAP]
+    if mapping is not None and mapping.company_id:
+        actions.append(CustomerAction.REFRESH)
+        if mapping.status is MappingStatus.RENAMED:
+            actions.append(CustomerAction.CONFIRM)
+        actions.append(CustomerAction.CLEAR)
+    return CustomerView(customer, mapping, tuple(actions))
 
 
 class ListCustomers(UseCase):
@@ -35,7 +63,7 @@ class ListCustomers(UseCase):
         async with self.deps.uow(read_only=True) as uow:
             customers = await uow.customers.query(query)
             mappings = await uow.mappings.get_many([c.id for c in customers])
-        return [CustomerView(c, mappings.get(c.id)) for c in customers]
+        return [customer_view(actor, c, mappings.get(c.id)) for c in customers]
 
 
 class ListCustomerNames(UseCase):
@@ -64,4 +92,4 @@ class GetCustomer(UseCase):
             mapping = None if customer is None else await uow.mappings.get(customer_id)
         if customer is None:
             raise CustomerNotFound()
-        return CustomerView(customer, mapping)
+        return customer_view(actor, customer, mapping)

@@ -1,1 +1,1 @@
-"""The HTTP API (docs/http-api.md); `create_app(container)` lives in `entrypoints.http.app`."""
+"""The HTTP API (docs/http-api.md); entrypoints/asgi.py mounts it with the pages (`create_app(container)`)."""

@@ -16,8 +16,9 @@ from domain.audit import Outcome
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import Limit, Moment, SeqCursor
-from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import SINGLE_LINE, AuditPage, AuditRecordOut, VerifyOut, out, utc
+from entrypoints.http.response_specs import api_responses
+from entrypoints.http.schemas.audit import AuditPage, AuditRecordOut, VerifyOut
+from entrypoints.http.schemas.common import SINGLE_LINE, out, utc
 
 Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]
 

@@ -15,16 +15,9 @@ from application.use_cases.put_customer import PutCustomer
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import CustomerId, Limit, NameCursor
-from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import (
-    SINGLE_LINE,
-    CustomerIn,
-    CustomerOut,
-    CustomerPage,
-    Saved,
-    customer_in,
-    customer_out,
-)
+from entrypoints.http.response_specs import api_responses
+from entrypoints.http.schemas.common import SINGLE_LINE, Saved
+from entrypoints.http.schemas.customers import CustomerIn, CustomerOut, CustomerPage, customer_in, customer_out
 
 
 class CustomerController(Controller):

@@ -1,5 +1,5 @@
-"""HTTP hardening (ADR 0008): body size and JSON depth limits, security headers on every answer, `Cache-Control:
-no-store` on API answers, and failed authentication slowed per client."""
+"""HTTP hardening (ADR 0008): body size and JSON depth limits, `OPTIONS` answers, and failed authentication slowed per
+client. The security headers are in entrypoints/shared/headers.py (ADR 0037)."""
 
 from __future__ import annotations
 
@@ -20,23 +20,6 @@ MAX_JSON_DEPTH = 32
 """JSON nested deeper than this (arrays and objects) is refused with 400 invalid_input; the deepest body the API
 takes is 3 levels (a run, its objects, one object)."""
 
-SECURITY_HEADERS = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-)
-API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-"""JSON answers load nothing and are never framed."""
-DOCS_CSP = (
-    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    b"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
-)
-"""The /schema page: Swagger UI from this server only (its start-up script is inline), nothing from elsewhere."""
-NO_STORE_PREFIXES = ("/api/", "/metrics")
-
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether decoded JSON nests arrays/objects deeper than `limit` (iterative: no recursion on hostile input)."""
@@ -51,21 +34,6 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
         if not level:
             return False
     return any(isinstance(item, dict | list) for item in level)
-
-
-async def security_headers(message: Message, scope: Scope) -> None:
-    """A `before_send` hook (it sees every answer, an unrouted 404 too): the default security headers (an answer may
-    set its own first), `no-store` on API and metrics answers, and a Content-Security-Policy fit for the answer (the
-    docs page may run its own scripts)."""
-    if message["type"] != "http.response.start":
-        return
-    path = str(scope.get("path", ""))
-    extra = [*SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP if path.startswith("/schema") else API_CSP)]
-    if path.startswith(NO_STORE_PREFIXES):
-        extra.append((b"cache-control", b"no-store"))
-    headers = list(message.get("headers", []))
-    present = {bytes(name).lower() for name, _ in headers}
-    message["headers"] = headers + [(name, value) for name, value in extra if name not in present]
 
 
 def allowed_methods(app: Litestar) -> dict[str, str]:

@@ -33,9 +33,9 @@ from application.use_cases.search_companies import SearchCompanies
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, encode_cursor, paginate
 from entrypoints.http.parameters import CompanyCursor, CustomerId, Limit, NameCursor
-from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import (
-    SINGLE_LINE,
+from entrypoints.http.response_specs import api_responses
+from entrypoints.http.schemas.common import SINGLE_LINE, out
+from entrypoints.http.schemas.mappings import (
     AcceptedOut,
     AcceptSuggestionsIn,
     CompanyList,
@@ -47,7 +47,6 @@ from entrypoints.http.schemas import (
     RefusedOut,
     SuggestionOut,
     SuggestionPage,
-    out,
 )
 
 

@@ -3,6 +3,9 @@ what the server accepts and answers (checked by schemathesis with every check, A
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from litestar import Litestar
 from litestar.openapi.spec import (
     OpenAPIFormat,
@@ -16,16 +19,17 @@ from litestar.openapi.spec import (
 from msgspec import Struct
 
 from domain.settings import UDF_NAME_MAX, UDF_VALUE_MAX, UDFS_MAX
-from entrypoints.http import schemas as bodies
+from entrypoints.http import schemas as wire
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from entrypoints.http.schemas import MULTI_LINE, RFC3339, SINGLE_LINE
+from entrypoints.http.schemas.common import MULTI_LINE, RFC3339, SINGLE_LINE
 
-REQUEST_BODIES = tuple(
+REQUEST_BODIES = frozenset(
     kind
-    for kind in vars(bodies).values()
+    for module in pkgutil.iter_modules(wire.__path__)
+    for kind in vars(importlib.import_module(f"{wire.__name__}.{module.name}")).values()
     if isinstance(kind, type) and issubclass(kind, Struct) and kind.__struct_config__.forbid_unknown_fields
 )
-"""Every request body: each refuses a field it does not know (400 invalid_input)."""
+"""Every request body of every resource's wire module: each refuses a field it does not know (400 invalid_input)."""
 LIMITS = (
     f"Bodies are JSON (`application/json`), at most {MAX_BODY_BYTES} bytes (413 payload_too_large) and nested at "
     f"most {MAX_JSON_DEPTH} deep (400 invalid_input). Control characters are refused (400 invalid_input) in ids "

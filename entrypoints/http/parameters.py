@@ -8,7 +8,7 @@ from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import PathParameter, QueryParameter
 
 from entrypoints.http.pagination import CURSOR, CURSOR_FORMAT
-from entrypoints.http.schemas import RFC3339, SINGLE_LINE
+from entrypoints.http.schemas.common import RFC3339, SINGLE_LINE
 
 CustomerId = Annotated[
     str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE, description="Backupchecks' own customer id.")

@@ -1,4 +1,6 @@
-"""Errors to HTTP, in one place: RFC 9457 problem documents (`application/problem+json`)."""
+"""Errors to HTTP, in one place: the status each error answers and the exception handlers that answer it with an
+RFC 9457 problem document (`application/problem+json`). How the OpenAPI document describes these answers:
+`response_specs.py`; how bodies are read before a route runs: `request_bodies.py`."""
 
 from __future__ import annotations
 
@@ -8,18 +10,9 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
-from litestar.exceptions import (
-    ClientException,
-    HTTPException,
-    NotAuthorizedException,
-    SerializationException,
-    ValidationException,
-)
-from litestar.openapi.datastructures import ResponseSpec
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.types import ExceptionHandlersMap
-from msgspec import UNSET, Struct, UnsetType
 
 from application.errors import (
     AutotaskRejected,
@@ -36,10 +29,8 @@ from application.errors import (
     Unprocessable,
     UseCaseError,
 )
-from entrypoints.http.hardening import MAX_JSON_DEPTH, too_deep
 
 MEDIA_TYPE = "application/problem+json"
-TOO_DEEP = f"The body nests arrays and objects more than {MAX_JSON_DEPTH} deep."
 FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 LOGGER = logging.getLogger("backupchecks.http")
@@ -62,127 +53,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "too_many_requests",
 }
-
-
-class FieldError(Struct, omit_defaults=True):
-    """One item of `errors`: `{field, message}` in a `400 invalid_input`; `{line, customer_id, code, message}` in a
-    mappings file's `422 import_invalid`."""
-
-    message: str
-    field: str | UnsetType = UNSET
-    line: int | UnsetType = UNSET
-    customer_id: str | UnsetType = UNSET
-    code: str | UnsetType = UNSET
-
-
-class Problem(Struct, omit_defaults=True):
-    """An error answer (RFC 9457), as the OpenAPI document describes it."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[FieldError] | UnsetType = UNSET
-
-
-ERROR_MEANINGS = {
-    400: "invalid_input: a value is missing, malformed or out of range (see `errors`)",
-    401: "unauthorized: no bearer token, or one that matches no user",
-    403: "forbidden: your role may not do this",
-    404: "not found",
-    409: "the state does not allow it",
-    422: "the request names something that cannot be used",
-    502: "autotask_rejected: Autotask answered with an error (its text in `detail`); autotask_permission_denied: the "
-    "Autotask API user lacks a permission",
-    503: f"{AutotaskUnavailable.code}: Autotask did not answer (timeout, network, throttled)",
-}
 STORAGE_STATUS = {StorageUnavailable: 503, StorageRefused: 422}
-
-
-def api_responses(
-    *errors: int | type[UseCaseError] | tuple[int, str], success: dict[int, tuple[Any, str]] | None = None
-) -> dict[int, ResponseSpec]:
-    """The OpenAPI `responses=` of one `/api/v1` route: 401 always, the error statuses given as problem documents, and
-    other success statuses as `{status: (type, text)}`. An error class names its code under its status (so the lists
-    are the use cases' own error classes and cannot drift); a `(status, text)` pair says something else."""
-    specs = {
-        status: ResponseSpec(data_container=kind, description=text, generate_examples=False)
-        for status, (kind, text) in (success or {}).items()
-    }
-    notes: dict[int, list[str]] = {401: []}
-    for error in errors:
-        if isinstance(error, tuple):
-            notes.setdefault(error[0], []).append(error[1])
-        elif isinstance(error, int):
-            notes.setdefault(error, [])
-        else:
-            notes.setdefault(use_case_status(error), []).append(error.code)
-    for status in sorted(notes):
-        codes = ", ".join(notes[status])
-        specs[status] = problem_response(ERROR_MEANINGS[status] + (f": {codes}" if codes else ""))
-    return specs
-
-
-def problem_response(description: str) -> ResponseSpec:
-    """An error answer in the OpenAPI document: a problem document."""
-    return ResponseSpec(data_container=Problem, description=description, media_type=MEDIA_TYPE, generate_examples=False)
-
-
-class ApiRequest(Request[Any, Any, Any]):
-    """JSON bodies only: a body sent as another media type is 415 and bytes that are not UTF-8 are 400, not 500.
-    A body without a Content-Type is read as JSON (some clients leave it out)."""
-
-    async def json(self) -> Any:
-        media_type = self.content_type[0]
-        if (
-            media_type
-            and media_type != "application/json"
-            and not media_type.endswith("+json")
-            and (await self.body()).strip()
-        ):
-            raise HTTPException(status_code=415, detail="Send the body as application/json.")
-        try:
-            value = await super().json()
-        except UnicodeDecodeError as error:
-            raise ClientException("The body is not valid UTF-8.") from error
-        except SerializationException as error:  # the decoder's own text names bytes and internals: not for clients
-            raise ClientException("The body is not valid JSON.") from error
-        except RecursionError as error:  # nested beyond what the decoder can follow
-            raise ClientException(TOO_DEEP) from error
-        if too_deep(value):
-            raise ClientException(TOO_DEEP)
-        return value
-
-
-async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
-    """Refuse a body whose values only fit the route's type after conversion (`"true"` for a boolean, `"100"` for an
-    id): Litestar converts leniently, the OpenAPI document promises JSON types exactly."""
-    data = request.route_handler.parsed_fn_signature.parameters.get("data")
-    if data is None or not (await request.body()).strip():
-        return
-    value = await request.json()
-    try:
-        msgspec.convert(value, data.annotation, strict=False)
-    except msgspec.ValidationError:
-        return  # invalid however read: Litestar's own validation reports it, with any path or query errors
-    try:
-        msgspec.convert(_integral(value), data.annotation, strict=True)
-    except msgspec.ValidationError as error:
-        message, _, where = str(error).partition(" - at `$")
-        key = where.rstrip("`").lstrip(".")
-        raise ValidationException("The request is not valid.", extra=[{"key": key, "message": message}]) from None
-
-
-def _integral(value: Any) -> Any:
-    """JSON has one number type: `100.0` is the integer 100 (as JSON Schema's `integer` says)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    return value
 
 
 def problem(

@@ -43,25 +43,18 @@ from domain.roles import Actor
 from domain.runs import RunStatus
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import Limit, Moment, RunCursor, RunId
-from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import (
-    SINGLE_LINE,
-    RunIn,
-    RunOut,
-    RunPage,
-    Saved,
-    SyncOut,
+from entrypoints.http.response_specs import api_responses
+from entrypoints.http.schemas.common import SINGLE_LINE, Saved, out, utc
+from entrypoints.http.schemas.runs import RunIn, RunOut, RunPage, run_out
+from entrypoints.http.schemas.sync import SyncOut, sync_out
+from entrypoints.http.schemas.tickets import (
     TicketDraftOut,
     TicketLinkOut,
     TicketsRefreshedOut,
     TicketsRefreshIn,
     TicketViewOut,
     draft_out,
-    out,
-    run_out,
-    sync_out,
     ticket_view_out,
-    utc,
 )
 from entrypoints.metrics import Metrics
 

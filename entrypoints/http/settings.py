@@ -11,21 +11,17 @@ from application.use_cases.diagnostics import CheckConnection, GetPicklists, Get
 from application.use_cases.settings import GetSettings, SettingsChange, UpdateSettings
 from application.use_cases.test_ticket import MakeTestTicket
 from domain.roles import Actor
-from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import (
-    ConnectionOut,
-    PicklistsOut,
+from entrypoints.http.response_specs import api_responses
+from entrypoints.http.schemas.common import out
+from entrypoints.http.schemas.settings import (
     SettingsIn,
     SettingsOut,
     TestTicketIn,
     TestTicketOut,
-    UsageOut,
     ValidationOut,
-    connection_out,
-    out,
-    picklists_out,
     settings_out,
 )
+from entrypoints.http.schemas.tenant import ConnectionOut, PicklistsOut, UsageOut, connection_out, picklists_out
 
 
 class SettingsController(Controller):

@@ -22,9 +22,9 @@ from application.use_cases.users import (
 from domain.roles import Actor
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import Limit, NameCursor
-from entrypoints.http.problems import api_responses
-from entrypoints.http.schemas import (
-    SINGLE_LINE,
+from entrypoints.http.response_specs import api_responses
+from entrypoints.http.schemas.common import SINGLE_LINE, out
+from entrypoints.http.schemas.users import (
     NewUserOut,
     OwnPasswordIn,
     PasswordOut,
@@ -34,7 +34,6 @@ from entrypoints.http.schemas import (
     UserOut,
     UserPage,
     UserPatchIn,
-    out,
 )
 
 UserId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)]

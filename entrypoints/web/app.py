@@ -14,8 +14,9 @@ from litestar.static_files import create_static_files_router
 from application.errors import SignInRefused, StorageError, UseCaseError
 from application.use_cases.web_sessions import Sessions
 from entrypoints.http.problems import on_storage_error, use_case_status
+from entrypoints.shared.headers import page_headers
 from entrypoints.web.account import AccountPages
-from entrypoints.web.admin import AuditPages, SettingsPages, UserPages
+from entrypoints.web.audit import AuditPages
 from entrypoints.web.customers import CustomerPages
 from entrypoints.web.plumbing import (
     FORM_MAX_BYTES,
@@ -29,10 +30,11 @@ from entrypoints.web.plumbing import (
     page,
     provide_form,
     provide_web_actor,
-    secure_headers,
     session_cookie,
 )
 from entrypoints.web.runs import RunPages
+from entrypoints.web.settings import SettingsPages
+from entrypoints.web.users import UserPages
 
 
 @get("/", name="home")
@@ -82,11 +84,11 @@ async def sign_out(
 
 def _to_sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[Any]:
     secure = bool(request.app.state.cookie_secure)
-    return secure_headers(Redirect("/sign-in", status_code=303, cookies=[session_cookie("", secure=secure, max_age=0)]))
+    return page_headers(Redirect("/sign-in", status_code=303, cookies=[session_cookie("", secure=secure, max_age=0)]))
 
 
 def _error_page(request: Request[Any, Any, Any], status_code: int, heading: str, message: str) -> Response[Any]:
-    return secure_headers(
+    return page_headers(
         Template(
             template_name="error.html",
             status_code=status_code,
@@ -156,7 +158,7 @@ def web_router() -> Router:
             UseCaseError: _use_case_error,
             StorageError: _storage_error,
         },
-        after_request=secure_headers,
+        after_request=page_headers,
         include_in_schema=False,
         request_max_body_size=FORM_MAX_BYTES,
     )

@@ -15,7 +15,13 @@ from application.errors import CustomerNotFound, ImportInvalid, UseCaseError
 from application.ports import Company, MappingFilter
 from application.use_cases.clear_mapping import ClearMapping
 from application.use_cases.confirm_mapping import ConfirmMapping
-from application.use_cases.list_customers import CountCustomers, CustomerView, GetCustomer, ListCustomers
+from application.use_cases.list_customers import (
+    CountCustomers,
+    CustomerAction,
+    CustomerView,
+    GetCustomer,
+    ListCustomers,
+)
 from application.use_cases.map_customer import MapCustomer
 from application.use_cases.mapping_files import ExportMappings, ImportMappings
 from application.use_cases.mapping_suggestions import ACCEPT_MAX, AcceptSuggestions, SuggestMappings
@@ -27,6 +33,7 @@ from domain.suggestions import Suggestion
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import CustomerId
 from entrypoints.web import words
+from entrypoints.web.customer_rows import customer_row, customer_rows
 from entrypoints.web.plumbing import done, field, page, whole_number
 
 PAGE_SIZE = 50
@@ -77,7 +84,7 @@ class CustomerPages(Controller):
         shown, next_cursor = await views()
         # After the page is sent, a re-check of the mappings (at most one per interval), so a rename shows soon.
         background = None
-        if web_actor.may(Permission.MANAGE_MAPPINGS) and any(v.mapping and v.mapping.company_id for v in shown):
+        if any(CustomerAction.REFRESH in v.actions for v in shown):
             background = BackgroundTask(refresh_all_mappings.on_page_view, web_actor)
         suggestions: list[Suggestion] | None = None
         if q.get("suggest") == "1" and web_actor.may(Permission.MANAGE_MAPPINGS):
@@ -91,7 +98,7 @@ class CustomerPages(Controller):
             "customers.html",
             web_actor,
             background=background,
-            views=shown,
+            views=customer_rows(shown),
             total=await count_customers.execute(web_actor, search=search, mapping=mapping),
             search=search,
             mapping=mapping.value if mapping else "",
@@ -186,13 +193,12 @@ class CustomerPages(Controller):
             "customer.html",
             web_actor,
             status_code=200 if view else 404,
-            view=view,
+            view=customer_row(view) if view else None,
             customer_id=customer_id,
             search=search,
             companies=companies,
             more=more,
             notice=notice,
-            may_map=web_actor.may(Permission.MANAGE_MAPPINGS),
         )
 
     @post("/refresh-all", name="mappings_refresh_all")
@@ -235,18 +241,20 @@ class CustomerPages(Controller):
         customer_id: CustomerId,
         action: Annotated[str, PathParameter(max_length=16)],
     ) -> Redirect:
+        chosen = next((a for a in CustomerAction if a.value == action and a is not CustomerAction.MAP), None)
         try:
-            if action == "refresh":
-                m = await refresh_mapping.execute(web_actor, customer_id)
-                text = f"Re-checked: {m.status.value}" + (f" ({m.status_reason})" if m.status_reason else ".")
-            elif action == "confirm":
-                m = await confirm_mapping.execute(web_actor, customer_id)
-                text = f"The new name {m.company_name} is confirmed."
-            elif action == "clear":
-                await clear_mapping.execute(web_actor, customer_id)
-                text = "The mapping was cleared; no tickets can be created for this customer until it is mapped."
-            else:
-                return done("/customers", "error", "Unknown action.")
+            match chosen:
+                case CustomerAction.REFRESH:
+                    m = await refresh_mapping.execute(web_actor, customer_id)
+                    text = f"Re-checked: {m.status.value}" + (f" ({m.status_reason})" if m.status_reason else ".")
+                case CustomerAction.CONFIRM:
+                    m = await confirm_mapping.execute(web_actor, customer_id)
+                    text = f"The new name {m.company_name} is confirmed."
+                case CustomerAction.CLEAR:
+                    await clear_mapping.execute(web_actor, customer_id)
+                    text = "The mapping was cleared; no tickets can be created for this customer until it is mapped."
+                case _:  # `map` posts the company to its own route
+                    return done("/customers", "error", "Unknown action.")
         except UseCaseError as error:
             return done("/customers", "error", words.failed(error, f"{action} of the mapping"))
         return done("/customers", "ok", text)

@@ -1,4 +1,4 @@
-"""Sessions, CSRF, outcome messages carried across a redirect, security headers: what every page shares."""
+"""Sessions, CSRF, outcome messages carried across a redirect: what every page shares."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import hmac
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from litestar import Request, Response
+import jinja2
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, FormMultiDict
 from litestar.di import NamedDependency
@@ -25,7 +27,9 @@ from litestar.template import TemplateConfig
 from application.use_cases.settings import GetReach
 from application.use_cases.web_sessions import Sessions, csrf_token
 from domain.roles import Actor, Permission
+from domain.settings import Environment as AutotaskEnvironment
 from entrypoints.web.run_rows import CellKind
+from entrypoints.web.setting_fields import FieldKind
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "bc_session"
@@ -36,16 +40,6 @@ FORM_MAX_BYTES = 1024 * 1024
 """The largest form any page posts (answered 413 beyond, before it is read); the sign-in form's cap is smaller."""
 SIGN_IN_MAX_BYTES = 16 * 1024
 FLASH_MAX = 1500
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 class SignInRequired(HTTPException):
@@ -58,12 +52,12 @@ class CsrfRejected(HTTPException):
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     """Autoescaped; a name the page did not pass is an error (StrictUndefined), never an empty string."""
-    env = Environment(
+    env = jinja2.Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
     )
-    env.globals["CellKind"] = CellKind
+    env.globals.update(CellKind=CellKind, FieldKind=FieldKind, Environment=AutotaskEnvironment)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 
@@ -146,13 +140,27 @@ def flash_cookie(kind: str, text: str) -> Cookie:
     )
 
 
-def read_flash(request: Request[Any, Any, Any]) -> dict[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """The outcome of the last action, shown once."""
+
+    kind: str
+    """ok, info or error (its CSS class)."""
+    text: str
+
+    @property
+    def role(self) -> str:
+        """An error is announced at once (`alert`), anything else politely (`status`)."""
+        return "alert" if self.kind == "error" else "status"
+
+
+def read_flash(request: Request[Any, Any, Any]) -> Flash | None:
     value = request.cookies.get(FLASH_COOKIE)
     if not value:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return {"kind": str(data["kind"]), "text": str(data["text"])}
+        return Flash(str(data["kind"]), str(data["text"]))
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
 
@@ -205,12 +213,3 @@ def page(
         cookies=cookies,
         background=background,
     )
-
-
-def secure_headers(response: Response[Any]) -> Response[Any]:
-    """Every web answer: a strict CSP (no inline script), no framing, no sniffing, no cross-site Referer, no caching
-    of pages that may show data."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response

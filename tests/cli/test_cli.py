@@ -16,13 +16,12 @@ from litestar.testing import TestClient
 
 from adapters.audit_key import audit_key_from_file, audit_key_from_passphrase
 from adapters.autotask_simulator import Simulator, running_simulator
-from adapters.sql import SqlStorage
-from domain.audit import GENESIS_HASH, AuditRecord, unkeyed_hash
 from domain.roles import Role
+from entrypoints.asgi import create_app
 from entrypoints.cli import SYSTEM, main
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import fresh_database, seed_demo
-from entrypoints.http.app import create_app
+from tests.audit_chain import downgraded_chain, stored_records
 
 
 @pytest.fixture
@@ -158,16 +157,8 @@ def test_the_customer_filter_column_is_inside_the_keyed_chain(
     assert code == 2 and json.loads(out)["first_bad_seq"] == 1
 
 
-def stored_records(data_dir: Path) -> list[AuditRecord]:
-    async def read() -> list[AuditRecord]:
-        storage = SqlStorage(f"sqlite+aiosqlite:///{data_dir / 'backupchecks.sqlite3'}")
-        try:
-            async with storage() as uow:
-                return await uow.audit.all()
-        finally:
-            await storage.dispose()
-
-    return asyncio.run(read())
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'backupchecks.sqlite3'}"
 
 
 def tamper(data_dir: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
@@ -185,18 +176,10 @@ def test_a_chain_downgraded_to_plain_hashes_fails_verify(data_dir: Path, capsys:
     for name in ("alice", "bob", "carol"):
         run(capsys, "users", "add", name, "--role", "admin")
     assert json.loads(run(capsys, "audit", "verify")[1])["anchored_seq"] == 3
-    prev, rewritten = GENESIS_HASH, []
-    for record in stored_records(data_dir):
-        content = dataclasses.replace(record.entry, actor="mallory") if record.seq == 2 else record.entry
-        rewritten.append((content.actor, prev, digest := unkeyed_hash(record.seq, content, prev), record.seq))
-        prev = digest
-    tamper(
-        data_dir,
-        *[
-            ("UPDATE audit_records SET key_id = NULL, actor = ?, prev_hash = ?, hash = ? WHERE seq = ?", row)
-            for row in rewritten
-        ],
-    )
+    records = stored_records(sqlite_url(data_dir))
+    rewrite = "UPDATE audit_records SET key_id = NULL, actor = ?, prev_hash = ?, hash = ? WHERE seq = ?"
+    rows = [(r.actor, r.prev_hash, r.hash, r.record.seq) for r in downgraded_chain(records, edited_seq=2)]
+    tamper(data_dir, *[(rewrite, row) for row in rows])
     code, out = run(capsys, "audit", "verify")
     assert code == 2 and json.loads(out) | {"key_id": None, "last_hash": None} == {
         "ok": False,
@@ -331,7 +314,7 @@ def test_rotate_key_starts_a_new_key_that_a_running_process_picks_up(
         "fault": None,
         "anchored_seq": 4,
     }
-    keys = [(r.entry.action, r.key_id) for r in stored_records(data_dir)]
+    keys = [(r.entry.action, r.key_id) for r in stored_records(sqlite_url(data_dir))]
     assert keys == [
         ("user.add", old_id),
         ("user.add", old_id),

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,7 +28,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_and_call(data_dir: Path) -> list[dict[str, object]]:
+def serve_and_call(data_dir: Path) -> list[dict[str, Any]]:
     """`backupchecks serve` on a free loopback port: /ready, then one refused call; every stderr line, parsed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUPCHECKS_")} | {
@@ -65,7 +66,7 @@ def serve_and_call(data_dir: Path) -> list[dict[str, object]]:
 def test_a_serving_process_logs_json_lines_only(tmp_path: Path) -> None:
     lines = serve_and_call(tmp_path)  # json.loads above fails on any line that is not JSON
     assert all({"at", "level", "logger"} <= line.keys() for line in lines)
-    assert any(line["logger"].startswith("uvicorn") for line in lines)  # type: ignore[union-attr]
+    assert any(line["logger"].startswith("uvicorn") for line in lines)
     request = next(line for line in lines if line.get("event") == "request" and line["route"] == "/api/v1/runs")
     assert request["status"] == 401 and request["method"] == "GET" and request["logger"] == "backupchecks.http"
     text = json.dumps(lines)

@@ -29,10 +29,11 @@ from application.ports import User
 from domain.roles import Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import AutotaskSettings, Environment
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container
-from entrypoints.http.app import create_app
 from entrypoints.http.hardening import AuthThrottle
 from entrypoints.metrics import Metrics
+from tests.asgi import asgi_transport
 from tests.storage_backends import storage_backend
 
 PASSWORD = "s3cret-Autotask-pw"
@@ -40,6 +41,8 @@ CREDENTIALS = ("api@example.com", PASSWORD, "TRACKING01")
 AT = datetime(2026, 1, 15, 2, 10, tzinfo=UTC)
 NO_DELAY = AuthThrottle(cap=0.0)
 """Failed authentication still goes through the throttle, held for 0 seconds (tests send many wrong tokens)."""
+Client = AsyncTestClient[Litestar]
+"""The test client of the app (the `client` fixture's type)."""
 
 
 @dataclass
@@ -53,10 +56,10 @@ class HttpWorld:
     def auth(self, role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
-    def configure(self, **changes: object) -> None:
+    def configure(self, **changes: Any) -> None:
         self.store.settings["autotask"] = self.configured(self.store.settings["autotask"], **changes)
 
-    def configured(self, settings: AutotaskSettings, **changes: object) -> AutotaskSettings:
+    def configured(self, settings: AutotaskSettings, **changes: Any) -> AutotaskSettings:
         """`settings` made ready for tickets with the fake PSA's credentials (sealed with this world's box)."""
         settings = replace(
             settings,
@@ -124,7 +127,7 @@ def make_world(tmp_path: Path, shared: SharedApp | None = None) -> HttpWorld:
     if shared is not None:
         container.reset_override()
         container.reset_singletons()
-        shared.metrics.__init__()  # type: ignore[misc]  # fresh counters in the object the app's middleware holds
+        Metrics.__init__(shared.metrics)  # fresh counters in the object the app's middleware holds
         container.metrics.override(providers.Object(shared.metrics))
     container.config.override(providers.Object(Config(data_dir=tmp_path)))
     container.storage.override(providers.Object(store))
@@ -157,19 +160,14 @@ def world(tmp_path: Path, shared_app: SharedApp) -> HttpWorld:
 
 
 @pytest.fixture
-async def client(world: HttpWorld, shared_app: SharedApp) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(world: HttpWorld, shared_app: SharedApp) -> AsyncIterator[Client]:
     async with AsyncTestClient(shared_app.app) as c:
         yield c
 
 
 async def call(
-    client: AsyncTestClient,
-    world: HttpWorld,
-    role: Role | None,
-    method: str,
-    path: str,  # type: ignore[type-arg]
-    body: object = None,
-) -> Any:
+    client: httpx.AsyncClient, world: HttpWorld, role: Role | None, method: str, path: str, body: object = None
+) -> httpx.Response:
     headers = world.auth(role) if role else {}
     kwargs: dict[str, Any] = {"headers": headers}
     if body is not None:
@@ -177,7 +175,7 @@ async def call(
     return await client.request(method, path, **kwargs)
 
 
-async def map_and_ticket(client: AsyncTestClient, world: HttpWorld) -> dict[str, Any]:  # type: ignore[type-arg]
+async def map_and_ticket(client: Client, world: HttpWorld) -> dict[str, Any]:
     """c1 mapped to company 100 and a ticket for run r-err, both made over HTTP by the operator."""
     r = await call(client, world, Role.OPERATOR, "PUT", "/api/v1/customers/c1/autotask-mapping", {"company_id": 100})
     assert r.status_code == 200, r.text
@@ -201,6 +199,6 @@ async def app_on_backend(
             for role, token in world.tokens.items():
                 await uow.users.add(User(role.value, role.value, role, password_hash, token_hash(token), AT))
             await uow.commit()
-        transport = httpx.ASGITransport(app=create_app(world.container, throttle=NO_DELAY))
+        transport = asgi_transport(create_app(world.container, throttle=NO_DELAY))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield world, client

@@ -14,9 +14,8 @@ from adapters.secret_box import FernetSecretBox
 from application.ports import AccessLevel, PsaRejected, PsaUnavailable
 from domain.roles import Role
 from domain.tickets import TicketLink
-from tests.http.conftest import AT, HttpWorld, call, map_and_ticket
+from tests.http.conftest import AT, Client, HttpWorld, call, map_and_ticket
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
@@ -37,7 +36,7 @@ async def test_health_and_ready(client: Client) -> None:
 async def test_ready_is_503_when_the_database_does_not_answer(world: HttpWorld) -> None:
     from dependency_injector import providers
 
-    from entrypoints.http.app import create_app
+    from entrypoints.asgi import create_app
 
     def broken() -> Any:
         raise ConnectionRefusedError("database down")
@@ -386,7 +385,8 @@ async def test_settings_password_is_write_only(client: Client, world: HttpWorld)
     sealed_before = world.store.settings["autotask"].api_password_sealed
     await call(client, world, A, "PUT", url, {"api_password": "another-secret-pw"})
     assert world.store.settings["autotask"].api_password_sealed != sealed_before
-    assert world.box.open(world.store.settings["autotask"].api_password_sealed) == "another-secret-pw"
+    sealed = world.store.settings["autotask"].api_password_sealed
+    assert sealed is not None and world.box.open(sealed) == "another-secret-pw"
     cleared = (await call(client, world, A, "PUT", url, {"default_queue_id": None})).json()
     assert cleared["default_queue_id"] is None
     echoed = await call(client, world, A, "PUT", url, {**cleared, "installation_id": "other", "allow_resolve": False})
@@ -573,7 +573,7 @@ async def test_a_bug_is_a_generic_500_and_logged(world: HttpWorld, caplog: pytes
     from dependency_injector import providers
 
     from application.use_cases.view_runs import ListRuns
-    from entrypoints.http.app import create_app
+    from entrypoints.asgi import create_app
 
     class Broken(ListRuns):
         async def execute(self, *args: Any, **kwargs: Any) -> Any:

@@ -7,16 +7,14 @@ import re
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Role
 from domain.runs import Customer
-from tests.http.conftest import AT, HttpWorld, call
+from tests.http.conftest import AT, Client, HttpWorld, call
 from tests.http.test_contract import problem
 from tests.http.test_input_checks import sign_in
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 
 
@@ -161,7 +159,8 @@ async def test_accepting_suggestions_maps_them_and_says_which_were_refused(clien
     audit = (await call(client, world, A, "GET", "/api/v1/audit?action=mapping.set")).json()["items"]
     assert {a["target_id"] for a in audit} == {"c1", "c3"}
     problem(await call(client, world, R, "POST", f"{SUGGESTIONS}/accept", body), 403, "forbidden")
-    for bad in ({"customer_ids": []}, {"customer_ids": ["x"] * 501}, {}, {"customer_ids": "c1"}):
+    bodies: list[dict[str, object]] = [{"customer_ids": []}, {"customer_ids": ["x"] * 501}, {}, {"customer_ids": "c1"}]
+    for bad in bodies:
         problem(await call(client, world, OP, "POST", f"{SUGGESTIONS}/accept", bad), 400, "invalid_input")
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from litestar.testing import AsyncTestClient
+from tests.http.conftest import Client
 
 PAGE = (Path(__file__).parents[2] / "docs" / "http-api.md").read_text(encoding="utf-8")
 CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 
 async def test_every_operation_and_error_code_of_the_openapi_document_is_in_the_http_api_page(
-    client: AsyncTestClient,
-) -> None:  # type: ignore[type-arg]
+    client: Client,
+) -> None:
     doc = (await client.get("/schema/openapi.json")).json()
     missing_operations, missing_codes = [], set()
     for path, operations in doc["paths"].items():

@@ -8,13 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
-from tests.http.conftest import HttpWorld, call
+from tests.http.conftest import Client, HttpWorld, call
 from tests.http.test_contract import problem
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A = Role.ADMIN
 RUN = {"customer_id": "c1", "job_name": "J", "backup_software": "V", "backup_type": "B", "status": "error"}
 

@@ -20,11 +20,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from litestar import Litestar
 from litestar.testing import TestClient
 from schemathesis import GenerationMode
 
 from domain.roles import Role
-from entrypoints.http.app import create_app
+from entrypoints.asgi import create_app
 from tests.http.conftest import NO_DELAY, HttpWorld, make_world
 
 EXAMPLES = int(os.environ.get("BACKUPCHECKS_FUZZ_EXAMPLES", "12"))
@@ -194,7 +195,7 @@ def _is_utf8(raw: bytes) -> bool:
 class Raw:
     """Sends one request as the bytes given, and checks the answer."""
 
-    def __init__(self, client: TestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
+    def __init__(self, client: TestClient[Litestar], world: HttpWorld) -> None:
         self.client, self.admin = client, world.auth(Role.ADMIN)["Authorization"].encode()
 
     def send(

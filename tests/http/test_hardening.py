@@ -21,13 +21,12 @@ from application.errors import NotFound
 from application.ports import AuditQuery, UnitOfWorkFactory
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor, Role
+from entrypoints.asgi import create_app
 from entrypoints.container import Config
-from entrypoints.http.app import create_app
 from entrypoints.http.hardening import MAX_BODY_BYTES, MAX_JSON_DEPTH, AuthThrottle, too_deep
-from tests.http.conftest import AT, NO_DELAY, HttpWorld, app_on_backend, call
+from tests.http.conftest import AT, NO_DELAY, Client, HttpWorld, app_on_backend, call
 from tests.storage_backends import backend_params
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 RUN = {
     "customer_id": "c1",

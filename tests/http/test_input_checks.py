@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
 from entrypoints.http.pagination import encode_cursor
-from tests.http.conftest import HttpWorld, app_on_backend, call
+from tests.http.conftest import Client, HttpWorld, app_on_backend, call
 from tests.http.test_hardening import audit_records
 from tests.storage_backends import backend_params
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP = Role.ADMIN, Role.OPERATOR
 WEB_PASSWORD = "a long enough web password"
 SETTINGS = "/api/v1/settings/autotask"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from litestar.testing import AsyncTestClient
-
 from domain.roles import Role
 from domain.tickets import CLOSING_NOTE, STATUS_COMPLETE
-from tests.http.conftest import HttpWorld, call
+from tests.http.conftest import Client, HttpWorld, call
 
 OP, REPORTER = Role.OPERATOR, Role.REPORTER
 
 
-async def test_operator_journey(client: AsyncTestClient, world: HttpWorld) -> None:  # type: ignore[type-arg]
+async def test_operator_journey(client: Client, world: HttpWorld) -> None:
     runs = {
         r["id"]: r for r in (await call(client, world, OP, "GET", "/api/v1/runs?status=error,warning")).json()["items"]
     }

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.audit import Outcome
 from domain.roles import Role
-from tests.http.conftest import HttpWorld, call, map_and_ticket
+from tests.http.conftest import Client, HttpWorld, call, map_and_ticket
 
 ADMIN = {Role.ADMIN}
 MANAGERS = {Role.ADMIN, Role.OPERATOR}
@@ -60,11 +59,11 @@ IDS = [f"{m} {p.removeprefix('/api/v1')}" for m, p, *_ in MATRIX]
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "expected"), MATRIX, ids=IDS)
 async def test_role_matrix(
-    client: AsyncTestClient,
+    client: Client,
     world: HttpWorld,
     role: Role,
     method: str,
-    path: str,  # type: ignore[type-arg]
+    path: str,
     body: Any,
     allowed: set[Role],
     expected: int,
@@ -85,12 +84,12 @@ async def test_role_matrix(
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "expected"), MATRIX, ids=IDS)
 async def test_unknown_or_missing_token_is_401_and_not_audited(
-    client: AsyncTestClient,
+    client: Client,
     world: HttpWorld,
     method: str,
     path: str,
     body: Any,
-    allowed: set[Role],  # type: ignore[type-arg]
+    allowed: set[Role],
     expected: int,
 ) -> None:
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):

@@ -7,10 +7,9 @@ import json
 import logging
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
-from tests.http.conftest import PASSWORD, HttpWorld, call
+from tests.http.conftest import PASSWORD, Client, HttpWorld, call
 
 A, OP = Role.ADMIN, Role.OPERATOR
 NEW_PASSWORD = "n3w-Autotask-Secret-value"
@@ -45,7 +44,7 @@ CONTRACT = {
 }
 
 
-async def test_openapi_lists_every_contract_path_with_an_operation_id(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_openapi_lists_every_contract_path_with_an_operation_id(client: Client) -> None:
     doc = (await client.get("/schema/openapi.json")).json()
     for path, methods in CONTRACT.items():
         assert path in doc["paths"], path
@@ -55,7 +54,7 @@ async def test_openapi_lists_every_contract_path_with_an_operation_id(client: As
     assert any("api_password_set" in s.get("properties", {}) for s in settings_in.values())
 
 
-async def test_openapi_declares_every_status_a_route_answers(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_openapi_declares_every_status_a_route_answers(client: Client) -> None:
     doc = (await client.get("/schema/openapi.json")).json()
     ticket = "/api/v1/runs/{run_id}/autotask-ticket"
     create, resolve = doc["paths"][ticket]["post"]["responses"], doc["paths"][f"{ticket}/resolve"]["post"]["responses"]
@@ -79,8 +78,8 @@ async def test_openapi_declares_every_status_a_route_answers(client: AsyncTestCl
 
 
 async def test_no_secret_in_bodies_logs_or_audit(
-    client: AsyncTestClient,
-    world: HttpWorld,  # type: ignore[type-arg]
+    client: Client,
+    world: HttpWorld,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)

@@ -24,7 +24,7 @@ from application.ports import AuditQuery, UnitOfWork, User
 from application.use_cases.create_ticket import Created, CreateTicket
 from domain.picklists import Picklists
 from domain.roles import Role
-from entrypoints.http.app import create_app
+from entrypoints.asgi import create_app
 from tests.http.conftest import AT, NO_DELAY, make_world
 from tests.storage_backends import backend_params, execute_on_server, postgres_url, storage_backend
 from tests.support import OPERATOR, PASSWORD, UseCaseWorld

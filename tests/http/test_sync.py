@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar.testing import AsyncTestClient
-
 from domain.roles import Role
-from tests.http.conftest import CREDENTIALS, HttpWorld, app_on_backend, call
+from tests.http.conftest import CREDENTIALS, Client, HttpWorld, app_on_backend, call
 from tests.http.test_contract import problem
 from tests.http.test_input_checks import WEB_PASSWORD, web_sign_in
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 
 

@@ -10,17 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from adapters.fake_psa.fake import LOST_ANSWER
 from application.ports import AccessLevel, PsaRejected
 from domain.picklists import PicklistValue, TicketUdf, UdfChoice
 from domain.roles import Role
-from tests.http.conftest import CREDENTIALS, HttpWorld, app_on_backend, call, map_and_ticket
+from tests.http.conftest import CREDENTIALS, Client, HttpWorld, app_on_backend, call, map_and_ticket
 from tests.http.test_contract import problem
 from tests.storage_backends import backend_params
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 BASE = "/api/v1/settings/autotask"
 

@@ -11,9 +11,8 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
-from tests.http.conftest import HttpWorld, SharedApp, call
+from tests.http.conftest import Client, HttpWorld, SharedApp, call
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 A, OP, R = Role.ADMIN, Role.OPERATOR, Role.REPORTER
 WEB_PASSWORD = "a long enough web password"
 
@@ -221,7 +220,7 @@ async def test_last_seen_shows_in_the_list_and_on_the_users_page(
         assert world.store.users["reporter"].last_seen_at is not None
         page = (await browser.get("/users")).text
         row = re.search(r'<tr id="user-reporter">.*?</tr>', page, re.S)
-        shown = world.store.users["reporter"].last_seen_at.strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+        shown = world.store.users["reporter"].last_seen_at.strftime("%Y-%m-%d %H:%M")
         assert row is not None and f'<td data-label="Last seen">{shown}</td>' in row[0]
     finally:
         await browser.__aexit__(None, None, None)

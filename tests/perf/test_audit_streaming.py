@@ -6,14 +6,14 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 
 from adapters.memory import MemoryStore
-from application.ports import AuditQuery, UnitOfWork
+from application.deps import Deps
+from application.ports import AuditQuery, UnitOfWork, UnitOfWorkFactory
 from application.use_cases.audit_log import EXPORT_PAGE, ExportAudit, ExportFormat, VerifyAudit
-from domain.audit import AuditEntry, Outcome
+from domain.audit import AuditEntry, AuditRecord, Outcome
 from tests.storage_backends import backend_params, storage_backend
 from tests.support import ADMIN, T0, UseCaseWorld
 
@@ -34,7 +34,7 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[UseCaseWorld]:
 class CountingUow:
     """The store's units of work, counting the records each audit query answered."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
         self.inner = inner
         self.batches: list[int] = []
 
@@ -43,18 +43,22 @@ class CountingUow:
         async with self.inner(read_only=read_only) as uow:
             query = uow.audit.query
 
-            async def counted(q: AuditQuery) -> Any:
+            async def counted(q: AuditQuery) -> list[AuditRecord]:
                 found = await query(q)
                 self.batches.append(len(found))
                 return found
 
-            uow.audit.query = counted
+            uow.audit.query = counted  # type: ignore[method-assign,assignment]  # this unit of work's audit counts its answers
             yield uow
+
+    def deps(self, deps: Deps) -> Deps:
+        """`deps` with these units of work: entered with `async with`, which is all a use case does with one."""
+        return dataclasses.replace(deps, uow=self)  # type: ignore[arg-type]  # a context manager, not a UnitOfWork
 
 
 async def test_verify_walks_the_whole_chain_in_batches(world: UseCaseWorld) -> None:
     counting = CountingUow(world.uow)
-    check = await VerifyAudit(dataclasses.replace(world.deps, uow=counting)).execute(ADMIN)
+    check = await VerifyAudit(counting.deps(world.deps)).execute(ADMIN)
     assert (check.ok, check.records, check.last_seq) == (True, RECORDS, RECORDS)
     assert counting.batches == [EXPORT_PAGE, EXPORT_PAGE, 7]
 
@@ -71,9 +75,7 @@ async def test_verify_finds_a_broken_link_past_the_first_batch(world: UseCaseWor
 
 async def test_the_export_streams_every_record_batch_by_batch(world: UseCaseWorld) -> None:
     counting = CountingUow(world.uow)
-    lines = await ExportAudit(dataclasses.replace(world.deps, uow=counting)).execute(
-        ADMIN, AuditQuery(), ExportFormat.JSONL
-    )
+    lines = await ExportAudit(counting.deps(world.deps)).execute(ADMIN, AuditQuery(), ExportFormat.JSONL)
     chunks = [chunk async for chunk in lines]
     assert len(chunks) == 3  # one chunk of lines per batch
     records = [json.loads(line) for line in "".join(chunks).splitlines()]

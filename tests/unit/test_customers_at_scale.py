@@ -3,9 +3,10 @@ count."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
-from adapters.fake_psa.fake import FakeGateway
 from application.errors import CustomerNotFound, Forbidden
 from application.ports import Company, CustomerQuery, MappingFilter
 from application.use_cases.clear_mapping import ClearMapping
@@ -153,18 +154,16 @@ async def test_accepting_maps_each_checked_live_and_audited(tenant: UseCaseWorld
 
 async def test_accepting_refuses_a_company_gone_at_the_live_check(tenant: UseCaseWorld) -> None:
     real = tenant.psa.companies[10_008]
-    original = FakeGateway.get_company
 
-    async def gone(self: FakeGateway, company_id: int) -> Company:
-        if company_id == real.id:
-            self.psa.deactivate_company(real.id)
-        return await original(self, company_id)
+    def gone_during(lookup: Callable[[int], Awaitable[Company]]) -> Callable[[int], Awaitable[Company]]:
+        async def gone(company_id: int) -> Company:
+            if company_id == real.id:
+                tenant.psa.deactivate_company(real.id)
+            return await lookup(company_id)
 
-    FakeGateway.get_company = gone  # type: ignore[method-assign]
-    try:
-        accepted = await AcceptSuggestions(tenant.deps).execute(OPERATOR, ["f-0008"])
-    finally:
-        FakeGateway.get_company = original  # type: ignore[method-assign]
+        return gone
+
+    accepted = await AcceptSuggestions(tenant.deps_with(get_company=gone_during)).execute(OPERATOR, ["f-0008"])
     assert accepted == Accepted(0, [("f-0008", "company_inactive")])
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import pytest
 from cryptography.fernet import Fernet
@@ -263,7 +263,7 @@ async def test_invalid_input_is_audited(world: UseCaseWorld) -> None:
 async def test_a_mapping_changed_during_a_check_is_not_overwritten(world: UseCaseWorld) -> None:
     await MapCustomer(world.deps).execute(OPERATOR, "cust-1", 100)
 
-    def clearing_during(lookup: Any) -> Any:
+    def clearing_during(lookup: Callable[[int], Awaitable[Company]]) -> Callable[[int], Awaitable[Company]]:
         async def racing(company_id: int) -> Company:
             await ClearMapping(world.deps).execute(OPERATOR, "cust-1")  # an operator acts meanwhile
             return await lookup(company_id)

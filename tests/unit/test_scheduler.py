@@ -12,7 +12,7 @@ import pytest
 
 from adapters.memory.jobs import MemoryJobStore
 from application.ports import MAPPING_CHECK, STATUS_SYNC
-from application.scheduler import SYSTEM, Scheduler, Timing
+from application.scheduler import SYSTEM, Runner, Scheduler, Timing
 from application.use_cases.refresh_all_mappings import RefreshAllMappings
 from application.use_cases.refresh_tickets import RefreshTickets
 from tests.support import UseCaseWorld
@@ -22,8 +22,11 @@ TIMING = Timing(lease_seconds=60, tick_seconds=1, usage_every_seconds=300)
 
 
 def scheduler(world: UseCaseWorld, jobs: MemoryJobStore, holder: str) -> Scheduler:
-    runners = {STATUS_SYNC: RefreshTickets(world.deps).execute, MAPPING_CHECK: RefreshAllMappings(world.deps).execute}
-    return Scheduler(world.deps, jobs, runners, holder, TIMING)  # type: ignore[arg-type]
+    runners: dict[str, Runner] = {
+        STATUS_SYNC: RefreshTickets(world.deps).execute,
+        MAPPING_CHECK: RefreshAllMappings(world.deps).execute,
+    }
+    return Scheduler(world.deps, jobs, runners, holder, TIMING)
 
 
 @pytest.fixture

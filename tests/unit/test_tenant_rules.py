@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -108,11 +109,11 @@ async def test_with_no_note_type_set_the_tenant_default_is_used(world: UseCaseWo
     ],
 )
 async def test_an_unusable_closing_note_is_said_before_the_click_and_refused_with_409(
-    world: UseCaseWorld, change: dict[str, object], lists: dict[str, object], reason: DenyReason
+    world: UseCaseWorld, change: dict[str, object], lists: dict[str, Any], reason: DenyReason
 ) -> None:
     ticket_id = await created(world)
     await world.configure(**change)
-    world.psa.picklist_data = replace(world.psa.picklist_data, **lists)  # type: ignore[arg-type]
+    world.psa.picklist_data = replace(world.psa.picklist_data, **lists)
     view = await GetTicket(world.deps).execute(OPERATOR, "run-1")
     assert (view.resolve.allowed, view.resolve.reason) == (False, reason) and view.resolve.message
     with pytest.raises(Conflict) as caught:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from adapters.fake_psa.fake import LANDS_LATER, LOST_ANSWER
-from application.errors import AutotaskRejected, AutotaskUnavailable, Conflict, Forbidden, NotConfigured, NotFound
+from application.errors import (
+    AutotaskRejected,
+    AutotaskUnavailable,
+    Conflict,
+    Forbidden,
+    NotConfigured,
+    NotFound,
+    UseCaseError,
+)
 from application.ports import NoteDraft, PsaRejected, PsaUnavailable, TicketFacts
 from application.use_cases.create_ticket import Created, CreateTicket
 from application.use_cases.get_ticket import GetTicket
@@ -94,7 +102,7 @@ async def test_concurrent_creates_make_exactly_one_ticket(world: UseCaseWorld) -
         ("unknown_run", NotFound, "run_not_found"),
     ],
 )
-async def test_create_refusals_are_audited_and_create_nothing(setup: str, error: type[Exception], code: str) -> None:
+async def test_create_refusals_are_audited_and_create_nothing(setup: str, error: type[UseCaseError], code: str) -> None:
     w = UseCaseWorld()
     await w.configure(enabled=setup != "disabled")
     run_id = "run-1"
@@ -112,7 +120,7 @@ async def test_create_refusals_are_audited_and_create_nothing(setup: str, error:
             await uow.commit()
     with pytest.raises(error) as caught:
         await CreateTicket(w.deps).execute(OPERATOR, run_id)
-    assert caught.value.code == code  # type: ignore[attr-defined]
+    assert caught.value.code == code
     assert not w.psa.tickets and w.psa.calls["create_ticket"] == 0
     assert await audit_of(w, "ticket.create") == [(Outcome.DENIED, code)]
     async with w.uow() as uow:
@@ -494,10 +502,10 @@ async def test_one_caller_reconciles_while_fifty_ask_at_once(world: UseCaseWorld
     with pytest.raises(AutotaskUnavailable):
         await CreateTicket(world.deps).execute(OPERATOR, "run-1")
 
-    def slow(find: Any) -> Any:
+    def slow(find: Callable[[str], Awaitable[TicketFacts | None]]) -> Callable[[str], Awaitable[TicketFacts | None]]:
         async def finding(external: str) -> TicketFacts | None:
             await asyncio.sleep(0.05)  # the others arrive while the look-up runs
-            return await find(external)  # type: ignore[no-any-return]
+            return await find(external)
 
         return finding
 

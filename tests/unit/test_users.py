@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from adapters.credentials import Argon2Credentials
 from adapters.memory import MemoryStore
 from adapters.memory.sessions import MemorySessionStore
-from application.errors import Forbidden, LastAdmin, UserNotFound, WeakPassword, WrongPassword
+from application.errors import Forbidden, LastAdmin, SignInRefused, UserNotFound, WeakPassword, WrongPassword
 from application.ports import User, WebSession
 from application.use_cases.users import (
     AddUser,
@@ -22,7 +22,7 @@ from application.use_cases.users import (
     RotateToken,
     UpdateUser,
 )
-from application.use_cases.web_sessions import Sessions, SignInRefused
+from application.use_cases.web_sessions import Sessions
 from domain.passwords import password_weakness
 from domain.roles import Actor, Role
 from tests.support import ADMIN, T0, UseCaseWorld
@@ -75,7 +75,7 @@ async def test_the_last_enabled_admin_stays_whatever_is_asked() -> None:
     update = UpdateUser(world.deps, store)
     for change in ({"role": Role.OPERATOR}, {"disabled": True}):
         with pytest.raises(LastAdmin):
-            await update.execute(ADMIN, "a1", **change)  # type: ignore[arg-type]
+            await update.execute(ADMIN, "a1", **change)
     with pytest.raises(LastAdmin):
         await RemoveUser(world.deps).execute(ADMIN, "a1")
     await RemoveUser(world.deps).execute(ADMIN, "a2")  # a disabled admin goes

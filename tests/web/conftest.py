@@ -21,9 +21,9 @@ import uvicorn
 
 from adapters.autotask_simulator import Simulator, running_simulator
 from domain.roles import Role
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container
 from entrypoints.demo import Login, demo_simulator, fresh_database, seeded_container
-from entrypoints.http.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

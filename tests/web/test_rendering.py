@@ -6,18 +6,29 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
+from litestar import Litestar, Request
 from litestar.testing import AsyncTestClient
+from markupsafe import escape
 
 from application.errors import Forbidden, NotConfigured
-from application.use_cases.view_runs import CreateBlocked
+from application.ports import Company, MappingFilter
+from application.use_cases.list_customers import CustomerAction, customer_view
+from application.use_cases.view_runs import CreateBlocked, RunView
 from domain.draft import TicketRefusal
-from domain.roles import Role
-from entrypoints.http.app import create_app
-from tests.http.conftest import NO_DELAY, HttpWorld, make_world
+from domain.mapping import CompanyMapping, MappingStatus
+from domain.roles import Actor, Permission, Role
+from domain.runs import Customer, Run, RunStatus
+from domain.tickets import DenyReason, LinkState, TicketLink, TicketStatus
+from entrypoints.asgi import create_app
+from entrypoints.web.customer_rows import customer_rows
+from entrypoints.web.plumbing import page
+from entrypoints.web.run_rows import CellKind, run_rows
+from tests.http.conftest import AT, NO_DELAY, Client, HttpWorld, make_world
 
 PASSWORD = "a long enough password"
 
@@ -31,12 +42,12 @@ def world(tmp_path: Path) -> HttpWorld:
 
 
 @pytest.fixture
-async def client(world: HttpWorld) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(world: HttpWorld) -> AsyncIterator[Client]:
     async with AsyncTestClient(create_app(world.container, throttle=NO_DELAY)) as c:
         yield c
 
 
-async def signed_in(client: AsyncTestClient, world: HttpWorld, role: Role) -> str:  # type: ignore[type-arg]
+async def signed_in(client: Client, world: HttpWorld, role: Role) -> str:
     """Signs `role` in through the sign-in form; the CSRF token of the session's forms."""
     user = world.store.users[role.value]
     world.store.users[role.value] = replace(user, password_hash=world.container.hasher().hash_password(PASSWORD))
@@ -56,7 +67,7 @@ def run_row(html: str, run_id: str) -> str:
 
 
 async def test_incomplete_ticket_settings_are_said_in_words(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: Client,
     world: HttpWorld,
 ) -> None:
     """Issue 18's first bug: `ticket_settings_incomplete` rendered an empty blocked reason."""
@@ -76,3 +87,274 @@ def test_the_create_refusals_named_by_the_view_are_the_use_cases_codes() -> None
     """`CreateBlocked` spells two codes as literals (mypy checks their words): they are the ones CreateTicket raises."""
     literal, refusals = get_args(CreateBlocked)
     assert set(get_args(literal)) == {Forbidden.code, NotConfigured.code} and refusals is TicketRefusal
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_the_customers_page_offers_what_the_use_case_allows(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    world: HttpWorld,
+    role: Role,
+) -> None:
+    """ListCustomers decides each customer's actions (`customer_view`); the page shows exactly those controls."""
+    mapped = await client.put(
+        "/api/v1/customers/c1/autotask-mapping", json={"company_id": 100}, headers=world.auth(Role.OPERATOR)
+    )
+    assert mapped.status_code == 200, mapped.text
+    await signed_in(client, world, role)
+    html = (await client.get("/customers")).text
+    mapper = Actor(role.value, role).may(Permission.MANAGE_MAPPINGS)
+    row = re.search(r'<tr id="customer-c1">.*?</tr>', html, re.S)
+    assert row is not None, html
+    assert ("Re-check" in row[0] and "Clear" in row[0] and "Choose company" in row[0]) is mapper, row[0]
+    assert "Confirm rename" not in row[0]  # the mapping is ok: nothing to confirm
+    assert ("Map by company ID" in (await client.get("/customers/c1")).text) is mapper
+
+
+# Every state × refusal × role, from the enums themselves: the real view-model functions (run_rows, customer_rows)
+# over every code, rendered by the real templates through the app's own template engine and `page()`. A code without
+# words fails here (assert_never raises; an empty word leaves an empty reason, label or link).
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "entrypoints" / "web" / "templates"
+NAMES = (("T20260115.0001", 7), (None, 7), (None, None))
+"""A ticket's number and id as Autotask may give them: both, the id only, neither yet."""
+CHECKED_TAGS = {"a", "button", "label", "option", "h1", "h2", "th", "title", "legend", "strong", "time"}
+CHECKED_CLASSES = {"blocked", "badge", "flash", "muted", "note", "open", "tstatus", "who", "customer", "empty"}
+CHECKED_ATTRIBUTES = {"href", "action", "aria-label", "data-confirm", "title", "aria-describedby", "for", "id"}
+VOID = {"input", "meta", "link", "br", "img", "hr"}
+
+
+class Element:
+    def __init__(self, tag: str, attrs: dict[str, str]) -> None:
+        self.tag, self.attrs, self.text = tag, attrs, ""
+
+    def described(self) -> str:
+        return f"<{self.tag} {self.attrs}>"
+
+
+class Elements(HTMLParser):
+    """Every element of a page with its whole text (its children's included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[Element] = []
+        self.all: list[Element] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {name: value or "" for name, value in attrs})
+        self.all.append(element)
+        if tag not in VOID:
+            self.open.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open:
+            if self.open.pop().tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for element in self.open:
+            element.text += data
+
+
+def empty_parts(html: str) -> list[str]:
+    """Each reason, label or link of `html` that renders empty (or as Python's `None`)."""
+    parser = Elements()
+    parser.feed(html)
+    problems = []
+    for e in parser.all:
+        text = " ".join(e.text.split())
+        classes = set(e.attrs.get("class", "").split())
+        if (e.tag in CHECKED_TAGS or classes & CHECKED_CLASSES) and not (text or e.attrs.get("aria-label")):
+            problems.append(f"empty text: {e.described()}")
+        if text == "None" or text.endswith(":") or "None" in text.split():
+            problems.append(f"text {text!r}: {e.described()}")
+        for name in CHECKED_ATTRIBUTES & e.attrs.keys():
+            if e.attrs[name].strip() in ("", "None", "#"):
+                problems.append(f"empty {name}: {e.described()}")
+        if e.tag in ("input", "button") and e.attrs.get("type") == "hidden" and not e.attrs.get("value"):
+            problems.append(f"empty hidden value: {e.described()}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    return create_app(make_world(tmp_path_factory.mktemp("render")).container, throttle=NO_DELAY)
+
+
+def rendered(app: Litestar, path: str, name: str, actor: Actor, **context: Any) -> str:
+    """`name` as `page()` answers it to a signed-in browser at `path`."""
+    scope = {
+        "type": "http",
+        "app": app,
+        "litestar_app": app,
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"cookie", b"bc_session=the-session-id")],
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1),
+        "path_params": {},
+        "state": {},
+    }
+    request: Request[Any, Any, Any] = Request(scope)  # type: ignore[arg-type]
+    template = page(request, name, actor, **context)
+    assert template.context["csrf"], "a signed-in page's forms carry a CSRF token"
+    engine = app.template_engine
+    assert engine is not None
+    return str(engine.get_template(template.template_name).render(**template.context, request=request))
+
+
+def create_refusals() -> list[CreateBlocked]:
+    literal, refusals = get_args(CreateBlocked)
+    return [*get_args(literal), *refusals]
+
+
+def run_views(actor: Actor) -> list[RunView]:
+    """A run for every create refusal (and none), and a linked run for every link state × resolve refusal (and none)
+    × way Autotask names a ticket. A role that may not act on tickets is offered nothing."""
+    may_act = actor.may(Permission.MANAGE_TICKETS)
+
+    def run(run_id: str) -> Run:
+        return Run(run_id, "c1", "Nightly", "Veeam", "Backup job", AT, RunStatus.ERROR, (), ("Job failed",))
+
+    views = [
+        RunView(run(f"new-{i}"), "Acme", None, ("create_ticket",) if may_act and reason is None else (), None, reason)
+        for i, reason in enumerate([None, *create_refusals()])
+    ]
+    for state in LinkState:
+        for url in (None, "https://ww1.autotask.net/ticket/7"):
+            for number, ticket_id in NAMES:
+                for reason in [None, *DenyReason]:
+                    run_id = f"t-{len(views)}"
+                    link = TicketLink(
+                        run_id,
+                        state,
+                        f"bc-{run_id}",
+                        "operator",
+                        AT,
+                        ticket_id=ticket_id,
+                        ticket_number=number,
+                        url=url,
+                        status=TicketStatus(1, "New", AT),
+                    )
+                    actions: tuple[str, ...] = ("open_ticket",) if url else ()
+                    if may_act and reason is None and state is not LinkState.PENDING:
+                        actions += ("resolve_ticket",)
+                    views.append(RunView(run(run_id), "Acme", link, actions, reason))
+    return views
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_run_state_and_refusal_renders_its_words(app: Litestar, role: Role) -> None:
+    actor = Actor(role.value, role)
+    views = run_views(actor)
+    rows = run_rows(views)
+    for row in rows:  # the view model says something for every cell …
+        cell = row.ticket
+        assert cell.text.strip(), row
+        if cell.resolve is not None:
+            assert (cell.resolve.confirm if cell.resolve.offered else cell.resolve.why_not).strip(), row
+    html = rendered(app, "/runs/x", "runs.html", actor, views=rows, single=True, refreshing=False, next_query=None)
+    assert empty_parts(html) == []  # … and the page prints it
+    for row in rows:
+        shown = run_row(html, row.run.id)
+        assert escape(row.ticket.text) in shown, shown
+        if row.ticket.resolve is not None and not row.ticket.resolve.offered:
+            assert escape(row.ticket.resolve.why_not) in shown, shown
+    kinds = {row.ticket.kind for row in rows}  # every kind of cell was rendered (none may be created without the role)
+    assert kinds == (set(CellKind) if actor.may(Permission.MANAGE_TICKETS) else set(CellKind) - {CellKind.CREATE})
+
+
+def mappings(customer_id: str) -> list[CompanyMapping | None]:
+    """Never mapped, and every status with and without a company."""
+    found: list[CompanyMapping | None] = [None]
+    for status in MappingStatus:
+        found.append(CompanyMapping(customer_id, status, status_reason="The Autotask company is inactive."))
+        found.append(
+            CompanyMapping(
+                customer_id,
+                status,
+                company_id=100,
+                company_name="Acme BV",
+                previous_company_name="Acme" if status is MappingStatus.RENAMED else None,
+                status_reason="The Autotask company is inactive." if status is MappingStatus.INVALID else None,
+            )
+        )
+    return found
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_customer_status_renders_its_words_and_controls(app: Litestar, role: Role) -> None:
+    actor = Actor(role.value, role)
+    views = [
+        customer_view(actor, Customer(f"c{i}", f"Customer {i}"), mapping) for i, mapping in enumerate(mappings("c"))
+    ]
+    rows = customer_rows(views)
+    for row in rows:
+        assert all(c.label.strip() for c in row.controls), row
+        if row.status in (MappingStatus.RENAMED, MappingStatus.INVALID) and row.mapping and row.mapping.company_id:
+            assert (row.note or row.problem).strip(), row
+    may_map = actor.may(Permission.MANAGE_MAPPINGS)
+    assert {a for v in views for a in v.actions} == (set(CustomerAction) if may_map else set())
+    html = rendered(
+        app,
+        "/customers",
+        "customers.html",
+        actor,
+        views=rows,
+        total=len(rows),
+        search="",
+        mapping="",
+        mapping_filters=[(f.value, f.value) for f in MappingFilter],
+        first_query=None,
+        next_query=None,
+        suggestions=None,
+        notice=None,
+        may_map=may_map,
+    )
+    assert empty_parts(html) == []
+    for row in rows:
+        for c in row.controls:
+            assert escape(c.label) in html
+        page_html = rendered(
+            app,
+            f"/customers/{row.customer.id}",
+            "customer.html",
+            actor,
+            view=row,
+            customer_id=row.customer.id,
+            search="Acme",
+            companies=[Company(100, "Acme BV", True), Company(102, "Old Corp", False)],
+            more=True,
+            notice=None,
+        )
+        assert empty_parts(page_html) == []
+        assert ("Map to this company" in page_html) is row.may_map
+
+
+STRING_CODE = re.compile(r"([\w.]+)\s*(?:==|!=)\s*['\"]")
+FORM_ECHOES = {("runs.html", "ticket")}
+"""A select that marks the option the query asked for compares the query's own text, not a code."""
+
+
+def test_no_template_branches_on_a_string_code() -> None:
+    """Codes are compared as enums (CellKind, FieldKind, Environment) or decided in the view model, never as text."""
+    found = {
+        (template.name, match[1])
+        for template in TEMPLATES.glob("*.html")
+        for match in STRING_CODE.finditer(template.read_text())
+    }
+    assert found <= FORM_ECHOES
+
+
+def test_the_csrf_field_is_written_once() -> None:
+    """Every form takes its token from `_macros.html` (`csrf_field`, or `post_button` which calls it)."""
+    writers = [t.name for t in TEMPLATES.glob("*.html") if 'name="_csrf"' in t.read_text()]
+    assert writers == ["_macros.html"]
+    assert (TEMPLATES / "_macros.html").read_text().count('name="_csrf"') == 1
+    posting = [t for t in TEMPLATES.glob("*.html") if 'method="post"' in t.read_text() and t.name != "_macros.html"]
+    for template in posting:
+        text = template.read_text()
+        assert text.count('method="post"') == text.count("ui.csrf_field()"), template.name

@@ -16,12 +16,12 @@ from litestar.testing import AsyncTestClient
 from adapters.credentials import Argon2Credentials
 from adapters.memory.sessions import MemorySessionStore
 from application.denials import DenialFolder
-from application.errors import Forbidden, UserNotFound
+from application.errors import Forbidden, SignInRefused, UserNotFound
 from application.ports import User
-from application.use_cases.web_sessions import Sessions, SignInRefused
+from application.use_cases.web_sessions import Sessions
 from domain.roles import Actor, Role
+from entrypoints.asgi import create_app
 from entrypoints.container import Config
-from entrypoints.http.app import create_app
 from tests.http.conftest import make_world
 from tests.support import ADMIN, T0, UseCaseWorld
 

@@ -19,7 +19,7 @@ def test_a_demanding_category_is_named_by_validate_and_proved_by_test_ticket(pag
         sim = site.sim
         sim.add_ticket_udf("Backup Reference", label="Backup reference", required=True)
         sim.set_category_rules(STANDARD, requires={"billingCodeID"}, udfs_required={"Backup Reference"})
-        cleared = {"ticket_category_id": None, "work_type_id": None, "ticket_udfs": {}}
+        cleared: dict[str, object] = {"ticket_category_id": None, "work_type_id": None, "ticket_udfs": {}}
         assert site.api("PUT", "/settings/autotask", json=cleared).status_code == 200
         sign_in(page, site, Role.ADMIN)
         page.get_by_role("link", name="Settings").click()

@@ -78,15 +78,20 @@ def configuration(router: respx.MockRouter) -> Configuration:
     )
 
 
+class RecordingConnector(AutotaskConnector):
+    """A connector whose waits between retries return at once, each recorded in `sleeps`."""
+
+    def __init__(self) -> None:
+        super().__init__(backoff_base=0.01)
+        self.sleeps: list[float] = []
+        self.transport.sleep = self._no_wait
+
+    async def _no_wait(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
 @pytest.fixture
-async def connector() -> AsyncIterator[AutotaskConnector]:
-    sleeps: list[float] = []
-    conn = AutotaskConnector(backoff_base=0.01)
-
-    async def no_wait(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    conn.transport.sleep = no_wait
-    conn.sleeps = sleeps  # type: ignore[attr-defined]
+async def connector() -> AsyncIterator[RecordingConnector]:
+    conn = RecordingConnector()
     yield conn
     await conn.aclose()

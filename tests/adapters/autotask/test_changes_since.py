@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
+import respx
 
-from .conftest import API, creds
+from .conftest import API, RecordingConnector, creds
 from .test_operations import body, page, ticket
 
 SINCE = datetime(2026, 1, 15, 2, 10, 30, 750_000, tzinfo=UTC)
@@ -21,7 +22,9 @@ def changed(ticket_id: int, at: str | None, external_id: str | None = "") -> dic
     return ticket(ticket_id, externalID=ours, lastTrackedModificationDateTime=at)
 
 
-async def test_one_query_by_prefix_and_modification_time_in_utc_whole_seconds(router, zone, connector) -> None:
+async def test_one_query_by_prefix_and_modification_time_in_utc_whole_seconds(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.post(API + "Tickets/query").respond(200, json=page([changed(7001, "2026-01-15T02:11:00.25Z")]))
     found = await connector.connect(creds()).changed_tickets(PREFIX, SINCE.astimezone(CET))
     assert [(f.ticket_id, f.external_id, f.status) for f in found] == [(7001, f"{PREFIX}7001", 1)]
@@ -32,7 +35,9 @@ async def test_one_query_by_prefix_and_modification_time_in_utc_whole_seconds(ro
     assert route.call_count == 1
 
 
-async def test_an_answer_that_ignored_the_filter_is_filtered_here(router, zone, connector) -> None:
+async def test_an_answer_that_ignored_the_filter_is_filtered_here(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.post(API + "Tickets/query").respond(
         200,
         json=page(
@@ -51,7 +56,9 @@ async def test_an_answer_that_ignored_the_filter_is_filtered_here(router, zone, 
     assert [f.ticket_id for f in found] == [1, 5, 6, 7]
 
 
-async def test_every_page_of_the_changes_is_read_and_nothing_changed_is_one_call(router, zone, connector) -> None:
+async def test_every_page_of_the_changes_is_read_and_nothing_changed_is_one_call(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     next_url = API + "Tickets/query/next?paging=abc"
     first = router.post(API + "Tickets/query").mock(
         side_effect=[

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import respx
 
 from adapters.autotask import AutotaskConnector
 from application.ports import (
@@ -22,7 +23,7 @@ from application.ports import (
 )
 from domain.settings import ApiLogLevel
 
-from .conftest import API, CODE, DISCOVERY, SECRET, USER, ZONE_ANSWER, creds
+from .conftest import API, CODE, DISCOVERY, SECRET, USER, ZONE_ANSWER, RecordingConnector, creds
 from .test_operations import DRAFT, ticket
 
 THREAD_LIMIT = {"errors": ["Thread limit exceeded: at most 3 concurrent requests per endpoint are allowed."]}
@@ -36,14 +37,18 @@ THRESHOLD_MSG = {"errors": ["Request threshold of 10000 per 60 minutes exceeded.
         httpx.Response(500, json={"errors": ["User does not have adequate permissions to query this entity."]}),
     ],
 )
-async def test_forbidden(router, zone, connector, answer) -> None:
+async def test_forbidden(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
+) -> None:
     router.get(API + "Companies/100").mock(return_value=answer)
     with pytest.raises(PsaForbidden) as caught:
         await connector.connect(creds()).get_company(100)
     assert caught.value.message == answer.json()["errors"][0]
 
 
-async def test_rejection_keeps_autotask_words_and_is_not_retried(router, zone, connector) -> None:
+async def test_rejection_keeps_autotask_words_and_is_not_retried(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.post(API + "Tickets").respond(500, json={"errors": ["Missing Required Field: priority", "Bad"]})
     with pytest.raises(PsaRejected) as caught:
         await connector.connect(creds()).create_ticket(DRAFT)
@@ -62,7 +67,12 @@ async def test_rejection_keeps_autotask_words_and_is_not_retried(router, zone, c
         httpx.ConnectError("refused"),
     ],
 )
-async def test_reads_are_retried_then_succeed(router, zone, connector, failure) -> None:
+async def test_reads_are_retried_then_succeed(
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    failure: httpx.Response | httpx.TransportError,
+) -> None:
     ok = httpx.Response(200, json={"item": ticket(1)})
     route = router.get(API + "Tickets/1").mock(side_effect=[failure, failure, ok])
     gateway = connector.connect(creds())
@@ -71,7 +81,9 @@ async def test_reads_are_retried_then_succeed(router, zone, connector, failure) 
     assert len(connector.sleeps) == 2 and connector.sleeps[0] > 0
 
 
-async def test_retry_after_is_honoured_and_exhausted_throttling_says_so(router, zone, connector) -> None:
+async def test_retry_after_is_honoured_and_exhausted_throttling_says_so(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.get(API + "Tickets/1").respond(429, headers={"Retry-After": "7"})
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).get_ticket(1)
@@ -79,7 +91,9 @@ async def test_retry_after_is_honoured_and_exhausted_throttling_says_so(router, 
     assert route.call_count == 4 and connector.sleeps == [7.0, 7.0, 7.0]
 
 
-async def test_a_retry_after_beyond_the_wait_limit_is_reported_at_once(router, zone, connector) -> None:
+async def test_a_retry_after_beyond_the_wait_limit_is_reported_at_once(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.get(API + "Tickets/1").respond(
         429, json={"errors": ["Request threshold exceeded."]}, headers={"Retry-After": "1800"}
     )
@@ -89,7 +103,7 @@ async def test_a_retry_after_beyond_the_wait_limit_is_reported_at_once(router, z
     assert route.call_count == 1 and connector.sleeps == []
 
 
-async def test_backoff_grows(router, zone) -> None:
+async def test_backoff_grows(router: respx.MockRouter, zone: respx.Route) -> None:
     conn = AutotaskConnector(backoff_base=1.0, retries=3)
     sleeps: list[float] = []
 
@@ -114,7 +128,13 @@ async def test_backoff_grows(router, zone) -> None:
         (httpx.RemoteProtocolError("dropped"), True),
     ],
 )
-async def test_a_write_that_may_have_landed_is_never_retried(router, zone, connector, failure, maybe_applied) -> None:
+async def test_a_write_that_may_have_landed_is_never_retried(
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    failure: httpx.Response | httpx.TransportError,
+    maybe_applied: bool,
+) -> None:
     route = router.post(API + "Tickets").mock(side_effect=[failure, httpx.Response(200, json={"itemId": 2})])
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).create_ticket(DRAFT)
@@ -123,7 +143,9 @@ async def test_a_write_that_may_have_landed_is_never_retried(router, zone, conne
 
 
 @pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no connection")])
-async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zone, connector, failure) -> None:
+async def test_a_write_surely_not_received_says_so_and_may_be_retried(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, failure: httpx.TransportError
+) -> None:
     note = router.post(API + "Tickets/1/Notes").mock(side_effect=failure)
     connector.transport.retries = 1
     with pytest.raises(PsaUnavailable) as caught:
@@ -134,7 +156,7 @@ async def test_a_write_surely_not_received_says_so_and_may_be_retried(router, zo
 
 @pytest.mark.parametrize("refusal", [httpx.Response(429), httpx.Response(500, json=THREAD_LIMIT)])
 async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(
-    router, zone, connector, refusal
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, refusal: httpx.Response
 ) -> None:
     """A thread-limit refusal was not processed: a create is sent again (beyond `retries`) with growing waits,
     until the request's deadline would pass; then it fails as throttled, surely not created."""
@@ -148,7 +170,7 @@ async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(
     create = router.post(API + "Tickets").mock(side_effect=[refusal] * 3 + [httpx.Response(200, json={"itemId": 9})])
     assert await connector.connect(creds()).create_ticket(DRAFT) == 9
     assert create.call_count == 4 and len(connector.sleeps) == 3
-    create.mock(side_effect=refusal)
+    create.mock(return_value=refusal)
     connector.sleeps.clear()
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).create_ticket(DRAFT)
@@ -157,7 +179,9 @@ async def test_thread_limit_refusals_of_a_create_are_retried_until_the_deadline(
     assert create.call_count == 4 + len(connector.sleeps) + 1
 
 
-async def test_patch_timeout_is_maybe_applied(router, zone, connector) -> None:
+async def test_patch_timeout_is_maybe_applied(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.patch(API + "Tickets").mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(PsaUnavailable) as caught:
         await connector.connect(creds()).complete_ticket(1, 5)
@@ -198,7 +222,9 @@ async def test_at_most_three_requests_in_flight_per_endpoint() -> None:
     await wide.aclose()
 
 
-async def test_secrets_never_reach_the_log(router, connector, caplog) -> None:
+async def test_secrets_never_reach_the_log(
+    router: respx.MockRouter, connector: RecordingConnector, caplog: pytest.LogCaptureFixture
+) -> None:
     router.get(DISCOVERY).respond(200, json=ZONE_ANSWER)
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     router.post(API + "Tickets").respond(500, json={"errors": [f"User {USER} with secret {SECRET} rejected"]})
@@ -215,7 +241,14 @@ async def test_secrets_never_reach_the_log(router, connector, caplog) -> None:
 
 
 @pytest.mark.parametrize(("level", "lines"), [(ApiLogLevel.OFF, 0), (ApiLogLevel.ERRORS, 1), (ApiLogLevel.REQUESTS, 3)])
-async def test_log_levels(router, zone, connector, caplog, level, lines) -> None:
+async def test_log_levels(
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    caplog: pytest.LogCaptureFixture,
+    level: ApiLogLevel,
+    lines: int,
+) -> None:
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     router.get(API + "Companies/1").respond(403)
     caplog.set_level(logging.DEBUG, logger="backupchecks.autotask")
@@ -226,7 +259,7 @@ async def test_log_levels(router, zone, connector, caplog, level, lines) -> None
     assert len([r for r in caplog.records if r.name == "backupchecks.autotask"]) == lines
 
 
-async def test_on_request_reports_endpoint_and_outcome(router, zone) -> None:
+async def test_on_request_reports_endpoint_and_outcome(router: respx.MockRouter, zone: respx.Route) -> None:
     seen: list[tuple[str, str]] = []
     conn = AutotaskConnector(retries=1, backoff_base=0, on_request=lambda e, o: seen.append((e, o)))
     router.get(API + "Tickets/1").mock(side_effect=[httpx.Response(429), httpx.Response(200, json={"item": ticket(1)})])
@@ -258,7 +291,7 @@ async def test_on_request_reports_endpoint_and_outcome(router, zone) -> None:
     ],
 )
 async def test_throttling_worded_as_errors_or_message_is_throttled_and_a_create_retried(
-    router, zone, connector, answer
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
 ) -> None:
     route = router.post(API + "Tickets").mock(side_effect=[answer, httpx.Response(200, json={"itemId": 9})])
     assert await connector.connect(creds()).create_ticket(DRAFT) == 9
@@ -274,7 +307,7 @@ async def test_throttling_worded_as_errors_or_message_is_throttled_and_a_create_
     ],
 )
 async def test_an_unexplained_500_on_a_create_may_have_applied_and_is_not_retried(
-    router, zone, connector, answer
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
 ) -> None:
     route = router.post(API + "Tickets").mock(return_value=answer)
     with pytest.raises(PsaUnavailable) as caught:
@@ -285,7 +318,9 @@ async def test_an_unexplained_500_on_a_create_may_have_applied_and_is_not_retrie
 MAINTENANCE = {"Content-Type": "text/html; charset=utf-8"}
 
 
-async def test_a_200_html_page_answering_a_create_is_no_success_even_if_it_parses(router, zone, connector) -> None:
+async def test_a_200_html_page_answering_a_create_is_no_success_even_if_it_parses(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     """During maintenance Autotask answers 200 with an HTML page: the create's outcome is unknown (found again by its
     externalID, as after a timeout), never a ticket id read off the page, and never resent."""
     route = router.post(API + "Tickets").respond(200, content=b'{"itemId": 7001}', headers=MAINTENANCE)
@@ -295,7 +330,9 @@ async def test_a_200_html_page_answering_a_create_is_no_success_even_if_it_parse
     assert route.call_count == 1
 
 
-async def test_a_200_html_page_answering_a_read_is_unavailable_surely_not_applied(router, zone, connector) -> None:
+async def test_a_200_html_page_answering_a_read_is_unavailable_surely_not_applied(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.get(API + "Tickets/1").respond(200, content=b'{"item": {"id": 1}}', headers=MAINTENANCE)
     connector.transport.retries = 1
     with pytest.raises(PsaUnavailable, match=r"HTML page.*maintenance\?") as caught:
@@ -305,7 +342,9 @@ async def test_a_200_html_page_answering_a_read_is_unavailable_surely_not_applie
 
 
 @pytest.mark.parametrize("kind", ["text/plain", "application/xml", "application/octet-stream"])
-async def test_a_200_in_another_media_type_is_no_success_either(router, zone, connector, kind) -> None:
+async def test_a_200_in_another_media_type_is_no_success_either(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, kind: str
+) -> None:
     router.post(API + "Tickets").respond(200, content=b'{"itemId": 7001}', headers={"Content-Type": kind})
     with pytest.raises(PsaUnavailable, match=f"{kind}, not JSON") as caught:
         await connector.connect(creds()).create_ticket(DRAFT)
@@ -322,7 +361,9 @@ async def test_a_200_in_another_media_type_is_no_success_either(router, zone, co
         {},  # no media type named: judged by the body
     ],
 )
-async def test_json_media_types_are_read(router, zone, connector, headers) -> None:
+async def test_json_media_types_are_read(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, headers: dict[str, str]
+) -> None:
     router.post(API + "Tickets").respond(200, content=b'{"itemId": 7001}', headers=headers)
     assert await connector.connect(creds()).create_ticket(DRAFT) == 7001
 
@@ -342,7 +383,9 @@ async def test_json_media_types_are_read(router, zone, connector, headers) -> No
         ),
     ],
 )
-async def test_a_bad_credential_answered_with_500_is_the_refused_login_it_is(router, zone, connector, answer) -> None:
+async def test_a_bad_credential_answered_with_500_is_the_refused_login_it_is(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
+) -> None:
     """Wrong secrets answer 401, but some tenants answer 500 with the words of a refused login: the same auth failure
     (not a rejection, not an outage), never retried, and remembered so the API user is not locked."""
     usage = router.get(API + "ThresholdInformation").mock(return_value=answer)
@@ -367,7 +410,11 @@ async def test_a_bad_credential_answered_with_500_is_the_refused_login_it_is(rou
     ],
 )
 async def test_only_the_words_of_a_refused_login_make_a_500_an_auth_failure(
-    router, zone, connector, answer, error
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    answer: httpx.Response,
+    error: type[PsaError],
 ) -> None:
     router.get(API + "ThresholdInformation").mock(return_value=answer)
     connector.transport.retries = 0

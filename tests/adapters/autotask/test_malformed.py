@@ -4,15 +4,29 @@ port's own errors, never as msgspec, httpx, KeyError or AttributeError exception
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from adapters.autotask import AutotaskConnector
 from application.ports import CompanyPage, NoteDraft, PsaError, PsaUnavailable
 from domain.settings import ApiLogLevel
 
-from .conftest import API, CODE, DISCOVERY, DISCOVERY2, SECRET, USER, ZONE_ANSWER, creds
+from .conftest import (
+    API,
+    CODE,
+    DISCOVERY,
+    DISCOVERY2,
+    SECRET,
+    USER,
+    ZONE_ANSWER,
+    Configuration,
+    RecordingConnector,
+    creds,
+)
 from .test_operations import DRAFT, page, ticket
 
 HTML = "<html><head><title>Service Unavailable</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -33,7 +47,9 @@ IDS = ["text", "html", "empty", "null", "list", "string", "empty-object", "other
 
 
 @pytest.mark.parametrize("answer", MALFORMED, ids=IDS)
-async def test_a_malformed_read_is_unavailable(router, zone, connector, answer) -> None:
+async def test_a_malformed_read_is_unavailable(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
+) -> None:
     router.get(API + "Tickets/1").mock(return_value=answer)
     connector.transport.retries = 0
     with pytest.raises(PsaUnavailable) as caught:
@@ -55,7 +71,9 @@ async def test_a_malformed_read_is_unavailable(router, zone, connector, answer) 
     ],
     ids=["list", "string", "no-id", "text-id", "huge-id", "text-status", "list-number", "negative-huge-id"],
 )
-async def test_an_item_of_the_wrong_shape_is_unavailable(router, zone, connector, item) -> None:
+async def test_an_item_of_the_wrong_shape_is_unavailable(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, item: dict[str, Any]
+) -> None:
     router.get(API + "Tickets/1").respond(200, json=item)
     router.get(API + "Companies/1").respond(200, json=item)
     gateway = connector.connect(creds())
@@ -80,11 +98,17 @@ async def test_an_item_of_the_wrong_shape_is_unavailable(router, zone, connector
     ],
     ids=["empty", "no-itemId", "null-itemId", "text-itemId", "huge-itemId", "infinite-itemId", "html", "list"],
 )
-async def test_a_malformed_create_answer_may_have_applied_and_is_not_retried(router, zone, connector, answer) -> None:
+async def test_a_malformed_create_answer_may_have_applied_and_is_not_retried(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
+) -> None:
     tickets = router.post(API + "Tickets").mock(return_value=answer)
     notes = router.post(API + "Tickets/1/Notes").mock(return_value=answer)
     gateway = connector.connect(creds())
-    for create in (lambda: gateway.create_ticket(DRAFT), lambda: gateway.add_ticket_note(1, NoteDraft("t", "d", 1, 2))):
+    creates: list[Callable[[], Awaitable[object]]] = [
+        lambda: gateway.create_ticket(DRAFT),
+        lambda: gateway.add_ticket_note(1, NoteDraft("t", "d", 1, 2)),
+    ]
+    for create in creates:
         with pytest.raises(PsaUnavailable) as caught:
             await create()
         assert caught.value.maybe_applied  # a 200 came back: the record may well exist; look for it, never resend
@@ -105,7 +129,9 @@ async def test_a_malformed_create_answer_may_have_applied_and_is_not_retried(rou
     ],
     ids=["null-items", "object-items", "number-items", "number-next", "no-id", "huge-count", "odd-next-url", "list"],
 )
-async def test_malformed_query_and_count_answers_are_unavailable(router, zone, connector, answer) -> None:
+async def test_malformed_query_and_count_answers_are_unavailable(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: dict[str, Any]
+) -> None:
     router.post(API + "Tickets/query").respond(200, json=answer)
     router.post(API + "TicketNotes/query").respond(200, json=answer)
     router.post(API + "Companies/query").respond(200, json=answer)
@@ -118,7 +144,7 @@ async def test_malformed_query_and_count_answers_are_unavailable(router, zone, c
         gateway.search_companies("a"),
         gateway.count_time_entries(1),
     ]
-    outcomes = []
+    outcomes: list[object] = []
     for call in calls:
         try:
             outcomes.append(await call)
@@ -142,7 +168,11 @@ async def test_malformed_query_and_count_answers_are_unavailable(router, zone, c
     ids=["text-fields", "text-values", "list", "nameless"],
 )
 async def test_malformed_fields_and_threshold_answers_are_unavailable(
-    router, zone, connector, configuration, answer
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    configuration: Configuration,
+    answer: Any,
 ) -> None:
     router.get(API + "Tickets/entityInformation/fields").respond(200, json=answer)
     router.get(API + "TicketNotes/entityInformation/fields").respond(200, json=answer)
@@ -166,7 +196,9 @@ async def test_malformed_fields_and_threshold_answers_are_unavailable(
     ],
     ids=["no-url", "null-url", "number-url", "list", "not-http", "empty-url"],
 )
-async def test_a_malformed_zone_answer_tries_the_other_host_then_is_unavailable(router, connector, answer) -> None:
+async def test_a_malformed_zone_answer_tries_the_other_host_then_is_unavailable(
+    router: respx.MockRouter, connector: RecordingConnector, answer: Any
+) -> None:
     first = router.get(DISCOVERY).respond(200, json=answer)
     second = router.get(DISCOVERY2).respond(200, html=HTML)
     with pytest.raises(PsaUnavailable):
@@ -189,7 +221,9 @@ async def test_a_malformed_zone_answer_tries_the_other_host_then_is_unavailable(
     ],
     ids=["html", "object-errors", "string-errors", "list", "empty-502", "empty-errors", "bad-bytes"],
 )
-async def test_odd_error_answers_are_port_errors(router, zone, connector, answer) -> None:
+async def test_odd_error_answers_are_port_errors(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
+) -> None:
     router.get(API + "Tickets/1").mock(return_value=answer)
     connector.transport.retries = 0
     with pytest.raises(PsaError):
@@ -206,7 +240,7 @@ async def test_odd_error_answers_are_port_errors(router, zone, connector, answer
     ],
 )
 async def test_a_next_page_url_off_the_zone_host_is_never_sent_the_credentials(
-    router, zone, connector, next_url
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, next_url: str
 ) -> None:
     router.post(API + "Tickets/query").respond(200, json=page([ticket(1)], next_url))
     with pytest.raises(PsaUnavailable):
@@ -215,7 +249,9 @@ async def test_a_next_page_url_off_the_zone_host_is_never_sent_the_credentials(
 
 
 @pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 -0000", "nan", "inf", "-5", "soon", ""])
-async def test_odd_retry_after_values_never_break_the_wait(router, zone, connector, retry_after) -> None:
+async def test_odd_retry_after_values_never_break_the_wait(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, retry_after: str
+) -> None:
     route = router.get(API + "Tickets/1").mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": retry_after}),
@@ -226,7 +262,9 @@ async def test_odd_retry_after_values_never_break_the_wait(router, zone, connect
     assert route.call_count == 2 and len(connector.sleeps) == 1 and 0 <= connector.sleeps[0] <= 30
 
 
-async def test_error_messages_raised_to_callers_carry_no_secret(router, zone, connector) -> None:
+async def test_error_messages_raised_to_callers_carry_no_secret(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.get(API + "Tickets/1").respond(500, json={"errors": [f"Bad login {USER} / {SECRET} / {CODE}"]})
     router.get(API + "Tickets/2").respond(502, html=f"<p>headers: UserName={USER} Secret={SECRET}</p>")
     gateway = connector.connect(creds(log_level=ApiLogLevel.OFF))
@@ -238,7 +276,9 @@ async def test_error_messages_raised_to_callers_carry_no_secret(router, zone, co
         assert SECRET not in text and USER not in text and CODE not in text, text
 
 
-async def test_reprs_show_no_secret(router, zone, connector, caplog) -> None:
+async def test_reprs_show_no_secret(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     gateway = connector.connect(creds())

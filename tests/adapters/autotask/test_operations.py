@@ -16,7 +16,7 @@ from adapters.autotask import AutotaskConnector
 from application.ports import NoteDraft, PsaNotFound, PsaRejected, PsaUnavailable
 from domain.draft import TicketDraft
 
-from .conftest import API, WEB, ZONE_ANSWER, creds, fixture
+from .conftest import API, WEB, ZONE_ANSWER, Configuration, RecordingConnector, creds, fixture
 
 TICKET_URL = WEB + "Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail&TicketID="
 
@@ -57,7 +57,9 @@ DRAFT = TicketDraft(
 )
 
 
-async def test_get_company_and_not_found(router, zone, connector) -> None:
+async def test_get_company_and_not_found(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.get(API + "Companies/100").respond(200, json={"item": {"id": 100, "companyName": "Acme", "isActive": True}})
     router.get(API + "Companies/101").respond(200, json={"Item": {"Id": 101, "CompanyName": "Old", "IsActive": False}})
     router.get(API + "Companies/102").respond(404, json={"errors": ["Company 102 not found"]})
@@ -71,7 +73,9 @@ async def test_get_company_and_not_found(router, zone, connector) -> None:
             await gateway.get_company(missing)
 
 
-async def test_search_companies_pages_by_id_and_says_when_more_exist(router, zone, connector) -> None:
+async def test_search_companies_pages_by_id_and_says_when_more_exist(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     next_url = API + "Companies/query/next?paging=x"
     route = router.post(API + "Companies/query").mock(
         side_effect=[
@@ -97,7 +101,9 @@ async def test_search_companies_pages_by_id_and_says_when_more_exist(router, zon
     assert body(route, 1)["filter"][1] == {"op": "gt", "field": "id", "value": 2}
 
 
-async def test_search_drops_what_autotask_did_not_filter(router, zone, connector) -> None:
+async def test_search_drops_what_autotask_did_not_filter(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     """An operator Autotask ignores answers unfiltered: only real matches are shown."""
     router.post(API + "Companies/query").respond(
         200, json=page([{"id": 1, "companyName": "Acme"}, {"id": 2, "companyName": "Globex"}])
@@ -106,7 +112,9 @@ async def test_search_drops_what_autotask_did_not_filter(router, zone, connector
     assert [c.id for c in found.companies] == [1]
 
 
-async def test_create_ticket_sends_the_draft_without_none_fields(router, zone, connector) -> None:
+async def test_create_ticket_sends_the_draft_without_none_fields(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.post(API + "Tickets").respond(200, json={"itemId": 7001})
     assert await connector.connect(creds()).create_ticket(DRAFT) == 7001
     assert body(route) == {
@@ -122,7 +130,9 @@ async def test_create_ticket_sends_the_draft_without_none_fields(router, zone, c
     }
 
 
-async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone, connector) -> None:
+async def test_get_ticket_builds_the_web_link_and_none_when_missing(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.get(API + "Tickets/7001").respond(200, json={"item": ticket(7001, 8)})
     router.get(API + "Tickets/7002").respond(404)
     gateway = connector.connect(creds())
@@ -133,7 +143,9 @@ async def test_get_ticket_builds_the_web_link_and_none_when_missing(router, zone
     assert await gateway.get_ticket(7002) is None
 
 
-async def test_find_ticket_by_external_id(router, zone, connector) -> None:
+async def test_find_ticket_by_external_id(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.post(API + "Tickets/query").mock(
         side_effect=[
             httpx.Response(200, json=page([ticket(7002, externalID="BC-7001"), ticket(7001)])),
@@ -149,7 +161,9 @@ async def test_find_ticket_by_external_id(router, zone, connector) -> None:
     assert await gateway.find_ticket_by_external_id("bc-7001") is None  # Autotask matched ignoring case; we do not
 
 
-async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zone, connector) -> None:
+async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     next_url = API + "Tickets/query/next?paging=abc"
     first = router.post(API + "Tickets/query").mock(
         side_effect=[
@@ -167,7 +181,7 @@ async def test_bulk_read_chunks_by_400_and_follows_next_page_by_post(router, zon
 
 
 async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_then_tries_in_again(
-    router, zone, connector
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
 ) -> None:
     query = router.post(API + "Tickets/query").respond(500, json={"errors": ["Operator 'in' is not supported."]})
     router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
@@ -183,7 +197,9 @@ async def test_bulk_read_falls_back_to_single_reads_when_in_is_refused_then_trie
     assert query.call_count == 3
 
 
-async def test_a_bulk_read_refusal_that_does_not_name_the_operator_is_no_fallback(router, zone, connector) -> None:
+async def test_a_bulk_read_refusal_that_does_not_name_the_operator_is_no_fallback(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.post(API + "Tickets/query").respond(500, json={"errors": ["Unable to find field 'id'."]})
     single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     with pytest.raises(PsaRejected):
@@ -191,13 +207,15 @@ async def test_a_bulk_read_refusal_that_does_not_name_the_operator_is_no_fallbac
     assert single.call_count == 0
 
 
-async def test_time_entry_count(router, zone, connector) -> None:
+async def test_time_entry_count(router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector) -> None:
     route = router.post(API + "TimeEntries/query/count").respond(200, json={"queryCount": 3})
     assert await connector.connect(creds()).count_time_entries(7001) == 3
     assert body(route) == {"filter": [{"op": "eq", "field": "ticketID", "value": 7001}]}
 
 
-async def test_note_is_posted_under_the_ticket_and_found_by_exact_text(router, zone, connector) -> None:
+async def test_note_is_posted_under_the_ticket_and_found_by_exact_text(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     post = router.post(API + "Tickets/7001/Notes").respond(200, json={"itemId": 9001})
     router.post(API + "TicketNotes/query").respond(
         200,
@@ -222,24 +240,30 @@ async def test_note_is_posted_under_the_ticket_and_found_by_exact_text(router, z
     assert await gateway.find_ticket_note(7001, "other") is None
 
 
-async def test_note_on_a_missing_ticket(router, zone, connector) -> None:
+async def test_note_on_a_missing_ticket(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.post(API + "Tickets/7009/Notes").respond(404, json={"errors": ["Parent not found"]})
     with pytest.raises(PsaNotFound, match="Parent not found"):
         await connector.connect(creds()).add_ticket_note(7009, NoteDraft("t", "d", None, None))
 
 
-async def test_complete_ticket_patches_only_the_status_in_one_request(router, zone, connector) -> None:
+async def test_complete_ticket_patches_only_the_status_in_one_request(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     patch = router.patch(API + "Tickets").respond(200, json={"itemId": 7001})
     read = router.get(API + "Tickets/7001").respond(200, json={"item": ticket(7001, 5)})
     gateway = connector.connect(creds())
     await gateway.zone()
     calls = gateway.calls
-    assert await gateway.complete_ticket(7001, 5) is None
+    await gateway.complete_ticket(7001, 5)
     assert body(patch) == {"id": 7001, "status": 5}
     assert gateway.calls - calls == 1 and read.call_count == 0  # no read after the PATCH
 
 
-async def test_a_refused_patch_is_reported_and_never_replaced_by_a_put(router, zone, connector) -> None:
+async def test_a_refused_patch_is_reported_and_never_replaced_by_a_put(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     """ADR 0007: no PUT fallback (a PUT of the ticket as read back fails on real tenants)."""
     router.patch(API + "Tickets").respond(
         405, json={"Message": "The requested resource does not support http method 'PATCH'."}
@@ -250,7 +274,9 @@ async def test_a_refused_patch_is_reported_and_never_replaced_by_a_put(router, z
     assert put.call_count == 0
 
 
-async def test_complete_a_missing_ticket(router, zone, connector) -> None:
+async def test_complete_a_missing_ticket(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     router.patch(API + "Tickets").respond(404, json={"errors": ["not found"]})
     put = router.put(API + "Tickets")
     with pytest.raises(PsaNotFound):
@@ -258,7 +284,9 @@ async def test_complete_a_missing_ticket(router, zone, connector) -> None:
     assert put.call_count == 0
 
 
-async def test_picklists_from_the_real_tenant_fields_document(router, zone, connector, configuration) -> None:
+async def test_picklists_from_the_real_tenant_fields_document(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, configuration: Configuration
+) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
         200, json=fixture("tickets-fields-real-tenant.json")
     )
@@ -285,7 +313,9 @@ async def test_picklists_from_the_real_tenant_fields_document(router, zone, conn
     assert tickets.call_count == 2
 
 
-async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, zone, connector, configuration) -> None:
+async def test_concurrent_first_callers_share_one_read_of_the_picklists(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, configuration: Configuration
+) -> None:
     tickets = router.get(API + "Tickets/entityInformation/fields").respond(
         200, json=fixture("tickets-fields-real-tenant.json")
     )
@@ -304,7 +334,7 @@ async def test_concurrent_first_callers_share_one_read_of_the_picklists(router, 
     assert gateway.calls == 1 + 5  # zone discovery, then the five reads of the tenant's configuration
 
 
-async def test_usage_in_pascal_case(router, zone, connector) -> None:
+async def test_usage_in_pascal_case(router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector) -> None:
     router.get(API + "ThresholdInformation").respond(
         200,
         json={"ExternalRequestThreshold": 10000, "RequestThresholdTimeframe": 60, "CurrentTimeframeRequestCount": 7},
@@ -315,7 +345,7 @@ async def test_usage_in_pascal_case(router, zone, connector) -> None:
 
 @pytest.mark.parametrize(("limit", "max_records"), [(0, 1), (-3, 1), (1, 1), (50, 50), (800, 500)])
 async def test_search_limits_map_to_max_records_within_autotask_range(
-    router, zone, connector, limit, max_records
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, limit: int, max_records: int
 ) -> None:
     route = router.post(API + "Companies/query").respond(200, json=page([{"id": 1, "companyName": "A"}]))
     found = await connector.connect(creds()).search_companies("a", limit)
@@ -344,7 +374,9 @@ NOT_IN_REFUSALS = [
 
 
 @pytest.mark.parametrize("message", IN_REFUSALS)
-async def test_a_refusal_naming_the_in_operator_falls_back_to_single_reads(router, zone, connector, message) -> None:
+async def test_a_refusal_naming_the_in_operator_falls_back_to_single_reads(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, message: str
+) -> None:
     query = router.post(API + "Tickets/query").respond(500, json={"errors": [message]})
     single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     router.get(API + "Tickets/2").respond(404)
@@ -354,7 +386,9 @@ async def test_a_refusal_naming_the_in_operator_falls_back_to_single_reads(route
 
 
 @pytest.mark.parametrize("message", NOT_IN_REFUSALS)
-async def test_a_refusal_merely_containing_the_word_in_is_no_fallback(router, zone, connector, message) -> None:
+async def test_a_refusal_merely_containing_the_word_in_is_no_fallback(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, message: str
+) -> None:
     router.post(API + "Tickets/query").respond(500, json={"errors": [message]})
     single = router.get(API + "Tickets/1").respond(200, json={"item": ticket(1)})
     with pytest.raises(PsaRejected, match="^" + re.escape(message) + "$"):
@@ -392,7 +426,7 @@ class Wire(httpx.AsyncBaseTransport):
     ],
     ids=["paging", "paging-and-search", "upper-case-escapes", "other-casing"],
 )
-async def test_a_url_encoded_next_page_link_is_followed_exactly_as_given(next_url) -> None:
+async def test_a_url_encoded_next_page_link_is_followed_exactly_as_given(next_url: str) -> None:
     """Real tenants send next-page links as URL-encoded JSON: the link goes over the wire byte for byte (nothing
     decoded, nothing re-encoded), to the zone's own host, POSTed with the same body (a GET there answers 405)."""
     wire = Wire(next_url)
@@ -415,7 +449,7 @@ async def test_a_url_encoded_next_page_link_is_followed_exactly_as_given(next_ur
         f"http://webservices5.autotask.net/ATServicesRest/V1.0/Tickets/query/next?paging={PAGING}",
     ],
 )
-async def test_an_encoded_next_page_link_off_the_zone_is_never_followed(next_url) -> None:
+async def test_an_encoded_next_page_link_off_the_zone_is_never_followed(next_url: str) -> None:
     wire = Wire(next_url)
     conn = AutotaskConnector(transport=wire)
     with pytest.raises(PsaUnavailable, match="off its own host"):
@@ -424,7 +458,9 @@ async def test_an_encoded_next_page_link_off_the_zone_is_never_followed(next_url
     assert len(wire.sent) == 1
 
 
-async def test_a_missing_ticket_or_company_answered_with_a_null_item_is_missing(router, zone, connector) -> None:
+async def test_a_missing_ticket_or_company_answered_with_a_null_item_is_missing(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     """`200 {"item": null}` is a 404 (records the API user may not see answer so too)."""
     router.get(API + "Tickets/7003").respond(200, json={"item": None})
     router.get(API + "Companies/103").respond(200, json={"Item": None})

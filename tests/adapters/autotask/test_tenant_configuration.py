@@ -13,7 +13,7 @@ import respx
 from application.ports import AccessLevel, EntityRights, PsaAuthError, PsaError, PsaRejected, PsaUnavailable
 from domain.picklists import CategoryDefaults, PicklistValue, TicketUdf, UdfChoice
 
-from .conftest import API, Configuration, creds, fixture
+from .conftest import API, Configuration, RecordingConnector, creds, fixture
 from .test_operations import DRAFT, body, page
 
 FULL, LIMITED, NONE = AccessLevel.FULL, AccessLevel.LIMITED, AccessLevel.NONE
@@ -97,7 +97,7 @@ def configured(configuration: Configuration, router: Any) -> tuple[respx.Route, 
 
 
 @pytest.fixture
-def fields(router) -> None:
+def fields(router: respx.MockRouter) -> None:
     router.get(API + "Tickets/entityInformation/fields").respond(200, json=fixture("tickets-fields-real-tenant.json"))
     router.get(API + "TicketNotes/entityInformation/fields").respond(
         200, json=fixture("ticketnotes-fields-pascalcase.json")
@@ -105,7 +105,11 @@ def fields(router) -> None:
 
 
 async def test_picklists_read_the_tenant_configuration_in_five_requests(
-    router, zone, connector, configuration, fields
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    configuration: Configuration,
+    fields: None,
 ) -> None:
     billing_2, defaults_2 = configured(configuration, router)
     gateway = connector.connect(creds())
@@ -156,7 +160,12 @@ async def test_picklists_read_the_tenant_configuration_in_five_requests(
     ids=["404", "403", "500-permissions"],
 )
 async def test_a_tenant_refusing_the_configuration_reads_still_has_picklists(
-    router, zone, connector, configuration, fields, refusal
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    configuration: Configuration,
+    fields: None,
+    refusal: httpx.Response,
 ) -> None:
     """No right to BillingCodes or TicketCategoryFieldDefaults (or a tenant, or simulator, without them): nothing is
     known of them, and the rest of the picklists still work."""
@@ -171,7 +180,12 @@ async def test_a_tenant_refusing_the_configuration_reads_still_has_picklists(
 
 @pytest.mark.parametrize("failing", ["udfs", "billing_codes", "category_defaults"])
 async def test_an_unreachable_autotask_still_fails_the_picklists(
-    router, zone, connector, configuration, fields, failing
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    configuration: Configuration,
+    fields: None,
+    failing: str,
 ) -> None:
     connector.transport.retries = 0
     getattr(configuration, failing).mock(side_effect=httpx.ConnectError("refused"))
@@ -183,7 +197,11 @@ async def test_an_unreachable_autotask_still_fails_the_picklists(
 
 
 async def test_other_refusals_of_the_configuration_reads_are_not_swallowed(
-    router, zone, connector, configuration, fields
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    configuration: Configuration,
+    fields: None,
 ) -> None:
     configuration.billing_codes.respond(401)
     with pytest.raises(PsaAuthError):
@@ -205,7 +223,13 @@ async def test_other_refusals_of_the_configuration_reads_are_not_swallowed(
     ],
 )
 async def test_malformed_configuration_answers_are_unavailable(
-    router, zone, connector, configuration, fields, route, answer
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    configuration: Configuration,
+    fields: None,
+    route: str,
+    answer: Any,
 ) -> None:
     getattr(configuration, route).respond(200, json=answer)
     with pytest.raises(PsaUnavailable):
@@ -232,7 +256,9 @@ def info(name: str, **values: Any) -> dict[str, Any]:
     return {"info": {**base, **values}}
 
 
-async def test_rights_read_each_entity_in_four_requests(router, zone, connector) -> None:
+async def test_rights_read_each_entity_in_four_requests(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     routes = {
         "Tickets": router.get(API + "Tickets/entityInformation").respond(
             200, json=info("Ticket", userAccessForUpdate="Mine")
@@ -275,7 +301,14 @@ async def test_rights_read_each_entity_in_four_requests(router, zone, connector)
         (None, "All", FULL),
     ],
 )
-async def test_each_action_maps_can_and_user_access_to_a_level(router, zone, connector, can, access, level) -> None:
+async def test_each_action_maps_can_and_user_access_to_a_level(
+    router: respx.MockRouter,
+    zone: respx.Route,
+    connector: RecordingConnector,
+    can: bool,
+    access: str,
+    level: AccessLevel,
+) -> None:
     answer = info("Ticket", canQuery=can, userAccessForQuery=access)
     for entity in ("Tickets", "TicketNotes", "TimeEntries", "Companies"):
         router.get(API + f"{entity}/entityInformation").respond(200, json=answer)
@@ -283,7 +316,9 @@ async def test_each_action_maps_can_and_user_access_to_a_level(router, zone, con
     assert {rights.tickets.query, rights.notes.query, rights.time_entries.query, rights.companies.query} == {level}
 
 
-async def test_rights_on_an_entity_refused_altogether_are_none(router, zone, connector) -> None:
+async def test_rights_on_an_entity_refused_altogether_are_none(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     for entity in ("Tickets", "TicketNotes", "Companies"):
         router.get(API + f"{entity}/entityInformation").respond(200, json=info(entity))
     router.get(API + "TimeEntries/entityInformation").respond(
@@ -304,7 +339,9 @@ async def test_rights_on_an_entity_refused_altogether_are_none(router, zone, con
         httpx.Response(404, json={"errors": ["not found"]}),
     ],
 )
-async def test_rights_without_a_usable_answer_fail(router, zone, connector, answer) -> None:
+async def test_rights_without_a_usable_answer_fail(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector, answer: httpx.Response
+) -> None:
     connector.transport.retries = 0
     router.get(API + "Tickets/entityInformation").mock(return_value=answer)
     with pytest.raises(PsaError):  # a port error, never a guess at the rights
@@ -314,7 +351,9 @@ async def test_rights_without_a_usable_answer_fail(router, zone, connector, answ
 # -- create --------------------------------------------------------------------------------------------------------
 
 
-async def test_create_sends_category_work_type_and_udfs(router, zone, connector) -> None:
+async def test_create_sends_category_work_type_and_udfs(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.post(API + "Tickets").respond(200, json={"itemId": 7001})
     draft = dataclasses.replace(
         DRAFT, category_id=100, work_type_id=29682801, udfs=(("Customer Impact", "2"), ("Backup Job", "Nightly"))
@@ -329,7 +368,9 @@ async def test_create_sends_category_work_type_and_udfs(router, zone, connector)
     assert sent["externalID"] == DRAFT.external_id and "issueType" not in sent  # None fields still omitted
 
 
-async def test_create_omits_category_work_type_and_udfs_when_not_set(router, zone, connector) -> None:
+async def test_create_omits_category_work_type_and_udfs_when_not_set(
+    router: respx.MockRouter, zone: respx.Route, connector: RecordingConnector
+) -> None:
     route = router.post(API + "Tickets").respond(200, json={"itemId": 7001})
     await connector.connect(creds()).create_ticket(DRAFT)
     assert not {"ticketCategory", "billingCodeID", "userDefinedFields"} & set(body(route))

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from adapters.autotask_simulator import Simulator, create_app, running_simulator
+from tests.asgi import asgi_transport
 
 API = "/ATServicesRest/V1.0"
 HEADERS = {"UserName": "api@example.com", "Secret": "s3cret", "ApiIntegrationCode": "TRACKING01"}
@@ -28,7 +29,7 @@ def sim() -> Simulator:
 
 @pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(sim))
+    transport = asgi_transport(create_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as c:
         yield c
 

@@ -188,7 +188,7 @@ async def test_new_categories_and_bad_rules(live: httpx.AsyncClient, sim: Simula
     assert (await live.get(f"{API}/TicketCategories/1")).json()["item"]["isGlobalDefault"] is False
     for bad in ({"requires": {"nope"}}, {"defaults": {"nopeID": 1}}, {"udfs_required": {"No Such UDF"}}):
         with pytest.raises(KeyError):
-            sim.set_category_rules(1, **bad)  # type: ignore[arg-type]
+            sim.set_category_rules(1, **bad)
 
 
 async def test_billing_codes_query_get_and_count(live: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from adapters.autotask_simulator import Fault, Simulator, create_app, running_simulator
+from tests.asgi import asgi_transport
 from tests.support import FixedClock
 
 from .conftest import API, HEADERS, TICKET, create_ticket
@@ -79,7 +80,7 @@ async def test_lost_answer_applies_the_create_then_answers_504(client: httpx.Asy
 async def test_late_apply_answers_504_and_creates_the_ticket_seconds_later_by_its_clock() -> None:
     clock = FixedClock()
     sim = Simulator.seeded(clock=clock.now)
-    transport = httpx.ASGITransport(app=create_app(sim))
+    transport = asgi_transport(create_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as late:
         sim.inject(Fault("late_apply", entity="Tickets", method="POST", seconds=200))
         assert (await late.post(f"{API}/Tickets", json={**TICKET, "externalID": "bc-late"})).status_code == 504
@@ -151,7 +152,7 @@ async def test_counts_key_requests_by_method_and_template(client: httpx.AsyncCli
 async def test_the_hourly_budget_throttles_and_recovers() -> None:
     now = [datetime(2026, 1, 15, 2, 0, tzinfo=UTC)]
     sim = Simulator.seeded(request_threshold=3, clock=lambda: now[0])
-    transport = httpx.ASGITransport(app=create_app(sim))
+    transport = asgi_transport(create_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as client:
         for _ in range(2):
             assert (await client.get(f"{API}/Companies/100")).status_code == 200

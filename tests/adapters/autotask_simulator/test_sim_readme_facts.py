@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from adapters.autotask_simulator import Fault, Simulator, create_app
+from tests.asgi import asgi_transport
 
 from .conftest import API, HEADERS, TICKET, create_ticket
 
@@ -35,7 +36,7 @@ async def test_an_in_list_holds_at_most_500_values(client: httpx.AsyncClient) ->
 )
 async def test_times_come_with_and_without_fractional_seconds(moment: datetime, shown: str) -> None:
     sim = Simulator.seeded(clock=lambda: moment)
-    transport = httpx.ASGITransport(app=create_app(sim))
+    transport = asgi_transport(create_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as client:
         ticket_id = await create_ticket(client)
         item = (await client.get(f"{API}/Tickets/{ticket_id}")).json()["item"]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from adapters.autotask_simulator import Simulator, create_app
+from tests.asgi import asgi_transport
 
 from .conftest import API, HEADERS, TICKET, create_ticket
 
@@ -125,7 +126,7 @@ async def test_an_update_checks_only_what_changes(client: httpx.AsyncClient, sim
 async def test_the_real_tenant_fields_document_loads_and_drives_validation() -> None:
     document = json.loads((FIXTURES / "tickets-entityinformation-fields-real-tenant-sample.json").read_text())
     sim = Simulator.seeded(tickets_fields=document)
-    transport = httpx.ASGITransport(app=create_app(sim))
+    transport = asgi_transport(create_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=HEADERS) as client:
         fields = (await client.get(f"{API}/Tickets/entityInformation/fields")).json()["fields"]
         assert fields == document["fields"] and len(fields) == 75

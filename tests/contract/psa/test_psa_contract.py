@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -155,7 +156,7 @@ async def test_note_added_and_found_by_exact_text(world: PsaWorld) -> None:
 async def test_complete_sets_status_5(world: PsaWorld) -> None:
     gateway, ticket_id = await new_ticket(world)
     calls = gateway.calls
-    assert await gateway.complete_ticket(ticket_id, STATUS_COMPLETE) is None
+    await gateway.complete_ticket(ticket_id, STATUS_COMPLETE)
     assert gateway.calls == calls + 1  # one request: no read after the PATCH
     again = await gateway.get_ticket(ticket_id)
     assert again is not None and again.status == STATUS_COMPLETE and again.external_id == "bc-contract-1"
@@ -196,7 +197,7 @@ async def test_usage_and_zone(world: PsaWorld) -> None:
         ({"tracking_identifier": "WRONG"}, AuthFailure.BAD_TRACKING_IDENTIFIER),
     ],
 )
-async def test_auth_failures_per_kind(world: PsaWorld, change: dict[str, str], failure: AuthFailure) -> None:
+async def test_auth_failures_per_kind(world: PsaWorld, change: dict[str, Any], failure: AuthFailure) -> None:
     world.add_company(100, "Acme Corporation")
     with pytest.raises(PsaAuthError) as caught:
         await world.gateway(dataclasses.replace(GOOD, **change)).get_company(100)

@@ -39,7 +39,9 @@ class ShiftedClock:
 
 class PsaWorld(Protocol):
     name: str
-    connector: PsaConnector
+
+    @property
+    def connector(self) -> PsaConnector: ...
 
     def gateway(self, credentials: Credentials = GOOD) -> PsaGateway: ...
     def add_company(self, company_id: int, name: str, *, active: bool = True) -> None: ...

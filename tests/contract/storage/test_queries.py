@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from application.ports import AuditQuery, CustomerQuery, MappingFilter, RunQuery, UnitOfWorkFactory
 from domain.audit import Outcome
@@ -133,9 +134,9 @@ async def test_audit_query_filters_and_pages_by_seq(uow_factory: UnitOfWorkFacto
             await uow.audit.append(e)
         await uow.commit()
 
-    async def seqs(**filters: object) -> list[int]:
+    async def seqs(**filters: Any) -> list[int]:
         async with uow_factory() as uow:
-            return [r.seq for r in await uow.audit.query(AuditQuery(**filters))]  # type: ignore[arg-type]
+            return [r.seq for r in await uow.audit.query(AuditQuery(**filters))]
 
     assert await seqs() == [1, 2, 3, 4, 5]
     assert await seqs(action="mapping.set") == [2, 3]
@@ -168,9 +169,9 @@ async def test_customer_query_searches_name_or_id_case_insensitively_and_filters
         await uow.mappings.save(CompanyMapping.missing("z"))
         await uow.commit()
 
-    async def found(**query: object) -> list[str]:
+    async def found(**query: Any) -> list[str]:
         async with uow_factory(read_only=True) as uow:
-            selected = [c.id for c in await uow.customers.query(CustomerQuery(**query))]  # type: ignore[arg-type]
+            selected = [c.id for c in await uow.customers.query(CustomerQuery(**query))]
             assert await uow.customers.count(CustomerQuery(**query)) == len(selected) or "limit" in query
             return selected
 

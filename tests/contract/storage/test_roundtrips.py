@@ -101,7 +101,9 @@ async def test_ticket_link_update_is_a_compare_and_set_on_version(uow_factory: U
         await uow.tickets.reserve(pending)
         await uow.commit()
     linked = s.linked_link("r-1")
-    observed = linked.observed(s.full_link().status, 2)  # type: ignore[arg-type]
+    status = s.full_link().status
+    assert status is not None
+    observed = linked.observed(status, 2)
     async with uow_factory() as uow:
         assert await uow.tickets.update(linked, expected_version=pending.version) is True
         assert await uow.tickets.update(observed, expected_version=pending.version) is False  # stale version
