@@ -88,6 +88,18 @@ OBJECTS = (RunObject("HV01", ObjectStatus.ERROR, "VM", "Snapshot failed"), RunOb
 STATUSES = (RunStatus.SUCCESS,) * 6 + (RunStatus.WARNING, RunStatus.ERROR, RunStatus.MISSED, RunStatus.ERROR)
 
 
+class TenantClock:
+    """The simulator's clock: `behind` real time. Until the changes the refreshes measure, an hour behind, so the
+    seeded and created tickets were last changed before the status poll's margin (ADR 0031), as tickets made before
+    the last poll would have been; the refresh phase's changes are stamped at real time."""
+
+    def __init__(self) -> None:
+        self.behind = timedelta(hours=1)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) - self.behind
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -228,6 +240,7 @@ async def configure(config: Config) -> str:
             "tracking_identifier": SIM_TRACKING,
             "allow_resolve": True,
             "backupchecks_base_url": "http://bench.example",
+            "status_sync_minutes": 0,  # `refreshes` measures the first poll; the scheduler would run it at start
         }
         await container.update_settings().execute(BENCH, SettingsChange(settings, api_password=SIM_SECRET))
         picklists = await container.get_picklists().execute(BENCH, refresh=True)
@@ -473,12 +486,15 @@ async def creates(
     }
 
 
-async def refreshes(client: httpx.AsyncClient, sim: Simulator) -> dict[str, dict[str, float]]:
-    """`POST /api/v1/autotask/tickets/refresh` (what `backupchecks tickets refresh` does): the first (a full read),
-    then with nothing changed, then with CHANGES tickets moved to In Progress in Autotask meanwhile."""
+async def refreshes(client: httpx.AsyncClient, sim: Simulator, clock: TenantClock) -> dict[str, dict[str, float]]:
+    """`POST /api/v1/autotask/tickets/refresh` (what `backupchecks tickets refresh` does): the first (a full read:
+    the scheduler's status sync is off, so no poll ran before), then with nothing changed (the tickets last changed
+    an hour ago by the tenant's clock), then with CHANGES tickets moved to In Progress in Autotask meanwhile."""
     figures = {}
     linked = sorted(i for i, ticket in sim.tickets.items() if str(ticket.get("title")).startswith("[Backupchecks]"))
     for name, changes in (("first (full read)", 0), ("nothing changed", 0), (f"{CHANGES} changed", CHANGES)):
+        if changes:
+            clock.behind = timedelta()  # the changes are made now, after the last poll started
         for ticket_id in linked[:changes]:
             sim.set_ticket_status(ticket_id, 8)  # In Progress
         before = sum(sim.counts.values())
@@ -555,7 +571,9 @@ async def bench_backend(name: str) -> dict[str, Any]:
         async with database(name, Path(directory)) as config:
             url = config.database_url or default_database_url(config.data_dir)
             config = replace(config, secret_key=SECRET_KEY)
+            clock = TenantClock()
             sim = Simulator(
+                clock=clock,
                 username=SIM_USER,
                 secret=SIM_SECRET,
                 integration_code=SIM_TRACKING,
@@ -615,7 +633,7 @@ async def bench_backend(name: str) -> dict[str, Any]:
                             "8 clients, 200 ms": await creates(client, sim, 2 * RUNS // 3, 0.2, CLIENTS),
                         }
                         log(f"{name}: tickets refresh")
-                        report["tickets_refresh"] = await refreshes(client, sim)
+                        report["tickets_refresh"] = await refreshes(client, sim, clock)
                     report["server_peak_mib"] = round(peak_mib(process), 1)
     return report
 
