@@ -64,7 +64,7 @@ from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.rejected_request import RecordRejectedRequest
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.search_companies import SearchCompanies
-from application.use_cases.settings import GetReach, GetSettings, UpdateSettings
+from application.use_cases.settings import GetSettings, UpdateSettings
 from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
 from application.use_cases.users import (
@@ -273,7 +273,6 @@ class Container(containers.DeclarativeContainer):
         RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after, jobs=job_store
     )
     get_settings = UseCase(GetSettings, deps)
-    get_reach = UseCase(GetReach, deps)
     update_settings = UseCase(UpdateSettings, deps)
     test_connection = UseCase(CheckConnection, deps)
     validate_configuration = UseCase(ValidateConfiguration, deps)

@@ -25,7 +25,7 @@ from domain.tickets import LinkState
 from entrypoints.http.pagination import decode_cursor, paginate
 from entrypoints.http.parameters import RunId
 from entrypoints.web import words
-from entrypoints.web.plumbing import day_bound, done, page
+from entrypoints.web.plumbing import day_bound, done, page, request_settings
 from entrypoints.web.run_rows import run_rows
 
 PAGE_SIZE = 25
@@ -70,7 +70,9 @@ class RunPages(Controller):
             (after[0], after[1]) if after else None,
         )
         views, next_cursor = paginate(
-            await list_runs.execute(web_actor, query), PAGE_SIZE, lambda v: (v.run.run_at, v.run.id)
+            await list_runs.execute(web_actor, query, request_settings(request)),
+            PAGE_SIZE,
+            lambda v: (v.run.run_at, v.run.id),
         )
         customers = await list_customer_names.execute(web_actor, CUSTOMER_CHOICES)
         linked = [v.run.id for v in views if v.ticket is not None and v.ticket.state is LinkState.LINKED]
@@ -110,7 +112,7 @@ class RunPages(Controller):
         run_id: RunId,
     ) -> Template:
         """One run (the "Reference" link in its Autotask ticket points here)."""
-        view = await get_run.execute(web_actor, run_id)
+        view = await get_run.execute(web_actor, run_id, request_settings(request))
         return page(
             request, "runs.html", web_actor, views=run_rows([view]), single=True, refreshing=False, next_query=None
         )
