@@ -3,8 +3,11 @@ each `serve --workers N` worker and each `backupchecks` command run by cron is a
 
 A slot is an exclusive `flock` on one of `size` files per key, `<folder>/<key>.<n>.lock` (n in 0..size-1; the folder
 0700 beside the SQLite database, the files 0600), taken without blocking (`LOCK_NB`) on a descriptor opened for it and
-held for the length of the request. When every file of a key is locked the caller polls with a short jittered backoff,
-like the PostgreSQL budget, and is woken at once when a slot of its own process frees. A lock belongs to its open file
+held for the length of the request. Waiters queue in arrival order within a process, and only the head of the queue
+tries (ADR 0026). Across processes a turnstile decides: a head takes a slot only while it holds the exclusive lock on
+`<key>.turn.lock`, and keeps it while it waits, so a slot freed in any process goes to that head (polled every few
+milliseconds, at once when the slot frees in its own process) and no newcomer of another process barges past it.
+Heads of other processes poll for the turnstile with a short jittered backoff. A lock belongs to its open file
 description: closing the descriptor releases it, and the kernel closes every descriptor of a process that dies
 (`kill -9` included), so a slot is never leaked. No call here can block: `open` of a local file and `flock(LOCK_NB)`
 return at once.
@@ -25,11 +28,13 @@ import os
 import random
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from adapters.files import PRIVATE_FILE, private_dir
+from adapters.slot_queue import SlotQueue
 from application.errors import StorageUnavailable
 
 BUDGET_FOLDER = "budget"
@@ -37,6 +42,7 @@ BUDGET_FOLDER = "budget"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_:-]{1,128}")
 _OPEN_FLAGS = os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
 log = logging.getLogger("backupchecks.budget")
+T = TypeVar("T")
 
 
 def lock_name(key: str) -> str:
@@ -63,74 +69,103 @@ class FileLockBudget:
         self.poll_seconds = poll_seconds
         self.max_poll_seconds = max_poll_seconds
         self._prepared = False
-        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
-        """This process's callers waiting for a key: a slot released here wakes them without waiting for a poll."""
+        self._queue = SlotQueue()
 
-    def _take(self, name: str) -> int | None:
-        """The descriptor of a slot's file, locked, or None when all are taken. A folder or file that cannot be used
-        (read-only, full, not ours) raises StorageUnavailable (503), as a database that does not answer does."""
+    def _lock(self, path: Path, shared: bool = False) -> int | None:
+        """The descriptor of `path`, locked (exclusively, or `shared`), or None when another holds it so."""
+        fd = os.open(path, _OPEN_FLAGS, PRIVATE_FILE)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _turnstile_unwanted(self, name: str) -> int | None:
+        """The turnstile, locked, when no head of another process waits for it (none holds `<key>.want.lock`
+        shared); None otherwise, or when it is held."""
+        check = self._lock(self.folder / f"{name}.want.lock")
+        if check is None:
+            return None
+        try:
+            return self._lock(self.folder / f"{name}.turn.lock")
+        finally:
+            _close(check)
+
+    def _usable(self, call: Callable[[], T]) -> T:
+        """`call`, with a folder or file that cannot be used (read-only, full, not ours) raised as
+        StorageUnavailable (503), as a database that does not answer is."""
         try:
             if not self._prepared:
                 private_dir(self.folder)
                 self._prepared = True
-            for slot in range(self.size):
-                fd = os.open(self.folder / f"{name}.{slot}.lock", _OPEN_FLAGS, PRIVATE_FILE)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    continue
-                except BaseException:
-                    os.close(fd)
-                    raise
-                return fd
+            return call()
         except OSError as error:
             self._prepared = False  # made again next time (a folder removed meanwhile)
             raise StorageUnavailable(
                 f"The in-flight budget's lock files in {self.folder} cannot be used: {error.strerror or error}."
             ) from None
+
+    def _take(self, name: str) -> int | None:
+        """The descriptor of a slot's file, locked, or None when all are taken."""
+        for slot in range(self.size):
+            fd = self._lock(self.folder / f"{name}.{slot}.lock")
+            if fd is not None:
+                return fd
         return None
 
-    async def _wait(self, name: str, seconds: float) -> None:
-        """Sleep `seconds`, or less when a slot of `name` is released in this process meanwhile."""
-        waiter = asyncio.get_running_loop().create_future()
-        waiters = self._waiters.setdefault(name, set())
-        waiters.add(waiter)
+    async def _taken(self, name: str) -> int:
+        """A slot, for the head of this process's queue: first the turnstile (at once only when no head of another
+        process waits for it; else as one of its waiters, marked by a shared lock on `<key>.want.lock`), then the
+        first slot that frees."""
+        turnstile = self._usable(lambda: self._turnstile_unwanted(name))
+        want: int | None = None
+        delay = self.poll_seconds
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await waiter
+            while turnstile is None:
+                await self._queue.pause(name, delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 1.5, self.max_poll_seconds)
+                if want is None:
+                    want = self._usable(lambda: self._lock(self.folder / f"{name}.want.lock", shared=True))
+                turnstile = self._usable(lambda: self._lock(self.folder / f"{name}.turn.lock"))
         finally:
-            waiters.discard(waiter)
-            if not waiters and self._waiters.get(name) is waiters:
-                del self._waiters[name]
+            if want is not None:
+                _close(want)
+        try:
+            while (fd := self._usable(lambda: self._take(name))) is None:
+                await self._queue.pause(name, self.poll_seconds * random.uniform(0.5, 1.5))
+            return fd
+        finally:
+            _close(turnstile)
 
     def _release(self, name: str, fd: int) -> None:
-        """Unlock and close, then wake this process's waiters for the key. Logged, never raised: the request that
+        """Unlock and close, then wake this process's head for the key. Logged, never raised: the request that
         held the slot keeps its answer."""
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        except OSError as error:
-            log.warning("in-flight slot unlocked by closing its file: %s", type(error).__name__)
-        finally:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        for waiter in self._waiters.get(name, ()):
-            if not waiter.done():
-                waiter.set_result(None)
+        _close(fd)
+        self._queue.released(name)
 
     @asynccontextmanager
     async def slot(self, key: str, timeout: float) -> AsyncIterator[None]:
         name = lock_name(key)
-        async with asyncio.timeout(timeout):
-            delay = self.poll_seconds
-            while (fd := self._take(name)) is None:
-                await self._wait(name, delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 1.5, self.max_poll_seconds)
+        async with asyncio.timeout(timeout), self._queue.turn(name):
+            fd = await self._taken(name)
         try:
             yield
         finally:
             self._release(name, fd)
+
+
+def _close(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError as error:
+        log.warning("in-flight lock released by closing its file: %s", type(error).__name__)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def sqlite_budget_folder(database: str | None) -> Path | None:

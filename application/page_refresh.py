@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from application.errors import UseCaseError
 from application.ports import Clock, JobStore
@@ -19,6 +20,10 @@ LEASE = timedelta(minutes=2)
 """How long a page refresh holds its lease: one that died is taken over after this."""
 RUN_CHECKS, CUSTOMERS = "page.run_checks", "page.customers"
 """The pages' lease rows (job names the scheduler does not run)."""
+_NOT_DUE: weakref.WeakKeyDictionary[JobStore, dict[str, datetime]] = weakref.WeakKeyDictionary()
+"""Per job store, the time before which this process knows a page's refresh is not due (its lease's `next_run_at`,
+as last read or written here): the views until then read no lease at all. A refresh elsewhere only moves that time
+later, so a view after it reads the lease again and finds the newer time; none can make it earlier."""
 
 
 async def at_most_every(
@@ -31,7 +36,12 @@ async def at_most_every(
         await _logged(page, work)
         return True
     now = clock.now()
+    known = _NOT_DUE.setdefault(jobs, {})
+    if page in known and known[page] > now:
+        return False
     state = await jobs.get(page)
+    if state is not None and state.next_run_at is not None and state.next_run_at > now:
+        known[page] = state.next_run_at
     if state is not None and (state.held(now) or (state.next_run_at is not None and state.next_run_at > now)):
         return False
     lease = await jobs.take(page, f"page:{uuid.uuid4().hex[:12]}", now, now + LEASE, due=True)
@@ -42,6 +52,7 @@ async def at_most_every(
     finally:
         done = clock.now()
         await jobs.finish(lease, {"last_finished_at": done, "next_run_at": done + every})
+        known[page] = done + every
     return True
 
 

@@ -51,7 +51,7 @@ from application.use_cases.confirm_mapping import ConfirmMapping
 from application.use_cases.create_ticket import CreateTicket
 from application.use_cases.diagnostics import CheckConnection, GetPicklists, GetUsage, ValidateConfiguration
 from application.use_cases.get_ticket import GetTicket
-from application.use_cases.list_customers import CountCustomers, GetCustomer, ListCustomers
+from application.use_cases.list_customers import CountCustomers, GetCustomer, ListCustomerNames, ListCustomers
 from application.use_cases.map_customer import MapCustomer
 from application.use_cases.mapping_files import ExportMappings, ImportMappings
 from application.use_cases.mapping_suggestions import AcceptSuggestions, SuggestMappings
@@ -64,7 +64,7 @@ from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.rejected_request import RecordRejectedRequest
 from application.use_cases.resolve_ticket import ResolveTicket
 from application.use_cases.search_companies import SearchCompanies
-from application.use_cases.settings import GetReach, GetSettings, UpdateSettings
+from application.use_cases.settings import GetSettings, UpdateSettings
 from application.use_cases.sync_status import GetSyncStatus
 from application.use_cases.test_ticket import MakeTestTicket
 from application.use_cases.users import (
@@ -247,6 +247,7 @@ class Container(containers.DeclarativeContainer):
 
     put_customer = UseCase(PutCustomer, deps)
     list_customers = UseCase(ListCustomers, deps)
+    list_customer_names = UseCase(ListCustomerNames, deps)
     count_customers = UseCase(CountCustomers, deps)
     get_customer = UseCase(GetCustomer, deps)
     put_run = UseCase(PutRun, deps)
@@ -272,7 +273,6 @@ class Container(containers.DeclarativeContainer):
         RefreshTickets, deps, stale_after_seconds=config.provided.ticket_stale_after, jobs=job_store
     )
     get_settings = UseCase(GetSettings, deps)
-    get_reach = UseCase(GetReach, deps)
     update_settings = UseCase(UpdateSettings, deps)
     test_connection = UseCase(CheckConnection, deps)
     validate_configuration = UseCase(ValidateConfiguration, deps)

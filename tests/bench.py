@@ -1,11 +1,14 @@
 """`make bench`: the figures of docs/performance.md, measured as a user would, on SQLite and on PostgreSQL.
 
-For each backend: seed 100,000 runs over 2,000 customers (each mapped), 10,000 linked tickets and 100,000 audit
-records through the project's own tables and row mappers (bulk inserts); start `backupchecks serve` on a free loopback
-port against the Autotask simulator; then measure, next to `GET /health` in the same run, the list pages (each filter,
-first page and page 5), the customers page, the audit page and a run's detail at 1 and 8 clients; the SQL statements
-per page; `audit verify` and the exports at 10,000 and at 100,000 audit records with the server's peak memory; ticket
-creation at 0 and 200 ms of simulated Autotask latency; and the time from `serve` to the first `/health`.
+For each backend: seed 100,000 runs over 2,000 customers (each mapped), 10,000 linked tickets (held by the simulator
+too) and 100,000 audit records through the project's own tables and row mappers (bulk inserts); start `backupchecks
+serve` on a free loopback port against the Autotask simulator; then measure, next to `GET /health` in the same run,
+the pages operators open signed in (Run Checks, Customers, a run's page, Audit) and the API lists (each filter, first
+page and page 5, customers, audit, a run's detail) at 1 and 8 clients; the SQL statements per HTTP request (counted
+in this process on the same database); `audit verify` and the exports at 10,000 and at 100,000 audit records with
+the server's peak memory; ticket creation at 0 and 200 ms of simulated Autotask latency (p50 and p99); `tickets
+refresh` (the first, full read; with nothing changed; with 9,000 tickets changed in Autotask); and the time from
+`serve` to the first `/health`.
 
 Prints a table and writes var/bench/report.json (git-ignored). PostgreSQL runs when BACKUPCHECKS_TEST_POSTGRES_URL
 names a server where this user may create databases. Knobs: BENCH_SCALE (0.1 for a quick look), BENCH_BACKENDS
@@ -18,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -25,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -43,15 +47,16 @@ from adapters.autotask_simulator import Fault, Simulator, running_simulator
 from adapters.sql import SqlStorage, default_database_url, rows
 from adapters.sql import tables as t
 from adapters.sql.migrate import upgrade
-from application.ports import RunQuery
 from application.use_cases.settings import SettingsChange
 from application.use_cases.users import NewUser
 from domain.audit import AuditEntry, AuditKey, AuditRecord, Outcome, chain
+from domain.draft import external_id
 from domain.mapping import CompanyLookup, CompanyMapping
 from domain.roles import Actor, Role
 from domain.runs import Customer, ObjectStatus, Run, RunObject, RunStatus
 from domain.settings import Environment
 from domain.tickets import Ticket, TicketLink, TicketStatus
+from entrypoints.asgi import create_app
 from entrypoints.container import Config, Container, close
 from entrypoints.demo import _defaults
 
@@ -62,11 +67,17 @@ RUNS, CUSTOMERS, LINKS, AUDIT = (
 """Floors keep a tiny scale (CI runs BENCH_SCALE=0.01) meaningful: 300 runs leave 10 creates per measurement."""
 FIRST_AUDIT = AUDIT // 10
 """Audit records present for the first verify/export; the rest are added before the second (10×)."""
-REQUESTS_ONE_CLIENT = 40
-REQUESTS_PER_CLIENT = 15
+QUICK = SCALE < 0.1
+REQUESTS_ONE_CLIENT = 10 if QUICK else 40
+REQUESTS_PER_CLIENT = 4 if QUICK else 15
+"""Requests per page at 1 client, and per client at 8 (fewer below BENCH_SCALE=0.1: a smoke run's figures say
+little, and CI runs one)."""
 CLIENTS = 8
 CREATES = min(40, RUNS // 30)
 """Creates per measurement (each third of the runs holds RUNS // 30 warnings, the runs created for)."""
+CHANGES = min(LINKS, max(10, int(9_000 * SCALE)))
+"""Tickets changed in Autotask before the last `tickets refresh` (9,000 of the 10,000 at full scale)."""
+WEB_USER, WEB_PASSWORD = "bench-web", "a long bench web password"
 REPORT = Path("var/bench/report.json")
 SIM_USER, SIM_SECRET, SIM_TRACKING = "bench@example.com", "bench-secret", "BENCHTRACKING"
 SECRET_KEY = "bench-secret-key"
@@ -75,6 +86,18 @@ NOW = datetime(2026, 6, 1, 2, 10, tzinfo=UTC)
 BENCH = Actor("bench", Role.ADMIN)
 OBJECTS = (RunObject("HV01", ObjectStatus.ERROR, "VM", "Snapshot failed"), RunObject("USB Disk", ObjectStatus.SUCCESS))
 STATUSES = (RunStatus.SUCCESS,) * 6 + (RunStatus.WARNING, RunStatus.ERROR, RunStatus.MISSED, RunStatus.ERROR)
+
+
+class TenantClock:
+    """The simulator's clock: `behind` real time. Until the changes the refreshes measure, an hour behind, so the
+    seeded and created tickets were last changed before the status poll's margin (ADR 0031), as tickets made before
+    the last poll would have been; the refresh phase's changes are stamped at real time."""
+
+    def __init__(self) -> None:
+        self.behind = timedelta(hours=1)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) - self.behind
 
 
 def log(message: str) -> None:
@@ -137,7 +160,8 @@ async def seed_audit(url: str, key: AuditKey, count: int) -> None:
 
 
 async def seed(url: str) -> None:
-    """Customers, mappings, runs and linked tickets in bulk (the audit log separately: see seed_audit)."""
+    """Customers, mappings and runs in bulk (the audit log and the linked tickets separately: see seed_audit and
+    seed_links)."""
     storage = SqlStorage(url)
     try:
         async with storage.engine.begin() as conn:
@@ -157,20 +181,44 @@ async def seed(url: str) -> None:
                 ],
             )
             await insert(conn, t.runs, [rows.run_row(run_of(n)) for n in range(RUNS)])
-            linked = [n for n in range(RUNS) if STATUSES[n % len(STATUSES)] is RunStatus.ERROR][:LINKS]
-            await insert(
-                conn,
-                t.ticket_links,
-                [
-                    rows.link_row(
-                        TicketLink.reserve(f"run-{n:06}", f"bc:bench:{n}", "bench", NOW).linked(
-                            Ticket(500_000 + n, f"T{n}", None, TicketStatus(1, "New", NOW))
-                        )
-                    )
-                    for n in linked
-                ],
-            )
         if storage.engine.dialect.name == "postgresql":  # the statistics autovacuum gathers after a bulk load
+            async with storage.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(sa.text("ANALYZE"))
+    finally:
+        await storage.dispose()
+
+
+async def seed_links(url: str, sim: Simulator) -> None:
+    """LINKS error runs linked to tickets the simulator holds (created in it directly, as an earlier create would
+    have), the links inserted in bulk; then the database's statistics, as autovacuum would gather them."""
+    storage = SqlStorage(url)
+    try:
+        async with storage(read_only=True) as uow:
+            settings = await uow.settings.get()
+        due = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        linked = [n for n in range(RUNS) if STATUSES[n % len(STATUSES)] is RunStatus.ERROR][:LINKS]
+        links = []
+        for n in linked:
+            run_id, company = f"run-{n:06}", COMPANY_BASE + n % CUSTOMERS
+            external = external_id(settings.installation_id, run_id)
+            ticket_id = sim.create_ticket(
+                {
+                    "companyID": company,
+                    "title": f"[Backupchecks] Customer {n % CUSTOMERS}",
+                    "status": 1,
+                    "priority": settings.priority_error_id,
+                    "queueID": settings.default_queue_id,
+                    "dueDateTime": due,
+                    "externalID": external,
+                }
+            )
+            number = sim.tickets[ticket_id]["ticketNumber"]
+            link = TicketLink.reserve(run_id, external, "bench", NOW)
+            links.append(rows.link_row(link.linked(Ticket(ticket_id, number, None, TicketStatus(1, "New", NOW)))))
+        async with storage.engine.begin() as conn:
+            await insert(conn, t.ticket_links, links)
+        if storage.engine.dialect.name == "postgresql":
             async with storage.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(sa.text("ANALYZE"))
@@ -184,6 +232,7 @@ async def configure(config: Config) -> str:
     container.config.override(providers.Object(config))
     try:
         admin: NewUser = await container.add_user().execute(BENCH, "bench-admin", Role.ADMIN)
+        await container.add_user().execute(BENCH, WEB_USER, Role.ADMIN, password=WEB_PASSWORD)
         settings = {
             "enabled": True,
             "environment": Environment.SANDBOX,
@@ -191,6 +240,7 @@ async def configure(config: Config) -> str:
             "tracking_identifier": SIM_TRACKING,
             "allow_resolve": True,
             "backupchecks_base_url": "http://bench.example",
+            "status_sync_minutes": 0,  # `refreshes` measures the first poll; the scheduler would run it at start
         }
         await container.update_settings().execute(BENCH, SettingsChange(settings, api_password=SIM_SECRET))
         picklists = await container.get_picklists().execute(BENCH, refresh=True)
@@ -200,29 +250,69 @@ async def configure(config: Config) -> str:
         await close(container)
 
 
-async def count_statements(url: str) -> dict[str, dict[int, int]]:
-    """SQL statements per page, for page sizes 1, 50 and 500 (the same figure the tests assert)."""
+async def sign_in(client: httpx.AsyncClient) -> None:
+    """The web user signed in on `client` (its session cookie kept by the client)."""
+    found = re.search(r'name="_csrf" value="([^"]+)"', (await client.get("/sign-in")).text)
+    if found is None:
+        raise RuntimeError("the sign-in page holds no CSRF token")
+    form = {"_csrf": found[1], "username": WEB_USER, "password": WEB_PASSWORD}
+    answer = await client.post("/sign-in", data=form, follow_redirects=False)
+    if answer.status_code != 303:
+        raise RuntimeError(f"sign-in refused: {answer.status_code} {answer.text[:300]}")
+
+
+def web_pages() -> dict[str, str]:
+    return {
+        "Run Checks": "/runs",
+        "Run Checks, customer filter": f"/runs?f=1&status=error&status=warning&customer=cust-{7 % CUSTOMERS:04}",
+        "Customers": "/customers",
+        "run page": "/runs/run-000007",
+        "Audit page": "/audit",
+    }
+
+
+def api_lists() -> dict[str, str]:
+    return {
+        "runs": "/api/v1/runs",
+        "runs?status=error,warning": "/api/v1/runs?status=error,warning",
+        "runs?has_ticket=true": "/api/v1/runs?has_ticket=true",
+        "customers": "/api/v1/customers",
+        "audit": "/api/v1/audit",
+        "run detail": "/api/v1/runs/run-000007",
+    }
+
+
+def sized_lists() -> dict[str, str]:
+    """The API lists at their smallest and largest page: their statements do not depend on the page's size."""
+    return {f"{name} limit={n}": f"/api/v1/{name}?limit={n}" for name in ("runs", "customers") for n in (1, 500)}
+
+
+async def count_statements(config: Config, token: str) -> dict[str, int]:
+    """SQL statements per HTTP request, the session or token check included (the same figure tests/perf asserts):
+    this checkout's app, in this process, on the bench's database; each page opened once before it is counted."""
     container = Container()
-    container.config.override(providers.Object(Config(database_url=url, secret_key=SECRET_KEY)))
+    container.config.override(providers.Object(config))
     storage = container.storage()
     assert isinstance(storage, SqlStorage)
     sent: list[str] = []
     sa.event.listen(storage.engine.sync_engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
-    pages: dict[str, Callable[[int], Awaitable[Any]]] = {
-        "runs": lambda n: container.list_runs().execute(BENCH, RunQuery(limit=n)),
-        "runs?status=error,warning": lambda n: container.list_runs().execute(
-            BENCH, RunQuery(statuses=frozenset({RunStatus.ERROR, RunStatus.WARNING}), limit=n)
-        ),
-        "customers": lambda n: container.list_customers().execute(BENCH, n),
-    }
-    counts: dict[str, dict[int, int]] = {}
+    counts: dict[str, int] = {}
+    transport = httpx.ASGITransport(app=create_app(container))  # type: ignore[arg-type]  # Litestar types its scopes
     try:
-        for name, page in pages.items():
-            counts[name] = {}
-            for size in (1, 50, 500):
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench.example") as web:
+            await sign_in(web)
+            for name, path in web_pages().items():
+                await timed(web, "GET", path)
                 sent.clear()
-                await page(size)
-                counts[name][size] = len(sent)
+                await timed(web, "GET", path)
+                counts[name] = len(sent)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench.example", headers=headers) as api:
+            await timed(api, "GET", "/api/v1/runs")  # the token's first use may record it as seen
+            for name, path in {**api_lists(), **sized_lists()}.items():
+                sent.clear()
+                await timed(api, "GET", path)
+                counts[name] = len(sent)
     finally:
         await close(container)
     return counts
@@ -304,30 +394,34 @@ async def timed(client: httpx.AsyncClient, method: str, path: str, expect: int =
     return elapsed
 
 
-async def load(client: httpx.AsyncClient, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Each page at 1 client (interleaved with /health, round after round) and at 8 clients (each page in turn,
-    /health first), with its ratios to /health in the same run."""
-    figures: dict[str, dict[str, Any]] = {name: {} for name in paths}
-    one: dict[str, list[float]] = {name: [] for name in paths}
-    spent = dict.fromkeys(paths, 0.0)
+async def load(
+    client: httpx.AsyncClient, paths: dict[str, str], web: httpx.AsyncClient, pages: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Each API path (on `client`, with its token) and page (on `web`, signed in) at 1 client (interleaved with
+    /health, round after round) and at 8 clients (each in turn, /health first), with its ratios to /health in the
+    same run."""
+    every = {**{name: (client, path) for name, path in paths.items()}, **{n: (web, p) for n, p in pages.items()}}
+    figures: dict[str, dict[str, Any]] = {name: {} for name in every}
+    one: dict[str, list[float]] = {name: [] for name in every}
+    spent = dict.fromkeys(every, 0.0)
     for _ in range(REQUESTS_ONE_CLIENT):
-        for name, path in paths.items():
-            elapsed = await timed(client, "GET", path)
+        for name, (on, path) in every.items():
+            elapsed = await timed(on, "GET", path)
             one[name].append(elapsed)
             spent[name] += elapsed / 1000
-    for name in paths:
+    for name in every:
         figures[name]["1"] = summary(one[name], spent[name])
-    for name, path in paths.items():
+    for name, (on, path) in every.items():
         latencies: list[float] = []
 
-        async def worker(path: str = path, latencies: list[float] = latencies) -> None:
+        async def worker(on: httpx.AsyncClient = on, path: str = path, latencies: list[float] = latencies) -> None:
             for _ in range(REQUESTS_PER_CLIENT):
-                latencies.append(await timed(client, "GET", path))
+                latencies.append(await timed(on, "GET", path))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CLIENTS)))
         figures[name][str(CLIENTS)] = summary(latencies, time.perf_counter() - started)
-    for name in paths:
+    for name in every:
         for clients in ("1", str(CLIENTS)):
             health = figures["health"][clients]
             figures[name][clients]["p50_ratio"] = round(figures[name][clients]["p50_ms"] / health["p50_ms"], 1)
@@ -392,6 +486,33 @@ async def creates(
     }
 
 
+async def refreshes(client: httpx.AsyncClient, sim: Simulator, clock: TenantClock) -> dict[str, dict[str, float]]:
+    """`POST /api/v1/autotask/tickets/refresh` (what `backupchecks tickets refresh` does): the first (a full read:
+    the scheduler's status sync is off, so no poll ran before), then with nothing changed (the tickets last changed
+    an hour ago by the tenant's clock), then with CHANGES tickets moved to In Progress in Autotask meanwhile."""
+    figures = {}
+    linked = sorted(i for i, ticket in sim.tickets.items() if str(ticket.get("title")).startswith("[Backupchecks]"))
+    for name, changes in (("first (full read)", 0), ("nothing changed", 0), (f"{CHANGES} changed", CHANGES)):
+        if changes:
+            clock.behind = timedelta()  # the changes are made now, after the last poll started
+        for ticket_id in linked[:changes]:
+            sim.set_ticket_status(ticket_id, 8)  # In Progress
+        before = sum(sim.counts.values())
+        started = time.perf_counter()
+        answer = await client.post("/api/v1/autotask/tickets/refresh", timeout=600)
+        seconds = time.perf_counter() - started
+        if answer.status_code != 200:
+            raise RuntimeError(f"tickets refresh: {answer.status_code} {answer.text[:300]}")
+        body = answer.json()
+        figures[name] = {
+            "seconds": round(seconds, 2),
+            "autotask_requests": sum(sim.counts.values()) - before,
+            "checked": body.get("checked"),
+            "changed": body.get("changed"),
+        }
+    return figures
+
+
 async def autotask_own_time(zone_url: str) -> float:
     """The simulator's own time for what a create asks of it (POST Tickets, then GET the ticket), p50 in ms."""
     headers = {"UserName": SIM_USER, "Secret": SIM_SECRET, "ApiIntegrationCode": SIM_TRACKING}
@@ -450,7 +571,9 @@ async def bench_backend(name: str) -> dict[str, Any]:
         async with database(name, Path(directory)) as config:
             url = config.database_url or default_database_url(config.data_dir)
             config = replace(config, secret_key=SECRET_KEY)
+            clock = TenantClock()
             sim = Simulator(
+                clock=clock,
                 username=SIM_USER,
                 secret=SIM_SECRET,
                 integration_code=SIM_TRACKING,
@@ -465,31 +588,28 @@ async def bench_backend(name: str) -> dict[str, Any]:
                 await seed(url)
                 key = audit_key_from_file(config.data_dir)  # the key file `serve` reads from the same data dir
                 await seed_audit(url, key, FIRST_AUDIT)
-                token = await configure(replace(config, database_url=url, autotask_zone_url=zone_url))
+                served = replace(config, database_url=url, autotask_zone_url=zone_url)
+                token = await configure(served)
+                await seed_links(url, sim)
                 report["seed_s"] = round(time.perf_counter() - started, 1)
                 log(
                     f"{name}: seeded {RUNS} runs, {CUSTOMERS} customers, {LINKS} links, {FIRST_AUDIT} audit records "
                     f"in {report['seed_s']} s"
                 )
                 # counted in this process, so on this checkout's code (not BENCH_SERVER_ROOT's)
-                report["statements_per_page"] = (
-                    {} if os.environ.get("BENCH_SERVER_ROOT") else await count_statements(url)
+                report["statements_per_request"] = (
+                    {} if os.environ.get("BENCH_SERVER_ROOT") else await count_statements(served, token)
                 )
                 async with serving(config, zone_url) as (base, process, start_s):
                     report["start_to_health_s"] = round(start_s, 2)
                     headers = {"Authorization": f"Bearer {token}"}
                     limits = httpx.Limits(max_connections=CLIENTS * 2)
-                    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as client:
-                        detail = "/api/v1/runs/run-000007"
-                        paths = {
-                            "health": "/health",
-                            "runs": "/api/v1/runs",
-                            "runs?status=error,warning": "/api/v1/runs?status=error,warning",
-                            "runs?has_ticket=true": "/api/v1/runs?has_ticket=true",
-                            "customers": "/api/v1/customers",
-                            "audit": "/api/v1/audit",
-                            "run detail": detail,
-                        }
+                    async with (
+                        httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits) as client,
+                        httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as web,
+                    ):
+                        await sign_in(web)
+                        paths = {"health": "/health", **api_lists()}
                         for filtered in (
                             "/api/v1/runs",
                             "/api/v1/runs?status=error,warning",
@@ -497,7 +617,7 @@ async def bench_backend(name: str) -> dict[str, Any]:
                         ):
                             paths[f"{filtered.removeprefix('/api/v1/')} page 5"] = await page_five(client, filtered)
                         log(f"{name}: load")
-                        report["pages"] = await load(client, paths)
+                        report["pages"] = await load(client, paths, web, web_pages())
                         report["memory_after_load_mib"] = round(peak_mib(process), 1)
                         log(f"{name}: audit walks")
                         report["audit_small"] = await audit_walks(client, process)
@@ -512,6 +632,8 @@ async def bench_backend(name: str) -> dict[str, Any]:
                             "8 clients, 0 ms": await creates(client, sim, RUNS // 3, 0.0, CLIENTS),
                             "8 clients, 200 ms": await creates(client, sim, 2 * RUNS // 3, 0.2, CLIENTS),
                         }
+                        log(f"{name}: tickets refresh")
+                        report["tickets_refresh"] = await refreshes(client, sim, clock)
                     report["server_peak_mib"] = round(peak_mib(process), 1)
     return report
 
@@ -538,8 +660,7 @@ def table(reports: list[dict[str, Any]]) -> str:
                 f"{a['per_second']:>8}→{b['per_second']:<8}"
             )
         lines.append(
-            "statements per page (size 1/50/500): "
-            + "; ".join(f"{k} {'/'.join(str(v) for v in c.values())}" for k, c in r["statements_per_page"].items())
+            "SQL statements per request: " + "; ".join(f"{k} {n}" for k, n in r["statements_per_request"].items())
         )
         for key in ("audit_small", "audit_large"):
             a = r[key]
@@ -552,8 +673,16 @@ def table(reports: list[dict[str, Any]]) -> str:
             f"create: overhead {r['create_overhead_ms']} ms (p50 at 1 client minus the simulator's own "
             f"{r['autotask_own_ms']} ms); "
             + "; ".join(
-                f"{k}: {c['per_second']}/s p50 {c['p50_ms']} ms, {c['autotask_requests_per_create']} requests"
+                f"{k}: {c['per_second']}/s p50/p99 {c['p50_ms']}/{c['p99_ms']} ms, "
+                f"{c['autotask_requests_per_create']} requests"
                 for k, c in r["creates"].items()
+            )
+        )
+        lines.append(
+            "tickets refresh: "
+            + "; ".join(
+                f"{k}: {f['seconds']} s, {f['autotask_requests']} Autotask requests, {f['changed']} of {f['checked']}"
+                for k, f in r["tickets_refresh"].items()
             )
         )
     return "\n".join(lines)

@@ -3,6 +3,11 @@
 A slot is a session-level advisory lock `pg_try_advisory_lock(k, n)`, `k` a digest of the key and `n` the slot
 (0..size-1), held on a connection of its own for the length of the request and released after. A process that dies
 loses its connection, and PostgreSQL frees its locks with it. No table, no migration.
+
+Fair queueing (ADR 0026), as in the lock-file budget: waiters queue in arrival order within a process and only the
+head tries. Across processes a turnstile `(k, -1)` decides: a head takes a slot only while holding it, and holds it
+while it waits, so a slot freed anywhere goes to that head; it takes the turnstile at once only when no head of
+another process waits for it (none holds `(k, -2)` shared, as each waiting head does).
 """
 
 from __future__ import annotations
@@ -18,10 +23,19 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.slot_queue import SlotQueue
 from adapters.sql.errors import port_errors
 
 _TRY = sa.text("SELECT pg_try_advisory_lock(:key, :slot)")
 _UNLOCK = sa.text("SELECT pg_advisory_unlock(:key, :slot)")
+_TRY_SHARED = sa.text("SELECT pg_try_advisory_lock_shared(:key, :slot)")
+_UNLOCK_SHARED = sa.text("SELECT pg_advisory_unlock_shared(:key, :slot)")
+_UNWANTED_TURNSTILE = sa.text(
+    "SELECT CASE WHEN pg_try_advisory_lock(:key, -2) THEN"
+    " (CASE WHEN pg_advisory_unlock(:key, -2) THEN pg_try_advisory_lock(:key, -1) END) ELSE false END"
+)
+"""The turnstile `(k, -1)`, taken only when no waiting head holds `(k, -2)` shared (CASE evaluates in order)."""
+TURNSTILE, WANT = -1, -2
 log = logging.getLogger("backupchecks.budget")
 
 
@@ -37,37 +51,53 @@ class AdvisoryLockBudget:
         self.engine = engine
         self.size = size
         self.poll_seconds = poll_seconds
+        self._queue = SlotQueue()
 
-    async def _take(self, key: int) -> tuple[AsyncConnection, int] | None:
-        """A slot's lock on a connection of its own, or None when all are taken. A database that does not answer
-        raises StorageUnavailable (503), like every other storage call."""
+    async def _locked(self, connection: AsyncConnection, statement: sa.TextClause, key: int, slot: int) -> bool:
+        return bool((await connection.execute(statement, {"key": key, "slot": slot})).scalar())
+
+    async def _take(self, connection: AsyncConnection, key: int) -> int | None:
+        """The slot whose lock this connection now holds, or None when all are taken."""
+        for slot in range(self.size):
+            if await self._locked(connection, _TRY, key, slot):
+                return slot
+        return None
+
+    async def _taken(self, name: str, key: int) -> tuple[AsyncConnection, int]:
+        """A slot's lock on a connection of its own, for the head of this process's queue: the turnstile first,
+        then the first slot that frees. A database that does not answer raises StorageUnavailable (503), like
+        every other storage call; a failure or cancellation meanwhile drops the connection, and its locks with it."""
         with port_errors():
             connection = await self.engine.connect()
             try:
                 connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                for slot in range(self.size):
-                    if (await connection.execute(_TRY, {"key": key, "slot": slot})).scalar():
-                        return connection, slot
+                turnstile = (await connection.execute(_UNWANTED_TURNSTILE, {"key": key})).scalar()
+                wanting, delay = False, self.poll_seconds
+                while not turnstile:
+                    await self._queue.pause(name, delay * random.uniform(0.5, 1.5))
+                    delay = min(delay * 1.5, 0.25)
+                    wanting = wanting or await self._locked(connection, _TRY_SHARED, key, WANT)
+                    turnstile = await self._locked(connection, _TRY, key, TURNSTILE)
+                if wanting:
+                    await self._locked(connection, _UNLOCK_SHARED, key, WANT)
+                while (slot := await self._take(connection, key)) is None:
+                    await self._queue.pause(name, self.poll_seconds * random.uniform(0.5, 1.5))
+                await self._locked(connection, _UNLOCK, key, TURNSTILE)
             except BaseException:
-                await connection.invalidate()  # a lock may have been taken: the closed session frees it
+                await connection.invalidate()  # locks may have been taken: the closed session frees them
                 raise
-            await connection.close()
-        return None
+        return connection, slot
 
     @asynccontextmanager
     async def slot(self, key: str, timeout: float) -> AsyncIterator[None]:
         digest = lock_key(key)
-        taken = None
-        async with asyncio.timeout(timeout):
-            delay = self.poll_seconds
-            while (taken := await self._take(digest)) is None:
-                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 1.5, 0.25)
-        connection, slot = taken
+        async with asyncio.timeout(timeout), self._queue.turn(key):
+            connection, slot = await self._taken(key, digest)
         try:
             yield
         finally:
             await _release(connection, digest, slot)
+            self._queue.released(key)
 
 
 async def _release(connection: AsyncConnection, key: int, slot: int) -> None:

@@ -66,6 +66,15 @@ class ListCustomers(UseCase):
         return [customer_view(actor, c, mappings.get(c.id)) for c in customers]
 
 
+class ListCustomerNames(UseCase):
+    async def execute(self, actor: Actor, limit: int) -> list[Customer]:
+        """The first `limit` customers by id, ids and names only (no mapping read): what a customer filter offers,
+        one light statement whatever the fleet's size."""
+        await Attempt(self.deps, actor, "customer.list", ("customers", "*")).authorized(Permission.VIEW_RUNS)
+        async with self.deps.uow(read_only=True) as uow:
+            return await uow.customers.list(limit)
+
+
 class CountCustomers(UseCase):
     async def execute(self, actor: Actor, search: str | None = None, mapping: MappingFilter | None = None) -> int:
         """How many customers the search and mapping filter select (one count in the database)."""

@@ -55,14 +55,6 @@ class Reach:
     tenant_name: str | None
 
 
-class GetReach(UseCase):
-    async def execute(self, actor: Actor) -> Reach:
-        await Attempt(self.deps, actor, "settings.reach", TARGET).authorized(Permission.VIEW_RUNS)
-        async with self.deps.uow(read_only=True) as uow:
-            settings = await uow.settings.get()
-        return Reach(settings.environment, settings.tenant_name)
-
-
 class UpdateSettings(UseCase):
     async def execute(self, actor: Actor, change: SettingsChange) -> AutotaskSettings:
         async with Attempt(self.deps, actor, "settings.update", TARGET) as attempt:

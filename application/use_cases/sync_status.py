@@ -11,6 +11,7 @@ from application.deps import Deps
 from application.ports import STATUS_SYNC, JobStore
 from application.scheduler import JOBS
 from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +31,12 @@ class GetSyncStatus:
         self.deps = deps
         self.jobs = jobs
 
-    async def execute(self, actor: Actor) -> dict[str, JobView]:
+    async def execute(self, actor: Actor, settings: AutotaskSettings | None = None) -> dict[str, JobView]:
+        """`settings`: as the caller read them this request (a web page's session check), else read here."""
         await Attempt(self.deps, actor, "sync.get", ("jobs", "*")).authorized(Permission.VIEW_RUNS)
-        async with self.deps.uow(read_only=True) as uow:
-            settings = await uow.settings.get()
+        if settings is None:
+            async with self.deps.uow(read_only=True) as uow:
+                settings = await uow.settings.get()
         now = self.deps.clock.now()
         views = {}
         for job in JOBS:

@@ -78,10 +78,10 @@ def run_view(
     return RunView(run, customer_name, link, tuple(actions), resolve_reason, create_reason)
 
 
-async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView]:
-    """A constant number of statements whatever the number of runs: settings, then links, customers and mappings
-    in one query each."""
-    settings = await uow.settings.get()
+async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run], settings: AutotaskSettings | None) -> list[RunView]:
+    """A constant number of statements whatever the number of runs: settings (unless given), then links, customers
+    and mappings in one query each."""
+    settings = await uow.settings.get() if settings is None else settings
     links = await uow.tickets.get_many([r.id for r in runs])
     customer_ids = sorted({r.customer_id for r in runs})
     customers = await uow.customers.get_many(customer_ids)
@@ -103,20 +103,22 @@ async def _views(uow: UnitOfWork, actor: Actor, runs: list[Run]) -> list[RunView
 
 
 class ListRuns(UseCase):
-    async def execute(self, actor: Actor, query: RunQuery) -> list[RunView]:
+    async def execute(self, actor: Actor, query: RunQuery, settings: AutotaskSettings | None = None) -> list[RunView]:
+        """`settings`: as the caller read them this request (a web page's session check), else read here."""
         await Attempt(self.deps, actor, "run.list", ("runs", "*")).authorized(Permission.VIEW_RUNS)
         async with self.deps.uow(read_only=True) as uow:
-            return await _views(uow, actor, await uow.runs.query(query))
+            return await _views(uow, actor, await uow.runs.query(query), settings)
 
 
 class GetRun(UseCase):
-    async def execute(self, actor: Actor, run_id: str) -> RunView:
+    async def execute(self, actor: Actor, run_id: str, settings: AutotaskSettings | None = None) -> RunView:
+        """`settings` as ListRuns'."""
         await Attempt(self.deps, actor, "run.get", ("run", run_id)).authorized(Permission.VIEW_RUNS)
         async with self.deps.uow(read_only=True) as uow:
             run = await uow.runs.get(run_id)
             if run is None:
                 raise RunNotFound(run_id)
-            view = (await _views(uow, actor, [run]))[0]
+            view = (await _views(uow, actor, [run], settings))[0]
             if view.ticket is None or view.ticket.attempt < 2:  # only a retaken reservation can make a second one
                 return view
             return replace(view, duplicate_ticket_ids=await duplicate_ticket_ids(uow, run_id))

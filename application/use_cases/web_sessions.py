@@ -20,6 +20,7 @@ from application.last_seen import note_seen, record_seen
 from application.ports import CredentialHasher, SessionStore, SignInFailures, WebSession
 from domain.audit import AuditEntry, Outcome
 from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
 
 TOUCH_EVERY = timedelta(minutes=1)
 """A session's last-seen time is written at most this often (not on every page)."""
@@ -54,6 +55,15 @@ class SignedIn:
 
     def __repr__(self) -> str:
         return f"SignedIn(actor={self.actor!r}, session_id='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A resumed session's actor, with the settings read in the same unit of work as its user: every page shows
+    which Autotask they reach, and a page that needs them reads them no more."""
+
+    actor: Actor
+    settings: AutotaskSettings
 
 
 def csrf_token(session_id: str) -> str:
@@ -125,6 +135,12 @@ class Sessions:
 
     async def resume(self, session_id: str) -> Actor | None:
         """The actor of a live session, or None (unknown, timed out, or its user removed or disabled)."""
+        visit = await self.visit(session_id)
+        return None if visit is None else visit.actor
+
+    async def visit(self, session_id: str) -> Visit | None:
+        """A live session's actor and the settings (its user and them in one read-only unit of work), or None as
+        `resume`."""
         if not session_id or len(session_id) > 256:
             return None
         id_hash = self.hasher.hash_token(session_id)
@@ -137,6 +153,7 @@ class Sessions:
             return None
         async with self.deps.uow(read_only=True) as uow:
             user = await uow.users.by_username(session.username)
+            settings = await uow.settings.get()
         live = user if user is not None and user.id == session.user_id and not user.disabled else None
         if live is None:
             await self.store.remove(id_hash)
@@ -144,7 +161,7 @@ class Sessions:
         await record_seen(self.deps, live, now)
         if now - session.last_seen_at >= TOUCH_EVERY:
             await self.store.touch(id_hash, now)
-        return Actor(live.username, live.role)
+        return Visit(Actor(live.username, live.role), settings)
 
     async def sign_out(self, session_id: str) -> None:
         actor = await self.resume(session_id)

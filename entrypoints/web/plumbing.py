@@ -24,9 +24,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 
-from application.use_cases.settings import GetReach
+from application.use_cases.settings import Reach
 from application.use_cases.web_sessions import Sessions, csrf_token
 from domain.roles import Actor, Permission
+from domain.settings import AutotaskSettings
 from domain.settings import Environment as AutotaskEnvironment
 from entrypoints.web.run_rows import CellKind
 from entrypoints.web.setting_fields import FieldKind
@@ -67,17 +68,23 @@ def session_cookie(value: str, *, secure: bool, max_age: int | None = None) -> C
     )
 
 
-async def provide_web_actor(
-    request: Request[Any, Any, Any], sessions: NamedDependency[Sessions], get_reach: NamedDependency[GetReach]
-) -> Actor:
-    """The signed-in user of this browser, or a redirect to the sign-in page; and which Autotask the settings reach,
-    for every page's banner."""
-    actor = await sessions.resume(request.cookies.get(SESSION_COOKIE, ""))
-    if actor is None:
+async def provide_web_actor(request: Request[Any, Any, Any], sessions: NamedDependency[Sessions]) -> Actor:
+    """The signed-in user of this browser, or a redirect to the sign-in page; and the settings read with it (one
+    unit of work): which Autotask they reach, for every page's banner, and `request_settings` for a page that
+    needs them."""
+    visit = await sessions.visit(request.cookies.get(SESSION_COOKIE, ""))
+    if visit is None:
         raise SignInRequired()
-    request.state.user = actor.name
-    request.state.reach = await get_reach.execute(actor)
-    return actor
+    request.state.user = visit.actor.name
+    request.state.reach = Reach(visit.settings.environment, visit.settings.tenant_name)
+    request.state.settings = visit.settings
+    return visit.actor
+
+
+def request_settings(request: Request[Any, Any, Any]) -> AutotaskSettings:
+    """The settings this request's session check read (`provide_web_actor` ran before the handler)."""
+    settings: AutotaskSettings = request.state.settings
+    return settings
 
 
 async def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from application.errors import UseCaseError
 from application.ports import RunQuery
 from application.use_cases.create_ticket import CreateTicket
-from application.use_cases.list_customers import ListCustomers
+from application.use_cases.list_customers import ListCustomerNames
 from application.use_cases.preview_ticket import PreviewTicket
 from application.use_cases.refresh_tickets import RefreshTickets
 from application.use_cases.resolve_ticket import ResolveTicket
@@ -25,12 +25,13 @@ from domain.tickets import LinkState
 from entrypoints.shared.pagination import decode_cursor, paginate
 from entrypoints.shared.parameters import RunId
 from entrypoints.web import words
-from entrypoints.web.plumbing import day_bound, done, page
+from entrypoints.web.plumbing import day_bound, done, page, request_settings
 from entrypoints.web.run_rows import run_rows
 
 PAGE_SIZE = 25
 DEFAULT_STATUSES = ("error", "warning", "missed")
-CUSTOMERS_SHOWN = 500
+CUSTOMER_CHOICES = 2_000
+"""The customer filter offers this many customers (ids and names, no mappings); any other id can be typed."""
 PREVIEW_LINES = 12
 
 
@@ -43,7 +44,7 @@ class RunPages(Controller):
         request: Request[Any, Any, Any],
         web_actor: NamedDependency[Actor],
         list_runs: NamedDependency[ListRuns],
-        list_customers: NamedDependency[ListCustomers],
+        list_customer_names: NamedDependency[ListCustomerNames],
         refresh_tickets: NamedDependency[RefreshTickets],
     ) -> Template:
         q = request.query_params
@@ -69,9 +70,11 @@ class RunPages(Controller):
             (after[0], after[1]) if after else None,
         )
         views, next_cursor = paginate(
-            await list_runs.execute(web_actor, query), PAGE_SIZE, lambda v: (v.run.run_at, v.run.id)
+            await list_runs.execute(web_actor, query, request_settings(request)),
+            PAGE_SIZE,
+            lambda v: (v.run.run_at, v.run.id),
         )
-        customers = [v.customer for v in await list_customers.execute(web_actor, CUSTOMERS_SHOWN)]
+        customers = await list_customer_names.execute(web_actor, CUSTOMER_CHOICES)
         linked = [v.run.id for v in views if v.ticket is not None and v.ticket.state is LinkState.LINKED]
         background = None
         if linked and web_actor.may(Permission.MANAGE_TICKETS):
@@ -109,7 +112,7 @@ class RunPages(Controller):
         run_id: RunId,
     ) -> Template:
         """One run (the "Reference" link in its Autotask ticket points here)."""
-        view = await get_run.execute(web_actor, run_id)
+        view = await get_run.execute(web_actor, run_id, request_settings(request))
         return page(
             request, "runs.html", web_actor, views=run_rows([view]), single=True, refreshing=False, next_query=None
         )

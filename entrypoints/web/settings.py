@@ -22,7 +22,7 @@ from domain.picklists import Picklists
 from domain.roles import Actor
 from entrypoints.shared.settings import SettingsIn
 from entrypoints.web import words
-from entrypoints.web.plumbing import done, field, page
+from entrypoints.web.plumbing import done, field, page, request_settings
 from entrypoints.web.setting_fields import SETTING_FIELDS, FieldKind
 
 UDF_PREFIX = "udf:"
@@ -114,7 +114,7 @@ class _SettingsReads:
     ) -> Template:
         """`typed`: the values (and UDF values) a refused form held, shown instead of the stored ones."""
         settings = await self.get_settings.execute(actor)
-        sync = await self.get_sync_status.execute(actor)
+        sync = await self.get_sync_status.execute(actor, request_settings(request))
         picklists: Picklists | None = None
         usage: ApiUsage | None = None
         notice = None

@@ -163,7 +163,8 @@ async def test_files_are_private_and_a_key_that_is_not_plain_is_named_by_its_dig
         pass
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # narrowed
     names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted([f"{KEY}.0.lock", f"{lock_name(odd)}.0.lock"])
+    stems = (KEY, lock_name(odd))
+    assert names == sorted(f"{stem}.{part}.lock" for stem in stems for part in ("0", "turn", "want"))
     assert lock_name(odd).startswith("sha256.") and "s3cret" not in lock_name(odd)
     assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in folder.iterdir())
     assert list(tmp_path.iterdir()) == [folder]  # nothing escaped the folder
@@ -230,7 +231,7 @@ async def test_two_connectors_on_one_folder_stay_under_the_limit_and_name_no_sec
     assert sim.peak_in_flight["Tickets"] == 3 and sim.thread_refusals["Tickets"] == 0
     names = [p.name for p in folder.iterdir()]
     assert {"Tickets", "Companies"} <= {re.sub(r"\.\d\.lock$", "", n).partition(":")[2] for n in names}
-    assert all(re.fullmatch(r"[0-9a-f]{16}:[A-Za-z]+\.[0-2]\.lock", n) for n in names), names
+    assert all(re.fullmatch(r"[0-9a-f]{16}:[A-Za-z]+\.([0-2]|turn|want)\.lock", n) for n in names), names
     assert not any(word.lower() in n.lower() for n in names for word in (USERNAME, SECRET, TRACKING))
 
 
