@@ -105,10 +105,14 @@ class Stack:
         }
 
     def cli(self, *argv: str) -> tuple[int, str]:
-        done = subprocess.run(
+        done = self.cli_process(*argv)
+        return done.returncode, done.stdout.decode()
+
+    def cli_process(self, *argv: str) -> subprocess.CompletedProcess[bytes]:
+        """`backupchecks ARGV` against this stack's database, its stdout and stderr kept apart."""
+        return subprocess.run(
             [str(BIN / "backupchecks"), *argv], env=self.env, capture_output=True, timeout=120, check=False
         )
-        return done.returncode, done.stdout.decode()
 
     def start(self) -> Server:
         port = free_port()
