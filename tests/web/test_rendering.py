@@ -397,3 +397,20 @@ def test_the_csrf_field_is_written_once() -> None:
     for template in posting:
         text = template.read_text()
         assert text.count('method="post"') == text.count("ui.csrf_field()"), template.name
+
+
+async def test_details_say_booleans_and_absent_values_in_words(client: Client, world: HttpWorld) -> None:
+    """The Background work's last result and the audit's details: no Python `True`, `False` or `None` on a page."""
+    assert (await world.container.scheduler().tick())["status_sync"] == "ran"
+    csrf = await signed_in(client, world, Role.ADMIN)
+    tested = await client.post("/settings/autotask/test-connection", data={"_csrf": csrf})
+    assert tested.status_code == 200, tested.text
+    settings = (await client.get("/settings/autotask")).text
+    jobs = re.search(r'<table class="jobs">.*?</table>', settings, re.S)
+    assert jobs is not None, settings
+    assert "full: yes" in jobs[0] or "full: no" in jobs[0], jobs[0]
+    audit = (await client.get("/audit")).text
+    details = re.findall(r'<td data-label="Details" class="details">(.*?)</td>', audit, re.S)
+    assert "settings.test_connection" in audit and details, audit
+    for text in (jobs[0], *details):  # a successful test connection's `code` is None: left out
+        assert not re.search(r"\b(True|False|None)\b", text), text
