@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps, UseCase
@@ -28,7 +28,6 @@ from application.errors import (
 )
 from application.last_seen import record_seen
 from application.ports import CredentialHasher, SessionStore, SignInFailures, User
-from application.use_cases.web_sessions import SessionPolicy
 from domain.passwords import password_weakness
 from domain.roles import Actor, Permission, Role
 
@@ -109,28 +108,29 @@ class UserRow:
     """Unlock would do something: the username is held back, or has failed sign-ins still counted (ADR 0029)."""
 
 
-def unlockable(failures: SignInFailures | None, now: datetime, policy: SessionPolicy) -> bool:
+def unlockable(failures: SignInFailures | None, now: datetime, forget_after: timedelta) -> bool:
     """A username's count matters while it holds sign-ins back or its last failure is younger than `forget_after`
-    (an older count starts afresh at the next failure, so clearing it changes nothing)."""
+    (the sign-in policy's: an older count starts afresh at the next failure, so clearing it changes nothing)."""
     if failures is None or failures.count <= 0:
         return False
     held = failures.locked_until is not None and failures.locked_until > now
-    return held or failures.last_at > now - policy.forget_after
+    return held or failures.last_at > now - forget_after
 
 
 class ListUserRows:
     """The Users page's list: ListUsers, each user with whether Unlock would do anything."""
 
-    def __init__(self, deps: Deps, store: SessionStore, policy: SessionPolicy | None = None) -> None:
+    def __init__(self, deps: Deps, store: SessionStore, forget_after: timedelta) -> None:
         self.deps = deps
         self.store = store
-        self.policy = policy or SessionPolicy()
+        self.forget_after = forget_after
 
     async def execute(self, actor: Actor) -> list[UserRow]:
         users = await ListUsers(self.deps).execute(actor)
         now = self.deps.clock.now()
         return [
-            UserRow(u, unlockable(await self.store.failures(f"user:{u.username}"), now, self.policy)) for u in users
+            UserRow(u, unlockable(await self.store.failures(f"user:{u.username}"), now, self.forget_after))
+            for u in users
         ]
 
 

@@ -267,7 +267,7 @@ async def test_an_admin_unlocks_a_user_from_the_users_page(tmp_path: Path) -> No
 
 
 def test_unlock_does_something_while_a_count_holds_or_is_still_counted() -> None:
-    policy = SessionPolicy()
+    policy = SessionPolicy().forget_after
     assert not unlockable(None, T0, policy)
     assert unlockable(SignInFailures(1, T0 - timedelta(minutes=59)), T0, policy)
     assert not unlockable(SignInFailures(3, T0 - timedelta(hours=1)), T0, policy)  # starts afresh: nothing to clear
