@@ -414,3 +414,17 @@ async def test_details_say_booleans_and_absent_values_in_words(client: Client, w
     assert "settings.test_connection" in audit and details, audit
     for text in (jobs[0], *details):  # a successful test connection's `code` is None: left out
         assert not re.search(r"\b(True|False|None)\b", text), text
+
+
+async def test_the_favicon_is_served_with_the_static_files_headers(client: Client) -> None:
+    """Every page links the SVG icon; /favicon.ico (asked for by browsers on their own) leads to it, never a 404."""
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (await client.get("/sign-in")).text
+    ico = await client.get("/favicon.ico", follow_redirects=False)
+    assert ico.status_code == 308 and ico.headers["location"] == "/static/favicon.svg", ico.headers
+    icon = await client.get("/static/favicon.svg")
+    css = await client.get("/static/app.css")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), icon.headers
+    assert icon.text.startswith("<svg")
+    for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+        assert icon.headers.get(name) == css.headers.get(name) is not None, name
+        assert ico.headers.get(name) == css.headers.get(name), name
