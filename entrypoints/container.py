@@ -71,6 +71,7 @@ from application.use_cases.users import (
     AddUser,
     Authenticate,
     ChangeOwnPassword,
+    ListUserRows,
     ListUsers,
     RemoveUser,
     ResetPassword,
@@ -282,6 +283,9 @@ class Container(containers.DeclarativeContainer):
     session_store = providers.Singleton(make_session_store, storage)
     add_user = UseCase(AddUser, deps, hasher)
     list_users = UseCase(ListUsers, deps)
+    list_user_rows = UseCase(
+        ListUserRows, deps, session_store, providers.Callable(lambda c: session_policy(c).forget_after, config)
+    )
     remove_user = UseCase(RemoveUser, deps)
     update_user = UseCase(UpdateUser, deps, session_store)
     rotate_token = UseCase(RotateToken, deps, hasher, session_store)

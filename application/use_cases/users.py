@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from application.attempts import Attempt
 from application.deps import Deps, UseCase
@@ -26,7 +27,7 @@ from application.errors import (
     WrongPassword,
 )
 from application.last_seen import record_seen
-from application.ports import CredentialHasher, SessionStore, User
+from application.ports import CredentialHasher, SessionStore, SignInFailures, User
 from domain.passwords import password_weakness
 from domain.roles import Actor, Permission, Role
 
@@ -96,6 +97,41 @@ class ListUsers(UseCase):
             attempt.authorize(Permission.ADMINISTER)
             async with self.deps.uow(read_only=True) as uow:
                 return await uow.users.list()
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A user as the admin's list shows them."""
+
+    user: User
+    unlockable: bool
+    """Unlock would do something: the username is held back, or has failed sign-ins still counted (ADR 0029)."""
+
+
+def unlockable(failures: SignInFailures | None, now: datetime, forget_after: timedelta) -> bool:
+    """A username's count matters while it holds sign-ins back or its last failure is younger than `forget_after`
+    (the sign-in policy's: an older count starts afresh at the next failure, so clearing it changes nothing)."""
+    if failures is None or failures.count <= 0:
+        return False
+    held = failures.locked_until is not None and failures.locked_until > now
+    return held or failures.last_at > now - forget_after
+
+
+class ListUserRows:
+    """The Users page's list: ListUsers, each user with whether Unlock would do anything."""
+
+    def __init__(self, deps: Deps, store: SessionStore, forget_after: timedelta) -> None:
+        self.deps = deps
+        self.store = store
+        self.forget_after = forget_after
+
+    async def execute(self, actor: Actor) -> list[UserRow]:
+        users = await ListUsers(self.deps).execute(actor)
+        now = self.deps.clock.now()
+        return [
+            UserRow(u, unlockable(await self.store.failures(f"user:{u.username}"), now, self.forget_after))
+            for u in users
+        ]
 
 
 class RemoveUser(UseCase):

@@ -15,10 +15,24 @@ from litestar.types import ExceptionHandlersMap
 
 from application.errors import ImportInvalid, InvalidInput, SettingInvalid, StorageError, UseCaseError
 from entrypoints.shared.errors import log_unexpected, storage_status, use_case_status
+from entrypoints.shared.pagination import CURSOR
+from entrypoints.shared.settings import BASE_URL
+from entrypoints.shared.values import MULTI_LINE, RFC3339, RUN_STATUSES, SINGLE_LINE
 
 MEDIA_TYPE = "application/problem+json"
 FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
+
+PATTERN_WORDS = {
+    RUN_STATUSES: "Run statuses, comma-separated: success, warning, error, missed.",
+    RFC3339: "A date and time in RFC 3339 with its offset, such as 2026-01-15T02:10:00Z.",
+    SINGLE_LINE: "One line of text, without control characters.",
+    MULTI_LINE: "Text without control characters (tabs and line breaks are allowed).",
+    CURSOR: "The previous page's next_cursor, exactly as it was given.",
+    BASE_URL: "An http:// or https:// URL on one line.",
+}
+"""What each pattern the API checks allows, in words: a mismatch says this, never the regex (msgspec names it by its
+repr)."""
 
 HTTP_CODES = {
     400: InvalidInput.code,
@@ -108,7 +122,15 @@ def _field_error(error: dict[str, Any]) -> dict[str, str]:
         if key == "data":
             return {"field": "body", "message": "A JSON object is required."}
         return {"field": key, "message": "This value is required."}
-    return {"field": _field(key, message), "message": message}
+    return {"field": _field(key, message), "message": _pattern_in_words(message)}
+
+
+def _pattern_in_words(message: str) -> str:
+    """A regex mismatch as what the value may be; any other message as it is."""
+    for pattern, words in PATTERN_WORDS.items():
+        if f"matching regex {pattern!r}" in message:
+            return words
+    return message
 
 
 def _field(key: str, message: str) -> str:

@@ -57,7 +57,7 @@ from entrypoints.http.schemas.tickets import (
 from entrypoints.metrics import Metrics
 from entrypoints.shared.pagination import decode_cursor, paginate
 from entrypoints.shared.parameters import Limit, Moment, RunCursor, RunId
-from entrypoints.shared.values import SINGLE_LINE
+from entrypoints.shared.values import RUN_STATUSES, SINGLE_LINE
 
 CREATE_REFUSALS = (
     RunNotFound,
@@ -79,7 +79,6 @@ RESOLVE_CONFLICTS = (
     NoteTypeMissing,
     NotePublishNotInternal,
 )
-STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
 CREATED_STATUS = {Created.CREATED: 201, Created.EXISTING: 200, Created.PENDING: 202}
 
 
@@ -118,7 +117,7 @@ class RunController(Controller):
         status: Annotated[
             str | None,
             QueryParameter(
-                max_length=64, pattern=STATUSES, description="Comma-separated: success, warning, error, missed."
+                max_length=64, pattern=RUN_STATUSES, description="Comma-separated: success, warning, error, missed."
             ),
         ] = None,
         customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=SINGLE_LINE)] = None,

@@ -12,4 +12,6 @@ SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 """Multi-line text (messages) keeps tab, line feed and carriage return."""
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+RUN_STATUSES = r"^ *(success|warning|error|missed)? *(, *(success|warning|error|missed)? *)*$"
+"""The runs list's `status` filter: run statuses, comma-separated."""
 PicklistId = Annotated[int, Meta(ge=0, le=2_147_483_647)]

@@ -134,6 +134,12 @@ def _storage_error(request: Request[Any, Any, Any], error: StorageError) -> Resp
     return _error_page(request, status, heading, f"{error.message_default} Nothing was changed.")
 
 
+@get("/favicon.ico", name="favicon", include_in_schema=False)
+async def favicon() -> Redirect:
+    """Browsers ask for /favicon.ico on their own: it is the SVG icon the pages link to, never a 404."""
+    return Redirect("/static/favicon.svg", status_code=308)
+
+
 def web_router() -> Router:
     """Every page and form; each page's actor comes from the session cookie (`web_actor`), each form is CSRF-checked
     (`form`). Not part of the API's OpenAPI document."""
@@ -144,6 +150,7 @@ def web_router() -> Router:
             sign_in_page,
             sign_in,
             sign_out,
+            favicon,
             RunPages,
             CustomerPages,
             SettingsPages,

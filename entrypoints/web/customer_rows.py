@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never
 
+from application.ports import MappingFilter
 from application.use_cases.list_customers import CustomerAction, CustomerView
 from domain.mapping import CompanyMapping, MappingStatus
 from domain.runs import Customer
@@ -27,8 +28,11 @@ class Control:
 class CustomerRow:
     customer: Customer
     mapping: CompanyMapping | None
-    status: MappingStatus
-    """The badge: the mapping's status, `missing` when the customer was never mapped."""
+    status: MappingStatus | None
+    """The mapping's status, None when the customer was never mapped (the API's `autotask: null`)."""
+    badge: str
+    """The badge: the mapping's status, `unmapped` when the customer was never mapped (as the `unmapped` filter
+    finds it; `missing` is a mapping that was cleared)."""
     note: str
     """A rename's old name, or empty."""
     problem: str
@@ -44,11 +48,11 @@ def customer_rows(views: list[CustomerView]) -> list[CustomerRow]:
 
 def customer_row(view: CustomerView) -> CustomerRow:
     m = view.mapping
-    status = m.status if m is not None else MappingStatus.MISSING
     return CustomerRow(
         view.customer,
         m,
-        status,
+        m.status if m is not None else None,
+        m.status.value if m is not None else MappingFilter.UNMAPPED.value,
         *_notes(m),
         tuple(control(a) for a in view.actions),
         CustomerAction.MAP in view.actions,
@@ -83,3 +87,24 @@ def control(action: CustomerAction) -> Control:
             return Control(action, "Clear", confirm="Clear this customer's mapping?")
         case _:
             assert_never(action)
+
+
+def mapping_filter_label(f: MappingFilter) -> str:
+    """A Mapping filter's words, with the API's meaning; a filter without words fails `mypy --strict` here."""
+    match f:
+        case MappingFilter.OK:
+            return "ok"
+        case MappingFilter.RENAMED:
+            return "renamed (to confirm)"
+        case MappingFilter.MISSING:
+            return "missing (mapping cleared)"
+        case MappingFilter.INVALID:
+            return "invalid"
+        case MappingFilter.UNMAPPED:
+            return "unmapped (no company: never mapped or cleared)"
+        case _:
+            assert_never(f)
+
+
+MAPPING_FILTERS = [(f.value, mapping_filter_label(f)) for f in MappingFilter]
+"""The Customers page's Mapping filter: (value, words)."""

@@ -33,12 +33,11 @@ from domain.suggestions import Suggestion
 from entrypoints.shared.pagination import decode_cursor, paginate
 from entrypoints.shared.parameters import CustomerId
 from entrypoints.web import words
-from entrypoints.web.customer_rows import customer_row, customer_rows
+from entrypoints.web.customer_rows import MAPPING_FILTERS, customer_row, customer_rows
 from entrypoints.web.plumbing import done, field, page, whole_number
 
 PAGE_SIZE = 50
 SUGGESTIONS_SHOWN = 100
-MAPPING_FILTERS = [(f.value, f.value) for f in MappingFilter]
 
 
 def _counts(r: MappingsRefreshed) -> str:

@@ -29,6 +29,7 @@ from application.use_cases.web_sessions import Sessions, csrf_token
 from domain.roles import Actor, Permission
 from domain.settings import AutotaskSettings
 from domain.settings import Environment as AutotaskEnvironment
+from entrypoints.web import words
 from entrypoints.web.run_rows import CellKind
 from entrypoints.web.setting_fields import FieldKind
 
@@ -59,6 +60,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         undefined=StrictUndefined,
     )
     env.globals.update(CellKind=CellKind, FieldKind=FieldKind, Environment=AutotaskEnvironment)
+    env.filters["details"] = words.details
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 

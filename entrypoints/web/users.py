@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from application.errors import UseCaseError
 from application.use_cases.users import (
     AddUser,
-    ListUsers,
+    ListUserRows,
     NewSecret,
     RemoveUser,
     ResetPassword,
@@ -31,13 +31,16 @@ class UserPages(Controller):
 
     @get("/", name="users")
     async def users(
-        self, request: Request[Any, Any, Any], web_actor: NamedDependency[Actor], list_users: NamedDependency[ListUsers]
+        self,
+        request: Request[Any, Any, Any],
+        web_actor: NamedDependency[Actor],
+        list_user_rows: NamedDependency[ListUserRows],
     ) -> Template:
         return page(
             request,
             "users.html",
             web_actor,
-            users=await list_users.execute(web_actor),
+            users=await list_user_rows.execute(web_actor),
             roles=list(Role),
             new=None,
             secret=None,
@@ -50,7 +53,7 @@ class UserPages(Controller):
         web_actor: NamedDependency[Actor],
         form: NamedDependency[FormMultiDict],
         add_user: NamedDependency[AddUser],
-        list_users: NamedDependency[ListUsers],
+        list_user_rows: NamedDependency[ListUserRows],
     ) -> Template | Redirect:
         role = field(form, "role")
         if role not in Role.__members__.values():
@@ -66,7 +69,7 @@ class UserPages(Controller):
             request,
             "users.html",
             web_actor,
-            users=await list_users.execute(web_actor),
+            users=await list_user_rows.execute(web_actor),
             roles=list(Role),
             new=new,
             secret=None,
@@ -116,14 +119,14 @@ class UserPages(Controller):
         web_actor: NamedDependency[Actor],
         form: NamedDependency[FormMultiDict],
         rotate_token: NamedDependency[RotateToken],
-        list_users: NamedDependency[ListUsers],
+        list_user_rows: NamedDependency[ListUserRows],
         user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> Template | Redirect:
         try:
             secret = await rotate_token.execute(web_actor, user_id)
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "making a new token"))
-        return await self._shown_once(request, web_actor, list_users, secret, "API token")
+        return await self._shown_once(request, web_actor, list_user_rows, secret, "API token")
 
     @post("/{user_id:str}/password", name="user_password")
     async def password(
@@ -132,7 +135,7 @@ class UserPages(Controller):
         web_actor: NamedDependency[Actor],
         form: NamedDependency[FormMultiDict],
         reset_password: NamedDependency[ResetPassword],
-        list_users: NamedDependency[ListUsers],
+        list_user_rows: NamedDependency[ListUserRows],
         user_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
     ) -> Template | Redirect:
         chosen = form.get("password")
@@ -144,15 +147,15 @@ class UserPages(Controller):
             return done(self.path, "error", words.failed(error, "resetting the password"))
         if not secret.generated:
             return done(self.path, "ok", f"{secret.user.username}'s password was set; their sessions ended.")
-        return await self._shown_once(request, web_actor, list_users, secret, "Password")
+        return await self._shown_once(request, web_actor, list_user_rows, secret, "Password")
 
     async def _shown_once(
-        self, request: Request[Any, Any, Any], actor: Actor, list_users: ListUsers, secret: NewSecret, kind: str
+        self, request: Request[Any, Any, Any], actor: Actor, list_user_rows: ListUserRows, secret: NewSecret, kind: str
     ) -> Template | Redirect:
         """A new secret, in this answer only (not a redirect: never cached); when the admin changed their own, their
         session is over and the sign-in page follows."""
         try:
-            users = await list_users.execute(actor)
+            users = await list_user_rows.execute(actor)
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "listing the users"))
         return page(request, "users.html", actor, users=users, roles=list(Role), new=None, secret=(kind, secret))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import assert_never
 
 from application.errors import AutotaskRejected, AutotaskUnavailable, UseCaseError
@@ -75,3 +76,18 @@ def failed(error: UseCaseError, doing: str) -> str:
     if isinstance(error, AutotaskUnavailable):
         return f"Autotask is unavailable ({doing}); try again later, a ticket is never made twice. {error.message}"
     return f"Not done ({doing}): {error.message}"
+
+
+def details(values: Mapping[str, object], sep: str = "=", *, sort: bool = False) -> str:
+    """A record's details as `key=value, …` in words: a boolean is yes or no, an absent value (None) is left out,
+    never Python's `True` or `None`."""
+    items = sorted(values.items()) if sort else list(values.items())
+    return ", ".join(f"{k}{sep}{_value(v)}" for k, v in items if v is not None)
+
+
+def _value(value: object) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)

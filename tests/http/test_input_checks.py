@@ -230,3 +230,34 @@ async def test_an_admin_saving_an_unconvertible_settings_form_hears_which_value_
     assert world.store.settings["autotask"] == before
     (record,) = await audit_records(world, "settings.update")
     assert (record.actor, record.outcome.value, record.details["code"]) == ("admin", "denied", "invalid_input")
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "words"),
+    [
+        ("/api/v1/runs?status=bogus", "status", "Run statuses, comma-separated: success, warning, error, missed."),
+        ("/api/v1/runs?since=yesterday", "since", "A date and time in RFC 3339 with its offset, such as"),
+        ("/api/v1/runs?cursor=%21%21", "cursor", "The previous page's next_cursor, exactly as it was given."),
+        ("/api/v1/customers?search=a%01b", "search", "One line of text, without control characters."),
+    ],
+)
+async def test_a_pattern_mismatch_says_what_is_allowed_not_the_regex(
+    client: Client, world: HttpWorld, path: str, field: str, words: str
+) -> None:
+    answer = await call(client, world, Role.OPERATOR, "GET", path)
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["code"] == "invalid_input"
+    [error] = body["errors"]
+    assert error["field"] == field and error["message"].startswith(words), error
+    assert "regex" not in answer.text and "^" not in answer.text
+
+
+async def test_a_body_pattern_mismatch_says_what_is_allowed(client: Client, world: HttpWorld) -> None:
+    bad = {"backupchecks_base_url": "ftp://example.com"}
+    answer = await call(client, world, Role.ADMIN, "PUT", "/api/v1/settings/autotask", bad)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "invalid_input"
+    assert answer.json()["errors"] == [
+        {"field": "backupchecks_base_url", "message": "An http:// or https:// URL on one line."}
+    ], answer.text

@@ -339,3 +339,18 @@ def test_every_create_outcome_is_said_in_words(page: Any, site: Site) -> None:
     assert re.match(r"Autotask ticket T\S+ was created\.", create())
     assert re.match(r"This run already had ticket T\S+; no second ticket was made\.", create(stale))
     stale.close()
+
+
+def test_no_page_asks_for_what_is_not_there(page: Any, site: Site) -> None:
+    """The pages' own requests (the icon among them) all answer: no 404 in the browser's console."""
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    sign_in(page, site, Role.ADMIN)
+    for path in ("/runs", "/customers", "/settings/autotask", "/audit", "/users", "/account"):
+        page.goto(site.url + path)
+        page.wait_for_load_state("networkidle")
+    assert failed == []
+    assert page.evaluate("document.querySelector('link[rel=icon]').href") == site.url + "/static/favicon.svg"
+    icon = page.request.get(site.url + "/favicon.ico")
+    assert icon.ok and icon.url == site.url + "/static/favicon.svg"

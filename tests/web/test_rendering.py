@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from markupsafe import escape
 
 from application.errors import Forbidden, NotConfigured
-from application.ports import Company, MappingFilter
+from application.ports import Company
 from application.use_cases.list_customers import CustomerAction, customer_view
 from application.use_cases.view_runs import CreateBlocked, RunView
 from domain.draft import TicketRefusal
@@ -25,7 +25,7 @@ from domain.roles import Actor, Permission, Role
 from domain.runs import Customer, Run, RunStatus
 from domain.tickets import DenyReason, LinkState, Ticket, TicketLink, TicketStatus
 from entrypoints.asgi import create_app
-from entrypoints.web.customer_rows import customer_rows
+from entrypoints.web.customer_rows import MAPPING_FILTERS, customer_rows
 from entrypoints.web.plumbing import page
 from entrypoints.web.run_rows import CellKind, run_rows
 from tests.http.conftest import AT, NO_LIMIT, Client, HttpWorld, make_world
@@ -108,6 +108,47 @@ async def test_the_customers_page_offers_what_the_use_case_allows(
     assert ("Re-check" in row[0] and "Clear" in row[0] and "Choose company" in row[0]) is mapper, row[0]
     assert "Confirm rename" not in row[0]  # the mapping is ok: nothing to confirm
     assert ("Map by company ID" in (await client.get("/customers/c1")).text) is mapper
+
+
+def badges(html: str) -> dict[str, str]:
+    """The Customers page's rows: customer id → its mapping badge."""
+    return dict(re.findall(r'<tr id="customer-([^"]+)">.*?<span class="badge map-[a-z]+">([a-z]+)</span>', html, re.S))
+
+
+async def test_the_mapping_badge_and_filter_say_what_the_api_says(client: Client, world: HttpWorld) -> None:
+    """A never-mapped customer (`autotask: null`) is `unmapped`, found by the `unmapped` filter and not by `missing`;
+    `missing` is a mapping that was cleared, and is found by both."""
+    for customer_id in ("c1", "c2"):
+        mapped = await client.put(
+            f"/api/v1/customers/{customer_id}/autotask-mapping",
+            json={"company_id": 100},
+            headers=world.auth(Role.OPERATOR),
+        )
+        assert mapped.status_code == 200, mapped.text
+    cleared = await client.delete("/api/v1/customers/c2/autotask-mapping", headers=world.auth(Role.OPERATOR))
+    assert cleared.status_code in (200, 204), cleared.text
+    world.store.customers["c3"] = Customer("c3", "Never Mapped")
+    api = (await client.get("/api/v1/customers", headers=world.auth(Role.OPERATOR))).json()
+    assert {c["id"]: c["autotask"] and c["autotask"]["status"] for c in api["items"]} == {
+        "c1": "ok",
+        "c2": "missing",
+        "c3": None,
+    }
+    await signed_in(client, world, Role.OPERATOR)
+    assert badges((await client.get("/customers")).text) == {"c1": "ok", "c2": "missing", "c3": "unmapped"}
+    for mapping, api_mapping in (("missing", "missing"), ("unmapped", "unmapped"), ("ok", "ok")):
+        page_html = (await client.get(f"/customers?mapping={mapping}")).text
+        query = f"/api/v1/customers?mapping={api_mapping}"
+        api_ids = {c["id"] for c in (await client.get(query, headers=world.auth(Role.OPERATOR))).json()["items"]}
+        assert set(badges(page_html)) == api_ids, (mapping, page_html)
+    assert set(badges((await client.get("/customers?mapping=missing")).text)) == {"c2"}
+    assert set(badges((await client.get("/customers?mapping=unmapped")).text)) == {"c2", "c3"}
+    html = (await client.get("/customers")).text
+    assert (
+        ">missing (mapping cleared)</option>" in html
+        and ">unmapped (no company: never mapped or cleared)</option>" in html
+    )
+    assert '<span class="badge map-unmapped">unmapped</span>' in (await client.get("/customers/c3")).text
 
 
 # Every state × refusal × role, from the enums themselves: the real view-model functions (run_rows, customer_rows)
@@ -305,7 +346,7 @@ def test_every_customer_status_renders_its_words_and_controls(app: Litestar, rol
         total=len(rows),
         search="",
         mapping="",
-        mapping_filters=[(f.value, f.value) for f in MappingFilter],
+        mapping_filters=MAPPING_FILTERS,
         first_query=None,
         next_query=None,
         suggestions=None,
@@ -356,3 +397,34 @@ def test_the_csrf_field_is_written_once() -> None:
     for template in posting:
         text = template.read_text()
         assert text.count('method="post"') == text.count("ui.csrf_field()"), template.name
+
+
+async def test_details_say_booleans_and_absent_values_in_words(client: Client, world: HttpWorld) -> None:
+    """The Background work's last result and the audit's details: no Python `True`, `False` or `None` on a page."""
+    assert (await world.container.scheduler().tick())["status_sync"] == "ran"
+    csrf = await signed_in(client, world, Role.ADMIN)
+    tested = await client.post("/settings/autotask/test-connection", data={"_csrf": csrf})
+    assert tested.status_code == 200, tested.text
+    settings = (await client.get("/settings/autotask")).text
+    jobs = re.search(r'<table class="jobs">.*?</table>', settings, re.S)
+    assert jobs is not None, settings
+    assert "full: yes" in jobs[0] or "full: no" in jobs[0], jobs[0]
+    audit = (await client.get("/audit")).text
+    details = re.findall(r'<td data-label="Details" class="details">(.*?)</td>', audit, re.S)
+    assert "settings.test_connection" in audit and details, audit
+    for text in (jobs[0], *details):  # a successful test connection's `code` is None: left out
+        assert not re.search(r"\b(True|False|None)\b", text), text
+
+
+async def test_the_favicon_is_served_with_the_static_files_headers(client: Client) -> None:
+    """Every page links the SVG icon; /favicon.ico (asked for by browsers on their own) leads to it, never a 404."""
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (await client.get("/sign-in")).text
+    ico = await client.get("/favicon.ico", follow_redirects=False)
+    assert ico.status_code == 308 and ico.headers["location"] == "/static/favicon.svg", ico.headers
+    icon = await client.get("/static/favicon.svg")
+    css = await client.get("/static/app.css")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), icon.headers
+    assert icon.text.startswith("<svg")
+    for name in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+        assert icon.headers.get(name) == css.headers.get(name) is not None, name
+        assert ico.headers.get(name) == css.headers.get(name), name

@@ -17,8 +17,9 @@ from adapters.credentials import Argon2Credentials
 from adapters.memory.sessions import MemorySessionStore
 from application.denials import DenialFolder
 from application.errors import Forbidden, SignInRefused, UserNotFound
-from application.ports import User
-from application.use_cases.web_sessions import Sessions
+from application.ports import SignInFailures, User
+from application.use_cases.users import unlockable
+from application.use_cases.web_sessions import SessionPolicy, Sessions
 from domain.roles import Actor, Role
 from entrypoints.asgi import create_app
 from entrypoints.container import Config
@@ -245,19 +246,32 @@ async def test_an_admin_unlocks_a_user_from_the_users_page(tmp_path: Path) -> No
     world = make_world(tmp_path)
     world.store.users["admin"] = replace(world.store.users["admin"], password_hash=HASHER.hash_password(PASSWORD))
     store = world.container.session_store()
-    await store.count_failure("user:operator", T0, T0)
+    now = world.container.clock().now()
+    await store.count_failure("user:reporter", now - timedelta(hours=2), now - timedelta(hours=2))  # forgotten
     async with AsyncTestClient(create_app(world.container), base_url="http://testserver.local") as client:
         page = await client.get("/sign-in")
         csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', page.text)
         assert csrf is not None
         await client.post("/sign-in", data={"_csrf": csrf[1], "username": "admin", "password": PASSWORD})
         users = await client.get("/users")
-        assert 'aria-label="Unlock operator"' in users.text
+        assert "Unlock" not in users.text  # no failed sign-in counted: Unlock would do nothing, so it is not offered
+        await store.count_failure("user:operator", now, now - timedelta(hours=1))
+        users = await client.get("/users")
+        assert re.findall(r'aria-label="Unlock (\w+)"', users.text) == ["operator"]
         csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', users.text)
         assert csrf is not None
         answer = await client.post("/users/unlock", data={"_csrf": csrf[1], "username": "operator"})
         assert "operator can sign in again" in answer.text
+        assert "Unlock" not in answer.text
     assert await store.failures("user:operator") is None
+
+
+def test_unlock_does_something_while_a_count_holds_or_is_still_counted() -> None:
+    policy = SessionPolicy().forget_after
+    assert not unlockable(None, T0, policy)
+    assert unlockable(SignInFailures(1, T0 - timedelta(minutes=59)), T0, policy)
+    assert not unlockable(SignInFailures(3, T0 - timedelta(hours=1)), T0, policy)  # starts afresh: nothing to clear
+    assert unlockable(SignInFailures(12, T0 - timedelta(hours=2), locked_until=T0 + timedelta(seconds=1)), T0, policy)
 
 
 def test_unknown_usernames_verify_against_one_dummy_hash_per_process(tmp_path: Path) -> None:
