@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from application.ports import SignInFailures, WebSession
@@ -37,6 +38,9 @@ class MemorySessionStore:
 
     async def failures(self, key: str) -> SignInFailures | None:
         return self._failures.get(key)
+
+    async def failures_of(self, keys: Sequence[str]) -> dict[str, SignInFailures]:
+        return {key: self._failures[key] for key in keys if key in self._failures}
 
     async def count_failure(self, key: str, at: datetime, forget_before: datetime) -> SignInFailures:
         old = self._failures.get(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -56,6 +57,15 @@ class SqlSessionStore:
             statement = sa.select(c.count, c.last_at, c.locked_until).where(c.username == key)
             row = (await uow.execute(statement)).first()
         return None if row is None else SignInFailures(**row._mapping)
+
+    async def failures_of(self, keys: Sequence[str]) -> dict[str, SignInFailures]:
+        c = t.sign_in_failures.c
+        if not keys:
+            return {}
+        async with self._storage(read_only=True) as uow:
+            statement = sa.select(c.username, c.count, c.last_at, c.locked_until).where(c.username.in_(keys))
+            rows = (await uow.execute(statement)).all()
+        return {row.username: SignInFailures(row._mapping["count"], row.last_at, row.locked_until) for row in rows}
 
     async def count_failure(self, key: str, at: datetime, forget_before: datetime) -> SignInFailures:
         table = t.sign_in_failures

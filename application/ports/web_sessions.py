@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -44,6 +45,10 @@ class SessionStore(Protocol):
         ...
 
     async def failures(self, key: str) -> SignInFailures | None: ...
+    async def failures_of(self, keys: Sequence[str]) -> dict[str, SignInFailures]:
+        """The counts under these keys, in one read (a key with none is absent)."""
+        ...
+
     async def count_failure(self, key: str, at: datetime, forget_before: datetime) -> SignInFailures:
         """Count one more failure under `key` in one atomic statement (parallel failures all count), starting afresh
         when its last failure was before `forget_before`; the count after it."""

@@ -128,10 +128,8 @@ class ListUserRows:
     async def execute(self, actor: Actor) -> list[UserRow]:
         users = await ListUsers(self.deps).execute(actor)
         now = self.deps.clock.now()
-        return [
-            UserRow(u, unlockable(await self.store.failures(f"user:{u.username}"), now, self.forget_after))
-            for u in users
-        ]
+        failures = await self.store.failures_of([f"user:{u.username}" for u in users])
+        return [UserRow(u, unlockable(failures.get(f"user:{u.username}"), now, self.forget_after)) for u in users]
 
 
 class RemoveUser(UseCase):

@@ -89,7 +89,8 @@ class Sessions:
         username = username.strip()[:64]
         keys = (f"address:{(address or 'unknown')[:64]}", f"user:{username}")
         now = self.deps.clock.now()
-        from_address, for_user = [await self.store.failures(key) for key in keys]
+        found = await self.store.failures_of(keys)
+        from_address, for_user = (found.get(key) for key in keys)
         if _held(from_address, now):
             raise await self._refused(username, _locked("from this address", from_address, now))
         if from_address is not None and _held(for_user, now):  # a clean address is not held back by the username

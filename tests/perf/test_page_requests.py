@@ -149,12 +149,13 @@ API_LISTS = (
     "/api/v1/audit",
 )
 OVER_GOAL: dict[str, dict[str, int]] = {
-    "sqlite": {"/runs": 12, "/runs/": 10, "/customers": 10, "/settings/": 15},
+    "sqlite": {"/runs": 12, "/runs/": 10, "/customers": 10, "/settings/": 15, "/users": 9},
     "postgresql": {},
 }
 """The pages still over the goal, with what they cost now (a ceiling: a page may only get cheaper). Each web page
 pays two units of work for the session check (the session; its user with the settings, which the banner, Run Checks,
-a run's page and the Settings page's job status use) before its own; SQLite counts each unit's BEGIN. See
+a run's page and the Settings page's job status use) before its own; SQLite counts each unit's BEGIN. The Users
+page reads every user's failed sign-ins (whether Unlock does anything) in one more read of the session store. See
 docs/performance.md for what would close the gap."""
 
 

@@ -36,6 +36,12 @@ async def test_sessions_and_failures_round_trip(backend: str) -> None:
         await store.hold("user:oscar", T0 + timedelta(minutes=15))
         await store.hold("user:oscar", T0 + timedelta(minutes=1))  # an earlier hold does not shorten it
         assert await store.failures("user:oscar") == SignInFailures(3, T0, T0 + timedelta(minutes=15))
+        await store.count_failure("user:olga", T0, T0)
+        assert await store.failures_of(["user:oscar", "user:olga", "user:nobody"]) == {  # one read for the Users page
+            "user:oscar": SignInFailures(3, T0, T0 + timedelta(minutes=15)),
+            "user:olga": SignInFailures(1, T0),
+        }
+        assert await store.failures_of([]) == {}
         later = T0 + timedelta(hours=2)  # the last failure is older than the window: counted afresh, hold gone
         assert await store.count_failure("user:oscar", later, later - timedelta(hours=1)) == SignInFailures(1, later)
         await store.count_failure("address:10.0.0.1", T0, T0)
