@@ -15,15 +15,28 @@ from application.use_cases.users import (
     AddUser,
     ListUserRows,
     NewSecret,
+    NewUser,
     RemoveUser,
     ResetPassword,
     RotateToken,
     UpdateUser,
+    UserRow,
 )
 from application.use_cases.web_sessions import Sessions
 from domain.roles import Actor, Role
 from entrypoints.web import words
 from entrypoints.web.plumbing import done, field, page
+
+
+def users_page(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    users: list[UserRow],
+    new: NewUser | None = None,
+    secret: tuple[str, NewSecret] | None = None,
+) -> Template:
+    """The Users page; a new user (its token) or a new secret is shown once, in this answer only."""
+    return page(request, "users.html", actor, users=users, roles=list(Role), new=new, secret=secret)
 
 
 class UserPages(Controller):
@@ -36,15 +49,7 @@ class UserPages(Controller):
         web_actor: NamedDependency[Actor],
         list_user_rows: NamedDependency[ListUserRows],
     ) -> Template:
-        return page(
-            request,
-            "users.html",
-            web_actor,
-            users=await list_user_rows.execute(web_actor),
-            roles=list(Role),
-            new=None,
-            secret=None,
-        )
+        return users_page(request, web_actor, await list_user_rows.execute(web_actor))
 
     @post("/", name="user_add")
     async def add(
@@ -65,15 +70,7 @@ class UserPages(Controller):
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "adding the user"))
         # Not a redirect: the token (and a generated password) are shown once, in this answer only (never cached).
-        return page(
-            request,
-            "users.html",
-            web_actor,
-            users=await list_user_rows.execute(web_actor),
-            roles=list(Role),
-            new=new,
-            secret=None,
-        )
+        return users_page(request, web_actor, await list_user_rows.execute(web_actor), new=new)
 
     @post("/{user_id:str}/role", name="user_role")
     async def role(
@@ -158,7 +155,7 @@ class UserPages(Controller):
             users = await list_user_rows.execute(actor)
         except UseCaseError as error:
             return done(self.path, "error", words.failed(error, "listing the users"))
-        return page(request, "users.html", actor, users=users, roles=list(Role), new=None, secret=(kind, secret))
+        return users_page(request, actor, users, secret=(kind, secret))
 
     @post("/{user_id:str}/remove", name="user_remove")
     async def remove(
